@@ -1,0 +1,100 @@
+/* config.h - ipopd's configuration: one struct, parsed and validated in one place.
+ *
+ * Thread: control (parsed once at start-up, before the EAL starts; read-only after).
+ * The file format is libconfig; docs/configuration.md is the reference and
+ * configs/ holds commented examples. Every error names the file, the line and
+ * the setting path (e.g. "gw.conf:12: wan.address: expected A.B.C.D/N").
+ */
+#ifndef IPOP_CONTROL_CONFIG_H
+#define IPOP_CONTROL_CONFIG_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <netinet/in.h>
+
+#define IPOP_CFG_MAX_PEERS    1024
+#define IPOP_CFG_MAX_EAL_ARGS 64
+#define IPOP_CFG_NAME_LEN     64
+#define IPOP_CFG_PATH_LEN     256
+#define IPOP_CFG_DEV_LEN      256
+#define IPOP_CFG_ERR_LEN      512
+
+struct ipop_cfg_peer {
+	char name[IPOP_CFG_NAME_LEN];      /* optional label; "" if absent */
+	uint8_t public_key[32];            /* X25519, given base64 in the file */
+	struct in_addr endpoint_ip;        /* underlay address; 0 = unknown (wait for them) */
+	uint16_t endpoint_port;            /* host order */
+};
+
+struct ipop_cfg_port {
+	/* A DPDK device: either a vdev spec "net_af_packet0,iface=veth0" (it starts
+	 * with "net_") or a PCI address / device name already probed by the EAL
+	 * args. ipopd adds "--vdev=<spec>" itself for vdev specs. */
+	char device[IPOP_CFG_DEV_LEN];
+};
+
+struct ipop_cfg {
+	char path[IPOP_CFG_PATH_LEN];      /* the file this came from */
+
+	/* node { } */
+	char node_name[IPOP_CFG_NAME_LEN];     /* default: hostname */
+	char overlay[IPOP_CFG_NAME_LEN];       /* overlay name; required */
+	char key_file[IPOP_CFG_PATH_LEN];      /* identity key file; required */
+	int cipher;                            /* enum ipop_cipher; default AES-256-GCM */
+
+	/* dpdk { } */
+	int eal_argc;
+	char *eal_argv[IPOP_CFG_MAX_EAL_ARGS]; /* owned, strdup'd; argv[0] = "ipopd" */
+	unsigned workers;                      /* worker lcores, default 1, 1..16 */
+	unsigned mbufs;                        /* mbuf pool size, default 8191 */
+	unsigned idle_sleep_max_us;            /* idle back-off bound, default 1000 */
+
+	/* lan { } : the bridged edge LAN */
+	struct ipop_cfg_port lan;
+	bool lan_enabled;                      /* false: no LAN port (endpoint only) */
+
+	/* wan { } : the underlay */
+	struct ipop_cfg_port wan;
+	struct in_addr wan_addr;               /* required */
+	uint8_t wan_prefix;                    /* 1..32, required (address = "A.B.C.D/N") */
+	struct in_addr wan_gateway;            /* next hop; 0 = none (on-link only) */
+	uint16_t wan_port;                     /* UDP port, default 5800 */
+	uint16_t wan_mtu;                      /* underlay IP MTU, default 1500, 1280..9000 */
+	char wan_tap[IPOP_CFG_NAME_LEN];       /* kernel exception iface, default "ipop-wan" */
+
+	/* host { } : endpoint mode, a TAP on the overlay for this host */
+	bool host_enabled;                     /* default false */
+	char host_tap[IPOP_CFG_NAME_LEN];      /* default "ipop0" */
+	struct in_addr host_addr;              /* optional overlay address of this host */
+	uint8_t host_prefix;
+
+	/* timers { } : seconds unless said otherwise */
+	unsigned keepalive_s;                  /* default 10 */
+	unsigned dead_after_s;                 /* no rx for this long = peer down; default 30 */
+	unsigned rekey_after_s;                /* default 120 */
+	uint64_t rekey_after_packets;          /* default 1<<60 */
+	unsigned reject_after_s;               /* default 180; keys older are never used */
+	unsigned handshake_retry_ms;           /* default 1000 (then doubles, capped at 16x) */
+
+	/* control { } */
+	char api_socket[IPOP_CFG_PATH_LEN];    /* default "/run/ipop/<node_name>.sock" */
+	char log_level[16];                    /* "error" "warn" "info" "debug"; default info */
+
+	/* peers = ( { ... }, ... ) : static peers */
+	unsigned n_peers;
+	struct ipop_cfg_peer peers[IPOP_CFG_MAX_PEERS];
+};
+
+/* Parse and validate FILE into *cfg (which it initialises). On error returns a
+ * negative errno and writes one line "FILE:LINE: setting: problem" into err. */
+int ipop_cfg_load(struct ipop_cfg *cfg, const char *file, char *err, size_t errlen);
+
+/* Same, from a string (for tests); name is used in messages in place of a file. */
+int ipop_cfg_load_string(struct ipop_cfg *cfg, const char *text, const char *name,
+			 char *err, size_t errlen);
+
+/* Free what ipop_cfg_load allocated (eal_argv). Safe on a zeroed struct. */
+void ipop_cfg_free(struct ipop_cfg *cfg);
+
+#endif

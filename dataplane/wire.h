@@ -1,0 +1,141 @@
+/* wire.h - the ipop wire format: message types, byte layouts and their codecs.
+ *
+ * Thread: either (pure functions on byte buffers). docs/wire-format.md is the
+ * normative description; this header must match it byte for byte.
+ *
+ * Every ipop message travels as the payload of one UDP/IPv4 datagram. All
+ * multi-byte integers are big-endian (network order). The first four bytes are
+ * common to every message: type, version, and two reserved bytes that must be 0.
+ */
+#ifndef IPOP_DATAPLANE_WIRE_H
+#define IPOP_DATAPLANE_WIRE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define IPOP_WIRE_VERSION 1
+
+enum ipop_msg_type {
+	IPOP_MSG_HANDSHAKE_INIT = 1,  /* Noise IK message 1 */
+	IPOP_MSG_HANDSHAKE_RESP = 2,  /* Noise IK message 2 */
+	IPOP_MSG_DATA           = 3,  /* AEAD-protected Ethernet frame (or keepalive) */
+	IPOP_MSG_FLOOD          = 4,  /* reserved: Bounded Flood data (FRB header inside) */
+};
+
+/* Sizes of the fixed parts. */
+#define IPOP_KEY_LEN        32   /* X25519 keys and session keys */
+#define IPOP_TAG_LEN        16   /* AEAD tag (GCM and Poly1305) */
+#define IPOP_MAC1_LEN       16   /* keyed BLAKE2b-128 over the preceding bytes */
+#define IPOP_HS_PAYLOAD_LEN 16   /* plaintext handshake payload, see below */
+#define IPOP_TIMESTAMP_LEN  12   /* TAI64N */
+
+/* Handshake payload (plaintext, encrypted inside the Noise message):
+ *   0  12  TAI64N timestamp of the sender (initiation: anti-replay; response: 0s)
+ *  12   1  rx cipher: the AEAD the sender wants its peer to encrypt with
+ *  13   3  reserved, 0
+ */
+struct ipop_hs_payload {
+	uint8_t timestamp[IPOP_TIMESTAMP_LEN];
+	uint8_t rx_cipher;
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+/* Handshake initiation, 136 bytes:
+ *   0   1  type = 1
+ *   1   1  version = 1
+ *   2   2  reserved, 0
+ *   4   4  sender_index   (initiator's local index for the new session)
+ *   8  32  ephemeral      (initiator's ephemeral X25519 public key, e)
+ *  40  48  enc_static     (initiator's static public key, AEAD: 32 + 16)
+ *  88  32  enc_payload    (struct ipop_hs_payload, AEAD: 16 + 16)
+ * 120  16  mac1           (BLAKE2b-128 keyed with HASH("mac1----" || S_resp_pub))
+ */
+struct ipop_hs_init {
+	uint8_t type;
+	uint8_t version;
+	uint16_t reserved;
+	uint32_t sender_index;
+	uint8_t ephemeral[IPOP_KEY_LEN];
+	uint8_t enc_static[IPOP_KEY_LEN + IPOP_TAG_LEN];
+	uint8_t enc_payload[IPOP_HS_PAYLOAD_LEN + IPOP_TAG_LEN];
+	uint8_t mac1[IPOP_MAC1_LEN];
+} __attribute__((packed));
+
+/* Handshake response, 92 bytes:
+ *   0   1  type = 2
+ *   1   1  version = 1
+ *   2   2  reserved, 0
+ *   4   4  sender_index   (responder's local index)
+ *   8   4  receiver_index (the initiator's sender_index)
+ *  12  32  ephemeral      (responder's ephemeral public key)
+ *  44  32  enc_payload    (struct ipop_hs_payload, AEAD: 16 + 16)
+ *  76  16  mac1           (keyed with HASH("mac1----" || S_init_pub))
+ */
+struct ipop_hs_resp {
+	uint8_t type;
+	uint8_t version;
+	uint16_t reserved;
+	uint32_t sender_index;
+	uint32_t receiver_index;
+	uint8_t ephemeral[IPOP_KEY_LEN];
+	uint8_t enc_payload[IPOP_HS_PAYLOAD_LEN + IPOP_TAG_LEN];
+	uint8_t mac1[IPOP_MAC1_LEN];
+} __attribute__((packed));
+
+/* Data header, 16 bytes, followed by the ciphertext of one Ethernet frame
+ * (0 bytes for a keepalive) and a 16-byte tag:
+ *   0   1  type = 3
+ *   1   1  version = 1
+ *   2   2  reserved, 0
+ *   4   4  receiver_index (the receiver's local index of the session)
+ *   8   8  counter        (per-session, per-direction; also the nonce)
+ * The 16 header bytes are the AEAD's associated data. The 96-bit nonce is
+ * 4 zero bytes followed by the 8 counter bytes, as on the wire.
+ */
+struct ipop_data_hdr {
+	uint8_t type;
+	uint8_t version;
+	uint16_t reserved;
+	uint32_t receiver_index;
+	uint64_t counter;
+} __attribute__((packed));
+
+#define IPOP_DATA_HDR_LEN   16
+#define IPOP_DATA_OVERHEAD  (IPOP_DATA_HDR_LEN + IPOP_TAG_LEN)       /* 32 */
+#define IPOP_OUTER_HDR_LEN  (14 + 20 + 8)                            /* Eth+IPv4+UDP */
+/* Bytes added around an inner Ethernet frame on the underlay IP MTU budget. */
+#define IPOP_IP_OVERHEAD    (20 + 8 + IPOP_DATA_OVERHEAD)            /* 60 */
+#define IPOP_MAX_INNER_FRAME 1518   /* Ethernet + one VLAN tag, no FCS */
+#define IPOP_MIN_INNER_FRAME 14
+
+/* Cipher identifiers carried in ipop_hs_payload.rx_cipher. */
+enum ipop_cipher {
+	IPOP_CIPHER_AES256GCM = 1,
+	IPOP_CIPHER_CHACHA20POLY1305 = 2,
+};
+
+_Static_assert(sizeof(struct ipop_hs_init) == 136, "hs init layout");
+_Static_assert(sizeof(struct ipop_hs_resp) == 92, "hs resp layout");
+_Static_assert(sizeof(struct ipop_data_hdr) == IPOP_DATA_HDR_LEN, "data layout");
+
+/* Classify a UDP payload. Returns the message type if the common header is
+ * well formed and the length is right for that type (exact for handshakes,
+ * >= header + tag for data), else a negative errno:
+ *   -EPROTO  unknown version, -EBADMSG unknown type or nonzero reserved,
+ *   -EMSGSIZE wrong length for the type. */
+int ipop_wire_classify(const uint8_t *p, size_t len);
+
+/* Fill a data header. receiver_index is stored as given (already in wire order);
+ * counter is converted to big-endian. */
+void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index,
+			uint64_t counter);
+
+/* Build the 12-byte nonce for a counter. */
+void ipop_wire_nonce(uint8_t nonce[12], uint64_t counter);
+
+/* Name of a cipher id for logs and the API, or NULL if unknown. */
+const char *ipop_cipher_name(int cipher);
+/* Parse "aes-256-gcm" / "chacha20-poly1305"; returns the id or -EINVAL. */
+int ipop_cipher_parse(const char *name);
+
+#endif
