@@ -20,6 +20,11 @@
 #define IPOP_CFG_DEV_LEN      256
 #define IPOP_CFG_ERR_LEN      512
 
+/* vdev names ipopd creates itself for its kernel exception paths (wan.tap and
+ * host.tap); lan.device, wan.device and --vdev in dpdk.eal must not reuse them. */
+#define IPOP_CFG_WAN_TAP_VDEV  "net_tap_ipopx"
+#define IPOP_CFG_HOST_TAP_VDEV "net_tap_ipoph"
+
 struct ipop_cfg_peer {
 	char name[IPOP_CFG_NAME_LEN];      /* optional label; "" if absent */
 	uint8_t public_key[32];            /* X25519, given base64 in the file */

@@ -1,1 +1,119 @@
-/* placeholder until written this session */
+/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown. */
+#include "drivers/port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <rte_ethdev.h>
+
+bool ipop_port_is_vdev(const char *spec)
+{
+	return strncmp(spec, "net_", 4) == 0;
+}
+
+int ipop_port_vdev_arg(const char *spec, unsigned queues, char *out, size_t outlen)
+{
+	int n;
+
+	if (strncmp(spec, "net_af_packet", 13) == 0 && strstr(spec, "qpairs=") == NULL)
+		n = snprintf(out, outlen, "--vdev=%s,qpairs=%u", spec, queues);
+	else
+		n = snprintf(out, outlen, "--vdev=%s", spec);
+	return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;
+}
+
+int ipop_port_lookup(const char *spec, struct ipop_port *p)
+{
+	size_t len = strcspn(spec, ",");
+	uint16_t id;
+
+	memset(p, 0, sizeof(*p));
+	if (len == 0 || len >= sizeof(p->name))
+		return -EINVAL;
+	memcpy(p->name, spec, len);
+	p->name[len] = '\0';
+	if (rte_eth_dev_get_port_by_name(p->name, &id) != 0)
+		return -ENODEV;
+	p->id = id;
+	return 0;
+}
+
+int ipop_port_start(struct ipop_port *p, uint16_t n_rxq, uint16_t n_txq,
+		    struct rte_mempool *pool, uint16_t nb_desc, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int r;
+
+	memset(&conf, 0, sizeof(conf));
+	r = rte_eth_dev_info_get(p->id, &info);
+	if (r != 0) {
+		snprintf(err, errlen, "%s: cannot read device info: %s", p->name, strerror(-r));
+		return r;
+	}
+	if (n_rxq > info.max_rx_queues || n_txq > info.max_tx_queues) {
+		snprintf(err, errlen, "%s: needs %u rx/%u tx queues, device has %u/%u",
+			 p->name, n_rxq, n_txq, info.max_rx_queues, info.max_tx_queues);
+		return -EINVAL;
+	}
+	if (n_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	}
+	r = rte_eth_dev_configure(p->id, n_rxq, n_txq, &conf);
+	if (r != 0) {
+		snprintf(err, errlen, "%s: configure failed: %s", p->name, strerror(-r));
+		return r;
+	}
+	uint16_t nrx = nb_desc, ntx = nb_desc;
+	rte_eth_dev_adjust_nb_rx_tx_desc(p->id, &nrx, &ntx);
+	int sock = rte_eth_dev_socket_id(p->id);
+	if (sock < 0)
+		sock = 0;
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		r = rte_eth_rx_queue_setup(p->id, q, nrx, (unsigned)sock, NULL, pool);
+		if (r != 0) {
+			snprintf(err, errlen, "%s: rx queue %u: %s", p->name, q, strerror(-r));
+			return r;
+		}
+	}
+	for (uint16_t q = 0; q < n_txq; q++) {
+		r = rte_eth_tx_queue_setup(p->id, q, ntx, (unsigned)sock, NULL);
+		if (r != 0) {
+			snprintf(err, errlen, "%s: tx queue %u: %s", p->name, q, strerror(-r));
+			return r;
+		}
+	}
+	r = rte_eth_dev_start(p->id);
+	if (r != 0) {
+		snprintf(err, errlen, "%s: start failed: %s", p->name, strerror(-r));
+		return r;
+	}
+	p->started = true;
+	/* Bridged LANs carry frames for many MACs; not every vdev supports it. */
+	rte_eth_promiscuous_enable(p->id);
+	rte_eth_macaddr_get(p->id, &p->mac);
+	p->n_rxq = n_rxq;
+	p->n_txq = n_txq;
+	return 0;
+}
+
+int ipop_port_set_mac(struct ipop_port *p, const struct rte_ether_addr *mac)
+{
+	struct rte_ether_addr m = *mac;
+	int r = rte_eth_dev_default_mac_addr_set(p->id, &m);
+
+	if (r == 0)
+		p->mac = *mac;
+	return r;
+}
+
+void ipop_port_stop(struct ipop_port *p)
+{
+	if (!p->started)
+		return;
+	rte_eth_dev_stop(p->id);
+	rte_eth_dev_close(p->id);
+	p->started = false;
+}

@@ -1,1 +1,220 @@
-/* placeholder until written this session */
+/* worker.c - the poll loop of a worker lcore. Thread: fast path.
+ *
+ * Each iteration: load the published table, take one burst from each of this
+ * worker's rx queues, run the dataplane on it, flush every output queue, report a
+ * quiescent state. An iteration that found nothing counts towards idle back-off:
+ * after IDLE_SPINS empty iterations the worker goes RCU-offline and sleeps in
+ * doubling steps up to idle_sleep_max_us, so dozens of idle gateways share two
+ * cores; any packet resets the back-off, so a loaded worker never sleeps.
+ */
+#include "lcore/worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#define IDLE_SPINS 256
+#define IDLE_SLEEP_MIN_US 8
+
+static void flush_port(struct ipop_pktq *q)
+{
+	struct ipop_worker *w = q->arg;
+	uint16_t sent = rte_eth_tx_burst(q->port, q->queue, q->pkts, q->n);
+
+	if (unlikely(sent < q->n)) {
+		/* One retry: a virtual port's ring may have drained meanwhile. */
+		sent += rte_eth_tx_burst(q->port, q->queue, q->pkts + sent, q->n - sent);
+		for (uint16_t i = sent; i < q->n; i++)
+			rte_pktmbuf_free(q->pkts[i]);
+		w->stats.drops[IPOP_DROP_TX_FULL] += q->n - sent;
+	}
+	if (q == &w->q_wan)
+		w->stats.wan_tx += sent;
+	else if (q == &w->q_lan)
+		w->stats.lan_tx += sent;
+	else if (q == &w->q_host)
+		w->stats.host_tx += sent;
+	q->n = 0;
+}
+
+static void flush_ctrl(struct ipop_pktq *q)
+{
+	struct ipop_worker *w = q->arg;
+	unsigned done = rte_ring_enqueue_burst(w->sh->to_ctrl, (void **)q->pkts, q->n, NULL);
+
+	for (unsigned i = done; i < q->n; i++)
+		rte_pktmbuf_free(q->pkts[i]);
+	w->stats.drops[IPOP_DROP_CTRL_RING_FULL] += q->n - done;
+	q->n = 0;
+}
+
+static void q_init(struct ipop_worker *w, struct ipop_pktq *q, uint16_t port, uint16_t queue)
+{
+	q->n = 0;
+	q->arg = w;
+	q->port = port;
+	q->queue = queue;
+	q->flush = flush_port;
+}
+
+int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx,
+		     struct rte_mempool *pool, struct rte_mempool *indirect_pool)
+{
+	struct ipop_dp_ctx *c = &w->dp;
+	int r;
+
+	w->sh = sh;
+	w->idx = idx;
+	w->rxq = (uint16_t)idx;
+	w->txq = (uint16_t)idx;
+	w->poll_slow = idx == 0;
+	q_init(w, &w->q_wan, w->wan_port, w->txq);
+	q_init(w, &w->q_lan, w->lan_port, w->txq);
+	q_init(w, &w->q_host, w->host_port, w->txq);
+	q_init(w, &w->q_exc, w->exc_port, w->txq);
+	q_init(w, &w->q_ctrl, IPOP_NO_PORT, 0);
+	w->q_ctrl.flush = flush_ctrl;
+
+	memset(c, 0, sizeof(*c));
+	r = ipop_aead_mgr_create(&c->aead);
+	if (r != 0)
+		return r;
+	c->bridge = &sh->bridge;
+	c->st = &w->stats;
+	c->pool = pool;
+	c->indirect_pool = indirect_pool;
+	c->ip_id = (uint16_t)(idx << 12);
+	uint64_t hz = rte_get_tsc_hz();
+	/* Reassembly: up to 1024 datagrams in flight per lcore, 2 s lifetime. */
+	c->frag_tbl = rte_ip_frag_table_create(256, 4, 1024, 2 * hz, (int)rte_socket_id());
+	if (c->frag_tbl == NULL)
+		return -ENOMEM;
+	c->q_wan = &w->q_wan;
+	c->q_lan = w->lan_port != IPOP_NO_PORT ? &w->q_lan : NULL;
+	c->q_host = w->host_port != IPOP_NO_PORT ? &w->q_host : NULL;
+	c->q_exc = &w->q_exc;
+	c->q_ctrl = &w->q_ctrl;
+	return 0;
+}
+
+void ipop_worker_fini(struct ipop_worker *w)
+{
+	if (w->dp.frag_tbl)
+		rte_ip_frag_table_destroy(w->dp.frag_tbl);
+	w->dp.frag_tbl = NULL;
+	ipop_aead_mgr_free(w->dp.aead);
+	w->dp.aead = NULL;
+}
+
+static void flush_all(struct ipop_worker *w)
+{
+	ipop_pktq_flush(&w->q_wan);
+	if (w->dp.q_lan)
+		ipop_pktq_flush(&w->q_lan);
+	if (w->dp.q_host)
+		ipop_pktq_flush(&w->q_host);
+	ipop_pktq_flush(&w->q_exc);
+	ipop_pktq_flush(&w->q_ctrl);
+}
+
+/* The TAPs and the control ring: low-rate sources polled by worker 0 only. */
+static unsigned poll_slow(struct ipop_worker *w, const struct ipop_fp_table *t)
+{
+	struct rte_mbuf *pkts[IPOP_RX_BURST];
+	unsigned total = 0;
+	uint16_t n;
+
+	if (w->host_port != IPOP_NO_PORT) {
+		n = rte_eth_rx_burst(w->host_port, 0, pkts, IPOP_RX_BURST);
+		w->stats.host_rx += n;
+		total += n;
+		if (n)
+			ipop_dp_local_rx(&w->dp, t, pkts, n, IPOP_LOC_HOST);
+	}
+	n = rte_eth_rx_burst(w->exc_port, 0, pkts, IPOP_RX_BURST);
+	w->stats.exc_rx += n;
+	total += n;
+	for (uint16_t i = 0; i < n; i++)
+		ipop_pktq_put(&w->q_wan, pkts[i]);
+	n = (uint16_t)rte_ring_dequeue_burst(w->sh->from_ctrl, (void **)pkts, IPOP_RX_BURST, NULL);
+	w->stats.ctrl_rx += n;
+	total += n;
+	for (uint16_t i = 0; i < n; i++)
+		ipop_pktq_put(&w->q_wan, pkts[i]);
+	return total;
+}
+
+static unsigned poll_once(struct ipop_worker *w, const struct ipop_fp_table *t)
+{
+	struct rte_mbuf *pkts[IPOP_RX_BURST];
+	unsigned total = 0;
+	uint16_t n;
+
+	if (w->lan_port != IPOP_NO_PORT) {
+		n = rte_eth_rx_burst(w->lan_port, w->rxq, pkts, IPOP_RX_BURST);
+		w->stats.lan_rx += n;
+		total += n;
+		if (n)
+			ipop_dp_local_rx(&w->dp, t, pkts, n, IPOP_LOC_LAN);
+	}
+	n = rte_eth_rx_burst(w->wan_port, w->rxq, pkts, IPOP_RX_BURST);
+	w->stats.wan_rx += n;
+	total += n;
+	if (n)
+		ipop_dp_wan_rx(&w->dp, t, pkts, n);
+	if (w->poll_slow)
+		total += poll_slow(w, t);
+	return total;
+}
+
+static void idle_sleep(struct ipop_worker *w, unsigned us)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
+
+	rte_rcu_qsbr_thread_offline(w->sh->qsbr, w->idx);
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(w->sh->qsbr, w->idx);
+	w->stats.sleeps++;
+}
+
+int ipop_worker_main(void *arg)
+{
+	struct ipop_worker *w = arg;
+	struct ipop_shared *sh = w->sh;
+	uint64_t hz = rte_get_tsc_hz();
+	unsigned empty = 0, sleep_us = IDLE_SLEEP_MIN_US;
+
+	rte_rcu_qsbr_thread_register(sh->qsbr, w->idx);
+	rte_rcu_qsbr_thread_online(sh->qsbr, w->idx);
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+		uint64_t t0 = rte_rdtsc();
+		const struct ipop_fp_table *t = __atomic_load_n(&sh->table, __ATOMIC_ACQUIRE);
+		w->dp.now_tsc = t0;
+		w->dp.now_s = (uint32_t)(t0 / hz);
+		unsigned n = poll_once(w, t);
+		flush_all(w);
+		rte_rcu_qsbr_quiescent(sh->qsbr, w->idx);
+		uint64_t t1 = rte_rdtsc();
+		w->stats.polls++;
+		w->stats.total_tsc += t1 - t0;
+		if (n) {
+			w->stats.busy_tsc += t1 - t0;
+			empty = 0;
+			sleep_us = IDLE_SLEEP_MIN_US;
+			continue;
+		}
+		w->stats.idle_polls++;
+		if (++empty < IDLE_SPINS || sh->idle_sleep_max_us == 0)
+			continue;
+		idle_sleep(w, sleep_us);
+		if (sleep_us < sh->idle_sleep_max_us)
+			sleep_us = RTE_MIN(sleep_us * 2, sh->idle_sleep_max_us);
+	}
+	rte_rcu_qsbr_thread_offline(sh->qsbr, w->idx);
+	rte_rcu_qsbr_thread_unregister(sh->qsbr, w->idx);
+	return 0;
+}

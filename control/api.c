@@ -1,0 +1,297 @@
+/* api.c - see api.h. Thread: control.
+ *
+ * One JSON document describes the node; the text form is rendered from the same
+ * object so the two never disagree. A client gets 2 s to send its request line;
+ * the control thread serves one request at a time (requests are tiny).
+ */
+#include "control/api.h"
+#include "control/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+#include <sodium.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+
+#include "dataplane/wire.h"
+
+static json_object *jstr_ip_port(uint32_t ip, uint16_t port_be)
+{
+	char buf[32];
+	struct in_addr a = { .s_addr = ip };
+
+	snprintf(buf, sizeof(buf), "%s:%u", inet_ntoa(a), rte_be_to_cpu_16(port_be));
+	return json_object_new_string(buf);
+}
+
+static json_object *jkey(const uint8_t k[32])
+{
+	char b64[48];
+
+	sodium_bin2base64(b64, sizeof(b64), k, 32, sodium_base64_VARIANT_ORIGINAL);
+	return json_object_new_string(b64);
+}
+
+#define JADD(o, k, v) json_object_object_add((o), (k), (v))
+#define JU64(v) json_object_new_int64((int64_t)(v))
+
+static json_object *session_json(const struct ipop_node *n, const struct ipop_keypair *kp)
+{
+	json_object *o;
+
+	if (kp == NULL)
+		return NULL;
+	o = json_object_new_object();
+	JADD(o, "local_index", JU64(rte_be_to_cpu_32(kp->local_index)));
+	JADD(o, "age_s", JU64((rte_rdtsc() - kp->created_tsc) / n->tsc_hz));
+	JADD(o, "tx_counter", JU64(__atomic_load_n(&kp->send_counter, __ATOMIC_RELAXED)));
+	JADD(o, "initiator", json_object_new_boolean(kp->initiator));
+	return o;
+}
+
+static json_object *peer_json(const struct ipop_node *n, const struct ipop_peer *p, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+	struct ipop_peer_counters c;
+
+	ipop_peer_counters(n, p, &c);
+	JADD(o, "name", json_object_new_string(p->name));
+	JADD(o, "public_key", jkey(p->pub));
+	JADD(o, "endpoint", p->ip ? jstr_ip_port(p->ip, p->port) : NULL);
+	JADD(o, "state", json_object_new_string(ipop_peer_state_name(p->state)));
+	JADD(o, "tx_cipher", json_object_new_string(ipop_cipher_name(p->send_cipher)));
+	JADD(o, "up_for_s", JU64(p->state == IPOP_PEER_UP ? (now - p->up_since_ms) / 1000 : 0));
+	JADD(o, "last_rx_ms_ago", p->last_rx_ms ? JU64(now - p->last_rx_ms) : NULL);
+	JADD(o, "tx_packets", JU64(c.tx_pkts));
+	JADD(o, "tx_bytes", JU64(c.tx_bytes));
+	JADD(o, "rx_packets", JU64(c.rx_pkts));
+	JADD(o, "rx_bytes", JU64(c.rx_bytes));
+	JADD(o, "handshakes", JU64(p->handshakes));
+	JADD(o, "rekeys", JU64(p->rekeys));
+	JADD(o, "handshake_failures", JU64(p->hs_failures));
+	JADD(o, "deaths", JU64(p->deaths));
+	JADD(o, "handshake_in_flight", json_object_new_boolean(p->hs_active));
+	JADD(o, "session_current", session_json(n, p->cur));
+	JADD(o, "session_previous", session_json(n, p->prev));
+	JADD(o, "session_next", session_json(n, p->next));
+	JADD(o, "last_error", json_object_new_string(p->last_error));
+	return o;
+}
+
+/* Sum of the workers' counters. The field list is the management API. */
+static json_object *dataplane_json(const struct ipop_node *n)
+{
+	struct ipop_lcore_stats s;
+	json_object *o = json_object_new_object(), *d = json_object_new_object();
+
+	memset(&s, 0, sizeof(s));
+	for (unsigned w = 0; w < n->n_workers; w++) {
+		const struct ipop_lcore_stats *x = &n->workers[w].stats;
+		const uint64_t *src = (const uint64_t *)x;
+		uint64_t *dst = (uint64_t *)&s;
+		/* Every field up to peer[] is a uint64_t counter. */
+		for (size_t i = 0; i < offsetof(struct ipop_lcore_stats, peer) / 8; i++)
+			dst[i] += src[i];
+	}
+#define F(name) JADD(o, #name, JU64(s.name))
+	F(lan_rx); F(lan_tx); F(wan_rx); F(wan_tx); F(host_rx); F(host_tx);
+	F(exc_rx); F(exc_tx); F(ctrl_tx); F(ctrl_rx); F(encrypted); F(decrypted);
+	F(keepalives_rx); F(flooded); F(learned); F(frag_out); F(reasm_in); F(frag_inner);
+	F(polls); F(idle_polls); F(sleeps);
+#undef F
+	JADD(o, "busy_pct", json_object_new_double(s.total_tsc ? 100.0 * (double)s.busy_tsc / (double)s.total_tsc : 0));
+	for (unsigned i = 0; i < IPOP_DROP__MAX; i++)
+		JADD(d, ipop_drop_name(i), JU64(s.drops[i]));
+	JADD(o, "drops", d);
+	return o;
+}
+
+static json_object *control_json(const struct ipop_node *n)
+{
+	json_object *o = json_object_new_object();
+	const struct ipop_ctrl_stats *c = &n->cs;
+#define F(name) JADD(o, #name, JU64(c->name))
+	F(hs_init_rx); F(hs_resp_rx); F(hs_init_tx); F(hs_resp_tx); F(hs_bad_mac1);
+	F(hs_bad_auth); F(hs_unknown_peer); F(hs_replayed); F(hs_bad_index);
+	F(hs_bad_payload); F(hs_no_nexthop); F(hs_no_index); F(keepalive_tx);
+	F(arp_rx); F(arp_tx); F(ring_rx); F(ring_bad); F(tx_ring_full); F(tx_nomem);
+	F(tables_published);
+#undef F
+	JADD(o, "rcu_pending", JU64(n->pub.pending));
+	return o;
+}
+
+static json_object *node_json(const struct ipop_node *n)
+{
+	json_object *o = json_object_new_object(), *peers = json_object_new_array();
+	uint64_t now = ipop_now_ms();
+
+	JADD(o, "name", json_object_new_string(n->cfg->node_name));
+	JADD(o, "overlay", json_object_new_string(n->cfg->overlay));
+	JADD(o, "public_key", jkey(n->id.pub));
+	JADD(o, "rx_cipher", json_object_new_string(ipop_cipher_name(n->cfg->cipher)));
+	JADD(o, "wan", jstr_ip_port(n->cfg->wan_addr.s_addr, rte_cpu_to_be_16(n->cfg->wan_port)));
+	JADD(o, "workers", JU64(n->n_workers));
+	JADD(o, "uptime_s", JU64((now - n->start_ms) / 1000));
+	JADD(o, "table_version", JU64(n->table_version));
+	for (uint16_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i])
+			json_object_array_add(peers, peer_json(n, n->peers[i], now));
+	JADD(o, "peers", peers);
+	JADD(o, "dataplane", dataplane_json(n));
+	JADD(o, "control", control_json(n));
+	return o;
+}
+
+static void mac_visit(const uint8_t mac[6], uint16_t loc, uint32_t age_s, void *arg)
+{
+	json_object *arr = arg, *o = json_object_new_object();
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	JADD(o, "mac", json_object_new_string(buf));
+	if (loc == IPOP_LOC_LAN)
+		JADD(o, "location", json_object_new_string("lan"));
+	else if (loc == IPOP_LOC_HOST)
+		JADD(o, "location", json_object_new_string("host"));
+	else
+		JADD(o, "peer_slot", JU64(loc));
+	JADD(o, "age_s", JU64(age_s));
+	json_object_array_add(arr, o);
+}
+
+/* Render any JSON value as indented "key: value" text. */
+static void render_text(FILE *f, json_object *o, int depth, const char *key)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		if (key)
+			fprintf(f, "%*s%s:\n", depth * 2, "", key);
+		json_object_object_foreach(o, k, v) render_text(f, v, depth + (key != NULL), k);
+	} else if (json_object_is_type(o, json_type_array)) {
+		fprintf(f, "%*s%s: (%zu)\n", depth * 2, "", key ? key : "", json_object_array_length(o));
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			char idx[24];
+			snprintf(idx, sizeof(idx), "[%zu]", i);
+			render_text(f, json_object_array_get_idx(o, i), depth + 1, idx);
+		}
+	} else {
+		fprintf(f, "%*s%s: %s\n", depth * 2, "", key ? key : "",
+			o ? json_object_get_string(o) : "-");
+	}
+}
+
+static void reply(int fd, const char *req, const struct ipop_node *n)
+{
+	json_object *o = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf;
+
+	if (strcmp(req, "ping") == 0) {
+		(void)!write(fd, "pong\n", 5);
+		return;
+	}
+	if (strcmp(req, "show") == 0 || strcmp(req, "show json") == 0) {
+		o = node_json(n);
+	} else if (strcmp(req, "macs json") == 0 || strcmp(req, "macs") == 0) {
+		o = json_object_new_array();
+		ipop_bridge_walk(&n->sh.bridge, (uint32_t)(rte_rdtsc() / n->tsc_hz), mac_visit, o);
+	} else {
+		dprintf(fd, "error: unknown request '%s' (try: show, show json, macs json, ping)\n", req);
+		return;
+	}
+	mf = open_memstream(&text, &len);
+	if (mf == NULL) {
+		json_object_put(o);
+		return;
+	}
+	if (strstr(req, "json"))
+		fprintf(mf, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	else
+		render_text(mf, o, 0, NULL);
+	fclose(mf);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(text);
+	json_object_put(o);
+}
+
+void ipop_api_serve(struct ipop_node *n)
+{
+	char req[128];
+	size_t got = 0;
+	int fd = accept4(n->api_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	while (got < sizeof(req) - 1 && poll(&pfd, 1, 2000) == 1) {
+		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (memchr(req, '\n', got))
+			break;
+	}
+	req[got] = '\0';
+	req[strcspn(req, "\r\n")] = '\0';
+	reply(fd, req, n);
+	close(fd);
+}
+
+int ipop_api_open(struct ipop_node *n, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = n->cfg->api_socket;
+	char dir[sizeof(n->cfg->api_socket)];
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control.api_socket: path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0750);   /* may exist already */
+	}
+	strcpy(sa.sun_path, path);
+	n->api_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (n->api_fd < 0) {
+		snprintf(err, errlen, "api socket: %s", strerror(errno));
+		return -errno;
+	}
+	unlink(path);   /* a stale socket of a previous run */
+	if (bind(n->api_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(n->api_fd, 8) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "api socket %s: %s", path, strerror(e));
+		close(n->api_fd);
+		n->api_fd = -1;
+		return -e;
+	}
+	chmod(path, 0660);
+	return 0;
+}
+
+void ipop_api_close(struct ipop_node *n)
+{
+	if (n->api_fd >= 0) {
+		close(n->api_fd);
+		unlink(n->cfg->api_socket);
+		n->api_fd = -1;
+	}
+}

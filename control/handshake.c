@@ -1,0 +1,383 @@
+/* handshake.c - the session state machine of every peer, in one place: sending
+ * and answering Noise IK handshakes, installing and rotating session keys,
+ * rekeying by time and packet count, keepalives, and declaring silent peers dead.
+ * Thread: control.
+ *
+ *   DOWN --(endpoint known, retry timer)--> HANDSHAKE --(response ok)--> UP
+ *   UP --(rekey due)--> UP with a handshake in flight (traffic keeps flowing on
+ *        the current session; the new one takes over when complete)
+ *   UP --(nothing received for dead_after)--> DOWN (sessions wiped, MACs flushed)
+ *
+ * Key slots: 'cur' sends; 'prev' and 'next' only receive. An initiator moves a
+ * new session straight to 'cur' (the responder has it already) and sends a
+ * keepalive at once; a responder parks its new session in 'next' until the
+ * first authenticated packet on it proves the initiator has it too.
+ */
+#include "control/node.h"
+#include "control/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sodium.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dataplane/encap.h"
+#include "dataplane/wire.h"
+
+static void fill_payload(struct ipop_node *n, struct ipop_hs_payload *pl, bool with_ts)
+{
+	memset(pl, 0, sizeof(*pl));
+	if (with_ts)
+		ipop_tai64n_now(pl->timestamp);
+	pl->rx_cipher = (uint8_t)n->cfg->cipher;
+}
+
+static void hs_abandon(struct ipop_node *n, struct ipop_peer *p)
+{
+	if (!p->hs_active)
+		return;
+	ipop_noise_hs_wipe(&p->hs);
+	ipop_index_free(n, p->hs_index);
+	p->hs_active = false;
+}
+
+static int send_init(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+{
+	struct ipop_hs_payload pl;
+	struct ipop_hs_init msg;
+	int r;
+
+	hs_abandon(n, p);
+	r = ipop_index_alloc(n, &p->hs_index);
+	if (r != 0) {
+		n->cs.hs_no_index++;
+		return r;
+	}
+	fill_payload(n, &pl, true);
+	r = ipop_noise_init_create(&p->hs, &n->id, p->pub, n->prologue, n->prologue_len,
+				   &pl, p->hs_index, &msg);
+	if (r != 0) {
+		ipop_index_free(n, p->hs_index);
+		return r;
+	}
+	p->hs_active = true;
+	p->hs_sent_ms = now;
+	if (p->state == IPOP_PEER_DOWN)
+		p->state = IPOP_PEER_HANDSHAKE;
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, &msg, sizeof(msg));
+	if (r == 0)
+		n->cs.hs_init_tx++;
+	LOG_DEBUG("peer %s: handshake initiation sent (%d)", p->name, r);
+	return r;
+}
+
+static int send_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+{
+	struct ipop_keypair *kp = p->cur;
+	uint8_t buf[IPOP_DATA_OVERHEAD];
+	struct ipop_data_hdr *h = (struct ipop_data_hdr *)buf;
+	uint64_t ctr;
+
+	if (kp == NULL)
+		return -ENOTCONN;
+	ctr = __atomic_fetch_add(&kp->send_counter, 1, __ATOMIC_RELAXED);
+	ipop_wire_data_hdr(h, kp->remote_index, ctr);
+	int r = ipop_aead_seal(n->aead, &kp->send_key, ctr, buf, buf + IPOP_DATA_HDR_LEN, 0,
+			       buf + IPOP_DATA_HDR_LEN);
+	if (r != 0)
+		return r;
+	p->last_keepalive_ms = now;
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, buf, sizeof(buf));
+	if (r == 0)
+		n->cs.keepalive_tx++;
+	return r;
+}
+
+/* Roaming: an authenticated handshake tells where the peer is now. */
+static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port)
+{
+	if (p->ip == ip && p->port == port)
+		return;
+	p->ip = ip;
+	p->port = port;
+	n->dirty = true;
+}
+
+static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
+			uint32_t src_ip, uint16_t src_port, uint64_t now)
+{
+	struct ipop_noise_hs hs;
+	struct ipop_hs_payload pl, mypl;
+	struct ipop_hs_resp resp;
+	struct ipop_noise_session keys;
+	uint8_t remote[32];
+	uint32_t idx;
+	int r, err;
+
+	n->cs.hs_init_rx++;
+	memset(&hs, 0, sizeof(hs));
+	r = ipop_noise_init_consume(&hs, &n->id, n->prologue, n->prologue_len, msg, remote, &pl);
+	if (r != 0) {
+		if (r == -EKEYREJECTED)
+			n->cs.hs_bad_mac1++;
+		else
+			n->cs.hs_bad_auth++;
+		return;
+	}
+	struct ipop_peer *p = ipop_node_find_peer(n, remote);
+	if (p == NULL) {
+		char b64[48];
+		sodium_bin2base64(b64, sizeof(b64), remote, 32, sodium_base64_VARIANT_ORIGINAL);
+		LOG_WARN("handshake from unknown key %s refused", b64);
+		n->cs.hs_unknown_peer++;
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
+	if (p->have_ts && !ipop_tai64n_newer(pl.timestamp, p->last_ts)) {
+		n->cs.hs_replayed++;
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
+	if (ipop_cipher_name(pl.rx_cipher) == NULL) {
+		n->cs.hs_bad_payload++;
+		snprintf(p->last_error, sizeof(p->last_error), "peer asked for unknown cipher %u",
+			 pl.rx_cipher);
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
+	memcpy(p->last_ts, pl.timestamp, sizeof(p->last_ts));
+	p->have_ts = true;
+	p->send_cipher = pl.rx_cipher;
+	update_endpoint(n, p, src_ip, src_port);
+	if (ipop_index_alloc(n, &idx) != 0) {
+		n->cs.hs_no_index++;
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
+	fill_payload(n, &mypl, false);
+	r = ipop_noise_resp_create(&hs, &mypl, idx, msg->sender_index, &resp, &keys);
+	if (r != 0) {
+		ipop_index_free(n, idx);
+		n->cs.hs_bad_auth++;
+		return;
+	}
+	struct ipop_keypair *kp = ipop_keypair_new(n, p, &keys, idx, msg->sender_index, false, &err);
+	sodium_memzero(&keys, sizeof(keys));
+	if (kp == NULL) {
+		ipop_index_free(n, idx);
+		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		return;
+	}
+	ipop_keypair_retire(n, &p->next);
+	p->next = kp;
+	n->dirty = true;
+	ipop_node_publish(n);   /* the index must be live before the response leaves */
+	if (ipop_ctrl_send_udp(n, p->ip, p->port, &resp, sizeof(resp)) == 0)
+		n->cs.hs_resp_tx++;
+	p->last_rx_ms = now;
+	LOG_DEBUG("peer %s: answered handshake", p->name);
+}
+
+static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
+{
+	for (uint16_t i = 0; i < n->n_peers; i++) {
+		struct ipop_peer *p = n->peers[i];
+		if (p && p->hs_active && p->hs_index == idx)
+			return p;
+	}
+	return NULL;
+}
+
+static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
+			uint32_t src_ip, uint16_t src_port, uint64_t now)
+{
+	struct ipop_noise_session keys;
+	struct ipop_hs_payload pl;
+	int err;
+
+	n->cs.hs_resp_rx++;
+	struct ipop_peer *p = peer_by_hs_index(n, msg->receiver_index);
+	if (p == NULL) {
+		n->cs.hs_bad_index++;
+		return;
+	}
+	int r = ipop_noise_resp_consume(&p->hs, msg, &pl, &keys);
+	if (r != 0) {
+		if (r == -EKEYREJECTED)
+			n->cs.hs_bad_mac1++;
+		else
+			n->cs.hs_bad_auth++;
+		return;
+	}
+	p->hs_active = false;   /* hs wiped by resp_consume; the index moves to the keypair */
+	if (ipop_cipher_name(pl.rx_cipher) == NULL) {
+		n->cs.hs_bad_payload++;
+		ipop_index_free(n, p->hs_index);
+		sodium_memzero(&keys, sizeof(keys));
+		return;
+	}
+	p->send_cipher = pl.rx_cipher;
+	struct ipop_keypair *kp = ipop_keypair_new(n, p, &keys, p->hs_index, msg->sender_index,
+						   true, &err);
+	sodium_memzero(&keys, sizeof(keys));
+	if (kp == NULL) {
+		ipop_index_free(n, p->hs_index);
+		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		return;
+	}
+	update_endpoint(n, p, src_ip, src_port);
+	ipop_keypair_retire(n, &p->prev);
+	p->prev = p->cur;
+	p->cur = kp;
+	if (p->state != IPOP_PEER_UP) {
+		p->up_since_ms = now;
+		LOG_INFO("peer %s: up (initiator)", p->name);
+	} else {
+		p->rekeys++;
+	}
+	p->state = IPOP_PEER_UP;
+	p->handshakes++;
+	p->hs_attempts = 0;
+	p->last_rx_ms = now;
+	p->last_error[0] = '\0';
+	n->dirty = true;
+	ipop_node_publish(n);
+	send_keepalive(n, p, now);   /* confirms the session to the responder */
+}
+
+void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t ip_off, poff, plen;
+	uint64_t now = ipop_now_ms();
+
+	if (ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen) != 0) {
+		n->cs.ring_bad++;
+		return;
+	}
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ip_off);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
+	/* The frame came through our next hop: use it until ARP answers. */
+	ipop_neigh_learn_via(n, ip->src_addr, &eth->src_addr, now);
+	int type = ipop_wire_classify(f + poff, plen);
+	if (type == IPOP_MSG_HANDSHAKE_INIT)
+		handle_init(n, (const struct ipop_hs_init *)(f + poff), ip->src_addr, udp->src_port, now);
+	else if (type == IPOP_MSG_HANDSHAKE_RESP)
+		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), ip->src_addr, udp->src_port, now);
+	else
+		n->cs.ring_bad++;
+}
+
+static uint64_t retry_delay(const struct ipop_node *n, const struct ipop_peer *p)
+{
+	unsigned shift = p->hs_attempts < 4 ? p->hs_attempts : 4;   /* cap at 16x */
+	uint64_t base = (uint64_t)n->cfg->handshake_retry_ms << shift;
+
+	return base + randombytes_uniform((uint32_t)(base / 4 + 1));  /* jitter */
+}
+
+static void rotate_confirmed(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+{
+	if (p->next == NULL || !__atomic_load_n(&p->next->rx_confirmed, __ATOMIC_ACQUIRE))
+		return;
+	ipop_keypair_retire(n, &p->prev);
+	p->prev = p->cur;
+	p->cur = p->next;
+	p->next = NULL;
+	if (p->state != IPOP_PEER_UP) {
+		p->up_since_ms = now;
+		LOG_INFO("peer %s: up (responder)", p->name);
+	} else {
+		p->rekeys++;
+	}
+	p->state = IPOP_PEER_UP;
+	p->handshakes++;
+	p->hs_attempts = 0;
+	p->last_error[0] = '\0';
+	hs_abandon(n, p);   /* a simultaneous initiation of ours is no longer needed */
+	n->dirty = true;
+}
+
+static bool rekey_due(const struct ipop_node *n, const struct ipop_peer *p, uint64_t now_tsc)
+{
+	const struct ipop_keypair *kp = p->cur;
+	uint64_t age_s = (now_tsc - kp->created_tsc) / n->tsc_hz;
+
+	if (__atomic_load_n(&kp->send_counter, __ATOMIC_RELAXED) >= n->cfg->rekey_after_packets)
+		return true;
+	/* The initiator of a session rekeys it; the responder steps in later in
+	 * case the initiator went quiet, so both never race at the same moment. */
+	if (kp->initiator)
+		return age_s >= n->cfg->rekey_after_s;
+	return age_s >= n->cfg->rekey_after_s + n->cfg->keepalive_s;
+}
+
+static void expire_keys(struct ipop_node *n, struct ipop_peer *p, uint64_t now_tsc)
+{
+	if (p->prev && now_tsc > p->prev->expire_tsc)
+		ipop_keypair_retire(n, &p->prev);
+	if (p->next && now_tsc > p->next->expire_tsc)
+		ipop_keypair_retire(n, &p->next);
+	if (p->cur && now_tsc > p->cur->expire_tsc) {
+		ipop_keypair_retire(n, &p->cur);
+		p->state = p->hs_active ? IPOP_PEER_HANDSHAKE : IPOP_PEER_DOWN;
+	}
+}
+
+static void check_liveness(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+{
+	struct ipop_peer_counters c;
+
+	ipop_peer_counters(n, p, &c);
+	if (c.rx_pkts != p->rx_pkts_seen) {
+		p->rx_pkts_seen = c.rx_pkts;
+		p->last_rx_ms = now;
+	}
+	if (p->state == IPOP_PEER_UP && now - p->last_rx_ms > (uint64_t)n->cfg->dead_after_s * 1000) {
+		p->deaths++;
+		ipop_peer_reset(n, p, "no packets within dead_after");
+		p->hs_next_ms = now;
+	}
+}
+
+static void peer_timers(struct ipop_node *n, struct ipop_peer *p, uint64_t now, uint64_t now_tsc)
+{
+	rotate_confirmed(n, p, now);
+	expire_keys(n, p, now_tsc);
+	check_liveness(n, p, now);
+	if (p->ip == 0)
+		return;   /* endpoint unknown: wait for the peer to call us */
+	if (p->hs_active && now - p->hs_sent_ms >= retry_delay(n, p)) {
+		p->hs_attempts++;
+		p->hs_failures++;
+		snprintf(p->last_error, sizeof(p->last_error), "handshake timed out");
+		if (send_init(n, p, now) != 0)
+			p->hs_next_ms = now + retry_delay(n, p);
+		return;
+	}
+	if (!p->hs_active && p->cur == NULL && now >= p->hs_next_ms) {
+		if (send_init(n, p, now) != 0)
+			p->hs_next_ms = now + retry_delay(n, p);
+		return;
+	}
+	if (!p->hs_active && p->cur && rekey_due(n, p, now_tsc))
+		send_init(n, p, now);
+	if (p->cur && now - p->last_keepalive_ms >= (uint64_t)n->cfg->keepalive_s * 1000)
+		send_keepalive(n, p, now);
+}
+
+void ipop_hs_timers(struct ipop_node *n, uint64_t now_ms)
+{
+	uint64_t now_tsc = rte_rdtsc();
+
+	for (uint16_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i])
+			peer_timers(n, n->peers[i], now_ms, now_tsc);
+	if (n->dirty)
+		ipop_node_publish(n);
+}

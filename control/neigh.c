@@ -1,0 +1,182 @@
+/* neigh.c - next-hop resolution on the underlay (ARP) and the control thread's
+ * transmit path through worker 0. Thread: control.
+ *
+ * The kernel owns the WAN address (on the exception TAP) and answers ARP for it;
+ * the fast path gives control a copy of every ARP frame. Control keeps a small
+ * cache of the next hops its tunnels need, asks for them (once a second while
+ * unresolved, every 30 s to refresh) and republishes the table when one changes.
+ */
+#include "control/node.h"
+#include "control/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+#include "dataplane/encap.h"
+
+#define NEIGH_RETRY_MS   1000
+#define NEIGH_REFRESH_MS 30000
+
+uint32_t ipop_neigh_nexthop(const struct ipop_node *n, uint32_t dst_ip)
+{
+	uint32_t mask = n->cfg->wan_prefix ? rte_cpu_to_be_32(~0u << (32 - n->cfg->wan_prefix)) : 0;
+
+	if ((dst_ip & mask) == (n->cfg->wan_addr.s_addr & mask) || n->cfg->wan_gateway.s_addr == 0)
+		return dst_ip;
+	return n->cfg->wan_gateway.s_addr;
+}
+
+static struct ipop_neigh *neigh_get(struct ipop_node *n, uint32_t ip, bool create)
+{
+	for (unsigned i = 0; i < n->n_neigh; i++)
+		if (n->neigh[i].ip == ip)
+			return &n->neigh[i];
+	if (!create || n->n_neigh >= IPOP_MAX_NEIGH)
+		return NULL;
+	struct ipop_neigh *e = &n->neigh[n->n_neigh++];
+	memset(e, 0, sizeof(*e));
+	e->ip = ip;
+	return e;
+}
+
+int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(n->sh.from_ctrl, m) != 0) {
+		rte_pktmbuf_free(m);
+		n->cs.tx_ring_full++;
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static int send_arp_request(struct ipop_node *n, uint32_t target)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL) {
+		n->cs.tx_nomem++;
+		return -ENOMEM;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = n->wan.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = n->wan.mac;
+	arp->arp_data.arp_sip = n->cfg->wan_addr.s_addr;
+	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	arp->arp_data.arp_tip = target;
+	n->cs.arp_tx++;
+	return ipop_ctrl_send(n, m);
+}
+
+const struct ipop_neigh *ipop_neigh_lookup(struct ipop_node *n, uint32_t dst_ip, uint64_t now_ms)
+{
+	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, dst_ip), true);
+
+	if (e == NULL)
+		return NULL;
+	if (!e->valid && now_ms - e->last_req_ms >= NEIGH_RETRY_MS) {
+		e->last_req_ms = now_ms;
+		send_arp_request(n, e->ip);
+	}
+	return e;
+}
+
+void ipop_neigh_learn(struct ipop_node *n, uint32_t ip, const struct rte_ether_addr *mac, uint64_t now_ms)
+{
+	struct ipop_neigh *e = neigh_get(n, ip, false);
+
+	if (e == NULL)
+		return;   /* not a next hop we need */
+	if (!e->valid || !rte_is_same_ether_addr(&e->mac, mac)) {
+		e->mac = *mac;
+		e->valid = true;
+		n->dirty = true;
+		LOG_DEBUG("next hop %u.%u.%u.%u resolved", ip & 0xff, (ip >> 8) & 0xff,
+			  (ip >> 16) & 0xff, ip >> 24);
+	}
+	e->updated_ms = now_ms;
+}
+
+void ipop_neigh_learn_via(struct ipop_node *n, uint32_t src_ip, const struct rte_ether_addr *mac,
+			  uint64_t now_ms)
+{
+	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, src_ip), true);
+
+	if (e != NULL && !e->valid)
+		ipop_neigh_learn(n, e->ip, mac, now_ms);
+}
+
+void ipop_neigh_handle_arp(struct ipop_node *n, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+
+	n->cs.arp_rx++;
+	if (m->data_len < sizeof(*eth) + sizeof(*arp) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != 6 || arp->arp_plen != 4) {
+		n->cs.ring_bad++;
+		return;
+	}
+	if (!rte_is_valid_assigned_ether_addr(&arp->arp_data.arp_sha))
+		return;
+	ipop_neigh_learn(n, arp->arp_data.arp_sip, &arp->arp_data.arp_sha, ipop_now_ms());
+}
+
+void ipop_neigh_timers(struct ipop_node *n, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < n->n_neigh; i++) {
+		struct ipop_neigh *e = &n->neigh[i];
+		uint64_t period = e->valid ? NEIGH_REFRESH_MS : NEIGH_RETRY_MS;
+		if (now_ms - e->last_req_ms >= period) {
+			e->last_req_ms = now_ms;
+			send_arp_request(n, e->ip);
+		}
+	}
+}
+
+int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port,
+		       const void *payload, uint16_t len)
+{
+	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
+	struct ipop_encap_addr a;
+	struct rte_mbuf *m;
+	uint8_t *p;
+
+	if (nb == NULL || !nb->valid) {
+		n->cs.hs_no_nexthop++;
+		return -EHOSTUNREACH;
+	}
+	m = rte_pktmbuf_alloc(n->pool);
+	if (m == NULL) {
+		n->cs.tx_nomem++;
+		return -ENOMEM;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(IPOP_OUTER_HDR_LEN + len));
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	a.src_mac = n->wan.mac;
+	a.dst_mac = nb->mac;
+	a.src_ip = n->cfg->wan_addr.s_addr;
+	a.dst_ip = ip;
+	a.src_port = rte_cpu_to_be_16(n->cfg->wan_port);
+	a.dst_port = port;
+	ipop_encap_write(p, &a, len, (uint16_t)n->cs.hs_init_tx);
+	memcpy(p + IPOP_OUTER_HDR_LEN, payload, len);
+	return ipop_ctrl_send(n, m);
+}

@@ -1,0 +1,122 @@
+/* bridge.c - lock-free lossy MAC learning table (see bridge.h for the protocol).
+ * Thread: fast path (lookup/learn), control (init, flush, walk). */
+#include "dataplane/bridge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint32_t mac_hash(uint64_t mac)
+{
+	/* 64-bit multiplicative mix; MAC vendor prefixes are highly regular. */
+	uint64_t h = mac * 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+int ipop_bridge_init(struct ipop_bridge *br, uint32_t n_entries, uint32_t age_s)
+{
+	uint32_t nb = 16;
+
+	if (n_entries > (1u << 24) || age_s == 0)
+		return -EINVAL;
+	while (nb * IPOP_BRIDGE_WAYS < n_entries)
+		nb <<= 1;
+	br->b = aligned_alloc(64, (size_t)nb * sizeof(*br->b));
+	if (br->b == NULL)
+		return -ENOMEM;
+	memset(br->b, 0, (size_t)nb * sizeof(*br->b));
+	br->mask = nb - 1;
+	br->age_s = age_s;
+	return 0;
+}
+
+void ipop_bridge_free(struct ipop_bridge *br)
+{
+	free(br->b);
+	br->b = NULL;
+}
+
+static inline int live(const struct ipop_bridge_bucket *bk, int w, uint32_t now_s, uint32_t age)
+{
+	uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
+	/* Signed: another lcore's clock may be a second ahead of ours. */
+	return (int32_t)(now_s - seen) <= (int32_t)age;
+}
+
+uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, uint32_t now_s)
+{
+	uint64_t key = ipop_mac_u64(mac);
+	const struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
+
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		if (e != 0 && (e >> 16) == key && live(bk, w, now_s, br->age_s))
+			return (uint16_t)e;
+	}
+	return IPOP_LOC_NONE;
+}
+
+bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s)
+{
+	uint64_t key = ipop_mac_u64(mac);
+	uint64_t want = (key << 16) | loc;
+	struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
+	int victim = 0;
+	uint32_t oldest = UINT32_MAX;
+
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
+		if (e != 0 && (e >> 16) == key) {
+			bool moved = e != want;
+			if (moved)
+				__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
+			if (moved || seen != now_s)
+				__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+			return moved;
+		}
+		/* Prefer empty or expired slots, then the least recently seen. */
+		uint32_t rank = (e == 0 || (int32_t)(now_s - seen) > (int32_t)br->age_s) ? 0 : seen + 1;
+		if (rank < oldest) {
+			oldest = rank;
+			victim = w;
+		}
+	}
+	__atomic_store_n(&bk->seen[victim], now_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&bk->ent[victim], want, __ATOMIC_RELAXED);
+	return true;
+}
+
+unsigned ipop_bridge_flush_loc(struct ipop_bridge *br, uint16_t loc)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i <= br->mask; i++) {
+		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+			uint64_t e = __atomic_load_n(&br->b[i].ent[w], __ATOMIC_RELAXED);
+			if (e != 0 && (uint16_t)e == loc &&
+			    __atomic_compare_exchange_n(&br->b[i].ent[w], &e, 0, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				n++;
+		}
+	}
+	return n;
+}
+
+void ipop_bridge_walk(const struct ipop_bridge *br, uint32_t now_s, ipop_bridge_visit_fn fn, void *arg)
+{
+	for (uint32_t i = 0; i <= br->mask; i++) {
+		const struct ipop_bridge_bucket *bk = &br->b[i];
+		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+			uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+			uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
+			if (e == 0 || (int32_t)(now_s - seen) > (int32_t)br->age_s)
+				continue;
+			uint8_t mac[6];
+			uint64_t k = e >> 16;
+			for (int j = 5; j >= 0; j--, k >>= 8)
+				mac[j] = (uint8_t)k;
+			fn(mac, (uint16_t)e, now_s - seen, arg);
+		}
+	}
+}

@@ -1,0 +1,65 @@
+/* datapath.h - the two packet paths of a gateway, on bursts of mbufs.
+ *
+ *   local rx (LAN port or host TAP) -> learn, clamp MSS, bridge lookup,
+ *       encrypt and encapsulate towards peers, or deliver to the other local port;
+ *   WAN rx -> classify; handshakes and ARP to control; other host traffic to the
+ *       kernel exception TAP; data: authenticate, replay check, learn, deliver.
+ *
+ * Thread: fast path. One struct ipop_dp_ctx per lcore, owned by it; the table
+ * pointer passed in is an RCU-protected snapshot valid for the whole call.
+ */
+#ifndef IPOP_DATAPLANE_DATAPATH_H
+#define IPOP_DATAPLANE_DATAPATH_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_ip_frag.h>
+
+#include "dataplane/aead.h"
+#include "dataplane/bridge.h"
+#include "dataplane/pktq.h"
+#include "dataplane/stats.h"
+#include "dataplane/tables.h"
+
+#define IPOP_DP_BATCH 64
+
+struct ipop_dp_ctx {
+	struct ipop_aead_mgr *aead;
+	struct ipop_bridge *bridge;          /* shared, lock-free */
+	struct ipop_lcore_stats *st;         /* this lcore's */
+	struct rte_mempool *pool;            /* copies and fragment headers */
+	struct rte_mempool *indirect_pool;   /* fragment payload references */
+	struct rte_ip_frag_tbl *frag_tbl;    /* this lcore's reassembly table */
+	struct rte_ip_frag_death_row death_row;
+	uint64_t now_tsc;                    /* set by the caller per burst */
+	uint32_t now_s;
+	uint16_t ip_id;
+	/* Outputs; lan/host are NULL when that port does not exist. */
+	struct ipop_pktq *q_wan, *q_lan, *q_host, *q_exc, *q_ctrl;
+};
+
+/* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */
+void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		      struct rte_mbuf **pkts, uint16_t n, uint16_t in_loc);
+
+/* Frames that entered on the WAN port. */
+void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		    struct rte_mbuf **pkts, uint16_t n);
+
+/* Clamp the MSS option of an IPv4 TCP SYN in an Ethernet frame to mss (fixing
+ * the checksum incrementally). Returns 1 if changed, 0 if not applicable. */
+int ipop_mss_clamp(uint8_t *frame, uint32_t len, uint16_t mss);
+
+/* Build the outer Ethernet/IPv4/UDP headers in front of an ipop message that
+ * starts at the mbuf's data pointer, then queue it on q_wan (fragmenting when it
+ * exceeds the underlay MTU). Used for data and by the control thread's messages. */
+void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		       const struct ipop_fp_peer *p, struct rte_mbuf *m);
+
+static inline void ipop_dp_drop(struct ipop_dp_ctx *c, struct rte_mbuf *m, enum ipop_drop why)
+{
+	c->st->drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+#endif

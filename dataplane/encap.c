@@ -1,0 +1,68 @@
+/* encap.c - outer header writer and parser (see encap.h). Thread: either. */
+#include "dataplane/encap.h"
+
+#include <errno.h>
+#include <string.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_byteorder.h>
+
+void ipop_encap_write(uint8_t *hdr, const struct ipop_encap_addr *a,
+		      uint16_t payload_len, uint16_t ip_id)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)hdr;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	eth->dst_addr = a->dst_mac;
+	eth->src_addr = a->src_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(payload_len + 28));
+	ip->packet_id = rte_cpu_to_be_16(ip_id);
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = a->src_ip;
+	ip->dst_addr = a->dst_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = a->src_port;
+	udp->dst_port = a->dst_port;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(payload_len + 8));
+	udp->dgram_cksum = 0;
+}
+
+int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
+		     uint32_t *payload_off, uint32_t *payload_len)
+{
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	uint32_t ihl, tot, ulen;
+
+	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp))
+		return -EMSGSIZE;
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return -EPROTONOSUPPORT;
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	if ((ip->version_ihl >> 4) != 4)
+		return -EPROTO;
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (ihl < 20 || tot < ihl + 8 || sizeof(*eth) + tot > len)
+		return -EMSGSIZE;
+	if (ip->next_proto_id != IPPROTO_UDP)
+		return -EPROTONOSUPPORT;
+	if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return -EINPROGRESS;
+	udp = (const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < 8 || ulen > tot - ihl)
+		return -EMSGSIZE;
+	*ip_off = sizeof(*eth);
+	*payload_off = (uint32_t)sizeof(*eth) + ihl + 8;
+	*payload_len = ulen - 8;
+	return 0;
+}

@@ -1,0 +1,251 @@
+/* receive.c - WAN rx path. Thread: fast path (one lcore owns its ipop_dp_ctx).
+ *
+ * Order of checks for a data message, cheapest first, so forged traffic costs
+ * little: outer parse -> type/length -> session by receiver index -> replay
+ * window (read only) -> AEAD open (batched) -> replay window again and update
+ * -> inner frame checks -> learn and deliver. Nothing reaches the LAN or the
+ * kernel before the tag verified.
+ */
+#include "dataplane/datapath.h"
+#include "dataplane/encap.h"
+#include "dataplane/wire.h"
+
+#include <errno.h>
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_prefetch.h>
+#include <rte_udp.h>
+
+struct open_batch {
+	uint16_t n;
+	struct rte_mbuf *m[IPOP_DP_BATCH];
+	struct ipop_keypair *kp[IPOP_DP_BATCH];
+	struct ipop_aead_op op[IPOP_DP_BATCH];
+};
+
+static void to_ctrl(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+{
+	c->st->ctrl_tx++;
+	ipop_pktq_put(c->q_ctrl, m);
+}
+
+/* ARP goes to the kernel (it answers for our address); a copy goes to control,
+ * which resolves the next hops of the tunnels. */
+static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+{
+	struct rte_mbuf *copy = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+
+	if (copy != NULL)
+		to_ctrl(c, copy);
+	else
+		c->st->drops[IPOP_DROP_NOMEM]++;
+	c->st->exc_tx++;
+	ipop_pktq_put(c->q_exc, m);
+}
+
+static void deliver_local(struct ipop_dp_ctx *c, struct rte_mbuf *m, uint16_t slot)
+{
+	struct rte_ether_hdr *eth;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (unlikely(len < RTE_ETHER_HDR_LEN)) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_SHORT);
+		return;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
+		return;
+	}
+	if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, slot, c->now_s))
+		c->st->learned++;
+	uint16_t loc = IPOP_LOC_NONE;
+	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
+		loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
+	if (loc == IPOP_LOC_LAN && c->q_lan) {
+		ipop_pktq_put(c->q_lan, m);
+	} else if (loc == IPOP_LOC_HOST && c->q_host) {
+		ipop_pktq_put(c->q_host, m);
+	} else if (loc != IPOP_LOC_NONE) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOT_LOCAL);
+	} else if (c->q_lan && c->q_host) {
+		struct rte_mbuf *copy = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+		if (copy)
+			ipop_pktq_put(c->q_host, copy);
+		else
+			c->st->drops[IPOP_DROP_NOMEM]++;
+		ipop_pktq_put(c->q_lan, m);
+	} else if (c->q_lan || c->q_host) {
+		ipop_pktq_put(c->q_lan ? c->q_lan : c->q_host, m);
+	} else {
+		ipop_dp_drop(c, m, IPOP_DROP_NO_FLOOD_TARGET);
+	}
+}
+
+static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
+{
+	if (b->n == 0)
+		return;
+	ipop_aead_open_burst(c->aead, b->op, b->n);
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct rte_mbuf *m = b->m[i];
+		struct ipop_keypair *kp = b->kp[i];
+		uint64_t ctr = b->op[i].counter;
+		if (b->op[i].status != 0) {
+			ipop_dp_drop(c, m, IPOP_DROP_WAN_AUTH);
+			continue;
+		}
+		/* Re-check: the same counter may appear twice within one batch. */
+		int r = ipop_replay_check(&kp->replay, ctr);
+		if (r != 0) {
+			ipop_dp_drop(c, m, r == -EALREADY ? IPOP_DROP_WAN_REPLAY : IPOP_DROP_WAN_OLD);
+			continue;
+		}
+		ipop_replay_update(&kp->replay, ctr);
+		kp->rx_last_tsc = c->now_tsc;
+		if (unlikely(!kp->rx_confirmed))
+			__atomic_store_n(&kp->rx_confirmed, 1, __ATOMIC_RELEASE);
+		c->st->decrypted++;
+		struct ipop_peer_counters *pc = &c->st->peer[kp->peer_slot];
+		pc->rx_pkts++;
+		pc->rx_bytes += b->op[i].len;
+		if (b->op[i].len == 0) {
+			c->st->keepalives_rx++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		/* Strip everything up to the inner frame, and the tag. */
+		rte_pktmbuf_adj(m, (uint16_t)(b->op[i].buf - rte_pktmbuf_mtod(m, uint8_t *)));
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - b->op[i].len));
+		deliver_local(c, m, kp->peer_slot);
+	}
+	b->n = 0;
+}
+
+static void wan_data(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		     struct open_batch *b, struct rte_mbuf *m, uint8_t *p, uint32_t plen)
+{
+	const struct ipop_data_hdr *h = (const struct ipop_data_hdr *)p;
+	struct ipop_keypair *kp = t->by_index[rte_be_to_cpu_32(h->receiver_index) & IPOP_INDEX_MASK];
+	uint64_t ctr = rte_be_to_cpu_64(h->counter);
+
+	if (unlikely(kp == NULL || kp->local_index != h->receiver_index)) {
+		ipop_dp_drop(c, m, IPOP_DROP_WAN_INDEX);
+		return;
+	}
+	if (unlikely(c->now_tsc > kp->expire_tsc)) {
+		ipop_dp_drop(c, m, IPOP_DROP_WAN_EXPIRED);
+		return;
+	}
+	int r = ipop_replay_check(&kp->replay, ctr);
+	if (unlikely(r != 0)) {
+		ipop_dp_drop(c, m, r == -EALREADY ? IPOP_DROP_WAN_REPLAY : IPOP_DROP_WAN_OLD);
+		return;
+	}
+	uint16_t i = b->n++;
+	b->m[i] = m;
+	b->kp[i] = kp;
+	b->op[i] = (struct ipop_aead_op){
+		.key = &kp->recv_key, .buf = p + IPOP_DATA_HDR_LEN,
+		.len = plen - IPOP_DATA_OVERHEAD, .aad = p,
+		.tag = p + plen - IPOP_TAG_LEN, .counter = ctr,
+	};
+	if (b->n == IPOP_DP_BATCH)
+		open_flush(c, b);
+}
+
+static enum ipop_drop classify_drop(int err, uint32_t plen)
+{
+	switch (err) {
+	case -EPROTO:
+		return IPOP_DROP_WAN_VERSION;
+	case -EBADMSG:
+		return IPOP_DROP_WAN_TYPE;
+	default:
+		return plen < 4 ? IPOP_DROP_WAN_SHORT : IPOP_DROP_WAN_LENGTH;
+	}
+}
+
+/* Reassemble fragments addressed to us. Returns the whole packet (linear) or NULL
+ * when more fragments are needed or reassembly failed (counted). */
+static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+	if (c->frag_tbl == NULL) {
+		ipop_dp_drop(c, m, IPOP_DROP_REASM);
+		return NULL;
+	}
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = (uint16_t)((ip->version_ihl & 0xf) * 4);
+	struct rte_mbuf *r = rte_ipv4_frag_reassemble_packet(c->frag_tbl, &c->death_row, m,
+							     c->now_tsc, ip);
+	if (r == NULL)
+		return NULL;
+	c->st->reasm_in++;
+	if (r->nb_segs > 1 && rte_pktmbuf_linearize(r) != 0) {
+		ipop_dp_drop(c, r, IPOP_DROP_REASM);
+		return NULL;
+	}
+	return r;
+}
+
+static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		    struct open_batch *b, struct rte_mbuf *m)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t ip_off, poff, plen;
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
+
+	if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_MULTISEG);
+		return;
+	}
+	if (m->data_len >= RTE_ETHER_HDR_LEN &&
+	    eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+		wan_arp(c, m);
+		return;
+	}
+	int r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+	if (r == -EINPROGRESS && ip->dst_addr == t->wan_ip) {
+		m = reassemble(c, m);
+		if (m == NULL)
+			return;
+		f = rte_pktmbuf_mtod(m, uint8_t *);
+		r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
+	}
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
+	if (r != 0 || ip->dst_addr != t->wan_ip || udp->dst_port != t->wan_port) {
+		/* Not a tunnel packet: the host's own traffic, to the kernel. */
+		c->st->exc_tx++;
+		ipop_pktq_put(c->q_exc, m);
+		return;
+	}
+	int type = ipop_wire_classify(f + poff, plen);
+	if (likely(type == IPOP_MSG_DATA)) {
+		wan_data(c, t, b, m, f + poff, plen);
+	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+		to_ctrl(c, m);
+	} else {
+		ipop_dp_drop(c, m, classify_drop(type, plen));
+	}
+}
+
+void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		    struct rte_mbuf **pkts, uint16_t n)
+{
+	struct open_batch b;
+
+	b.n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		wan_one(c, t, &b, pkts[i]);
+	}
+	open_flush(c, &b);
+	if (c->frag_tbl)
+		rte_ip_frag_free_death_row(&c->death_row, 0);
+}

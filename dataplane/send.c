@@ -1,0 +1,303 @@
+/* send.c - local rx path: frames from the LAN port or the host TAP go to the other
+ * local port or, encrypted and encapsulated, to peers.
+ * Thread: fast path (one lcore owns its ipop_dp_ctx).
+ *
+ * Per burst: learn + classify each frame, collect (frame, peer) pairs in a seal
+ * batch, reserve nonces with one atomic add per run of same-session frames, seal
+ * the batch with one IPsec-MB call, then write outer headers and queue.
+ */
+#include "dataplane/datapath.h"
+#include "dataplane/encap.h"
+#include "dataplane/flood_policy.h"
+#include "dataplane/wire.h"
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_prefetch.h>
+
+struct seal_batch {
+	uint16_t n;
+	struct rte_mbuf *m[IPOP_DP_BATCH];
+	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
+	uint16_t slot[IPOP_DP_BATCH];
+	struct ipop_aead_op op[IPOP_DP_BATCH];
+};
+
+void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		       const struct ipop_fp_peer *p, struct rte_mbuf *m)
+{
+	struct ipop_encap_addr a = {
+		.src_mac = t->wan_mac, .dst_mac = p->nh_mac,
+		.src_ip = t->wan_ip, .dst_ip = p->ip,
+		.src_port = t->wan_port, .dst_port = p->port,
+	};
+	uint16_t plen = (uint16_t)rte_pktmbuf_pkt_len(m);
+	uint8_t *h = (uint8_t *)rte_pktmbuf_prepend(m, IPOP_OUTER_HDR_LEN);
+
+	if (unlikely(h == NULL)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
+	}
+	ipop_encap_write(h, &a, plen, c->ip_id++);
+	if (likely((uint32_t)plen + 28 <= t->wan_mtu)) {
+		ipop_pktq_put(c->q_wan, m);
+		return;
+	}
+	/* Oversized (non-TCP, since TCP is MSS-clamped): fragment the outer datagram. */
+	struct rte_mbuf *frags[8];
+	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
+	int nf = rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), t->wan_mtu,
+					  c->pool, c->indirect_pool);
+	rte_pktmbuf_free(m);
+	if (nf < 0) {
+		c->st->drops[IPOP_DROP_FRAG]++;
+		return;
+	}
+	for (int i = 0; i < nf; i++) {
+		struct rte_mbuf *f = frags[i];
+		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)
+			rte_pktmbuf_prepend(f, RTE_ETHER_HDR_LEN);
+		if (eth == NULL) {
+			ipop_dp_drop(c, f, IPOP_DROP_NOMEM);
+			continue;
+		}
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		eth->dst_addr = a.dst_mac;
+		eth->src_addr = a.src_mac;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		f->ol_flags = 0;
+		c->st->frag_out++;
+		ipop_pktq_put(c->q_wan, f);
+	}
+}
+
+/* Reserve nonces: one atomic add per run of consecutive ops on the same session. */
+static void reserve_counters(struct seal_batch *b)
+{
+	uint16_t i = 0;
+
+	while (i < b->n) {
+		struct ipop_keypair *kp = b->peer[i]->tx;
+		uint16_t j = i + 1;
+		while (j < b->n && b->peer[j]->tx == kp)
+			j++;
+		uint64_t base = __atomic_fetch_add(&kp->send_counter, j - i, __ATOMIC_RELAXED);
+		for (uint16_t k = i; k < j; k++) {
+			struct ipop_data_hdr *h = rte_pktmbuf_mtod(b->m[k], struct ipop_data_hdr *);
+			uint64_t ctr = base + (k - i);
+			ipop_wire_data_hdr(h, kp->remote_index, ctr);
+			b->op[k].counter = ctr;
+		}
+		i = j;
+	}
+}
+
+static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct seal_batch *b)
+{
+	if (b->n == 0)
+		return;
+	reserve_counters(b);
+	ipop_aead_seal_burst(c->aead, b->op, b->n);
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct rte_mbuf *m = b->m[i];
+		struct ipop_peer_counters *pc = &c->st->peer[b->slot[i]];
+		if (unlikely(b->op[i].counter >= IPOP_REJECT_AFTER_MESSAGES || b->op[i].status != 0)) {
+			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
+			continue;
+		}
+		pc->tx_pkts++;
+		pc->tx_bytes += b->op[i].len;
+		ipop_dp_encap_out(c, t, b->peer[i], m);
+	}
+	c->st->encrypted += b->n;
+	b->n = 0;
+}
+
+/* Queue one frame (owned) for peer slot. */
+static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		    struct seal_batch *b, struct rte_mbuf *m, uint16_t slot)
+{
+	const struct ipop_fp_peer *p = &t->peers[slot];
+	struct ipop_keypair *kp = p->tx;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (unlikely(kp == NULL || c->now_tsc > kp->expire_tsc)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
+		return;
+	}
+	if (unlikely(!p->nh_valid)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NO_NEXTHOP);
+		return;
+	}
+	if (unlikely(rte_pktmbuf_prepend(m, IPOP_DATA_HDR_LEN) == NULL)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
+	}
+	uint8_t *tag = (uint8_t *)rte_pktmbuf_append(m, IPOP_TAG_LEN);
+	if (unlikely(tag == NULL)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
+	}
+	uint8_t *hdr = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t i = b->n++;
+	b->m[i] = m;
+	b->peer[i] = p;
+	b->slot[i] = slot;
+	b->op[i] = (struct ipop_aead_op){
+		.key = &kp->send_key, .buf = hdr + IPOP_DATA_HDR_LEN, .len = len,
+		.aad = hdr, .tag = tag,
+	};
+	if (b->n == IPOP_DP_BATCH)
+		seal_flush(c, t, b);
+}
+
+/* Deliver a frame to every flood target: peers in the flood set and the other
+ * local port. The last target takes the original, the others get copies. */
+static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		  struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+{
+	struct ipop_pktq *local = in_loc == IPOP_LOC_LAN ? c->q_host : c->q_lan;
+	uint16_t targets[IPOP_MAX_PEERS];
+	uint16_t n = ipop_flood_targets(t, targets, IPOP_MAX_PEERS);
+	uint16_t total = n + (local != NULL);
+
+	if (total == 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_NO_FLOOD_TARGET);
+		return;
+	}
+	c->st->flooded++;
+	for (uint16_t i = 0; i < total; i++) {
+		struct rte_mbuf *x = m;
+		if (i + 1 < total) {
+			x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+			if (x == NULL) {
+				c->st->drops[IPOP_DROP_NOMEM]++;
+				continue;
+			}
+		}
+		if (i < n)
+			to_peer(c, t, b, x, targets[i]);
+		else
+			ipop_pktq_put(local, x);
+	}
+}
+
+/* After learning: deliver one frame by its destination MAC. */
+static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			  struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	if (rte_is_multicast_ether_addr(&eth->dst_addr)) {
+		flood(c, t, b, m, in_loc);
+		return;
+	}
+	uint16_t loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
+	if (loc == in_loc) {
+		ipop_dp_drop(c, m, IPOP_DROP_LAN_LOCAL);
+	} else if (loc == IPOP_LOC_LAN && c->q_lan) {
+		ipop_pktq_put(c->q_lan, m);
+	} else if (loc == IPOP_LOC_HOST && c->q_host) {
+		ipop_pktq_put(c->q_host, m);
+	} else if (loc < t->n_peers && t->peers[loc].tx != NULL) {
+		to_peer(c, t, b, m, loc);
+	} else {
+		flood(c, t, b, m, in_loc);
+	}
+}
+
+/* An IPv4 packet without DF that does not fit the overlay (or that a kernel
+ * reassembled for us, as af_packet's fanout does) is fragmented here, at the
+ * overlay's edge, exactly as a router would; the fragments then fit the
+ * underlay without outer fragmentation. Returns true if m was consumed. */
+static bool inner_fragment(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			   struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+{
+	struct rte_ether_hdr eh = *rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	uint16_t inner_mtu = (uint16_t)(t->wan_mtu - IPOP_IP_OVERHEAD - RTE_ETHER_HDR_LEN);
+
+	if (eh.ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    len <= (uint32_t)inner_mtu + RTE_ETHER_HDR_LEN)
+		return false;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								RTE_ETHER_HDR_LEN);
+	if (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG)
+		return false;
+	struct rte_mbuf *frags[64];
+	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
+	int nf = rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), inner_mtu,
+					  c->pool, c->indirect_pool);
+	rte_pktmbuf_free(m);
+	if (nf < 0) {
+		c->st->drops[IPOP_DROP_FRAG]++;
+		return true;
+	}
+	for (int i = 0; i < nf; i++) {
+		struct rte_mbuf *f = frags[i];
+		if (rte_pktmbuf_linearize(f) != 0) {
+			ipop_dp_drop(c, f, IPOP_DROP_MULTISEG);
+			continue;
+		}
+		struct rte_ether_hdr *e = (struct rte_ether_hdr *)rte_pktmbuf_prepend(f, RTE_ETHER_HDR_LEN);
+		if (e == NULL) {
+			ipop_dp_drop(c, f, IPOP_DROP_NOMEM);
+			continue;
+		}
+		*e = eh;
+		struct rte_ipv4_hdr *fip = (struct rte_ipv4_hdr *)(e + 1);
+		fip->hdr_checksum = 0;
+		fip->hdr_checksum = rte_ipv4_cksum(fip);
+		c->st->frag_inner++;
+		forward_local(c, t, b, f, in_loc);
+	}
+	return true;
+}
+
+static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		      struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_MULTISEG);
+		return;
+	}
+	if (unlikely(len < RTE_ETHER_HDR_LEN)) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_SHORT);
+		return;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		ipop_dp_drop(c, m, IPOP_DROP_LAN_SRC);
+		return;
+	}
+	if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s))
+		c->st->learned++;
+	if (t->mss_clamp)
+		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
+	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))
+		return;
+	if (unlikely(len > IPOP_MAX_INNER_FRAME)) {
+		ipop_dp_drop(c, m, IPOP_DROP_TOO_BIG);
+		return;
+	}
+	forward_local(c, t, b, m, in_loc);
+}
+
+void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		      struct rte_mbuf **pkts, uint16_t n, uint16_t in_loc)
+{
+	struct seal_batch b;
+
+	b.n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		local_one(c, t, &b, pkts[i], in_loc);
+	}
+	seal_flush(c, t, &b);
+}

@@ -1,0 +1,80 @@
+/* tables.h - the tables the control thread publishes to the fast path.
+ *
+ * Ownership and protection:
+ *  - struct ipop_fp_table is an immutable snapshot. The control thread builds a new
+ *    one, publishes it with a release store of the global pointer, and frees the
+ *    old one only after every worker lcore has passed a quiescent state
+ *    (rte_rcu_qsbr). Lcores load the pointer once per burst (acquire) and never
+ *    keep it across a quiescent-state report.
+ *  - struct ipop_keypair is created by control (key material, indices: immutable
+ *    after publication) and freed, after being unpublished, through the same RCU
+ *    grace period. Its mutable fast-path fields are grouped by writer:
+ *      send_counter  - any tx lcore, atomic fetch-add once per burst per session;
+ *      replay, rx_*  - the single lcore that receives this session (RSS keeps one
+ *                      underlay 5-tuple on one queue); control only reads rx_*.
+ *  - Peer counters live in per-lcore stats (stats.h), not here.
+ */
+#ifndef IPOP_DATAPLANE_TABLES_H
+#define IPOP_DATAPLANE_TABLES_H
+
+#include <stdint.h>
+#include <rte_ether.h>
+
+#include "dataplane/aead.h"
+#include "dataplane/replay.h"
+#include "dataplane/stats.h"
+
+#define IPOP_INDEX_BITS   12
+#define IPOP_MAX_KEYPAIRS (1u << IPOP_INDEX_BITS)   /* live sessions of a node */
+#define IPOP_INDEX_MASK   (IPOP_MAX_KEYPAIRS - 1)
+
+struct ipop_keypair {
+	/* Immutable after publication. */
+	struct ipop_aead_key send_key;
+	struct ipop_aead_key recv_key;
+	uint32_t local_index;     /* wire order; low IPOP_INDEX_BITS = by_index slot */
+	uint32_t remote_index;    /* wire order; goes into our data headers */
+	uint16_t peer_slot;
+	uint8_t initiator;        /* 1 if we initiated the handshake */
+	uint64_t created_tsc;
+	uint64_t expire_tsc;      /* reject-after time: rx and tx stop using it after */
+
+	/* Written by tx lcores (and control's keepalives): one fetch-add per burst. */
+	uint64_t send_counter __attribute__((aligned(64)));
+
+	/* Written only by the receiving lcore. */
+	struct ipop_replay replay __attribute__((aligned(64)));
+	uint64_t rx_last_tsc;     /* last authenticated packet */
+	uint8_t rx_confirmed;     /* set on the first authenticated packet */
+} __attribute__((aligned(64)));
+
+/* Fast-path view of one peer. */
+struct ipop_fp_peer {
+	struct ipop_keypair *tx;          /* session to send with; NULL: none */
+	uint32_t ip;                      /* underlay address, network order */
+	uint16_t port;                    /* underlay UDP port, network order */
+	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
+	uint8_t nh_valid;
+	uint8_t up;                       /* in the flood set */
+};
+
+struct ipop_fp_table {
+	uint64_t version;
+	/* Local underlay identity. */
+	uint32_t wan_ip;                  /* network order */
+	uint16_t wan_port;                /* network order */
+	struct rte_ether_addr wan_mac;
+	uint16_t wan_mtu;                 /* underlay IP MTU */
+	uint16_t mss_clamp;               /* max TCP MSS for inner IPv4 SYNs; 0 = off */
+	uint64_t tsc_hz;
+
+	/* Flood set: peer slots that receive broadcast / unknown unicast. */
+	uint16_t n_flood;
+	uint16_t flood[IPOP_MAX_PEERS];
+
+	uint16_t n_peers;                 /* slots in use are < n_peers */
+	struct ipop_fp_peer peers[IPOP_MAX_PEERS];
+	struct ipop_keypair *by_index[IPOP_MAX_KEYPAIRS];
+};
+
+#endif

@@ -1,0 +1,58 @@
+/* worker.h - worker lcores: queue mapping, the poll loop, idle back-off, and the
+ * RCU reader side of the published tables.
+ *
+ * Thread: a worker runs ipop_worker_main on its own lcore. Ownership:
+ *  - struct ipop_worker: written by control before launch; afterwards only its
+ *    lcore writes it (stats, queues); control reads stats (see stats.h).
+ *  - struct ipop_shared: 'table' is written by control (release store) and read
+ *    by every worker once per iteration (acquire load); 'stop' is written by
+ *    control; the rings are multi-producer (to control) / single-consumer (from
+ *    control, drained by worker 0 only).
+ */
+#ifndef IPOP_LCORE_WORKER_H
+#define IPOP_LCORE_WORKER_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/datapath.h"
+#include "dataplane/tables.h"
+#include "dataplane/stats.h"
+
+#define IPOP_MAX_WORKERS 16
+#define IPOP_RX_BURST 32
+#define IPOP_NO_PORT 0xFFFF
+
+struct ipop_shared {
+	struct ipop_fp_table *table;      /* RCU-published */
+	struct rte_rcu_qsbr *qsbr;
+	struct ipop_bridge bridge;
+	struct rte_ring *to_ctrl;         /* handshakes, ARP copies: workers -> control */
+	struct rte_ring *from_ctrl;       /* complete frames control sends on the WAN */
+	volatile int stop;
+	unsigned idle_sleep_max_us;
+};
+
+struct ipop_worker {
+	unsigned idx;                     /* 0..n-1, also the RCU thread id */
+	unsigned lcore_id;
+	struct ipop_shared *sh;
+	uint16_t lan_port, wan_port, exc_port, host_port;   /* IPOP_NO_PORT if absent */
+	uint16_t rxq, txq;                /* this worker's queue on LAN/WAN; txq on all */
+	bool poll_slow;                   /* worker 0: TAPs and the control ring */
+	struct ipop_dp_ctx dp;
+	struct ipop_pktq q_wan, q_lan, q_host, q_exc, q_ctrl;
+	struct ipop_lcore_stats stats;
+};
+
+/* Fill w's dataplane context and queues. Start-up, control thread. */
+int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx,
+		     struct rte_mempool *pool, struct rte_mempool *indirect_pool);
+void ipop_worker_fini(struct ipop_worker *w);
+
+/* lcore entry point (rte_eal_remote_launch); arg is a struct ipop_worker. */
+int ipop_worker_main(void *arg);
+
+#endif

@@ -1,0 +1,377 @@
+/* test_aead.c - dataplane/aead: published test vectors (AES-256-GCM from the
+ * McGrew-Viega GCM specification, test cases 13-16; ChaCha20-Poly1305 from
+ * RFC 8439 section 2.8.2), agreement with libsodium (an independent
+ * implementation, used by the test only) on the ipop nonce/AAD layout, round
+ * trips, tampering, single vs burst, wrong keys, wiped keys. */
+#include "tests/unit/check.h"
+#include "dataplane/aead.h"
+#include "dataplane/wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define MAXLEN 2000
+
+static struct ipop_aead_mgr *mgr;
+static const int ciphers[2] = { IPOP_CIPHER_AES256GCM, IPOP_CIPHER_CHACHA20POLY1305 };
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void fill(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rng();
+}
+
+static size_t unhex(uint8_t *out, const char *hex)
+{
+	size_t n = 0;
+
+	for (; hex[0] && hex[1]; hex += 2)
+		sscanf(hex, "%2hhx", &out[n++]);
+	return n;
+}
+
+/* One published vector through seal_raw and open_raw, plus a flipped tag. */
+static void check_vector(const char *name, int cipher, const char *key_hex,
+			 const char *nonce_hex, const char *aad_hex,
+			 const char *pt_hex, const char *ct_hex, const char *tag_hex)
+{
+	static struct ipop_aead_key key;
+	uint8_t raw[32], nonce[12], aad[64], pt[256], ct[256], tag[16];
+	uint8_t buf[256], out_tag[16];
+	size_t aad_len, pt_len, ct_len;
+
+	CHECK(unhex(raw, key_hex) == 32);
+	CHECK(unhex(nonce, nonce_hex) == 12);
+	aad_len = unhex(aad, aad_hex);
+	pt_len = unhex(pt, pt_hex);
+	ct_len = unhex(ct, ct_hex);
+	CHECK(unhex(tag, tag_hex) == 16);
+	CHECK(pt_len == ct_len);
+	CHECK(ipop_aead_key_init(mgr, &key, cipher, raw) == 0);
+
+	memcpy(buf, pt, pt_len);
+	CHECK(ipop_aead_seal_raw(mgr, &key, nonce, aad, aad_len, buf, pt_len,
+				 out_tag) == 0);
+	CHECK(memcmp(buf, ct, ct_len) == 0);
+	CHECK(memcmp(out_tag, tag, 16) == 0);
+
+	memcpy(buf, ct, ct_len);
+	CHECK(ipop_aead_open_raw(mgr, &key, nonce, aad, aad_len, buf, ct_len, tag) == 0);
+	CHECK(memcmp(buf, pt, pt_len) == 0);
+
+	tag[15] ^= 0x80;
+	memcpy(buf, ct, ct_len);
+	CHECK(ipop_aead_open_raw(mgr, &key, nonce, aad, aad_len, buf, ct_len, tag) ==
+	      -EBADMSG);
+	printf("vector %s ok\n", name);
+}
+
+static void test_vectors(void)
+{
+	static const char *k15 =
+		"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+	static const char *p15 =
+		"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+		"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
+	static const char *c15 =
+		"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+		"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad";
+	static const char *p16 =
+		"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+		"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+	static const char *c16 =
+		"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+		"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662";
+	static const char *k_rfc =
+		"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
+	static const char *ct_rfc =
+		"d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+		"3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+		"92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+		"3ff4def08e4b7a9de576d26586cec64b6116";
+	static const char *text = "Ladies and Gentlemen of the class of '99: If I "
+		"could offer you only one tip for the future, sunscreen would be it.";
+	char pt_rfc[2 * 114 + 1];
+
+	check_vector("gcm-tc13", IPOP_CIPHER_AES256GCM,
+		     "0000000000000000000000000000000000000000000000000000000000000000",
+		     "000000000000000000000000", "", "", "",
+		     "530f8afbc74536b9a963b4f1c4cb738b");
+	check_vector("gcm-tc14", IPOP_CIPHER_AES256GCM,
+		     "0000000000000000000000000000000000000000000000000000000000000000",
+		     "000000000000000000000000", "",
+		     "00000000000000000000000000000000",
+		     "cea7403d4d606b6e074ec5d3baf39d18",
+		     "d0d1c8a799996bf0265b98b5d48ab919");
+	check_vector("gcm-tc15", IPOP_CIPHER_AES256GCM, k15, "cafebabefacedbaddecaf888",
+		     "", p15, c15, "b094dac5d93471bdec1a502270e3cc6c");
+	check_vector("gcm-tc16", IPOP_CIPHER_AES256GCM, k15, "cafebabefacedbaddecaf888",
+		     "feedfacedeadbeeffeedfacedeadbeefabaddad2", p16, c16,
+		     "76fc6ece0f4e1768cddf8853bb2d551b");
+
+	CHECK(strlen(text) == 114);
+	for (size_t i = 0; i < 114; i++)
+		snprintf(pt_rfc + 2 * i, 3, "%02x", (unsigned char)text[i]);
+	check_vector("rfc8439-2.8.2", IPOP_CIPHER_CHACHA20POLY1305, k_rfc,
+		     "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7", pt_rfc,
+		     ct_rfc, "1ae10b594f09e26a7e902ecbd0600691");
+}
+
+/* libsodium's detached seal of the same packet, for comparison. */
+static void sodium_seal(int cipher, const uint8_t raw[32], uint64_t counter,
+			const uint8_t *aad, const uint8_t *pt, uint32_t len,
+			uint8_t *ct, uint8_t tag[16])
+{
+	uint8_t nonce[12];
+	unsigned long long tl;
+
+	ipop_wire_nonce(nonce, counter);
+	if (cipher == IPOP_CIPHER_AES256GCM)
+		crypto_aead_aes256gcm_encrypt_detached(ct, tag, &tl, pt, len, aad,
+						       IPOP_DATA_HDR_LEN, NULL, nonce,
+						       raw);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, tag, &tl, pt,
+								   len, aad,
+								   IPOP_DATA_HDR_LEN,
+								   NULL, nonce, raw);
+}
+
+/* Every length 0..MAXLEN: seal matches libsodium, open restores the plaintext. */
+static void test_roundtrip(void)
+{
+	static struct ipop_aead_key key;
+	static uint8_t pt[MAXLEN], buf[MAXLEN], ref[MAXLEN];
+	uint8_t raw[32], aad[16], tag[16], ref_tag[16];
+	int have_gcm = crypto_aead_aes256gcm_is_available();
+
+	for (int c = 0; c < 2; c++) {
+		unsigned bad_ct = 0, bad_open = 0, bad_pt = 0;
+
+		fill(raw, sizeof(raw));
+		CHECK(ipop_aead_key_init(mgr, &key, ciphers[c], raw) == 0);
+		for (uint32_t len = 0; len <= MAXLEN; len++) {
+			uint64_t counter = rng();
+
+			fill(pt, len);
+			fill(aad, sizeof(aad));
+			memcpy(buf, pt, len);
+			CHECK(ipop_aead_seal(mgr, &key, counter, aad, buf, len, tag) == 0);
+			if (have_gcm || ciphers[c] != IPOP_CIPHER_AES256GCM) {
+				sodium_seal(ciphers[c], raw, counter, aad, pt, len, ref,
+					    ref_tag);
+				bad_ct += memcmp(buf, ref, len) != 0 ||
+					  memcmp(tag, ref_tag, 16) != 0;
+			}
+			bad_open += ipop_aead_open(mgr, &key, counter, aad, buf, len,
+						   tag) != 0;
+			bad_pt += memcmp(buf, pt, len) != 0;
+		}
+		CHECK(bad_ct == 0);
+		CHECK(bad_open == 0);
+		CHECK(bad_pt == 0);
+		printf("%s round trips 0..%d: %u mismatches vs libsodium%s\n",
+		       ipop_cipher_name(ciphers[c]), MAXLEN, bad_ct,
+		       have_gcm ? "" : " (libsodium GCM unavailable, not compared)");
+	}
+}
+
+/* Reseal pt into buf/tag, then let the caller corrupt one thing. */
+static void reseal(const struct ipop_aead_key *key, uint64_t counter,
+		   const uint8_t *aad, const uint8_t *pt, uint8_t *buf, uint32_t len,
+		   uint8_t *tag)
+{
+	memcpy(buf, pt, len);
+	CHECK(ipop_aead_seal(mgr, key, counter, aad, buf, len, tag) == 0);
+}
+
+/* Flipping any single bit position class in any byte of ciphertext, AAD or tag,
+ * or changing the counter or the key, must fail the open. */
+static void test_tamper(void)
+{
+	static const uint32_t lens[] = { 0, 1, 15, 16, 17, 63, 64, 65, 257, 1500 };
+	static struct ipop_aead_key key, other;
+	static uint8_t pt[MAXLEN], buf[MAXLEN];
+	uint8_t raw[32], aad[16], aad2[16], tag[16], tag2[16];
+
+	for (int c = 0; c < 2; c++) {
+		unsigned accepted = 0, tries = 0;
+
+		fill(raw, sizeof(raw));
+		CHECK(ipop_aead_key_init(mgr, &key, ciphers[c], raw) == 0);
+		raw[0] ^= 1;
+		CHECK(ipop_aead_key_init(mgr, &other, ciphers[c], raw) == 0);
+		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			uint32_t len = lens[l];
+			uint64_t counter = rng();
+
+			fill(pt, len);
+			fill(aad, sizeof(aad));
+			for (uint32_t i = 0; i < len; i++) {
+				reseal(&key, counter, aad, pt, buf, len, tag);
+				buf[i] ^= (uint8_t)(1u << (i % 8));
+				accepted += ipop_aead_open(mgr, &key, counter, aad, buf,
+							   len, tag) != -EBADMSG;
+				tries++;
+			}
+			for (uint32_t i = 0; i < 16; i++) {
+				reseal(&key, counter, aad, pt, buf, len, tag);
+				memcpy(aad2, aad, 16);
+				aad2[i] ^= (uint8_t)(1u << (i % 8));
+				accepted += ipop_aead_open(mgr, &key, counter, aad2, buf,
+							   len, tag) != -EBADMSG;
+				reseal(&key, counter, aad, pt, buf, len, tag);
+				memcpy(tag2, tag, 16);
+				tag2[i] ^= (uint8_t)(0x80u >> (i % 8));
+				accepted += ipop_aead_open(mgr, &key, counter, aad, buf,
+							   len, tag2) != -EBADMSG;
+				tries += 2;
+			}
+			for (int b = 0; b < 64; b++) {
+				reseal(&key, counter, aad, pt, buf, len, tag);
+				accepted += ipop_aead_open(mgr, &key,
+							   counter ^ (UINT64_C(1) << b),
+							   aad, buf, len, tag) != -EBADMSG;
+				tries++;
+			}
+			reseal(&key, counter, aad, pt, buf, len, tag);
+			accepted += ipop_aead_open(mgr, &other, counter, aad, buf, len,
+						   tag) != -EBADMSG;
+			tries++;
+			/* Control: the untouched packet does open. */
+			reseal(&key, counter, aad, pt, buf, len, tag);
+			CHECK(ipop_aead_open(mgr, &key, counter, aad, buf, len, tag) == 0);
+		}
+		CHECK(accepted == 0);
+		printf("%s tampering: %u forgeries tried, %u accepted\n",
+		       ipop_cipher_name(ciphers[c]), tries, accepted);
+	}
+}
+
+#define NOPS 300
+
+/* A burst mixing both ciphers and several keys (more ChaCha ops than one
+ * chunk) gives the same bytes as the single-packet calls, in both directions,
+ * and reports per-op failures for tampered ops only. */
+static void test_burst(void)
+{
+	static struct ipop_aead_key keys[4];
+	static uint8_t pt[NOPS][MAXLEN], single[NOPS][MAXLEN], burst[NOPS][MAXLEN];
+	static uint8_t aad[NOPS][16], tag_s[NOPS][16], tag_b[NOPS][16];
+	static struct ipop_aead_op ops[NOPS];
+	static uint32_t lens[NOPS];
+	unsigned diff = 0, wrong_status = 0, nchacha = 0, nbad = 0, failed;
+	uint8_t raw[32];
+
+	for (int k = 0; k < 4; k++) {
+		fill(raw, sizeof(raw));
+		CHECK(ipop_aead_key_init(mgr, &keys[k], ciphers[k % 2], raw) == 0);
+	}
+	for (int i = 0; i < NOPS; i++) {
+		const struct ipop_aead_key *key = &keys[rng() % 4];
+
+		lens[i] = (uint32_t)(rng() % (MAXLEN + 1));
+		if (i % 37 == 0)
+			lens[i] = 0;
+		fill(pt[i], lens[i]);
+		fill(aad[i], 16);
+		memcpy(single[i], pt[i], lens[i]);
+		memcpy(burst[i], pt[i], lens[i]);
+		ops[i] = (struct ipop_aead_op){ .key = key, .buf = burst[i],
+			.len = lens[i], .aad = aad[i], .counter = rng() >> 1,
+			.tag = tag_b[i], .status = 12345 };
+		nchacha += key->cipher == IPOP_CIPHER_CHACHA20POLY1305;
+		CHECK(ipop_aead_seal(mgr, key, ops[i].counter, aad[i], single[i],
+				     lens[i], tag_s[i]) == 0);
+	}
+	CHECK(nchacha > IPOP_AEAD_CHUNK && nchacha < NOPS);
+	CHECK(ipop_aead_seal_burst(mgr, ops, NOPS) == 0);
+	for (int i = 0; i < NOPS; i++) {
+		diff += memcmp(single[i], burst[i], lens[i]) != 0 ||
+			memcmp(tag_s[i], tag_b[i], 16) != 0;
+		wrong_status += ops[i].status != 0;
+	}
+	CHECK(diff == 0);
+	CHECK(wrong_status == 0);
+
+	/* Open: every 5th op gets a bad tag, every 7th a wrong counter. */
+	for (int i = 0; i < NOPS; i++) {
+		if (i % 5 == 0)
+			tag_b[i][i % 16] ^= 1;
+		if (i % 7 == 0)
+			ops[i].counter++;
+		ops[i].status = 12345;
+	}
+	failed = ipop_aead_open_burst(mgr, ops, NOPS);
+	diff = 0;
+	wrong_status = 0;
+	for (int i = 0; i < NOPS; i++) {
+		int bad = i % 5 == 0 || i % 7 == 0;
+
+		nbad += bad;
+		wrong_status += ops[i].status != (bad ? -EBADMSG : 0);
+		if (!bad)
+			diff += memcmp(burst[i], pt[i], lens[i]) != 0;
+	}
+	CHECK(failed == nbad);
+	CHECK(diff == 0);
+	CHECK(wrong_status == 0);
+	CHECK(ipop_aead_seal_burst(mgr, ops, 0) == 0);
+	printf("burst of %d (%u chacha) matches single calls\n", NOPS, nchacha);
+}
+
+/* Wiped keys are zero and refuse every operation, single and burst. */
+static void test_wipe(void)
+{
+	static struct ipop_aead_key key;
+	static const uint8_t zero[sizeof(struct ipop_aead_key)];
+	uint8_t raw[32], aad[16] = { 0 }, buf[64] = { 0 }, tag[16] = { 0 };
+	struct ipop_aead_op op = { .key = &key, .buf = buf, .len = 64, .aad = aad,
+				   .tag = tag };
+
+	fill(raw, sizeof(raw));
+	CHECK(ipop_aead_key_init(mgr, &key, 99, raw) == -EINVAL);
+	CHECK(key.cipher == 0);
+	for (int c = 0; c < 2; c++) {
+		CHECK(ipop_aead_key_init(mgr, &key, ciphers[c], raw) == 0);
+		CHECK(memcmp(&key, zero, sizeof(key)) != 0);
+		ipop_aead_key_wipe(&key);
+		CHECK(memcmp(&key, zero, sizeof(key)) == 0);
+		CHECK(ipop_aead_seal(mgr, &key, 1, aad, buf, 64, tag) == -EINVAL);
+		CHECK(ipop_aead_open(mgr, &key, 1, aad, buf, 64, tag) == -EINVAL);
+		CHECK(ipop_aead_seal_burst(mgr, &op, 1) == 1 && op.status == -EINVAL);
+		CHECK(ipop_aead_open_burst(mgr, &op, 1) == 1 && op.status == -EINVAL);
+	}
+	CHECK(_Alignof(struct ipop_aead_key) == 64);
+}
+
+int main(void)
+{
+	int rc = ipop_aead_mgr_create(&mgr);
+
+	CHECK(rc == 0);
+	if (rc != 0)
+		return check_report("aead");
+	CHECK(sodium_init() >= 0);
+	printf("IPsec-MB %s, arch %s\n", imb_get_version_str(), ipop_aead_mgr_arch(mgr));
+	test_vectors();
+	test_roundtrip();
+	test_tamper();
+	test_burst();
+	test_wipe();
+	ipop_aead_mgr_free(mgr);
+	return check_report("aead");
+}

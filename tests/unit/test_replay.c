@@ -1,0 +1,326 @@
+/* test_replay.c - dataplane/replay against a reference model that keeps every
+ * accepted counter in a set plus the highest one, over in-order, reversed,
+ * boundary, jump, duplicate, near-limit, adversarial and random sequences.
+ * Every check and every update of the window is compared with the model. */
+#include "tests/unit/check.h"
+#include "dataplane/replay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W IPOP_REPLAY_WINDOW
+#define LIMIT IPOP_REJECT_AFTER_MESSAGES
+
+/* ---- reference model: an open-addressing set of seen counters ---- */
+
+struct model {
+	uint64_t *slot;
+	uint8_t *used;
+	size_t cap, n;
+	int any;
+	uint64_t top;
+};
+
+static void model_init(struct model *m)
+{
+	free(m->slot);
+	free(m->used);
+	m->cap = 1024;
+	m->n = 0;
+	m->slot = calloc(m->cap, sizeof(*m->slot));
+	m->used = calloc(m->cap, 1);
+	m->any = 0;
+	m->top = 0;
+}
+
+static size_t model_find(const struct model *m, uint64_t c)
+{
+	size_t i = (size_t)((c * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+
+	while (m->used[i] && m->slot[i] != c)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void model_insert(struct model *m, uint64_t c);
+
+static void model_grow(struct model *m)
+{
+	uint64_t *old = m->slot;
+	uint8_t *old_used = m->used;
+	size_t old_cap = m->cap;
+
+	m->cap *= 2;
+	m->n = 0;
+	m->slot = calloc(m->cap, sizeof(*m->slot));
+	m->used = calloc(m->cap, 1);
+	for (size_t i = 0; i < old_cap; i++)
+		if (old_used[i])
+			model_insert(m, old[i]);
+	free(old);
+	free(old_used);
+}
+
+static void model_insert(struct model *m, uint64_t c)
+{
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap)
+		model_grow(m);
+	i = model_find(m, c);
+	if (!m->used[i]) {
+		m->used[i] = 1;
+		m->slot[i] = c;
+		m->n++;
+	}
+}
+
+static int model_check(const struct model *m, uint64_t c)
+{
+	if (c >= LIMIT)
+		return -ERANGE;
+	if (!m->any || c > m->top)
+		return 0;
+	if (m->top - c >= W)
+		return -ERANGE;
+	return m->used[model_find(m, c)] ? -EALREADY : 0;
+}
+
+static void model_update(struct model *m, uint64_t c)
+{
+	model_insert(m, c);
+	if (!m->any || c > m->top)
+		m->top = c;
+	m->any = 1;
+}
+
+/* ---- driver ---- */
+
+static struct ipop_replay win;
+static struct model ref;
+static unsigned long steps, mismatches;
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void reset(void)
+{
+	ipop_replay_init(&win);
+	model_init(&ref);
+}
+
+/* One received packet: check it; if acceptable and (authentic), record it.
+ * Returns the check result. */
+static int feed(uint64_t c, int authentic)
+{
+	int got = ipop_replay_check(&win, c);
+	int want = model_check(&ref, c);
+
+	steps++;
+	if (got != want) {
+		if (mismatches++ < 10)
+			fprintf(stderr, "counter %llu: check %d, model %d (top %llu)\n",
+				(unsigned long long)c, got, want,
+				(unsigned long long)ref.top);
+		CHECK(got == want);
+	}
+	if (want == 0 && authentic) {
+		int rc = ipop_replay_update(&win, c);
+
+		model_update(&ref, c);
+		if (rc != 0) {
+			mismatches++;
+			CHECK(rc == 0);
+		}
+	}
+	return got;
+}
+
+/* Probe every counter in [lo, hi] without recording anything. */
+static void probe(uint64_t lo, uint64_t hi)
+{
+	for (uint64_t c = lo;; c++) {
+		feed(c, 0);
+		if (c == hi)
+			break;
+	}
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void probe_around_top(void)
+{
+	probe(sub_sat(ref.top, W + 70), ref.top + 70);
+}
+
+static void test_basics(void)
+{
+	reset();
+	CHECK(feed(0, 1) == 0);                /* counter 0 is valid once */
+	CHECK(feed(0, 1) == -EALREADY);
+	CHECK(feed(1, 1) == 0);
+	CHECK(feed(1, 1) == -EALREADY);
+	CHECK(feed(W + 1, 1) == 0);
+	CHECK(feed(1, 1) == -ERANGE);          /* top - 1 == W: just outside */
+	CHECK(feed(2, 1) == 0);                /* top - 2 == W - 1: just inside */
+	CHECK(feed(2, 1) == -EALREADY);
+	/* A forged packet that is checked but never authenticated leaves no
+	 * trace: the window does not move and the counter stays acceptable. */
+	CHECK(feed(1000000, 0) == 0);
+	CHECK(feed(3, 0) == 0);
+	CHECK(feed(1000000, 0) == 0);
+	CHECK(ipop_replay_update(&win, 1) == -ERANGE);
+	CHECK(ipop_replay_update(&win, LIMIT) == -ERANGE);
+	CHECK(W >= 2048);
+}
+
+static void test_in_order_and_reversed(void)
+{
+	reset();
+	for (uint64_t c = 0; c < 20000; c++) {
+		CHECK(feed(c, 1) == 0);
+		if (c % 997 == 0)
+			probe_around_top();
+	}
+	reset();
+	for (uint64_t c = 20000;; c--) {
+		feed(c, 1);
+		if (c == 0)
+			break;
+	}
+	probe_around_top();
+	reset();
+	for (uint64_t c = 0; c < 3 * IPOP_REPLAY_BITS; c += 2)  /* odd ones missing */
+		feed(c, 1);
+	probe_around_top();
+}
+
+/* Jumps of exactly W-1, W, W+1 (and ring-size neighbours) from every bit
+ * position of a word, each followed by a full probe of the boundary. */
+static void test_jumps(void)
+{
+	static const uint64_t jumps[] = { 1, 63, 64, 65, W - 1, W, W + 1,
+		IPOP_REPLAY_BITS - 1, IPOP_REPLAY_BITS, IPOP_REPLAY_BITS + 1,
+		2 * IPOP_REPLAY_BITS + 3 };
+
+	for (size_t j = 0; j < sizeof(jumps) / sizeof(jumps[0]); j++) {
+		for (uint64_t start = 0; start < 64; start++) {
+			reset();
+			for (uint64_t c = 0; c <= start + 130; c += 3)
+				feed(c, 1);
+			feed(start + 130 + jumps[j], 1);
+			probe_around_top();
+			feed(start + 130 + 2 * jumps[j], 1);
+			probe_around_top();
+		}
+	}
+}
+
+static void test_big_jumps(void)
+{
+	static const uint64_t tops[] = { UINT64_C(1) << 32, (UINT64_C(1) << 32) + 63,
+		UINT64_C(1) << 63, (UINT64_C(1) << 63) + 4095, LIMIT - W - 1, LIMIT - 1 };
+
+	reset();
+	for (uint64_t c = 0; c < 5000; c++)
+		feed(c, 1);
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		feed(tops[i], 1);
+		probe_around_top();
+		for (int k = 0; k < 3000; k++)
+			feed(tops[i] - rng() % (W + 100), 1);
+		probe_around_top();
+	}
+}
+
+static void test_limit(void)
+{
+	reset();
+	CHECK(feed(LIMIT, 1) == -ERANGE);
+	CHECK(feed(UINT64_MAX, 1) == -ERANGE);
+	CHECK(feed(LIMIT - 1, 1) == 0);
+	CHECK(feed(LIMIT - 1, 1) == -EALREADY);
+	CHECK(feed(LIMIT - 2, 1) == 0);
+	CHECK(feed(0, 1) == -ERANGE);
+	probe(LIMIT - W - 70, UINT64_MAX);
+	CHECK(LIMIT == UINT64_MAX - 8192);   /* 2^64 - 2^13 - 1 */
+}
+
+/* Each counter arrives, then every earlier one in (and just past) the window
+ * is replayed. */
+static void test_duplicates(void)
+{
+	reset();
+	for (uint64_t c = 0; c < 6000; c++) {
+		CHECK(feed(c, 1) == 0);
+		CHECK(feed(c, 1) == -EALREADY);
+		if (c % 61 == 0)
+			probe(sub_sat(c, W + 5), c);
+	}
+}
+
+/* Random traffic: mostly forward with reordering, some far-back and
+ * far-ahead packets, and forgeries (checked but never authenticated). */
+static void test_random(void)
+{
+	for (int round = 0; round < 20; round++) {
+		uint64_t base = round % 2 ? rng() % (LIMIT / 2) : 0;
+
+		reset();
+		for (int i = 0; i < 100000; i++) {
+			uint64_t r = rng(), c;
+
+			switch (r % 16) {
+			case 0:
+				c = base + (rng() % 64);          /* duplicates near top */
+				break;
+			case 1:
+				c = sub_sat(base, W - 2 + rng() % 5);  /* window edge */
+				break;
+			case 2:
+				c = base + W + rng() % 3;        /* jump of ~W */
+				break;
+			case 3:
+				c = sub_sat(base, rng() % (3 * W));
+				break;
+			default:
+				c = sub_sat(base + rng() % 300, 200);  /* reordered stream */
+				break;
+			}
+			feed(c, r % 11 != 0);
+			if (c > base && ref.top == c)
+				base = c;
+			if (i % 20000 == 0)
+				probe_around_top();
+		}
+		probe_around_top();
+	}
+}
+
+int main(void)
+{
+	test_basics();
+	test_in_order_and_reversed();
+	test_jumps();
+	test_big_jumps();
+	test_limit();
+	test_duplicates();
+	test_random();
+	CHECK(mismatches == 0);
+	printf("replay window %u bits, %u counters: %lu packets compared with the "
+	       "model, %lu mismatches\n", IPOP_REPLAY_BITS, W, steps, mismatches);
+	free(ref.slot);
+	free(ref.used);
+	return check_report("replay");
+}

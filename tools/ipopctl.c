@@ -1,0 +1,142 @@
+/* ipopctl.c - the operator's tool: identity keys, and a client of ipopd's
+ * management socket (docs/operations.md). Thread: single-threaded tool.
+ *
+ *   ipopctl genkey > node.key        (prints a new private key, base64)
+ *   ipopctl pubkey < node.key        (prints its public key)
+ *   ipopctl genkey -o FILE           (writes FILE with mode 0600, prints the public key)
+ *   ipopctl [-s SOCKET] show [--json]
+ *   ipopctl [-s SOCKET] macs
+ *   ipopctl [-s SOCKET] ping
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <stdbool.h>
+#include <sodium.h>
+
+#include "control/identity.h"
+
+#define DEFAULT_SOCKET "/run/ipop/ipopd.sock"
+
+static int usage(int rc)
+{
+	fprintf(rc ? stderr : stdout,
+		"usage: ipopctl genkey [-o FILE] | pubkey\n"
+		"       ipopctl [-s SOCKET] show [--json] | macs | ping\n"
+		"The socket is control.api_socket of ipopd's configuration (default %s).\n",
+		DEFAULT_SOCKET);
+	return rc;
+}
+
+static int cmd_genkey(const char *out)
+{
+	uint8_t priv[32], pub[32];
+	char b64[IPOP_KEY_B64_LEN];
+	int r = ipop_identity_generate(priv, pub);
+
+	if (r != 0) {
+		fprintf(stderr, "ipopctl: genkey: %s\n", strerror(-r));
+		return 1;
+	}
+	if (out) {
+		r = ipop_identity_save(out, priv);
+		sodium_memzero(priv, sizeof(priv));
+		if (r != 0) {
+			fprintf(stderr, "ipopctl: %s: %s\n", out, strerror(-r));
+			return 1;
+		}
+		ipop_key_to_base64(pub, b64);
+		printf("%s\n", b64);
+		return 0;
+	}
+	ipop_key_to_base64(priv, b64);
+	sodium_memzero(priv, sizeof(priv));
+	printf("%s\n", b64);
+	sodium_memzero(b64, sizeof(b64));
+	return 0;
+}
+
+static int cmd_pubkey(void)
+{
+	char line[256];
+	uint8_t priv[32], pub[32];
+	char b64[IPOP_KEY_B64_LEN];
+
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fprintf(stderr, "ipopctl: pubkey: no key on standard input\n");
+		return 1;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (ipop_key_from_base64(line, priv) != 0) {
+		fprintf(stderr, "ipopctl: pubkey: input is not a base64 32-byte key\n");
+		sodium_memzero(line, sizeof(line));
+		return 1;
+	}
+	sodium_memzero(line, sizeof(line));
+	crypto_scalarmult_base(pub, priv);
+	sodium_memzero(priv, sizeof(priv));
+	ipop_key_to_base64(pub, b64);
+	printf("%s\n", b64);
+	return 0;
+}
+
+static int cmd_request(const char *path, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "ipopctl: socket path too long\n");
+		return 1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "ipopctl: %s: %s (is ipopd running?)\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	dprintf(fd, "%s\n", req);
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = DEFAULT_SOCKET;
+	int i = 1;
+
+	if (sodium_init() < 0)
+		return 1;
+	if (i + 1 < argc && strcmp(argv[i], "-s") == 0) {
+		sock = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc)
+		return usage(2);
+	const char *cmd = argv[i];
+	bool json = i + 1 < argc && strcmp(argv[i + 1], "--json") == 0;
+	if (strcmp(cmd, "genkey") == 0)
+		return cmd_genkey(i + 2 < argc && strcmp(argv[i + 1], "-o") == 0 ? argv[i + 2] : NULL);
+	if (strcmp(cmd, "pubkey") == 0)
+		return cmd_pubkey();
+	if (strcmp(cmd, "show") == 0)
+		return cmd_request(sock, json ? "show json" : "show");
+	if (strcmp(cmd, "macs") == 0)
+		return cmd_request(sock, "macs json");
+	if (strcmp(cmd, "ping") == 0)
+		return cmd_request(sock, "ping");
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+		return usage(0);
+	return usage(2);
+}
