@@ -717,7 +717,7 @@ static int check_order(struct ctx *c, const config_setting_t *g, const char *lo_
 {
 	const config_setting_t *s_lo = member(g, lo_name), *s_hi = member(g, hi_name);
 
-	if (lo < hi)
+	if (lo < hi || (s_lo == NULL && s_hi == NULL))
 		return 0;
 	if (s_hi != NULL && (s_lo == NULL || config_setting_source_line(s_hi) >=
 			     config_setting_source_line(s_lo)))

@@ -35,8 +35,8 @@
 
 #define TICK_MS 10
 #define RING_SIZE 1024
-#define EXC_TAP_DEV "net_tap_ipopx"
-#define HOST_TAP_DEV "net_tap_ipoph"
+#define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
+#define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
 
 static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **argv, int max)
 {

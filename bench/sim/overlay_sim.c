@@ -92,8 +92,9 @@ static void mark_dirty(struct sim *s, uint32_t i)
 	s->dirty[s->ndirty++] = i;
 }
 
-/* A roster change at position pos concerns the nodes within `window` places:
- * their successors, size estimate or too-close limit may move. */
+/* A roster change at position pos concerns the nodes within `window` places
+ * (ipop_sym_window): their successors, size estimate or too-close limit may
+ * move. */
 static void mark_window(struct sim *s, uint32_t pos)
 {
 	uint32_t w = s->window + 1;
@@ -174,7 +175,7 @@ int sim_init(struct sim *s, uint32_t nnodes, uint64_t seed, const struct ipop_sy
 		return -ENOMEM;
 	}
 	s->nnodes = nnodes;
-	s->window = p->successors;
+	s->window = ipop_sym_window(p);
 	s->refusal_rounds = 16;
 	ipop_rng_seed(&ids, seed ^ 0x1d5eed1d5eedULL);
 	for (uint32_t i = 0; i < nnodes; i++) {
@@ -214,7 +215,7 @@ int sim_set_params(struct sim *s, uint32_t i, const struct ipop_sym_params *p)
 		return -EINVAL;
 	s->nodes[i].p = *p;
 	if (p->successors > s->window)
-		s->window = p->successors;
+		s->window = ipop_sym_window(p);
 	return 0;
 }
 
@@ -481,7 +482,8 @@ static void admit_joiners(struct sim *s)
 		uint32_t pos;
 
 		v->state = SIM_LIVE;
-		v->n_est = ipop_sym_estimate_n(v->id, s->roster, s->nroster, v->p.successors);
+		v->n_est = ipop_sym_estimate_n(v->id, s->roster, s->nroster,
+					       ipop_sym_est_neighbours(&v->p));
 		if (sim_roster_pos(s, v->id, &pos) == 0)
 			mark_window(s, pos);
 	}

@@ -11,6 +11,8 @@
 #define SYM_MAX_K          128   /* a 128-bit ring never needs more */
 #define SYM_DEFAULT_RELINK 2
 #define SYM_DEFAULT_DRAWS  8
+#define SYM_DEFAULT_EST    8     /* neighbours per side for the size estimate */
+#define SYM_MAX_EST        1024
 
 void ipop_sym_params_default(struct ipop_sym_params *p)
 {
@@ -20,6 +22,7 @@ void ipop_sym_params_default(struct ipop_sym_params *p)
 	p->max_ondemand = 4;
 	p->relink_factor = SYM_DEFAULT_RELINK;
 	p->draw_attempts = SYM_DEFAULT_DRAWS;
+	p->est_neighbours = 0;
 }
 
 int ipop_sym_check_params(const struct ipop_sym_params *p)
@@ -32,7 +35,7 @@ int ipop_sym_check_params(const struct ipop_sym_params *p)
 		return -EINVAL;
 	if (p->relink_factor == 1)
 		return -EINVAL;   /* would redraw on every estimate wobble */
-	if (p->draw_attempts > 1000)
+	if (p->draw_attempts > 1000 || p->est_neighbours > SYM_MAX_EST)
 		return -EINVAL;
 	return 0;
 }
@@ -115,23 +118,37 @@ int ipop_sym_successors(struct ipop_node_id self, const struct ipop_node_id *can
 }
 
 double ipop_sym_estimate_n(struct ipop_node_id self, const struct ipop_node_id *cand,
-			   size_t ncand, unsigned s)
+			   size_t ncand, unsigned w)
 {
 	size_t m, lo, hi;
 	double span;
 
-	if (!cand || s == 0)
+	if (!cand || w == 0)
 		return 1.0;
 	m = peers_known(self, cand, ncand);
-	if (m <= 2 * (size_t)s)
+	if (m <= 2 * (size_t)w)
 		return (double)m + 1.0;   /* the whole ring is in view: exact */
-	lo = nth_peer(self, cand, ncand, s, false);
-	hi = nth_peer(self, cand, ncand, s, true);
+	lo = nth_peer(self, cand, ncand, w, false);
+	hi = nth_peer(self, cand, ncand, w, true);
 	span = ipop_ring_to_fraction(ipop_ring_dist(cand[lo], cand[hi]));
 	if (span <= 0.0)
 		return (double)m + 1.0;
-	/* 2s gaps; with IDs uniform, span ~ Gamma(2s)/n and E[1/span] = n/(2s-1). */
-	return fmax(1.0, (2.0 * s - 1.0) / span);
+	/* 2w gaps; with IDs uniform, span ~ Gamma(2w)/n and E[1/span] = n/(2w-1). */
+	return fmax(1.0, (2.0 * w - 1.0) / span);
+}
+
+unsigned ipop_sym_est_neighbours(const struct ipop_sym_params *p)
+{
+	if (p->est_neighbours)
+		return p->est_neighbours;
+	return p->successors > SYM_DEFAULT_EST ? p->successors : SYM_DEFAULT_EST;
+}
+
+unsigned ipop_sym_window(const struct ipop_sym_params *p)
+{
+	unsigned est = ipop_sym_est_neighbours(p);
+
+	return est > p->successors ? est : p->successors;
 }
 
 unsigned ipop_sym_k(const struct ipop_sym_params *p, double n_est)
@@ -559,7 +576,8 @@ int ipop_sym_build(const struct ipop_sym_params *p, const struct ipop_sym_input 
 	plan->nchg = 0;
 	b.s = p->successors;
 	b.m = in->ncand ? peers_known(in->self, in->cand, in->ncand) : 0;
-	plan->n_est = ipop_sym_estimate_n(in->self, in->cand, in->ncand, b.s);
+	plan->n_est = ipop_sym_estimate_n(in->self, in->cand, in->ncand,
+					  ipop_sym_est_neighbours(p));
 	b.n_est_u32 = plan->n_est >= (double)UINT32_MAX ? UINT32_MAX
 						       : (uint32_t)lround(plan->n_est);
 	plan->k = 0;

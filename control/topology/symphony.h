@@ -80,6 +80,8 @@ struct ipop_sym_params {
 				  * by this factor since it was drawn; 0 = 2 */
 	unsigned draw_attempts;  /* draws per wanted long link before giving up
 				  * this round; 0 = 8 */
+	unsigned est_neighbours; /* ring neighbours on each side whose spacing
+				  * estimates n; 0 = max(s, 8) */
 };
 
 /* What the builder looks at. Arrays are read only. */
@@ -115,12 +117,21 @@ void ipop_sym_params_default(struct ipop_sym_params *p);
 /* 0, or -EINVAL if a field is out of range. */
 int ipop_sym_check_params(const struct ipop_sym_params *p);
 
-/* Network size estimate from the spacing of the s nodes on each side:
- * (2s - 1) / (fraction of the ring from the s-th predecessor to the s-th
- * successor), the unbiased estimate for uniformly random IDs. Exact (peers +
- * 1) when at most 2s peers are known. Always >= 1. */
+/* Network size estimate from the spacing of the w nodes on each side:
+ * (2w - 1) / (fraction of the ring from the w-th predecessor to the w-th
+ * successor), the unbiased estimate for uniformly random IDs (its relative
+ * spread is about 1/sqrt(2w): 35% for w = 2, 18% for w = 8). Exact (peers +
+ * 1) when at most 2w peers are known. Always >= 1. */
 double ipop_sym_estimate_n(struct ipop_node_id self, const struct ipop_node_id *cand,
-			   size_t ncand, unsigned s);
+			   size_t ncand, unsigned w);
+
+/* The w the builder uses: est_neighbours, or max(s, 8). */
+unsigned ipop_sym_est_neighbours(const struct ipop_sym_params *p);
+
+/* How many ring neighbours on each side the builder's decisions depend on
+ * (successors and the size estimate): a roster change farther away than
+ * this cannot change a node's plan except through its own links. */
+unsigned ipop_sym_window(const struct ipop_sym_params *p);
 
 /* k and the incoming cap for a size estimate. */
 unsigned ipop_sym_k(const struct ipop_sym_params *p, double n_est);

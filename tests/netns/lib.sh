@@ -25,7 +25,7 @@
 # (the run's id plus SHORT, at most 15 characters) and registers it with t_own_link.
 
 # The T_*, PROSODY_* and COTURN_* variables are for the tests that source this file.
-# shellcheck disable=SC2034
+# shellcheck shell=bash disable=SC2034
 if [[ -n "${_IPOP_NETNS_LIB:-}" ]]; then
 	return 0
 fi
@@ -53,6 +53,7 @@ declare -ga T_PIDS=()           # background processes this run started
 declare -ga T_ROOT_LINKS=()     # interfaces this run made in the root namespace
 declare -gA T_PID_START=()      # pid -> start time (guards against pid reuse)
 declare -gA T_PID_DESC=()
+declare -gA T_PID_GROUP=()      # pid -> 1 once seen leading its own process group
 
 # Per-site facts, filled by site_add (keys are site labels: a, b or 1..N).
 declare -ga T_SITES=()
@@ -74,8 +75,9 @@ _t_die() {
 # ---------------------------------------------------------------- time and waiting
 
 _t_now_ms() {
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
+	# EPOCHREALTIME has 6 decimals and the locale's separator; drop the separator.
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((10#$t / 1000))
 }
 
 _t_secs_to_ms() {
@@ -83,17 +85,18 @@ _t_secs_to_ms() {
 }
 
 # wait_until TIMEOUT_S CMD... : poll CMD every 0.1 s until it succeeds (0) or the
-# time is up (1). CMD's output is discarded.
+# time is up (1). CMD's output is discarded. CMD must itself be bounded (ping -W1,
+# timeout N ...): a CMD that hangs holds the loop.
 wait_until() {
-	local limit_ms deadline
-	limit_ms=$(_t_secs_to_ms "$1")
+	local _wu_limit _wu_deadline
+	_wu_limit=$(_t_secs_to_ms "$1")
 	shift
-	deadline=$(($(_t_now_ms) + limit_ms))
+	_wu_deadline=$(($(_t_now_ms) + _wu_limit))
 	while true; do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
-		if (($(_t_now_ms) >= deadline)); then
+		if (($(_t_now_ms) >= _wu_deadline)); then
 			return 1
 		fi
 		sleep 0.1
@@ -393,7 +396,7 @@ _t_untrack() {
 		[[ "$p" == "$1" ]] || keep+=("$p")
 	done
 	T_PIDS=("${keep[@]}")
-	unset "T_PID_START[$1]" "T_PID_DESC[$1]"
+	unset "T_PID_START[$1]" "T_PID_DESC[$1]" "T_PID_GROUP[$1]"
 }
 
 # bg_start NS LOGFILE CMD... : run CMD inside namespace NS in the background, as the
@@ -426,11 +429,15 @@ bg_alive() {
 	_t_pid_ours "$1"
 }
 
+# _t_signal PID SIG : the whole group when PID leads one (as bg_start arranges).
+# Once the leader has exited, its group id cannot be given to another process while
+# any member lives, so signalling the group then still reaches only our processes.
 _t_signal() {
 	local pid=$1 sig=$2
-	if [[ "$(_t_pid_pgid "$pid")" == "$pid" ]]; then
+	if [[ -n "${T_PID_GROUP[$pid]:-}" || "$(_t_pid_pgid "$pid")" == "$pid" ]]; then
+		T_PID_GROUP[$pid]=1
 		kill "-$sig" -- "-$pid" 2>/dev/null || true
-	else
+	elif _t_pid_ours "$pid"; then
 		kill "-$sig" "$pid" 2>/dev/null || true
 	fi
 }
@@ -452,9 +459,7 @@ bg_stop() {
 		_t_signal "$pid" TERM
 		if ! wait_until "$wait_s" _t_group_gone "$pid"; then
 			_t_log "lib.sh: pid $pid (${T_PID_DESC[$pid]}) ignored SIGTERM for ${wait_s}s: SIGKILL"
-			if _t_pid_ours "$pid"; then
-				_t_signal "$pid" KILL
-			fi
+			_t_signal "$pid" KILL
 			wait_until 2 _t_group_gone "$pid"
 		fi
 	fi
@@ -493,19 +498,19 @@ tcp_open() {
 
 # _t_wait_ready TIMEOUT_S PID CMD... : like wait_until, but gives up at once if PID dies.
 _t_wait_ready() {
-	local limit_ms deadline pid=$2
-	limit_ms=$(_t_secs_to_ms "$1")
+	local _wr_limit _wr_deadline _wr_pid=$2
+	_wr_limit=$(_t_secs_to_ms "$1")
 	shift 2
-	deadline=$(($(_t_now_ms) + limit_ms))
+	_wr_deadline=$(($(_t_now_ms) + _wr_limit))
 	while true; do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
-		if ! _t_pid_ours "$pid"; then
-			_t_log "lib.sh: process $pid exited before it was ready"
+		if ! _t_pid_ours "$_wr_pid"; then
+			_t_log "lib.sh: process $_wr_pid exited before it was ready"
 			return 1
 		fi
-		if (($(_t_now_ms) >= deadline)); then
+		if (($(_t_now_ms) >= _wr_deadline)); then
 			return 1
 		fi
 		sleep 0.1
@@ -685,11 +690,13 @@ udp_whoami() {
 # ---------------------------------------------------------------- traffic
 
 # cap_start NS IF FILE [FILTER...] : tcpdump on IF into FILE (pcap), ready when it
-# says it listens. Sets CAP_PID; cap_stop CAP_PID flushes and ends it.
+# says it listens. Sets CAP_PID; cap_stop CAP_PID ends it. Immediate mode: without it
+# libpcap holds packets up to a second and a stop loses them.
 cap_start() {
 	local ns=$1 dev=$2 file=$3
 	shift 3
-	bg_start "$ns" "$file.log" tcpdump -i "$dev" -n -U -Z root -w "$file" "$@" || return 1
+	bg_start "$ns" "$file.log" tcpdump -i "$dev" -n -U --immediate-mode -Z root \
+		-w "$file" "$@" || return 1
 	CAP_PID=$BG_PID
 	_t_wait_ready 10 "$CAP_PID" grep -q 'listening on' "$file.log"
 }
@@ -765,40 +772,40 @@ t_fail() {
 # CMD runs in this shell (not a subshell), so what it sets stays set: t_require
 # prosody_start leaves PROSODY_PID behind.
 t_check() {
-	local name=$1 out rc=0
+	local _tc_name=$1 _tc_out _tc_rc=0
 	shift
 	_t_tmpdir || return 1
-	out="$T_TMP/.t_check.out"
-	"$@" >"$out" 2>&1 || rc=$?
-	if ((rc == 0)); then
-		t_pass "$name"
+	_tc_out="$T_TMP/.t_check.out"
+	"$@" >"$_tc_out" 2>&1 || _tc_rc=$?
+	if ((_tc_rc == 0)); then
+		t_pass "$_tc_name"
 		return 0
 	fi
-	t_fail "$name" "exit $rc: $*"
-	tail -n 15 "$out" | sed 's/^/    /'
+	t_fail "$_tc_name" "exit $_tc_rc: $*"
+	tail -n 15 "$_tc_out" | sed 's/^/    /'
 	return 0
 }
 
 # t_check_not NAME CMD... : pass if CMD fails (shows that a check can fail).
 t_check_not() {
-	local name=$1
+	local _tc_name=$1
 	shift
 	if "$@" >/dev/null 2>&1; then
-		t_fail "$name" "succeeded but should not: $*"
+		t_fail "$_tc_name" "succeeded but should not: $*"
 	else
-		t_pass "$name"
+		t_pass "$_tc_name"
 	fi
 	return 0
 }
 
 # t_wait NAME TIMEOUT_S CMD... : pass if CMD succeeds within the time.
 t_wait() {
-	local name=$1 limit=$2
+	local _tc_name=$1 _tc_limit=$2
 	shift 2
-	if wait_until "$limit" "$@"; then
-		t_pass "$name"
+	if wait_until "$_tc_limit" "$@"; then
+		t_pass "$_tc_name"
 	else
-		t_fail "$name" "not true within ${limit}s: $*"
+		t_fail "$_tc_name" "not true within ${_tc_limit}s: $*"
 	fi
 	return 0
 }
@@ -956,7 +963,8 @@ _t_on_exit() {
 	trap - EXIT ERR
 	# A second Ctrl-C must not cut the cleanup short; it is bounded anyway.
 	trap '' INT TERM HUP
-	if ((T_SUMMARY_DONE == 0)); then
+	# A script without assertions that ends well (a demo) owes no summary.
+	if ((T_SUMMARY_DONE == 0 && (rc != 0 || T_PASS + T_FAIL > 0))); then
 		t_fail "$T_NAME ended before t_summary (exit $rc${T_LAST_ERR:+, last error at $T_LAST_ERR})"
 	fi
 	t_cleanup

@@ -1,0 +1,141 @@
+# ipop.sh - running real ipopd gateways in the netns testbed. Sourced after lib.sh
+# by the integration tests and the demo.
+#
+#   gw_setup SITE          keys, guard rules and facts for the gateway of SITE
+#   gw_config SITE [EXTRA] write SITE's config; peers are the other sites given by
+#                          GW_PEERS[SITE] ("b c"), EXTRA is appended verbatim
+#   gw_start SITE / gw_stop SITE [SIG] / gw_kill SITE
+#   gw_json SITE / gw_get SITE PYEXPR / gw_wait_peer SITE PEER STATE TIMEOUT_S
+#
+# Two busy pollers on one CPU collapse (machine-notes), so sites alternate their
+# worker between the two CPUs and every gateway runs with idle back-off.
+# shellcheck disable=SC2034
+
+declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
+declare -gA GW_LCORES=()
+GW_PORT=5800
+
+_gw_dir() {
+	local d="$T_TMP/gw-$1"
+	mkdir -p "$d" && echo "$d"
+}
+
+# gw_guard SITE : af_packet gives DPDK a copy of each frame, but the kernel still
+# receives it too and, by the weak host model, would answer packets for the WAN
+# address (held by ipopd's TAP) with ICMP port unreachable. A netdev ingress hook
+# runs after the packet taps, so dropping there leaves DPDK's copy intact.
+gw_guard() {
+	nsx "gw-$1" nft -f - <<'NFT'
+table netdev ipopguard {
+	chain wan { type filter hook ingress device "wan" priority 0; policy drop; }
+	chain lan { type filter hook ingress device "lan" priority 0; policy drop; }
+}
+NFT
+}
+
+gw_setup() {
+	local l=$1 d
+	d=$(_gw_dir "$l") || return 1
+	GW_KEY[$l]="$d/node.key"
+	GW_CONF[$l]="$d/ipopd.conf"
+	GW_SOCK[$l]="$d/api.sock"
+	GW_LOG[$l]="$d/ipopd.log"
+	rm -f "${GW_KEY[$l]}"
+	GW_PUB[$l]=$("$(ipop_bin ipopctl)" genkey -o "${GW_KEY[$l]}") || return 1
+	local idx=${T_SITE_IDX[$l]}
+	if ((idx % 2)); then GW_LCORES[$l]="0@0,1@1"; else GW_LCORES[$l]="0@1,1@0"; fi
+	gw_guard "$l"
+}
+
+# gw_config SITE [EXTRA_LINES] : static peers from GW_PEERS[SITE].
+gw_config() {
+	local l=$1 extra=${2:-} p peers=""
+	for p in ${GW_PEERS[$l]:-}; do
+		peers+="  { name = \"gw-$p\"; public_key = \"${GW_PUB[$p]}\"; endpoint = \"${T_PUBLIC_IP[$p]}:$GW_PORT\"; },"$'\n'
+	done
+	peers=${peers%,$'\n'}
+	cat >"${GW_CONF[$l]}" <<CONF
+# written by tests/netns/ipop.sh for site $l
+node: {
+  name = "gw-$l";
+  overlay = "${GW_OVERLAY:-testnet}";
+  key_file = "${GW_KEY[$l]}";
+  cipher = "${GW_CIPHER[$l]:-aes-256-gcm}";
+};
+dpdk: {
+  eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "128", "--no-telemetry",
+          "--lcores=${GW_LCORES[$l]}", "--log-level=*:error" ];
+  workers = 1;
+  mbufs = 4095;
+};
+lan: { device = "net_af_packet_lan,iface=lan"; };
+wan: {
+  device = "net_af_packet_wan,iface=wan";
+  address = "${T_GW_WAN_CIDR[$l]}";
+  gateway = "${T_GW_WAN_GW[$l]}";
+  port = $GW_PORT;
+};
+timers: {
+  keepalive = ${GW_KEEPALIVE:-2};
+  dead_after = ${GW_DEAD_AFTER:-6};
+  rekey_after = ${GW_REKEY_AFTER:-120};
+  reject_after = ${GW_REJECT_AFTER:-180};
+  handshake_retry_ms = 500;
+};
+control: { api_socket = "${GW_SOCK[$l]}"; log_level = "${GW_LOG_LEVEL:-info}"; };
+$extra
+peers = (
+$peers
+);
+CONF
+}
+
+declare -gA GW_CIPHER=()
+
+gw_start() {
+	local l=$1
+	bg_start "gw-$l" "${GW_LOG[$l]}" "$(ipop_bin ipopd)" -c "${GW_CONF[$l]}" || return 1
+	GW_PID[$l]=$BG_PID
+	wait_until 15 test -S "${GW_SOCK[$l]}"
+}
+
+gw_stop() {
+	local l=$1
+	[[ -n "${GW_PID[$l]:-}" ]] || return 0
+	bg_stop "${GW_PID[$l]}" 10
+	GW_PID[$l]=""
+}
+
+# gw_kill SITE : SIGKILL, as a crash would.
+gw_kill() {
+	local l=$1
+	[[ -n "${GW_PID[$l]:-}" ]] || return 0
+	kill -KILL "${GW_PID[$l]}" 2>/dev/null
+	wait_until 5 bash -c "! kill -0 ${GW_PID[$l]} 2>/dev/null"
+	bg_stop "${GW_PID[$l]}" 1 >/dev/null 2>&1
+	GW_PID[$l]=""
+}
+
+gw_json() {
+	"$(ipop_bin ipopctl)" -s "${GW_SOCK[$1]}" show --json
+}
+
+# gw_get SITE EXPR : evaluate a Python expression over the node's JSON as 'd'
+# (e.g. "d['dataplane']['drops']['wan_replay']"); peers by name via p('gw-b').
+gw_get() {
+	gw_json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def p(name):
+    return next(x for x in d["peers"] if x["name"] == name)
+print(eval(sys.argv[1]))' "$2"
+}
+
+gw_peer_is() {
+	[[ "$(gw_get "$1" "p('gw-$2')['state']" 2>/dev/null)" == "$3" ]]
+}
+
+# gw_wait_peer SITE PEER STATE TIMEOUT_S
+gw_wait_peer() {
+	wait_until "$4" gw_peer_is "$1" "$2" "$3"
+}
