@@ -28,6 +28,8 @@
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
+static uint64_t retry_delay(const struct ipop_node *n, const struct ipop_peer *p);
+
 static void fill_payload(struct ipop_node *n, struct ipop_hs_payload *pl, bool with_ts)
 {
 	memset(pl, 0, sizeof(*pl));
@@ -149,6 +151,14 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		ipop_noise_hs_wipe(&hs);
 		return;
 	}
+	/* Both sides initiated at once: the side with the smaller public key keeps
+	 * its own initiation and ignores the other, which answers ours and drops
+	 * its own when our first packet confirms the session. One session results. */
+	if (p->hs_active && p->cur == NULL && memcmp(n->id.pub, p->pub, 32) < 0) {
+		n->cs.hs_collisions++;
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
 	memcpy(p->last_ts, pl.timestamp, sizeof(p->last_ts));
 	p->have_ts = true;
 	p->send_cipher = pl.rx_cipher;
@@ -179,6 +189,8 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	if (ipop_ctrl_send_udp(n, p->ip, p->port, &resp, sizeof(resp)) == 0)
 		n->cs.hs_resp_tx++;
 	p->last_rx_ms = now;
+	/* Give the initiator time to confirm before we start one of our own. */
+	p->hs_next_ms = now + retry_delay(n, p);
 	LOG_DEBUG("peer %s: answered handshake", p->name);
 }
 

@@ -55,7 +55,7 @@ struct ipop_peer {
 struct ipop_ctrl_stats {
 	uint64_t hs_init_rx, hs_resp_rx, hs_init_tx, hs_resp_tx;
 	uint64_t hs_bad_mac1, hs_bad_auth, hs_unknown_peer, hs_replayed, hs_bad_index;
-	uint64_t hs_bad_payload, hs_no_nexthop, hs_no_index;
+	uint64_t hs_bad_payload, hs_no_nexthop, hs_no_index, hs_collisions;
 	uint64_t keepalive_tx, arp_rx, arp_tx, ring_rx, ring_bad, tx_ring_full, tx_nomem;
 	uint64_t tables_published;
 };

@@ -116,7 +116,7 @@ void ipop_bridge_walk(const struct ipop_bridge *br, uint32_t now_s, ipop_bridge_
 			uint64_t k = e >> 16;
 			for (int j = 5; j >= 0; j--, k >>= 8)
 				mac[j] = (uint8_t)k;
-			fn(mac, (uint16_t)e, now_s - seen, arg);
+			fn(mac, (uint16_t)e, (int32_t)(now_s - seen) > 0 ? now_s - seen : 0, arg);
 		}
 	}
 }

@@ -15,20 +15,21 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <sodium.h>
 
 #include "control/identity.h"
 
-#define DEFAULT_SOCKET "/run/ipop/ipopd.sock"
+#define SOCKET_DIR "/run/ipop"
 
 static int usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"usage: ipopctl genkey [-o FILE] | pubkey\n"
 		"       ipopctl [-s SOCKET] show [--json] | macs | ping\n"
-		"The socket is control.api_socket of ipopd's configuration (default %s).\n",
-		DEFAULT_SOCKET);
+		"SOCKET is control.api_socket of ipopd's configuration; without -s, the only\n"
+		"socket in %s is used.\n", SOCKET_DIR);
 	return rc;
 }
 
@@ -84,8 +85,38 @@ static int cmd_pubkey(void)
 	return 0;
 }
 
+/* Without -s: the one socket in SOCKET_DIR, or an error that lists them. */
+static const char *default_socket(void)
+{
+	static char path[256];
+	DIR *d = opendir(SOCKET_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL) {
+		fprintf(stderr, "ipopctl: %s: %s; give the socket with -s\n", SOCKET_DIR, strerror(errno));
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (l > 5 && strcmp(e->d_name + l - 5, ".sock") == 0) {
+			if (n++ == 0)
+				snprintf(path, sizeof(path), "%s/%s", SOCKET_DIR, e->d_name);
+			else
+				fprintf(stderr, "ipopctl: several sockets in %s (%s/%s): give one with -s\n",
+					SOCKET_DIR, SOCKET_DIR, e->d_name);
+		}
+	}
+	closedir(d);
+	if (n == 0)
+		fprintf(stderr, "ipopctl: no socket in %s (is ipopd running?); give one with -s\n", SOCKET_DIR);
+	return n == 1 ? path : NULL;
+}
+
 static int cmd_request(const char *path, const char *req)
 {
+	if (path == NULL && (path = default_socket()) == NULL)
+		return 1;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[4096];
 	ssize_t n;
@@ -113,7 +144,7 @@ static int cmd_request(const char *path, const char *req)
 
 int main(int argc, char **argv)
 {
-	const char *sock = DEFAULT_SOCKET;
+	const char *sock = NULL;
 	int i = 1;
 
 	if (sodium_init() < 0)

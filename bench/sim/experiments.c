@@ -357,7 +357,14 @@ static int measure_round(const struct sim *s, const struct event_ctx *e, uint32_
 	if (e->anchor >= 0 && sim_roster_pos(s, s->nodes[e->anchor].id, &pos) == 0 &&
 	    !c.dp.down[pos])
 		sim_broadcast(&c.dp, &c.sc, pos, bc);
-	n = sample(c.pos, c.nlive, sources, rng);
+	/* Sources are nodes that were there before the event: a newcomer
+	 * without tunnels yet reaches nobody, which says nothing about the
+	 * others; its own wait is counted as missed_new. */
+	n = 0;
+	for (uint32_t i = 0; i < c.nlive; i++)
+		if (!c.dp.newcomer[c.pos[i]])
+			c.pos[n++] = c.pos[i];
+	n = sample(c.pos, n, sources, rng);
 	for (uint32_t i = 0; i < n; i++)
 		sim_broadcast(&c.dp, &c.sc, c.pos[i], bc);
 	*live = c.nlive;

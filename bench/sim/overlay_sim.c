@@ -385,6 +385,20 @@ static unsigned long_links_in(const struct ipop_sym_plan *plan)
 	return n;
 }
 
+static void trace_change(const struct sim *s, uint32_t vi, const struct ipop_sym_plan *plan,
+			 const struct ipop_topo_change *c)
+{
+	static const char *ops[] = { "?", "add", "retype", "remove" };
+	const struct sim_node *v = &s->nodes[vi];
+	uint32_t vp = 0, qp = 0;
+
+	sim_roster_pos(s, v->id, &vp);
+	sim_roster_pos(s, c->peer, &qp);
+	fprintf(s->trace, "round %u node %u (pos %u, n_est %.0f, k %u): %s type %u peer pos %u"
+		" (n_est %u)\n", s->round, vi, vp, plan->n_est, plan->k, ops[c->op < 4 ? c->op : 0],
+		c->type, qp, c->n_est);
+}
+
 static void run_builder(struct sim *s, uint32_t vi)
 {
 	struct sim_node *v = &s->nodes[vi];
@@ -403,6 +417,9 @@ static void run_builder(struct sim *s, uint32_t vi)
 	v->k = plan.k;
 	for (size_t i = 0; i < plan.nchg; i++) {
 		const struct ipop_topo_change *c = &plan.chg[i];
+
+		if (s->trace)
+			trace_change(s, vi, &plan, c);
 
 		if (c->op == IPOP_TOPO_ADD && do_add(s, vi, c))
 			abort();

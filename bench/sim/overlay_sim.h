@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dataplane/ring.h"
 #include "control/topology/symphony.h"
@@ -97,6 +98,7 @@ struct sim {
 	uint32_t refusal_rounds;     /* how long a refusal is remembered */
 	struct sim_counters c;
 	uint64_t changes_this_round;
+	FILE *trace;                 /* if set: one line per change applied */
 	/* builder scratch */
 	struct ipop_topo_link *adj;
 	struct ipop_topo_change *chg;

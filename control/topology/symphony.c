@@ -175,16 +175,28 @@ struct ipop_node_id ipop_sym_long_point(struct ipop_node_id self, double n_est, 
 	return ipop_ring_add(self, ipop_ring_from_fraction(x));
 }
 
+static bool below_harmonic_min(struct ipop_node_id self, struct ipop_node_id peer,
+			       double n_est)
+{
+	return n_est > 1.0 &&
+	       ipop_ring_to_fraction(ipop_ring_dist(self, peer)) < 1.0 / n_est;
+}
+
 bool ipop_sym_too_close(struct ipop_node_id self, struct ipop_node_id peer,
-			const struct ipop_node_id *cand, size_t ncand, unsigned s)
+			const struct ipop_node_id *cand, size_t ncand, unsigned s,
+			double n_est)
 {
 	size_t m, far;
 
 	if (!cand || ipop_node_id_eq(self, peer))
 		return true;
 	m = peers_known(self, cand, ncand);
-	if (m == 0 || s == 0)
-		return m == 0;
+	if (m == 0)
+		return true;
+	if (below_harmonic_min(self, peer, n_est))
+		return true;
+	if (s == 0)
+		return false;
 	far = nth_peer(self, cand, ncand, s < m ? s : (unsigned)m, true);
 	return !ipop_ring_closer(self, cand[far], peer);
 }
@@ -302,9 +314,12 @@ static int want(struct build *b, struct ipop_node_id peer, enum ipop_link_type t
 	return 0;
 }
 
+/* ipop_sym_too_close, with the s-th successor already found. */
 static bool too_close(const struct build *b, struct ipop_node_id peer)
 {
 	if (b->m == 0 || ipop_node_id_eq(peer, b->in->self))
+		return true;
+	if (below_harmonic_min(b->in->self, peer, b->plan->n_est))
 		return true;
 	return !ipop_ring_closer(b->in->self, b->far_succ, peer);
 }

@@ -146,11 +146,18 @@ int ipop_sym_successors(struct ipop_node_id self, const struct ipop_node_id *can
  * x = n_est^(u-1) of the ring. */
 struct ipop_node_id ipop_sym_long_point(struct ipop_node_id self, double n_est, double u);
 
-/* The "too close" rule: a long link to peer is wasted if peer is no farther
- * clockwise than the s-th successor, since a successor link already covers
- * it; such links are never drawn and are dropped when the ring fills in. */
+/* The "too close" rule: a long link to peer is wasted if
+ *  - peer is no farther clockwise than the s-th successor: a successor link
+ *    already covers it (fresh draws that land there are discarded; an
+ *    existing long link to a peer that became a successor is retyped), or
+ *  - peer is closer than 1/n_est of the ring, the bottom of the harmonic
+ *    distribution: a link drawn when the ring was larger has become a
+ *    near-neighbour link as the ring shrank, and is redrawn.
+ * (IPOP's GraphBuilder applies the second test with its distribution's
+ * minimum; the first is implied there by keeping successors separate.) */
 bool ipop_sym_too_close(struct ipop_node_id self, struct ipop_node_id peer,
-			const struct ipop_node_id *cand, size_t ncand, unsigned s);
+			const struct ipop_node_id *cand, size_t ncand, unsigned s,
+			double n_est);
 
 /* Answer a peer's request for a link of this type to us: 0 to accept,
  * -EBUSY when the cap for the type is reached (long-distance: max_in_long,

@@ -189,13 +189,19 @@ static void test_harmonic_draw(void)
 
 static void test_too_close(void)
 {
-	CHECK(ipop_sym_too_close(R(0), R(1), ring16, 16, 2));
-	CHECK(ipop_sym_too_close(R(0), R(2), ring16, 16, 2));
-	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2));
-	CHECK(!ipop_sym_too_close(R(0), R(15), ring16, 16, 2));
-	CHECK(ipop_sym_too_close(R(14), R(0), ring16, 16, 2));   /* across the wrap */
-	CHECK(!ipop_sym_too_close(R(14), R(1), ring16, 16, 2));
-	CHECK(ipop_sym_too_close(R(0), R(0), ring16, 16, 2));
+	/* within the successors */
+	CHECK(ipop_sym_too_close(R(0), R(1), ring16, 16, 2, 0));
+	CHECK(ipop_sym_too_close(R(0), R(2), ring16, 16, 2, 0));
+	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 0));
+	CHECK(!ipop_sym_too_close(R(0), R(15), ring16, 16, 2, 0));
+	CHECK(ipop_sym_too_close(R(14), R(0), ring16, 16, 2, 0));   /* across the wrap */
+	CHECK(!ipop_sym_too_close(R(14), R(1), ring16, 16, 2, 0));
+	CHECK(ipop_sym_too_close(R(0), R(0), ring16, 16, 2, 0));
+	/* below the harmonic distribution's 1/n: R(3) is 3/16 of the ring away */
+	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 16));
+	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 16.0 / 3));
+	CHECK(ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 6));
+	CHECK(ipop_sym_too_close(R(13), R(0), ring16, 16, 2, 6));
 }
 
 static void test_accept(void)
@@ -243,8 +249,8 @@ static void test_fresh_node(void)
 	      ipop_node_id_eq(a.chg[1].peer, R(2)));
 	for (unsigned i = 2; i < 5; i++) {
 		CHECK(a.chg[i].op == IPOP_TOPO_ADD && a.chg[i].type == IPOP_LINK_LONG);
-		CHECK(!ipop_sym_too_close(R(0), a.chg[i].peer, ring16, 16, 2));
-		CHECK(a.chg[i].n_est == 12);
+		CHECK(!ipop_sym_too_close(R(0), a.chg[i].peer, ring16, 16, 2, 16));
+		CHECK(a.chg[i].n_est == 16);   /* 15 peers: few enough to count exactly */
 		CHECK(find_chg(&a, a.chg[i].peer, &pos) && pos == (int)i);   /* no peer twice */
 	}
 	CHECK(a.adj[0].state == IPOP_LINK_PENDING && a.adj[0].outgoing == 1);
@@ -331,7 +337,7 @@ static void test_join_replaces_after_up(void)
 	for (size_t i = 0; i < a.plan.nchg; i++)
 		if (a.chg[i].op == IPOP_TOPO_ADD)
 			CHECK(a.chg[i].type == IPOP_LINK_LONG &&
-			      !ipop_sym_too_close(R(0), a.chg[i].peer, cand, 17, 3));
+			      !ipop_sym_too_close(R(0), a.chg[i].peer, cand, 17, 3, 17));
 }
 
 /* The successor dies: the next node becomes a successor, added before the
@@ -378,17 +384,43 @@ static void test_retype_and_relink(void)
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(a.plan.nchg == 1 && a.chg[0].op == IPOP_TOPO_RETYPE &&
 	      a.chg[0].type == IPOP_LINK_SUCC && ipop_node_id_eq(a.chg[0].peer, R(2)));
-	CHECK(find_adj(&a, R(8))->n_est == 8);   /* 12 / 8 < 2: kept, estimate kept */
-	links[2].n_est = 5;                      /* 12 / 5 > 2: drawn for a smaller ring */
+	CHECK(find_adj(&a, R(8))->n_est == 8);   /* 16 / 8 <= 2: kept, estimate kept */
+	links[2].n_est = 7;                      /* 16 / 7 > 2: drawn for a smaller ring */
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(find_chg(&a, R(8), &pos) && a.chg[pos].op == IPOP_TOPO_REMOVE);
 	CHECK(count_type(&a, IPOP_LINK_LONG) == 1);
-	links[2].n_est = 30;                     /* and for a larger one */
+	links[2].n_est = 40;                     /* and for a larger one */
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(find_chg(&a, R(8), &pos) && a.chg[pos].op == IPOP_TOPO_REMOVE);
 	p.relink_factor = 4;
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(!find_chg(&a, R(8), &pos) || a.chg[pos].op == IPOP_TOPO_RETYPE);
+}
+
+/* The ring shrank: a long link drawn for 8 nodes is now closer than 1/n of
+ * the ring (n = 6), so it is redrawn although the estimate moved less than
+ * the relink factor. */
+static void test_too_close_after_shrink(void)
+{
+	struct ipop_sym_params p = params(1, 1);
+	struct ipop_node_id cand[6] = { R(0), R(1), R(2), R(8), R(10), R(12) };
+	struct ipop_topo_link links[2] = {
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
+		out_link(R(2), IPOP_LINK_LONG, IPOP_LINK_UP, 8),
+	};
+	struct ipop_sym_input in = { .self = R(0), .cand = cand, .ncand = 6,
+				     .links = links, .nlinks = 2 };
+	struct planbuf a;
+	int pos;
+
+	CHECK(build(&p, &in, 1, &a) == 0);
+	CHECK(a.plan.n_est == 6.0);
+	CHECK(find_chg(&a, R(2), &pos) && a.chg[pos].op == IPOP_TOPO_REMOVE);
+	CHECK(count_type(&a, IPOP_LINK_LONG) == 1 && find_adj(&a, R(2)) == NULL);
+	cand[2] = R(3);   /* 3/16 > 1/6: fine */
+	links[1].peer = R(3);
+	CHECK(build(&p, &in, 1, &a) == 0);
+	CHECK(a.plan.nchg == 0);
 }
 
 static void test_static_ondemand_refused(void)
@@ -480,6 +512,7 @@ int main(void)
 	test_join_replaces_after_up();
 	test_successor_dies();
 	test_retype_and_relink();
+	test_too_close_after_shrink();
 	test_static_ondemand_refused();
 	test_errors_and_room();
 	return check_report("symphony");
