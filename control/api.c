@@ -115,6 +115,28 @@ static json_object *dataplane_json(const struct ipop_node *n)
 	return o;
 }
 
+/* Per worker: how the load is spread, and each worker's cycle budget. */
+static json_object *workers_json(const struct ipop_node *n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; i < n->n_workers; i++) {
+		const struct ipop_worker *w = &n->workers[i];
+		const struct ipop_lcore_stats *s = &w->stats;
+		json_object *o = json_object_new_object();
+		JADD(o, "lcore", JU64(w->lcore_id));
+		JADD(o, "lan_rx", JU64(s->lan_rx));
+		JADD(o, "wan_rx", JU64(s->wan_rx));
+		JADD(o, "encrypted", JU64(s->encrypted));
+		JADD(o, "decrypted", JU64(s->decrypted));
+		JADD(o, "busy_tsc", JU64(s->busy_tsc));
+		JADD(o, "total_tsc", JU64(s->total_tsc));
+		JADD(o, "sleeps", JU64(s->sleeps));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -141,6 +163,7 @@ static json_object *node_json(const struct ipop_node *n)
 	JADD(o, "rx_cipher", json_object_new_string(ipop_cipher_name(n->cfg->cipher)));
 	JADD(o, "wan", jstr_ip_port(n->cfg->wan_addr.s_addr, rte_cpu_to_be_16(n->cfg->wan_port)));
 	JADD(o, "workers", JU64(n->n_workers));
+	JADD(o, "tsc_hz", JU64(n->tsc_hz));
 	JADD(o, "uptime_s", JU64((now - n->start_ms) / 1000));
 	JADD(o, "table_version", JU64(n->table_version));
 	for (uint16_t i = 0; i < n->n_peers; i++)
@@ -148,6 +171,7 @@ static json_object *node_json(const struct ipop_node *n)
 			json_object_array_add(peers, peer_json(n, n->peers[i], now));
 	JADD(o, "peers", peers);
 	JADD(o, "dataplane", dataplane_json(n));
+	JADD(o, "per_worker", workers_json(n));
 	JADD(o, "control", control_json(n));
 	return o;
 }

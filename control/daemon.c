@@ -87,7 +87,7 @@ static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
 	}
 	r = start_port(n, &n->wan, c->wan.device, w, w, err, errlen);
 	if (r == 0)
-		r = start_port(n, &n->exc, EXC_TAP_DEV, 1, w, err, errlen);
+		r = start_port(n, &n->exc, EXC_TAP_DEV, w, w, err, errlen);
 	if (r != 0)
 		return r;
 	/* The kernel answers ARP for the WAN address: it must use the WAN's MAC. */
@@ -97,7 +97,7 @@ static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
 		return r;
 	}
 	if (c->host_enabled) {
-		r = start_port(n, &n->host, HOST_TAP_DEV, 1, w, err, errlen);
+		r = start_port(n, &n->host, HOST_TAP_DEV, w, w, err, errlen);
 		if (r != 0)
 			return r;
 		n->have_host = true;
@@ -164,6 +164,7 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 		w->wan_port = n->wan.id;
 		w->exc_port = n->exc.id;
 		w->host_port = n->have_host ? n->host.id : IPOP_NO_PORT;
+		w->tap_queues = (uint16_t)n->n_workers;
 		r = ipop_worker_init(w, &n->sh, i, n->pool, n->indirect_pool);
 		if (r != 0) {
 			snprintf(err, errlen, "worker %u init: %s", i, strerror(-r));

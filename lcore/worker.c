@@ -128,18 +128,22 @@ static unsigned poll_slow(struct ipop_worker *w, const struct ipop_fp_table *t)
 	unsigned total = 0;
 	uint16_t n;
 
-	if (w->host_port != IPOP_NO_PORT) {
-		n = rte_eth_rx_burst(w->host_port, 0, pkts, IPOP_RX_BURST);
-		w->stats.host_rx += n;
+	/* net_tap needs as many rx as tx queues and the kernel spreads its
+	 * packets over all of them: worker 0 drains every one. */
+	for (uint16_t q = 0; q < w->tap_queues; q++) {
+		if (w->host_port != IPOP_NO_PORT) {
+			n = rte_eth_rx_burst(w->host_port, q, pkts, IPOP_RX_BURST);
+			w->stats.host_rx += n;
+			total += n;
+			if (n)
+				ipop_dp_local_rx(&w->dp, t, pkts, n, IPOP_LOC_HOST);
+		}
+		n = rte_eth_rx_burst(w->exc_port, q, pkts, IPOP_RX_BURST);
+		w->stats.exc_rx += n;
 		total += n;
-		if (n)
-			ipop_dp_local_rx(&w->dp, t, pkts, n, IPOP_LOC_HOST);
+		for (uint16_t i = 0; i < n; i++)
+			ipop_pktq_put(&w->q_wan, pkts[i]);
 	}
-	n = rte_eth_rx_burst(w->exc_port, 0, pkts, IPOP_RX_BURST);
-	w->stats.exc_rx += n;
-	total += n;
-	for (uint16_t i = 0; i < n; i++)
-		ipop_pktq_put(&w->q_wan, pkts[i]);
 	n = (uint16_t)rte_ring_dequeue_burst(w->sh->from_ctrl, (void **)pkts, IPOP_RX_BURST, NULL);
 	w->stats.ctrl_rx += n;
 	total += n;

@@ -42,6 +42,7 @@ struct ipop_worker {
 	uint16_t lan_port, wan_port, exc_port, host_port;   /* IPOP_NO_PORT if absent */
 	uint16_t rxq, txq;                /* this worker's queue on LAN/WAN; txq on all */
 	bool poll_slow;                   /* worker 0: TAPs and the control ring */
+	uint16_t tap_queues;              /* rx queues of each TAP (= workers) */
 	struct ipop_dp_ctx dp;
 	struct ipop_pktq q_wan, q_lan, q_host, q_exc, q_ctrl;
 	struct ipop_lcore_stats stats;

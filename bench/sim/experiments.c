@@ -13,7 +13,7 @@
 int exp_grow(struct sim *s, uint32_t first, uint32_t count, unsigned max_rounds,
 	     uint32_t *rounds)
 {
-	uint32_t next = first, end = first + count, r = 0;
+	uint32_t next = first, end = first + count;
 	int rc;
 
 	if (end > s->nnodes || end < first)
@@ -27,12 +27,11 @@ int exp_grow(struct sim *s, uint32_t first, uint32_t count, unsigned max_rounds,
 				return rc;
 		}
 		sim_round(s);
-		r++;
 	}
 	rc = sim_converge(s, max_rounds);
 	if (rc < 0)
 		return rc;
-	*rounds = r + (uint32_t)rc;
+	*rounds = (uint32_t)rc;
 	return 0;
 }
 
@@ -145,7 +144,7 @@ void exp_links(const struct sim *s, struct exp_links *out)
 		live += !dp.down[r];
 	for (uint32_t r = 0; r < dp.n; r++) {
 		const struct sim_node *v = &s->nodes[dp.node[r]];
-		uint32_t in_long = 0, deg = dp.off[r + 1] - dp.off[r];
+		uint32_t in_long = 0, out_long = 0, deg = dp.off[r + 1] - dp.off[r];
 
 		if (dp.down[r])
 			continue;
@@ -157,7 +156,9 @@ void exp_links(const struct sim *s, struct exp_links *out)
 			else
 				out->in[l->type]++;
 			in_long += !l->outgoing && l->type == IPOP_LINK_LONG;
+			out_long += l->outgoing && l->type == IPOP_LINK_LONG;
 		}
+		out->short_of_k += out_long < v->k;
 		if (in_long > out->in_long_max)
 			out->in_long_max = in_long;
 		out->degree_avg += deg;

@@ -11,7 +11,7 @@
 
 /* Joins nodes first .. first+count-1 (random IDs, so index order is a random
  * ring order) in batches of 1 + n/32 per round, then converges. Returns 0 or
- * -ETIMEDOUT; *rounds gets the rounds used. */
+ * -ETIMEDOUT; *rounds gets the rounds from the last join until quiet. */
 int exp_grow(struct sim *s, uint32_t first, uint32_t count, unsigned max_rounds,
 	     uint32_t *rounds);
 
@@ -39,6 +39,7 @@ struct exp_links {
 	double k_avg;                   /* long links wanted (auto k) */
 	double n_est_ratio;             /* mean n_est / n */
 	double n_est_within2;           /* fraction of nodes within 2x of n */
+	uint32_t short_of_k;            /* nodes with fewer long links than they want */
 	uint32_t live;
 };
 

@@ -158,6 +158,7 @@ static json_object *links_json(const struct exp_links *l)
 	put_d(o, "k_avg", l->k_avg);
 	put_d(o, "n_est_over_n_avg", l->n_est_ratio);
 	put_d(o, "n_est_within_2x", l->n_est_within2);
+	put_i(o, "nodes_short_of_k", l->short_of_k);
 	return o;
 }
 
@@ -239,7 +240,7 @@ static json_object *growth_json(const struct growth_row *g)
 	double log2n = log2(g->n), k = g->l.k_avg > 0 ? g->l.k_avg : 1;
 
 	put_i(o, "n", g->n);
-	put_i(o, "rounds_to_converge", g->rounds);
+	put_i(o, "rounds_quiet_after_last_join", g->rounds);
 	put_d(o, "msgs_per_join_while_growing", g->msgs_per_join_growth);
 	put_i(o, "sweep_nodes_with_changes", (int64_t)g->sweep_det);
 	put_i(o, "sweep_nodes_with_new_draws", (int64_t)g->sweep_draw);
@@ -262,13 +263,13 @@ static void growth_dat(FILE *f, const struct growth_row *g)
 	if (!f)
 		return;
 	fprintf(f, "%u %.4f %u %.4f %u %.4f %.4f %.4f %.4f %.4f %.4f %u %.3f %.3f %.3f %.4f "
-		   "%llu %llu %llu %.4f\n",
+		   "%llu %llu %llu %.4f %u\n",
 		g->n, g->f.avg_hops, g->f.max_hops, g->f.bfs_avg, g->f.bfs_max,
 		g->l.out[IPOP_LINK_SUCC], g->l.out[IPOP_LINK_LONG], g->l.in[IPOP_LINK_SUCC],
 		g->l.in[IPOP_LINK_LONG], g->l.k_avg, g->l.degree_avg, g->l.degree_max,
 		g->msgs_per_join_growth, g->leave.msgs / t, g->join.msgs / tj, log2n * log2n / k,
 		(unsigned long long)(pairs - g->f.b.missed), (unsigned long long)g->f.b.missed,
-		(unsigned long long)g->f.b.duplicates, g->l.n_est_ratio);
+		(unsigned long long)g->f.b.duplicates, g->l.n_est_ratio, g->l.in_long_max);
 }
 
 static int growth_size(struct sim *s, const struct opts *o, uint32_t n, uint32_t *next,
@@ -314,6 +315,10 @@ static int run_growth(const struct opts *o, json_object *arr, FILE *dat)
 		return rc;
 	spare = o->max_n;
 	spare_end = o->max_n + 16 * sizes;
+	if (dat)
+		fprintf(dat, "# n flood_avg flood_max bfs_avg bfs_max out_succ out_long in_succ "
+			     "in_long k_avg tunnels_avg tunnels_max msgs_join_growing msgs_leave "
+			     "msgs_join_steady log2n^2/k copies1 copies0 copies2+ n_est/n in_long_max\n");
 	for (uint32_t n = 8; n <= o->max_n && !rc; n *= 2) {
 		rc = growth_size(&s, o, n, &next, &spare, spare_end, &g);
 		if (rc)
@@ -336,6 +341,9 @@ static const struct { uint32_t n; double hops; } dissertation[] = {
 static int run_dissertation(const struct opts *o, json_object *arr, FILE *dat)
 {
 	const unsigned seeds = 10;
+
+	if (dat)
+		fprintf(dat, "# n avg_hops_mean avg_hops_worst_seed bfs_avg dissertation_hops\n");
 
 	for (size_t i = 0; i < sizeof(dissertation) / sizeof(dissertation[0]); i++) {
 		uint32_t n = dissertation[i].n, rounds, k = (uint32_t)floor(log2(n));
@@ -427,7 +435,7 @@ static void churn_dat(FILE *dat, const struct churn_case *cc, const struct exp_c
 {
 	if (!dat)
 		return;
-	fprintf(dat, "# s=%u %s m=%u\n", cc->s, exp_event_name(cc->ev), cc->m);
+	fprintf(dat, "\"s=%u %s m=%u\" \"missed\"\n", cc->s, exp_event_name(cc->ev), cc->m);
 	for (int r = 0; r < EXP_TIMELINE; r++)
 		fprintf(dat, "%d %.6f\n", r, c->miss_frac[r]);
 	fprintf(dat, "\n\n");
@@ -501,17 +509,64 @@ static int run_mixed(const struct opts *o, json_object *obj)
 		sim_sweep(&s, &det, &draw);
 		exp_links(&s, &l);
 		put_i(obj, "n", n);
-		put_i(obj, "rounds_to_converge", rounds);
+		put_i(obj, "rounds_quiet_after_last_join", rounds);
 		put_i(obj, "sweep_nodes_with_changes", (int64_t)det);
 		put_i(obj, "sweep_nodes_with_new_draws", (int64_t)draw);
 		json_object_object_add(obj, "flood", flood_json(&f));
 		json_object_object_add(obj, "links", links_json(&l));
-		fprintf(stderr, "mixed n=%u converged in %u rounds, hops %.2f, dups %llu, missed %llu\n",
+		fprintf(stderr, "mixed n=%u quiet %u rounds after the last join, hops %.2f, dups %llu, "
+				"missed %llu\n",
 			n, rounds, f.avg_hops, (unsigned long long)f.b.duplicates,
 			(unsigned long long)f.b.missed);
 	}
 	sim_free(&s);
 	return rc;
+}
+
+/* What relinking buys: the same growth with long links redrawn when the
+ * size estimate moved 2x (default), 4x, or never. */
+static int run_relink(const struct opts *o, json_object *arr, FILE *dat)
+{
+	static const unsigned factors[] = { 2, 4, 1u << 30 };
+	uint32_t n = o->max_n < 4096 ? o->max_n : 4096;
+
+	for (size_t i = 0; i < sizeof(factors) / sizeof(factors[0]); i++) {
+		struct ipop_sym_params p = sym_params(2, 0);
+		json_object *row = json_object_new_object();
+		uint32_t rounds, have = 0;
+		uint64_t msgs_last = 0;
+		struct exp_flood f;
+		struct sim s;
+		int rc;
+
+		p.relink_factor = factors[i];
+		rc = sim_init(&s, n, o->seed + 200, &p);
+		for (uint32_t m = 8; m <= n && !rc; m *= 2) {
+			msgs_last = s.c.msgs;
+			rc = exp_grow(&s, have, m - have, 2000, &rounds);
+			have = m;
+		}
+		if (!rc)
+			rc = exp_flood(&s, 1024, o->bfs, o->seed, &f);
+		if (!rc) {
+			put_i(row, "n", n);
+			put_i(row, "relink_factor", factors[i]);
+			put_d(row, "msgs_per_join_whole_growth", (double)s.c.msgs / n);
+			put_d(row, "msgs_per_join_last_doubling", (double)(s.c.msgs - msgs_last) / (n / 2));
+			put_d(row, "avg_hops", f.avg_hops);
+			put_d(row, "bfs_avg_hops", f.bfs_avg);
+			json_object_array_add(arr, row);
+			if (dat)
+				fprintf(dat, "%u %.3f %.3f %.4f %.4f\n", factors[i], (double)s.c.msgs / n,
+					(double)(s.c.msgs - msgs_last) / (n / 2), f.avg_hops, f.bfs_avg);
+		} else {
+			json_object_put(row);
+		}
+		sim_free(&s);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static FILE *open_dat(const struct opts *o, const char *name)
@@ -600,6 +655,9 @@ int main(int argc, char **argv)
 		rc = run_section(&o, root, "churn", json_object_new_array(), "churn.dat", run_churn);
 	if (!rc)
 		rc = run_section(&o, root, "mixed", json_object_new_object(), NULL, mixed_section);
+	if (!rc)
+		rc = run_section(&o, root, "relink", json_object_new_array(), "relink.dat",
+				 run_relink);
 	if (rc)
 		fprintf(stderr, "ipop-sim: failed: %s\n", strerror(-rc));
 	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY)) {

@@ -8,7 +8,9 @@
 #   gw_json SITE / gw_get SITE PYEXPR / gw_wait_peer SITE PEER STATE TIMEOUT_S
 #
 # Two busy pollers on one CPU collapse (machine-notes), so sites alternate their
-# worker between the two CPUs and every gateway runs with idle back-off.
+# workers between the two CPUs and every gateway runs with idle back-off. Knobs:
+# GW_WORKERS (1 or 2), GW_CIPHER[SITE], GW_KEEPALIVE, GW_DEAD_AFTER, GW_REKEY_AFTER,
+# GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY.
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -43,7 +45,7 @@ gw_setup() {
 	rm -f "${GW_KEY[$l]}"
 	GW_PUB[$l]=$("$(ipop_bin ipopctl)" genkey -o "${GW_KEY[$l]}") || return 1
 	local idx=${T_SITE_IDX[$l]}
-	if ((idx % 2)); then GW_LCORES[$l]="0@0,1@1"; else GW_LCORES[$l]="0@1,1@0"; fi
+	if ((idx % 2)); then GW_LCORES[$l]="0@0,1@1,2@0"; else GW_LCORES[$l]="0@1,1@0,2@1"; fi
 	gw_guard "$l"
 }
 
@@ -65,7 +67,7 @@ node: {
 dpdk: {
   eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "128", "--no-telemetry",
           "--lcores=${GW_LCORES[$l]}", "--log-level=*:error" ];
-  workers = 1;
+  workers = ${GW_WORKERS:-1};
   mbufs = 4095;
 };
 lan: { device = "net_af_packet_lan,iface=lan"; };
@@ -79,6 +81,7 @@ timers: {
   keepalive = ${GW_KEEPALIVE:-2};
   dead_after = ${GW_DEAD_AFTER:-6};
   rekey_after = ${GW_REKEY_AFTER:-120};
+  rekey_after_packets = ${GW_REKEY_PACKETS:-1000000000}L;
   reject_after = ${GW_REJECT_AFTER:-180};
   handshake_retry_ms = 500;
 };

@@ -197,11 +197,12 @@ static void test_too_close(void)
 	CHECK(ipop_sym_too_close(R(14), R(0), ring16, 16, 2, 0));   /* across the wrap */
 	CHECK(!ipop_sym_too_close(R(14), R(1), ring16, 16, 2, 0));
 	CHECK(ipop_sym_too_close(R(0), R(0), ring16, 16, 2, 0));
-	/* below the harmonic distribution's 1/n: R(3) is 3/16 of the ring away */
-	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 16));
-	CHECK(!ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 16.0 / 3));
-	CHECK(ipop_sym_too_close(R(0), R(3), ring16, 16, 2, 6));
-	CHECK(ipop_sym_too_close(R(13), R(0), ring16, 16, 2, 6));
+	/* below the harmonic distribution's 1/n: R(2) is 1/8 of the ring away */
+	CHECK(!ipop_sym_too_close(R(0), R(2), ring16, 16, 1, 16));
+	CHECK(!ipop_sym_too_close(R(0), R(2), ring16, 16, 1, 8));
+	CHECK(ipop_sym_too_close(R(0), R(2), ring16, 16, 1, 7));
+	CHECK(ipop_sym_too_close(R(14), R(0), ring16, 16, 1, 7));
+	CHECK(!ipop_sym_too_close(R(14), R(1), ring16, 16, 1, 7));
 }
 
 static void test_accept(void)

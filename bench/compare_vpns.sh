@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# compare_vpns.sh - issue 4, part 1d: ipop against other VPNs end to end, on the
+# netns testbed, in one run. Role: benchmark driver (root, namespaces only); never on
+# ipop's fast path.
+#
+#   sudo bench/compare_vpns.sh [--json FILE] [--md FILE] [--time SECONDS]
+#                              [--only plain,ipop,...] [--no-install]
+#
+# For each candidate (plain kernel forwarding, ipop, wireguard-go, nebula, tinc in
+# switch mode, OpenVPN with tap, n2n, fastd in tap mode) it builds a fresh
+#   host-a -- gw-a -- router -- gw-b -- host-b
+# (tests/netns/lib.sh topo_pair, host MTU 1400), brings the VPN up on gw-a and gw-b
+# (bench/compare/vpns.sh: L2 candidates bridge lan with their tap, L3 ones route the
+# hosts' subnets), and from host-a to host-b measures:
+#   ping    50 pings at 0.05 s: average RTT
+#   tcp1    iperf3 TCP, 1 stream, SECONDS (+1 s omitted for slow start)
+#   tcp4    iperf3 TCP, 4 streams (-P 4), likewise
+#   udp64   iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): received pps, loss
+# and, in a window inside each iperf3 run (after its first 1.5 s), the CPU of the
+# VPN's processes (utime+stime of every process in gw-a and gw-b, plus n2n's
+# supernode, from /proc/PID/stat, as cores), the whole machine's busy cores
+# (/proc/stat), and their resident memory (VmRSS, VmHWM). For ipop it also keeps
+# `ipopctl show --json` of both gateways at the window's edges (dataplane.busy_pct,
+# poll counters) and the CPU of each ipopd thread.
+#
+# Missing Debian packages (wireguard-go, wireguard-tools, nebula, tinc, n2n,
+# openvpn, fastd, iperf3, ...) are installed with apt-get unless --no-install; a
+# candidate whose tools are still missing is reported as skipped. ipopd and
+# ipopctl come from IPOP_BUILD (default build/: `meson setup build && ninja -C
+# build`). Default SECONDS=8: the whole run takes about 6 minutes.
+#
+# Output: a Markdown table on stdout (and in --md FILE), every number and the raw
+# data's summary in --json FILE. Namespaces, processes and temp files are removed by
+# lib.sh's exit trap whatever happens; every process is stopped by pid.
+set -euo pipefail
+
+CMP_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CMP_TOP=$(cd "$CMP_HERE/.." && pwd)
+CMP_ALL="plain ipop wireguard-go nebula tinc openvpn n2n fastd"
+CMP_CMDLINE="bench/compare_vpns.sh $*"
+
+usage() {
+	sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+JSON_OUT="" MD_OUT="" SECS=8 ONLY=$CMP_ALL INSTALL=1
+while (($#)); do
+	case "$1" in
+	--json) JSON_OUT=$(realpath -m "$2"); shift 2 ;;
+	--md) MD_OUT=$(realpath -m "$2"); shift 2 ;;
+	--time) SECS=$2; shift 2 ;;
+	--only) ONLY=${2//,/ }; shift 2 ;;
+	--no-install) INSTALL=0; shift ;;
+	-h | --help) usage 0 ;;
+	*) echo "compare_vpns.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+	esac
+done
+if ! [[ "$SECS" =~ ^[0-9]+$ ]] || ((SECS < 3 || SECS > 60)); then
+	echo "compare_vpns.sh: --time must be 3..60 seconds" >&2
+	exit 2
+fi
+for v in $ONLY; do
+	[[ " $CMP_ALL " == *" $v "* ]] || { echo "compare_vpns.sh: unknown candidate '$v'" >&2; exit 2; }
+done
+if ((EUID != 0)); then
+	echo "compare_vpns.sh: needs root (network namespaces)" >&2
+	exit 1
+fi
+
+# ---------------------------------------------------------------- packages
+
+# command -> Debian package; the candidates' own tools and the testbed's.
+declare -A CMP_PKG=(
+	[wireguard-go]=wireguard-go [wg]=wireguard-tools [nebula]=nebula [nebula-cert]=nebula
+	[tincd]=tinc [edge]=n2n [supernode]=n2n [openvpn]=openvpn [fastd]=fastd
+	[iperf3]=iperf3 [nft]=nftables [ethtool]=ethtool [ping]=iputils-ping
+	[openssl]=openssl [python3]=python3 [setsid]=util-linux
+)
+declare -A CMP_NEEDS=(
+	[plain]="" [ipop]="nft" [wireguard-go]="wireguard-go wg" [nebula]="nebula nebula-cert"
+	[tinc]="tincd" [openvpn]="openvpn openssl" [n2n]="edge supernode" [fastd]="fastd"
+)
+
+install_missing() {
+	local c pkgs=() seen=" "
+	for c in "${!CMP_PKG[@]}"; do
+		if ! command -v "$c" >/dev/null && [[ "$seen" != *" ${CMP_PKG[$c]} "* ]]; then
+			pkgs+=("${CMP_PKG[$c]}")
+			seen+="${CMP_PKG[$c]} "
+		fi
+	done
+	((${#pkgs[@]})) || return 0
+	echo "compare_vpns.sh: installing ${pkgs[*]}" >&2
+	local log=/tmp/compare-vpns-apt.log
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends "${pkgs[@]}" >"$log" 2>&1; then
+		apt-get update >>"$log" 2>&1 || true
+		apt-get install -y --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1 ||
+			echo "compare_vpns.sh: apt-get failed (see $log); missing tools skip their candidate" >&2
+	fi
+}
+((INSTALL)) && install_missing
+for c in iperf3 ping python3 setsid; do
+	command -v "$c" >/dev/null || { echo "compare_vpns.sh: $c is required" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- testbed
+
+# shellcheck source=../tests/netns/lib.sh
+source "$CMP_TOP/tests/netns/lib.sh"
+# shellcheck source=../tests/netns/ipop.sh
+source "$CMP_TOP/tests/netns/ipop.sh"
+# shellcheck source=compare/vpns.sh
+source "$CMP_HERE/compare/vpns.sh"
+
+TOPO_HOST_MTU=$CMP_MTU
+RES="$T_TMP/results"
+mkdir -p "$RES"
+
+# topo_reset : stop every process of the last candidate (by pid) and remove its
+# namespaces, so the next one starts from nothing; lib.sh's state follows.
+topo_reset() {
+	local - pid ns
+	set +e
+	for pid in "${T_PIDS[@]}"; do
+		bg_stop "$pid" >/dev/null 2>&1
+	done
+	for ns in "${T_NSS[@]}"; do
+		netns_reap "$ns" || _t_log "compare_vpns.sh: could not remove $ns"
+	done
+	T_NSS=()
+	T_SITES=()
+	T_TOPO_CORE=0
+	GW_PID=()
+}
+
+# ---------------------------------------------------------------- sampling
+
+CMP_PIDS=()
+
+vpn_pids() {
+	CMP_PIDS=()
+	local ns p
+	for ns in gw-a gw-b; do
+		for p in $(ip netns pids "$(nsn "$ns")" 2>/dev/null); do
+			CMP_PIDS+=("$p")
+		done
+	done
+	[[ -n "${CMP_EXTRA:-}" ]] && CMP_PIDS+=("$CMP_EXTRA")
+	return 0
+}
+
+# snap FILE : one sample of everything the report compares between two instants.
+snap() {
+	local f=$1 p s t=0 rss=0 hwm=0 v
+	local -a x
+	for p in "${CMP_PIDS[@]}"; do
+		{ s=$(<"/proc/$p/stat"); } 2>/dev/null || continue
+		s=${s##*) }
+		read -r -a x <<<"$s"
+		t=$((t + x[11] + x[12]))
+		v=$(awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' \
+			"/proc/$p/status" 2>/dev/null) || continue
+		rss=$((rss + ${v% *}))
+		hwm=$((hwm + ${v#* }))
+	done
+	{
+		echo "wall_us ${EPOCHREALTIME//[!0-9]/}"
+		echo "vpn_ticks $t"
+		echo "rss_kb $rss"
+		echo "hwm_kb $hwm"
+		echo "nprocs ${#CMP_PIDS[@]}"
+		head -n 1 /proc/stat
+		for p in "${CMP_PIDS[@]}"; do
+			local task
+			for task in /proc/"$p"/task/*; do
+				{ s=$(<"$task/stat"); } 2>/dev/null || continue
+				local comm=${s#*(}
+				comm=${comm%%)*}
+				s=${s##*) }
+				read -r -a x <<<"$s"
+				echo "thread $p ${comm// /_} $((x[11] + x[12]))"
+			done
+		done
+	} >"$f"
+	if [[ "$CUR" == ipop ]]; then
+		gw_json a >"$f.ipop-a.json" 2>/dev/null || true
+		gw_json b >"$f.ipop-b.json" 2>/dev/null || true
+	fi
+}
+
+# window TAG WARM_S IPERF3_ARGS... : run iperf3 from host-a and sample the VPN at
+# WARM_S and at WARM_S + SECS - 1 (both inside the run).
+window() {
+	local tag=$1 warm=$2 job rc=0
+	shift 2
+	nsx host-a timeout $((SECS + 25)) iperf3 -c "$CMP_DST" -J "$@" \
+		>"$D/$tag.json" 2>"$D/$tag.err" &
+	job=$!
+	sleep "$warm"
+	snap "$D/$tag.snap0"
+	sleep $((SECS - 1))
+	snap "$D/$tag.snap1"
+	wait "$job" || rc=$?
+	echo "$tag rc $rc" >>"$D/facts"
+}
+
+measure() {
+	vpn_pids
+	nsx host-a ping -q -c 3 -i 0.2 -W 1 "$CMP_DST" >/dev/null 2>&1 || true
+	nsx host-a ping -q -c 50 -i 0.05 -W 1 "$CMP_DST" >"$D/ping.txt" 2>&1 || true
+	iperf_server host-b "$CMP_DST" || {
+		echo "error iperf3 server did not start" >>"$D/facts"
+		return 1
+	}
+	window tcp1 1.5 -t "$SECS" -O 1
+	window tcp4 1.5 -t "$SECS" -O 1 -P 4
+	window udp64 0.5 -t "$SECS" -u -l 64 -b 0
+	bg_stop "$IPERF_PID" >/dev/null 2>&1 || true
+}
+
+# keep_logs : the tail of every log the candidate wrote, for the JSON on failure.
+keep_logs() {
+	find "$T_TMP" -path "$RES" -prune -o -type f -name '*.log' -newer "$D/.start" -print \
+		2>/dev/null | while read -r f; do
+		echo "== $f"
+		tail -n 15 "$f"
+	done >"$D/logs.txt" 2>/dev/null || true
+}
+
+run_one() {
+	local v=$1 fn=${1//-/_} c
+	CUR=$v
+	D="$RES/$v"
+	mkdir -p "$D"
+	: >"$D/facts"
+	touch "$D/.start"
+	CMP_DST="" CMP_MODE="" CMP_CIPHER="" CMP_NOTE="" CMP_EXTRA=""
+	for c in ${CMP_NEEDS[$v]}; do
+		if ! command -v "$c" >/dev/null; then
+			echo "error skipped: $c not installed (package ${CMP_PKG[$c]})" >>"$D/facts"
+			return 0
+		fi
+	done
+	echo "== $v" >&2
+	topo_reset
+	if ! topo_pair; then
+		echo "error the testbed could not be built" >>"$D/facts"
+		return 0
+	fi
+	if ! "vpn_up_$fn"; then
+		echo "error $v did not come up" >>"$D/facts"
+		keep_logs
+	elif ! wait_until 30 nsx host-a ping -c 1 -W 1 "$CMP_DST"; then
+		echo "error no ping from host-a to host-b ($CMP_DST) through $v within 30 s" >>"$D/facts"
+		keep_logs
+	else
+		measure || keep_logs
+	fi
+	{
+		echo "mode $CMP_MODE"
+		echo "cipher $CMP_CIPHER"
+		echo "note $CMP_NOTE"
+		echo "dst $CMP_DST"
+	} >>"$D/facts"
+	if declare -F "vpn_down_$fn" >/dev/null; then
+		"vpn_down_$fn"
+	fi
+	topo_reset
+}
+
+# ---------------------------------------------------------------- machine and run
+
+pkg_version() {
+	dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"
+}
+
+{
+	echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "command $CMP_CMDLINE"
+	echo "secs $SECS"
+	echo "mtu $CMP_MTU"
+	echo "kernel $(uname -r)"
+	echo "cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "ncpu $(nproc)"
+	echo "mem_kb $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+	echo "loadavg_start $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "clk_tck $(getconf CLK_TCK)"
+	echo "ipop_commit $(git -C "$CMP_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$CMP_TOP" diff --quiet HEAD 2>/dev/null || echo ' (working tree has changes)')"
+	echo "ipop_build $IPOP_BUILD"
+	for p in wireguard-go wireguard-tools nebula tinc openvpn n2n fastd iperf3 linux-image-amd64; do
+		echo "version $p $(pkg_version "$p")"
+	done
+} >"$RES/machine"
+
+for v in $ONLY; do
+	run_one "$v"
+done
+echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine"
+
+python3 "$CMP_HERE/compare/report.py" --results "$RES" --order "$ONLY" \
+	${JSON_OUT:+--json "$JSON_OUT"} ${MD_OUT:+--md "$MD_OUT"}
