@@ -5,6 +5,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <string.h>
 
 static inline uint16_t csum_fold_add(uint16_t csum, uint16_t old, uint16_t new_)
 {
@@ -50,20 +51,21 @@ int ipop_mss_clamp(uint8_t *frame, uint32_t len, uint16_t mss)
 			uint16_t cur = (uint16_t)(o[2] << 8 | o[3]);
 			if (cur <= mss)
 				return 0;
-			/* The checksum is over 16-bit words; MSS sits at an even offset
-			 * from the TCP header start only if o is even-aligned to it, so
-			 * update with the aligned word that contains it. */
+			/* Incremental update of each 16-bit word of the TCP header that
+			 * the value touches: one word at an even offset, two at an odd
+			 * one. Never recompute from the IP length, which may lie or
+			 * describe a first fragment only. The second word at an odd
+			 * offset stays inside the header (its length is a multiple of 4). */
 			uint32_t off = (uint32_t)(o + 2 - (uint8_t *)tcp);
+			uint8_t *w = (uint8_t *)tcp + (off & ~1u);
+			unsigned nw = (off & 1) ? 2 : 1;
+			uint16_t before[2], after[2];
+			memcpy(before, w, nw * 2);
 			o[2] = (uint8_t)(mss >> 8);
 			o[3] = (uint8_t)mss;
-			if ((off & 1) == 0) {
-				tcp->cksum = csum_fold_add(tcp->cksum, rte_cpu_to_be_16(cur),
-							   rte_cpu_to_be_16(mss));
-			} else {
-				/* Odd offset: bytes straddle two words; recompute fully. */
-				tcp->cksum = 0;
-				tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-			}
+			memcpy(after, w, nw * 2);
+			for (unsigned i = 0; i < nw; i++)
+				tcp->cksum = csum_fold_add(tcp->cksum, before[i], after[i]);
 			return 1;
 		}
 		o += o[1];

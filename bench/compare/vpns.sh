@@ -331,3 +331,21 @@ EOF
 	CMP_CIPHER="${CMP_FASTD_METHOD:-aes128-ctr+umac}"
 	CMP_NOTE="fastd tap mode; the method fastd recommends with AES-NI"
 }
+
+# ---------------------------------------------------------------- plain, offloads on
+
+# The testbed turns TX checksum offload off on every veth (ipop's af_packet ports
+# need it, machine-notes), which also turns off TSO and GSO, so "plain" forwards
+# MTU-sized packets one by one. This row shows what the kernel does with them on:
+# a reference for the reader, not a candidate (tunnels segment anyway).
+vpn_up_plain_gso() {
+	local l
+	for l in a b; do
+		nsx "host-$l" ethtool -K eth0 tx on >/dev/null || return 1
+		nsx "gw-$l" ethtool -K lan tx on >/dev/null || return 1
+		nsx "gw-$l" ethtool -K wan tx on >/dev/null || return 1
+		nsx router ethtool -K "s${T_SITE_IDX[$l]}" tx on >/dev/null || return 1
+	done
+	vpn_up_plain || return 1
+	CMP_NOTE="plain forwarding with TX checksum offload, TSO and GSO back on (every other row has them off)"
+}

@@ -342,9 +342,31 @@ static int apply_event(struct sim *s, uint32_t *spare, uint32_t spare_end, enum 
 	return -EINVAL;
 }
 
+/* The ring is connected when no tunnel leads to an unnoticed dead node and
+ * every live node has a tunnel to the next live node clockwise: the
+ * condition under which Bounded Flood promises delivery to everyone. */
+static bool ring_connected(const struct sim_dp *dp)
+{
+	uint32_t first = UINT32_MAX, prev = UINT32_MAX;
+
+	for (uint32_t r = 0; r < dp->n; r++) {
+		if (dp->down[r] == SIM_DP_LOST)
+			return false;
+		if (dp->down[r])
+			continue;
+		if (prev != UINT32_MAX && !has_nbr(dp, prev, r))
+			return false;
+		if (first == UINT32_MAX)
+			first = r;
+		prev = r;
+	}
+	return prev == first || prev == UINT32_MAX || has_nbr(dp, prev, first);
+}
+
 /* Broadcasts of one round: from the node next to the event, and random ones. */
 static int measure_round(const struct sim *s, const struct event_ctx *e, uint32_t sources,
-			 struct ipop_rng *rng, struct sim_bcast *bc, uint32_t *live)
+			 struct ipop_rng *rng, struct sim_bcast *bc, uint32_t *live,
+			 bool *connected)
 {
 	struct dp_ctx c;
 	uint32_t pos, n;
@@ -369,6 +391,7 @@ static int measure_round(const struct sim *s, const struct event_ctx *e, uint32_
 	for (uint32_t i = 0; i < n; i++)
 		sim_broadcast(&c.dp, &c.sc, c.pos[i], bc);
 	*live = c.nlive;
+	*connected = ring_connected(&c.dp);
 	ctx_close(&c);
 	return 0;
 }
@@ -397,12 +420,15 @@ static int record_round(const struct sim *s, const struct event_ctx *e, uint32_t
 {
 	struct sim_bcast bc;
 	uint32_t live;
-	int rc = measure_round(s, e, sources, rng, &bc, &live);
+	bool connected;
+	int rc = measure_round(s, e, sources, rng, &bc, &live, &connected);
 
 	if (rc)
 		return rc;
 	add_bcast(&out->b, &bc);
 	*complete = bc.incomplete == 0;
+	out->rounds_connected += connected;
+	out->rounds_connected_incomplete += connected && bc.incomplete > 0;
 	t->incomplete += bc.incomplete > 0;
 	t->old_missed += bc.missed > 0;
 	if (r < EXP_TIMELINE && bc.broadcasts && live > 1) {

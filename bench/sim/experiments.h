@@ -83,6 +83,8 @@ struct exp_churn {
 	uint64_t rounds_converge_sum;
 	uint32_t rounds_converge_max;
 	uint64_t msgs;
+	uint64_t rounds_connected;        /* rounds where the ring was connected */
+	uint64_t rounds_connected_incomplete;  /* ... and yet someone missed (must be 0) */
 	struct sim_bcast b;               /* every broadcast of every round */
 	double miss_frac[EXP_TIMELINE];   /* mean fraction of (broadcast, node) missed, per round */
 	uint32_t miss_count[EXP_TIMELINE];

@@ -178,6 +178,8 @@ static json_object *churn_json(const struct exp_churn *c)
 	put_i(o, "rounds_old_nodes_missed_max", c->rounds_old_missed_max);
 	put_d(o, "rounds_to_quiet_avg", c->rounds_converge_sum / t);
 	put_i(o, "rounds_to_quiet_max", c->rounds_converge_max);
+	put_i(o, "rounds_ring_connected", (int64_t)c->rounds_connected);
+	put_i(o, "rounds_ring_connected_but_incomplete", (int64_t)c->rounds_connected_incomplete);
 	for (int r = 0; r < EXP_TIMELINE; r++)
 		json_object_array_add(tl, json_object_new_double(round(c->miss_frac[r] * 1e6) / 1e6));
 	json_object_object_add(o, "missed_fraction_by_round", tl);

@@ -105,7 +105,8 @@ static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 
 static struct ipop_fp_table *table_new(int me)
 {
-	struct ipop_fp_table *t = aligned_alloc(64, sizeof(*t));
+	/* aligned_alloc wants a multiple of the alignment (ASan enforces it). */
+	struct ipop_fp_table *t = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*t), 64));
 
 	memset(t, 0, sizeof(*t));
 	t->version = 1;
@@ -285,6 +286,13 @@ static int quiet(struct gw *g, const char *what)
 		}
 	}
 	return ok;
+}
+
+static void all_quiet(const char *what)
+{
+	CHECK(quiet(&A, what));
+	CHECK(quiet(&B, what));
+	CHECK(quiet(&C, what));
 }
 
 static struct rte_mbuf *mk(struct rte_mempool *mp, const uint8_t *bytes, uint32_t len)
@@ -554,7 +562,7 @@ static void test_learn_from_broadcast(void)
 	CHECK(A.st->decrypted == 1 && A.st->peer[SLOT_B_IN_A].rx_pkts == 1);
 	CHECK(A.st->peer[SLOT_B_IN_A].rx_bytes == 60);
 	CHECK(kAB->rx_confirmed == 1);
-	CHECK(quiet(&A, "bcast") && quiet(&B, "bcast"));
+	all_quiet("bcast");
 	drops_none(&A, "bcast");
 	drops_none(&B, "bcast");
 }
@@ -601,7 +609,7 @@ static void test_unicast(void)
 	CHECK(B.st->peer[SLOT_A_IN_B].rx_pkts == 3);
 	CHECK(B.st->peer[SLOT_A_IN_B].rx_bytes == 60 + 333 + 1000);
 	CHECK(kBA->rx_confirmed == 1);
-	CHECK(quiet(&A, "unicast") && quiet(&B, "unicast"));
+	all_quiet("unicast");
 	drops_none(&A, "unicast");
 	drops_none(&B, "unicast");
 
@@ -616,7 +624,7 @@ static void test_unicast(void)
 	wan_rx(&A, out, 1);
 	CHECK(take(&A, Q_LAN, got, 8) == 1 && same(got[0], r, 200));
 	free_all(got, 1);
-	CHECK(quiet(&A, "reverse") && quiet(&B, "reverse"));
+	all_quiet("reverse");
 	drops_none(&A, "reverse");
 	drops_none(&B, "reverse");
 }
@@ -636,13 +644,11 @@ static void test_local(void)
 		free_all(A.s[q].m, A.s[q].n);
 		A.s[q].n = 0;
 	}
-	kAB->send_counter--;      /* the copies to B and C were never delivered: */
-	kAC->send_counter--;      /* reuse their counters so the windows stay simple */
 	frame_eth(f, HA2, HA, 0x88b5, 100, 4);
 	m = mk(pool, f, 100);
 	local_rx(&A, &m, 1, IPOP_LOC_LAN);
 	drops_expect(&A, IPOP_DROP_LAN_LOCAL, 1, "lan_local");
-	CHECK(quiet(&A, "lan_local"));
+	all_quiet("lan_local");
 
 	/* From the host port to a LAN MAC: to the LAN queue, not to a peer. */
 	frame_eth(f, HA, HA2, 0x88b5, 100, 5);
@@ -651,7 +657,7 @@ static void test_local(void)
 	local_rx(&A, &m, 1, IPOP_LOC_HOST);
 	CHECK(take(&A, Q_LAN, got, 4) == 1 && same(got[0], f, 100));
 	free_all(got, 1);
-	CHECK(quiet(&A, "host->lan"));
+	all_quiet("host->lan");
 
 	/* Source MAC multicast or zero: dropped, nothing learnt. */
 	frame_eth(f, HB, BCAST, 0x88b5, 100, 6);
@@ -665,7 +671,7 @@ static void test_local(void)
 	m = mk(pool, f, 13);
 	local_rx(&A, &m, 1, IPOP_LOC_LAN);
 	drops_expect(&A, IPOP_DROP_INNER_SHORT, 1, "lan short");
-	CHECK(quiet(&A, "lan bad"));
+	all_quiet("lan bad");
 }
 
 /* Broadcast and unknown unicast from A's LAN: a sealed copy to every peer in
@@ -707,7 +713,7 @@ static void test_flood(void)
 		}
 		CHECK(seen_b == 1 && seen_c == 1);
 	}
-	CHECK(quiet(&A, "flood") && quiet(&B, "flood") && quiet(&C, "flood"));
+	all_quiet("flood");
 	drops_none(&A, "flood");
 	drops_none(&B, "flood");
 	drops_none(&C, "flood");
@@ -718,7 +724,7 @@ static void test_flood(void)
 	unsigned n = send1(&A, f[0], 60, out, 8);
 	CHECK(n == 2);
 	free_all(out, n);
-	CHECK(quiet(&A, "flood nohost"));
+	all_quiet("flood nohost");
 	/* No peers and no host port: nowhere to go. */
 	uint16_t nf = A.t->n_flood;
 	A.t->n_flood = 0;
@@ -727,11 +733,7 @@ static void test_flood(void)
 	drops_expect(&A, IPOP_DROP_NO_FLOOD_TARGET, 1, "no flood target");
 	A.t->n_flood = nf;
 	A.c.q_host = host;
-	/* The undelivered copies used counters: deliver two more so that B's and
-	 * C's windows are unaffected either way. */
-	kAB->send_counter -= 1;
-	kAC->send_counter -= 1;
-	CHECK(quiet(&A, "flood"));
+	all_quiet("flood");
 }
 
 /* One sealed A -> B packet for HB (wired), with a given inner length. */
@@ -772,7 +774,6 @@ static void test_tamper_replay(void)
 
 	if (m == NULL)
 		return;
-	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *) + IPOP_OUTER_HDR_LEN;
 	for (int i = 0; i < 6; i++)
 		t[i] = dup(m);
 	rte_pktmbuf_mtod(t[0], uint8_t *)[IPOP_OUTER_HDR_LEN + 16 + 50] ^= 0x01;  /* ciphertext */
@@ -782,22 +783,21 @@ static void test_tamper_replay(void)
 	/* Truncated by one byte at the end (the UDP length says so too). */
 	rte_pktmbuf_trim(t[4], 1);
 	uint8_t *ip4h = rte_pktmbuf_mtod(t[4], uint8_t *) + 14;
-	ip4h[3]--, ip4h[14 + 20 + 5 - 14]--;
+	ip4h[3]--, ip4h[20 + 5]--;                /* IPv4 and UDP lengths */
 	ip_csum_set(ip4h);
 	/* Reserved header byte set: not even a data message. */
 	rte_pktmbuf_mtod(t[5], uint8_t *)[IPOP_OUTER_HDR_LEN + 3] = 1;
 	wan_rx(&B, t, 6);
+	B.want_drops[IPOP_DROP_WAN_TYPE] += 1;                   /* t[5] */
 	drops_expect(&B, IPOP_DROP_WAN_AUTH, 5, "tampered");
-	drops_expect(&B, IPOP_DROP_WAN_TYPE, 1, "reserved");
-	CHECK(quiet(&B, "tampered"));
-	(void)d;
+	all_quiet("tampered");
 
 	/* The forgeries moved nothing: the genuine packet still goes through, once. */
 	struct rte_mbuf *again = dup(m);
 	CHECK(deliver_b(m, f, 200));
 	wan_rx(&B, &again, 1);
 	drops_expect(&B, IPOP_DROP_WAN_REPLAY, 1, "replay");
-	CHECK(quiet(&B, "replay"));
+	all_quiet("replay");
 
 	/* The same packet twice in one burst: the second is caught after opening. */
 	m = sealed_ab(f, 120, 21);
@@ -813,7 +813,6 @@ static void test_tamper_replay(void)
 
 	/* Counters: jump ahead, then one far behind (outside the window) is too
 	 * old, one inside the window that was never seen is accepted. */
-	uint64_t save = kAB->send_counter;
 	kAB->send_counter = 10000;
 	CHECK((m = sealed_ab(f, 100, 22)) && deliver_b(m, f, 100));
 	kAB->send_counter = 10000 - IPOP_REPLAY_WINDOW - 100;
@@ -823,8 +822,7 @@ static void test_tamper_replay(void)
 	kAB->send_counter = 9000;
 	CHECK((m = sealed_ab(f, 100, 24)) && deliver_b(m, f, 100));
 	kAB->send_counter = 10001;
-	(void)save;
-	CHECK(quiet(&B, "window"));
+	all_quiet("window");
 }
 
 static void set_index(struct rte_mbuf *m, uint32_t idx)
@@ -850,7 +848,7 @@ static void test_index_expiry(void)
 	set_index(x[2], IDX_BA ^ (1u << IPOP_INDEX_BITS));
 	wan_rx(&B, x, 3);
 	drops_expect(&B, IPOP_DROP_WAN_INDEX, 3, "unknown index");
-	CHECK(quiet(&B, "index"));
+	all_quiet("index");
 
 	/* B's session expired: its packets are refused before decryption. */
 	m = sealed_ab(f, 150, 31);
@@ -876,7 +874,7 @@ static void test_index_expiry(void)
 	CHECK(send1(&A, f, 150, out, 4) == 0);
 	drops_expect(&A, IPOP_DROP_NO_NEXTHOP, 1, "no nexthop");
 	A.t->peers[SLOT_B_IN_A].nh_valid = 1;
-	CHECK(quiet(&A, "expiry") && quiet(&B, "expiry"));
+	all_quiet("expiry");
 	/* And things work again. */
 	CHECK((m = sealed_ab(f, 150, 33)) && deliver_b(m, f, 150));
 }
@@ -904,7 +902,7 @@ static void test_keepalive(void)
 	wan_rx(&B, out, 1);
 	CHECK(B.st->keepalives_rx == ka + 1);
 	CHECK(B.st->decrypted == dec + 1);
-	CHECK(quiet(&B, "keepalive"));
+	all_quiet("keepalive");
 	drops_none(&B, "keepalive");
 }
 
@@ -912,6 +910,7 @@ static void test_keepalive(void)
 static void test_wan_garbage(void)
 {
 	uint8_t f[400], pl[300];
+	static uint8_t big[1700], big_pl[1600] = { IPOP_MSG_DATA, IPOP_WIRE_VERSION };
 	struct rte_mbuf *m[16];
 	uint16_t port = ntohs(B.t->wan_port);
 	unsigned n = 0;
@@ -960,10 +959,13 @@ static void test_wan_garbage(void)
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 137));
 	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 93));
+	pl[0] = IPOP_MSG_DATA;                                        /* above 1518 inner */
+	m[n++] = mk(pool, big, frame_outer(big, &B, 17, port, big_pl,
+					   IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME + 1));
 	wan_rx(&B, m, (uint16_t)n);
-	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 5, "length");
+	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 6, "length");
 	n = 0;
-	CHECK(quiet(&B, "garbage"));
+	all_quiet("garbage");
 
 	/* Handshakes go to control. */
 	uint64_t ctrl = B.st->ctrl_tx;
@@ -982,7 +984,7 @@ static void test_wan_garbage(void)
 		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 92);
 	}
 	free_all(got, g);
-	CHECK(quiet(&B, "handshake"));
+	all_quiet("handshake");
 
 	/* Not tunnel traffic: to the kernel (exception queue), unchanged. */
 	uint8_t keep[6][400];
@@ -995,6 +997,7 @@ static void test_wan_garbage(void)
 	ip_csum_set(keep[2] + 14);
 	klen[3] = frame_eth(keep[3], mac_wan[1].addr_bytes, mac_wan[0].addr_bytes, 0x86dd, 90, 1);
 	klen[4] = frame_outer(keep[4], &B, 6, 0, pl, 40);             /* TCP */
+	memset(keep[5], 0x42, 10);
 	klen[5] = 10;                                                 /* runt */
 	for (int i = 0; i < 6; i++)
 		m[n++] = mk(pool, keep[i], klen[i]);
@@ -1018,7 +1021,7 @@ static void test_wan_garbage(void)
 	g = take(&B, Q_CTRL, got, 8);
 	CHECK(g == 1 && same(got[0], arp, 60));
 	free_all(got, g);
-	CHECK(quiet(&B, "exception"));
+	all_quiet("exception");
 	drops_none(&B, "exception");
 }
 
@@ -1061,7 +1064,7 @@ static void test_inner_bad(void)
 		drops_expect(&B, cases[i].why, 1, "inner bad");
 	}
 	CHECK(ipop_bridge_flush_loc(&B.br, SLOT_A_IN_B) >= 1);   /* forget HC and HA */
-	CHECK(quiet(&A, "inner bad") && quiet(&B, "inner bad"));
+	all_quiet("inner bad");
 }
 
 /* Deliver packets to B in the given order; expect exactly one frame out. */
@@ -1127,7 +1130,7 @@ static void test_outer_frag(void)
 			CHECK(B.st->reasm_in == ri);
 		}
 	}
-	CHECK(quiet(&A, "outer frag") && quiet(&B, "outer frag"));
+	all_quiet("outer frag");
 	drops_none(&A, "outer frag");
 	drops_none(&B, "outer frag");
 }
@@ -1188,29 +1191,30 @@ static void test_inner_frag(void)
 		check_inner_frags(got, g, f, len);
 		free_all(got, g);
 	}
-	/* The same 3000-byte frame as a chain of two mbufs (a PMD with scatter,
-	 * or memif, delivers it so). */
+	/* The same 3000-byte frame as a chain of two 2 KB mbufs (memif delivers
+	 * big frames so; af_packet never chains): documented limitation, the
+	 * frame is linearised first, which cannot fit, so it is dropped and
+	 * counted as multiseg (and nothing leaks). */
 	{
 		uint32_t len = 3000;
 		frame_udp4(f, HB, HA, len, 0, 52);
 		struct rte_mbuf *m = mk(pool, f, 1800), *t = mk(pool, f + 1800, len - 1800);
 		CHECK(rte_pktmbuf_chain(m, t) == 0);
 		local_rx(&A, &m, 1, IPOP_LOC_LAN);
+		drops_expect(&A, IPOP_DROP_MULTISEG, 1, "chained 3000");
+		/* A chain that fits one mbuf once linearised goes through. */
+		frame_udp4(f, HB, HA, 1200, 1, 53);
+		m = mk(pool, f, 700);
+		t = mk(pool, f + 700, 500);
+		CHECK(rte_pktmbuf_chain(m, t) == 0);
+		CHECK(m->nb_segs == 2);
+		local_rx(&A, &m, 1, IPOP_LOC_LAN);
 		unsigned n = wan_out(&A, out, 8);
-		CHECK(n == 3);
-		wan_rx(&B, out, (uint16_t)n);
-		unsigned g = take(&B, Q_LAN, got, 8);
-		CHECK(g == 3);
-		if (g == 3)
-			check_inner_frags(got, g, f, len);
-		free_all(got, g);
-		if (n != 3) {
-			fprintf(stderr, "  (chained 3000-byte frame: %u tunnel packets, multiseg drops %lu)\n",
-				n, (unsigned long)A.st->drops[IPOP_DROP_MULTISEG]);
-			A.want_drops[IPOP_DROP_MULTISEG] = A.st->drops[IPOP_DROP_MULTISEG];
-		}
+		CHECK(n == 1);
+		if (n == 1)
+			CHECK(deliver_b(out[0], f, 1200));
 	}
-	CHECK(quiet(&A, "inner frag") && quiet(&B, "inner frag"));
+	all_quiet("inner frag");
 	drops_none(&A, "inner frag");
 	drops_none(&B, "inner frag");
 
@@ -1223,12 +1227,12 @@ static void test_inner_frag(void)
 	m = mk(pool, f, frame_eth(f, HB, HA, 0x8100, 2000, 55));
 	local_rx(&A, &m, 1, IPOP_LOC_LAN);
 	drops_expect(&A, IPOP_DROP_TOO_BIG, 3, "too big");
-	CHECK(quiet(&A, "too big"));
+	all_quiet("too big");
 	frame_eth(f, HB, HA, 0x8100, 1518, 56);
 	unsigned n = send1(&A, f, 1518, out, 8);
 	CHECK(n == 2);
 	CHECK(deliver_frags(out, n, (const int[]){ 0, 1 }, f, 1518));
-	CHECK(quiet(&A, "1518") && quiet(&B, "1518"));
+	all_quiet("1518");
 	drops_none(&A, "1518");
 	drops_none(&B, "1518");
 }
@@ -1284,7 +1288,7 @@ static void test_mss(void)
 		CHECK(memcmp(rip, ip, 20 + 16) == 0);                 /* rest untouched */
 		free_all(got, g);
 	}
-	CHECK(quiet(&A, "mss") && quiet(&B, "mss"));
+	all_quiet("mss");
 	drops_none(&A, "mss");
 	drops_none(&B, "mss");
 }
@@ -1321,7 +1325,7 @@ static void test_ciphers(void)
 			wan_rx(&B, out, 1);
 			drops_expect(&B, IPOP_DROP_WAN_AUTH, 1, "cipher mismatch");
 			kBA->recv_key = save;
-			CHECK(quiet(&A, "cipher") && quiet(&B, "cipher"));
+			all_quiet("cipher");
 		}
 	}
 	drops_none(&A, "ciphers");
@@ -1371,7 +1375,7 @@ static void test_big_burst(void)
 		if (i % 3 == 0)
 			CHECK(same(got[k++], f[i], 128));
 	free_all(got, gc);
-	CHECK(quiet(&A, "burst") && quiet(&B, "burst") && quiet(&C, "burst"));
+	all_quiet("burst");
 	drops_none(&A, "burst");
 	drops_none(&B, "burst");
 	drops_none(&C, "burst");
@@ -1389,7 +1393,7 @@ static int eal_start(const char *prog)
 			;
 	snprintf(lcores, sizeof(lcores), "--lcores=0@%d", cpu);
 	char *argv[] = { (char *)prog, "--no-pci", "--no-huge", "--no-shconf", "-m", "256",
-			 "--no-telemetry", lcores, "--log-level=lib.eal:warning", NULL };
+			 "--no-telemetry", lcores, "--log-level=warning", NULL };
 	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 }
 

@@ -152,6 +152,7 @@ static void test_churn(void)
 		CHECK(exp_churn(&s, &spare, 456, cases[i].ev, cases[i].m, 6, 8, i, &c) == 0);
 		CHECK(c.trials == 6 && c.timeouts == 0);
 		CHECK(c.b.duplicates == 0 && c.b.bad == 0);
+		CHECK(c.rounds_connected > 0 && c.rounds_connected_incomplete == 0);
 		CHECK(c.rounds_incomplete_max <= 2);
 		if (cases[i].ev == EXP_JOIN || cases[i].ev == EXP_JOIN_GAP)
 			CHECK(c.rounds_old_missed_max == 0);
