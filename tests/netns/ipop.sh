@@ -10,7 +10,8 @@
 # Two busy pollers on one CPU collapse (machine-notes), so sites alternate their
 # workers between the two CPUs and every gateway runs with idle back-off. Knobs:
 # GW_WORKERS (1 or 2), GW_CIPHER[SITE], GW_KEEPALIVE, GW_DEAD_AFTER, GW_REKEY_AFTER,
-# GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY.
+# GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY, GW_NO_LAN[SITE]=1 (no LAN
+# port: endpoint mode only).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -70,7 +71,7 @@ dpdk: {
   workers = ${GW_WORKERS:-1};
   mbufs = 4095;
 };
-lan: { device = "net_af_packet_lan,iface=lan"; };
+$( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
 wan: {
   device = "net_af_packet_wan,iface=wan";
   address = "${T_GW_WAN_CIDR[$l]}";
@@ -93,7 +94,7 @@ $peers
 CONF
 }
 
-declare -gA GW_CIPHER=()
+declare -gA GW_CIPHER=() GW_NO_LAN=()
 
 gw_start() {
 	local l=$1
