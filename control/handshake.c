@@ -194,6 +194,27 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	LOG_DEBUG("peer %s: answered handshake", p->name);
 }
 
+/* A finished handshake's session becomes the one we send with; the current one
+ * stays receivable as previous. */
+static void make_current(struct ipop_node *n, struct ipop_peer *p, struct ipop_keypair *kp,
+			 uint64_t now, const char *role)
+{
+	ipop_keypair_retire(n, &p->prev);
+	p->prev = p->cur;
+	p->cur = kp;
+	if (p->state != IPOP_PEER_UP) {
+		p->up_since_ms = now;
+		LOG_INFO("peer %s: up (%s)", p->name, role);
+	} else {
+		p->rekeys++;
+	}
+	p->state = IPOP_PEER_UP;
+	p->handshakes++;
+	p->hs_attempts = 0;
+	p->last_error[0] = '\0';
+	n->dirty = true;
+}
+
 static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
 {
 	for (uint16_t i = 0; i < n->n_peers; i++) {
@@ -242,21 +263,8 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 		return;
 	}
 	update_endpoint(n, p, src_ip, src_port);
-	ipop_keypair_retire(n, &p->prev);
-	p->prev = p->cur;
-	p->cur = kp;
-	if (p->state != IPOP_PEER_UP) {
-		p->up_since_ms = now;
-		LOG_INFO("peer %s: up (initiator)", p->name);
-	} else {
-		p->rekeys++;
-	}
-	p->state = IPOP_PEER_UP;
-	p->handshakes++;
-	p->hs_attempts = 0;
+	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
-	p->last_error[0] = '\0';
-	n->dirty = true;
 	ipop_node_publish(n);
 	send_keepalive(n, p, now);   /* confirms the session to the responder */
 }
@@ -297,20 +305,9 @@ static void rotate_confirmed(struct ipop_node *n, struct ipop_peer *p, uint64_t 
 {
 	if (p->next == NULL || !__atomic_load_n(&p->next->rx_confirmed, __ATOMIC_ACQUIRE))
 		return;
-	ipop_keypair_retire(n, &p->prev);
-	p->prev = p->cur;
-	p->cur = p->next;
+	struct ipop_keypair *kp = p->next;
 	p->next = NULL;
-	if (p->state != IPOP_PEER_UP) {
-		p->up_since_ms = now;
-		LOG_INFO("peer %s: up (responder)", p->name);
-	} else {
-		p->rekeys++;
-	}
-	p->state = IPOP_PEER_UP;
-	p->handshakes++;
-	p->hs_attempts = 0;
-	p->last_error[0] = '\0';
+	make_current(n, p, kp, now, "responder");
 	hs_abandon(n, p);   /* a simultaneous initiation of ours is no longer needed */
 	n->dirty = true;
 }
