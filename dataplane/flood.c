@@ -5,9 +5,9 @@
 
 #include <errno.h>
 
-int ipop_flood_targets(struct ipop_node_id self, const struct ipop_node_id *nbrs,
-		       size_t n, const struct ipop_node_id *bound,
-		       struct ipop_flood_fwd *out, size_t cap)
+int ipop_flood_next_hops(struct ipop_node_id self, const struct ipop_node_id *nbrs,
+			 size_t n, const struct ipop_node_id *bound,
+			 struct ipop_flood_fwd *out, size_t cap)
 {
 	struct ipop_node_id b, prev_dist = { 0, 0 };
 	size_t start, m = 0;

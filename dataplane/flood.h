@@ -65,8 +65,8 @@ struct ipop_flood_fwd {
  * (checked as they are visited, so a bad table is reported rather than
  * looping frames), or -ENOSPC if cap is too small (nothing is to be sent
  * then). */
-int ipop_flood_targets(struct ipop_node_id self, const struct ipop_node_id *nbrs,
-		       size_t n, const struct ipop_node_id *bound,
-		       struct ipop_flood_fwd *out, size_t cap);
+int ipop_flood_next_hops(struct ipop_node_id self, const struct ipop_node_id *nbrs,
+			 size_t n, const struct ipop_node_id *bound,
+			 struct ipop_flood_fwd *out, size_t cap);
 
 #endif

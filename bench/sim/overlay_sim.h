@@ -5,7 +5,7 @@
  *
  * It runs the real modules, not models of them: every topology decision is
  * ipop_sym_build()/ipop_sym_accept() (control/topology/symphony.h) and every
- * forwarding decision is ipop_flood_targets() (dataplane/flood.h), on the
+ * forwarding decision is ipop_flood_next_hops() (dataplane/flood.h), on the
  * ring arithmetic of dataplane/ring.h. What is simulated is only what lies
  * between them: the roster (XMPP presence), the link protocol (a request and
  * its answer, a removal notice) and time.
@@ -163,7 +163,7 @@ struct sim_bcast {
 	uint64_t hops_sum;           /* over first copies */
 	uint32_t hops_max;
 	uint64_t incomplete;         /* broadcasts that missed someone */
-	uint64_t bad;                /* ipop_flood_targets errors (must stay 0) */
+	uint64_t bad;                /* ipop_flood_next_hops errors (must stay 0) */
 };
 
 struct sim_bcast_scratch {

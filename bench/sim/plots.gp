@@ -70,4 +70,5 @@ set title "Churn: share of (broadcast, node) pairs missed, by round after the ev
 set xlabel "rounds after the event (0 = before the crash is noticed / the join is processed)"
 set ylabel "missed (%)"
 c = dat."/churn.dat"
-plot for [i=0:11] c index i u 1:($2*100) w lp lt (i+1) dt (i < 8 ? 1 : 2) lw 2 t columnheader(1)
+plot for [i=0:7] c index i u 1:($2*100) w lp lt (i+1) dt 1 lw 2 t columnheader(1), \
+     for [i=8:11] c index i u 1:($2*100) w lp lt (i+1) dt 2 lw 2 t columnheader(1)

@@ -1,5 +1,5 @@
 /* sim_flood.c - the simulated data plane: a snapshot of the tunnels that are
- * up, Bounded Flood broadcasts over it with ipop_flood_targets(), and BFS
+ * up, Bounded Flood broadcasts over it with ipop_flood_next_hops(), and BFS
  * shortest paths for comparison (see overlay_sim.h).
  *
  * Thread: single-threaded tool code. */
@@ -209,7 +209,7 @@ void sim_broadcast(const struct sim_dp *dp, struct sim_bcast_scratch *sc, uint32
 		int m;
 
 		head++;
-		m = ipop_flood_targets(dp->id[r], sc->tmp_ids, nn, bound, sc->fwd, sc->maxdeg);
+		m = ipop_flood_next_hops(dp->id[r], sc->tmp_ids, nn, bound, sc->fwd, sc->maxdeg);
 		if (m < 0) {
 			out->bad++;
 			continue;

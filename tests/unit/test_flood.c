@@ -1,7 +1,7 @@
 /* test_flood.c - Bounded Flood: the forwarding decision on hand-made cases,
  * and whole broadcasts over every graph on small rings.
  *
- * Whole broadcasts: a tiny network of N nodes runs ipop_flood_targets at
+ * Whole broadcasts: a tiny network of N nodes runs ipop_flood_next_hops at
  * every hop (a queue of copies carrying their bound). Claims checked:
  *  - on every graph, no node ever receives two copies and the originator
  *    none (at-most-once needs no topology assumption);
@@ -60,7 +60,7 @@ static void broadcast(const struct net *g, unsigned src, struct result *r)
 		int m;
 
 		neighbours(g, v, ids, map, &cnt);
-		m = ipop_flood_targets(g->id[v], ids, cnt, qhas[head] ? &qb[head] : NULL, out, MAXN);
+		m = ipop_flood_next_hops(g->id[v], ids, cnt, qhas[head] ? &qb[head] : NULL, out, MAXN);
 		head++;
 		if (m < 0) {
 			r->err = m;
@@ -205,33 +205,33 @@ static void test_decision(void)
 	struct ipop_node_id bound;
 
 	/* originator: clockwise from self, each bounded by the next, last by self */
-	CHECK(ipop_flood_targets(self, nb, 4, NULL, out, 4) == 4);
+	CHECK(ipop_flood_next_hops(self, nb, 4, NULL, out, 4) == 4);
 	CHECK(out[0].nbr == 1 && ipop_node_id_eq(out[0].bound, nb[2]));
 	CHECK(out[1].nbr == 2 && ipop_node_id_eq(out[1].bound, nb[3]));
 	CHECK(out[2].nbr == 3 && ipop_node_id_eq(out[2].bound, nb[0]));   /* wraps */
 	CHECK(out[3].nbr == 0 && ipop_node_id_eq(out[3].bound, self));
 	/* with a bound: only neighbours in (self, bound), the last gets the bound */
 	bound = ipop_node_id_make(0, 301);
-	CHECK(ipop_flood_targets(self, nb, 4, &bound, out, 4) == 2);
+	CHECK(ipop_flood_next_hops(self, nb, 4, &bound, out, 4) == 2);
 	CHECK(out[0].nbr == 1 && ipop_node_id_eq(out[0].bound, nb[2]));
 	CHECK(out[1].nbr == 2 && ipop_node_id_eq(out[1].bound, bound));
 	bound = nb[2];   /* exclusive bound */
-	CHECK(ipop_flood_targets(self, nb, 4, &bound, out, 4) == 1);
+	CHECK(ipop_flood_next_hops(self, nb, 4, &bound, out, 4) == 1);
 	CHECK(out[0].nbr == 1 && ipop_node_id_eq(out[0].bound, nb[2]));
 	bound = ipop_node_id_make(0, 101);   /* empty arc */
-	CHECK(ipop_flood_targets(self, nb, 4, &bound, out, 4) == 0);
+	CHECK(ipop_flood_next_hops(self, nb, 4, &bound, out, 4) == 0);
 	bound = ipop_node_id_make(0, 30);    /* arc wrapping past 2^128 */
-	CHECK(ipop_flood_targets(self, nb, 4, &bound, out, 4) == 4);
+	CHECK(ipop_flood_next_hops(self, nb, 4, &bound, out, 4) == 4);
 	CHECK(ipop_node_id_eq(out[3].bound, bound));
 	/* errors */
-	CHECK(ipop_flood_targets(self, nb, 4, NULL, out, 3) == -ENOSPC);
-	CHECK(ipop_flood_targets(self, nb, 0, NULL, out, 4) == 0);
-	CHECK(ipop_flood_targets(self, NULL, 4, NULL, out, 4) == -EINVAL);
-	CHECK(ipop_flood_targets(nb[1], nb, 4, NULL, out, 4) == -EINVAL);   /* self listed */
+	CHECK(ipop_flood_next_hops(self, nb, 4, NULL, out, 3) == -ENOSPC);
+	CHECK(ipop_flood_next_hops(self, nb, 0, NULL, out, 4) == 0);
+	CHECK(ipop_flood_next_hops(self, NULL, 4, NULL, out, 4) == -EINVAL);
+	CHECK(ipop_flood_next_hops(nb[1], nb, 4, NULL, out, 4) == -EINVAL);   /* self listed */
 	struct ipop_node_id unsorted[3] = { nb[2], nb[1], nb[3] };
-	CHECK(ipop_flood_targets(self, unsorted, 3, NULL, out, 4) == -EINVAL);
+	CHECK(ipop_flood_next_hops(self, unsorted, 3, NULL, out, 4) == -EINVAL);
 	struct ipop_node_id dup[3] = { nb[1], nb[1], nb[3] };
-	CHECK(ipop_flood_targets(self, dup, 3, NULL, out, 4) == -EINVAL);
+	CHECK(ipop_flood_next_hops(self, dup, 3, NULL, out, 4) == -EINVAL);
 }
 
 int main(void)

@@ -111,6 +111,42 @@ static void test_params(void)
 	CHECK(ipop_sym_k(&p, 1024) == 3 && ipop_sym_max_in_long(&p, 1024) == 5);
 }
 
+static void test_rng_and_window(void)
+{
+	struct ipop_rng a, b;
+	unsigned hist[6] = { 0 }, bad = 0;
+	struct ipop_sym_params p = params(2, 0);
+
+	ipop_rng_seed(&a, 123);
+	ipop_rng_seed(&b, 123);
+	for (int i = 0; i < 60000; i++) {
+		uint64_t x = ipop_rng_next(&a);
+		double u;
+
+		bad += x != ipop_rng_next(&b);          /* same seed, same stream */
+		u = ipop_rng_unit(&a);
+		bad += !(u >= 0.0 && u < 1.0);
+		ipop_rng_next(&b);
+		hist[ipop_rng_below(&a, 6)]++;
+		ipop_rng_below(&b, 6);
+	}
+	CHECK(bad == 0);
+	for (int i = 0; i < 6; i++)
+		CHECK(hist[i] > 9500 && hist[i] < 10500);
+	CHECK(ipop_rng_below(&a, 0) == 0 && ipop_rng_below(&a, 1) == 0);
+	ipop_rng_seed(&b, 124);
+	CHECK(ipop_rng_next(&a) != ipop_rng_next(&b));
+
+	/* the size estimate looks at max(s, 8) neighbours per side by default */
+	CHECK(ipop_sym_est_neighbours(&p) == 8 && ipop_sym_window(&p) == 8);
+	p.successors = 12;
+	CHECK(ipop_sym_est_neighbours(&p) == 12 && ipop_sym_window(&p) == 12);
+	p.est_neighbours = 3;
+	CHECK(ipop_sym_est_neighbours(&p) == 3 && ipop_sym_window(&p) == 12);
+	p.est_neighbours = 2000;
+	CHECK(ipop_sym_check_params(&p) == -EINVAL);
+}
+
 static void test_estimate_and_successors(void)
 {
 	size_t idx[4];
@@ -158,9 +194,21 @@ static void test_estimate_random(void)
 		sum += e;
 		within4 += e > N / 4.0 && e < N * 4.0;
 	}
-	/* unbiased on average, and rarely off by 4x for s = 2 */
+	/* unbiased on average, and rarely off by 4x for w = 2 */
 	CHECK(fabs(sum / N - N) < 0.08 * N);
 	CHECK(within4 > 0.9 * N);
+	/* the default w = 8 keeps nearly every node within 2x */
+	unsigned within2 = 0;
+
+	sum = 0;
+	for (unsigned i = 0; i < N; i++) {
+		double e = ipop_sym_estimate_n(ids[i], ids, N, 8);
+
+		sum += e;
+		within2 += e > N / 2.0 && e < N * 2.0;
+	}
+	CHECK(fabs(sum / N - N) < 0.05 * N);
+	CHECK(within2 > 0.97 * N);
 }
 
 static void test_harmonic_draw(void)
@@ -503,6 +551,7 @@ int main(void)
 	for (unsigned i = 0; i < 16; i++)
 		ring16[i] = R(i);
 	test_params();
+	test_rng_and_window();
 	test_estimate_and_successors();
 	test_estimate_random();
 	test_harmonic_draw();
