@@ -215,10 +215,11 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		if (m == NULL)
 			return;
 		f = rte_pktmbuf_mtod(m, uint8_t *);
+		ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);   /* old m may be freed */
 		r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
 	}
-	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
-	if (r != 0 || ip->dst_addr != t->wan_ip || udp->dst_port != t->wan_port) {
+	if (r != 0 || ip->dst_addr != t->wan_ip ||
+	    ((const struct rte_udp_hdr *)(f + poff - 8))->dst_port != t->wan_port) {
 		/* Not a tunnel packet: the host's own traffic, to the kernel. */
 		c->st->exc_tx++;
 		ipop_pktq_put(c->q_exc, m);
@@ -246,6 +247,9 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		wan_one(c, t, &b, pkts[i]);
 	}
 	open_flush(c, &b);
-	if (c->frag_tbl)
+	if (c->frag_tbl) {
+		/* Fragments evicted by the table (timeout, overflow, overlap) die here. */
+		c->st->drops[IPOP_DROP_REASM] += c->death_row.cnt;
 		rte_ip_frag_free_death_row(&c->death_row, 0);
+	}
 }

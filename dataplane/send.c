@@ -11,6 +11,8 @@
 #include "dataplane/flood_policy.h"
 #include "dataplane/wire.h"
 
+#define IPOP_MAX_IPV4_HDR 60   /* IHL 15 */
+
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
@@ -110,9 +112,9 @@ static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 		}
 		pc->tx_pkts++;
 		pc->tx_bytes += b->op[i].len;
+		c->st->encrypted++;
 		ipop_dp_encap_out(c, t, b->peer[i], m);
 	}
-	c->st->encrypted += b->n;
 	b->n = 0;
 }
 
@@ -261,8 +263,12 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		      struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
 {
 	uint32_t len = rte_pktmbuf_pkt_len(m);
+	/* A chain too long for one mbuf (a jumbo frame, or a packet the kernel
+	 * reassembled) can still leave as inner fragments, which accept chains;
+	 * everything below needs the Ethernet and IPv4 headers in the first segment. */
+	bool chained = unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0;
 
-	if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+	if (unlikely(chained && m->data_len < RTE_ETHER_HDR_LEN + IPOP_MAX_IPV4_HDR)) {
 		ipop_dp_drop(c, m, IPOP_DROP_MULTISEG);
 		return;
 	}
@@ -277,10 +283,14 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s))
 		c->st->learned++;
-	if (t->mss_clamp)
+	if (t->mss_clamp && !chained)
 		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
 	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))
 		return;
+	if (unlikely(chained)) {
+		ipop_dp_drop(c, m, IPOP_DROP_MULTISEG);
+		return;
+	}
 	if (unlikely(len > IPOP_MAX_INNER_FRAME)) {
 		ipop_dp_drop(c, m, IPOP_DROP_TOO_BIG);
 		return;

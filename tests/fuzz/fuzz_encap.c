@@ -3,6 +3,7 @@
  * accepts lies inside the frame and is what encap.h promises, and that
  * ipop_encap_write's output for the same addresses parses back. Thread: one. */
 #include "dataplane/encap.h"
+#include "dataplane/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

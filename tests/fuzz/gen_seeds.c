@@ -1,0 +1,285 @@
+/* gen_seeds.c - writes the seed corpora of the fuzz targets: valid (and a few
+ * almost valid) inputs made with the same fixtures the targets use, so that
+ * the sealed packets authenticate and the handshake messages open.
+ *
+ *   gen_seeds DIR     writes DIR/{wire,encap,mss,handshake,wan_rx}/NAME
+ *
+ * Deterministic: the same files every run (the handshake fixture replaces
+ * libsodium's random source). Thread: one. Test tool only. */
+#include "control/noise.h"
+#include "dataplane/aead.h"
+#include "dataplane/encap.h"
+#include "dataplane/wire.h"
+#include "tests/fuzz/dp_fixture.h"
+#include "tests/fuzz/hs_fixture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+static const char *root;
+static int failures;
+
+static void put(const char *target, const char *name, const void *a, size_t alen,
+		const void *b, size_t blen)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(a, 1, alen, f) != alen || (blen && fwrite(b, 1, blen, f) != blen)) {
+		perror(path);
+		failures++;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Same, with a one-byte mode prefix. */
+static void put_mode(const char *target, const char *name, uint8_t mode, const void *p, size_t len)
+{
+	put(target, name, &mode, 1, p, len);
+}
+
+static uint16_t csum(const uint8_t *p, size_t n, uint32_t acc)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		acc += (uint32_t)p[n - 1] << 8;
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+static void ip_csum(uint8_t *ip)
+{
+	ip[10] = ip[11] = 0;
+	uint16_t c = (uint16_t)~csum(ip, (size_t)(ip[0] & 0xf) * 4, 0);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+}
+
+/* An inner Ethernet frame with a patterned body. */
+static uint32_t inner(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08, f[13] = 0x00;
+	for (uint32_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 13 + 5);
+	return len;
+}
+
+/* Outer Ethernet/IPv4/UDP from A to B around payload. */
+static uint32_t outer(uint8_t *f, uint16_t dport, const void *payload, uint32_t plen)
+{
+	struct ipop_encap_addr a;
+
+	memcpy(a.src_mac.addr_bytes, dp_fixture_a_mac, 6);
+	memcpy(a.dst_mac.addr_bytes, dp_fixture_b_mac, 6);
+	a.src_ip = htonl(DP_FIXTURE_A_IP);
+	a.dst_ip = htonl(DP_FIXTURE_B_IP);
+	a.src_port = htons(DP_FIXTURE_A_PORT);
+	a.dst_port = htons(dport);
+	ipop_encap_write(f, &a, (uint16_t)plen, 9);
+	memcpy(f + IPOP_OUTER_HDR_LEN, payload, plen);
+	return IPOP_OUTER_HDR_LEN + plen;
+}
+
+/* A TCP SYN with the given options (length a multiple of 4). */
+static uint32_t syn(uint8_t *f, const uint8_t *opts, uint32_t optlen, uint8_t flags,
+		    uint32_t ip_optlen)
+{
+	uint32_t ihl = 20 + ip_optlen, thl = 20 + optlen, tot = ihl + thl;
+	uint8_t *ip = f + 14, *tcp = ip + ihl, ph[12];
+	static const uint8_t h1[6] = { 0x52, 0x54, 0, 0, 0xa0, 0x01 };
+
+	inner(f, dp_fixture_lan_mac, h1, 14);
+	memset(ip, 0, ihl);
+	ip[0] = (uint8_t)(0x40 | ihl / 4);
+	ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
+	ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
+	memcpy(ip + 12, "\xc0\xa8\x01\x0a\xc0\xa8\x01\x14", 8);
+	memset(ip + 20, 1, ip_optlen);
+	ip_csum(ip);
+	memset(tcp, 0, thl);
+	tcp[0] = 0xc3, tcp[1] = 0x50, tcp[3] = 80;
+	tcp[4] = 0x12, tcp[5] = 0x34, tcp[6] = 0x56, tcp[7] = 0x78;
+	tcp[12] = (uint8_t)(thl / 4 << 4);
+	tcp[13] = flags;
+	tcp[14] = 0xfa, tcp[15] = 0xf0;
+	memcpy(tcp + 20, opts, optlen);
+	memcpy(ph, ip + 12, 8);
+	ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = (uint8_t)thl;
+	uint16_t c = (uint16_t)~csum(tcp, thl, csum(ph, 12, 0));
+	tcp[16] = (uint8_t)(c >> 8), tcp[17] = (uint8_t)c;
+	return 14 + tot;
+}
+
+static void seeds_mss(void)
+{
+	static const uint8_t linux_opts[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4,
+						0, 0, 0, 0, 1, 3, 3, 7 };
+	static const uint8_t odd[8] = { 1, 2, 4, 0x23, 0x28, 1, 1, 0 };
+	static const uint8_t small[4] = { 2, 4, 0x02, 0x18 };
+	uint8_t f[128], mss[2] = { 1386 >> 8, 1386 & 0xff };
+	uint32_t n;
+
+	n = syn(f, linux_opts, 20, 0x02, 0);
+	put("mss", "syn_linux", mss, 2, f, n);
+	n = syn(f, odd, 8, 0x02, 0);
+	put("mss", "syn_odd_offset", mss, 2, f, n);
+	n = syn(f, odd, 8, 0x12, 4);
+	put("mss", "synack_ip_options", mss, 2, f, n);
+	n = syn(f, small, 4, 0x02, 0);
+	put("mss", "syn_small_mss", mss, 2, f, n);
+	n = syn(f, linux_opts, 20, 0x10, 0);
+	put("mss", "ack", mss, 2, f, n);
+}
+
+static void seeds_wire(const struct hs_fixture *hs, const struct ipop_hs_resp *resp)
+{
+	uint8_t d[200];
+
+	put("wire", "hs_init", &hs->msg1, sizeof(hs->msg1), NULL, 0);
+	put("wire", "hs_resp", resp, sizeof(*resp), NULL, 0);
+	memset(d, 0, sizeof(d));
+	d[0] = IPOP_MSG_DATA, d[1] = IPOP_WIRE_VERSION;
+	put("wire", "keepalive", d, IPOP_DATA_OVERHEAD, NULL, 0);
+	put("wire", "data", d, sizeof(d), NULL, 0);
+	d[0] = IPOP_MSG_FLOOD;
+	put("wire", "flood", d, 64, NULL, 0);
+}
+
+static void seeds_handshake(const struct hs_fixture *hs, const struct ipop_hs_resp *resp)
+{
+	put_mode("handshake", "init", 0, &hs->msg1, sizeof(hs->msg1));
+	put_mode("handshake", "init_mac1", 2, &hs->msg1, sizeof(hs->msg1));
+	put_mode("handshake", "resp", 1, resp, sizeof(*resp));
+	put_mode("handshake", "resp_mac1", 3, resp, sizeof(*resp));
+}
+
+/* Cut a tunnel packet (Ethernet frame) into two IPv4 fragments. */
+static void fragment(const uint8_t *p, uint32_t len, uint8_t *f1, uint32_t *l1, uint8_t *f2,
+		     uint32_t *l2)
+{
+	uint32_t first = 1480, rest = len - 34 - first;
+
+	memcpy(f1, p, 34 + first);
+	f1[14 + 2] = (uint8_t)((20 + first) >> 8), f1[14 + 3] = (uint8_t)(20 + first);
+	f1[14 + 6] = 0x20, f1[14 + 7] = 0;
+	ip_csum(f1 + 14);
+	*l1 = 34 + first;
+	memcpy(f2, p, 34);
+	memcpy(f2 + 34, p + 34 + first, rest);
+	f2[14 + 2] = (uint8_t)((20 + rest) >> 8), f2[14 + 3] = (uint8_t)(20 + rest);
+	f2[14 + 6] = 0, f2[14 + 7] = (uint8_t)(first / 8);
+	ip_csum(f2 + 14);
+	*l2 = 34 + rest;
+}
+
+/* Append one length-prefixed record to a burst. */
+static size_t rec(uint8_t *b, size_t at, int flags, const uint8_t *p, uint32_t len)
+{
+	if (flags >= 0)
+		b[at++] = (uint8_t)flags;
+	b[at++] = (uint8_t)(len >> 8);
+	b[at++] = (uint8_t)len;
+	memcpy(b + at, p, len);
+	return at + len;
+}
+
+static void seeds_dp(struct ipop_aead_mgr *mgr, const struct hs_fixture *hs)
+{
+	static uint8_t fr[2048], pk[2048], f1[2048], f2[2048], burst[8192];
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t src[6] = { 0x52, 0x54, 0, 0, 0xa0, 0x01 };
+	uint32_t n, l1, l2;
+	int p;
+
+	/* Sealed data, both ciphers; a keepalive. */
+	n = inner(fr, dp_fixture_lan_mac, src, 100);
+	p = dp_fixture_seal(mgr, 0, 0, fr, n, pk);
+	put_mode("wan_rx", "data_aes", 0, pk, (size_t)p);
+	put("encap", "data_aes", pk, (size_t)p, NULL, 0);
+	p = dp_fixture_seal(mgr, 1, 5, fr, n, pk);
+	put_mode("wan_rx", "data_chacha", 0, pk, (size_t)p);
+	p = dp_fixture_seal(mgr, 0, 1, fr, 0, pk);
+	put_mode("wan_rx", "keepalive", 0, pk, (size_t)p);
+	/* The same packet twice in one burst. */
+	p = dp_fixture_seal(mgr, 1, 7, fr, n, pk);
+	size_t b = rec(burst, 0, -1, pk, (uint32_t)p);
+	b = rec(burst, b, -1, pk, (uint32_t)p);
+	put_mode("wan_rx", "replay_burst", 1, burst, b);
+
+	/* A full-size frame in two outer fragments, in both orders. */
+	n = inner(fr, dp_fixture_lan_mac, src, 1514);
+	p = dp_fixture_seal(mgr, 0, 2, fr, n, pk);
+	fragment(pk, (uint32_t)p, f1, &l1, f2, &l2);
+	b = rec(burst, 0, -1, f1, l1);
+	b = rec(burst, b, -1, f2, l2);
+	put_mode("wan_rx", "fragments", 1, burst, b);
+	put("encap", "fragment", f1, l1, NULL, 0);
+	b = rec(burst, 0, -1, f2, l2);
+	b = rec(burst, b, -1, f1, l1);
+	put_mode("wan_rx", "fragments_reversed", 1, burst, b);
+
+	/* Handshake messages, ARP, other host traffic. */
+	n = outer(pk, DP_FIXTURE_B_PORT, &hs->msg1, sizeof(hs->msg1));
+	put_mode("wan_rx", "hs_init", 0, pk, n);
+	put("encap", "hs_init", pk, n, NULL, 0);
+	n = outer(pk, 53, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+	put_mode("wan_rx", "dns", 0, pk, n);
+	memset(pk + n, 0, 8);
+	put("encap", "padded", pk, n + 8, NULL, 0);
+	n = inner(fr, bcast, dp_fixture_a_mac, 42);
+	fr[12] = 0x08, fr[13] = 0x06;
+	put_mode("wan_rx", "arp", 0, fr, n);
+	put("encap", "arp", fr, n, NULL, 0);
+
+	/* Sealed by the target: unicast to the LAN, broadcast, to a MAC behind
+	 * another peer, a runt, an expired session; one burst of all. */
+	b = 0;
+	n = inner(fr, dp_fixture_lan_mac, src, 80);
+	size_t one = rec(burst, 0, 0 << 2 | 0, fr, n);
+	put_mode("wan_rx", "sealed_unicast", 2, burst, one);
+	b = rec(burst, b, 1 << 2 | 0, fr, n);
+	n = inner(fr, bcast, src, 60);
+	b = rec(burst, b, 2 << 2 | 1, fr, n);
+	n = inner(fr, dp_fixture_far_mac, src, 60);
+	b = rec(burst, b, 3 << 2 | 0, fr, n);
+	b = rec(burst, b, 4 << 2 | 1, fr, 10);
+	b = rec(burst, b, 5 << 2 | 2, fr, 60);
+	put_mode("wan_rx", "sealed_mix", 2, burst, b);
+}
+
+int main(int argc, char **argv)
+{
+	struct hs_fixture hs;
+	struct ipop_hs_resp resp;
+	struct ipop_aead_mgr *mgr;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	root = argv[1];
+	mkdir(root, 0755);
+	if (hs_fixture_rng_install() != 0 || hs_fixture_setup(&hs) != 0 ||
+	    hs_fixture_response(&hs, &resp) != 0 || ipop_aead_mgr_create(&mgr) != 0) {
+		fprintf(stderr, "gen_seeds: fixture setup failed\n");
+		return 1;
+	}
+	seeds_wire(&hs, &resp);
+	seeds_handshake(&hs, &resp);
+	seeds_mss();
+	seeds_dp(mgr, &hs);
+	ipop_aead_mgr_free(mgr);
+	return failures ? 1 : 0;
+}
