@@ -5,7 +5,10 @@
  * the control thread serves one request at a time (requests are tiny).
  */
 #include "control/api.h"
+#include "control/linkmgr.h"
 #include "control/log.h"
+#include "control/signalling.h"
+#include "control/topomod.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,6 +173,17 @@ static json_object *node_json(const struct ipop_node *n)
 		if (n->peers[i])
 			json_object_array_add(peers, peer_json(n, n->peers[i], now));
 	JADD(o, "peers", peers);
+	if (n->fw != NULL) {
+		/* Signalled links: their states, ages, bytes and last errors. */
+		json_object *lm = ipop_linkmgr_json(ipop_linkmgr_of(n->mod_linkmgr)), *v;
+		if (json_object_object_get_ex(lm, "links", &v))
+			JADD(o, "links", json_object_get(v));
+		if (json_object_object_get_ex(lm, "counters", &v))
+			JADD(o, "link_counters", json_object_get(v));
+		json_object_put(lm);
+		JADD(o, "signalling", ipop_signal_json(n->mod_signal));
+		JADD(o, "topology", ipop_topology_json(n->mod_topology));
+	}
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));
 	JADD(o, "control", control_json(n));

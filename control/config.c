@@ -796,6 +796,67 @@ static int parse_control(struct ctx *c, const config_setting_t *root)
 	return conv_log_level(c, member(g, "log_level"));
 }
 
+/* ---- signal { } ---- */
+
+/* user@domain or user@domain/resource: no spaces or control characters, one
+ * '@', non-empty parts. */
+static bool jid_ok(const char *v)
+{
+	const char *at = strchr(v, '@'), *slash = strchr(v, '/');
+
+	if (at == NULL || at == v || strchr(at + 1, '@') != NULL)
+		return false;
+	if (slash != NULL && (slash < at || slash == at + 1 || slash[1] == '\0'))
+		return false;
+	if (slash == NULL && at[1] == '\0')
+		return false;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v <= ' ' || *v == 0x7f || *v == '<' || *v == '>' ||
+		    *v == '"' || *v == '\'' || *v == '&')
+			return false;
+	return true;
+}
+
+static int parse_signal(struct ctx *c, const config_setting_t *root)
+{
+	static const char *const known[] = { "jid", "password", "server", "port", "tls",
+					     "tls_trust", "offline_grace", "link_timeout" };
+	struct ipop_cfg *cfg = c->cfg;
+	config_setting_t *g, *s;
+	int rc;
+
+	if ((rc = get_group(c, root, "signal", known, N_ELEMS(known), &g)) < 0 || g == NULL)
+		return rc;
+	cfg->signal_enabled = true;
+	if ((s = member(g, "jid")) == NULL)
+		return fail_missing(c, g, "jid", "setting");
+	if ((rc = conv_str(c, s, cfg->sig_jid, sizeof(cfg->sig_jid))) < 0)
+		return rc;
+	if (!jid_ok(cfg->sig_jid))
+		return fail_at(c, s, "\"%.80s\": expected user@domain[/resource]", cfg->sig_jid);
+	if (member(g, "password") == NULL)
+		return fail_missing(c, g, "password", "setting");
+	if ((rc = conv_str(c, member(g, "password"), cfg->sig_password,
+			   sizeof(cfg->sig_password))) < 0)
+		return rc;
+	snprintf(cfg->sig_server, sizeof(cfg->sig_server), "%.*s",
+		 (int)strcspn(strchr(cfg->sig_jid, '@') + 1, "/"), strchr(cfg->sig_jid, '@') + 1);
+	s = member(g, "server");
+	if ((rc = conv_str(c, s, cfg->sig_server, sizeof(cfg->sig_server))) < 0)
+		return rc;
+	if (s != NULL && !label_ok(cfg->sig_server))
+		return fail_at(c, s, "\"%.80s\": expected an address or a host name", cfg->sig_server);
+	if ((rc = conv_u16(c, member(g, "port"), 1, 65535, &cfg->sig_port)) < 0 ||
+	    (rc = conv_bool(c, member(g, "tls"), &cfg->sig_tls)) < 0 ||
+	    (rc = conv_bool(c, member(g, "tls_trust"), &cfg->sig_tls_trust)) < 0 ||
+	    (rc = conv_uint(c, member(g, "offline_grace"), 0, 3600, &cfg->sig_offline_grace_s)) < 0 ||
+	    (rc = conv_uint(c, member(g, "link_timeout"), 2, 600, &cfg->sig_link_timeout_s)) < 0)
+		return rc;
+	if (!cfg->sig_tls && cfg->sig_tls_trust)
+		return fail_at(c, member(g, "tls_trust"), "has no meaning with tls = false");
+	return 0;
+}
+
 /* ---- peers = ( ... ) ---- */
 
 static int parse_peer(struct ctx *c, const config_setting_t *s, struct ipop_cfg_peer *p)
@@ -1122,12 +1183,16 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->reject_after_s = 180;
 	cfg->handshake_retry_ms = 1000;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+	cfg->sig_port = 5222;
+	cfg->sig_tls = true;
+	cfg->sig_offline_grace_s = 10;
+	cfg->sig_link_timeout_s = 20;
 }
 
 static int parse_all(struct ctx *c)
 {
 	static const char *const known[] = { "node", "dpdk", "lan", "wan", "host", "timers",
-					     "control", "peers" };
+					     "control", "signal", "peers" };
 	const config_setting_t *root = config_root_setting(&c->lc);
 	int rc;
 
@@ -1138,7 +1203,8 @@ static int parse_all(struct ctx *c)
 	    (rc = parse_dpdk(c, root)) < 0 ||
 	    (rc = parse_host(c, root)) < 0 ||
 	    (rc = parse_timers(c, root)) < 0 ||
-	    (rc = parse_control(c, root)) < 0)
+	    (rc = parse_control(c, root)) < 0 ||
+	    (rc = parse_signal(c, root)) < 0)
 		return rc;
 	return parse_peers(c, root);
 }

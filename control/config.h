@@ -19,6 +19,7 @@
 #define IPOP_CFG_PATH_LEN     256
 #define IPOP_CFG_DEV_LEN      256
 #define IPOP_CFG_ERR_LEN      512
+#define IPOP_CFG_JID_LEN      256
 
 /* vdev names ipopd creates itself for its kernel exception paths (wan.tap and
  * host.tap); lan.device, wan.device and --vdev in dpdk.eal must not reuse them. */
@@ -85,6 +86,17 @@ struct ipop_cfg {
 	/* control { } */
 	char api_socket[IPOP_CFG_PATH_LEN];    /* default "/run/ipop/<node_name>.sock" */
 	char log_level[16];                    /* "error" "warn" "info" "debug"; default info */
+
+	/* signal { } : XMPP signalling and membership (docs/signalling.md) */
+	bool signal_enabled;                   /* the group is present */
+	char sig_jid[IPOP_CFG_JID_LEN];        /* user@domain[/resource]; required */
+	char sig_password[IPOP_CFG_JID_LEN];   /* required */
+	char sig_server[IPOP_CFG_JID_LEN];     /* address or host; default: the JID's domain */
+	uint16_t sig_port;                     /* default 5222 */
+	bool sig_tls;                          /* default true (STARTTLS required) */
+	bool sig_tls_trust;                    /* default false; true accepts any certificate */
+	unsigned sig_offline_grace_s;          /* member offline this long: links torn down; 10 */
+	unsigned sig_link_timeout_s;           /* negotiation/handshake limit per attempt; 20 */
 
 	/* peers = ( { ... }, ... ) : static peers */
 	unsigned n_peers;

@@ -10,6 +10,10 @@
  */
 #include "control/daemon.h"
 #include "control/api.h"
+#include "control/framework.h"
+#include "control/linkmgr.h"
+#include "control/signalling.h"
+#include "control/topomod.h"
 #include "control/identity.h"
 #include "control/log.h"
 #include "control/netif.h"
@@ -235,8 +239,53 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Controller modules, registered when signal { } is configured: signalling,
+ * topology (all-to-all) and the link manager, on the loop's default context. */
+static int start_modules(struct ipop_node *n, char *err, size_t errlen)
+{
+	static struct ipop_fw fw;
+	const struct ipop_cfg *c = n->cfg;
+	int r;
+
+	if (!c->signal_enabled)
+		return 0;
+	if ((r = ipop_fw_init(&fw, NULL)) != 0) {
+		snprintf(err, errlen, "controller framework: %s", strerror(-r));
+		return r;
+	}
+	n->fw = &fw;
+	n->mod_signal = ipop_signal_module(n);
+	n->mod_topology = ipop_topology_module(&ipop_topology_alltoall, c->sig_jid,
+					       c->sig_offline_grace_s * 1000);
+	n->mod_linkmgr = ipop_linkmgr_module(n);
+	if (n->mod_signal == NULL || n->mod_topology == NULL || n->mod_linkmgr == NULL) {
+		snprintf(err, errlen, "controller modules: out of memory");
+		return -ENOMEM;
+	}
+	if ((r = ipop_fw_register(&fw, n->mod_signal)) != 0 ||
+	    (r = ipop_fw_register(&fw, n->mod_topology)) != 0 ||
+	    (r = ipop_fw_register(&fw, n->mod_linkmgr)) != 0) {
+		snprintf(err, errlen, "controller modules: %s", strerror(-r));
+		return r;
+	}
+	return ipop_fw_start(&fw, err, errlen);
+}
+
+static void stop_modules(struct ipop_node *n)
+{
+	if (n->fw == NULL)
+		return;
+	ipop_fw_stop(n->fw);
+	n->fw = NULL;
+	free(n->mod_signal);
+	free(n->mod_topology);
+	free(n->mod_linkmgr);
+	n->mod_signal = n->mod_topology = n->mod_linkmgr = NULL;
+}
+
 static void shutdown_node(struct ipop_node *n)
 {
+	stop_modules(n);
 	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);
 	rte_eal_mp_wait_lcore();
 	for (uint16_t i = 0; i < n->n_peers; i++) {
@@ -302,7 +351,9 @@ static int node_start(struct ipop_node *n, char *err, size_t errlen)
 	}
 	if ((r = setup_workers(n, err, errlen)) != 0)
 		return r;
-	return ipop_api_open(n, err, errlen);
+	if ((r = ipop_api_open(n, err, errlen)) != 0)
+		return r;
+	return start_modules(n, err, errlen);
 }
 
 static void usage(FILE *f)
@@ -380,8 +431,10 @@ int ipop_daemon_main(int argc, char **argv)
 		ipop_cfg_free(&cfg);
 		return 1;
 	}
-	LOG_INFO("node %s up: overlay %s, %u worker(s), %u static peer(s), api %s",
-		 cfg.node_name, cfg.overlay, cfg.workers, cfg.n_peers, cfg.api_socket);
+	LOG_INFO("node %s up: overlay %s, %u worker(s), %u static peer(s), api %s%s%s",
+		 cfg.node_name, cfg.overlay, cfg.workers, cfg.n_peers, cfg.api_socket,
+		 cfg.signal_enabled ? ", signalling as " : "",
+		 cfg.signal_enabled ? cfg.sig_jid : "");
 	node.loop = g_main_loop_new(NULL, FALSE);
 	g_timeout_add(TICK_MS, on_tick, &node);
 	g_unix_fd_add(node.api_fd, G_IO_IN, on_api, &node);

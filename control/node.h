@@ -99,12 +99,19 @@ struct ipop_node {
 	uint64_t start_ms;
 	GMainLoop *loop;
 	int api_fd;
+
+	/* Controller modules (signal { } configured); NULL otherwise. */
+	struct ipop_fw *fw;
+	struct ipop_module *mod_signal, *mod_linkmgr, *mod_topology;
 };
 
 uint64_t ipop_now_ms(void);
 
 /* peer.c */
 int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp);
+/* Reset (unpublish, then wipe after RCU) and remove the peer with key pub; its
+ * slot becomes empty, other slots keep their numbers. */
+int ipop_node_remove_peer(struct ipop_node *n, const uint8_t pub[32], const char *why);
 struct ipop_peer *ipop_node_find_peer(struct ipop_node *n, const uint8_t pub[32]);
 int ipop_node_publish(struct ipop_node *n);
 /* Create a keypair from handshake keys; returns NULL and sets *err on failure. */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <sodium.h>
 #include <rte_byteorder.h>
+#include <rte_common.h>
 #include <rte_cycles.h>
 
 #include "dataplane/wire.h"
@@ -44,16 +45,23 @@ int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 {
 	struct ipop_peer *p;
 
-	if (n->n_peers >= IPOP_MAX_PEERS)
-		return -ENOSPC;
 	if (memcmp(cp->public_key, n->id.pub, 32) == 0)
 		return -EEXIST;   /* our own key in the peer list */
 	if (ipop_node_find_peer(n, cp->public_key) != NULL)
 		return -EEXIST;
+	uint16_t slot = n->n_peers;
+	if (slot >= IPOP_MAX_PEERS) {
+		/* Reuse an empty slot only when no fresh one is left: a worker may
+		 * still count or learn into a just-freed slot for one grace period. */
+		for (slot = 0; slot < n->n_peers && n->peers[slot] != NULL; slot++)
+			;
+		if (slot == n->n_peers)
+			return -ENOSPC;
+	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return -ENOMEM;
-	p->slot = n->n_peers;
+	p->slot = slot;
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	memcpy(p->pub, cp->public_key, 32);
 	ipop_noise_mac1_key(p->pub, p->mac1_key);
@@ -63,8 +71,27 @@ int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 	p->state = IPOP_PEER_DOWN;
 	/* Spread first attempts so that two static peers rarely collide. */
 	p->hs_next_ms = ipop_now_ms() + randombytes_uniform(200);
-	n->peers[n->n_peers++] = p;
+	n->peers[slot] = p;
+	if (slot == n->n_peers)
+		n->n_peers++;
 	n->dirty = true;
+	return 0;
+}
+
+int ipop_node_remove_peer(struct ipop_node *n, const uint8_t pub[32], const char *why)
+{
+	struct ipop_peer *p = ipop_node_find_peer(n, pub);
+
+	if (p == NULL)
+		return -ENOENT;
+	/* Sessions are unpublished and their keys wiped after the grace period;
+	 * then the slot disappears from the next table. */
+	ipop_peer_reset(n, p, why);
+	n->peers[p->slot] = NULL;
+	n->dirty = true;
+	ipop_node_publish(n);
+	sodium_memzero(p, sizeof(*p));
+	free(p);
 	return 0;
 }
 
@@ -103,7 +130,8 @@ struct ipop_keypair *ipop_keypair_new(struct ipop_node *n, struct ipop_peer *p,
 				      uint32_t local_index, uint32_t remote_index,
 				      bool initiator, int *err)
 {
-	struct ipop_keypair *kp = aligned_alloc(64, sizeof(*kp));
+	/* aligned_alloc wants a size that is a multiple of the alignment. */
+	struct ipop_keypair *kp = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*kp), 64));
 
 	if (kp == NULL) {
 		*err = -ENOMEM;
@@ -210,7 +238,7 @@ static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 
 int ipop_node_publish(struct ipop_node *n)
 {
-	struct ipop_fp_table *t = aligned_alloc(64, sizeof(*t));
+	struct ipop_fp_table *t = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*t), 64));
 	uint64_t now = ipop_now_ms();
 
 	if (t == NULL)

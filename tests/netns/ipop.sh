@@ -6,6 +6,7 @@
 #                          GW_PEERS[SITE] ("b c"), EXTRA is appended verbatim
 #   gw_start SITE / gw_stop SITE [SIG] / gw_kill SITE
 #   gw_json SITE / gw_get SITE PYEXPR / gw_wait_peer SITE PEER STATE TIMEOUT_S
+#   gw_signal_block SITE PW  a signal { } group (XMPP signalling) for gw_config's EXTRA
 #
 # Two busy pollers on one CPU collapse (machine-notes), so sites alternate their
 # workers between the two CPUs and every gateway runs with idle back-off. Knobs:
@@ -95,6 +96,18 @@ CONF
 }
 
 declare -gA GW_CIPHER=() GW_NO_LAN=()
+
+# gw_signal_block SITE PASSWORD : a signal { } group for EXTRA in gw_config; the
+# site's JID is gw-SITE@$GW_XMPP_DOMAIN on the srv namespace's Prosody. Knobs:
+# GW_XMPP_DOMAIN (ipop.test), GW_XMPP_TLS (true: STARTTLS, trusting the test CA),
+# GW_OFFLINE_GRACE, GW_LINK_TIMEOUT. Leave GW_PEERS[SITE] empty for no static peers.
+gw_signal_block() {
+	local l=$1 pw=$2 tls=${GW_XMPP_TLS:-true} trust=""
+	[[ "$tls" == true ]] && trust=" tls_trust = true;"
+	printf 'signal: { jid = "gw-%s@%s"; password = "%s"; server = "%s"; port = 5222; tls = %s;%s offline_grace = %s; link_timeout = %s; };\n' \
+		"$l" "${GW_XMPP_DOMAIN:-ipop.test}" "$pw" "$T_SRV_IP" "$tls" "$trust" \
+		"${GW_OFFLINE_GRACE:-3}" "${GW_LINK_TIMEOUT:-8}"
+}
 
 gw_start() {
 	local l=$1

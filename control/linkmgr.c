@@ -1,0 +1,698 @@
+/* linkmgr.c - see linkmgr.h. Thread: control.
+ *
+ * Identity binding: a link's peer is added with the key the member announced
+ * (whose hash is its node ID, checked by linkmsg.c), so the Noise IK handshake
+ * can only complete with whoever holds that key. A member that announces a key
+ * it does not hold never reaches connected; after link_timeout its link is
+ * failed with the reason, its peer removed, and it is retried with back-off.
+ */
+#include "control/linkmgr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#define RETRY_BASE_MS 1000
+#define RETRY_MAX_MS 60000
+#define CLOSED_KEEP_MS 60000       /* unwanted closed/failed links stay visible this long */
+
+const char *ipop_link_state_name(enum ipop_link_state s)
+{
+	switch (s) {
+	case IPOP_LINK_REQUESTED: return "requested";
+	case IPOP_LINK_NEGOTIATING: return "negotiating";
+	case IPOP_LINK_HANDSHAKING: return "handshaking";
+	case IPOP_LINK_CONNECTED: return "connected";
+	case IPOP_LINK_FAILED: return "failed";
+	case IPOP_LINK_CLOSED: return "closed";
+	}
+	return "?";
+}
+
+void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
+		       const uint8_t self_key[32], unsigned link_timeout_ms)
+{
+	memset(lm, 0, sizeof(*lm));
+	lm->env = *env;
+	memcpy(lm->self_key, self_key, 32);
+	ipop_node_id(self_key, lm->self_id);
+	lm->link_timeout_ms = link_timeout_ms;
+	lm->retry_base_ms = RETRY_BASE_MS;
+	lm->retry_max_ms = RETRY_MAX_MS;
+}
+
+void ipop_linkmgr_free(struct ipop_linkmgr *lm)
+{
+	for (unsigned i = 0; i < lm->n_links; i++)
+		free(lm->links[i]);
+	lm->n_links = 0;
+}
+
+static uint64_t now(struct ipop_linkmgr *lm)
+{
+	return lm->env.now_ms(lm->env.ctx);
+}
+
+/* Capped exponential back-off with +-25% jitter. */
+static uint64_t backoff(struct ipop_linkmgr *lm, unsigned attempts)
+{
+	unsigned shift = attempts < 16 ? attempts : 16;
+	uint64_t d = (uint64_t)lm->retry_base_ms << shift;
+
+	if (d > lm->retry_max_ms)
+		d = lm->retry_max_ms;
+	return d - d / 4 + lm->env.random(lm->env.ctx, (uint32_t)(d / 2 + 1));
+}
+
+struct ipop_link *ipop_linkmgr_find(struct ipop_linkmgr *lm, const char *jid)
+{
+	for (unsigned i = 0; i < lm->n_links; i++)
+		if (strcmp(lm->links[i]->jid, jid) == 0)
+			return lm->links[i];
+	return NULL;
+}
+
+static struct ipop_link *find_key(struct ipop_linkmgr *lm, const uint8_t key[32])
+{
+	for (unsigned i = 0; i < lm->n_links; i++)
+		if (lm->links[i]->have_remote && sodium_memcmp(lm->links[i]->key, key, 32) == 0)
+			return lm->links[i];
+	return NULL;
+}
+
+static void set_state(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_state s)
+{
+	enum ipop_link_state old = l->state;
+
+	l->state = s;
+	l->state_ms = now(lm);
+	if (old != s && lm->env.on_state != NULL)
+		lm->env.on_state(lm->env.ctx, l, old);
+}
+
+static void set_error(struct ipop_link *l, const char *why)
+{
+	snprintf(l->last_error, sizeof(l->last_error), "%s", why);
+}
+
+static struct ipop_link *create(struct ipop_linkmgr *lm, const char *jid)
+{
+	struct ipop_link *l;
+
+	if (strlen(jid) >= IPOP_JID_LEN || lm->n_links == IPOP_MAX_LINKS)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	snprintf(l->jid, sizeof(l->jid), "%s", jid);
+	l->created_ms = now(lm);
+	set_state(lm, l, IPOP_LINK_REQUESTED);
+	lm->links[lm->n_links++] = l;
+	return l;
+}
+
+static void destroy(struct ipop_linkmgr *lm, unsigned i)
+{
+	free(lm->links[i]);
+	lm->links[i] = lm->links[--lm->n_links];
+	lm->links[lm->n_links] = NULL;
+}
+
+static void drop_peer(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
+{
+	if (l->peer_added && !l->peer_static)
+		lm->env.remove_peer(lm->env.ctx, l, why);
+	l->peer_added = false;
+	l->peer_static = false;
+	l->endpoint_set = false;
+}
+
+static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op)
+{
+	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, op) != 0) {
+		lm->st.send_failed++;
+		return;
+	}
+	lm->st.sent++;
+}
+
+static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->full[0] == '\0') {
+		set_state(lm, l, IPOP_LINK_REQUESTED);   /* wait until the member is online */
+		return;
+	}
+	send_msg(lm, l, IPOP_LINK_REQUEST);
+	set_state(lm, l, IPOP_LINK_NEGOTIATING);
+	l->deadline_ms = now(lm) + lm->link_timeout_ms;
+}
+
+static void fail(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
+{
+	drop_peer(lm, l, why);
+	set_error(l, why);
+	set_state(lm, l, IPOP_LINK_FAILED);
+	l->failures++;
+	lm->st.failed++;
+	l->next_ms = now(lm) + backoff(lm, l->attempts++);
+}
+
+static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why, bool tell)
+{
+	if (tell && l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED)
+		send_msg(lm, l, IPOP_LINK_CLOSE);
+	drop_peer(lm, l, why);
+	if (l->state != IPOP_LINK_CLOSED)
+		lm->st.closed++;
+	set_error(l, why);
+	set_state(lm, l, IPOP_LINK_CLOSED);
+	l->have_remote = false;
+}
+
+int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full)
+{
+	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
+
+	if (l == NULL && (l = create(lm, jid)) == NULL)
+		return -ENOSPC;
+	if (full != NULL && strlen(full) < sizeof(l->full))
+		snprintf(l->full, sizeof(l->full), "%s", full);
+	l->wanted = true;
+	if (l->state == IPOP_LINK_CLOSED || l->state == IPOP_LINK_FAILED) {
+		l->attempts = 0;
+		set_state(lm, l, IPOP_LINK_REQUESTED);
+	}
+	if (l->state == IPOP_LINK_REQUESTED)
+		send_request(lm, l);
+	return 0;
+}
+
+int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *why)
+{
+	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
+
+	if (l == NULL)
+		return -ENOENT;
+	l->wanted = false;
+	close_link(lm, l, why, true);
+	return 0;
+}
+
+/* The member's key and endpoint are known: add its peer and handshake. */
+static void start_handshake(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	int r;
+
+	l->initiator = memcmp(lm->self_id, l->node_id, IPOP_NODE_ID_LEN) < 0;
+	r = lm->env.add_peer(lm->env.ctx, l, l->initiator);
+	if (r != 0 && r != -EEXIST) {
+		fail(lm, l, "cannot add the peer to the node");
+		return;
+	}
+	l->peer_added = true;
+	l->peer_static = r == -EEXIST;
+	l->endpoint_set = l->initiator || l->peer_static;
+	set_state(lm, l, IPOP_LINK_HANDSHAKING);
+	l->deadline_ms = now(lm) + lm->link_timeout_ms;
+	struct ipop_link_peer_status st = { 0 };
+	if (lm->env.peer_status(lm->env.ctx, l, &st) == 0)
+		l->deaths_seen = st.deaths;
+}
+
+/* Take the remote's identity; false if it must be refused. */
+static bool take_remote(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	struct ipop_link *other = find_key(lm, m->key);
+
+	if (sodium_memcmp(m->key, lm->self_key, 32) == 0) {
+		lm->st.own_key++;
+		return false;
+	}
+	if (other != NULL && other != l) {
+		lm->st.key_in_use++;   /* a second member claims a key already bound */
+		return false;
+	}
+	if (l->have_remote && (memcmp(l->key, m->key, 32) != 0 || l->ip != m->ip ||
+			       l->port != m->port)) {
+		/* The member came back with another key or address: start over. */
+		drop_peer(lm, l, "member changed its key or endpoint");
+		l->have_remote = false;
+	}
+	memcpy(l->key, m->key, 32);
+	memcpy(l->node_id, m->node_id, IPOP_NODE_ID_LEN);
+	l->ip = m->ip;
+	l->port = m->port;
+	l->have_remote = true;
+	return true;
+}
+
+static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	bool fresh = !l->have_remote || !l->peer_added;
+
+	lm->st.requests_rx++;
+	if (!take_remote(lm, l, m))
+		return -EPERM;
+	send_msg(lm, l, IPOP_LINK_REPLY);
+	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
+	    l->peer_added) {
+		/* A request on a live link: the member lost its side (restart);
+		 * our sessions are stale, handshake again. */
+		lm->env.reset_peer(lm->env.ctx, l, "member renegotiated the link");
+		set_state(lm, l, IPOP_LINK_HANDSHAKING);
+		l->deadline_ms = now(lm) + lm->link_timeout_ms;
+		return 0;
+	}
+	if (!l->peer_added || l->state != IPOP_LINK_HANDSHAKING)
+		start_handshake(lm, l);
+	return 0;
+}
+
+static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	lm->st.replies_rx++;
+	if (!take_remote(lm, l, m))
+		return -EPERM;
+	if (!l->peer_added)
+		start_handshake(lm, l);   /* first answer, or the key changed */
+	return 0;
+}
+
+int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *full,
+			const struct ipop_link_msg *m)
+{
+	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
+
+	if (m->op == IPOP_LINK_CLOSE) {
+		lm->st.closes_rx++;
+		if (l == NULL || memcmp(l->node_id, m->node_id, IPOP_NODE_ID_LEN) != 0 ||
+		    !l->have_remote) {
+			lm->st.unsolicited++;
+			return -ENOENT;
+		}
+		close_link(lm, l, "closed by the member", false);
+		l->next_ms = now(lm) + backoff(lm, l->attempts++);
+		return 0;
+	}
+	if (l == NULL) {
+		if (m->op == IPOP_LINK_REPLY) {
+			lm->st.unsolicited++;
+			return -ENOENT;
+		}
+		if ((l = create(lm, jid)) == NULL)
+			return -ENOSPC;
+	}
+	if (strlen(full) < sizeof(l->full))
+		snprintf(l->full, sizeof(l->full), "%s", full);
+	if (l->state == IPOP_LINK_CLOSED || l->state == IPOP_LINK_FAILED) {
+		if (m->op == IPOP_LINK_REPLY) {
+			lm->st.unsolicited++;
+			return -EALREADY;
+		}
+		l->attempts = 0;   /* the member asks again: answer now */
+		set_state(lm, l, IPOP_LINK_REQUESTED);
+	}
+	return m->op == IPOP_LINK_REQUEST ? on_request(lm, l, m) : on_reply(lm, l, m);
+}
+
+void ipop_linkmgr_send_failed(struct ipop_linkmgr *lm, const char *jid)
+{
+	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
+
+	lm->st.send_failed++;
+	if (l != NULL && l->state == IPOP_LINK_NEGOTIATING) {
+		set_state(lm, l, IPOP_LINK_REQUESTED);
+		l->next_ms = now(lm) + backoff(lm, l->attempts++);
+	}
+}
+
+static void update_counters(struct ipop_link *l, const struct ipop_link_peer_status *st)
+{
+	l->tx_bytes = st->tx_bytes;
+	l->rx_bytes = st->rx_bytes;
+}
+
+static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
+{
+	struct ipop_link_peer_status st = { 0 };
+
+	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
+		fail(lm, l, "peer vanished from the node");
+		return;
+	}
+	update_counters(l, &st);
+	if (st.up) {
+		set_state(lm, l, IPOP_LINK_CONNECTED);
+		l->connected_ms = t;
+		l->attempts = 0;
+		l->connects++;
+		l->deaths_seen = st.deaths;
+		l->last_error[0] = '\0';
+		lm->st.connected++;
+		return;
+	}
+	if (!l->endpoint_set && t - l->state_ms >= lm->link_timeout_ms / 4) {
+		/* The initiator has not called: maybe it lost its state; call it. */
+		lm->env.set_endpoint(lm->env.ctx, l);
+		l->endpoint_set = true;
+	}
+	if (t >= l->deadline_ms)
+		fail(lm, l, "handshake with the announced key did not complete "
+			    "(the member may not hold that key)");
+}
+
+static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
+{
+	struct ipop_link_peer_status st = { 0 };
+
+	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
+		fail(lm, l, "peer vanished from the node");
+		return;
+	}
+	update_counters(l, &st);
+	if (st.deaths != l->deaths_seen || !st.up) {
+		/* handshake.c reset the session (nothing received within dead_after)
+		 * and retries by itself; give it link_timeout before failing. */
+		l->deaths_seen = st.deaths;
+		set_error(l, "session died: nothing received within dead_after");
+		set_state(lm, l, IPOP_LINK_HANDSHAKING);
+		l->deadline_ms = t + lm->link_timeout_ms;
+	}
+}
+
+void ipop_linkmgr_tick(struct ipop_linkmgr *lm)
+{
+	uint64_t t = now(lm);
+
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		struct ipop_link *l = lm->links[i];
+		switch (l->state) {
+		case IPOP_LINK_REQUESTED:
+			if (l->wanted && l->full[0] && t >= l->next_ms)
+				send_request(lm, l);
+			break;
+		case IPOP_LINK_NEGOTIATING:
+			if (t >= l->deadline_ms)
+				fail(lm, l, "no answer to the link request");
+			break;
+		case IPOP_LINK_HANDSHAKING:
+			tick_handshaking(lm, l, t);
+			break;
+		case IPOP_LINK_CONNECTED:
+			tick_connected(lm, l, t);
+			break;
+		case IPOP_LINK_FAILED:
+		case IPOP_LINK_CLOSED:
+			if (l->wanted && t >= l->next_ms) {
+				set_state(lm, l, IPOP_LINK_REQUESTED);
+				send_request(lm, l);
+			} else if (!l->wanted && t - l->state_ms >= CLOSED_KEEP_MS) {
+				destroy(lm, i--);
+			}
+			break;
+		}
+	}
+}
+
+static json_object *link_json(const struct ipop_link *l, uint64_t t)
+{
+	json_object *o = json_object_new_object();
+	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48], ep[32];
+	struct in_addr a = { .s_addr = l->ip };
+
+	json_object_object_add(o, "member", json_object_new_string(l->jid));
+	json_object_object_add(o, "state", json_object_new_string(ipop_link_state_name(l->state)));
+	json_object_object_add(o, "age_s", json_object_new_int64((int64_t)((t - l->created_ms) / 1000)));
+	json_object_object_add(o, "in_state_s",
+			       json_object_new_int64((int64_t)((t - l->state_ms) / 1000)));
+	if (l->have_remote) {
+		ipop_node_id_hex(l->node_id, hex);
+		sodium_bin2base64(b64, sizeof(b64), l->key, 32, sodium_base64_VARIANT_ORIGINAL);
+		snprintf(ep, sizeof(ep), "%s:%u", inet_ntoa(a), l->port);
+		json_object_object_add(o, "node_id", json_object_new_string(hex));
+		json_object_object_add(o, "public_key", json_object_new_string(b64));
+		json_object_object_add(o, "endpoint", json_object_new_string(ep));
+		json_object_object_add(o, "role", json_object_new_string(l->initiator ? "initiator" :
+									   "responder"));
+	}
+	json_object_object_add(o, "wanted", json_object_new_boolean(l->wanted));
+	json_object_object_add(o, "tx_bytes", json_object_new_int64((int64_t)l->tx_bytes));
+	json_object_object_add(o, "rx_bytes", json_object_new_int64((int64_t)l->rx_bytes));
+	json_object_object_add(o, "connects", json_object_new_int64((int64_t)l->connects));
+	json_object_object_add(o, "failures", json_object_new_int64((int64_t)l->failures));
+	json_object_object_add(o, "last_error",
+			       l->last_error[0] ? json_object_new_string(l->last_error) : NULL);
+	return o;
+}
+
+json_object *ipop_linkmgr_json(const struct ipop_linkmgr *lm)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	json_object *st = json_object_new_object();
+	uint64_t t = lm->env.now_ms(lm->env.ctx);
+
+	for (unsigned i = 0; i < lm->n_links; i++)
+		json_object_array_add(arr, link_json(lm->links[i], t));
+	json_object_object_add(o, "links", arr);
+#define F(name) json_object_object_add(st, #name, json_object_new_int64((int64_t)lm->st.name))
+	F(requests_rx); F(replies_rx); F(closes_rx); F(unsolicited); F(key_in_use); F(own_key);
+	F(sent); F(send_failed); F(connected); F(failed); F(closed);
+#undef F
+	json_object_object_add(o, "counters", st);
+	return o;
+}
+
+/* ---- the framework module: node binding and tasks ---- */
+
+#include "control/node.h"
+#include "control/log.h"
+
+#include <rte_byteorder.h>
+
+struct lm_module {
+	struct ipop_module m;          /* first: the framework hands us &m */
+	struct ipop_linkmgr lm;
+	struct ipop_node *n;
+};
+
+static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
+{
+	return ipop_node_find_peer(n, l->key);
+}
+
+static struct ipop_node *node_of(void *ctx)
+{
+	return ((struct lm_module *)ctx)->n;
+}
+
+static int node_add_peer(void *ctx, const struct ipop_link *l, bool with_endpoint)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_cfg_peer cp;
+
+	memset(&cp, 0, sizeof(cp));
+	/* The peer's label is the JID's local part (gw-2 of gw-2@example.org). */
+	snprintf(cp.name, sizeof(cp.name), "%.*s", (int)strcspn(l->jid, "@"), l->jid);
+	memcpy(cp.public_key, l->key, 32);
+	if (with_endpoint) {
+		cp.endpoint_ip.s_addr = l->ip;
+		cp.endpoint_port = l->port;
+	}
+	int r = ipop_node_add_peer(n, &cp);
+	if (r == 0)
+		LOG_INFO("link %s: peer added (%s)", l->jid, with_endpoint ? "initiator" : "responder");
+	return r;
+}
+
+static void node_set_endpoint(void *ctx, const struct ipop_link *l)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+
+	if (p == NULL || p->ip != 0)
+		return;
+	p->ip = l->ip;
+	p->port = rte_cpu_to_be_16(l->port);
+	p->hs_next_ms = ipop_now_ms();
+	n->dirty = true;
+}
+
+static void node_reset_peer(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+
+	if (p == NULL)
+		return;
+	ipop_peer_reset(n, p, why);
+	p->hs_next_ms = ipop_now_ms();
+}
+
+static void node_remove_peer(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct ipop_node *n = node_of(ctx);
+
+	if (ipop_node_remove_peer(n, l->key, why) == 0)
+		LOG_INFO("link %s: peer removed (%s)", l->jid, why);
+}
+
+static int node_peer_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_status *st)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+	struct ipop_peer_counters c;
+
+	if (p == NULL)
+		return -ENOENT;
+	ipop_peer_counters(n, p, &c);
+	st->up = p->state == IPOP_PEER_UP;
+	st->deaths = p->deaths;
+	st->tx_bytes = c.tx_bytes;
+	st->rx_bytes = c.rx_bytes;
+	return 0;
+}
+
+static uint64_t node_now(void *ctx)
+{
+	return ipop_now_ms();
+}
+
+static uint32_t node_random(void *ctx, uint32_t upper)
+{
+	return randombytes_uniform(upper);
+}
+
+static int module_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "to", json_object_new_string(l->full));
+	json_object_object_add(p, "jid", json_object_new_string(l->jid));
+	json_object_object_add(p, "op", json_object_new_string(ipop_link_op_name(op)));
+	struct ipop_task *t = ipop_task_new("linkmgr", "signal", "send_link", p);
+	if (t == NULL)
+		return -ENOMEM;
+	int64_t id = ipop_task_submit(((struct lm_module *)ctx)->m.fw, t);
+	return id > 0 ? 0 : (int)id;
+}
+
+/* A "msg" task's parameters back into a link message (signal validated them). */
+static int decode_msg(const struct ipop_task *t, struct ipop_link_msg *m)
+{
+	const char *op = ipop_task_str(t, "op"), *node = ipop_task_str(t, "node");
+	const char *key = ipop_task_str(t, "key");
+	size_t n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (op == NULL || node == NULL)
+		return -EINVAL;
+	if (strcmp(op, "request") == 0)
+		m->op = IPOP_LINK_REQUEST;
+	else if (strcmp(op, "reply") == 0)
+		m->op = IPOP_LINK_REPLY;
+	else if (strcmp(op, "close") == 0)
+		m->op = IPOP_LINK_CLOSE;
+	else
+		return -EINVAL;
+	if (sodium_hex2bin(m->node_id, sizeof(m->node_id), node, strlen(node), NULL, &n, NULL) != 0 ||
+	    n != sizeof(m->node_id))
+		return -EINVAL;
+	if (m->op == IPOP_LINK_CLOSE)
+		return 0;
+	if (key == NULL || sodium_base642bin(m->key, 32, key, strlen(key), NULL, &n, NULL,
+					     sodium_base64_VARIANT_ORIGINAL) != 0 || n != 32)
+		return -EINVAL;
+	m->ip = (uint32_t)ipop_task_int(t, "ip", 0);
+	m->port = (uint16_t)ipop_task_int(t, "port", 0);
+	return 0;
+}
+
+static void lm_handle(struct ipop_module *mod, struct ipop_task *t)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+	const char *jid = ipop_task_str(t, "jid"), *full = ipop_task_str(t, "full");
+	struct ipop_link_msg m;
+	int r = -EINVAL;
+
+	if (jid == NULL) {
+		ipop_task_complete(mod->fw, t, IPOP_TASK_FAILED, -EINVAL, NULL);
+		return;
+	}
+	if (strcmp(t->op, "want") == 0) {
+		r = ipop_linkmgr_want(&lmm->lm, jid, full);
+	} else if (strcmp(t->op, "unwant") == 0) {
+		const char *why = ipop_task_str(t, "why");
+		r = ipop_linkmgr_unwant(&lmm->lm, jid, why ? why : "not wanted by the topology");
+	} else if (strcmp(t->op, "msg") == 0 && full != NULL && decode_msg(t, &m) == 0) {
+		r = ipop_linkmgr_on_msg(&lmm->lm, jid, full, &m);
+		if (r == -EPERM)
+			LOG_WARN("link %s: %s refused: key is ours or bound to another member",
+				 jid, ipop_link_op_name(m.op));
+	}
+	ipop_task_complete(mod->fw, t, r == 0 ? IPOP_TASK_OK : IPOP_TASK_FAILED, r, NULL);
+}
+
+static void lm_done(struct ipop_module *mod, struct ipop_task *t)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+	const char *jid = ipop_task_str(t, "jid");
+
+	if (strcmp(t->op, "send_link") == 0 && t->status != IPOP_TASK_OK && jid != NULL)
+		ipop_linkmgr_send_failed(&lmm->lm, jid);
+}
+
+static void lm_timer(struct ipop_module *mod, uint64_t now_ms)
+{
+	ipop_linkmgr_tick(&((struct lm_module *)mod)->lm);
+}
+
+static void log_state(void *ctx, const struct ipop_link *l, enum ipop_link_state old)
+{
+	if (l->state == IPOP_LINK_FAILED || l->state == IPOP_LINK_CLOSED)
+		LOG_INFO("link %s: %s -> %s: %s", l->jid, ipop_link_state_name(old),
+			 ipop_link_state_name(l->state), l->last_error);
+	else
+		LOG_INFO("link %s: %s -> %s", l->jid, ipop_link_state_name(old),
+			 ipop_link_state_name(l->state));
+}
+
+static void lm_stop(struct ipop_module *mod)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+
+	/* Peers stay for the daemon's shutdown, which resets them all. */
+	ipop_linkmgr_free(&lmm->lm);
+}
+
+struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
+{
+	struct lm_module *lmm = calloc(1, sizeof(*lmm));
+	struct ipop_link_env env = {
+		.ctx = NULL, .add_peer = node_add_peer, .set_endpoint = node_set_endpoint,
+		.reset_peer = node_reset_peer, .remove_peer = node_remove_peer,
+		.peer_status = node_peer_status, .send = module_send, .now_ms = node_now,
+		.random = node_random, .on_state = log_state,
+	};
+
+	if (lmm == NULL)
+		return NULL;
+	env.ctx = lmm;
+	lmm->n = n;
+	lmm->m.name = "linkmgr";
+	lmm->m.state = lmm;
+	lmm->m.handle_task = lm_handle;
+	lmm->m.task_done = lm_done;
+	lmm->m.timer = lm_timer;
+	lmm->m.timer_ms = 100;
+	lmm->m.stop = lm_stop;
+	ipop_linkmgr_init(&lmm->lm, &env, n->id.pub, n->cfg->sig_link_timeout_s * 1000);
+	return &lmm->m;
+}
+
+struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m)
+{
+	return &((struct lm_module *)m)->lm;
+}

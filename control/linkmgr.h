@@ -1,0 +1,114 @@
+/* linkmgr.h - the link manager: owns each tunnel's life, from the topology's
+ * wish to a running session and back. Thread: control.
+ *
+ *   requested --(request sent)--> negotiating --(request or reply received:
+ *   key and endpoint known, peer added)--> handshaking --(session UP)--> connected
+ *   connected --(session died)--> handshaking
+ *   negotiating/handshaking --(timeout)--> failed --(back-off, still wanted)--> requested
+ *   any --(topology drops it, or the member sends close)--> closed
+ *
+ * The state machine (struct ipop_linkmgr) talks to the rest through struct
+ * ipop_link_env callbacks, so the unit test drives it without DPDK or XMPP; the
+ * framework module ("linkmgr", ipop_linkmgr_module) binds it to the node
+ * (peer.c) and to the signalling module (tasks). Exactly one session per link:
+ * the side with the smaller node ID initiates the handshake, the other adds the
+ * peer without an endpoint and only answers (after link_timeout/4 it may
+ * initiate too; handshake.c's tie-break still keeps one session).
+ */
+#ifndef IPOP_CONTROL_LINKMGR_H
+#define IPOP_CONTROL_LINKMGR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "control/framework.h"
+#include "control/linkmsg.h"
+
+#define IPOP_JID_LEN 256
+#define IPOP_MAX_LINKS 1024
+
+enum ipop_link_state {
+	IPOP_LINK_REQUESTED, IPOP_LINK_NEGOTIATING, IPOP_LINK_HANDSHAKING,
+	IPOP_LINK_CONNECTED, IPOP_LINK_FAILED, IPOP_LINK_CLOSED,
+};
+
+/* What the node reports about a link's peer. */
+struct ipop_link_peer_status {
+	bool up;
+	uint64_t deaths;
+	uint64_t tx_bytes, rx_bytes;
+};
+
+struct ipop_link {
+	char jid[IPOP_JID_LEN];        /* the member's bare JID: the link's name */
+	char full[IPOP_JID_LEN];       /* where its messages go; "" unknown */
+	enum ipop_link_state state;
+	bool wanted;                   /* the topology wants this link */
+	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
+	uint8_t key[32], node_id[IPOP_NODE_ID_LEN];
+	uint32_t ip;                   /* network order */
+	uint16_t port;                 /* host order */
+	uint64_t created_ms, state_ms, connected_ms, next_ms, deadline_ms;
+	unsigned attempts;             /* consecutive failures, for the back-off */
+	uint64_t deaths_seen, failures, connects;
+	uint64_t tx_bytes, rx_bytes;   /* since the peer was added */
+	char last_error[128];
+};
+
+struct ipop_link_env {
+	void *ctx;
+	/* Add the peer of l (endpoint only if l->initiator); -EEXIST if the key is
+	 * a peer already (a static one: the link uses it but never removes it). */
+	int (*add_peer)(void *ctx, const struct ipop_link *l, bool with_endpoint);
+	void (*set_endpoint)(void *ctx, const struct ipop_link *l);
+	/* Drop the sessions of l's peer (the member restarted its side). */
+	void (*reset_peer)(void *ctx, const struct ipop_link *l, const char *why);
+	void (*remove_peer)(void *ctx, const struct ipop_link *l, const char *why);
+	int (*peer_status)(void *ctx, const struct ipop_link *l, struct ipop_link_peer_status *st);
+	/* Send our request/reply/close to l->full; 0 when queued. */
+	int (*send)(void *ctx, const struct ipop_link *l, enum ipop_link_op op);
+	uint64_t (*now_ms)(void *ctx);
+	uint32_t (*random)(void *ctx, uint32_t upper);   /* uniform in [0, upper) */
+	/* Optional: l moved from old to l->state (for the log). */
+	void (*on_state)(void *ctx, const struct ipop_link *l, enum ipop_link_state old);
+};
+
+struct ipop_linkmgr_stats {
+	uint64_t requests_rx, replies_rx, closes_rx, unsolicited, key_in_use, own_key;
+	uint64_t sent, send_failed, connected, failed, closed;
+};
+
+struct ipop_linkmgr {
+	struct ipop_link_env env;
+	uint8_t self_key[32], self_id[IPOP_NODE_ID_LEN];
+	unsigned link_timeout_ms;      /* negotiating or handshaking longer: failed */
+	unsigned retry_base_ms, retry_max_ms;
+	unsigned n_links;
+	struct ipop_link *links[IPOP_MAX_LINKS];
+	struct ipop_linkmgr_stats st;
+};
+
+void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
+		       const uint8_t self_key[32], unsigned link_timeout_ms);
+void ipop_linkmgr_free(struct ipop_linkmgr *lm);
+struct ipop_link *ipop_linkmgr_find(struct ipop_linkmgr *lm, const char *jid);
+/* The topology wants a link to JID (full = where it is online now). */
+int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full);
+/* The topology no longer wants it: close it. */
+int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *why);
+/* A validated link message from member JID at FULL. */
+int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *full,
+			const struct ipop_link_msg *m);
+/* Our message to JID could not be sent. */
+void ipop_linkmgr_send_failed(struct ipop_linkmgr *lm, const char *jid);
+void ipop_linkmgr_tick(struct ipop_linkmgr *lm);
+const char *ipop_link_state_name(enum ipop_link_state s);
+json_object *ipop_linkmgr_json(const struct ipop_linkmgr *lm);
+
+/* The framework module: binds the state machine to the node and to "signal". */
+struct ipop_node;
+struct ipop_module *ipop_linkmgr_module(struct ipop_node *n);
+struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m);
+
+#endif

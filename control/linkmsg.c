@@ -1,0 +1,270 @@
+/* linkmsg.c - see linkmsg.h. Thread: control.
+ *
+ * The parser checks everything a hostile member controls: the whole message's
+ * size, the element layout, the exact attribute set of the op, and every value's
+ * syntax; the node ID must be the hash of the key, so an announced identity is
+ * always one key (the handshake later proves the sender holds it).
+ */
+#include "control/linkmsg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#define MAX_ATTRS 16
+
+static const char *const reject_names[IPOP_REJ_MAX] = {
+	[IPOP_REJ_NONE] = "none",
+	[IPOP_REJ_TOO_BIG] = "too_big",
+	[IPOP_REJ_NOT_MEMBER] = "not_member",
+	[IPOP_REJ_BAD_STRUCTURE] = "bad_structure",
+	[IPOP_REJ_BAD_ATTR] = "bad_attribute",
+	[IPOP_REJ_BAD_OP] = "bad_op",
+	[IPOP_REJ_BAD_NODE] = "bad_node_id",
+	[IPOP_REJ_BAD_KEY] = "bad_key",
+	[IPOP_REJ_NODE_KEY_MISMATCH] = "node_key_mismatch",
+	[IPOP_REJ_BAD_IP] = "bad_ip",
+	[IPOP_REJ_BAD_PORT] = "bad_port",
+	[IPOP_REJ_BAD_OVERLAY] = "bad_overlay",
+};
+
+const char *ipop_linkmsg_reject_name(enum ipop_linkmsg_reject r)
+{
+	return r < IPOP_REJ_MAX ? reject_names[r] : "?";
+}
+
+const char *ipop_link_op_name(enum ipop_link_op op)
+{
+	switch (op) {
+	case IPOP_LINK_REQUEST: return "request";
+	case IPOP_LINK_REPLY: return "reply";
+	case IPOP_LINK_CLOSE: return "close";
+	}
+	return "?";
+}
+
+void ipop_node_id(const uint8_t key[32], uint8_t id[IPOP_NODE_ID_LEN])
+{
+	crypto_generichash(id, IPOP_NODE_ID_LEN, key, 32, NULL, 0);
+}
+
+void ipop_node_id_hex(const uint8_t id[IPOP_NODE_ID_LEN], char hex[2 * IPOP_NODE_ID_LEN + 1])
+{
+	sodium_bin2hex(hex, 2 * IPOP_NODE_ID_LEN + 1, id, IPOP_NODE_ID_LEN);
+}
+
+static int parse_op(const char *v, enum ipop_link_op *op)
+{
+	if (strcmp(v, "request") == 0)
+		*op = IPOP_LINK_REQUEST;
+	else if (strcmp(v, "reply") == 0)
+		*op = IPOP_LINK_REPLY;
+	else if (strcmp(v, "close") == 0)
+		*op = IPOP_LINK_CLOSE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Exactly 32 lowercase hex digits. */
+static int parse_node(const char *v, uint8_t id[IPOP_NODE_ID_LEN])
+{
+	if (strlen(v) != 2 * IPOP_NODE_ID_LEN)
+		return -EINVAL;
+	for (const char *c = v; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return -EINVAL;
+	size_t n = 0;
+	if (sodium_hex2bin(id, IPOP_NODE_ID_LEN, v, strlen(v), NULL, &n, NULL) != 0 ||
+	    n != IPOP_NODE_ID_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* Standard base64 of exactly 32 bytes: 44 characters with one '='. */
+static int parse_key(const char *v, uint8_t key[32])
+{
+	size_t n = 0;
+
+	if (strlen(v) != 44)
+		return -EINVAL;
+	if (sodium_base642bin(key, 32, v, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n != 32)
+		return -EINVAL;
+	return 0;
+}
+
+/* A unicast IPv4 address a peer could send from: not 0/8, loopback, multicast
+ * or broadcast. inet_pton accepts dotted decimal only (no octal or hex). */
+static int parse_ip(const char *v, uint32_t *ip)
+{
+	struct in_addr a;
+
+	if (strlen(v) > 15 || inet_pton(AF_INET, v, &a) != 1)
+		return -EINVAL;
+	uint32_t h = ntohl(a.s_addr);
+	if ((h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14)
+		return -EINVAL;
+	*ip = a.s_addr;
+	return 0;
+}
+
+static int parse_port(const char *v, uint16_t *port)
+{
+	unsigned long x = 0;
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 5 || v[0] == '0')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -EINVAL;
+		x = x * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (x > 65535)
+		return -EINVAL;
+	*port = (uint16_t)x;
+	return 0;
+}
+
+struct attrs {
+	const char *op, *node, *key, *ip, *port, *overlay;
+};
+
+/* Collect the known attributes; any other one, or a repeated one, is refused. */
+static int collect(xmpp_stanza_t *link, struct attrs *a)
+{
+	const char *kv[2 * MAX_ATTRS];
+	int n = xmpp_stanza_get_attribute_count(link);
+
+	memset(a, 0, sizeof(*a));
+	if (n < 0 || n > MAX_ATTRS)
+		return -EINVAL;
+	n = xmpp_stanza_get_attributes(link, kv, 2 * MAX_ATTRS);
+	for (int i = 0; i + 1 < n; i += 2) {
+		const char *k = kv[i], *v = kv[i + 1];
+		const char **slot = NULL;
+		if (strcmp(k, "xmlns") == 0)
+			continue;
+		if (strcmp(k, "op") == 0) slot = &a->op;
+		else if (strcmp(k, "node") == 0) slot = &a->node;
+		else if (strcmp(k, "key") == 0) slot = &a->key;
+		else if (strcmp(k, "ip") == 0) slot = &a->ip;
+		else if (strcmp(k, "port") == 0) slot = &a->port;
+		else if (strcmp(k, "overlay") == 0) slot = &a->overlay;
+		if (slot == NULL || *slot != NULL || v == NULL)
+			return -EINVAL;
+		*slot = v;
+	}
+	return 0;
+}
+
+static int reject(enum ipop_linkmsg_reject *why, enum ipop_linkmsg_reject r)
+{
+	*why = r;
+	return -EBADMSG;
+}
+
+static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link_msg *out,
+		      enum ipop_linkmsg_reject *why)
+{
+	struct attrs a;
+	uint8_t id[IPOP_NODE_ID_LEN];
+
+	if (xmpp_stanza_get_children(link) != NULL)
+		return reject(why, IPOP_REJ_BAD_STRUCTURE);
+	if (collect(link, &a) != 0 || a.op == NULL || a.node == NULL || a.overlay == NULL)
+		return reject(why, IPOP_REJ_BAD_ATTR);
+	if (parse_op(a.op, &out->op) != 0)
+		return reject(why, IPOP_REJ_BAD_OP);
+	if (strcmp(a.overlay, overlay) != 0)
+		return reject(why, IPOP_REJ_BAD_OVERLAY);
+	if (parse_node(a.node, out->node_id) != 0)
+		return reject(why, IPOP_REJ_BAD_NODE);
+	if (out->op == IPOP_LINK_CLOSE) {
+		/* close names the sender only; endpoint and key have no meaning there */
+		if (a.key || a.ip || a.port)
+			return reject(why, IPOP_REJ_BAD_ATTR);
+		return 0;
+	}
+	if (a.key == NULL || a.ip == NULL || a.port == NULL)
+		return reject(why, IPOP_REJ_BAD_ATTR);
+	if (parse_key(a.key, out->key) != 0)
+		return reject(why, IPOP_REJ_BAD_KEY);
+	if (parse_ip(a.ip, &out->ip) != 0)
+		return reject(why, IPOP_REJ_BAD_IP);
+	if (parse_port(a.port, &out->port) != 0)
+		return reject(why, IPOP_REJ_BAD_PORT);
+	ipop_node_id(out->key, id);
+	if (sodium_memcmp(id, out->node_id, sizeof(id)) != 0)
+		return reject(why, IPOP_REJ_NODE_KEY_MISMATCH);
+	return 0;
+}
+
+int ipop_linkmsg_parse(xmpp_stanza_t *message, const char *overlay, struct ipop_link_msg *out,
+		       enum ipop_linkmsg_reject *why)
+{
+	xmpp_stanza_t *c, *link = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	*why = IPOP_REJ_NONE;
+	memset(out, 0, sizeof(*out));
+	for (c = xmpp_stanza_get_children(message); c != NULL; c = xmpp_stanza_get_next(c)) {
+		const char *ns = xmpp_stanza_get_ns(c);
+		if (ns == NULL || strcmp(ns, IPOP_LINK_NS) != 0)
+			continue;
+		if (link != NULL)
+			return reject(why, IPOP_REJ_BAD_STRUCTURE);
+		link = c;
+	}
+	if (link == NULL)
+		return -ENOENT;
+	/* Size first: nothing of an oversized stanza is looked at any further. */
+	if (xmpp_stanza_to_text(message, &text, &len) != XMPP_EOK)
+		return reject(why, IPOP_REJ_TOO_BIG);
+	xmpp_free(xmpp_stanza_get_context(message), text);
+	if (len > IPOP_LINKMSG_MAX)
+		return reject(why, IPOP_REJ_TOO_BIG);
+	const char *name = xmpp_stanza_get_name(link);
+	if (name == NULL || strcmp(name, "link") != 0)
+		return reject(why, IPOP_REJ_BAD_STRUCTURE);
+	return parse_link(link, overlay, out, why);
+}
+
+xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *overlay,
+				  const struct ipop_link_msg *m)
+{
+	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48], ip[INET_ADDRSTRLEN], port[8];
+	xmpp_stanza_t *msg = xmpp_message_new(ctx, "normal", to, NULL);
+	xmpp_stanza_t *link = xmpp_stanza_new(ctx);
+
+	if (msg == NULL || link == NULL) {
+		if (msg)
+			xmpp_stanza_release(msg);
+		if (link)
+			xmpp_stanza_release(link);
+		return NULL;
+	}
+	ipop_node_id_hex(m->node_id, hex);
+	xmpp_stanza_set_name(link, "link");
+	xmpp_stanza_set_ns(link, IPOP_LINK_NS);
+	xmpp_stanza_set_attribute(link, "op", ipop_link_op_name(m->op));
+	xmpp_stanza_set_attribute(link, "overlay", overlay);
+	xmpp_stanza_set_attribute(link, "node", hex);
+	if (m->op != IPOP_LINK_CLOSE) {
+		struct in_addr a = { .s_addr = m->ip };
+		sodium_bin2base64(b64, sizeof(b64), m->key, 32, sodium_base64_VARIANT_ORIGINAL);
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		snprintf(port, sizeof(port), "%u", m->port);
+		xmpp_stanza_set_attribute(link, "key", b64);
+		xmpp_stanza_set_attribute(link, "ip", ip);
+		xmpp_stanza_set_attribute(link, "port", port);
+	}
+	xmpp_stanza_add_child(msg, link);
+	xmpp_stanza_release(link);
+	return msg;
+}

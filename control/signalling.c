@@ -1,0 +1,608 @@
+/* signalling.c - see signalling.h. Thread: control.
+ *
+ * Membership is the shared roster group named like the overlay (Prosody's
+ * mod_groups): the roster is fetched at every login, roster pushes update it,
+ * and only contacts in that group count. Presence of a member's full JID says
+ * it is online. A lost connection is not a departure: members are reported
+ * offline at the next login and come back within the topology's grace period
+ * when their presence arrives again, so a server restart tears nothing down.
+ * Reconnects back off exponentially (1 s doubling to 60 s, +-25% jitter).
+ */
+#include "control/signalling.h"
+#include "control/linkmsg.h"
+#include "control/log.h"
+#include "control/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <strophe.h>
+
+#define RUN_MS 20
+#define RECONNECT_BASE_MS 1000
+#define RECONNECT_MAX_MS 60000
+#define JID_LEN 256
+#define ROSTER_NS "jabber:iq:roster"
+#define LOG_REJECTS_FIRST 20
+
+enum sig_state { SIG_IDLE, SIG_CONNECTING, SIG_ONLINE, SIG_WAIT };
+
+struct sig_member {
+	char full[JID_LEN];
+	bool available;
+};
+
+struct sig_stats {
+	uint64_t connects, logins, disconnects, login_failures;
+	uint64_t msgs_rx, link_rx, other_rx, errors_rx, presences_rx, not_member_presence;
+	uint64_t roster_items, roster_pushes, link_tx, send_failed;
+	uint64_t rejected[IPOP_REJ_MAX];
+};
+
+struct sig_module {
+	struct ipop_module m;
+	struct ipop_node *n;
+	const struct ipop_cfg *cfg;
+	xmpp_ctx_t *ctx;
+	xmpp_conn_t *conn;
+	xmpp_log_t logger;
+	enum sig_state state;
+	bool release_conn;             /* the connection ended: free it outside its handler */
+	bool stopping;
+	bool auth_refused;             /* libstrophe saw a SASL failure on this attempt */
+	unsigned attempts;
+	uint64_t next_connect_ms, online_since_ms;
+	char self_bare[JID_LEN];
+	char bound[JID_LEN];
+	GHashTable *members;           /* bare JID -> struct sig_member */
+	uint8_t node_id[IPOP_NODE_ID_LEN];
+	struct sig_stats st;
+	char last_error[160];
+};
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_monotonic_time() / 1000);
+}
+
+static void bare_of(const char *jid, char *out, size_t len)
+{
+	snprintf(out, len, "%.*s", (int)strcspn(jid, "/"), jid);
+}
+
+/* libstrophe's own messages: errors and warnings are worth an operator's eye.
+ * Its debug output is dropped, never logged: it contains the raw stream, SASL
+ * exchange included. It is only read for one fact: the server refused our
+ * authentication (libstrophe's "auth failed", or a SASL <failure> received). */
+static void strophe_log(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
+{
+	struct sig_module *sm = ud;
+
+	if (level >= XMPP_LEVEL_WARN) {
+		LOG_WARN("xmpp %s: %.300s", area, msg);
+		return;
+	}
+	if (strncmp(msg, "SENT:", 5) == 0)
+		return;
+	if (strstr(msg, "auth failed") != NULL ||
+	    (strncmp(msg, "RECV:", 5) == 0 && strstr(msg, "<failure") != NULL &&
+	     strstr(msg, "xmpp-sasl") != NULL))
+		sm->auth_refused = true;
+}
+
+static void submit(struct sig_module *sm, const char *target, const char *op, json_object *p)
+{
+	ipop_task_submit(sm->m.fw, ipop_task_new("signal", target, op, p));
+}
+
+static void member_event(struct sig_module *sm, const char *op, const char *jid, const char *full)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "jid", json_object_new_string(jid));
+	json_object_object_add(p, "full", json_object_new_string(full));
+	submit(sm, "topology", op, p);
+}
+
+/* ---- roster: who is a member ---- */
+
+static bool item_in_group(xmpp_stanza_t *item, const char *group)
+{
+	for (xmpp_stanza_t *g = xmpp_stanza_get_children(item); g; g = xmpp_stanza_get_next(g)) {
+		const char *name = xmpp_stanza_get_name(g);
+		if (name == NULL || strcmp(name, "group") != 0)
+			continue;
+		char *text = xmpp_stanza_get_text(g);
+		bool match = text != NULL && strcmp(text, group) == 0;
+		if (text)
+			xmpp_free(xmpp_stanza_get_context(g), text);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/* Apply one roster item; a member that leaves the group goes offline. */
+static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
+{
+	const char *jid = xmpp_stanza_get_attribute(item, "jid");
+	const char *sub = xmpp_stanza_get_attribute(item, "subscription");
+	char bare[JID_LEN];
+
+	if (jid == NULL || strlen(jid) >= JID_LEN)
+		return;
+	bare_of(jid, bare, sizeof(bare));
+	bool member = item_in_group(item, sm->cfg->overlay) &&
+		      !(sub != NULL && strcmp(sub, "remove") == 0) && strcmp(bare, sm->self_bare) != 0;
+	struct sig_member *mb = g_hash_table_lookup(sm->members, bare);
+	if (member && mb == NULL) {
+		g_hash_table_insert(sm->members, g_strdup(bare), g_new0(struct sig_member, 1));
+		sm->st.roster_items++;
+	} else if (!member && mb != NULL) {
+		if (mb->available)
+			member_event(sm, "member_offline", bare, mb->full);
+		g_hash_table_remove(sm->members, bare);
+	}
+}
+
+static void send_presence(struct sig_module *sm)
+{
+	xmpp_stanza_t *pres = xmpp_presence_new(sm->ctx);
+
+	xmpp_send(sm->conn, pres);
+	xmpp_stanza_release(pres);
+}
+
+static int on_roster_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+	struct sig_module *sm = ud;
+	const char *type = xmpp_stanza_get_type(st);
+	xmpp_stanza_t *q = xmpp_stanza_get_child_by_ns(st, ROSTER_NS);
+
+	if (type == NULL || strcmp(type, "result") != 0 || q == NULL) {
+		snprintf(sm->last_error, sizeof(sm->last_error), "roster request failed");
+		LOG_WARN("signal: roster request failed; no members known");
+	} else {
+		for (xmpp_stanza_t *it = xmpp_stanza_get_children(q); it; it = xmpp_stanza_get_next(it)) {
+			const char *name = xmpp_stanza_get_name(it);
+			if (name && strcmp(name, "item") == 0)
+				roster_item(sm, it);
+		}
+	}
+	LOG_INFO("signal: overlay %s has %u other member(s) in the roster", sm->cfg->overlay,
+		 g_hash_table_size(sm->members));
+	/* Presence only now: members' presences are judged against the roster. */
+	send_presence(sm);
+	return 0;
+}
+
+/* Roster push (RFC 6121 2.1.6): only from our own account. */
+static int on_roster_push(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+	struct sig_module *sm = ud;
+	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
+	xmpp_stanza_t *q = xmpp_stanza_get_child_by_ns(st, ROSTER_NS);
+	char bare[JID_LEN] = "";
+
+	if (from != NULL)
+		bare_of(from, bare, sizeof(bare));
+	if (type == NULL || strcmp(type, "set") != 0 || q == NULL ||
+	    (from != NULL && strcmp(bare, sm->self_bare) != 0))
+		return 1;
+	sm->st.roster_pushes++;
+	for (xmpp_stanza_t *it = xmpp_stanza_get_children(q); it; it = xmpp_stanza_get_next(it)) {
+		const char *name = xmpp_stanza_get_name(it);
+		if (name && strcmp(name, "item") == 0)
+			roster_item(sm, it);
+	}
+	xmpp_stanza_t *res = xmpp_stanza_reply(st);
+	if (res) {
+		xmpp_stanza_set_type(res, "result");
+		xmpp_send(conn, res);
+		xmpp_stanza_release(res);
+	}
+	return 1;
+}
+
+/* ---- presence: who is online ---- */
+
+static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+	struct sig_module *sm = ud;
+	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
+	char bare[JID_LEN];
+
+	sm->st.presences_rx++;
+	if (from == NULL || strlen(from) >= JID_LEN || strchr(from, '/') == NULL)
+		return 1;
+	bare_of(from, bare, sizeof(bare));
+	if (strcmp(bare, sm->self_bare) == 0)
+		return 1;
+	struct sig_member *mb = g_hash_table_lookup(sm->members, bare);
+	if (mb == NULL) {
+		sm->st.not_member_presence++;
+		return 1;
+	}
+	if (type == NULL) {
+		snprintf(mb->full, sizeof(mb->full), "%s", from);
+		mb->available = true;
+		member_event(sm, "member_online", bare, from);
+	} else if (strcmp(type, "unavailable") == 0 && strcmp(mb->full, from) == 0) {
+		mb->available = false;
+		member_event(sm, "member_offline", bare, from);
+	}
+	return 1;
+}
+
+/* ---- link messages ---- */
+
+static void count_reject(struct sig_module *sm, enum ipop_linkmsg_reject why, const char *from)
+{
+	uint64_t n = ++sm->st.rejected[why];
+
+	if (n <= LOG_REJECTS_FIRST || n % 1000 == 0)
+		LOG_WARN("signal: link message from %.100s refused: %s (%llu so far)", from,
+			 ipop_linkmsg_reject_name(why), (unsigned long long)n);
+}
+
+static void forward_link(struct sig_module *sm, const char *bare, const char *from,
+			 const struct ipop_link_msg *m)
+{
+	json_object *p = json_object_new_object();
+	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48];
+
+	ipop_node_id_hex(m->node_id, hex);
+	json_object_object_add(p, "jid", json_object_new_string(bare));
+	json_object_object_add(p, "full", json_object_new_string(from));
+	json_object_object_add(p, "op", json_object_new_string(ipop_link_op_name(m->op)));
+	json_object_object_add(p, "node", json_object_new_string(hex));
+	if (m->op != IPOP_LINK_CLOSE) {
+		sodium_bin2base64(b64, sizeof(b64), m->key, 32, sodium_base64_VARIANT_ORIGINAL);
+		json_object_object_add(p, "key", json_object_new_string(b64));
+		json_object_object_add(p, "ip", json_object_new_int64(m->ip));
+		json_object_object_add(p, "port", json_object_new_int64(m->port));
+	}
+	submit(sm, "linkmgr", "msg", p);
+}
+
+static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+	struct sig_module *sm = ud;
+	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
+	struct ipop_link_msg m;
+	enum ipop_linkmsg_reject why;
+	char bare[JID_LEN];
+
+	sm->st.msgs_rx++;
+	if (type != NULL && strcmp(type, "error") == 0) {
+		sm->st.errors_rx++;   /* a bounce: the member went away; liveness handles it */
+		return 1;
+	}
+	if (from == NULL || strlen(from) >= JID_LEN) {
+		count_reject(sm, IPOP_REJ_NOT_MEMBER, from ? "(too long)" : "(no sender)");
+		return 1;
+	}
+	bare_of(from, bare, sizeof(bare));
+	if (g_hash_table_lookup(sm->members, bare) == NULL) {
+		count_reject(sm, IPOP_REJ_NOT_MEMBER, from);
+		return 1;
+	}
+	int r = ipop_linkmsg_parse(st, sm->cfg->overlay, &m, &why);
+	if (r == -ENOENT) {
+		sm->st.other_rx++;
+		return 1;
+	}
+	if (r != 0) {
+		count_reject(sm, why, from);
+		return 1;
+	}
+	sm->st.link_rx++;
+	forward_link(sm, bare, from, &m);
+	return 1;
+}
+
+/* ---- connection ---- */
+
+static uint64_t reconnect_delay(struct sig_module *sm)
+{
+	unsigned shift = sm->attempts < 6 ? sm->attempts : 6;
+	uint64_t d = (uint64_t)RECONNECT_BASE_MS << shift;
+
+	if (d > RECONNECT_MAX_MS)
+		d = RECONNECT_MAX_MS;
+	return d - d / 4 + randombytes_uniform((uint32_t)(d / 2 + 1));
+}
+
+static const char *stream_error_name(const xmpp_stream_error_t *se)
+{
+	switch (se->type) {
+	case XMPP_SE_NOT_AUTHORIZED: return "not-authorized";
+	case XMPP_SE_CONFLICT: return "conflict";
+	case XMPP_SE_SYSTEM_SHUTDOWN: return "system-shutdown";
+	case XMPP_SE_HOST_UNKNOWN: return "host-unknown";
+	case XMPP_SE_POLICY_VIOLATION: return "policy-violation";
+	default: return "stream error";
+	}
+}
+
+/* At login, every member we knew is reported offline ("not seen since"); the
+ * ones still there come back with their presence within the grace period. */
+static void members_unknown(struct sig_module *sm)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	submit(sm, "topology", "signal_up", json_object_new_object());
+	g_hash_table_iter_init(&it, sm->members);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct sig_member *mb = v;
+		member_event(sm, "member_offline", k, "");
+		mb->available = false;
+	}
+}
+
+static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
+		    xmpp_stream_error_t *se, void *ud)
+{
+	struct sig_module *sm = ud;
+
+	if (ev == XMPP_CONN_CONNECT) {
+		const char *b = xmpp_conn_get_bound_jid(conn);
+		snprintf(sm->bound, sizeof(sm->bound), "%s", b ? b : sm->cfg->sig_jid);
+		sm->state = SIG_ONLINE;
+		sm->attempts = 0;
+		sm->online_since_ms = now_ms();
+		sm->st.logins++;
+		sm->last_error[0] = '\0';
+		LOG_INFO("signal: logged in as %s (%s)", sm->bound,
+			 xmpp_conn_is_secured(conn) ? "TLS" : "no TLS");
+		members_unknown(sm);
+		xmpp_handler_add(conn, on_message, NULL, "message", NULL, sm);
+		xmpp_handler_add(conn, on_presence, NULL, "presence", NULL, sm);
+		xmpp_handler_add(conn, on_roster_push, ROSTER_NS, "iq", "set", sm);
+		xmpp_id_handler_add(conn, on_roster_result, "ipop-roster", sm);
+		xmpp_stanza_t *iq = xmpp_iq_new(sm->ctx, "get", "ipop-roster");
+		xmpp_stanza_t *q = xmpp_stanza_new(sm->ctx);
+		xmpp_stanza_set_name(q, "query");
+		xmpp_stanza_set_ns(q, ROSTER_NS);
+		xmpp_stanza_add_child(iq, q);
+		xmpp_stanza_release(q);
+		xmpp_send(conn, iq);
+		xmpp_stanza_release(iq);
+		return;
+	}
+	/* Disconnected or failed. */
+	if (sm->state == SIG_ONLINE) {
+		sm->st.disconnects++;
+		if (!sm->stopping)
+			submit(sm, "topology", "signal_down", json_object_new_object());
+		snprintf(sm->last_error, sizeof(sm->last_error), "connection lost%s%s",
+			 se ? ": " : "", se ? stream_error_name(se) : "");
+	} else {
+		sm->st.login_failures++;
+		snprintf(sm->last_error, sizeof(sm->last_error), "login failed: %s",
+			 sm->auth_refused ? "the server refused the password (SASL authentication failed)" :
+			 se ? stream_error_name(se) : error ? strerror(error) :
+			 "stream closed by the server before login");
+	}
+	sm->state = SIG_WAIT;
+	sm->release_conn = true;
+	if (sm->stopping)
+		return;
+	uint64_t d = reconnect_delay(sm);
+	sm->attempts++;
+	sm->next_connect_ms = now_ms() + d;
+	LOG_WARN("signal: %s as %s to %s:%u; retrying in %llu ms", sm->last_error, sm->cfg->sig_jid,
+		 sm->cfg->sig_server, sm->cfg->sig_port, (unsigned long long)d);
+}
+
+static int connect_now(struct sig_module *sm)
+{
+	long flags;
+
+	sm->conn = xmpp_conn_new(sm->ctx);
+	if (sm->conn == NULL)
+		return -ENOMEM;
+	if (!sm->cfg->sig_tls)
+		flags = XMPP_CONN_FLAG_DISABLE_TLS;
+	else
+		flags = XMPP_CONN_FLAG_MANDATORY_TLS | (sm->cfg->sig_tls_trust ? XMPP_CONN_FLAG_TRUST_TLS : 0);
+	xmpp_conn_set_flags(sm->conn, flags);
+	xmpp_conn_set_jid(sm->conn, sm->cfg->sig_jid);
+	xmpp_conn_set_pass(sm->conn, sm->cfg->sig_password);
+	xmpp_conn_set_sockopt_callback(sm->conn, xmpp_sockopt_cb_keepalive);
+	sm->state = SIG_CONNECTING;
+	sm->auth_refused = false;
+	sm->st.connects++;
+	if (xmpp_connect_client(sm->conn, sm->cfg->sig_server, sm->cfg->sig_port, on_conn, sm) != XMPP_EOK) {
+		/* No handler call follows a synchronous failure. */
+		xmpp_conn_release(sm->conn);
+		sm->conn = NULL;
+		sm->state = SIG_WAIT;
+		sm->st.login_failures++;
+		sm->next_connect_ms = now_ms() + reconnect_delay(sm);
+		sm->attempts++;
+		snprintf(sm->last_error, sizeof(sm->last_error), "cannot connect to %.100s:%u",
+			 sm->cfg->sig_server, sm->cfg->sig_port);
+		return -ECONNREFUSED;
+	}
+	return 0;
+}
+
+static void sig_timer(struct ipop_module *mod, uint64_t now)
+{
+	struct sig_module *sm = (struct sig_module *)mod;
+
+	if (sm->conn != NULL)
+		xmpp_run_once(sm->ctx, 0);
+	if (sm->release_conn && sm->conn != NULL) {
+		xmpp_conn_release(sm->conn);
+		sm->conn = NULL;
+		sm->release_conn = false;
+	}
+	if (sm->state == SIG_WAIT && sm->conn == NULL && now >= sm->next_connect_ms)
+		connect_now(sm);
+}
+
+/* ---- tasks ---- */
+
+static int send_link(struct sig_module *sm, const struct ipop_task *t)
+{
+	const char *to = ipop_task_str(t, "to"), *op = ipop_task_str(t, "op");
+	struct ipop_link_msg m;
+
+	if (sm->state != SIG_ONLINE)
+		return -ENOTCONN;
+	if (to == NULL || op == NULL)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	if (strcmp(op, "request") == 0)
+		m.op = IPOP_LINK_REQUEST;
+	else if (strcmp(op, "reply") == 0)
+		m.op = IPOP_LINK_REPLY;
+	else if (strcmp(op, "close") == 0)
+		m.op = IPOP_LINK_CLOSE;
+	else
+		return -EINVAL;
+	memcpy(m.node_id, sm->node_id, sizeof(m.node_id));
+	memcpy(m.key, sm->n->id.pub, 32);
+	m.ip = sm->cfg->wan_addr.s_addr;
+	m.port = sm->cfg->wan_port;
+	xmpp_stanza_t *msg = ipop_linkmsg_build(sm->ctx, to, sm->cfg->overlay, &m);
+	if (msg == NULL)
+		return -ENOMEM;
+	xmpp_send(sm->conn, msg);
+	xmpp_stanza_release(msg);
+	sm->st.link_tx++;
+	return 0;
+}
+
+static void sig_handle(struct ipop_module *mod, struct ipop_task *t)
+{
+	struct sig_module *sm = (struct sig_module *)mod;
+	int r = strcmp(t->op, "send_link") == 0 ? send_link(sm, t) : -EOPNOTSUPP;
+
+	if (r != 0)
+		sm->st.send_failed++;
+	ipop_task_complete(mod->fw, t, r == 0 ? IPOP_TASK_OK : IPOP_TASK_FAILED, r, NULL);
+}
+
+static int sig_start(struct ipop_module *mod)
+{
+	struct sig_module *sm = (struct sig_module *)mod;
+
+	xmpp_initialize();
+	sm->logger.handler = strophe_log;
+	sm->logger.userdata = sm;
+	sm->ctx = xmpp_ctx_new(NULL, &sm->logger);
+	if (sm->ctx == NULL)
+		return -ENOMEM;
+	connect_now(sm);   /* a failure retries from the timer */
+	return 0;
+}
+
+static void sig_stop(struct ipop_module *mod)
+{
+	struct sig_module *sm = (struct sig_module *)mod;
+
+	sm->stopping = true;
+	if (sm->conn != NULL && sm->state == SIG_ONLINE) {
+		xmpp_stanza_t *pres = xmpp_presence_new(sm->ctx);
+		xmpp_stanza_set_type(pres, "unavailable");
+		xmpp_send(sm->conn, pres);
+		xmpp_stanza_release(pres);
+		xmpp_disconnect(sm->conn);
+		for (int i = 0; i < 50 && sm->state == SIG_ONLINE; i++)
+			xmpp_run_once(sm->ctx, 10);
+	}
+	if (sm->conn != NULL)
+		xmpp_conn_release(sm->conn);
+	sm->conn = NULL;
+	if (sm->ctx != NULL)
+		xmpp_ctx_free(sm->ctx);
+	sm->ctx = NULL;
+	xmpp_shutdown();
+	g_hash_table_destroy(sm->members);
+	sm->members = NULL;
+}
+
+struct ipop_module *ipop_signal_module(struct ipop_node *n)
+{
+	struct sig_module *sm = calloc(1, sizeof(*sm));
+
+	if (sm == NULL)
+		return NULL;
+	sm->n = n;
+	sm->cfg = n->cfg;
+	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
+	ipop_node_id(n->id.pub, sm->node_id);
+	sm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	sm->m.name = "signal";
+	sm->m.state = sm;
+	sm->m.start = sig_start;
+	sm->m.stop = sig_stop;
+	sm->m.handle_task = sig_handle;
+	sm->m.timer = sig_timer;
+	sm->m.timer_ms = RUN_MS;
+	return &sm->m;
+}
+
+static const char *state_name(enum sig_state s)
+{
+	switch (s) {
+	case SIG_IDLE: return "idle";
+	case SIG_CONNECTING: return "connecting";
+	case SIG_ONLINE: return "online";
+	case SIG_WAIT: return "waiting to reconnect";
+	}
+	return "?";
+}
+
+json_object *ipop_signal_json(struct ipop_module *m)
+{
+	struct sig_module *sm = (struct sig_module *)m;
+	json_object *o = json_object_new_object(), *c = json_object_new_object();
+	json_object *rej = json_object_new_object(), *mem = json_object_new_array();
+	char hex[2 * IPOP_NODE_ID_LEN + 1];
+	GHashTableIter it;
+	gpointer k, v;
+
+	ipop_node_id_hex(sm->node_id, hex);
+	json_object_object_add(o, "jid", json_object_new_string(sm->state == SIG_ONLINE ? sm->bound :
+								  sm->cfg->sig_jid));
+	json_object_object_add(o, "node_id", json_object_new_string(hex));
+	json_object_object_add(o, "server", json_object_new_string(sm->cfg->sig_server));
+	json_object_object_add(o, "state", json_object_new_string(state_name(sm->state)));
+	json_object_object_add(o, "online_for_s", sm->state == SIG_ONLINE ?
+			       json_object_new_int64((int64_t)((now_ms() - sm->online_since_ms) / 1000)) : NULL);
+	json_object_object_add(o, "last_error",
+			       sm->last_error[0] ? json_object_new_string(sm->last_error) : NULL);
+	if (sm->members != NULL) {
+		g_hash_table_iter_init(&it, sm->members);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			const struct sig_member *mb = v;
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "jid", json_object_new_string(k));
+			json_object_object_add(e, "online", json_object_new_boolean(mb->available));
+			json_object_array_add(mem, e);
+		}
+	}
+	json_object_object_add(o, "members", mem);
+#define F(name) json_object_object_add(c, #name, json_object_new_int64((int64_t)sm->st.name))
+	F(connects); F(logins); F(disconnects); F(login_failures); F(msgs_rx); F(link_rx);
+	F(other_rx); F(errors_rx); F(presences_rx); F(not_member_presence); F(roster_items);
+	F(roster_pushes); F(link_tx); F(send_failed);
+#undef F
+	uint64_t total = 0;
+	for (int r = IPOP_REJ_TOO_BIG; r < IPOP_REJ_MAX; r++) {
+		json_object_object_add(rej, ipop_linkmsg_reject_name((enum ipop_linkmsg_reject)r),
+				       json_object_new_int64((int64_t)sm->st.rejected[r]));
+		total += sm->st.rejected[r];
+	}
+	json_object_object_add(rej, "total", json_object_new_int64((int64_t)total));
+	json_object_object_add(c, "rejected", rej);
+	json_object_object_add(o, "counters", c);
+	return o;
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""hostile_xmpp.py - a raw XMPP client (stdlib only) that plays a hostile or
+confused overlay member against ipopd's signalling, for test_signalling.sh.
+
+  hostile_xmpp.py HOST PORT DOMAIN USER PASS OVERLAY --tls --targets gw-1,gw-2
+                  (a target may be a full JID user@domain/resource)
+                  [--junk] [--fake-key] [--steal-key B64] [--valid-request]
+                  [--stay S] [--ip A.B.C.D]
+
+Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
+presence, waits until every target's presence has arrived, then sends to each
+target's full JID:
+  --junk           malformed and oversized link stanzas (one per refusal reason)
+  --fake-key       a well-formed request announcing a random key nobody holds
+  --steal-key B64  a well-formed request announcing someone else's key
+  --valid-request  a well-formed request with a random key (for a non-member)
+then stays online for --stay seconds (so its links can run into their limits).
+Prints one line per stanza sent: "sent REASON TARGET". Test infrastructure only.
+"""
+import argparse
+import base64
+import hashlib
+import os
+import re
+import socket
+import ssl
+import sys
+import time
+
+NS = "urn:ipop:link:1"
+
+
+def read_until(sock, buf, pattern, timeout=10):
+    end = time.time() + timeout
+    while not re.search(pattern, buf):
+        sock.settimeout(max(0.1, end - time.time()))
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError("server closed the stream")
+        buf += data
+        if time.time() > end:
+            raise TimeoutError(pattern)
+    return buf
+
+
+def open_stream(sock, domain):
+    sock.sendall(("<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>" %
+                  domain).encode())
+    return read_until(sock, b"", rb"</stream:features>")
+
+
+def login(a):
+    sock = socket.create_connection((a.host, a.port), timeout=10)
+    feats = open_stream(sock, a.domain)
+    if a.tls:
+        sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        read_until(sock, b"", rb"<proceed")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        sock = ctx.wrap_socket(sock, server_hostname=a.domain)
+        feats = open_stream(sock, a.domain)
+    cred = base64.b64encode(b"\0" + a.user.encode() + b"\0" + a.password.encode()).decode()
+    sock.sendall(("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>"
+                  % cred).encode())
+    r = read_until(sock, b"", rb"<success|<failure")
+    if b"<success" not in r:
+        raise PermissionError("authentication failed")
+    open_stream(sock, a.domain)
+    sock.sendall(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                 b"<resource>hostile</resource></bind></iq>")
+    read_until(sock, b"", rb"</jid>")
+    sock.sendall(b"<presence/>")
+    return sock
+
+
+def node_of(key):
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def link(op, overlay, key, ip, port, extra="", node=None):
+    b64 = base64.b64encode(key).decode()
+    node = node or node_of(key)
+    return ("<link xmlns='%s' op='%s' overlay='%s' node='%s' key='%s' ip='%s' port='%s'%s/>"
+            % (NS, op, overlay, node, b64, ip, port, extra))
+
+
+def junk(overlay, ip):
+    k = os.urandom(32)
+    other = node_of(os.urandom(32))
+    good = lambda **kw: link(kw.get("op", "request"), kw.get("overlay", overlay), k,
+                             kw.get("ip", ip), kw.get("port", "5800"), kw.get("extra", ""),
+                             kw.get("node"))
+    return [
+        ("bad_op", good(op="hijack")),
+        ("bad_overlay", good(overlay="othernet")),
+        ("bad_node_id", good(node="XYZ")),
+        ("node_key_mismatch", good(node=other)),
+        ("bad_key", "<link xmlns='%s' op='request' overlay='%s' node='%s' key='AAAA' ip='%s' "
+                    "port='5800'/>" % (NS, overlay, node_of(k), ip)),
+        ("bad_ip", good(ip="300.1.2.3")),
+        ("bad_port", good(port="70000")),
+        ("bad_attribute", good(extra=" evil='1'")),
+        ("bad_attribute", "<link xmlns='%s' op='request' overlay='%s' node='%s'/>"
+                          % (NS, overlay, node_of(k))),
+        ("bad_structure", good().replace("/>", "><x/></link>")),
+        ("too_big", "<body>%s</body>%s" % ("A" * 4000, good())),
+        ("too_big", good(extra=" overlay2='%s'" % ("B" * 3000))),
+    ]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for n in ("host", "port", "domain", "user", "password", "overlay"):
+        p.add_argument(n)
+    p.add_argument("--tls", action="store_true")
+    p.add_argument("--targets", required=True)
+    p.add_argument("--junk", action="store_true")
+    p.add_argument("--fake-key", action="store_true")
+    p.add_argument("--steal-key")
+    p.add_argument("--valid-request", action="store_true")
+    p.add_argument("--stay", type=float, default=0)
+    p.add_argument("--ip", default="10.91.0.2")
+    a = p.parse_args()
+    a.port = int(a.port)
+    sock = login(a)
+    targets = a.targets.split(",")
+    # A target given as a full JID needs no presence (a non-member never gets one).
+    full = {t.split("@")[0]: t for t in targets if "/" in t}
+    targets = [t.split("@")[0] for t in targets]
+    buf = b""
+    end = time.time() + 15
+    while len(full) < len(targets) and time.time() < end:
+        try:
+            buf = read_until(sock, buf, rb"<presence[^>]*>", timeout=1)
+        except TimeoutError:
+            continue
+        for m in re.finditer(rb"<presence[^>]*from=['\"]([^'\"]+)['\"]", buf):
+            j = m.group(1).decode()
+            bare = j.split("/")[0]
+            for t in targets:
+                if bare.startswith(t + "@") and "/" in j:
+                    full[t] = j
+        buf = buf[-200:]
+    print("presences: %s" % full, file=sys.stderr)
+    if len(full) < len(targets):
+        print("missing presence of %s" % sorted(set(targets) - set(full)), file=sys.stderr)
+        if not full:
+            return 1
+    stanzas = []
+    if a.junk:
+        stanzas += junk(a.overlay, a.ip)
+    if a.fake_key or a.valid_request:
+        stanzas.append(("fake_key", link("request", a.overlay, os.urandom(32), a.ip, "5800")))
+    if a.steal_key:
+        stanzas.append(("stolen_key", link("request", a.overlay, base64.b64decode(a.steal_key),
+                                           a.ip, "5800")))
+    for t, j in sorted(full.items()):
+        for reason, body in stanzas:
+            sock.sendall(("<message type='normal' to='%s'>%s</message>" % (j, body)).encode())
+            print("sent %s %s" % (reason, t))
+    sys.stdout.flush()
+    end = time.time() + a.stay
+    sock.settimeout(0.5)
+    while time.time() < end:
+        try:
+            if not sock.recv(65536):
+                break
+        except (socket.timeout, ssl.SSLError, TimeoutError):
+            pass
+    sock.sendall(b"<presence type='unavailable'/></stream:stream>")
+    sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

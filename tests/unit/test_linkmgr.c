@@ -1,0 +1,349 @@
+/* test_linkmgr.c - the link state machine (control/linkmgr.c) with a fake clock,
+ * a fake node and two managers wired to each other: negotiation, exactly one
+ * initiator for simultaneous requests, identity binding (a key that never
+ * completes a handshake fails the link; a key bound to another member or our
+ * own is refused), liveness, capped back-off, close in both directions, a member
+ * that restarts, and the responder's fallback. */
+#include "control/linkmgr.h"
+#include "check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sodium.h>
+
+#define TIMEOUT_MS 8000
+
+struct fake_peer {
+	uint8_t key[32];
+	bool present, up, with_endpoint;
+	uint64_t deaths;
+	unsigned resets;
+};
+
+struct sent {
+	char to[64];
+	enum ipop_link_op op;
+};
+
+/* One side: its manager, its node's peers, and what it sent. */
+struct side {
+	struct ipop_linkmgr lm;
+	const char *jid, *full;
+	uint8_t pub[32];
+	struct fake_peer peers[8];
+	unsigned adds, removes, set_endpoints;
+	struct sent out[64];
+	unsigned n_out;
+	bool send_fails;
+};
+
+static uint64_t clock_ms = 1000000;
+
+static struct fake_peer *fpeer(struct side *s, const uint8_t key[32], bool create)
+{
+	for (int i = 0; i < 8; i++)
+		if (s->peers[i].present && memcmp(s->peers[i].key, key, 32) == 0)
+			return &s->peers[i];
+	if (!create)
+		return NULL;
+	for (int i = 0; i < 8; i++)
+		if (!s->peers[i].present) {
+			memset(&s->peers[i], 0, sizeof(s->peers[i]));
+			memcpy(s->peers[i].key, key, 32);
+			s->peers[i].present = true;
+			return &s->peers[i];
+		}
+	return NULL;
+}
+
+static int f_add(void *ctx, const struct ipop_link *l, bool ep)
+{
+	struct side *s = ctx;
+
+	if (fpeer(s, l->key, false))
+		return -EEXIST;
+	struct fake_peer *p = fpeer(s, l->key, true);
+	p->with_endpoint = ep;
+	s->adds++;
+	return 0;
+}
+
+static void f_set_ep(void *ctx, const struct ipop_link *l)
+{
+	struct side *s = ctx;
+	struct fake_peer *p = fpeer(s, l->key, false);
+
+	s->set_endpoints++;
+	if (p)
+		p->with_endpoint = true;
+}
+
+static void f_reset(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct fake_peer *p = fpeer(ctx, l->key, false);
+
+	if (p) {
+		p->up = false;
+		p->resets++;
+	}
+}
+
+static void f_remove(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct side *s = ctx;
+	struct fake_peer *p = fpeer(s, l->key, false);
+
+	if (p)
+		p->present = false;
+	s->removes++;
+}
+
+static int f_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_status *st)
+{
+	struct fake_peer *p = fpeer(ctx, l->key, false);
+
+	if (p == NULL)
+		return -ENOENT;
+	st->up = p->up;
+	st->deaths = p->deaths;
+	st->tx_bytes = p->up ? 100 : 0;
+	st->rx_bytes = 0;
+	return 0;
+}
+
+static int f_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
+{
+	struct side *s = ctx;
+
+	if (s->send_fails)
+		return -ENOTCONN;
+	if (s->n_out < 64) {
+		snprintf(s->out[s->n_out].to, sizeof(s->out[0].to), "%.63s", l->full);
+		s->out[s->n_out++].op = op;
+	}
+	return 0;
+}
+
+static uint64_t f_now(void *ctx)
+{
+	return clock_ms;
+}
+
+static uint32_t f_rand(void *ctx, uint32_t upper)
+{
+	return upper ? upper - 1 : 0;   /* worst case: the longest jittered delay */
+}
+
+static void side_init(struct side *s, const char *jid, const char *full)
+{
+	struct ipop_link_env env = { .ctx = s, .add_peer = f_add, .set_endpoint = f_set_ep,
+				     .reset_peer = f_reset, .remove_peer = f_remove,
+				     .peer_status = f_status, .send = f_send, .now_ms = f_now,
+				     .random = f_rand };
+	uint8_t sk[32];
+
+	ipop_linkmgr_free(&s->lm);
+	memset(s, 0, sizeof(*s));
+	s->jid = jid;
+	s->full = full;
+	crypto_box_keypair(s->pub, sk);
+	ipop_linkmgr_init(&s->lm, &env, s->pub, TIMEOUT_MS);
+}
+
+/* The message side `from` sends with op (its identity, endpoint 10.0.0.x:5800). */
+static struct ipop_link_msg msg_of(const struct side *from, enum ipop_link_op op)
+{
+	struct ipop_link_msg m = { .op = op, .port = 5800 };
+
+	memcpy(m.key, from->pub, 32);
+	ipop_node_id(from->pub, m.node_id);
+	inet_pton(AF_INET, "10.0.0.1", &m.ip);
+	return m;
+}
+
+/* Deliver everything a sent to b, in order. */
+static void deliver(struct side *a, struct side *b)
+{
+	unsigned n = a->n_out;
+
+	a->n_out = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct ipop_link_msg m = msg_of(a, a->out[i].op);
+		ipop_linkmgr_on_msg(&b->lm, a->jid, a->full, &m);
+	}
+}
+
+static enum ipop_link_state st(struct side *s, const char *jid)
+{
+	struct ipop_link *l = ipop_linkmgr_find(&s->lm, jid);
+
+	return l ? l->state : (enum ipop_link_state)-1;
+}
+
+static void advance(unsigned ms, struct side *a, struct side *b)
+{
+	for (unsigned t = 0; t < ms; t += 100) {
+		clock_ms += 100;
+		ipop_linkmgr_tick(&a->lm);
+		if (b)
+			ipop_linkmgr_tick(&b->lm);
+	}
+}
+
+int main(void)
+{
+	static struct side A, B, C;
+
+	if (sodium_init() < 0)
+		return 1;
+
+	/* ---- simultaneous requests end in one link with one initiator */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	CHECK(ipop_linkmgr_want(&A.lm, "b@x", "b@x/r") == 0);
+	CHECK(ipop_linkmgr_want(&B.lm, "a@x", "a@x/r") == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING && A.n_out == 1 && A.out[0].op == IPOP_LINK_REQUEST);
+	CHECK(strcmp(A.out[0].to, "b@x/r") == 0);
+	deliver(&A, &B);   /* B: request -> reply, handshaking */
+	deliver(&B, &A);   /* A: B's request and reply */
+	deliver(&A, &B);   /* B: A's reply */
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && st(&B, "a@x") == IPOP_LINK_HANDSHAKING);
+	CHECK(A.adds == 1 && B.adds == 1);
+	struct ipop_link *la = ipop_linkmgr_find(&A.lm, "b@x"), *lb = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(la->initiator != lb->initiator);
+	CHECK(fpeer(&A, B.pub, false)->with_endpoint == la->initiator);
+	CHECK(fpeer(&B, A.pub, false)->with_endpoint == lb->initiator);
+	/* The session comes up on both sides. */
+	fpeer(&A, B.pub, false)->up = true;
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	CHECK(la->tx_bytes == 100);
+	CHECK(A.lm.st.connected == 1);
+	/* Duplicate replies change nothing. */
+	struct ipop_link_msg rep = msg_of(&B, IPOP_LINK_REPLY);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &rep) == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && A.adds == 1);
+
+	/* ---- liveness: the session dies, then never comes back */
+	fpeer(&A, B.pub, false)->deaths++;
+	fpeer(&A, B.pub, false)->up = false;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	CHECK(strstr(la->last_error, "died") != NULL);
+	advance(TIMEOUT_MS + 200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED);
+	CHECK(A.removes == 1 && fpeer(&A, B.pub, false) == NULL);   /* torn down */
+
+	/* ---- the failed link is retried with back-off: a new request */
+	A.n_out = 0;
+	advance(3000, &A, NULL);   /* first back-off: 1 s + 25% at most */
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING && A.n_out == 1);
+
+	/* ---- a member that restarted: request on a live link resets the session */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	deliver(&A, &B);
+	deliver(&B, &A);
+	fpeer(&A, B.pub, false)->up = true;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	struct ipop_link_msg req = msg_of(&B, IPOP_LINK_REQUEST);
+	A.n_out = 0;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r2", &req) == 0);
+	CHECK(fpeer(&A, B.pub, false)->resets == 1);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	CHECK(A.n_out == 1 && A.out[0].op == IPOP_LINK_REPLY && strcmp(A.out[0].to, "b@x/r2") == 0);
+
+	/* ---- identity binding: C claims B's key; our own key is refused */
+	side_init(&C, "c@x", "c@x/r");
+	struct ipop_link_msg stolen = msg_of(&B, IPOP_LINK_REQUEST);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "c@x", "c@x/r", &stolen) == -EPERM);
+	CHECK(A.lm.st.key_in_use == 1);
+	CHECK(ipop_linkmgr_find(&A.lm, "c@x") == NULL ||
+	      !ipop_linkmgr_find(&A.lm, "c@x")->have_remote);
+	struct ipop_link_msg mine = msg_of(&A, IPOP_LINK_REQUEST);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "c@x", "c@x/r", &mine) == -EPERM);
+	CHECK(A.lm.st.own_key == 1);
+
+	/* ---- a key nobody answers for: handshaking, then failed with the reason */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	struct ipop_link_msg fake = msg_of(&C, IPOP_LINK_REQUEST);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "c@x", "c@x/r", &fake) == 0);
+	CHECK(st(&A, "c@x") == IPOP_LINK_HANDSHAKING);
+	struct ipop_link *lc = ipop_linkmgr_find(&A.lm, "c@x");
+	advance(TIMEOUT_MS / 4 + 200, &A, NULL);
+	/* The responder calls the member itself after a quarter of the limit. */
+	CHECK(lc->initiator || A.set_endpoints == 1);
+	advance(TIMEOUT_MS, &A, NULL);
+	CHECK(st(&A, "c@x") == IPOP_LINK_FAILED);
+	CHECK(strstr(lc->last_error, "announced key") != NULL);
+	CHECK(fpeer(&A, C.pub, false) == NULL);
+	CHECK(lc->failures == 1);
+
+	/* ---- capped back-off: many failures never wait longer than max + 25% */
+	ipop_linkmgr_want(&A.lm, "d@x", "d@x/r");
+	struct ipop_link *ld = ipop_linkmgr_find(&A.lm, "d@x");
+	for (int i = 0; i < 12; i++) {
+		CHECK(ld->state == IPOP_LINK_NEGOTIATING);
+		advance(TIMEOUT_MS + 100, &A, NULL);   /* no answer: failed */
+		CHECK(ld->state == IPOP_LINK_FAILED);
+		CHECK(ld->next_ms - clock_ms <= A.lm.retry_max_ms + A.lm.retry_max_ms / 4 + 100);
+		uint64_t wait = ld->next_ms - clock_ms + 100;
+		advance((unsigned)wait, &A, NULL);
+	}
+	CHECK(ld->failures == 12);
+	CHECK(strstr(ld->last_error, "no answer") != NULL);
+
+	/* ---- sending impossible (signalling down): back to requested */
+	side_init(&A, "a@x", "a@x/r");
+	A.send_fails = true;
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	ipop_linkmgr_send_failed(&A.lm, "b@x");
+	CHECK(st(&A, "b@x") == IPOP_LINK_REQUESTED);
+	A.send_fails = false;
+	advance(2000, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING);
+
+	/* ---- close both ways, unsolicited replies, expiry of closed links */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	deliver(&A, &B);
+	deliver(&B, &A);
+	fpeer(&A, B.pub, false)->up = true;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	struct ipop_link_msg cl = msg_of(&B, IPOP_LINK_CLOSE);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cl) == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && fpeer(&A, B.pub, false) == NULL);
+	struct ipop_link_msg unsol = msg_of(&C, IPOP_LINK_REPLY);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "z@x", "z@x/r", &unsol) == -ENOENT);
+	CHECK(A.lm.st.unsolicited == 1);
+	/* still wanted: after the back-off it asks again and reconnects */
+	A.n_out = 0;
+	advance(3000, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	/* the topology drops it: close sent, peer removed, entry expires later */
+	A.n_out = 0;
+	CHECK(ipop_linkmgr_unwant(&A.lm, "b@x", "member left") == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && A.n_out == 1 && A.out[0].op == IPOP_LINK_CLOSE);
+	CHECK(fpeer(&A, B.pub, false) == NULL);
+	advance(61000, &A, NULL);
+	CHECK(ipop_linkmgr_find(&A.lm, "b@x") == NULL);
+	CHECK(ipop_linkmgr_unwant(&A.lm, "b@x", "x") == -ENOENT);
+
+	json_object *j = ipop_linkmgr_json(&A.lm);
+	CHECK(j != NULL);
+	json_object_put(j);
+	ipop_linkmgr_free(&A.lm);
+	ipop_linkmgr_free(&B.lm);
+	ipop_linkmgr_free(&C.lm);
+	return check_report("linkmgr");
+}

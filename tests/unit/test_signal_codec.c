@@ -1,0 +1,279 @@
+/* test_signal_codec.c - the link negotiation stanza (control/linkmsg.c): a built
+ * message parses back to the same fields, the node ID is BLAKE2b-128 of the key,
+ * and every malformed variant is refused with its own reason, never accepted.
+ * Also the signal { } configuration group (control/config.c): defaults, every
+ * refusal with its line, and configs/signalling.conf.example (argv[1]). */
+#include "control/config.h"
+#include "control/linkmsg.h"
+#include "check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+static xmpp_ctx_t *ctx;
+static char key_b64[48], node_hex[40], other_hex[40];
+
+/* Parse XML text; returns the parse result and the reason. */
+static int try(const char *xml, struct ipop_link_msg *m, enum ipop_linkmsg_reject *why)
+{
+	xmpp_stanza_t *s = xmpp_stanza_new_from_string(ctx, xml);
+	int r;
+
+	if (s == NULL)
+		return -999;
+	r = ipop_linkmsg_parse(s, "testnet", m, why);
+	xmpp_stanza_release(s);
+	return r;
+}
+
+/* A request whose attribute ATTR is replaced by VALUE (NULL: left out); EXTRA is
+ * appended inside the tag. */
+static enum ipop_linkmsg_reject variant(const char *attr, const char *value, const char *extra)
+{
+	const char *names[] = { "op", "overlay", "node", "key", "ip", "port" };
+	const char *vals[] = { "request", "testnet", node_hex, key_b64, "10.1.2.3", "5800" };
+	char xml[4096];
+	size_t n = 0;
+	struct ipop_link_msg m;
+	enum ipop_linkmsg_reject why = IPOP_REJ_NONE;
+
+	n += (size_t)snprintf(xml + n, sizeof(xml) - n,
+			      "<message type='normal'><link xmlns='urn:ipop:link:1'");
+	for (int i = 0; i < 6; i++) {
+		const char *v = vals[i];
+		if (attr && strcmp(attr, names[i]) == 0)
+			v = value;
+		if (v)
+			n += (size_t)snprintf(xml + n, sizeof(xml) - n, " %s='%s'", names[i], v);
+	}
+	snprintf(xml + n, sizeof(xml) - n, "%s/></message>", extra ? extra : "");
+	int r = try(xml, &m, &why);
+	if (r == 0)
+		return IPOP_REJ_NONE;
+	return r == -EBADMSG ? why : IPOP_REJ_MAX;
+}
+
+static struct ipop_cfg cfg;   /* large: off the stack */
+
+#define BASE "node = { overlay = \"lab\"; key_file = \"/k\"; };\n" \
+	     "wan = { device = \"net_null0\"; address = \"10.1.0.2/24\"; };\n"
+
+/* Load BASE + line 3 TEXT; returns the result, err holds the message. */
+static int cfg_try(const char *text, char *err, size_t len)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), BASE "%s\n", text);
+	err[0] = '\0';
+	int r = ipop_cfg_load_string(&cfg, buf, "t.conf", err, len);
+	ipop_cfg_free(&cfg);
+	return r;
+}
+
+static bool cfg_refused(const char *text, const char *needle)
+{
+	char err[512];
+	bool ok = cfg_try(text, err, sizeof(err)) != 0 && strstr(err, "t.conf:3") != NULL &&
+		  strstr(err, needle) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "config case '%s': got '%s'\n", text, err);
+	return ok;
+}
+
+static void config_checks(const char *example)
+{
+	char err[512];
+
+	/* Defaults; server defaults to the JID's domain; no peers needed. */
+	CHECK(cfg_try("signal = { jid = \"gw1@example.org\"; password = \"pw\"; };", err,
+		      sizeof(err)) == 0);
+	CHECK(ipop_cfg_load_string(&cfg, BASE "signal = { jid = \"gw1@example.org/r\"; "
+				   "password = \"pw\"; };\n", "t.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.signal_enabled && cfg.sig_tls && !cfg.sig_tls_trust && cfg.sig_port == 5222);
+	CHECK(strcmp(cfg.sig_server, "example.org") == 0 && cfg.n_peers == 0);
+	CHECK(cfg.sig_offline_grace_s == 10 && cfg.sig_link_timeout_s == 20);
+	ipop_cfg_free(&cfg);
+	CHECK(ipop_cfg_load_string(&cfg, BASE, "t.conf", err, sizeof(err)) == 0 && !cfg.signal_enabled);
+	ipop_cfg_free(&cfg);
+	CHECK(ipop_cfg_load_string(&cfg, BASE "signal = { jid = \"a@b\"; password = \"p\"; "
+				   "server = \"10.9.0.2\"; port = 5223; tls = true; tls_trust = true; "
+				   "offline_grace = 0; link_timeout = 2; };\n", "t.conf", err,
+				   sizeof(err)) == 0);
+	CHECK(strcmp(cfg.sig_server, "10.9.0.2") == 0 && cfg.sig_port == 5223 && cfg.sig_tls_trust);
+	CHECK(cfg.sig_offline_grace_s == 0 && cfg.sig_link_timeout_s == 2);
+	ipop_cfg_free(&cfg);
+
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; passwd = \"x\"; };",
+			  "unknown setting"));
+	CHECK(cfg_refused("signal = { password = \"p\"; };", "jid"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; };", "password"));
+	CHECK(cfg_refused("signal = { jid = \"nodomain\"; password = \"p\"; };", "user@domain"));
+	CHECK(cfg_refused("signal = { jid = \"a@b c\"; password = \"p\"; };", "user@domain"));
+	CHECK(cfg_refused("signal = { jid = \"@b\"; password = \"p\"; };", "user@domain"));
+	CHECK(cfg_refused("signal = { jid = \"a@b/\"; password = \"p\"; };", "user@domain"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"\"; };", "empty"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; port = 0; };", "between"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; tls = 1; };", "true or false"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; tls = false; "
+			  "tls_trust = true; };", "no meaning"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; link_timeout = 1; };",
+			  "between"));
+	CHECK(cfg_refused("signal = { jid = \"a@b\"; password = \"p\"; server = \"a b\"; };",
+			  "address or a host"));
+	CHECK(cfg_refused("signal = 5;", "group"));
+	if (example != NULL) {
+		int r = ipop_cfg_load(&cfg, example, err, sizeof(err));
+		if (r != 0)
+			fprintf(stderr, "%s\n", err);
+		CHECK(r == 0 && cfg.signal_enabled && cfg.n_peers == 0);
+		CHECK(strcmp(cfg.sig_jid, "gw1@example.org") == 0 && cfg.sig_tls && !cfg.sig_tls_trust);
+		ipop_cfg_free(&cfg);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t pk[32], sk[32], id[16], other_pk[32], other_id[16];
+	struct ipop_link_msg m, out;
+	enum ipop_linkmsg_reject why;
+	char *text;
+	size_t len;
+
+	if (sodium_init() < 0)
+		return 1;
+	xmpp_initialize();
+	ctx = xmpp_ctx_new(NULL, NULL);
+	crypto_box_keypair(pk, sk);
+	crypto_box_keypair(other_pk, sk);
+	ipop_node_id(pk, id);
+	ipop_node_id(other_pk, other_id);
+	ipop_node_id_hex(id, node_hex);
+	ipop_node_id_hex(other_id, other_hex);
+	sodium_bin2base64(key_b64, sizeof(key_b64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
+
+	/* The node ID is the 16-byte BLAKE2b of the key (not a truncated 32-byte one). */
+	uint8_t h32[32];
+	crypto_generichash(h32, 32, pk, 32, NULL, 0);
+	CHECK(memcmp(h32, id, 16) != 0);
+	CHECK(strlen(node_hex) == 32);
+	/* Published BLAKE2b-128 of the empty string with no key. */
+	uint8_t e[16];
+	char ehex[33];
+	crypto_generichash(e, 16, NULL, 0, NULL, 0);
+	sodium_bin2hex(ehex, sizeof(ehex), e, 16);
+	CHECK(strcmp(ehex, "cae66941d9efbd404e4d88758ea67670") == 0);
+
+	/* Round trip. */
+	memset(&m, 0, sizeof(m));
+	m.op = IPOP_LINK_REPLY;
+	memcpy(m.key, pk, 32);
+	memcpy(m.node_id, id, 16);
+	inet_pton(AF_INET, "10.91.1.2", &m.ip);
+	m.port = 5800;
+	xmpp_stanza_t *s = ipop_linkmsg_build(ctx, "gw2@example.org/r", "testnet", &m);
+	CHECK(s != NULL);
+	CHECK(xmpp_stanza_to_text(s, &text, &len) == XMPP_EOK);
+	CHECK(len < IPOP_LINKMSG_MAX);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0);
+	xmpp_free(ctx, text);
+	CHECK(out.op == IPOP_LINK_REPLY && out.port == 5800 && out.ip == m.ip);
+	CHECK(memcmp(out.key, pk, 32) == 0 && memcmp(out.node_id, id, 16) == 0);
+	/* The same message for another overlay is refused. */
+	s = ipop_linkmsg_build(ctx, "x@y", "othernet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_OVERLAY);
+	xmpp_free(ctx, text);
+	/* close carries only op, overlay, node. */
+	m.op = IPOP_LINK_CLOSE;
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && out.op == IPOP_LINK_CLOSE);
+	CHECK(strstr(text, "key=") == NULL);
+	xmpp_free(ctx, text);
+
+	/* Not ours: no element in our namespace. */
+	CHECK(try("<message type='chat'><body>hi</body></message>", &out, &why) == -ENOENT);
+
+	CHECK(variant(NULL, NULL, NULL) == IPOP_REJ_NONE);
+	CHECK(variant("op", "hello", NULL) == IPOP_REJ_BAD_OP);
+	CHECK(variant("op", "", NULL) == IPOP_REJ_BAD_OP);
+	CHECK(variant("op", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("overlay", "other", NULL) == IPOP_REJ_BAD_OVERLAY);
+	CHECK(variant("overlay", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("node", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("node", "abc", NULL) == IPOP_REJ_BAD_NODE);
+	CHECK(variant("node", "0123456789ABCDEF0123456789ABCDEF", NULL) == IPOP_REJ_BAD_NODE);
+	CHECK(variant("node", "0123456789abcdef0123456789abcdeg", NULL) == IPOP_REJ_BAD_NODE);
+	CHECK(variant("node", other_hex, NULL) == IPOP_REJ_NODE_KEY_MISMATCH);
+	CHECK(variant("key", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("key", "AAAA", NULL) == IPOP_REJ_BAD_KEY);
+	CHECK(variant("key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!", NULL) == IPOP_REJ_BAD_KEY);
+	CHECK(variant("key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL) == IPOP_REJ_BAD_KEY);
+	CHECK(variant("ip", "256.1.1.1", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", "10.1.2", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", "127.0.0.1", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", "224.0.0.1", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", "0.1.2.3", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", "010.1.2.3", NULL) == IPOP_REJ_BAD_IP);
+	CHECK(variant("ip", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("port", "0", NULL) == IPOP_REJ_BAD_PORT);
+	CHECK(variant("port", "65536", NULL) == IPOP_REJ_BAD_PORT);
+	CHECK(variant("port", "0580", NULL) == IPOP_REJ_BAD_PORT);
+	CHECK(variant("port", "58x", NULL) == IPOP_REJ_BAD_PORT);
+	CHECK(variant("port", "-1", NULL) == IPOP_REJ_BAD_PORT);
+	CHECK(variant("port", "65535", NULL) == IPOP_REJ_NONE);
+	CHECK(variant(NULL, NULL, " extra='1'") == IPOP_REJ_BAD_ATTR);
+
+	/* Structure: a child or text inside <link>, two <link>s, a wrong element name. */
+	char xml[8192];
+	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s'><x/></link></message>", node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_STRUCTURE);
+	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s'>text</link></message>", node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_STRUCTURE);
+	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s'/><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s'/></message>", node_hex, node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_STRUCTURE);
+	snprintf(xml, sizeof(xml), "<message><lnk xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s'/></message>", node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_STRUCTURE);
+	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='testnet' node='%s' key='%s'/></message>", node_hex, key_b64);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_ATTR);
+
+	/* Size: a valid link in a message padded past the limit, and just under it. */
+	char pad[4096];
+	memset(pad, 'a', sizeof(pad));
+	pad[2100] = '\0';
+	snprintf(xml, sizeof(xml), "<message><body>%s</body><link xmlns='urn:ipop:link:1' "
+		 "op='close' overlay='testnet' node='%s'/></message>", pad, node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_TOO_BIG);
+	pad[1800] = '\0';
+	snprintf(xml, sizeof(xml), "<message><body>%s</body><link xmlns='urn:ipop:link:1' "
+		 "op='close' overlay='testnet' node='%s'/></message>", pad, node_hex);
+	CHECK(try(xml, &out, &why) == 0);
+	/* An oversized attribute value inside <link> itself. */
+	pad[3000] = 'a';
+	pad[3000] = '\0';
+	memset(pad, 'b', 3000);
+	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "
+		 "overlay='%s' node='%s'/></message>", pad, node_hex);
+	CHECK(try(xml, &out, &why) == -EBADMSG && why == IPOP_REJ_TOO_BIG);
+
+	for (int r = 0; r < IPOP_REJ_MAX; r++)
+		CHECK(strcmp(ipop_linkmsg_reject_name((enum ipop_linkmsg_reject)r), "?") != 0);
+	xmpp_ctx_free(ctx);
+	xmpp_shutdown();
+	config_checks(argc > 1 ? argv[1] : NULL);
+	return check_report("signal_codec");
+}
