@@ -8,7 +8,9 @@
 #   CMP_CIPHER   the data-channel crypto in use
 #   CMP_EXTRA    pids of VPN processes outside gw-a/gw-b (n2n's supernode)
 #   CMP_NOTE     anything a reader of the table must know
-# and returns non-zero if the VPN could not be brought up. The processes it starts
+# and returns non-zero if the VPN could not be brought up. Optional hooks:
+# vpn_down_NAME (tidy what lives outside the namespaces) and vpn_extra_NAME DIR (one
+# more measurement after the standard ones). The processes it starts
 # are tracked by lib.sh (bg_start), so bench/compare_vpns.sh's topology reset and
 # lib.sh's exit trap stop them by pid.
 #
@@ -24,9 +26,11 @@
 CMP_MTU=${CMP_MTU:-1400}        # every tunnel interface; equals the hosts' MTU
 CMP_KEYDIR=""
 
+# _cmp_dir NAME : a fresh private directory for one candidate's keys, configs and
+# logs (fresh each round: nebula-cert, for one, refuses to overwrite a CA key).
 _cmp_dir() {
-	local d="$T_TMP/$1"
-	mkdir -p "$d" && chmod 700 "$d" && echo "$d"
+	local d
+	d=$(mktemp -d "$T_TMP/$1.XXXX") && chmod 700 "$d" && echo "$d"
 }
 
 _cmp_other() { [[ "$1" == a ]] && echo b || echo a; }
@@ -93,6 +97,8 @@ vpn_up_plain() {
 # ---------------------------------------------------------------- ipop
 
 vpn_up_ipop() {
+	# One worker per gateway: two gateways' pollers already fill the two vCPUs.
+	GW_WORKERS=1
 	GW_PEERS[a]="b"
 	GW_PEERS[b]="a"
 	gw_setup a && gw_setup b || return 1
@@ -348,4 +354,20 @@ vpn_up_plain_gso() {
 	done
 	vpn_up_plain || return 1
 	CMP_NOTE="plain forwarding with TX checksum offload, TSO and GSO back on (every other row has them off)"
+}
+
+# vpn_extra_ipop DIR : after the measurements, the ping again with the workers'
+# idle back-off off (dpdk.idle_sleep_max_us = 0, pure polling), to show how much
+# of ipop's RTT is the sleeping worker. Ping only: two pure pollers own both vCPUs.
+vpn_extra_ipop() {
+	local d=$1 l
+	gw_stop a && gw_stop b || return 1
+	for l in a b; do
+		sed -i 's/^\(  workers = [0-9]*;\)$/\1\n  idle_sleep_max_us = 0;/' "${GW_CONF[$l]}" || return 1
+		grep -q 'idle_sleep_max_us = 0;' "${GW_CONF[$l]}" || return 1
+	done
+	gw_start a && gw_start b || return 1
+	gw_wait_peer a b up 20 || return 1
+	wait_until 10 nsx host-a ping -c 1 -W 1 "$CMP_DST" || return 1
+	nsx host-a ping -q -c 50 -i 0.05 -W 1 "$CMP_DST" >"$d/ping_nosleep.txt" 2>&1
 }
