@@ -663,7 +663,8 @@ static int parse_eal(struct ctx *c, const config_setting_t *eal)
 
 static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 {
-	static const char *const known[] = { "eal", "workers", "mbufs", "idle_sleep_max_us" };
+	static const char *const known[] = { "eal", "workers", "mbufs", "idle_sleep_max_us",
+					     "idle_sleep_recent_us" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g;
 	int rc;
@@ -680,6 +681,9 @@ static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 		return rc;
 	if ((rc = conv_uint(c, member(g, "idle_sleep_max_us"), 0, 1000000,
 			    &cfg->idle_sleep_max_us)) < 0)
+		return rc;
+	if ((rc = conv_uint(c, member(g, "idle_sleep_recent_us"), 0, 1000000,
+			    &cfg->idle_sleep_recent_us)) < 0)
 		return rc;
 	return parse_eal(c, member(g, "eal"));
 }
@@ -1172,6 +1176,7 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->workers = 1;
 	cfg->mbufs = 8191;
 	cfg->idle_sleep_max_us = 1000;
+	cfg->idle_sleep_recent_us = 100;
 	cfg->wan_port = 5800;
 	cfg->wan_mtu = 1500;
 	snprintf(cfg->wan_tap, sizeof(cfg->wan_tap), "ipop-wan");

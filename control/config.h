@@ -55,6 +55,7 @@ struct ipop_cfg {
 	unsigned workers;                      /* worker lcores, default 1, 1..16 */
 	unsigned mbufs;                        /* mbuf pool size, default 8191 */
 	unsigned idle_sleep_max_us;            /* idle back-off bound, default 1000 */
+	unsigned idle_sleep_recent_us;         /* bound within 1 s of traffic, default 100 */
 
 	/* lan { } : the bridged edge LAN */
 	struct ipop_cfg_port lan;

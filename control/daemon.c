@@ -150,6 +150,7 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 		return r;
 	}
 	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
+	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
 	return 0;
 }

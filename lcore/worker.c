@@ -6,12 +6,19 @@
  * after IDLE_SPINS empty iterations the worker goes RCU-offline and sleeps in
  * doubling steps up to idle_sleep_max_us, so dozens of idle gateways share two
  * cores; any packet resets the back-off, so a loaded worker never sleeps.
+ * Within IPOP_IDLE_RECENT_MS of its last packet the bound is the much shorter
+ * idle_sleep_recent_us: a conversation (a ping every second, a request and its
+ * reply) then finds the worker awake within tens of microseconds, while a
+ * gateway that stays quiet still wakes only every idle_sleep_max_us. The worker's
+ * timer slack is set to 1 us: the kernel's default 50 us would stretch every
+ * short sleep by that much.
  */
 #include "lcore/worker.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -190,8 +197,11 @@ int ipop_worker_main(void *arg)
 	struct ipop_worker *w = arg;
 	struct ipop_shared *sh = w->sh;
 	uint64_t hz = rte_get_tsc_hz();
+	uint64_t recent_tsc = hz / 1000 * IPOP_IDLE_RECENT_MS, last_pkt_tsc = 0;
 	unsigned empty = 0, sleep_us = IDLE_SLEEP_MIN_US;
 
+	/* Best effort: without it sleeps are only longer. */
+	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	rte_rcu_qsbr_thread_register(sh->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(sh->qsbr, w->idx);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
@@ -209,12 +219,17 @@ int ipop_worker_main(void *arg)
 			w->stats.busy_tsc += t1 - t0;
 			empty = 0;
 			sleep_us = IDLE_SLEEP_MIN_US;
+			last_pkt_tsc = t1;
 			continue;
 		}
 		w->stats.idle_polls++;
 		if (++empty < IDLE_SPINS || sh->idle_sleep_max_us == 0)
 			continue;
-		idle_sleep(w, sleep_us);
+		unsigned cap = t1 - last_pkt_tsc < recent_tsc ?
+			RTE_MIN(sh->idle_sleep_recent_us, sh->idle_sleep_max_us) : sh->idle_sleep_max_us;
+		if (cap == 0)
+			continue;   /* idle_sleep_recent_us = 0: poll while traffic is recent */
+		idle_sleep(w, RTE_MIN(sleep_us, cap));
 		if (sleep_us < sh->idle_sleep_max_us)
 			sleep_us = RTE_MIN(sleep_us * 2, sh->idle_sleep_max_us);
 	}

@@ -32,8 +32,12 @@ struct ipop_shared {
 	struct rte_ring *to_ctrl;         /* handshakes, ARP copies: workers -> control */
 	struct rte_ring *from_ctrl;       /* complete frames control sends on the WAN */
 	volatile int stop;
-	unsigned idle_sleep_max_us;
+	unsigned idle_sleep_max_us;       /* sleep bound after a long quiet spell */
+	unsigned idle_sleep_recent_us;    /* sleep bound within IPOP_IDLE_RECENT_MS of traffic */
 };
+
+/* How long after its last packet a worker keeps its sleeps short. */
+#define IPOP_IDLE_RECENT_MS 1000
 
 struct ipop_worker {
 	unsigned idx;                     /* 0..n-1, also the RCU thread id */

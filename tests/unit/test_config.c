@@ -61,6 +61,7 @@ static const char full_conf[] =
 	"  workers = 2;\n"
 	"  mbufs = 16383;\n"
 	"  idle_sleep_max_us = 0;\n"
+	"  idle_sleep_recent_us = 20;\n"
 	"};\n"
 	"lan = { device = \"net_af_packet0,iface=veth-lan\"; };\n"
 	"wan = {\n"
@@ -106,6 +107,7 @@ static void test_full(void)
 	CHECK(cfg.workers == 2);
 	CHECK(cfg.mbufs == 16383);
 	CHECK(cfg.idle_sleep_max_us == 0);
+	CHECK(cfg.idle_sleep_recent_us == 20);
 	CHECK(cfg.lan_enabled);
 	CHECK(strcmp(cfg.lan.device, "net_af_packet0,iface=veth-lan") == 0);
 	CHECK(strcmp(cfg.wan.device, "net_af_packet1,iface=veth-wan") == 0);
@@ -159,6 +161,7 @@ static void test_defaults(void)
 	CHECK(cfg.workers == 1);
 	CHECK(cfg.mbufs == 8191);
 	CHECK(cfg.idle_sleep_max_us == 1000);
+	CHECK(cfg.idle_sleep_recent_us == 100);
 	CHECK(!cfg.lan_enabled);
 	CHECK(cfg.lan.device[0] == '\0');
 	CHECK(strcmp(cfg.wan.device, "net_null0") == 0);
@@ -248,6 +251,8 @@ static const struct bad_case bad_cases[] = {
 	{ NODE WAN "dpdk = { mbufs = 1000; };\n", 3, "dpdk.mbufs", "between 1023 and" },
 	{ NODE WAN "dpdk = { idle_sleep_max_us = -1; };\n", 3, "dpdk.idle_sleep_max_us",
 	  "between 0 and 1000000" },
+	{ NODE WAN "dpdk = { idle_sleep_recent_us = 1000001; };\n", 3, "dpdk.idle_sleep_recent_us",
+	  "between 0 and 1000000 (got 1000001)" },
 	{ NODE WANX("port = 0;"), 2, "wan.port", "between 1 and 65535 (got 0)" },
 	{ NODE WANX("port = 65536;"), 2, "wan.port", "(got 65536)" },
 	{ NODE WANX("mtu = 1279;"), 2, "wan.mtu", "between 1280 and 9000" },
