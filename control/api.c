@@ -147,7 +147,7 @@ static json_object *control_json(const struct ipop_node *n)
 #define F(name) JADD(o, #name, JU64(c->name))
 	F(hs_init_rx); F(hs_resp_rx); F(hs_init_tx); F(hs_resp_tx); F(hs_bad_mac1);
 	F(hs_bad_auth); F(hs_unknown_peer); F(hs_replayed); F(hs_bad_index);
-	F(hs_bad_payload); F(hs_no_nexthop); F(hs_no_index); F(hs_collisions); F(keepalive_tx);
+	F(hs_bad_payload); F(hs_no_nexthop); F(hs_no_index); F(hs_collisions); F(hs_resp_dropped); F(keepalive_tx);
 	F(arp_rx); F(arp_tx); F(ring_rx); F(ring_bad); F(tx_ring_full); F(tx_nomem);
 	F(tables_published);
 #undef F

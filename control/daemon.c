@@ -208,6 +208,8 @@ static void drain_ring(struct ipop_node *n)
 				ipop_hs_handle(n, m);
 			rte_pktmbuf_free(m);
 		}
+		/* One publication per burst, then the responses it made valid. */
+		ipop_node_flush(n);
 	}
 }
 
@@ -219,8 +221,7 @@ static gboolean on_tick(gpointer data)
 	drain_ring(n);
 	ipop_hs_timers(n, now);
 	ipop_neigh_timers(n, now);
-	if (n->dirty)
-		ipop_node_publish(n);
+	ipop_node_flush(n);
 	ipop_publish_reclaim(&n->pub);
 	return G_SOURCE_CONTINUE;
 }
@@ -297,6 +298,8 @@ static void shutdown_node(struct ipop_node *n)
 		free(n->peers[i]);
 		n->peers[i] = NULL;
 	}
+	n->n_pending_resp = 0;
+	ipop_node_publish(n);   /* hands the retired keypairs to the limbo */
 	ipop_publish_drain(&n->pub);
 	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
 		ipop_worker_fini(&n->workers[i]);

@@ -185,9 +185,9 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	ipop_keypair_retire(n, &p->next);
 	p->next = kp;
 	n->dirty = true;
-	ipop_node_publish(n);   /* the index must be live before the response leaves */
-	if (ipop_ctrl_send_udp(n, p->ip, p->port, &resp, sizeof(resp)) == 0)
-		n->cs.hs_resp_tx++;
+	/* The index must be live before the response leaves: the response waits
+	 * for the one publication that covers this whole burst of handshakes. */
+	ipop_node_queue_resp(n, p->ip, p->port, &resp);
 	p->last_rx_ms = now;
 	/* Give the initiator time to confirm before we start one of our own. */
 	p->hs_next_ms = now + retry_delay(n, p);
@@ -265,7 +265,8 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	update_endpoint(n, p, src_ip, src_port);
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
-	ipop_node_publish(n);
+	/* Published by ipop_node_flush() after this burst of control messages;
+	 * the keepalive is sealed here, by control, and needs no table. */
 	send_keepalive(n, p, now);   /* confirms the session to the responder */
 }
 
@@ -387,6 +388,5 @@ void ipop_hs_timers(struct ipop_node *n, uint64_t now_ms)
 	for (uint16_t i = 0; i < n->n_peers; i++)
 		if (n->peers[i])
 			peer_timers(n, n->peers[i], now_ms, now_tsc);
-	if (n->dirty)
-		ipop_node_publish(n);
+	ipop_node_flush(n);
 }

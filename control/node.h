@@ -16,6 +16,7 @@
 #include "control/config.h"
 #include "control/noise.h"
 #include "control/publish.h"
+#include "dataplane/wire.h"
 #include "drivers/port.h"
 #include "lcore/worker.h"
 
@@ -56,6 +57,7 @@ struct ipop_ctrl_stats {
 	uint64_t hs_init_rx, hs_resp_rx, hs_init_tx, hs_resp_tx;
 	uint64_t hs_bad_mac1, hs_bad_auth, hs_unknown_peer, hs_replayed, hs_bad_index;
 	uint64_t hs_bad_payload, hs_no_nexthop, hs_no_index, hs_collisions;
+	uint64_t hs_resp_dropped;      /* responses not sent: their publication failed */
 	uint64_t keepalive_tx, arp_rx, arp_tx, ring_rx, ring_bad, tx_ring_full, tx_nomem;
 	uint64_t tables_published;
 };
@@ -68,6 +70,7 @@ struct ipop_neigh {
 };
 
 #define IPOP_MAX_NEIGH 64
+#define IPOP_PENDING_RESP 64   /* handshake responses held for one publication */
 
 struct ipop_node {
 	struct ipop_cfg *cfg;
@@ -100,6 +103,19 @@ struct ipop_node {
 	GMainLoop *loop;
 	int api_fd;
 
+	/* Keypairs unlinked from their peers but perhaps still in the published
+	 * table: the next ipop_node_publish() hands them to RCU reclamation, so a
+	 * burst of handshakes costs one publication, not one each. */
+	struct ipop_retired *retiring;
+	/* Handshake responses that wait for the publication making their session's
+	 * index live (ipop_node_flush()). */
+	unsigned n_pending_resp;
+	struct ipop_pending_resp {
+		uint32_t ip;                   /* network order */
+		uint16_t port;                 /* network order */
+		struct ipop_hs_resp msg;
+	} pending_resp[IPOP_PENDING_RESP];
+
 	/* Controller modules (signal { } configured); NULL otherwise. */
 	struct ipop_fw *fw;
 	struct ipop_module *mod_signal, *mod_linkmgr, *mod_topology;
@@ -114,6 +130,12 @@ int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp);
 int ipop_node_remove_peer(struct ipop_node *n, const uint8_t pub[32], const char *why);
 struct ipop_peer *ipop_node_find_peer(struct ipop_node *n, const uint8_t pub[32]);
 int ipop_node_publish(struct ipop_node *n);
+/* Publish if anything changed, then send the queued handshake responses. Called
+ * after each burst of control messages and on every tick. */
+void ipop_node_flush(struct ipop_node *n);
+/* Queue a handshake response until the next ipop_node_flush(). */
+void ipop_node_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
+			  const struct ipop_hs_resp *msg);
 /* Create a keypair from handshake keys; returns NULL and sets *err on failure. */
 struct ipop_keypair *ipop_keypair_new(struct ipop_node *n, struct ipop_peer *p,
 				      const struct ipop_noise_session *keys,

@@ -18,6 +18,7 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 
+#include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
 uint64_t ipop_now_ms(void)
@@ -130,17 +131,28 @@ struct ipop_keypair *ipop_keypair_new(struct ipop_node *n, struct ipop_peer *p,
 				      uint32_t local_index, uint32_t remote_index,
 				      bool initiator, int *err)
 {
-	/* aligned_alloc wants a size that is a multiple of the alignment. */
-	struct ipop_keypair *kp = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*kp), 64));
+	/* The keys' storage follows the struct, each as large as this node's
+	 * IPsec-MB code path needs for its cipher (dataplane/tables.h); all sizes
+	 * are multiples of 64, as aligned_alloc wants. */
+	size_t ssz = ipop_aead_key_size(n->aead, p->send_cipher);
+	size_t rsz = ipop_aead_key_size(n->aead, n->cfg->cipher);
+	struct ipop_keypair *kp;
 
+	if (ssz == 0 || rsz == 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	kp = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*kp) + ssz + rsz, 64));
 	if (kp == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	memset(kp, 0, sizeof(*kp));
-	*err = ipop_aead_key_init(n->aead, &kp->send_key, p->send_cipher, keys->send);
+	*err = ipop_aead_key_init(n->aead, &kp->send_key, kp->key_store, ssz,
+				  p->send_cipher, keys->send);
 	if (*err == 0)
-		*err = ipop_aead_key_init(n->aead, &kp->recv_key, n->cfg->cipher, keys->recv);
+		*err = ipop_aead_key_init(n->aead, &kp->recv_key, kp->key_store + ssz, rsz,
+					  n->cfg->cipher, keys->recv);
 	if (*err != 0) {
 		ipop_aead_key_wipe(&kp->send_key);
 		ipop_aead_key_wipe(&kp->recv_key);
@@ -157,46 +169,62 @@ struct ipop_keypair *ipop_keypair_new(struct ipop_node *n, struct ipop_peer *p,
 	return kp;
 }
 
-struct retired {
+/* A keypair on its way out: first on node->retiring until a table without it
+ * is published, then in the publisher's limbo until the grace period ends. */
+struct ipop_retired {
 	struct ipop_node *n;
 	struct ipop_keypair *kp;
+	struct ipop_retired *next;
 };
+
+static void keypair_destroy(struct ipop_node *n, struct ipop_keypair *kp)
+{
+	ipop_aead_key_wipe(&kp->send_key);
+	ipop_aead_key_wipe(&kp->recv_key);
+	ipop_index_free(n, kp->local_index);
+	free(kp);
+}
 
 static void keypair_free(void *obj)
 {
-	struct retired *r = obj;
+	struct ipop_retired *r = obj;
 
-	ipop_aead_key_wipe(&r->kp->send_key);
-	ipop_aead_key_wipe(&r->kp->recv_key);
-	ipop_index_free(r->n, r->kp->local_index);
-	free(r->kp);
+	keypair_destroy(r->n, r->kp);
 	free(r);
 }
 
 void ipop_keypair_retire(struct ipop_node *n, struct ipop_keypair **kpp)
 {
 	struct ipop_keypair *kp = *kpp;
-	struct retired *r;
+	struct ipop_retired *r;
 
 	if (kp == NULL)
 		return;
 	*kpp = NULL;
 	n->dirty = true;
-	/* The table still referencing kp must be replaced before the grace period
-	 * starts, so publish now. */
-	ipop_node_publish(n);
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
+		/* No room to queue it: take it out of the table and wait here. */
+		ipop_node_publish(n);
 		rte_rcu_qsbr_synchronize(n->sh.qsbr, RTE_QSBR_THRID_INVALID);
-		ipop_aead_key_wipe(&kp->send_key);
-		ipop_aead_key_wipe(&kp->recv_key);
-		ipop_index_free(n, kp->local_index);
-		free(kp);
+		keypair_destroy(n, kp);
 		return;
 	}
 	r->n = n;
 	r->kp = kp;
-	ipop_publish_defer(&n->pub, r, keypair_free);
+	r->next = n->retiring;
+	n->retiring = r;
+}
+
+/* The table just published no longer references the retiring keypairs: their
+ * grace period starts now. */
+static void retiring_to_limbo(struct ipop_node *n)
+{
+	while (n->retiring != NULL) {
+		struct ipop_retired *r = n->retiring;
+		n->retiring = r->next;
+		ipop_publish_defer(&n->pub, r, keypair_free);
+	}
 }
 
 void ipop_peer_reset(struct ipop_node *n, struct ipop_peer *p, const char *why)
@@ -266,6 +294,15 @@ int ipop_node_publish(struct ipop_node *n)
 			fp->nh_mac = nb->mac;
 			fp->nh_valid = 1;
 		}
+		/* The outer header towards the peer, for the send path to copy
+		 * (with a zero MAC while the next hop is unresolved: unused then). */
+		struct ipop_encap_addr ea = {
+			.src_mac = t->wan_mac, .dst_mac = fp->nh_mac,
+			.src_ip = t->wan_ip, .dst_ip = fp->ip,
+			.src_port = t->wan_port, .dst_port = fp->port,
+		};
+		fp->hdr_sum = ipop_encap_template(fp->hdr, &ea);
+		fp->hdr_ok = 1;
 		fp->up = p->cur != NULL && fp->nh_valid;
 		if (fp->up)
 			t->flood[t->n_flood++] = i;
@@ -275,5 +312,34 @@ int ipop_node_publish(struct ipop_node *n)
 	}
 	n->dirty = false;
 	n->cs.tables_published++;
-	return ipop_publish_table(&n->pub, t);
+	int r = ipop_publish_table(&n->pub, t);
+	retiring_to_limbo(n);
+	return r;
+}
+
+void ipop_node_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
+			  const struct ipop_hs_resp *msg)
+{
+	if (n->n_pending_resp == IPOP_PENDING_RESP)
+		ipop_node_flush(n);
+	struct ipop_pending_resp *q = &n->pending_resp[n->n_pending_resp++];
+	q->ip = ip;
+	q->port = port;
+	q->msg = *msg;
+}
+
+void ipop_node_flush(struct ipop_node *n)
+{
+	bool live = !n->dirty || ipop_node_publish(n) == 0;
+
+	for (unsigned i = 0; i < n->n_pending_resp; i++) {
+		struct ipop_pending_resp *q = &n->pending_resp[i];
+		/* Unpublished, the index is unknown to the workers: the initiator's
+		 * confirmation would be dropped, so it had better retry. */
+		if (!live)
+			n->cs.hs_resp_dropped++;
+		else if (ipop_ctrl_send_udp(n, q->ip, q->port, &q->msg, sizeof(q->msg)) == 0)
+			n->cs.hs_resp_tx++;
+	}
+	n->n_pending_resp = 0;
 }

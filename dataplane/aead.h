@@ -15,6 +15,7 @@
 #ifndef IPOP_DATAPLANE_AEAD_H
 #define IPOP_DATAPLANE_AEAD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <intel-ipsec-mb.h>
@@ -27,16 +28,59 @@
 
 struct ipop_aead_mgr;
 
-/* Expanded key of one direction of one session. Cache-line aligned so that
- * keys in a table never share a line. cipher == 0 marks a wiped or never
- * initialised key: every operation with it fails. */
+/* Bytes of key material per cipher and IPsec-MB code path. IPsec-MB's struct
+ * gcm_key_data (1008 bytes) is 240 bytes of AES round keys followed by a
+ * union of precomputed powers of H whose size depends on the code path:
+ * sse/avx 256 bytes (8 powers plus their Karatsuba halves), avx2 and avx512
+ * without VAES 128 bytes (8 powers), VAES-avx512 768 bytes (48 powers). A
+ * key keeps only the round keys and the part its manager's path uses, rounded
+ * up to a cache line; tests/unit/test_aead.c proves with a canary that the
+ * library neither writes nor reads beyond that. ChaCha20-Poly1305 keeps the raw
+ * 32-byte key. Every size is a multiple of IPOP_AEAD_KEY_ALIGN. */
+#define IPOP_AEAD_KEY_ALIGN 64
+#define IPOP_AEAD_ROUNDUP(x) \
+	(((x) + IPOP_AEAD_KEY_ALIGN - 1) / IPOP_AEAD_KEY_ALIGN * IPOP_AEAD_KEY_ALIGN)
+#define IPOP_AEAD_GCM_ROUND_KEYS ((size_t)offsetof(struct gcm_key_data, ghash_keys))
+#define IPOP_AEAD_GCM_HKEYS_SSE \
+	sizeof(((struct gcm_key_data *)0)->ghash_keys.sse_avx)
+#define IPOP_AEAD_GCM_HKEYS_AVX2 \
+	sizeof(((struct gcm_key_data *)0)->ghash_keys.avx2_avx512)
+#define IPOP_AEAD_KEY_SIZE_CHACHA   IPOP_AEAD_ROUNDUP(IPOP_KEY_LEN)
+#define IPOP_AEAD_KEY_SIZE_GCM_AVX2 \
+	IPOP_AEAD_ROUNDUP(IPOP_AEAD_GCM_ROUND_KEYS + IPOP_AEAD_GCM_HKEYS_AVX2)
+#define IPOP_AEAD_KEY_SIZE_GCM_SSE \
+	IPOP_AEAD_ROUNDUP(IPOP_AEAD_GCM_ROUND_KEYS + IPOP_AEAD_GCM_HKEYS_SSE)
+/* Enough for any cipher on any code path (the whole struct gcm_key_data). */
+#define IPOP_AEAD_KEY_MAX IPOP_AEAD_ROUNDUP(sizeof(struct gcm_key_data))
+/* The compact GCM sizes are used only with the IPsec-MB release series they
+ * were verified with (1.3.x); with any other library every GCM key gets
+ * IPOP_AEAD_KEY_MAX bytes. */
+#define IPOP_AEAD_COMPACT_VERSION 0x10300
+
+_Static_assert(IPOP_AEAD_GCM_ROUND_KEYS == 240, "AES-256 round keys: 15 x 16 bytes");
+_Static_assert(IPOP_AEAD_KEY_SIZE_GCM_AVX2 == 384 && IPOP_AEAD_KEY_SIZE_GCM_SSE == 512 &&
+	       IPOP_AEAD_KEY_SIZE_CHACHA == 64 && IPOP_AEAD_KEY_MAX == 1024,
+	       "key sizes documented in docs/crypto.md");
+
+/* Handle of the expanded key of one direction of one session: what seal and
+ * open read besides the key material. The material lives in storage the
+ * caller supplies to ipop_aead_key_init() (the trailing area of a keypair, see
+ * dataplane/tables.h, or struct ipop_aead_keybuf) and must stay there, unmoved,
+ * while the key is in use. Copying a handle does not copy the material.
+ * cipher == 0 marks a wiped or never initialised key: every operation with it
+ * fails. */
 struct ipop_aead_key {
-	union {
-		struct gcm_key_data gcm;           /* AES-256-GCM: round keys + H powers */
-		uint8_t chacha[IPOP_KEY_LEN];      /* ChaCha20-Poly1305: the raw key */
-	} u;
-	int cipher;                                /* enum ipop_cipher, or 0 */
-} __attribute__((aligned(64)));
+	uint8_t *data;           /* key material, IPOP_AEAD_KEY_ALIGN-aligned */
+	int cipher;              /* enum ipop_cipher, or 0 */
+	uint32_t size;           /* bytes at data that belong to the key (wiped) */
+};
+
+/* A key with its own storage, large enough for any cipher on any code path:
+ * for tools and tests that keep keys outside a keypair. */
+struct ipop_aead_keybuf {
+	struct ipop_aead_key key;
+	uint8_t store[IPOP_AEAD_KEY_MAX] __attribute__((aligned(IPOP_AEAD_KEY_ALIGN)));
+};
 
 /* One packet of a burst. aad points at the IPOP_DATA_HDR_LEN header bytes.
  * seal writes the tag to tag; open reads the expected tag from tag. status is
@@ -57,18 +101,44 @@ struct ipop_aead_op {
  * installed library is older than the header built against or finds no code
  * path for this CPU. */
 int ipop_aead_mgr_create(struct ipop_aead_mgr **out);
+/* The same with a given code path: "sse", "avx", "avx2", "avx512", or NULL for
+ * the automatic choice. -ENOTSUP if the CPU lacks what the path needs, -EINVAL
+ * for an unknown name. Keys must only be used with managers of the same path;
+ * the daemon uses ipop_aead_mgr_create() everywhere. For tests. */
+int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch);
 void ipop_aead_mgr_free(struct ipop_aead_mgr *mgr);
 /* The architecture IPsec-MB chose ("sse", "avx", "avx2", "avx512", ...). */
 const char *ipop_aead_mgr_arch(const struct ipop_aead_mgr *mgr);
 /* The manager, for callers (the benchmark) that drive IPsec-MB directly. */
 IMB_MGR *ipop_aead_mgr_imb(struct ipop_aead_mgr *mgr);
 
-/* Expand raw into key for cipher. Returns 0 or -EINVAL for an unknown cipher
- * (key is then left wiped). Control thread or start-up. */
+/* Bytes of storage a key of cipher needs with managers of mgr's code path (a
+ * multiple of IPOP_AEAD_KEY_ALIGN, at most IPOP_AEAD_KEY_MAX), 0 for an
+ * unknown cipher. ipop_aead_key_size_max(): the largest over all ciphers. */
+size_t ipop_aead_key_size(const struct ipop_aead_mgr *mgr, int cipher);
+size_t ipop_aead_key_size_max(const struct ipop_aead_mgr *mgr);
+
+/* Expand raw into store (store_len bytes, IPOP_AEAD_KEY_ALIGN-aligned) and
+ * point key at it; the whole store is cleared first and the key owns its first
+ * ipop_aead_key_size(mgr, cipher) bytes. Returns 0 or -EINVAL for an unknown
+ * cipher, a store that is too small or misaligned (key is then left wiped, the
+ * store cleared). The handle's previous content is overwritten, not wiped:
+ * wipe a key before re-initialising it on different storage. Control thread or
+ * start-up. */
 int ipop_aead_key_init(struct ipop_aead_mgr *mgr, struct ipop_aead_key *key,
-		       int cipher, const uint8_t raw[IPOP_KEY_LEN]);
-/* Erase the key material (explicit_bzero: not optimised away) and mark the key
- * unusable. */
+		       void *store, size_t store_len, int cipher,
+		       const uint8_t raw[IPOP_KEY_LEN]);
+/* ipop_aead_key_init() on the keybuf's own storage. */
+static inline int ipop_aead_keybuf_init(struct ipop_aead_mgr *mgr,
+					struct ipop_aead_keybuf *kb, int cipher,
+					const uint8_t raw[IPOP_KEY_LEN])
+{
+	return ipop_aead_key_init(mgr, &kb->key, kb->store, sizeof(kb->store), cipher,
+				  raw);
+}
+/* Erase the key material (explicit_bzero over the key's whole storage: not
+ * optimised away) and the handle, which marks the key unusable. A zeroed
+ * handle may be wiped (nothing happens). */
 void ipop_aead_key_wipe(struct ipop_aead_key *key);
 
 /* Seal one packet in place: buf[0..len) becomes ciphertext and tag receives the

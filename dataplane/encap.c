@@ -34,6 +34,25 @@ void ipop_encap_write(uint8_t *hdr, const struct ipop_encap_addr *a,
 	udp->dgram_cksum = 0;
 }
 
+uint16_t ipop_encap_template(uint8_t tmpl[IPOP_ENCAP_HDR_LEN], const struct ipop_encap_addr *a)
+{
+	uint32_t s = 0;
+
+	ipop_encap_write(tmpl, a, 0, 0);
+	/* Zero what ipop_encap_from_template() fills in per packet. */
+	memset(tmpl + 14 + 2, 0, 4);                    /* total_length, packet_id */
+	memset(tmpl + 14 + 10, 0, 2);                   /* hdr_checksum */
+	memset(tmpl + 14 + 20 + 4, 0, 2);               /* UDP dgram_len */
+	for (unsigned i = 14; i < 14 + 20; i += 2) {
+		uint16_t w;
+		memcpy(&w, tmpl + i, 2);
+		s += w;
+	}
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
 		     uint32_t *payload_off, uint32_t *payload_len)
 {

@@ -10,7 +10,11 @@
 #define IPOP_DATAPLANE_ENCAP_H
 
 #include <stdint.h>
+#include <string.h>
+#include <rte_byteorder.h>
 #include <rte_ether.h>
+
+#define IPOP_ENCAP_HDR_LEN 42   /* = IPOP_OUTER_HDR_LEN (wire.h) */
 
 struct ipop_encap_addr {
 	struct rte_ether_addr src_mac, dst_mac;
@@ -21,6 +25,38 @@ struct ipop_encap_addr {
 /* Write 42 bytes of headers at hdr for a UDP payload of payload_len bytes. */
 void ipop_encap_write(uint8_t *hdr, const struct ipop_encap_addr *a,
 		      uint16_t payload_len, uint16_t ip_id);
+
+/* The same headers from a per-peer template (the send path's way, see struct
+ * ipop_fp_peer). ipop_encap_template() writes the 42 bytes for a with IPv4
+ * total length, packet id, checksum and UDP length 0 and returns the folded
+ * ones'-complement sum of that IPv4 header (never 0: it includes 0x4500), in
+ * the byte order of a 16-bit load from memory. ipop_encap_from_template()
+ * copies the template with one 32-byte and one (overlapping) 16-byte copy and
+ * patches the four fields; the checksum is computed incrementally (RFC 1624,
+ * RFC 1071 section 2(B): the ones'-complement sum is byte-order independent,
+ * so the constant part's sum plus the two variable words in memory order,
+ * folded and complemented). The result is byte-identical to ipop_encap_write()
+ * for the same addresses, lengths and ids (tests/unit/test_wire.c). */
+uint16_t ipop_encap_template(uint8_t tmpl[IPOP_ENCAP_HDR_LEN], const struct ipop_encap_addr *a);
+
+static inline void ipop_encap_from_template(uint8_t *hdr, const uint8_t *tmpl, uint16_t sum,
+					    uint16_t payload_len, uint16_t ip_id)
+{
+	uint16_t tot = rte_cpu_to_be_16((uint16_t)(payload_len + 28));
+	uint16_t id = rte_cpu_to_be_16(ip_id);
+	uint16_t ulen = rte_cpu_to_be_16((uint16_t)(payload_len + 8));
+	uint32_t s = (uint32_t)sum + tot + id;          /* <= 3 * 0xffff */
+
+	s = (s & 0xffff) + (s >> 16);                   /* <= 0x10001 */
+	s = (s & 0xffff) + (s >> 16);                   /* <= 0xffff */
+	uint16_t ck = (uint16_t)~s;
+	memcpy(hdr, tmpl, 32);
+	memcpy(hdr + 26, tmpl + 26, 16);
+	memcpy(hdr + 14 + 2, &tot, 2);                  /* IPv4 total_length */
+	memcpy(hdr + 14 + 4, &id, 2);                   /* packet_id */
+	memcpy(hdr + 14 + 10, &ck, 2);                  /* hdr_checksum */
+	memcpy(hdr + 14 + 20 + 4, &ulen, 2);            /* UDP dgram_len */
+}
 
 /* Parse an Ethernet frame as IPv4/UDP. On success returns 0 and sets the offsets
  * of the IP header and the UDP payload and the payload length; the frame length

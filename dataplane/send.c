@@ -13,41 +13,46 @@
 
 #define IPOP_MAX_IPV4_HDR 60   /* IHL 15 */
 
+#include <string.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 
+#define NO_MAC UINT64_MAX      /* never a 48-bit MAC key */
+
+/* A MAC as a 48-bit integer key for equality (any byte order will do). */
+static inline uint64_t mac_key(const struct rte_ether_addr *a)
+{
+	uint32_t hi;
+	uint16_t lo;
+
+	memcpy(&hi, a->addr_bytes, 4);
+	memcpy(&lo, a->addr_bytes + 4, 2);
+	return (uint64_t)hi << 16 | lo;
+}
+
 struct seal_batch {
 	uint16_t n;
+	/* Bridge work already done in this burst (local_one, forward_local). */
+	uint64_t learnt_src;   /* source MAC the previous learn was for, or NO_MAC */
+	uint64_t dst_mac;      /* destination MAC of the last lookup, or NO_MAC */
+	uint16_t dst_loc;      /* its result */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
 	uint16_t slot[IPOP_DP_BATCH];
 	struct ipop_aead_op op[IPOP_DP_BATCH];
 };
 
-void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		       const struct ipop_fp_peer *p, struct rte_mbuf *m)
+/* Cut an outer datagram above the underlay MTU into IPv4 fragments, each
+ * with the Ethernet header of the whole (at m's data pointer), and queue them.
+ * Out of line: rare (non-TCP frames above 1426 bytes with DF). */
+static void __rte_noinline frag_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				    struct rte_mbuf *m)
 {
-	struct ipop_encap_addr a = {
-		.src_mac = t->wan_mac, .dst_mac = p->nh_mac,
-		.src_ip = t->wan_ip, .dst_ip = p->ip,
-		.src_port = t->wan_port, .dst_port = p->port,
-	};
-	uint16_t plen = (uint16_t)rte_pktmbuf_pkt_len(m);
-	uint8_t *h = (uint8_t *)rte_pktmbuf_prepend(m, IPOP_OUTER_HDR_LEN);
-
-	if (unlikely(h == NULL)) {
-		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
-		return;
-	}
-	ipop_encap_write(h, &a, plen, c->ip_id++);
-	if (likely((uint32_t)plen + 28 <= t->wan_mtu)) {
-		ipop_pktq_put(c->q_wan, m);
-		return;
-	}
-	/* Oversized (non-TCP, since TCP is MSS-clamped): fragment the outer datagram. */
 	struct rte_mbuf *frags[8];
+	struct rte_ether_hdr eh = *rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
 	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
 	int nf = rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), t->wan_mtu,
 					  c->pool, c->indirect_pool);
@@ -65,9 +70,7 @@ void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			continue;
 		}
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		eth->dst_addr = a.dst_mac;
-		eth->src_addr = a.src_mac;
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		*eth = eh;
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		f->ol_flags = 0;
@@ -75,6 +78,50 @@ void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_pktq_put(c->q_wan, f);
 	}
 }
+
+/* Outer headers in front of the ipop message at m's data pointer (plen bytes),
+ * then queue on q_wan, fragmenting above the underlay MTU. The caller has
+ * checked that the first segment has IPOP_OUTER_HDR_LEN bytes of headroom, so
+ * the prepend is three field updates (what rte_pktmbuf_prepend does after its
+ * check; the first segment is the same for a chain). */
+static __rte_always_inline void encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+					  const struct ipop_fp_peer *p, struct rte_mbuf *m)
+{
+	uint16_t plen = (uint16_t)rte_pktmbuf_pkt_len(m);
+
+	m->data_off = (uint16_t)(m->data_off - IPOP_OUTER_HDR_LEN);
+	m->data_len = (uint16_t)(m->data_len + IPOP_OUTER_HDR_LEN);
+	m->pkt_len += IPOP_OUTER_HDR_LEN;
+	uint8_t *h = rte_pktmbuf_mtod(m, uint8_t *);
+	if (likely(p->hdr_ok)) {
+		ipop_encap_from_template(h, p->hdr, p->hdr_sum, plen, c->ip_id++);
+	} else {
+		/* A table built without templates (by hand, in a test or a tool). */
+		struct ipop_encap_addr a = {
+			.src_mac = t->wan_mac, .dst_mac = p->nh_mac,
+			.src_ip = t->wan_ip, .dst_ip = p->ip,
+			.src_port = t->wan_port, .dst_port = p->port,
+		};
+		ipop_encap_write(h, &a, plen, c->ip_id++);
+	}
+	if (likely((uint32_t)plen + 28 <= t->wan_mtu))
+		ipop_pktq_put(c->q_wan, m);
+	else  /* oversized (non-TCP, since TCP is MSS-clamped) */
+		frag_out(c, t, m);
+}
+
+void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		       const struct ipop_fp_peer *p, struct rte_mbuf *m)
+{
+	if (unlikely(rte_pktmbuf_headroom(m) < IPOP_OUTER_HDR_LEN)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
+	}
+	encap_out(c, t, p, m);
+}
+
+_Static_assert(sizeof(((struct ipop_fp_peer *)0)->hdr) == IPOP_OUTER_HDR_LEN &&
+	       IPOP_ENCAP_HDR_LEN == IPOP_OUTER_HDR_LEN, "outer header template size");
 
 /* Reserve nonces: one atomic add per run of consecutive ops on the same session. */
 static void reserve_counters(struct seal_batch *b)
@@ -87,10 +134,13 @@ static void reserve_counters(struct seal_batch *b)
 		while (j < b->n && b->peer[j]->tx == kp)
 			j++;
 		uint64_t base = __atomic_fetch_add(&kp->send_counter, j - i, __ATOMIC_RELAXED);
+		uint32_t ri = kp->remote_index;
 		for (uint16_t k = i; k < j; k++) {
-			struct ipop_data_hdr *h = rte_pktmbuf_mtod(b->m[k], struct ipop_data_hdr *);
+			/* The data header sits right before op.buf (to_peer). */
+			struct ipop_data_hdr *h = (struct ipop_data_hdr *)
+				(b->op[k].buf - IPOP_DATA_HDR_LEN);
 			uint64_t ctr = base + (k - i);
-			ipop_wire_data_hdr(h, kp->remote_index, ctr);
+			ipop_wire_data_hdr(h, ri, ctr);
 			b->op[k].counter = ctr;
 		}
 		i = j;
@@ -113,9 +163,30 @@ static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 		pc->tx_pkts++;
 		pc->tx_bytes += b->op[i].len;
 		c->st->encrypted++;
-		ipop_dp_encap_out(c, t, b->peer[i], m);
+		/* to_peer checked the headroom for the outer header too. */
+		encap_out(c, t, b->peer[i], m);
 	}
 	b->n = 0;
+}
+
+/* The slow way to add the data header and the tag: a chain (only a flood copy
+ * into a pool with small buffers can be one here; local_one() linearises or
+ * fragments everything else) must become one segment, since the AEAD works on
+ * contiguous bytes; a single segment short of room fails as before. Returns
+ * false if m was dropped. */
+static bool grow_slow(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+{
+	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_MULTISEG);
+		return false;
+	}
+	if (rte_pktmbuf_headroom(m) < IPOP_DATA_HDR_LEN + IPOP_OUTER_HDR_LEN ||
+	    rte_pktmbuf_prepend(m, IPOP_DATA_HDR_LEN) == NULL ||
+	    rte_pktmbuf_append(m, IPOP_TAG_LEN) == NULL) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return false;
+	}
+	return true;
 }
 
 /* Queue one frame (owned) for peer slot. */
@@ -134,13 +205,17 @@ static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_dp_drop(c, m, IPOP_DROP_NO_NEXTHOP);
 		return;
 	}
-	if (unlikely(rte_pktmbuf_prepend(m, IPOP_DATA_HDR_LEN) == NULL)) {
-		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
-		return;
-	}
-	uint8_t *tag = (uint8_t *)rte_pktmbuf_append(m, IPOP_TAG_LEN);
-	if (unlikely(tag == NULL)) {
-		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+	/* One room check for everything the packet grows by on the way out: data
+	 * header and outer header in front, tag behind; then set the lengths
+	 * directly (rte_pktmbuf_prepend + rte_pktmbuf_append, which walks to the
+	 * last segment, + rte_pktmbuf_prepend again did three checks). */
+	uint16_t off = m->data_off;
+	if (likely(m->nb_segs == 1 && off >= IPOP_DATA_HDR_LEN + IPOP_OUTER_HDR_LEN &&
+		   (uint32_t)off + m->data_len + IPOP_TAG_LEN <= m->buf_len)) {
+		m->data_off = (uint16_t)(off - IPOP_DATA_HDR_LEN);
+		m->data_len = (uint16_t)(m->data_len + IPOP_DATA_OVERHEAD);
+		m->pkt_len += IPOP_DATA_OVERHEAD;
+	} else if (!grow_slow(c, m)) {
 		return;
 	}
 	uint8_t *hdr = rte_pktmbuf_mtod(m, uint8_t *);
@@ -150,7 +225,7 @@ static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	b->slot[i] = slot;
 	b->op[i] = (struct ipop_aead_op){
 		.key = &kp->send_key, .buf = hdr + IPOP_DATA_HDR_LEN, .len = len,
-		.aad = hdr, .tag = tag,
+		.aad = hdr, .tag = hdr + IPOP_DATA_HDR_LEN + len,
 	};
 	if (b->n == IPOP_DP_BATCH)
 		seal_flush(c, t, b);
@@ -197,7 +272,15 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		flood(c, t, b, m, in_loc);
 		return;
 	}
-	uint16_t loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
+	/* The same answer as the last lookup of this burst for the same MAC, as
+	 * long as local_one() has not invalidated it (see there why). */
+	uint64_t dk = mac_key(&eth->dst_addr);
+	uint16_t loc = b->dst_loc;
+	if (dk != b->dst_mac) {
+		loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
+		b->dst_mac = dk;
+		b->dst_loc = loc;
+	}
 	if (loc == in_loc) {
 		ipop_dp_drop(c, m, IPOP_DROP_LAN_LOCAL);
 	} else if (loc == IPOP_LOC_LAN && c->q_lan) {
@@ -281,8 +364,30 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_dp_drop(c, m, IPOP_DROP_LAN_SRC);
 		return;
 	}
-	if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s))
-		c->st->learned++;
+	/* Learn only when the source differs from the previous learn's in this
+	 * burst (in_loc is the same for the whole burst). This is invisible:
+	 * between two learns this lcore writes nothing else to the bridge (lookups
+	 * only), now_s is fixed for the burst, and the previous learn left the
+	 * entry (MAC, in_loc) with seen = now_s, so the skipped call would find it
+	 * and write nothing (ipop_bridge_learn writes only on change or when seen
+	 * != now_s) and return false. Another lcore or control changing the entry
+	 * in between is a race the lock-free bridge allows anyway: the result is
+	 * the one of that write landing just after this frame's learn.
+	 * The cached destination lookup (forward_local) stays valid unless this
+	 * learn inserted or moved an entry (an insertion may evict any way of its
+	 * bucket) or refreshed the cached MAC itself (an aged entry becomes live
+	 * again); a learn that finds its own MAC unchanged touches only that
+	 * MAC's way, which no other MAC's lookup reads. */
+	uint64_t sk = mac_key(&eth->src_addr);
+	if (sk != b->learnt_src) {
+		if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s)) {
+			c->st->learned++;
+			b->dst_mac = NO_MAC;
+		} else if (sk == b->dst_mac) {
+			b->dst_mac = NO_MAC;
+		}
+		b->learnt_src = sk;
+	}
 	if (t->mss_clamp && !chained)
 		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
 	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))
@@ -304,6 +409,9 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct seal_batch b;
 
 	b.n = 0;
+	b.learnt_src = NO_MAC;
+	b.dst_mac = NO_MAC;
+	b.dst_loc = IPOP_LOC_NONE;
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));

@@ -17,6 +17,7 @@
 #ifndef IPOP_DATAPLANE_TABLES_H
 #define IPOP_DATAPLANE_TABLES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <rte_ether.h>
 
@@ -28,9 +29,14 @@
 #define IPOP_MAX_KEYPAIRS (1u << IPOP_INDEX_BITS)   /* live sessions of a node */
 #define IPOP_INDEX_MASK   (IPOP_MAX_KEYPAIRS - 1)
 
+/* One session. Allocated as sizeof(struct ipop_keypair) + the send key's
+ * storage + the receive key's storage (ipop_aead_key_size() of each cipher for
+ * the node's IPsec-MB code path), 64-byte aligned; key_store holds the send
+ * key's material, then the receive key's. The handles, which every packet
+ * reads, sit in the first cache line next to the indices and the expiry. */
 struct ipop_keypair {
 	/* Immutable after publication. */
-	struct ipop_aead_key send_key;
+	struct ipop_aead_key send_key;    /* material in key_store[] */
 	struct ipop_aead_key recv_key;
 	uint32_t local_index;     /* wire order; low IPOP_INDEX_BITS = by_index slot */
 	uint32_t remote_index;    /* wire order; goes into our data headers */
@@ -46,17 +52,36 @@ struct ipop_keypair {
 	struct ipop_replay replay __attribute__((aligned(64)));
 	uint64_t rx_last_tsc;     /* last authenticated packet */
 	uint8_t rx_confirmed;     /* set on the first authenticated packet */
-} __attribute__((aligned(64)));
 
-/* Fast-path view of one peer. */
+	/* Expanded keys, immutable after publication (see above). */
+	uint8_t key_store[] __attribute__((aligned(IPOP_AEAD_KEY_ALIGN)));
+} __attribute__((aligned(64)));
+_Static_assert(offsetof(struct ipop_keypair, send_counter) == 64,
+	       "everything a packet reads besides counter and window: one cache line");
+_Static_assert(sizeof(struct ipop_keypair) == 704 &&
+	       offsetof(struct ipop_keypair, key_store) == sizeof(struct ipop_keypair),
+	       "fixed part of a keypair (docs/crypto.md), keys right after it");
+
+/* Fast-path view of one peer. The first cache line holds all the send path
+ * reads per packet (tx, nh_valid, the header template); 128 bytes per slot. */
 struct ipop_fp_peer {
+	/* Outer Ethernet/IPv4/UDP header (IPOP_OUTER_HDR_LEN = 42 bytes) towards
+	 * this peer, with IPv4 total length, packet id, checksum and UDP length 0,
+	 * and the folded ones'-complement sum of its IPv4 header: built by
+	 * ipop_encap_template() (encap.h) from the table's wan_mac/wan_ip/wan_port
+	 * and nh_mac/ip/port below, whenever the table is built
+	 * (ipop_node_publish). hdr_ok 0: not built, the fast path writes the
+	 * header field by field from those fields instead. */
+	uint8_t hdr[42];
+	uint8_t hdr_ok;
+	uint8_t nh_valid;
+	uint16_t hdr_sum;
+	uint16_t port;                    /* underlay UDP port, network order */
 	struct ipop_keypair *tx;          /* session to send with; NULL: none */
 	uint32_t ip;                      /* underlay address, network order */
-	uint16_t port;                    /* underlay UDP port, network order */
-	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
-	uint8_t nh_valid;
 	uint8_t up;                       /* in the flood set */
-};
+	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
+} __attribute__((aligned(64)));
 
 struct ipop_fp_table {
 	uint64_t version;
@@ -76,5 +101,14 @@ struct ipop_fp_table {
 	struct ipop_fp_peer peers[IPOP_MAX_PEERS];
 	struct ipop_keypair *by_index[IPOP_MAX_KEYPAIRS];
 };
+
+/* Memory budget of issue 4: at most 2 KiB of fast-path state per tunnel: one
+ * session with AES-256-GCM in both directions on the sse/avx code path (the
+ * largest compact keys; avx2 needs 256 bytes less, ChaCha20-Poly1305 less
+ * again), the fast-path peer and the tunnel's counters in two workers. AVX-512
+ * keeps IPsec-MB's whole 1 KiB gcm_key_data per direction and exceeds it. */
+_Static_assert(sizeof(struct ipop_keypair) + 2 * IPOP_AEAD_KEY_SIZE_GCM_SSE +
+	       sizeof(struct ipop_fp_peer) + 2 * sizeof(struct ipop_peer_counters) <= 2048,
+	       "fast-path state of one tunnel <= 2 KiB (docs/crypto.md)");
 
 #endif

@@ -31,15 +31,6 @@ int ipop_wire_classify(const uint8_t *p, size_t len)
 	}
 }
 
-void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index, uint64_t counter)
-{
-	h->type = IPOP_MSG_DATA;
-	h->version = IPOP_WIRE_VERSION;
-	h->reserved = 0;
-	h->receiver_index = receiver_index;
-	h->counter = rte_cpu_to_be_64(counter);
-}
-
 void ipop_wire_nonce(uint8_t nonce[12], uint64_t counter)
 {
 	uint64_t be = rte_cpu_to_be_64(counter);

@@ -126,9 +126,24 @@ _Static_assert(sizeof(struct ipop_data_hdr) == IPOP_DATA_HDR_LEN, "data layout")
 int ipop_wire_classify(const uint8_t *p, size_t len);
 
 /* Fill a data header. receiver_index is stored as given (already in wire order);
- * counter is converted to big-endian. */
-void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index,
-			uint64_t counter);
+ * counter is converted to big-endian. Inline: the send path calls it once per
+ * packet. The header is built in registers and written with one 16-byte copy
+ * (two 8-byte stores at worst), the bytes exactly as the layout above. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define IPOP_WIRE_HTOBE64(x) __builtin_bswap64(x)
+#else
+#define IPOP_WIRE_HTOBE64(x) (x)
+#endif
+static inline void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index,
+				      uint64_t counter)
+{
+	const struct ipop_data_hdr v = {
+		.type = IPOP_MSG_DATA, .version = IPOP_WIRE_VERSION, .reserved = 0,
+		.receiver_index = receiver_index, .counter = IPOP_WIRE_HTOBE64(counter),
+	};
+
+	__builtin_memcpy(h, &v, sizeof(v));
+}
 
 /* Build the 12-byte nonce for a counter. */
 void ipop_wire_nonce(uint8_t nonce[12], uint64_t counter);

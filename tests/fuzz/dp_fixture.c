@@ -26,7 +26,7 @@ const uint8_t dp_fixture_lan_mac[6] = { 0x52, 0x54, 0, 0, 0xb0, 0x01 };
 const uint8_t dp_fixture_far_mac[6] = { 0x52, 0x54, 0, 0, 0xc0, 0x01 };
 
 /* Expanded keys, made on first use with the caller's manager. */
-static struct ipop_aead_key keys[DP_FIXTURE_N_SESS];
+static struct ipop_aead_keybuf keys[DP_FIXTURE_N_SESS];
 
 int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 		    const uint8_t *frame, uint32_t len, uint8_t *out)
@@ -37,9 +37,9 @@ int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 
 	if (s >= DP_FIXTURE_N_SESS || len > IPOP_MAX_INNER_FRAME)
 		return -EINVAL;
-	if (keys[s].cipher == 0 &&
-	    (rc = ipop_aead_key_init(mgr, &keys[s], dp_fixture_sess[s].cipher,
-				     dp_fixture_sess[s].key)) != 0)
+	if (keys[s].key.cipher == 0 &&
+	    (rc = ipop_aead_keybuf_init(mgr, &keys[s], dp_fixture_sess[s].cipher,
+					dp_fixture_sess[s].key)) != 0)
 		return rc;
 	memcpy(a.src_mac.addr_bytes, dp_fixture_a_mac, 6);
 	memcpy(a.dst_mac.addr_bytes, dp_fixture_b_mac, 6);
@@ -50,7 +50,7 @@ int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 	ipop_encap_write(out, &a, (uint16_t)(IPOP_DATA_OVERHEAD + len), 1);
 	ipop_wire_data_hdr((struct ipop_data_hdr *)d, htonl(dp_fixture_sess[s].b_index), ctr);
 	memmove(d + IPOP_DATA_HDR_LEN, frame, len);
-	rc = ipop_aead_seal(mgr, &keys[s], ctr, d, d + IPOP_DATA_HDR_LEN, len,
+	rc = ipop_aead_seal(mgr, &keys[s].key, ctr, d, d + IPOP_DATA_HDR_LEN, len,
 			    d + IPOP_DATA_HDR_LEN + len);
 	return rc != 0 ? rc : (int)(DP_FIXTURE_OVERHEAD + len);
 }

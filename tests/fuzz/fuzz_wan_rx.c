@@ -67,13 +67,16 @@ static int eal_start(void)
 static struct ipop_keypair *session(unsigned s)
 {
 	const struct dp_fixture_sess *fs = &dp_fixture_sess[s];
-	struct ipop_keypair *kp = aligned_alloc(64, sizeof(*kp));
+	size_t ksz = ipop_aead_key_size(ctx.aead, fs->cipher);
+	struct ipop_keypair *kp = aligned_alloc(64, sizeof(*kp) + 2 * ksz);
 
 	if (kp == NULL)
 		return NULL;
 	memset(kp, 0, sizeof(*kp));
-	if (ipop_aead_key_init(ctx.aead, &kp->recv_key, fs->cipher, fs->key) != 0 ||
-	    ipop_aead_key_init(ctx.aead, &kp->send_key, fs->cipher, fs->key) != 0)
+	if (ipop_aead_key_init(ctx.aead, &kp->send_key, kp->key_store, ksz, fs->cipher,
+			       fs->key) != 0 ||
+	    ipop_aead_key_init(ctx.aead, &kp->recv_key, kp->key_store + ksz, ksz, fs->cipher,
+			       fs->key) != 0)
 		return NULL;
 	kp->local_index = htonl(fs->b_index);
 	kp->remote_index = htonl(0x0a0b0c0du + s);

@@ -37,13 +37,13 @@ static int wrongkey(int fd, const struct sockaddr_in *sa, uint32_t index_wire,
 		    uint64_t counter, int n)
 {
 	struct ipop_aead_mgr *mgr;
-	struct ipop_aead_key key __attribute__((aligned(64)));
+	static struct ipop_aead_keybuf kb;
 	uint8_t raw[32], pkt[IPOP_DATA_OVERHEAD + 64];
 
 	if (ipop_aead_mgr_create(&mgr) != 0)
 		return 1;
 	getrandom(raw, sizeof(raw), 0);
-	ipop_aead_key_init(mgr, &key, IPOP_CIPHER_AES256GCM, raw);
+	ipop_aead_keybuf_init(mgr, &kb, IPOP_CIPHER_AES256GCM, raw);
 	for (int i = 0; i < n; i++) {
 		uint8_t *frame = pkt + IPOP_DATA_HDR_LEN;
 		memset(frame, 0xff, 6);                              /* broadcast */
@@ -53,13 +53,13 @@ static int wrongkey(int fd, const struct sockaddr_in *sa, uint32_t index_wire,
 		memset(frame + 14, 0, 50);
 		memcpy(frame + 14, "IPOP-INJECTED", 13);
 		ipop_wire_data_hdr((struct ipop_data_hdr *)pkt, index_wire, counter + (uint64_t)i);
-		ipop_aead_seal(mgr, &key, counter + (uint64_t)i, pkt, frame, 64, frame + 64);
+		ipop_aead_seal(mgr, &kb.key, counter + (uint64_t)i, pkt, frame, 64, frame + 64);
 		if (sendto(fd, pkt, sizeof(pkt), 0, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
 			perror("sendto");
 			return 1;
 		}
 	}
-	ipop_aead_key_wipe(&key);
+	ipop_aead_key_wipe(&kb.key);
 	ipop_aead_mgr_free(mgr);
 	return 0;
 }

@@ -1,8 +1,10 @@
 /* test_wire.c - wire format layouts and classification. */
 #include "tests/unit/check.h"
+#include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <stddef.h>
 
@@ -74,10 +76,122 @@ static void test_data_hdr(void)
 	CHECK(ipop_cipher_parse(NULL) == -EINVAL);
 }
 
+/* The inline header writer against a field-by-field reference, many values. */
+static void test_data_hdr_many(void)
+{
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < 100000; i++) {
+		uint8_t got[25], want[16];
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint32_t ri = (uint32_t)(x >> 11);
+		uint64_t ctr = i < 64 ? (1ull << i) : x * 0x2545F4914F6CDD1Dull;
+		want[0] = IPOP_MSG_DATA, want[1] = IPOP_WIRE_VERSION, want[2] = 0, want[3] = 0;
+		memcpy(want + 4, &ri, 4);                   /* as given: wire order */
+		for (int b = 0; b < 8; b++)
+			want[8 + b] = (uint8_t)(ctr >> (56 - 8 * b));
+		memset(got, 0xa5, sizeof(got));
+		/* Unaligned on purpose: the header sits at odd offsets in mbufs. */
+		ipop_wire_data_hdr((struct ipop_data_hdr *)(got + 1 + (i & 7)), ri, ctr);
+		bad += memcmp(got + 1 + (i & 7), want, 16) != 0;
+		bad += got[i & 7] != 0xa5 || got[17 + (i & 7)] != 0xa5;   /* nothing else */
+	}
+	CHECK(bad == 0);
+}
+
+/* Independent IPv4 header check: the ones'-complement sum over the 20 bytes,
+ * big-endian words, is 0xffff for a right checksum. */
+static uint16_t ip_sum(const uint8_t *ip)
+{
+	uint32_t acc = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		acc += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+static unsigned n_zero_cksum, n_ffff_cksum;
+
+/* Template + patch must give exactly ipop_encap_write's bytes. */
+static unsigned tmpl_one(const struct ipop_encap_addr *a, const uint8_t *tmpl, uint16_t sum,
+			 uint16_t plen, uint16_t id)
+{
+	uint8_t want[IPOP_ENCAP_HDR_LEN], got[IPOP_ENCAP_HDR_LEN + 2];
+	unsigned bad = 0;
+
+	ipop_encap_write(want, a, plen, id);
+	memset(got, 0x5a, sizeof(got));
+	ipop_encap_from_template(got + 1, tmpl, sum, plen, id);
+	bad += memcmp(got + 1, want, IPOP_ENCAP_HDR_LEN) != 0;
+	bad += got[0] != 0x5a || got[IPOP_ENCAP_HDR_LEN + 1] != 0x5a;
+	bad += ip_sum(got + 1 + 14) != 0xffff;
+	bad += ((got[1 + 16] << 8 | got[1 + 17]) != plen + 28);
+	bad += ((got[1 + 18] << 8 | got[1 + 19]) != id);
+	bad += ((got[1 + 38] << 8 | got[1 + 39]) != plen + 8);
+	n_zero_cksum += got[1 + 24] == 0 && got[1 + 25] == 0;
+	n_ffff_cksum += got[1 + 24] == 0xff && got[1 + 25] == 0xff;
+	return bad;
+}
+
+static void test_encap_template(void)
+{
+	static const struct ipop_encap_addr addrs[] = {
+		{ { { 0x02, 0xaa, 0, 0, 0, 0x01 } }, { { 0x02, 0xbb, 0, 0, 0, 0x02 } },
+		  0x0100000a, 0x0200000a, 0x6c16, 0x6d16 },           /* 10.0.0.1 -> .2 */
+		{ { { 0, 0, 0, 0, 0, 0 } }, { { 0, 0, 0, 0, 0, 0 } }, 0, 0, 0, 0 },
+		{ { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } }, { { 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54 } },
+		  0xffffffff, 0xffffffff, 0xffff, 0xffff },
+		{ { { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } }, { { 0x52, 0x54, 0, 0xab, 0xcd, 0xef } },
+		  0x0733a8c0, 0x6433a8c6, 0xa816, 0x0100 },
+	};
+	static const uint16_t some_ids[] = { 0, 1, 0x00ff, 0x7fff, 0x8000, 0xbeef, 0xfffe, 0xffff };
+	static const uint16_t some_lens[] = { 0, 1, 32, 92, 136, 1452, 1472, 1473, 1550, 9000,
+					      65535 - 28 };
+	uint64_t x = 88172645463325252ull;
+	unsigned bad = 0, n = 0;
+
+	for (unsigned k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++) {
+		const struct ipop_encap_addr *a = &addrs[k];
+		uint8_t tmpl[IPOP_ENCAP_HDR_LEN], full[IPOP_ENCAP_HDR_LEN];
+		uint16_t sum = ipop_encap_template(tmpl, a);
+
+		CHECK(sum != 0);
+		/* The template is ipop_encap_write's header with the four variable
+		 * fields zero. */
+		ipop_encap_write(full, a, 0, 0);
+		memset(full + 16, 0, 4);
+		memset(full + 24, 0, 2);
+		memset(full + 38, 0, 2);
+		CHECK(memcmp(tmpl, full, IPOP_ENCAP_HDR_LEN) == 0);
+		/* Every length with a few ids, every id with a few lengths. */
+		for (uint32_t len = 0; len <= 65535 - 28; len++)
+			for (unsigned j = 0; j < sizeof(some_ids) / sizeof(some_ids[0]); j++, n++)
+				bad += tmpl_one(a, tmpl, sum, (uint16_t)len, some_ids[j]);
+		for (uint32_t id = 0; id <= 0xffff; id++)
+			for (unsigned j = 0; j < sizeof(some_lens) / sizeof(some_lens[0]); j++, n++)
+				bad += tmpl_one(a, tmpl, sum, some_lens[j], (uint16_t)id);
+		for (unsigned r = 0; r < 200000; r++, n++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			bad += tmpl_one(a, tmpl, sum, (uint16_t)((x >> 16) % (65535 - 28 + 1)),
+					(uint16_t)x);
+		}
+	}
+	printf("wire: outer header template: %u headers identical to ipop_encap_write "
+	       "(%u with checksum 0x0000, %u with 0xffff), %u differ\n", n - bad,
+	       n_zero_cksum, n_ffff_cksum, bad);
+	CHECK(bad == 0);
+	CHECK(n_zero_cksum > 0);          /* the ones'-complement edge case was hit */
+}
+
 int main(void)
 {
 	test_layout();
 	test_classify();
 	test_data_hdr();
+	test_data_hdr_many();
+	test_encap_template();
 	return check_report("wire");
 }
