@@ -156,3 +156,36 @@ gw_peer_is() {
 gw_wait_peer() {
 	wait_until "$4" gw_peer_is "$1" "$2" "$3"
 }
+
+# gw_config_peerlist SITE FILE [EXTRA] : gw_config with the peers taken from FILE,
+# one "NAME PUBLIC_KEY IP:PORT" a line, instead of other sites (peers that are not
+# gateways of this testbed: bench/mem_tunnels.sh's simulated peers). GW_EAL_MB and
+# GW_MBUFS, when set, replace the testbed's "-m", "128" and mbufs = 4095.
+gw_config_peerlist() {
+	local l=$1 file=$2 extra=${3:-} saved=${GW_PEERS[$1]:-} name pub ep first=1 tmp
+	GW_PEERS[$l]=""
+	gw_config "$l" "$extra" || {
+		GW_PEERS[$l]=$saved
+		return 1
+	}
+	GW_PEERS[$l]=$saved
+	tmp="${GW_CONF[$l]}.tmp"
+	{
+		sed '/^peers = ($/,$d' "${GW_CONF[$l]}"
+		echo "peers = ("
+		while read -r name pub ep; do
+			[[ -n "$name" ]] || continue
+			((first)) || printf ',\n'
+			printf '  { name = "%s"; public_key = "%s"; endpoint = "%s"; }' "$name" "$pub" "$ep"
+			first=0
+		done <"$file"
+		printf '\n);\n'
+	} >"$tmp" || return 1
+	if [[ -n "${GW_EAL_MB:-}" ]]; then
+		sed -i "s/\"-m\", \"128\"/\"-m\", \"$GW_EAL_MB\"/" "$tmp" || return 1
+	fi
+	if [[ -n "${GW_MBUFS:-}" ]]; then
+		sed -i "s/mbufs = 4095;/mbufs = $GW_MBUFS;/" "$tmp" || return 1
+	fi
+	mv "$tmp" "${GW_CONF[$l]}"
+}
