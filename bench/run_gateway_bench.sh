@@ -117,6 +117,7 @@ dpdk: {
   mbufs = 16383;
   # An idle gateway shares CPU 1 with the busy one: wake rarely.
   idle_sleep_max_us = 10000;
+  idle_sleep_recent_us = 10000;   # also right after traffic (the other direction's case)
 };
 lan: { device = "$(memif net_memif_lan "$s-lan" "02:1$s:00:00:00:01")"; };
 wan: {

@@ -123,27 +123,34 @@ void ipop_dp_encap_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 _Static_assert(sizeof(((struct ipop_fp_peer *)0)->hdr) == IPOP_OUTER_HDR_LEN &&
 	       IPOP_ENCAP_HDR_LEN == IPOP_OUTER_HDR_LEN, "outer header template size");
 
-/* Reserve nonces: one atomic add per run of consecutive ops on the same session. */
+/* Reserve nonces: one atomic add per session per batch. A flood interleaves
+ * sessions (peer 0, 1, 2, 0, 1, 2, ...), so group by session over the whole
+ * batch, not by runs; within a session, counters follow batch order. */
+_Static_assert(IPOP_DP_BATCH <= 64, "reserve_counters keeps the batch in a 64-bit mask");
 static void reserve_counters(struct seal_batch *b)
 {
-	uint16_t i = 0;
+	uint64_t todo = b->n == 64 ? UINT64_MAX : (UINT64_C(1) << b->n) - 1;
 
-	while (i < b->n) {
+	while (todo != 0) {
+		uint16_t i = (uint16_t)__builtin_ctzll(todo);
 		struct ipop_keypair *kp = b->peer[i]->tx;
-		uint16_t j = i + 1;
-		while (j < b->n && b->peer[j]->tx == kp)
-			j++;
-		uint64_t base = __atomic_fetch_add(&kp->send_counter, j - i, __ATOMIC_RELAXED);
+		uint64_t same = 0;
+		/* Earlier slots never hold kp: its first use is i. */
+		for (uint16_t k = i; k < b->n; k++)
+			if (b->peer[k]->tx == kp)
+				same |= UINT64_C(1) << k;
+		todo &= ~same;
+		uint64_t ctr = __atomic_fetch_add(&kp->send_counter,
+						  (uint64_t)__builtin_popcountll(same), __ATOMIC_RELAXED);
 		uint32_t ri = kp->remote_index;
-		for (uint16_t k = i; k < j; k++) {
+		for (; same != 0; same &= same - 1) {
+			uint16_t k = (uint16_t)__builtin_ctzll(same);
 			/* The data header sits right before op.buf (to_peer). */
 			struct ipop_data_hdr *h = (struct ipop_data_hdr *)
 				(b->op[k].buf - IPOP_DATA_HDR_LEN);
-			uint64_t ctr = base + (k - i);
 			ipop_wire_data_hdr(h, ri, ctr);
-			b->op[k].counter = ctr;
+			b->op[k].counter = ctr++;
 		}
-		i = j;
 	}
 }
 
@@ -403,6 +410,19 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	forward_local(c, t, b, m, in_loc);
 }
 
+/* The frame's first line and the line before it, where the data and outer
+ * headers will be written (a frame at the default headroom starts on a line
+ * boundary, so the headers land in a line nothing has touched since the mbuf
+ * was last used). Three frames ahead: measured in docs/benchmarks.md, section 6. */
+#define PREFETCH_AHEAD 3
+static inline void prefetch_frame(struct rte_mbuf *m)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	rte_prefetch0(d);
+	rte_prefetch0(d - RTE_CACHE_LINE_SIZE);
+}
+
 void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		      struct rte_mbuf **pkts, uint16_t n, uint16_t in_loc)
 {
@@ -412,9 +432,11 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	b.learnt_src = NO_MAC;
 	b.dst_mac = NO_MAC;
 	b.dst_loc = IPOP_LOC_NONE;
+	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		prefetch_frame(pkts[i]);
 	for (uint16_t i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_frame(pkts[i + PREFETCH_AHEAD]);
 		local_one(c, t, &b, pkts[i], in_loc);
 	}
 	seal_flush(c, t, &b);

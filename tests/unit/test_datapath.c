@@ -754,6 +754,40 @@ static void test_flood(void)
 	A.t->n_flood = nf;
 	A.c.q_host = host;
 	all_quiet("flood");
+
+	/* A burst of broadcasts interleaves the sessions in the seal batch (B, C,
+	 * B, C, ...): each session's counters are still consecutive, in frame
+	 * order, and its send counter moves by exactly its share. */
+	{
+		enum { NB = 5 };
+		struct rte_mbuf *in[NB], *o[2 * NB + 2];
+		uint64_t b0 = kAB->send_counter, c0 = kAC->send_counter;
+		for (int i = 0; i < NB; i++) {
+			frame_eth(f[0], BCAST, HA, 0x0806, 60, 100 + (uint32_t)i);
+			in[i] = mk(pool, f[0], 60);
+		}
+		local_rx(&A, in, NB, IPOP_LOC_LAN);
+		unsigned no = wan_out(&A, o, RTE_DIM(o));
+		CHECK(no == 2 * NB);
+		CHECK(kAB->send_counter == b0 + NB && kAC->send_counter == c0 + NB);
+		uint64_t next_b = b0, next_c = c0;
+		for (unsigned i = 0; i < no; i++) {
+			struct gw *d = dest_of(o[i]);
+			const uint8_t *msg = rte_pktmbuf_mtod(o[i], uint8_t *) + IPOP_OUTER_HDR_LEN;
+			uint64_t ctr = be64(msg + 8);
+			CHECK(d == &B || d == &C);
+			if (d == &B)
+				CHECK(ctr == next_b++);
+			else if (d == &C)
+				CHECK(ctr == next_c++);
+		}
+		CHECK(next_b == b0 + NB && next_c == c0 + NB);
+		free_all(o, no);
+		unsigned nh = take(&A, Q_HOST, o, RTE_DIM(o));
+		CHECK(nh == NB);
+		free_all(o, nh);
+	}
+	all_quiet("flood burst");
 }
 
 /* One sealed A -> B packet for HB (wired), with a given inner length. */
