@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define IPOP_LOC_LAN   0xFFFFu
 #define IPOP_LOC_HOST  0xFFFEu
@@ -52,6 +53,19 @@ static inline uint64_t ipop_mac_u64(const uint8_t *m)
 {
 	return ((uint64_t)m[0] << 40) | ((uint64_t)m[1] << 32) | ((uint64_t)m[2] << 24) |
 	       ((uint64_t)m[3] << 16) | ((uint64_t)m[4] << 8) | (uint64_t)m[5];
+}
+
+/* A MAC as a 48-bit key for equality tests only (two loads, any byte order):
+ * the per-burst learn/lookup caches of send.c and receive.c. */
+#define IPOP_NO_MAC_KEY UINT64_MAX   /* never a 48-bit key */
+static inline uint64_t ipop_mac_key(const uint8_t *m)
+{
+	uint32_t hi;
+	uint16_t lo;
+
+	memcpy(&hi, m, 4);
+	memcpy(&lo, m + 4, 2);
+	return (uint64_t)hi << 16 | lo;
 }
 
 #endif

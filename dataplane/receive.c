@@ -19,25 +19,12 @@
 #include <rte_udp.h>
 #include <string.h>
 
-#define NO_MAC UINT64_MAX      /* never a 48-bit MAC key */
-
-/* A MAC as a 48-bit integer key for equality (any byte order will do). */
-static inline uint64_t mac_key(const struct rte_ether_addr *a)
-{
-	uint32_t hi;
-	uint16_t lo;
-
-	memcpy(&hi, a->addr_bytes, 4);
-	memcpy(&lo, a->addr_bytes + 4, 2);
-	return (uint64_t)hi << 16 | lo;
-}
-
 struct open_batch {
 	uint16_t n;
 	/* Bridge work already done in this burst (deliver_local). */
-	uint64_t learnt_src;   /* source MAC of the previous learn, or NO_MAC */
+	uint64_t learnt_src;   /* source MAC of the previous learn, or IPOP_NO_MAC_KEY */
 	uint16_t learnt_loc;   /* and the peer slot it was learnt at */
-	uint64_t dst_mac;      /* destination MAC of the last lookup, or NO_MAC */
+	uint64_t dst_mac;      /* destination MAC of the last lookup, or IPOP_NO_MAC_KEY */
 	uint16_t dst_loc;      /* its result */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	struct ipop_keypair *kp[IPOP_DP_BATCH];
@@ -87,20 +74,20 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 	 * nothing; concurrent writers race with the lock-free bridge anyway).
 	 * The cached lookup is dropped when a learn inserts or moves an entry
 	 * (possible eviction in its bucket) or touches the cached MAC itself. */
-	uint64_t sk = mac_key(&eth->src_addr);
+	uint64_t sk = ipop_mac_key(eth->src_addr.addr_bytes);
 	if (sk != b->learnt_src || slot != b->learnt_loc) {
 		if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, slot, c->now_s)) {
 			c->st->learned++;
-			b->dst_mac = NO_MAC;
+			b->dst_mac = IPOP_NO_MAC_KEY;
 		} else if (sk == b->dst_mac) {
-			b->dst_mac = NO_MAC;
+			b->dst_mac = IPOP_NO_MAC_KEY;
 		}
 		b->learnt_src = sk;
 		b->learnt_loc = slot;
 	}
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr)) {
-		uint64_t dk = mac_key(&eth->dst_addr);
+		uint64_t dk = ipop_mac_key(eth->dst_addr.addr_bytes);
 		loc = b->dst_loc;
 		if (dk != b->dst_mac) {
 			loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
@@ -295,9 +282,9 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct open_batch b;
 
 	b.n = 0;
-	b.learnt_src = NO_MAC;
+	b.learnt_src = IPOP_NO_MAC_KEY;
 	b.learnt_loc = IPOP_LOC_NONE;
-	b.dst_mac = NO_MAC;
+	b.dst_mac = IPOP_NO_MAC_KEY;
 	b.dst_loc = IPOP_LOC_NONE;
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)

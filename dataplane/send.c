@@ -19,24 +19,11 @@
 #include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 
-#define NO_MAC UINT64_MAX      /* never a 48-bit MAC key */
-
-/* A MAC as a 48-bit integer key for equality (any byte order will do). */
-static inline uint64_t mac_key(const struct rte_ether_addr *a)
-{
-	uint32_t hi;
-	uint16_t lo;
-
-	memcpy(&hi, a->addr_bytes, 4);
-	memcpy(&lo, a->addr_bytes + 4, 2);
-	return (uint64_t)hi << 16 | lo;
-}
-
 struct seal_batch {
 	uint16_t n;
 	/* Bridge work already done in this burst (local_one, forward_local). */
-	uint64_t learnt_src;   /* source MAC the previous learn was for, or NO_MAC */
-	uint64_t dst_mac;      /* destination MAC of the last lookup, or NO_MAC */
+	uint64_t learnt_src;   /* source MAC the previous learn was for, or IPOP_NO_MAC_KEY */
+	uint64_t dst_mac;      /* destination MAC of the last lookup, or IPOP_NO_MAC_KEY */
 	uint16_t dst_loc;      /* its result */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
@@ -281,7 +268,7 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	/* The same answer as the last lookup of this burst for the same MAC, as
 	 * long as local_one() has not invalidated it (see there why). */
-	uint64_t dk = mac_key(&eth->dst_addr);
+	uint64_t dk = ipop_mac_key(eth->dst_addr.addr_bytes);
 	uint16_t loc = b->dst_loc;
 	if (dk != b->dst_mac) {
 		loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
@@ -385,13 +372,13 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	 * bucket) or refreshed the cached MAC itself (an aged entry becomes live
 	 * again); a learn that finds its own MAC unchanged touches only that
 	 * MAC's way, which no other MAC's lookup reads. */
-	uint64_t sk = mac_key(&eth->src_addr);
+	uint64_t sk = ipop_mac_key(eth->src_addr.addr_bytes);
 	if (sk != b->learnt_src) {
 		if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s)) {
 			c->st->learned++;
-			b->dst_mac = NO_MAC;
+			b->dst_mac = IPOP_NO_MAC_KEY;
 		} else if (sk == b->dst_mac) {
-			b->dst_mac = NO_MAC;
+			b->dst_mac = IPOP_NO_MAC_KEY;
 		}
 		b->learnt_src = sk;
 	}
@@ -429,8 +416,8 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct seal_batch b;
 
 	b.n = 0;
-	b.learnt_src = NO_MAC;
-	b.dst_mac = NO_MAC;
+	b.learnt_src = IPOP_NO_MAC_KEY;
+	b.dst_mac = IPOP_NO_MAC_KEY;
 	b.dst_loc = IPOP_LOC_NONE;
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);
