@@ -21,6 +21,7 @@
  */
 #include "dataplane/aead.h"
 #include "dataplane/wire.h"
+#include "bench/bench_util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <x86intrin.h>
 
 #include <json-c/json.h>
@@ -37,9 +37,7 @@
 #define BUF_SIZE  2048
 #define MAX_SIZES 8
 #define IMIX      0             /* size code for the IMIX mix */
-
-static const uint32_t imix_pattern[12] = {
-	64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576, 64 };
+#define IMIX_LARGE 1500         /* IMIX = 7:4:1 of 64/576/1500 */
 
 struct bench {
 	IMB_MGR *imb;
@@ -70,130 +68,52 @@ static void nonces(struct bench *b, unsigned first, unsigned n)
 		ipop_wire_nonce(b->nonce[i], b->counter++);
 }
 
-/* ---- AES-256-GCM ---- */
+/* The raw APIs (bench_util.h) on the pool's ops, with the cipher of the
+ * current key. */
 
-/* The expanded key: the part of a struct gcm_key_data this arch uses. */
-static inline const struct gcm_key_data *gcm_key(const struct bench *b)
+/* Direct API (AES-256-GCM only). */
+static void direct_run(struct bench *b, unsigned first, unsigned n, IMB_CIPHER_DIRECTION dir)
 {
-	return (const struct gcm_key_data *)(const void *)b->key.data;
+	nonces(b, first, n);
+	bench_imb_gcm_direct(b->imb, &b->gcm_ctx, &b->key, &b->ops[first], &b->nonce[first], n,
+			     dir);
 }
+
+/* Job API: submit one by one, collect what completes, flush at burst end. */
+static void job_run(struct bench *b, unsigned first, unsigned n, IMB_CIPHER_DIRECTION dir)
+{
+	nonces(b, first, n);
+	b->errors += bench_imb_job_api(b->imb, &b->ops[first], &b->nonce[first], n, dir);
+}
+
+/* Burst API: one get/submit per burst, flush what is left. */
+static void burst_run(struct bench *b, unsigned first, unsigned n, IMB_CIPHER_DIRECTION dir)
+{
+	nonces(b, first, n);
+	b->errors += bench_imb_burst_api(b->imb, b->jobs, &b->ops[first], &b->nonce[first], n,
+					 dir);
+}
+
+/* ---- AES-256-GCM ---- */
 
 static void gcm_direct_enc(struct bench *b, unsigned first, unsigned n)
 {
-	nonces(b, first, n);
-	for (unsigned i = first; i < first + n; i++)
-		IMB_AES256_GCM_ENC(b->imb, gcm_key(b), &b->gcm_ctx, b->buf[i],
-				   b->buf[i], b->len[i], b->nonce[i], b->aad[i], 16,
-				   b->tag[i], 16);
+	direct_run(b, first, n, IMB_DIR_ENCRYPT);
 }
 
 static void gcm_direct_dec(struct bench *b, unsigned first, unsigned n)
 {
-	nonces(b, first, n);
-	for (unsigned i = first; i < first + n; i++)
-		IMB_AES256_GCM_DEC(b->imb, gcm_key(b), &b->gcm_ctx, b->buf[i],
-				   b->buf[i], b->len[i], b->nonce[i], b->aad[i], 16,
-				   b->tag[i], 16);
-}
-
-static void fill_job(struct bench *b, IMB_JOB *job, unsigned i, int cipher,
-		     IMB_CIPHER_DIRECTION dir)
-{
-	job->cipher_direction = dir;
-	job->chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH :
-						    IMB_ORDER_HASH_CIPHER;
-	job->key_len_in_bytes = IMB_KEY_256_BYTES;
-	job->src = b->buf[i];
-	job->dst = b->buf[i];
-	job->cipher_start_src_offset_in_bytes = 0;
-	job->msg_len_to_cipher_in_bytes = b->len[i];
-	job->hash_start_src_offset_in_bytes = 0;
-	job->msg_len_to_hash_in_bytes = b->len[i];
-	job->iv = b->nonce[i];
-	job->iv_len_in_bytes = 12;
-	job->auth_tag_output = b->tag[i];
-	job->auth_tag_output_len_in_bytes = 16;
-	if (cipher == IPOP_CIPHER_AES256GCM) {
-		job->cipher_mode = IMB_CIPHER_GCM;
-		job->hash_alg = IMB_AUTH_AES_GMAC;
-		job->enc_keys = gcm_key(b);
-		job->dec_keys = gcm_key(b);
-		job->u.GCM.aad = b->aad[i];
-		job->u.GCM.aad_len_in_bytes = 16;
-	} else {
-		job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
-		job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
-		job->enc_keys = b->key.data;
-		job->dec_keys = b->key.data;
-		job->u.CHACHA20_POLY1305.aad = b->aad[i];
-		job->u.CHACHA20_POLY1305.aad_len_in_bytes = 16;
-	}
-}
-
-static void count_job(struct bench *b, const IMB_JOB *job)
-{
-	if (job->status != IMB_STATUS_COMPLETED)
-		b->errors++;
-}
-
-/* Job API: submit one by one, collect what completes, flush at burst end. */
-static void job_run(struct bench *b, unsigned first, unsigned n, int cipher,
-		    IMB_CIPHER_DIRECTION dir)
-{
-	IMB_JOB *job;
-
-	nonces(b, first, n);
-	for (unsigned i = first; i < first + n; i++) {
-		job = IMB_GET_NEXT_JOB(b->imb);
-		fill_job(b, job, i, cipher, dir);
-		job = IMB_SUBMIT_JOB(b->imb);
-		while (job != NULL) {
-			count_job(b, job);
-			job = IMB_GET_COMPLETED_JOB(b->imb);
-		}
-	}
-	while ((job = IMB_FLUSH_JOB(b->imb)) != NULL)
-		count_job(b, job);
-}
-
-/* Burst API: one get/submit per burst, flush what is left. */
-static void burst_run(struct bench *b, unsigned first, unsigned n, int cipher,
-		      IMB_CIPHER_DIRECTION dir)
-{
-	unsigned got, done, left;
-
-	nonces(b, first, n);
-	got = IMB_GET_NEXT_BURST(b->imb, n, b->jobs);
-	if (got != n) {
-		b->errors += n;
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		fill_job(b, b->jobs[i], first + i, cipher, dir);
-	done = IMB_SUBMIT_BURST(b->imb, n, b->jobs);
-	for (unsigned i = 0; i < done; i++)
-		count_job(b, b->jobs[i]);
-	left = n - done;
-	while (left > 0) {
-		done = IMB_FLUSH_BURST(b->imb, left, b->jobs);
-		if (done == 0) {
-			b->errors += left;
-			return;
-		}
-		for (unsigned i = 0; i < done; i++)
-			count_job(b, b->jobs[i]);
-		left -= done;
-	}
+	direct_run(b, first, n, IMB_DIR_DECRYPT);
 }
 
 static void gcm_job_enc(struct bench *b, unsigned first, unsigned n)
 {
-	job_run(b, first, n, IPOP_CIPHER_AES256GCM, IMB_DIR_ENCRYPT);
+	job_run(b, first, n, IMB_DIR_ENCRYPT);
 }
 
 static void gcm_burst_enc(struct bench *b, unsigned first, unsigned n)
 {
-	burst_run(b, first, n, IPOP_CIPHER_AES256GCM, IMB_DIR_ENCRYPT);
+	burst_run(b, first, n, IMB_DIR_ENCRYPT);
 }
 
 /* ---- ChaCha20-Poly1305 ---- */
@@ -212,17 +132,17 @@ static void cp_direct_enc(struct bench *b, unsigned first, unsigned n)
 
 static void cp_job_enc(struct bench *b, unsigned first, unsigned n)
 {
-	job_run(b, first, n, IPOP_CIPHER_CHACHA20POLY1305, IMB_DIR_ENCRYPT);
+	job_run(b, first, n, IMB_DIR_ENCRYPT);
 }
 
 static void cp_burst_enc(struct bench *b, unsigned first, unsigned n)
 {
-	burst_run(b, first, n, IPOP_CIPHER_CHACHA20POLY1305, IMB_DIR_ENCRYPT);
+	burst_run(b, first, n, IMB_DIR_ENCRYPT);
 }
 
 static void cp_burst_dec(struct bench *b, unsigned first, unsigned n)
 {
-	burst_run(b, first, n, IPOP_CIPHER_CHACHA20POLY1305, IMB_DIR_DECRYPT);
+	burst_run(b, first, n, IMB_DIR_DECRYPT);
 }
 
 /* ---- ipop wrappers ---- */
@@ -282,19 +202,11 @@ struct result {
 
 #define MAX_ROUNDS 15
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Buffer lengths for one size code and the ops the wrappers read. */
 static void setup_sizes(struct bench *b, uint32_t size)
 {
 	for (unsigned i = 0; i < POOL; i++) {
-		b->len[i] = size == IMIX ? imix_pattern[i % 12] : size;
+		b->len[i] = size == IMIX ? bench_imix_len(i, IMIX_LARGE) : size;
 		b->ops[i] = (struct ipop_aead_op){ .key = &b->key, .buf = b->buf[i],
 			.len = b->len[i], .aad = b->aad[i], .tag = b->tag[i] };
 	}
@@ -303,7 +215,7 @@ static void setup_sizes(struct bench *b, uint32_t size)
 static uint64_t run_for(struct bench *b, method_fn fn, double seconds,
 			uint64_t *bytes)
 {
-	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), ops = 0;
+	uint64_t end = bench_now_ns() + (uint64_t)(seconds * 1e9), ops = 0;
 
 	*bytes = 0;
 	do {
@@ -314,7 +226,7 @@ static uint64_t run_for(struct bench *b, method_fn fn, double seconds,
 			ops += b->burst;
 			b->pos = (b->pos + b->burst) % POOL;
 		}
-	} while (now_ns() < end);
+	} while (bench_now_ns() < end);
 	return ops;
 }
 
@@ -328,11 +240,11 @@ static struct result measure(struct bench *b, const struct method *m,
 	b->errors = 0;
 	run_for(b, m->fn, seconds / 10, &bytes);          /* warm-up */
 	b->errors = 0;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	c0 = __rdtsc();
 	r.ops = run_for(b, m->fn, seconds, &bytes);
 	c1 = __rdtsc();
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	r.errors = b->errors;
 	r.mpps = (double)r.ops * 1e3 / (double)(t1 - t0);
 	r.gbps = (double)bytes * 8 / (double)(t1 - t0);
@@ -355,28 +267,6 @@ static void usage(const char *argv0)
 		argv0, MAX_ROUNDS, IMB_MAX_BURST_SIZE);
 }
 
-static int parse_sizes(const char *arg, uint32_t *sizes, unsigned *n)
-{
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	*n = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long v = strcmp(tok, "imix") == 0 ? IMIX : strtol(tok, NULL, 10);
-
-		if (*n == MAX_SIZES || v < 0 || v > BUF_SIZE - 64 ||
-		    (v == 0 && strcmp(tok, "imix") != 0)) {
-			rc = -EINVAL;
-			break;
-		}
-		sizes[(*n)++] = (uint32_t)v;
-	}
-	free(copy);
-	return *n == 0 ? -EINVAL : rc;
-}
-
 struct options {
 	double seconds;
 	uint32_t sizes[MAX_SIZES];
@@ -386,6 +276,24 @@ struct options {
 	int cpu;
 	const char *json;
 };
+
+static int size_tok(const char *tok, void *ctx)
+{
+	struct options *o = ctx;
+	long v = strcmp(tok, "imix") == 0 ? IMIX : strtol(tok, NULL, 10);
+
+	if (o->nsizes == MAX_SIZES || v < 0 || v > BUF_SIZE - 64 ||
+	    (v == 0 && strcmp(tok, "imix") != 0))
+		return -EINVAL;
+	o->sizes[o->nsizes++] = (uint32_t)v;
+	return 0;
+}
+
+static int parse_sizes(const char *arg, struct options *o)
+{
+	o->nsizes = 0;
+	return bench_csv(arg, size_tok, o);
+}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -402,7 +310,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .seconds = 0.1, .burst = 32, .rounds = 5, .cpu = -1 };
-	parse_sizes("64,512,1420,imix", o->sizes, &o->nsizes);
+	parse_sizes("64,512,1420,imix", o);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -411,7 +319,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			break;
 		case 'z':
-			if (parse_sizes(optarg, o->sizes, &o->nsizes) != 0)
+			if (parse_sizes(optarg, o) != 0)
 				return -EINVAL;
 			break;
 		case 'b':
@@ -527,12 +435,8 @@ static json_object *ratio_json(int cipher, const char *size,
 
 static json_object *header_json(const struct bench *b, const struct options *o)
 {
-	json_object *h = json_object_new_object(), *imix = json_object_new_object();
-	json_object *sz = json_object_new_array(), *wt = json_object_new_array();
+	json_object *h = bench_header_json("ipop-bench-aead", ipop_aead_mgr_arch(b->mgr));
 
-	json_object_object_add(h, "tool", json_object_new_string("ipop-bench-aead"));
-	json_object_object_add(h, "ipsec_mb", json_object_new_string(imb_get_version_str()));
-	json_object_object_add(h, "arch", json_object_new_string(ipop_aead_mgr_arch(b->mgr)));
 	json_object_object_add(h, "burst", json_object_new_int((int)o->burst));
 	json_object_object_add(h, "seconds_per_case", json_object_new_double(o->seconds));
 	json_object_object_add(h, "rounds", json_object_new_int((int)o->rounds));
@@ -541,16 +445,7 @@ static json_object *header_json(const struct bench *b, const struct options *o)
 		"interleave all APIs of a cipher and size"));
 	json_object_object_add(h, "bytes_counted", json_object_new_string(
 		"plaintext bytes per packet; AAD 16 B and tag 16 B not counted"));
-	json_object_array_add(sz, json_object_new_int(64));
-	json_object_array_add(sz, json_object_new_int(576));
-	json_object_array_add(sz, json_object_new_int(1500));
-	json_object_array_add(wt, json_object_new_int(7));
-	json_object_array_add(wt, json_object_new_int(4));
-	json_object_array_add(wt, json_object_new_int(1));
-	json_object_object_add(imix, "sizes", sz);
-	json_object_object_add(imix, "weights", wt);
-	json_object_object_add(imix, "mean_bytes", json_object_new_double(4252.0 / 12));
-	json_object_object_add(h, "imix", imix);
+	json_object_object_add(h, "imix", bench_imix_json(IMIX_LARGE));
 	return h;
 }
 
@@ -564,28 +459,6 @@ static int key_for(struct bench *b, int cipher)
 				  raw);
 }
 
-static int by_mpps(const void *a, const void *b)
-{
-	double x = ((const struct result *)a)->mpps, y = ((const struct result *)b)->mpps;
-
-	return (x > y) - (x < y);
-}
-
-/* The fastest round, with the median and slowest. Other tenants of a shared
- * VM only ever slow a round down, so the fastest round is the best estimate
- * of what the code itself costs. */
-static struct result best_of(struct result *rounds, unsigned n)
-{
-	struct result r;
-
-	qsort(rounds, n, sizeof(*rounds), by_mpps);
-	r = rounds[n - 1];
-	r.mpps_min = rounds[0].mpps;
-	r.mpps_median = rounds[n / 2].mpps;
-	for (unsigned i = 0; i + 1 < n; i++)
-		r.errors += rounds[i].errors;
-	return r;
-}
 
 /* All methods of one cipher and size, round-robin so that drifts of the VM
  * hit raw and wrapper alike. */
@@ -601,7 +474,8 @@ static void run_case(struct bench *b, const struct options *o, int cipher,
 				samples[i][r] = measure(b, &methods[i], o->seconds);
 	for (unsigned i = 0; i < NMETHODS; i++)
 		if (methods[i].cipher == cipher)
-			res[i] = best_of(samples[i], o->rounds);
+			bench_best_of(&res[i], samples[i], o->rounds, sizeof(res[i]),
+				      BENCH_FIELDS(struct result));
 }
 
 static void run_all(struct bench *b, const struct options *o, json_object *root)
@@ -615,10 +489,7 @@ static void run_all(struct bench *b, const struct options *o, json_object *root)
 	for (unsigned s = 0; s < o->nsizes; s++) {
 		char size[16];
 
-		if (o->sizes[s] == IMIX)
-			snprintf(size, sizeof(size), "imix");
-		else
-			snprintf(size, sizeof(size), "%u", o->sizes[s]);
+		bench_size_label(o->sizes[s], size, sizeof(size));
 		setup_sizes(b, o->sizes[s]);
 		for (int c = 0; c < 2; c++) {
 			run_case(b, o, ciphers[c], res);

@@ -61,13 +61,13 @@
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 #include "dataplane/wire.h"
+#include "bench/bench_util.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <x86intrin.h>
 
 #include <json-c/json.h>
@@ -81,7 +81,6 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_spinlock.h>
-#include <rte_udp.h>
 
 #define BURST        32
 #define POOL         256         /* mbufs cycled by the cache-resident cases */
@@ -94,6 +93,7 @@
 #define MAX_WS       8           /* working-set sizes of case 7 */
 #define WAN_PORT     5800
 #define WAIT_NS      (5ull * 1000000000ull)   /* bound on every spin-wait */
+#define PAYLOAD_MUL  7           /* payload byte i of a frame: i * 7 + flow */
 
 /* ---- options and global state ---- */
 
@@ -173,58 +173,6 @@ typedef uint64_t (*burst_fn)(struct th *t);
 
 /* ---- small helpers ---- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void *alloc64(size_t size)
-{
-	void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
-
-	if (p != NULL)
-		memset(p, 0, (size + 63) & ~(size_t)63);
-	return p;
-}
-
-static long status_kb(const char *field)
-{
-	char line[256];
-	size_t fl = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
-			v = strtol(line + fl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-static void read_loadavg(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	out[0] = '\0';
-	if (f == NULL)
-		return;
-	if (fgets(out, (int)len, f) != NULL)
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The nonce as aead.c's nonce16() writes it: one 16-byte store (a nonce built
  * from two smaller stores stalls IPsec-MB's 16-byte load, docs/crypto.md). */
 static inline void nonce16(uint8_t out[16], uint64_t counter)
@@ -235,39 +183,11 @@ static inline void nonce16(uint8_t out[16], uint64_t counter)
 			 _mm_set_epi64x((long long)(be >> 32), (long long)(be << 32)));
 }
 
-static void host_mac(struct rte_ether_addr *a, uint8_t site, unsigned host)
-{
-	uint8_t m[6] = { 0x02, site, 0, 0, (uint8_t)(host >> 8), (uint8_t)host };
-
-	memcpy(a->addr_bytes, m, 6);
-}
-
 /* An Ethernet/IPv4/UDP frame of len bytes from host flow of site 0x0a to host
  * flow of site 0x0b (as bench_dataplane.c builds them). */
 static void frame_write(uint8_t *f, uint16_t len, unsigned flow)
 {
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t ip_len = (uint16_t)(len - RTE_ETHER_HDR_LEN);
-
-	host_mac(&eth->dst_addr, 0x0b, flow);
-	host_mac(&eth->src_addr, 0x0a, flow);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(ip_len);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(0x0a0a0000u | flow);
-	ip->dst_addr = rte_cpu_to_be_32(0x0a0b0000u | flow);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + flow));
-	udp->dst_port = rte_cpu_to_be_16(5001);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - 20));
-	udp->dgram_cksum = 0;
-	for (uint16_t i = 42; i < len; i++)
-		f[i] = (uint8_t)(i * 7 + flow);
+	bench_frame_write(f, len, 0x0a, 0x0b, flow, PAYLOAD_MUL);
 }
 
 /* ---- what an RX driver does (untimed) ---- */
@@ -359,58 +279,17 @@ static uint64_t v_aead_single(struct th *t)
 	return rte_rdtsc() - t0;
 }
 
-static void gcm_job_fill(struct th *t, IMB_JOB *job, unsigned i)
-{
-	const struct ipop_aead_op *op = &t->ops[i];
-
-	job->cipher_direction = IMB_DIR_ENCRYPT;
-	job->chain_order = IMB_ORDER_CIPHER_HASH;
-	job->key_len_in_bytes = IMB_KEY_256_BYTES;
-	job->src = op->buf;
-	job->dst = op->buf;
-	job->cipher_start_src_offset_in_bytes = 0;
-	job->msg_len_to_cipher_in_bytes = op->len;
-	job->hash_start_src_offset_in_bytes = 0;
-	job->msg_len_to_hash_in_bytes = op->len;
-	job->iv = t->nonce[i];
-	job->iv_len_in_bytes = 12;
-	job->auth_tag_output = op->tag;
-	job->auth_tag_output_len_in_bytes = IPOP_TAG_LEN;
-	job->cipher_mode = IMB_CIPHER_GCM;
-	job->hash_alg = IMB_AUTH_AES_GMAC;
-	job->enc_keys = op->key->data;
-	job->dec_keys = op->key->data;
-	job->u.GCM.aad = op->aad;
-	job->u.GCM.aad_len_in_bytes = IPOP_DATA_HDR_LEN;
-}
-
-static void job_check(struct th *t, const IMB_JOB *job)
-{
-	if (job->status != IMB_STATUS_COMPLETED)
-		t->errors++;
-}
-
 /* Raw IPsec-MB job API: submit the 32 GCM jobs one by one, flush at the end. */
 static uint64_t v_gcm_job(struct th *t)
 {
 	unsigned first = next_burst(t);
-	IMB_JOB *job;
 
 	for (unsigned i = 0; i < BURST; i++)
 		op_set(&t->ops[i], &t->key_gcm.key, t->m[first + i]);
 	uint64_t t0 = rte_rdtsc();
-	for (unsigned i = 0; i < BURST; i++) {
+	for (unsigned i = 0; i < BURST; i++)
 		nonce16(t->nonce[i], t->counter++);
-		job = IMB_GET_NEXT_JOB(t->imb);
-		gcm_job_fill(t, job, i);
-		job = IMB_SUBMIT_JOB(t->imb);
-		for (unsigned k = 0; job != NULL && k < IMB_MAX_JOBS; k++) {
-			job_check(t, job);
-			job = IMB_GET_COMPLETED_JOB(t->imb);
-		}
-	}
-	for (unsigned k = 0; k < IMB_MAX_JOBS && (job = IMB_FLUSH_JOB(t->imb)) != NULL; k++)
-		job_check(t, job);
+	t->errors += bench_imb_job_api(t->imb, t->ops, t->nonce, BURST, IMB_DIR_ENCRYPT);
 	return rte_rdtsc() - t0;
 }
 
@@ -422,27 +301,9 @@ static uint64_t v_gcm_burstapi(struct th *t)
 	for (unsigned i = 0; i < BURST; i++)
 		op_set(&t->ops[i], &t->key_gcm.key, t->m[first + i]);
 	uint64_t t0 = rte_rdtsc();
-	unsigned got = IMB_GET_NEXT_BURST(t->imb, BURST, t->jobs);
-	if (got != BURST) {
-		t->errors += BURST;
-		return rte_rdtsc() - t0;
-	}
-	for (unsigned i = 0; i < BURST; i++) {
+	for (unsigned i = 0; i < BURST; i++)
 		nonce16(t->nonce[i], t->counter++);
-		gcm_job_fill(t, t->jobs[i], i);
-	}
-	unsigned done = IMB_SUBMIT_BURST(t->imb, BURST, t->jobs);
-	for (unsigned i = 0; i < done; i++)
-		job_check(t, t->jobs[i]);
-	for (unsigned left = BURST - done, k = 0; left > 0 && k < BURST; left -= done, k++) {
-		done = IMB_FLUSH_BURST(t->imb, left, t->jobs);
-		if (done == 0) {
-			t->errors += left;
-			break;
-		}
-		for (unsigned i = 0; i < done; i++)
-			job_check(t, t->jobs[i]);
-	}
+	t->errors += bench_imb_burst_api(t->imb, t->jobs, t->ops, t->nonce, BURST, IMB_DIR_ENCRYPT);
 	return rte_rdtsc() - t0;
 }
 
@@ -501,30 +362,10 @@ static inline void reserve_burst(struct ipop_aead_op *ops, unsigned n)
 	}
 }
 
-/* send.c's to_peer room check: data header + outer header in front, tag behind. */
-static inline int grow_in_place(struct rte_mbuf *m)
-{
-	uint16_t off = m->data_off;
-
-	if (unlikely(m->nb_segs != 1 || off < IPOP_DATA_HDR_LEN + IPOP_OUTER_HDR_LEN ||
-		     (uint32_t)off + m->data_len + IPOP_TAG_LEN > m->buf_len))
-		return -1;
-	m->data_off = (uint16_t)(off - IPOP_DATA_HDR_LEN);
-	m->data_len = (uint16_t)(m->data_len + IPOP_DATA_OVERHEAD);
-	m->pkt_len += IPOP_DATA_OVERHEAD;
-	return 0;
-}
-
 /* send.c's encap_out: outer header from the peer's template into the headroom. */
 static inline void outer_hdr(struct th *t, struct rte_mbuf *m)
 {
-	uint16_t plen = (uint16_t)m->pkt_len;
-
-	m->data_off = (uint16_t)(m->data_off - IPOP_OUTER_HDR_LEN);
-	m->data_len = (uint16_t)(m->data_len + IPOP_OUTER_HDR_LEN);
-	m->pkt_len += IPOP_OUTER_HDR_LEN;
-	ipop_encap_from_template(rte_pktmbuf_mtod(m, uint8_t *), sh.peer.hdr, sh.peer.hdr_sum,
-				 plen, t->ip_id++);
+	bench_outer_hdr(m, &sh.peer, t->ip_id++);
 }
 
 static uint64_t v_inplace(struct th *t)
@@ -536,7 +377,7 @@ static uint64_t v_inplace(struct th *t)
 	for (unsigned i = 0; i < BURST; i++) {
 		struct rte_mbuf *m = t->m[first + i];
 		uint32_t len = m->pkt_len;
-		if (grow_in_place(m) != 0) {
+		if (bench_grow_in_place(m) != 0) {
 			t->errors++;
 			continue;
 		}
@@ -836,7 +677,7 @@ static uint64_t pf_run(struct th *t, enum pf_kind pf)
 			dloc = ipop_bridge_lookup(&sh.br, eth->dst_addr.addr_bytes, now_s);
 			dmac = dk;
 		}
-		if (unlikely(dloc != 0 || grow_in_place(m) != 0)) {
+		if (unlikely(dloc != 0 || bench_grow_in_place(m) != 0)) {
 			t->errors++;
 			continue;
 		}
@@ -951,9 +792,7 @@ static struct meas summarise(struct th *t, const struct th *other)
 
 	if (nb == 0)
 		return r;
-	memcpy(t->sorted, t->burst_cyc, nb * sizeof(uint32_t));
-	qsort(t->sorted, nb, sizeof(uint32_t), cmp_u32);
-	uint64_t limit = 4ull * t->sorted[nb / 2];
+	uint64_t limit = bench_outlier_limit(t->burst_cyc, t->sorted, nb);
 	for (unsigned i = 0; i < nb; i++) {
 		r.cyc_all += t->burst_cyc[i];
 		r.pkts_all += BURST;
@@ -987,11 +826,11 @@ static struct {
 static int duo_main(void *arg)
 {
 	struct th *t = arg;
-	uint64_t deadline = now_ns() + WAIT_NS;
+	uint64_t deadline = bench_now_ns() + WAIT_NS;
 
 	__atomic_store_n(&duo.ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&duo.go, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > deadline)
+		if (bench_now_ns() > deadline)
 			return -1;
 		rte_pause();
 	}
@@ -1015,9 +854,9 @@ static int run_variant(const struct row *rw, unsigned v, struct meas out[MAX_THR
 	duo.ready = 0;
 	if (rte_eal_remote_launch(duo_main, ths[1], lcore) != 0)
 		return -EBUSY;
-	uint64_t deadline = now_ns() + WAIT_NS;
+	uint64_t deadline = bench_now_ns() + WAIT_NS;
 	while (!__atomic_load_n(&duo.ready, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > deadline)
+		if (bench_now_ns() > deadline)
 			break;
 		rte_pause();
 	}
@@ -1094,8 +933,6 @@ static int run_row(const struct row *rw, struct vres res[MAX_VARIANTS])
 		}
 	for (unsigned v = 0; v < rw->nvar; v++) {
 		struct vres *o = &res[v];
-		double mp[MAX_ROUNDS] = { 0 };
-		unsigned best = 0;
 		memset(o, 0, sizeof(*o));
 		for (unsigned round = 0; round < opt.rounds; round++) {
 			double total = 0;
@@ -1104,11 +941,9 @@ static int run_row(const struct row *rw, struct vres res[MAX_VARIANTS])
 				if (x->pkts > 0 && x->cyc > 0)
 					total += (double)tsc_hz / ((double)x->cyc / (double)x->pkts) / 1e6;
 			}
-			mp[round] = total;
 			o->round_mpps[round] = total;
-			if (total > mp[best])
-				best = round;
 		}
+		unsigned best = bench_fastest(o->round_mpps, opt.rounds, &o->mpps_median, &o->mpps_min);
 		double cyc = 0, cyc_all = 0;
 		for (unsigned k = 0; k < rw->threads; k++) {
 			const struct meas *x = &m[best][v][k];
@@ -1123,17 +958,8 @@ static int run_row(const struct row *rw, struct vres res[MAX_VARIANTS])
 		}
 		o->cyc = cyc;
 		o->cyc_all = cyc_all;
-		o->mpps = mp[best];
+		o->mpps = o->round_mpps[best];
 		o->errors = verr[v];
-		/* median and slowest round */
-		for (unsigned a = 1; a < opt.rounds; a++)
-			for (unsigned b = a; b > 0 && mp[b - 1] > mp[b]; b--) {
-				double x = mp[b];
-				mp[b] = mp[b - 1];
-				mp[b - 1] = x;
-			}
-		o->mpps_median = mp[opt.rounds / 2];
-		o->mpps_min = mp[0];
 	}
 	row_teardown(rw);
 	return 0;
@@ -1231,7 +1057,7 @@ static int th_init(struct th *t, unsigned id)
 	if ((r = ipop_aead_keybuf_init(t->aead, &t->key_gcm, IPOP_CIPHER_AES256GCM, raw)) != 0 ||
 	    (r = ipop_aead_keybuf_init(t->aead, &t->key_cc, IPOP_CIPHER_CHACHA20POLY1305, raw)) != 0)
 		return r;
-	t->st = alloc64(sizeof(*t->st));
+	t->st = bench_alloc64(sizeof(*t->st));
 	t->burst_cyc = calloc(MAX_BURSTS, sizeof(uint32_t));
 	t->sorted = calloc(MAX_BURSTS, sizeof(uint32_t));
 	t->burst_t0 = calloc(MAX_BURSTS, sizeof(uint64_t));
@@ -1288,10 +1114,10 @@ static int setup(void)
 	if ((r = ipop_aead_mgr_create(&sh.mgr)) != 0)
 		return r;
 	rte_spinlock_init(&sh.mgr_lock);
-	sh.st = alloc64(sizeof(*sh.st));
+	sh.st = bench_alloc64(sizeof(*sh.st));
 	/* One tunnel: keypair as control/peer.c lays it out (send key first). */
 	size_t ksz = ipop_aead_key_size(sh.mgr, IPOP_CIPHER_AES256GCM);
-	sh.kp = alloc64(sizeof(*sh.kp) + 2 * IPOP_AEAD_KEY_MAX);
+	sh.kp = bench_alloc64(sizeof(*sh.kp) + 2 * IPOP_AEAD_KEY_MAX);
 	if (sh.st == NULL || sh.kp == NULL)
 		return -ENOMEM;
 	sh.kp->remote_index = rte_cpu_to_be_32(0x5a5a0456u);
@@ -1301,12 +1127,11 @@ static int setup(void)
 				    IPOP_CIPHER_AES256GCM, raw)) != 0)
 		return r;
 	struct ipop_encap_addr ea = {
-		.src_ip = rte_cpu_to_be_32(0xc0a8640au), .dst_ip = rte_cpu_to_be_32(0xc0a8640bu),
+		.src_ip = bench_gw_ip(0x0a), .dst_ip = bench_gw_ip(0x0b),
 		.src_port = rte_cpu_to_be_16(WAN_PORT), .dst_port = rte_cpu_to_be_16(WAN_PORT),
 	};
-	uint8_t sm[6] = { 2, 0xfe, 0, 0, 0, 0x0a }, dm[6] = { 2, 0xfe, 0, 0, 0, 0x0b };
-	memcpy(ea.src_mac.addr_bytes, sm, 6);
-	memcpy(ea.dst_mac.addr_bytes, dm, 6);
+	bench_gw_mac(&ea.src_mac, 0x0a);
+	bench_gw_mac(&ea.dst_mac, 0x0b);
 	sh.peer.hdr_sum = ipop_encap_template(sh.peer.hdr, &ea);
 	sh.peer.hdr_ok = 1;
 	/* ipopd's bridge size; the far hosts behind peer 0, ours on the LAN. */
@@ -1315,13 +1140,13 @@ static int setup(void)
 	uint32_t now_s = (uint32_t)(rte_rdtsc() / tsc_hz);
 	for (unsigned f = 0; f < FLOWS; f++) {
 		struct rte_ether_addr a;
-		host_mac(&a, 0x0b, f);
+		bench_host_mac(&a, 0x0b, f);
 		ipop_bridge_learn(&sh.br, a.addr_bytes, 0, now_s);
-		host_mac(&a, 0x0a, f);
+		bench_host_mac(&a, 0x0a, f);
 		ipop_bridge_learn(&sh.br, a.addr_bytes, IPOP_LOC_LAN, now_s);
 	}
 	for (unsigned k = 0; k < MAX_THREADS; k++) {
-		ths[k] = alloc64(sizeof(struct th));
+		ths[k] = bench_alloc64(sizeof(struct th));
 		if (ths[k] == NULL)
 			return -ENOMEM;
 		if ((r = th_init(ths[k], k)) != 0)
@@ -1361,25 +1186,29 @@ static void usage(const char *argv0)
 		argv0, MAX_ROUNDS, MAX_WS);
 }
 
+/* A comma-separated list of at most max numbers in [lo, hi]. */
+struct list {
+	unsigned *out, max, *n, lo, hi;
+};
+
+static int list_tok(const char *tok, void *ctx)
+{
+	struct list *l = ctx;
+	unsigned long v = strtoul(tok, NULL, 10);
+
+	if (*l->n == l->max || v < l->lo || v > l->hi)
+		return -EINVAL;
+	l->out[(*l->n)++] = (unsigned)v;
+	return 0;
+}
+
 static int parse_list(const char *arg, unsigned *out, unsigned max, unsigned *n,
 		      unsigned lo, unsigned hi)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
+	struct list l = { out, max, n, lo, hi };
 
-	if (copy == NULL)
-		return -ENOMEM;
 	*n = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned long v = strtoul(tok, NULL, 10);
-		if (*n == max || v < lo || v > hi) {
-			rc = -EINVAL;
-			break;
-		}
-		out[(*n)++] = (unsigned)v;
-	}
-	free(copy);
-	return *n == 0 ? -EINVAL : rc;
+	return bench_csv(arg, list_tok, &l);
 }
 
 static int parse_args(int argc, char **argv)
@@ -1438,39 +1267,20 @@ static int parse_args(int argc, char **argv)
 /* "EAL args -- options", or only options with the default EAL args. */
 static int eal_start(int argc, char **argv, int *opt_argc, char ***opt_argv)
 {
-	static char *def[80];
-	int sep = -1, n = 0, nohuge = 0;
+	static struct bench_eal e;
+	int r = bench_eal_begin(&e, argc, argv, 0, opt_argc, opt_argv);
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			sep = i;
-			break;
-		}
-	def[n++] = argv[0];
-	def[n++] = "--no-pci";
-	if (sep >= 0) {
-		for (int i = 1; i < sep && n < 76; i++) {
-			nohuge |= strcmp(argv[i], "--no-huge") == 0;
-			def[n++] = argv[i];
-		}
-		if (!nohuge)
-			def[n++] = "--no-huge";
-		def[n] = NULL;
-		argv[sep] = argv[0];
-		*opt_argc = argc - sep;
-		*opt_argv = &argv[sep];
-		return sep < 76 ? rte_eal_init(n, def) : -E2BIG;
+	if (r > 0 && !bench_eal_has(&e, "--no-huge")) {
+		bench_eal_add(&e, "--no-huge");
+	} else if (r == 0) {
+		if (parse_args(argc, argv) != 0)
+			return -EINVAL;
+		bench_eal_defaults(&e, "1024", "0,1");
+		static const char *const vdevs[] = { "--vdev", "net_null0", "--vdev", "net_ring0" };
+		for (unsigned i = 0; i < RTE_DIM(vdevs); i++)
+			bench_eal_add(&e, vdevs[i]);
 	}
-	*opt_argc = argc;
-	*opt_argv = argv;
-	if (parse_args(argc, argv) != 0)
-		return -EINVAL;
-	static char *rest[] = { "--no-huge", "--no-shconf", "-m", "1024", "--no-telemetry",
-		"--log-level=*:error", "-l", "0,1", "--vdev", "net_null0", "--vdev", "net_ring0" };
-	for (unsigned i = 0; i < RTE_DIM(rest); i++)
-		def[n++] = rest[i];
-	def[n] = NULL;
-	return rte_eal_init(n, def);
+	return bench_eal_init(&e);
 }
 
 /* ---- reporting ---- */
@@ -1553,11 +1363,8 @@ static void print_row(const struct row *rw, const struct vres *res)
 
 static json_object *header_json(void)
 {
-	json_object *h = json_object_new_object();
+	json_object *h = bench_header_json("ipop-bench-choices", ipop_aead_mgr_arch(ths[0]->aead));
 
-	json_object_object_add(h, "tool", json_object_new_string("ipop-bench-choices"));
-	json_object_object_add(h, "ipsec_mb", json_object_new_string(imb_get_version_str()));
-	json_object_object_add(h, "arch", json_object_new_string(ipop_aead_mgr_arch(ths[0]->aead)));
 	json_object_object_add(h, "tsc_hz", json_object_new_int64((int64_t)tsc_hz));
 	json_object_object_add(h, "loadavg_at_start", json_object_new_string(loadavg_start));
 	json_object_object_add(h, "burst", json_object_new_int(BURST));
@@ -1581,7 +1388,7 @@ int main(int argc, char **argv)
 	static struct row rows[64];
 	static struct vres res[MAX_VARIANTS];
 
-	read_loadavg(loadavg_start, sizeof(loadavg_start));
+	bench_loadavg(loadavg_start, sizeof(loadavg_start));
 	r = eal_start(argc, argv, &oargc, &oargv);
 	if (r < 0 || parse_args(oargc, oargv) != 0) {
 		usage(argv[0]);
@@ -1621,25 +1428,15 @@ int main(int argc, char **argv)
 		print_row(&rows[i], res);
 		json_object_array_add(arr, row_json(&rows[i], res));
 	}
-	read_loadavg(loadavg_end, sizeof(loadavg_end));
+	bench_loadavg(loadavg_end, sizeof(loadavg_end));
 	json_object_object_add(root, "loadavg_at_end", json_object_new_string(loadavg_end));
-	json_object *mem = json_object_new_object();
-	json_object_object_add(mem, "vmrss_kb", json_object_new_int64(status_kb("VmRSS")));
-	json_object_object_add(mem, "vmhwm_kb", json_object_new_int64(status_kb("VmHWM")));
-	json_object_object_add(mem, "note", json_object_new_string(
+	json_object_object_add(root, "memory", bench_memory_json(
 		"whole process: EAL (--no-huge -m 1024, touched pages only), two mbuf pools "
 		"(8191 and the largest case 7 working set + 1024), bridge, per-thread buffers"));
-	json_object_object_add(root, "memory", mem);
-	printf("memory: VmRSS %ld kB, VmHWM %ld kB; loadavg at end %s\n", status_kb("VmRSS"),
-	       status_kb("VmHWM"), loadavg_end);
-	if (opt.json != NULL) {
-		if (strcmp(opt.json, "-") == 0)
-			printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
-		else if (json_object_to_file_ext(opt.json, root, JSON_C_TO_STRING_PRETTY) != 0) {
-			fprintf(stderr, "cannot write %s\n", opt.json);
-			r = 1;
-		}
-	}
+	printf("memory: VmRSS %ld kB, VmHWM %ld kB; loadavg at end %s\n", bench_status_kb("VmRSS"),
+	       bench_status_kb("VmHWM"), loadavg_end);
+	if (opt.json != NULL && bench_json_write(root, opt.json) != 0)
+		r = 1;
 	json_object_put(root);
 	uint16_t pid;
 	RTE_ETH_FOREACH_DEV(pid) {

@@ -37,13 +37,13 @@
 #include "dataplane/replay.h"
 #include "dataplane/tables.h"
 #include "dataplane/wire.h"
+#include "bench/bench_util.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 #include <rte_byteorder.h>
@@ -54,7 +54,6 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 
 #define POOL        384         /* packets cycled per lane: 12 x 32, IMIX-exact */
 #define MAX_LANES   2
@@ -69,9 +68,8 @@
 
 /* 7:4:1 of 64/576/1420: the classic simple IMIX, its 1500-byte member capped
  * at 1420 so that every frame fits a 1500-byte underlay unfragmented. */
-static const uint16_t imix_pattern[12] = {
-	64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 576, 64 };
-#define IMIX_MEAN (4172.0 / 12)
+#define IMIX_LARGE  1420
+#define PAYLOAD_MUL 7           /* payload byte i of a frame: i * 7 + flow */
 
 enum dir { LAN_TO_WAN, WAN_TO_LAN };
 enum method { M_DP, M_RAW, M_WRAP, M__MAX };
@@ -153,57 +151,6 @@ static struct lane *lanes[MAX_LANES];
 static uint64_t tsc_hz;
 static char loadavg[64];        /* /proc/loadavg when the run started */
 
-/* ---- small helpers ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void host_mac(struct rte_ether_addr *a, uint8_t site, unsigned host)
-{
-	uint8_t m[6] = { 0x02, site, 0, 0, (uint8_t)(host >> 8), (uint8_t)host };
-
-	memcpy(a->addr_bytes, m, 6);
-}
-
-static void gw_mac(struct rte_ether_addr *a, uint8_t site)
-{
-	uint8_t m[6] = { 0x02, 0xfe, 0, 0, 0, site };
-
-	memcpy(a->addr_bytes, m, 6);
-}
-
-static uint32_t gw_ip(uint8_t site)
-{
-	return rte_cpu_to_be_32(0xc0a86400u | site);   /* 192.168.100.site */
-}
-
-/* Cache-line aligned; C11 wants the size a multiple of the alignment. */
-static void *alloc64(size_t size)
-{
-	return aligned_alloc(64, (size + 63) & ~(size_t)63);
-}
-
-static long status_kb(const char *field)
-{
-	char line[256];
-	size_t fl = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
-			v = strtol(line + fl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* ---- gateways and sessions ---- */
 
 static int gw_init(struct gw *g, uint8_t site)
@@ -211,14 +158,14 @@ static int gw_init(struct gw *g, uint8_t site)
 	int r;
 
 	g->site = site;
-	g->t = alloc64(sizeof(*g->t));
+	g->t = bench_alloc64(sizeof(*g->t));
 	if (g->t == NULL)
 		return -ENOMEM;
 	memset(g->t, 0, sizeof(*g->t));
 	g->t->version = 1;
-	g->t->wan_ip = gw_ip(site);
+	g->t->wan_ip = bench_gw_ip(site);
 	g->t->wan_port = rte_cpu_to_be_16(WAN_PORT);
-	gw_mac(&g->t->wan_mac, site);
+	bench_gw_mac(&g->t->wan_mac, site);
 	g->t->wan_mtu = WAN_MTU;
 	/* As ipop_node_publish: inner IPv4 MTU minus TCP/IP headers. */
 	g->t->mss_clamp = (uint16_t)(WAN_MTU - IPOP_IP_OVERHEAD - 14 - 40);
@@ -251,7 +198,7 @@ static struct ipop_keypair *kp_new(uint32_t local_slot, uint32_t remote_slot, ui
 {
 	/* Room for both keys of any cipher; session_keys() places them as
 	 * ipop_keypair_new() does. */
-	struct ipop_keypair *kp = alloc64(sizeof(*kp) + 2 * IPOP_AEAD_KEY_MAX);
+	struct ipop_keypair *kp = bench_alloc64(sizeof(*kp) + 2 * IPOP_AEAD_KEY_MAX);
 
 	if (kp == NULL)
 		return NULL;
@@ -351,36 +298,9 @@ static void flush_all(struct lane *l)
 
 /* ---- frames ---- */
 
-static void frame_write(uint8_t *f, uint16_t len, uint8_t src_site, uint8_t dst_site,
-			unsigned flow)
-{
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t ip_len = (uint16_t)(len - RTE_ETHER_HDR_LEN);
-
-	host_mac(&eth->dst_addr, dst_site, flow);
-	host_mac(&eth->src_addr, src_site, flow);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(ip_len);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(0x0a000000u | ((uint32_t)src_site << 16) | flow);
-	ip->dst_addr = rte_cpu_to_be_32(0x0a000000u | ((uint32_t)dst_site << 16) | flow);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + flow));
-	udp->dst_port = rte_cpu_to_be_16(5001);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - 20));
-	udp->dgram_cksum = 0;
-	for (uint16_t i = 42; i < len; i++)
-		f[i] = (uint8_t)(i * 7 + flow);
-}
-
 static uint16_t size_of(uint32_t code, unsigned i)
 {
-	return code == IMIX ? imix_pattern[i % 12] : (uint16_t)code;
+	return code == IMIX ? bench_imix_len(i, IMIX_LARGE) : (uint16_t)code;
 }
 
 /* Templates for a size code: flow i % flows, from the lane's sender site to B. */
@@ -388,8 +308,8 @@ static void lane_frames(struct lane *l, uint32_t code)
 {
 	for (unsigned i = 0; i < POOL; i++) {
 		l->len[i] = size_of(code, i);
-		frame_write(l->plain[i], l->len[i], l->tx_gw->site, l->rx_gw->site,
-			    i % opt.flows);
+		bench_frame_write(l->plain[i], l->len[i], l->tx_gw->site, l->rx_gw->site,
+				  i % opt.flows, PAYLOAD_MUL);
 	}
 }
 
@@ -400,7 +320,7 @@ static void learn_hosts(void)
 	struct rte_ether_addr mac;
 
 	for (unsigned f = 0; f < opt.flows; f++) {
-		host_mac(&mac, gw_b.site, f);
+		bench_host_mac(&mac, gw_b.site, f);
 		ipop_bridge_learn(&gw_a.br, mac.addr_bytes, 0, now_s);
 		ipop_bridge_learn(&gw_c.br, mac.addr_bytes, 0, now_s);
 		ipop_bridge_learn(&gw_b.br, mac.addr_bytes, IPOP_LOC_LAN, now_s);
@@ -470,30 +390,6 @@ static void op_bufs(struct lane *l, unsigned i, enum dir d, struct ipop_aead_op 
 	op->tag = p + len;
 }
 
-static void chacha_job(IMB_JOB *job, const struct ipop_aead_key *key, const struct ipop_aead_op *op,
-		       const uint8_t *nonce, IMB_CIPHER_DIRECTION dir)
-{
-	job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
-	job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
-	job->cipher_direction = dir;
-	job->chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-	job->enc_keys = key->data;
-	job->dec_keys = key->data;
-	job->key_len_in_bytes = IMB_KEY_256_BYTES;
-	job->src = op->buf;
-	job->dst = op->buf;
-	job->cipher_start_src_offset_in_bytes = 0;
-	job->msg_len_to_cipher_in_bytes = op->len;
-	job->hash_start_src_offset_in_bytes = 0;
-	job->msg_len_to_hash_in_bytes = op->len;
-	job->iv = nonce;
-	job->iv_len_in_bytes = 12;
-	job->u.CHACHA20_POLY1305.aad = op->aad;
-	job->u.CHACHA20_POLY1305.aad_len_in_bytes = IPOP_DATA_HDR_LEN;
-	job->auth_tag_output = op->tag;
-	job->auth_tag_output_len_in_bytes = IPOP_TAG_LEN;
-}
-
 /* Raw IPsec-MB: the fastest API per cipher on this kind of host (docs/crypto.md):
  * AES-256-GCM direct API, ChaCha20-Poly1305 burst API. In place, no tag check. */
 static void raw_run(struct lane *l, const struct ipop_aead_key *key, enum dir d,
@@ -503,37 +399,12 @@ static void raw_run(struct lane *l, const struct ipop_aead_key *key, enum dir d,
 
 	for (unsigned i = first; i < first + n; i++)
 		ipop_wire_nonce(l->nonce[i], l->counter++);
-	if (key->cipher == IPOP_CIPHER_AES256GCM) {
-		const struct gcm_key_data *gk = (const struct gcm_key_data *)(const void *)key->data;
-
-		for (unsigned i = first; i < first + n; i++) {
-			const struct ipop_aead_op *op = &l->ops[i];
-			if (idir == IMB_DIR_ENCRYPT)
-				IMB_AES256_GCM_ENC(l->imb, gk, &l->gcm_ctx, op->buf, op->buf,
-						   op->len, l->nonce[i], op->aad, IPOP_DATA_HDR_LEN,
-						   op->tag, IPOP_TAG_LEN);
-			else
-				IMB_AES256_GCM_DEC(l->imb, gk, &l->gcm_ctx, op->buf, op->buf,
-						   op->len, l->nonce[i], op->aad, IPOP_DATA_HDR_LEN,
-						   op->tag, IPOP_TAG_LEN);
-		}
-		return;
-	}
-	unsigned got = IMB_GET_NEXT_BURST(l->imb, n, l->jobs);
-	if (got != n) {
-		l->lost += n;
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		chacha_job(l->jobs[i], key, &l->ops[first + i], l->nonce[first + i], idir);
-	unsigned done = IMB_SUBMIT_BURST(l->imb, n, l->jobs);
-	for (unsigned left = n - done; left > 0; left -= done) {
-		done = IMB_FLUSH_BURST(l->imb, left, l->jobs);
-		if (done == 0) {
-			l->lost += left;
-			return;
-		}
-	}
+	if (key->cipher == IPOP_CIPHER_AES256GCM)
+		bench_imb_gcm_direct(l->imb, &l->gcm_ctx, key, &l->ops[first], &l->nonce[first], n,
+				     idir);
+	else
+		l->lost += bench_imb_burst_api(l->imb, l->jobs, &l->ops[first], &l->nonce[first], n,
+					       idir);
 }
 
 static uint64_t aead_burst(struct lane *l, enum method m, enum dir d, unsigned first, unsigned n)
@@ -581,7 +452,7 @@ static uint64_t one_burst(struct lane *l, enum method m, enum dir d)
 
 static void run_for(struct lane *l, enum method m, enum dir d, double seconds)
 {
-	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
+	uint64_t end = bench_now_ns() + (uint64_t)(seconds * 1e9);
 
 	l->pos = 0;
 	l->r_pkts = l->r_bytes = l->r_cycles = 0;
@@ -596,28 +467,16 @@ static void run_for(struct lane *l, enum method m, enum dir d, double seconds)
 				l->burst_bytes[l->n_bursts++] = (uint32_t)(l->r_bytes - b0);
 			}
 		}
-	} while (now_ns() < end);
+	} while (bench_now_ns() < end);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* A burst that took more than OUTLIER x the median burst was interrupted (the
- * VM's other tenants, an interrupt): its time is not the code's. Sums over the
- * other bursts; returns how many were left out. */
-#define OUTLIER 4
-
+/* Sums over the bursts that were not interrupted (bench_outlier_limit);
+ * returns how many were left out. */
 static uint64_t filtered(const struct lane *l, uint64_t *cycles, uint64_t *pkts, uint64_t *bytes)
 {
 	uint64_t lim, out = 0;
 
-	memcpy(l->sorted, l->burst_cyc, l->n_bursts * sizeof(l->sorted[0]));
-	qsort(l->sorted, l->n_bursts, sizeof(l->sorted[0]), cmp_u32);
-	lim = (uint64_t)l->sorted[l->n_bursts / 2] * OUTLIER;
+	lim = bench_outlier_limit(l->burst_cyc, l->sorted, l->n_bursts);
 	*cycles = *pkts = *bytes = 0;
 	for (unsigned i = 0; i < l->n_bursts; i++) {
 		if (l->burst_cyc[i] > lim) {
@@ -720,7 +579,7 @@ static int lane_init(struct lane *l, unsigned id, struct rte_mempool *pool)
 	if (r != 0)
 		return r;
 	l->imb = ipop_aead_mgr_imb(l->aead);
-	l->st = alloc64(sizeof(*l->st));
+	l->st = bench_alloc64(sizeof(*l->st));
 	l->burst_cyc = malloc(MAX_BURSTS * sizeof(uint32_t));
 	l->burst_pkts = malloc(MAX_BURSTS * sizeof(uint16_t));
 	l->burst_bytes = malloc(MAX_BURSTS * sizeof(uint32_t));
@@ -775,25 +634,13 @@ struct case_result {
 	struct result r[2][M__MAX];     /* [dir][method] */
 };
 
-static int by_mpps(const void *a, const void *b)
-{
-	double x = ((const struct result *)a)->mpps, y = ((const struct result *)b)->mpps;
-
-	return (x > y) - (x < y);
-}
-
-/* The fastest round, with the median and slowest: other tenants of a shared VM
- * only ever slow a round down (same statistic as ipop-bench-aead). */
-static struct result best_of(struct result *rounds, unsigned n)
+/* The fastest round, with the median and slowest (bench_best_of; same
+ * statistic as ipop-bench-aead). */
+static struct result best_of(const struct result *rounds, unsigned n)
 {
 	struct result r;
 
-	qsort(rounds, n, sizeof(*rounds), by_mpps);
-	r = rounds[n - 1];
-	r.mpps_min = rounds[0].mpps;
-	r.mpps_median = rounds[n / 2].mpps;
-	for (unsigned i = 0; i + 1 < n; i++)
-		r.errors += rounds[i].errors;
+	bench_best_of(&r, rounds, n, sizeof(r), BENCH_FIELDS(struct result));
 	return r;
 }
 
@@ -910,16 +757,8 @@ static void measure_stages(struct lane *l)
 		/* As to_peer() and encap_out() in dataplane/send.c: one room check
 		 * (data header + outer header in front, tag behind), then the
 		 * fields set directly; the outer header's part is applied below. */
-		for (unsigned i = first; i < first + n; i++) {
-			struct rte_mbuf *m = l->m[i];
-			uint16_t off = m->data_off;
-			if (m->nb_segs == 1 && off >= IPOP_DATA_HDR_LEN + IPOP_OUTER_HDR_LEN &&
-			    (uint32_t)off + m->data_len + IPOP_TAG_LEN <= m->buf_len) {
-				m->data_off = (uint16_t)(off - IPOP_DATA_HDR_LEN);
-				m->data_len = (uint16_t)(m->data_len + IPOP_DATA_OVERHEAD);
-				m->pkt_len += IPOP_DATA_OVERHEAD;
-			}
-		}
+		for (unsigned i = first; i < first + n; i++)
+			bench_grow_in_place(l->m[i]);
 		t1 = rte_rdtsc();
 		c[2][rep] = (uint32_t)(t1 - t0);
 		uint64_t base = __atomic_fetch_add(&l->enc_kp->send_counter, n, __ATOMIC_RELAXED);
@@ -928,15 +767,8 @@ static void measure_stages(struct lane *l)
 					   l->enc_kp->remote_index, base + i - first);
 		t0 = rte_rdtsc();
 		c[3][rep] = (uint32_t)(t0 - t1);
-		for (unsigned i = first; i < first + n; i++) {
-			struct rte_mbuf *m = l->m[i];
-			uint16_t plen = (uint16_t)m->pkt_len;
-			m->data_off = (uint16_t)(m->data_off - IPOP_OUTER_HDR_LEN);
-			m->data_len = (uint16_t)(m->data_len + IPOP_OUTER_HDR_LEN);
-			m->pkt_len += IPOP_OUTER_HDR_LEN;
-			ipop_encap_from_template(rte_pktmbuf_mtod(m, uint8_t *), pa->hdr, pa->hdr_sum,
-						 plen, l->c.ip_id++);
-		}
+		for (unsigned i = first; i < first + n; i++)
+			bench_outer_hdr(l->m[i], pa, l->c.ip_id++);
 		t1 = rte_rdtsc();
 		c[4][rep] = (uint32_t)(t1 - t0);
 		for (unsigned i = first; i < first + n; i++) {
@@ -967,23 +799,14 @@ static void measure_stages(struct lane *l)
 		"outer header from template + lengths", "outer parse + classify (rx)",
 		"replay check x2 + update (rx)", "pktq put + flush" };
 	for (int i = 0; i < N_STAGES; i++) {
-		qsort(c[i], REPS, sizeof(c[i][0]), cmp_u32);
 		stages[i].name = names[i];
 		/* Median burst: immune to the odd interrupted one. Includes one
 		 * back-to-back rdtsc pair per burst (a few cycles / n). */
-		stages[i].cycles = (double)c[i][REPS / 2] / n;
+		stages[i].cycles = (double)bench_median_u32(c[i], REPS) / n;
 	}
 }
 
 /* ---- reporting ---- */
-
-static void size_label(uint32_t code, char *out, size_t len)
-{
-	if (code == IMIX)
-		snprintf(out, len, "imix");
-	else
-		snprintf(out, len, "%u", code);
-}
 
 static json_object *result_json(int cipher, const char *size, int d, const char *method,
 				const struct result *r)
@@ -1039,13 +862,8 @@ static void print_case(int cipher, const char *size, const struct case_result *c
 
 static json_object *header_json(void)
 {
-	json_object *h = json_object_new_object(), *imix = json_object_new_object();
-	json_object *sz = json_object_new_array(), *wt = json_object_new_array();
-	static const int isz[3] = { 64, 576, 1420 }, iwt[3] = { 7, 4, 1 };
+	json_object *h = bench_header_json("ipop-bench-dataplane", ipop_aead_mgr_arch(lanes[0]->aead));
 
-	json_object_object_add(h, "tool", json_object_new_string("ipop-bench-dataplane"));
-	json_object_object_add(h, "ipsec_mb", json_object_new_string(imb_get_version_str()));
-	json_object_object_add(h, "arch", json_object_new_string(ipop_aead_mgr_arch(lanes[0]->aead)));
 	json_object_object_add(h, "lcore", json_object_new_int((int)rte_lcore_id()));
 	json_object_object_add(h, "tsc_hz", json_object_new_int64((int64_t)tsc_hz));
 	json_object_object_add(h, "loadavg_at_start", json_object_new_string(loadavg));
@@ -1076,27 +894,8 @@ static json_object *header_json(void)
 		"POOL packets sealed once by the real LAN->WAN path, verified by one real decrypt, "
 		"copied back per pass; the session's replay window is re-initialised before each "
 		"pass (untimed) so every packet takes the full accept path"));
-	for (int i = 0; i < 3; i++) {
-		json_object_array_add(sz, json_object_new_int(isz[i]));
-		json_object_array_add(wt, json_object_new_int(iwt[i]));
-	}
-	json_object_object_add(imix, "sizes", sz);
-	json_object_object_add(imix, "weights", wt);
-	json_object_object_add(imix, "mean_bytes", json_object_new_double(IMIX_MEAN));
-	json_object_object_add(h, "imix", imix);
+	json_object_object_add(h, "imix", bench_imix_json(IMIX_LARGE));
 	return h;
-}
-
-static json_object *memory_json(void)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "vmrss_kb", json_object_new_int64(status_kb("VmRSS")));
-	json_object_object_add(o, "vmhwm_kb", json_object_new_int64(status_kb("VmHWM")));
-	json_object_object_add(o, "note", json_object_new_string(
-		"whole process: EAL (--no-huge -m), mbuf pool, 3 gateways' tables and bridges, "
-		"per-lane buffers; not a gateway's footprint"));
-	return o;
 }
 
 /* ---- options ---- */
@@ -1119,44 +918,36 @@ static void usage(const char *argv0)
 		argv0, MAX_ROUNDS, MIN_FRAME, MAX_FRAME, POOL, IPOP_PKTQ_CAP, MAX_FLOWS);
 }
 
+static int size_tok(const char *tok, void *ctx)
+{
+	long v = strcmp(tok, "imix") == 0 ? IMIX : strtol(tok, NULL, 10);
+
+	if (opt.nsizes == MAX_SIZES || (v != IMIX && (v < MIN_FRAME || v > MAX_FRAME)))
+		return -EINVAL;
+	opt.sizes[opt.nsizes++] = (uint32_t)v;
+	return 0;
+}
+
 static int parse_sizes(const char *arg)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
 	opt.nsizes = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long v = strcmp(tok, "imix") == 0 ? IMIX : strtol(tok, NULL, 10);
-		if (opt.nsizes == MAX_SIZES || (v != IMIX && (v < MIN_FRAME || v > MAX_FRAME))) {
-			rc = -EINVAL;
-			break;
-		}
-		opt.sizes[opt.nsizes++] = (uint32_t)v;
-	}
-	free(copy);
-	return opt.nsizes == 0 ? -EINVAL : rc;
+	return bench_csv(arg, size_tok, NULL);
+}
+
+static int cipher_tok(const char *tok, void *ctx)
+{
+	int c = ipop_cipher_parse(tok);
+
+	if (c < 0 || opt.nciphers == 2)
+		return -EINVAL;
+	opt.ciphers[opt.nciphers++] = c;
+	return 0;
 }
 
 static int parse_ciphers(const char *arg)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
 	opt.nciphers = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int c = ipop_cipher_parse(tok);
-		if (c < 0 || opt.nciphers == 2) {
-			rc = -EINVAL;
-			break;
-		}
-		opt.ciphers[opt.nciphers++] = c;
-	}
-	free(copy);
-	return opt.nciphers == 0 ? -EINVAL : rc;
+	return bench_csv(arg, cipher_tok, NULL);
 }
 
 static int parse_args(int argc, char **argv)
@@ -1232,42 +1023,16 @@ static int parse_args(int argc, char **argv)
 /* "EAL args -- options", or only options with the default EAL args. */
 static int eal_start(int argc, char **argv, int *opt_argc, char ***opt_argv)
 {
-	static char *def[64];
-	int sep = -1, n = 0;
+	static struct bench_eal e;
+	/* Always --no-pci: this tool needs no port. */
+	int r = bench_eal_begin(&e, argc, argv, 0, opt_argc, opt_argv);
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			sep = i;
-			break;
-		}
-	if (sep >= 0) {
-		/* Never probe the machine's own NICs: this tool needs no port. */
-		def[n++] = argv[0];
-		def[n++] = "--no-pci";
-		for (int i = 1; i < sep && n < 63; i++)
-			def[n++] = argv[i];
-		def[n] = NULL;
-		argv[sep] = argv[0];
-		*opt_argc = argc - sep;
-		*opt_argv = &argv[sep];
-		return sep < 62 ? rte_eal_init(n, def) : -E2BIG;
+	if (r == 0) {
+		if (parse_args(argc, argv) != 0)
+			return -EINVAL;
+		bench_eal_defaults(&e, "512", opt.threads > 1 ? "0,1" : "0");
 	}
-	*opt_argc = argc;
-	*opt_argv = argv;
-	if (parse_args(argc, argv) != 0)
-		return -EINVAL;
-	def[n++] = argv[0];
-	def[n++] = "--no-pci";
-	def[n++] = "--no-huge";
-	def[n++] = "--no-shconf";
-	def[n++] = "-m";
-	def[n++] = "512";
-	def[n++] = "--no-telemetry";
-	def[n++] = "--log-level=*:error";
-	def[n++] = "-l";
-	def[n++] = opt.threads > 1 ? "0,1" : "0";
-	def[n] = NULL;
-	return rte_eal_init(n, def);
+	return bench_eal_init(&e);
 }
 
 /* ---- main ---- */
@@ -1291,7 +1056,7 @@ static int setup(void)
 	if (pool == NULL)
 		return -ENOMEM;
 	for (unsigned i = 0; i < opt.threads; i++) {
-		lanes[i] = alloc64(sizeof(struct lane));
+		lanes[i] = bench_alloc64(sizeof(struct lane));
 		if (lanes[i] == NULL)
 			return -ENOMEM;
 		if ((r = lane_init(lanes[i], i, pool)) != 0)
@@ -1324,7 +1089,7 @@ static int run_all(json_object *root)
 	json_object_object_add(root, "ratios", ratios);
 	for (unsigned s = 0; s < opt.nsizes; s++) {
 		char size[16];
-		size_label(opt.sizes[s], size, sizeof(size));
+		bench_size_label(opt.sizes[s], size, sizeof(size));
 		for (unsigned c = 0; c < opt.nciphers; c++) {
 			int cipher = opt.ciphers[c];
 			r = run_case(lanes[0], cipher, opt.sizes[s], &cr);
@@ -1354,7 +1119,7 @@ static int run_scaling(json_object *root)
 	json_object_object_add(root, "scaling", arr);
 	for (unsigned s = 0; s < opt.nsizes; s++) {
 		char size[16];
-		size_label(opt.sizes[s], size, sizeof(size));
+		bench_size_label(opt.sizes[s], size, sizeof(size));
 		for (unsigned c = 0; c < opt.nciphers; c++) {
 			int cipher = opt.ciphers[c];
 			for (unsigned i = 0; i < MAX_LANES; i++)
@@ -1429,12 +1194,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--threads 2 needs two EAL lcores (-l 0,1)\n");
 		return 2;
 	}
-	FILE *la = fopen("/proc/loadavg", "r");
-	if (la != NULL) {
-		if (fgets(loadavg, sizeof(loadavg), la) != NULL)
-			loadavg[strcspn(loadavg, "\n")] = '\0';
-		fclose(la);
-	}
+	bench_loadavg(loadavg, sizeof(loadavg));
 	r = setup();
 	if (r != 0) {
 		fprintf(stderr, "set-up: %s\n", strerror(-r));
@@ -1455,17 +1215,13 @@ int main(int argc, char **argv)
 	}
 	if (r == 0 && opt.threads > 1)
 		r = run_scaling(root);
-	json_object_object_add(root, "memory", memory_json());
-	printf("memory: VmRSS %ld kB, VmHWM %ld kB\n", status_kb("VmRSS"), status_kb("VmHWM"));
-	if (opt.json != NULL) {
-		const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-		if (strcmp(opt.json, "-") == 0)
-			printf("%s\n", text);
-		else if (json_object_to_file_ext(opt.json, root, JSON_C_TO_STRING_PRETTY) != 0) {
-			fprintf(stderr, "cannot write %s\n", opt.json);
-			r = 1;
-		}
-	}
+	json_object_object_add(root, "memory", bench_memory_json(
+		"whole process: EAL (--no-huge -m), mbuf pool, 3 gateways' tables and bridges, "
+		"per-lane buffers; not a gateway's footprint"));
+	printf("memory: VmRSS %ld kB, VmHWM %ld kB\n", bench_status_kb("VmRSS"),
+	       bench_status_kb("VmHWM"));
+	if (opt.json != NULL && bench_json_write(root, opt.json) != 0)
+		r = 1;
 	json_object_put(root);
 	rte_eal_cleanup();
 	return r == 0 ? 0 : 1;

@@ -36,6 +36,7 @@
  */
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
+#include "bench/bench_util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +69,8 @@
 #define ENC_OVERHEAD (IPOP_OUTER_HDR_LEN + IPOP_DATA_OVERHEAD)   /* 74 bytes */
 #define KEEPALIVE_LEN IPOP_DATA_OVERHEAD                         /* UDP payload */
 
-static const uint16_t imix_pattern[12] = {
-	64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 576, 64 };
+#define IMIX_LARGE   1420         /* IMIX = 7:4:1 of 64/576/1420 */
+#define PAYLOAD_MUL  1            /* payload byte i of a frame: i + flow */
 
 enum role { R_TX, R_RX, R_WA, R_WB, R__MAX };
 static const char *const role_name[R__MAX] = { "tx", "rx", "wire_a", "wire_b" };
@@ -342,44 +343,14 @@ static int parse_args(int argc, char **argv)
 
 /* ---- EAL and ports ---- */
 
-static int has_arg(char **argv, int n, const char *arg)
-{
-	for (int i = 1; i < n; i++)
-		if (strcmp(argv[i], arg) == 0)
-			return 1;
-	return 0;
-}
-
 static int eal_start(int argc, char **argv, int *oargc, char ***oargv)
 {
-	static char *eargv[96];
+	static struct bench_eal e;
 	static char vdev[R__MAX][320];
-	int sep = -1, n = 0;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			sep = i;
-			break;
-		}
-	eargv[n++] = argv[0];
-	if (sep >= 0) {
-		/* Never probe the machine's own NICs unless told which one. */
-		if (!has_arg(argv, sep, "--no-pci") && !has_arg(argv, sep, "-a") &&
-		    !has_arg(argv, sep, "--allow"))
-			eargv[n++] = "--no-pci";
-		for (int i = 1; i < sep && n < 80; i++)
-			eargv[n++] = argv[i];
-		argv[sep] = argv[0];
-		*oargc = argc - sep;
-		*oargv = &argv[sep];
-	} else {
-		static char *def[] = { "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-				       "--no-telemetry", "--log-level=*:error", "-l", "0" };
-		for (size_t i = 0; i < RTE_DIM(def); i++)
-			eargv[n++] = def[i];
-		*oargc = argc;
-		*oargv = argv;
-	}
+	/* Never probe the machine's own NICs unless told which one. */
+	if (bench_eal_begin(&e, argc, argv, 1, oargc, oargv) == 0)
+		bench_eal_defaults(&e, "512", "0");
 	opt = (struct options){ .queues = 1, .size = 64, .duration = 2, .warmup = 0.5,
 				.flows = 16, .mode_gen = 1, .mode_sink = 1, .wd = WD_PASS,
 				.hold_bytes = 256ul << 20 };
@@ -389,10 +360,9 @@ static int eal_start(int argc, char **argv, int *oargc, char ***oargv)
 		if (opt.spec[r] == NULL)
 			continue;
 		snprintf(vdev[r], sizeof(vdev[r]), "--vdev=%s", opt.spec[r]);
-		eargv[n++] = vdev[r];
+		bench_eal_add(&e, vdev[r]);
 	}
-	eargv[n] = NULL;
-	return rte_eal_init(n, eargv);
+	return bench_eal_init(&e);
 }
 
 static int port_start(struct port *p, const char *spec)
@@ -448,45 +418,16 @@ static int links_up(double timeout_s)
 
 static uint16_t frame_len(uint64_t seq)
 {
-	return opt.size ? opt.size : imix_pattern[seq % 12];
+	return opt.size ? opt.size :
+			  bench_imix_len((unsigned)(seq % BENCH_IMIX_PATTERN), IMIX_LARGE);
 }
 
-/* Host f of site s: MAC 02:ss:00:00:ff:ff, IP 10.s.f/16. Site 0x0a hosts sit
- * behind the generator's gateway, site 0x0b hosts behind the sink's. */
-static void host_mac(uint8_t *m, uint8_t site, unsigned f)
-{
-	m[0] = 0x02;
-	m[1] = site;
-	m[2] = 0;
-	m[3] = 0;
-	m[4] = (uint8_t)(f >> 8);
-	m[5] = (uint8_t)f;
-}
-
+/* Host f of site s (bench_frame_write): MAC 02:ss:00:00:ff:ff, IP 10.s.f/16.
+ * Site 0x0a hosts sit behind the generator's gateway, site 0x0b hosts behind
+ * the sink's. */
 static void frame_write(uint8_t *f, uint16_t len, uint8_t src, uint8_t dst, unsigned flow)
 {
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t ip_len = (uint16_t)(len - RTE_ETHER_HDR_LEN);
-
-	host_mac(eth->dst_addr.addr_bytes, dst, flow);
-	host_mac(eth->src_addr.addr_bytes, src, flow);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(ip_len);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(0x0a000000u | ((uint32_t)src << 16) | flow);
-	ip->dst_addr = rte_cpu_to_be_32(0x0a000000u | ((uint32_t)dst << 16) | flow);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16((uint16_t)(1024 + flow));
-	udp->dst_port = rte_cpu_to_be_16(5001);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - 20));
-	udp->dgram_cksum = 0;
-	for (uint16_t i = 42; i < len; i++)
-		f[i] = (uint8_t)(i + flow);
+	bench_frame_write(f, len, src, dst, flow, PAYLOAD_MUL);
 }
 
 /* One template per flow at the largest size in use; a shorter frame is the
@@ -1078,7 +1019,7 @@ static void hold_drain(void)
 
 static void run_hold(void)
 {
-	double mean = opt.size ? opt.size : 4172.0 / 12;
+	double mean = opt.size ? opt.size : bench_imix_mean(IMIX_LARGE);
 	uint64_t per_phase = (uint64_t)((double)hold.cap / (mean + ENC_OVERHEAD + 4) * 0.9);
 	uint64_t done = 0;
 
@@ -1119,7 +1060,7 @@ static json_object *report(const struct gw_snap *g0, const struct gw_snap *g1,
 	/* What left the system under test: A's encrypted output (sink), B's LAN
 	 * output during replays (hold), or the sink port. */
 	uint64_t out = opt.wd == WD_SINK || opt.wd == WD_HOLD ? win.out : win.rx;
-	double mean = opt.size ? opt.size : 4172.0 / 12;
+	double mean = opt.size ? opt.size : bench_imix_mean(IMIX_LARGE);
 
 	json_object_object_add(root, "tool", json_object_new_string("ipop-pktgen"));
 	json_object_object_add(cfg, "size", opt.size ? json_object_new_int(opt.size) :
@@ -1247,12 +1188,8 @@ static json_object *run_case(const struct pcase *c)
 
 static void write_json(json_object *root)
 {
-	if (opt.json == NULL)
-		return;
-	if (strcmp(opt.json, "-") == 0)
-		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
-	else if (json_object_to_file_ext(opt.json, root, JSON_C_TO_STRING_PRETTY) != 0)
-		fprintf(stderr, "cannot write %s\n", opt.json);
+	if (opt.json != NULL)
+		bench_json_write(root, opt.json);
 }
 
 /* Stop our side cleanly: nothing more is sent, pending mbufs are freed, and
