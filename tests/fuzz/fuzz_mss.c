@@ -5,23 +5,13 @@
  * unfragmented segment whose checksum verified still verifies (checked with an
  * independent RFC 1071 sum). Thread: one. */
 #include "dataplane/datapath.h"
+#include "tests/unit/refsum.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint16_t sum16(const uint8_t *p, size_t n, uint32_t acc)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
 
 /* 1 if f is Ethernet/IPv4/TCP, unfragmented, its IPv4 total length inside the
  * frame, and its TCP checksum verifies; 0 otherwise. */
@@ -34,11 +24,7 @@ static int tcp_valid(const uint8_t *f, size_t len)
 	if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || tot < ihl + 20 || 14 + tot > len ||
 	    ((ip[6] & 0x3f) | ip[7]) != 0)
 		return 0;
-	uint8_t ph[12];
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0, ph[9] = 6;
-	ph[10] = (uint8_t)((tot - ihl) >> 8), ph[11] = (uint8_t)(tot - ihl);
-	return sum16(ip + ihl, tot - ihl, sum16(ph, 12, 0)) == 0xffff;
+	return ref_l4_sum(ip, ip + ihl, tot - ihl) == 0xffff;
 }
 
 /* r == 1: the only bytes changed besides the checksum are an MSS option's

@@ -12,6 +12,7 @@
 #include "dataplane/wire.h"
 #include "tests/fuzz/dp_fixture.h"
 #include "tests/fuzz/hs_fixture.h"
+#include "tests/unit/refsum.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,24 +48,6 @@ static void put_mode(const char *target, const char *name, uint8_t mode, const v
 	put(target, name, &mode, 1, p, len);
 }
 
-static uint16_t csum(const uint8_t *p, size_t n, uint32_t acc)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
-static void ip_csum(uint8_t *ip)
-{
-	ip[10] = ip[11] = 0;
-	uint16_t c = (uint16_t)~csum(ip, (size_t)(ip[0] & 0xf) * 4, 0);
-	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-}
-
 /* An inner Ethernet frame with a patterned body. */
 static uint32_t inner(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint32_t len)
 {
@@ -97,7 +80,7 @@ static uint32_t syn(uint8_t *f, const uint8_t *opts, uint32_t optlen, uint8_t fl
 		    uint32_t ip_optlen)
 {
 	uint32_t ihl = 20 + ip_optlen, thl = 20 + optlen, tot = ihl + thl;
-	uint8_t *ip = f + 14, *tcp = ip + ihl, ph[12];
+	uint8_t *ip = f + 14, *tcp = ip + ihl;
 	static const uint8_t h1[6] = { 0x52, 0x54, 0, 0, 0xa0, 0x01 };
 
 	inner(f, dp_fixture_lan_mac, h1, 14);
@@ -107,7 +90,7 @@ static uint32_t syn(uint8_t *f, const uint8_t *opts, uint32_t optlen, uint8_t fl
 	ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
 	memcpy(ip + 12, "\xc0\xa8\x01\x0a\xc0\xa8\x01\x14", 8);
 	memset(ip + 20, 1, ip_optlen);
-	ip_csum(ip);
+	ref_ip_csum_set(ip);
 	memset(tcp, 0, thl);
 	tcp[0] = 0xc3, tcp[1] = 0x50, tcp[3] = 80;
 	tcp[4] = 0x12, tcp[5] = 0x34, tcp[6] = 0x56, tcp[7] = 0x78;
@@ -115,9 +98,7 @@ static uint32_t syn(uint8_t *f, const uint8_t *opts, uint32_t optlen, uint8_t fl
 	tcp[13] = flags;
 	tcp[14] = 0xfa, tcp[15] = 0xf0;
 	memcpy(tcp + 20, opts, optlen);
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = (uint8_t)thl;
-	uint16_t c = (uint16_t)~csum(tcp, thl, csum(ph, 12, 0));
+	uint16_t c = (uint16_t)~ref_l4_sum(ip, tcp, thl);
 	tcp[16] = (uint8_t)(c >> 8), tcp[17] = (uint8_t)c;
 	return 14 + tot;
 }
@@ -174,13 +155,13 @@ static void fragment(const uint8_t *p, uint32_t len, uint8_t *f1, uint32_t *l1, 
 	memcpy(f1, p, 34 + first);
 	f1[14 + 2] = (uint8_t)((20 + first) >> 8), f1[14 + 3] = (uint8_t)(20 + first);
 	f1[14 + 6] = 0x20, f1[14 + 7] = 0;
-	ip_csum(f1 + 14);
+	ref_ip_csum_set(f1 + 14);
 	*l1 = 34 + first;
 	memcpy(f2, p, 34);
 	memcpy(f2 + 34, p + 34 + first, rest);
 	f2[14 + 2] = (uint8_t)((20 + rest) >> 8), f2[14 + 3] = (uint8_t)(20 + rest);
 	f2[14 + 6] = 0, f2[14 + 7] = (uint8_t)(first / 8);
-	ip_csum(f2 + 14);
+	ref_ip_csum_set(f2 + 14);
 	*l2 = 34 + rest;
 }
 

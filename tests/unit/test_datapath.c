@@ -13,6 +13,7 @@
  * counters must not move. At the end all mbufs must be back in their pools.
  * Runs the EAL with --no-pci --no-huge --no-shconf -m 256 --no-telemetry. */
 #include "tests/unit/check.h"
+#include "tests/unit/refsum.h"
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
@@ -380,30 +381,6 @@ static void drops_none(struct gw *g, const char *what)
 
 /* ---- frame builders (independent of the code under test) ---- */
 
-static uint16_t csum16(const uint8_t *p, size_t n, uint32_t acc)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
-static void ip_csum_set(uint8_t *ip)
-{
-	ip[10] = ip[11] = 0;
-	uint16_t c = (uint16_t)~csum16(ip, (size_t)(ip[0] & 0xf) * 4, 0);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
-}
-
-static int ip_csum_ok(const uint8_t *ip)
-{
-	return csum16(ip, (size_t)(ip[0] & 0xf) * 4, 0) == 0xffff;
-}
-
 static uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -447,7 +424,7 @@ static uint32_t frame_udp4(uint8_t *f, const uint8_t *dst, const uint8_t *src, u
 	ip[8] = 64;
 	ip[9] = 17;
 	memcpy(ip + 12, "\xc0\xa8\x01\x0a\xc0\xa8\x01\x14", 8);
-	ip_csum_set(ip);
+	ref_ip_csum_set(ip);
 	udp[0] = 0x30, udp[1] = 0x39, udp[2] = 0x13, udp[3] = 0x89;
 	udp[4] = (uint8_t)((tot - 20) >> 8), udp[5] = (uint8_t)(tot - 20);
 	udp[6] = udp[7] = 0;
@@ -473,7 +450,7 @@ static uint32_t frame_outer(uint8_t *f, const struct gw *to, uint8_t proto, uint
 	ip[9] = proto;
 	memcpy(ip + 12, &A.t->wan_ip, 4);
 	memcpy(ip + 16, &to->t->wan_ip, 4);
-	ip_csum_set(ip);
+	ref_ip_csum_set(ip);
 	if (l4) {
 		uint8_t *u = ip + 20;
 		memcpy(u, &A.t->wan_port, 2);
@@ -506,7 +483,7 @@ static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16
 	CHECK((be16(ip + 6) & 0x4000) == 0);          /* DF clear: ipop fragments itself */
 	CHECK(ip[8] == 64);
 	CHECK(ip[9] == 17);
-	CHECK(ip_csum_ok(ip));
+	CHECK(ref_ip_csum_ok(ip));
 	CHECK(memcmp(ip + 12, &g->t->wan_ip, 4) == 0);
 	CHECK(memcmp(ip + 16, &p->ip, 4) == 0);
 	CHECK(memcmp(udp, &g->t->wan_port, 2) == 0);
@@ -838,7 +815,7 @@ static void test_tamper_replay(void)
 	rte_pktmbuf_trim(t[4], 1);
 	uint8_t *ip4h = rte_pktmbuf_mtod(t[4], uint8_t *) + 14;
 	ip4h[3]--, ip4h[20 + 5]--;                /* IPv4 and UDP lengths */
-	ip_csum_set(ip4h);
+	ref_ip_csum_set(ip4h);
 	/* Reserved header byte set: not even a data message. */
 	rte_pktmbuf_mtod(t[5], uint8_t *)[IPOP_OUTER_HDR_LEN + 3] = 1;
 	wan_rx(&B, t, 6);
@@ -1048,7 +1025,7 @@ static void test_wan_garbage(void)
 	klen[1] = frame_outer(keep[1], &B, 1, 0, pl, 64);             /* ICMP */
 	klen[2] = frame_outer(keep[2], &B, 17, port, pl, 64);         /* other address */
 	memcpy(keep[2] + 14 + 16, "\x0a\x00\x00\x63", 4);
-	ip_csum_set(keep[2] + 14);
+	ref_ip_csum_set(keep[2] + 14);
 	klen[3] = frame_eth(keep[3], mac_wan[1].addr_bytes, mac_wan[0].addr_bytes, 0x86dd, 90, 1);
 	klen[4] = frame_outer(keep[4], &B, 6, 0, pl, 40);             /* TCP */
 	memset(keep[5], 0x42, 10);
@@ -1167,7 +1144,7 @@ static void test_outer_frag(void)
 		CHECK(be16(ip1 + 6) == 1480 / 8);                     /* last, offset 1480 */
 		CHECK(rte_pktmbuf_pkt_len(out[1]) == 14u + be16(ip1 + 2));
 		CHECK(be16(ip0 + 4) == be16(ip1 + 4));                /* same IP ID */
-		CHECK(ip_csum_ok(ip0) && ip_csum_ok(ip1));
+		CHECK(ref_ip_csum_ok(ip0) && ref_ip_csum_ok(ip1));
 		for (int i = 0; i < 2; i++) {
 			const uint8_t *e = rte_pktmbuf_mtod(out[i], uint8_t *);
 			CHECK(memcmp(e, mac_wan[1].addr_bytes, 6) == 0);
@@ -1207,7 +1184,7 @@ static void check_inner_frags(struct rte_mbuf **got, unsigned n, const uint8_t *
 		CHECK(memcmp(e, f, 14) == 0);                         /* same Ethernet header */
 		CHECK(tot <= inner_mtu);
 		CHECK(rte_pktmbuf_pkt_len(got[i]) == 14 + tot);
-		CHECK(ip_csum_ok(ip));
+		CHECK(ref_ip_csum_ok(ip));
 		CHECK(be16(ip + 4) == be16(f + 14 + 4));             /* same IP ID */
 		CHECK(mf == (i + 1 < n));
 		CHECK(off == covered);
@@ -1342,12 +1319,8 @@ static void test_reasm_overflow(void)
 static uint16_t tcp_sum(const uint8_t *ip)
 {
 	uint32_t tot = be16(ip + 2), ihl = (uint32_t)(ip[0] & 0xf) * 4;
-	uint8_t ph[12];
 
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0, ph[9] = ip[9];
-	ph[10] = (uint8_t)((tot - ihl) >> 8), ph[11] = (uint8_t)(tot - ihl);
-	return csum16(ip + ihl, tot - ihl, csum16(ph, 12, 0));
+	return ref_l4_sum(ip, ip + ihl, tot - ihl);
 }
 
 /* A TCP SYN from A's LAN arrives at B with the MSS clamped and a valid
@@ -1363,7 +1336,7 @@ static void test_mss(void)
 		memset(ip, 0, 20);
 		ip[0] = 0x45, ip[3] = 48, ip[6] = 0x40, ip[8] = 64, ip[9] = 6;
 		memcpy(ip + 12, "\xc0\xa8\x01\x0a\xc0\xa8\x01\x14", 8);
-		ip_csum_set(ip);
+		ref_ip_csum_set(ip);
 		memset(tcp, 0, 28);
 		tcp[0] = 0xc0, tcp[1] = 0x01, tcp[3] = 80;
 		tcp[12] = 7 << 4;
@@ -1463,7 +1436,7 @@ static void test_outer_template(void)
 			}
 			check_outer(out[0], &A, SLOT_B_IN_A, len);
 			memcpy(hdr[mode], rte_pktmbuf_mtod(out[0], uint8_t *), IPOP_OUTER_HDR_LEN);
-			n_ok += ip_csum_ok(hdr[mode] + 14);
+			n_ok += ref_ip_csum_ok(hdr[mode] + 14);
 			CHECK(deliver_b(out[0], f, len));
 		}
 		bad += memcmp(hdr[0], hdr[1], IPOP_OUTER_HDR_LEN) != 0;

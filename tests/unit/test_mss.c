@@ -3,6 +3,7 @@
  * over the pseudo-header and the segment, independently of DPDK's helpers.
  * Pure: no EAL. */
 #include "tests/unit/check.h"
+#include "tests/unit/refsum.h"
 #include "dataplane/datapath.h"
 
 #include <stdlib.h>
@@ -12,38 +13,9 @@
 
 /* ---- independent checksum (RFC 1071) ---- */
 
-static uint32_t sum_be16(const uint8_t *p, size_t n, uint32_t acc)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	return acc;
-}
-
-static uint16_t fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
-/* Sum of pseudo-header and segment (seg_len bytes at seg); 0xffff if valid. */
-static uint16_t tcp_sum(const uint8_t *ip, const uint8_t *seg, uint32_t seg_len)
-{
-	uint8_t ph[12];
-
-	memcpy(ph, ip + 12, 8);                 /* source, destination */
-	ph[8] = 0;
-	ph[9] = ip[9];
-	ph[10] = (uint8_t)(seg_len >> 8);
-	ph[11] = (uint8_t)seg_len;
-	return fold(sum_be16(seg, seg_len, sum_be16(ph, sizeof(ph), 0)));
-}
-
 static int ip_ok(const uint8_t *ip)
 {
-	return fold(sum_be16(ip, (size_t)(ip[0] & 0xf) * 4, 0)) == 0xffff;
+	return ref_ip_csum_ok(ip);
 }
 
 /* Checksum of the frame's TCP segment (length from the IPv4 header). */
@@ -53,7 +25,7 @@ static int tcp_ok(const uint8_t *frame)
 	uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
 	uint32_t tot = (uint32_t)ip[2] << 8 | ip[3];
 
-	return tcp_sum(ip, ip + ihl, tot - ihl) == 0xffff;
+	return ref_l4_sum(ip, ip + ihl, tot - ihl) == 0xffff;
 }
 
 static uint16_t mss_at(const uint8_t *frame, uint32_t off)
@@ -96,7 +68,7 @@ static uint32_t build(uint8_t *f, const struct syn *s)
 	ip[12] = 10, ip[13] = (uint8_t)x, ip[14] = (uint8_t)(x >> 8), ip[15] = 1;
 	ip[16] = 10, ip[17] = (uint8_t)(x >> 16), ip[18] = (uint8_t)(x >> 24), ip[19] = 2;
 	memset(ip + 20, 1, s->ip_optlen);       /* IP NOP options */
-	uint32_t ck = fold(sum_be16(ip, ihl, 0)) ^ 0xffff;
+	uint32_t ck = ref_sum16(ip, ihl, 0) ^ 0xffff;
 	ip[10] = (uint8_t)(ck >> 8);
 	ip[11] = (uint8_t)ck;
 
@@ -111,7 +83,7 @@ static uint32_t build(uint8_t *f, const struct syn *s)
 	memcpy(tcp + 20, s->opts, s->optlen);
 	for (uint32_t i = 0; i < s->payload; i++)
 		tcp[thl + i] = (uint8_t)(i * 7 + x);
-	ck = tcp_sum(ip, tcp, thl + s->payload) ^ 0xffff;
+	ck = ref_l4_sum(ip, tcp, thl + s->payload) ^ 0xffff;
 	tcp[16] = (uint8_t)(ck >> 8);
 	tcp[17] = (uint8_t)ck;
 	return 14 + tot;
@@ -345,15 +317,15 @@ static void test_fragments(void)
 		f[14 + 3] = (uint8_t)frag_tot;
 		f[14 + 6] = 0x20;                                     /* MF */
 		f[14 + 10] = f[14 + 11] = 0;
-		uint32_t ck = fold(sum_be16(f + 14, 20, 0)) ^ 0xffff;
+		uint32_t ck = ref_sum16(f + 14, 20, 0) ^ 0xffff;
 		f[14 + 10] = (uint8_t)(ck >> 8);
 		f[14 + 11] = (uint8_t)ck;
 		int r = ipop_mss_clamp(f, 14 + frag_tot, CLAMP);
 		/* Reassemble: clamped first fragment + the rest of the original. */
 		memcpy(whole + 14 + 20, f + 14 + 20, 64);
 		CHECK(r == 0 || r == 1);
-		CHECK(tcp_sum(whole + 14, whole + 34, wlen - 34) == 0xffff);
-		if (tcp_sum(whole + 14, whole + 34, wlen - 34) != 0xffff)
+		CHECK(ref_l4_sum(whole + 14, whole + 34, wlen - 34) == 0xffff);
+		if (ref_l4_sum(whole + 14, whole + 34, wlen - 34) != 0xffff)
 			fprintf(stderr, "  (first fragment, MSS value at %s offset: checksum broken)\n",
 				nops ? "odd" : "even");
 	}

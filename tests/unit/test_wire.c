@@ -1,5 +1,6 @@
 /* test_wire.c - wire format layouts and classification. */
 #include "tests/unit/check.h"
+#include "tests/unit/refsum.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
@@ -100,19 +101,6 @@ static void test_data_hdr_many(void)
 	CHECK(bad == 0);
 }
 
-/* Independent IPv4 header check: the ones'-complement sum over the 20 bytes,
- * big-endian words, is 0xffff for a right checksum. */
-static uint16_t ip_sum(const uint8_t *ip)
-{
-	uint32_t acc = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		acc += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
 static unsigned n_zero_cksum, n_ffff_cksum;
 
 /* Template + patch must give exactly ipop_encap_write's bytes. */
@@ -127,7 +115,7 @@ static unsigned tmpl_one(const struct ipop_encap_addr *a, const uint8_t *tmpl, u
 	ipop_encap_from_template(got + 1, tmpl, sum, plen, id);
 	bad += memcmp(got + 1, want, IPOP_ENCAP_HDR_LEN) != 0;
 	bad += got[0] != 0x5a || got[IPOP_ENCAP_HDR_LEN + 1] != 0x5a;
-	bad += ip_sum(got + 1 + 14) != 0xffff;
+	bad += ref_ip_sum(got + 1 + 14) != 0xffff;
 	bad += ((got[1 + 16] << 8 | got[1 + 17]) != plen + 28);
 	bad += ((got[1 + 18] << 8 | got[1 + 19]) != id);
 	bad += ((got[1 + 38] << 8 | got[1 + 39]) != plen + 8);
