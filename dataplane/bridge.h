@@ -55,8 +55,7 @@ static inline uint64_t ipop_mac_u64(const uint8_t *m)
 	       ((uint64_t)m[3] << 16) | ((uint64_t)m[4] << 8) | (uint64_t)m[5];
 }
 
-/* A MAC as a 48-bit key for equality tests only (two loads, any byte order):
- * the per-burst learn/lookup caches of send.c and receive.c. */
+/* A MAC as a 48-bit key for equality tests only (two loads, any byte order). */
 #define IPOP_NO_MAC_KEY UINT64_MAX   /* never a 48-bit key */
 static inline uint64_t ipop_mac_key(const uint8_t *m)
 {
@@ -66,6 +65,62 @@ static inline uint64_t ipop_mac_key(const uint8_t *m)
 	memcpy(&hi, m, 4);
 	memcpy(&lo, m + 4, 2);
 	return (uint64_t)hi << 16 | lo;
+}
+
+/* The bridge work already done in one burst of one lcore (on the stack of the
+ * rx function): a learn repeated for the same (MAC, location) is skipped and a
+ * lookup repeated for the same MAC reuses its answer. This is invisible:
+ * between two learns the lcore writes nothing else to the bridge (lookups
+ * only), now_s is fixed for the burst, and the previous learn left the entry
+ * with seen = now_s, so the skipped call would find it, write nothing and
+ * return false. Another lcore or control changing an entry in between is a race
+ * the lock-free bridge allows anyway. The cached lookup is dropped when a learn
+ * inserts or moves an entry (an insertion may evict any way of its bucket) or
+ * refreshes the cached MAC itself (an aged entry becomes live again); a learn
+ * that finds its own MAC unchanged touches only that MAC's way. */
+struct ipop_bridge_burst {
+	uint64_t learnt;      /* MAC key of the last learn, or IPOP_NO_MAC_KEY */
+	uint16_t learnt_loc;  /* ... and its location */
+	uint16_t found_loc;   /* answer of the last lookup ... */
+	uint64_t found;       /* ... for this MAC key, or IPOP_NO_MAC_KEY */
+};
+
+static inline void ipop_bridge_burst_init(struct ipop_bridge_burst *bb)
+{
+	bb->learnt = IPOP_NO_MAC_KEY;
+	bb->learnt_loc = IPOP_LOC_NONE;
+	bb->found = IPOP_NO_MAC_KEY;
+	bb->found_loc = IPOP_LOC_NONE;
+}
+
+/* ipop_bridge_learn through the burst cache. */
+static inline bool ipop_bridge_burst_learn(struct ipop_bridge *br, struct ipop_bridge_burst *bb,
+					   const uint8_t *mac, uint16_t loc, uint32_t now_s)
+{
+	uint64_t k = ipop_mac_key(mac);
+
+	if (k == bb->learnt && loc == bb->learnt_loc)
+		return false;
+	bool changed = ipop_bridge_learn(br, mac, loc, now_s);
+	if (changed || k == bb->found)
+		bb->found = IPOP_NO_MAC_KEY;
+	bb->learnt = k;
+	bb->learnt_loc = loc;
+	return changed;
+}
+
+/* ipop_bridge_lookup through the burst cache. */
+static inline uint16_t ipop_bridge_burst_lookup(const struct ipop_bridge *br,
+						struct ipop_bridge_burst *bb,
+						const uint8_t *mac, uint32_t now_s)
+{
+	uint64_t k = ipop_mac_key(mac);
+
+	if (k != bb->found) {
+		bb->found_loc = ipop_bridge_lookup(br, mac, now_s);
+		bb->found = k;
+	}
+	return bb->found_loc;
 }
 
 #endif

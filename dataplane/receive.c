@@ -17,15 +17,10 @@
 #include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
-#include <string.h>
 
 struct open_batch {
 	uint16_t n;
-	/* Bridge work already done in this burst (deliver_local). */
-	uint64_t learnt_src;   /* source MAC of the previous learn, or IPOP_NO_MAC_KEY */
-	uint16_t learnt_loc;   /* and the peer slot it was learnt at */
-	uint64_t dst_mac;      /* destination MAC of the last lookup, or IPOP_NO_MAC_KEY */
-	uint16_t dst_loc;      /* its result */
+	struct ipop_bridge_burst bb;   /* bridge work already done in this burst */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	struct ipop_keypair *kp[IPOP_DP_BATCH];
 	struct ipop_aead_op op[IPOP_DP_BATCH];
@@ -66,35 +61,11 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	/* Learn only when (source MAC, peer slot) differs from the previous
-	 * learn's in this burst, and reuse the last lookup for the same
-	 * destination MAC: invisible for the same reasons as in send.c
-	 * local_one() (between two learns this lcore only looks up; now_s is
-	 * fixed for the burst; a repeated learn of an unchanged entry writes
-	 * nothing; concurrent writers race with the lock-free bridge anyway).
-	 * The cached lookup is dropped when a learn inserts or moves an entry
-	 * (possible eviction in its bucket) or touches the cached MAC itself. */
-	uint64_t sk = ipop_mac_key(eth->src_addr.addr_bytes);
-	if (sk != b->learnt_src || slot != b->learnt_loc) {
-		if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, slot, c->now_s)) {
-			c->st->learned++;
-			b->dst_mac = IPOP_NO_MAC_KEY;
-		} else if (sk == b->dst_mac) {
-			b->dst_mac = IPOP_NO_MAC_KEY;
-		}
-		b->learnt_src = sk;
-		b->learnt_loc = slot;
-	}
+	if (ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, slot, c->now_s))
+		c->st->learned++;
 	uint16_t loc = IPOP_LOC_NONE;
-	if (!rte_is_multicast_ether_addr(&eth->dst_addr)) {
-		uint64_t dk = ipop_mac_key(eth->dst_addr.addr_bytes);
-		loc = b->dst_loc;
-		if (dk != b->dst_mac) {
-			loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
-			b->dst_mac = dk;
-			b->dst_loc = loc;
-		}
-	}
+	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
+		loc = ipop_bridge_burst_lookup(c->bridge, &b->bb, eth->dst_addr.addr_bytes, c->now_s);
 	if (loc == IPOP_LOC_LAN && c->q_lan) {
 		ipop_pktq_put(c->q_lan, m);
 	} else if (loc == IPOP_LOC_HOST && c->q_host) {
@@ -282,10 +253,7 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct open_batch b;
 
 	b.n = 0;
-	b.learnt_src = IPOP_NO_MAC_KEY;
-	b.learnt_loc = IPOP_LOC_NONE;
-	b.dst_mac = IPOP_NO_MAC_KEY;
-	b.dst_loc = IPOP_LOC_NONE;
+	ipop_bridge_burst_init(&b.bb);
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));

@@ -11,20 +11,16 @@
 #include "dataplane/flood_policy.h"
 #include "dataplane/wire.h"
 
-#define IPOP_MAX_IPV4_HDR 60   /* IHL 15 */
-
-#include <string.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 
+#define IPOP_MAX_IPV4_HDR 60   /* IHL 15 */
+
 struct seal_batch {
 	uint16_t n;
-	/* Bridge work already done in this burst (local_one, forward_local). */
-	uint64_t learnt_src;   /* source MAC the previous learn was for, or IPOP_NO_MAC_KEY */
-	uint64_t dst_mac;      /* destination MAC of the last lookup, or IPOP_NO_MAC_KEY */
-	uint16_t dst_loc;      /* its result */
+	struct ipop_bridge_burst bb;   /* bridge work already done in this burst */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
 	uint16_t slot[IPOP_DP_BATCH];
@@ -266,15 +262,8 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		flood(c, t, b, m, in_loc);
 		return;
 	}
-	/* The same answer as the last lookup of this burst for the same MAC, as
-	 * long as local_one() has not invalidated it (see there why). */
-	uint64_t dk = ipop_mac_key(eth->dst_addr.addr_bytes);
-	uint16_t loc = b->dst_loc;
-	if (dk != b->dst_mac) {
-		loc = ipop_bridge_lookup(c->bridge, eth->dst_addr.addr_bytes, c->now_s);
-		b->dst_mac = dk;
-		b->dst_loc = loc;
-	}
+	uint16_t loc = ipop_bridge_burst_lookup(c->bridge, &b->bb, eth->dst_addr.addr_bytes,
+						c->now_s);
 	if (loc == in_loc) {
 		ipop_dp_drop(c, m, IPOP_DROP_LAN_LOCAL);
 	} else if (loc == IPOP_LOC_LAN && c->q_lan) {
@@ -358,30 +347,8 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_dp_drop(c, m, IPOP_DROP_LAN_SRC);
 		return;
 	}
-	/* Learn only when the source differs from the previous learn's in this
-	 * burst (in_loc is the same for the whole burst). This is invisible:
-	 * between two learns this lcore writes nothing else to the bridge (lookups
-	 * only), now_s is fixed for the burst, and the previous learn left the
-	 * entry (MAC, in_loc) with seen = now_s, so the skipped call would find it
-	 * and write nothing (ipop_bridge_learn writes only on change or when seen
-	 * != now_s) and return false. Another lcore or control changing the entry
-	 * in between is a race the lock-free bridge allows anyway: the result is
-	 * the one of that write landing just after this frame's learn.
-	 * The cached destination lookup (forward_local) stays valid unless this
-	 * learn inserted or moved an entry (an insertion may evict any way of its
-	 * bucket) or refreshed the cached MAC itself (an aged entry becomes live
-	 * again); a learn that finds its own MAC unchanged touches only that
-	 * MAC's way, which no other MAC's lookup reads. */
-	uint64_t sk = ipop_mac_key(eth->src_addr.addr_bytes);
-	if (sk != b->learnt_src) {
-		if (ipop_bridge_learn(c->bridge, eth->src_addr.addr_bytes, in_loc, c->now_s)) {
-			c->st->learned++;
-			b->dst_mac = IPOP_NO_MAC_KEY;
-		} else if (sk == b->dst_mac) {
-			b->dst_mac = IPOP_NO_MAC_KEY;
-		}
-		b->learnt_src = sk;
-	}
+	if (ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, in_loc, c->now_s))
+		c->st->learned++;
 	if (t->mss_clamp && !chained)
 		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
 	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))
@@ -416,9 +383,7 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct seal_batch b;
 
 	b.n = 0;
-	b.learnt_src = IPOP_NO_MAC_KEY;
-	b.dst_mac = IPOP_NO_MAC_KEY;
-	b.dst_loc = IPOP_LOC_NONE;
+	ipop_bridge_burst_init(&b.bb);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);
 	for (uint16_t i = 0; i < n; i++) {
