@@ -67,6 +67,19 @@ static uint32_t gcm_key_size(IMB_ARCH arch)
 	}
 }
 
+/* The code paths a test may ask for by name (ipop_aead_mgr_create_arch). */
+static const struct code_path {
+	const char *name;
+	uint64_t need;                 /* IMB_CPUFLAGS_* the path requires */
+	void (*init)(IMB_MGR *);
+	IMB_ARCH arch;
+} code_paths[] = {
+	{ "sse", IMB_CPUFLAGS_SSE, init_mb_mgr_sse, IMB_ARCH_SSE },
+	{ "avx", IMB_CPUFLAGS_AVX, init_mb_mgr_avx, IMB_ARCH_AVX },
+	{ "avx2", IMB_CPUFLAGS_AVX2, init_mb_mgr_avx2, IMB_ARCH_AVX2 },
+	{ "avx512", IMB_CPUFLAGS_AVX512, init_mb_mgr_avx512, IMB_ARCH_AVX512 },
+};
+
 int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch)
 {
 	struct ipop_aead_mgr *m;
@@ -77,22 +90,16 @@ int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch)
 	 * have a different table. */
 	if (imb_get_version() < IMB_VERSION_NUM)
 		return -ENOTSUP;
+	const struct code_path *cp = NULL;
 	if (arch != NULL) {
+		for (size_t i = 0; i < sizeof(code_paths) / sizeof(code_paths[0]) && cp == NULL; i++)
+			if (strcmp(arch, code_paths[i].name) == 0)
+				cp = &code_paths[i];
+		if (cp == NULL)
+			return -EINVAL;
 		/* IPsec-MB 1.3's init_mb_mgr_<arch> does not check the CPU: the
 		 * avx512 one crashes on a CPU without AVX-512. */
-		uint64_t need, have = imb_get_feature_flags();
-
-		if (strcmp(arch, "sse") == 0)
-			need = IMB_CPUFLAGS_SSE;
-		else if (strcmp(arch, "avx") == 0)
-			need = IMB_CPUFLAGS_AVX;
-		else if (strcmp(arch, "avx2") == 0)
-			need = IMB_CPUFLAGS_AVX2;
-		else if (strcmp(arch, "avx512") == 0)
-			need = IMB_CPUFLAGS_AVX512;
-		else
-			return -EINVAL;
-		if ((have & need) != need)
+		if ((imb_get_feature_flags() & cp->need) != cp->need)
 			return -ENOTSUP;
 	}
 	if (posix_memalign(&p, 64, sizeof(*m)) != 0)
@@ -104,20 +111,11 @@ int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch)
 		free(m);
 		return -ENOMEM;
 	}
-	if (arch == NULL) {
+	if (cp == NULL) {
 		init_mb_mgr_auto(m->imb, &m->arch);
-	} else if (strcmp(arch, "sse") == 0) {
-		init_mb_mgr_sse(m->imb);
-		m->arch = IMB_ARCH_SSE;
-	} else if (strcmp(arch, "avx") == 0) {
-		init_mb_mgr_avx(m->imb);
-		m->arch = IMB_ARCH_AVX;
-	} else if (strcmp(arch, "avx2") == 0) {
-		init_mb_mgr_avx2(m->imb);
-		m->arch = IMB_ARCH_AVX2;
 	} else {
-		init_mb_mgr_avx512(m->imb);
-		m->arch = IMB_ARCH_AVX512;
+		cp->init(m->imb);
+		m->arch = cp->arch;
 	}
 	if (m->arch == IMB_ARCH_NONE || imb_get_errno(m->imb) != 0) {
 		free_mb_mgr(m->imb);
