@@ -388,5 +388,5 @@ void ipop_hs_timers(struct ipop_node *n, uint64_t now_ms)
 	for (uint16_t i = 0; i < n->n_peers; i++)
 		if (n->peers[i])
 			peer_timers(n, n->peers[i], now_ms, now_tsc);
-	ipop_node_flush(n);
+	/* What changed is published by the tick's ipop_node_flush(). */
 }
