@@ -85,7 +85,9 @@ awk -v ip="$PEERS_IP" -v port="$PEER_PORT" \
 	'{ printf "peer-%03d %s %s:%d\n", NR - 1, $1, ip, port + NR - 1 }' \
 	"$T_TMP/peers.pub" >"$PEERLIST"
 (($(wc -l <"$PEERLIST") == N)) || die "expected $N public keys"
-gw_config_peerlist a "$PEERLIST" || die "config"
+GW_PEERS[a]=""
+GW_PEERFILE[a]=$PEERLIST
+gw_config a || die "config"
 "$IPOPD" -c "${GW_CONF[a]}" --check >/dev/null || die "ipopd --check ${GW_CONF[a]}"
 
 stage "ipopd starts (light mode: $(grep -o '"--no-huge".*"-m", "[0-9]*"' "${GW_CONF[a]}"), $(grep -o 'mbufs = [0-9]*' "${GW_CONF[a]}"))"

@@ -3,7 +3,9 @@
 #
 #   gw_setup SITE          keys, guard rules and facts for the gateway of SITE
 #   gw_config SITE [EXTRA] write SITE's config; peers are the other sites given by
-#                          GW_PEERS[SITE] ("b c"), EXTRA is appended verbatim
+#                          GW_PEERS[SITE] ("b c"), or the lines of the file
+#                          GW_PEERFILE[SITE] ("NAME PUBLIC_KEY IP:PORT": peers that
+#                          are not gateways of the testbed); EXTRA is appended verbatim
 #   gw_start SITE / gw_stop SITE [SIG] / gw_kill SITE
 #   gw_json SITE / gw_get SITE PYEXPR / gw_wait_peer SITE PEER STATE TIMEOUT_S
 #   gw_signal_block SITE PW  a signal { } group (XMPP signalling) for gw_config's EXTRA
@@ -12,11 +14,11 @@
 # workers between the two CPUs and every gateway runs with idle back-off. Knobs:
 # GW_WORKERS (1 or 2), GW_CIPHER[SITE], GW_KEEPALIVE, GW_DEAD_AFTER, GW_REKEY_AFTER,
 # GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY, GW_NO_LAN[SITE]=1 (no LAN
-# port: endpoint mode only).
+# port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
-declare -gA GW_LCORES=()
+declare -gA GW_LCORES=() GW_PEERFILE=()
 GW_PORT=5800
 
 _gw_dir() {
@@ -51,12 +53,18 @@ gw_setup() {
 	gw_guard "$l"
 }
 
-# gw_config SITE [EXTRA_LINES] : static peers from GW_PEERS[SITE].
+# gw_config SITE [EXTRA_LINES] : static peers from GW_PEERS[SITE] or GW_PEERFILE[SITE].
 gw_config() {
-	local l=$1 extra=${2:-} p peers=""
+	local l=$1 extra=${2:-} p peers="" name pub ep
 	for p in ${GW_PEERS[$l]:-}; do
 		peers+="  { name = \"gw-$p\"; public_key = \"${GW_PUB[$p]}\"; endpoint = \"${T_PUBLIC_IP[$p]}:$GW_PORT\"; },"$'\n'
 	done
+	if [[ -n "${GW_PEERFILE[$l]:-}" ]]; then
+		while read -r name pub ep; do
+			[[ -n "$name" ]] || continue
+			peers+="  { name = \"$name\"; public_key = \"$pub\"; endpoint = \"$ep\"; },"$'\n'
+		done <"${GW_PEERFILE[$l]}" || return 1
+	fi
 	peers=${peers%,$'\n'}
 	cat >"${GW_CONF[$l]}" <<CONF
 # written by tests/netns/ipop.sh for site $l
@@ -67,10 +75,10 @@ node: {
   cipher = "${GW_CIPHER[$l]:-aes-256-gcm}";
 };
 dpdk: {
-  eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "128", "--no-telemetry",
+  eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "${GW_EAL_MB:-128}", "--no-telemetry",
           "--lcores=${GW_LCORES[$l]}", "--log-level=*:error" ];
   workers = ${GW_WORKERS:-1};
-  mbufs = 4095;
+  mbufs = ${GW_MBUFS:-4095};
 };
 $( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
 wan: {
@@ -155,37 +163,4 @@ gw_peer_is() {
 # gw_wait_peer SITE PEER STATE TIMEOUT_S
 gw_wait_peer() {
 	wait_until "$4" gw_peer_is "$1" "$2" "$3"
-}
-
-# gw_config_peerlist SITE FILE [EXTRA] : gw_config with the peers taken from FILE,
-# one "NAME PUBLIC_KEY IP:PORT" a line, instead of other sites (peers that are not
-# gateways of this testbed: bench/mem_tunnels.sh's simulated peers). GW_EAL_MB and
-# GW_MBUFS, when set, replace the testbed's "-m", "128" and mbufs = 4095.
-gw_config_peerlist() {
-	local l=$1 file=$2 extra=${3:-} saved=${GW_PEERS[$1]:-} name pub ep first=1 tmp
-	GW_PEERS[$l]=""
-	gw_config "$l" "$extra" || {
-		GW_PEERS[$l]=$saved
-		return 1
-	}
-	GW_PEERS[$l]=$saved
-	tmp="${GW_CONF[$l]}.tmp"
-	{
-		sed '/^peers = ($/,$d' "${GW_CONF[$l]}"
-		echo "peers = ("
-		while read -r name pub ep; do
-			[[ -n "$name" ]] || continue
-			((first)) || printf ',\n'
-			printf '  { name = "%s"; public_key = "%s"; endpoint = "%s"; }' "$name" "$pub" "$ep"
-			first=0
-		done <"$file"
-		printf '\n);\n'
-	} >"$tmp" || return 1
-	if [[ -n "${GW_EAL_MB:-}" ]]; then
-		sed -i "s/\"-m\", \"128\"/\"-m\", \"$GW_EAL_MB\"/" "$tmp" || return 1
-	fi
-	if [[ -n "${GW_MBUFS:-}" ]]; then
-		sed -i "s/mbufs = 4095;/mbufs = $GW_MBUFS;/" "$tmp" || return 1
-	fi
-	mv "$tmp" "${GW_CONF[$l]}"
 }
