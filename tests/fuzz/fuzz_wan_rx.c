@@ -17,8 +17,8 @@
 
 #include "dataplane/datapath.h"
 #include "tests/fuzz/dp_fixture.h"
+#include "tests/unit/test_eal.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,21 +47,6 @@ static void drop_all(struct ipop_pktq *q)
 	for (uint16_t i = 0; i < q->n; i++)
 		rte_pktmbuf_free(q->pkts[i]);
 	q->n = 0;
-}
-
-static int eal_start(void)
-{
-	cpu_set_t set;
-	int cpu = 0;
-	char lcores[32];
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
-			;
-	snprintf(lcores, sizeof(lcores), "--lcores=0@%d", cpu);
-	char *argv[] = { "fuzz_wan_rx", "--no-pci", "--no-huge", "--no-shconf", "-m", "256",
-			 "--no-telemetry", lcores, "--log-level=error", NULL };
-	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 }
 
 static struct ipop_keypair *session(unsigned s)
@@ -137,7 +122,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (eal_start() < 0) {
+	if (test_eal_start("fuzz_wan_rx", "error") < 0) {
 		fprintf(stderr, "fuzz_wan_rx: EAL init failed\n");
 		abort();
 	}

@@ -14,12 +14,12 @@
  * Runs the EAL with --no-pci --no-huge --no-shconf -m 256 --no-telemetry. */
 #include "tests/unit/check.h"
 #include "tests/unit/refsum.h"
+#include "tests/unit/test_eal.h"
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -1706,26 +1706,10 @@ static void test_big_burst(void)
 	drops_none(&C, "burst");
 }
 
-static int eal_start(const char *prog)
-{
-	cpu_set_t set;
-	int cpu = 0;
-	char lcores[32];
-
-	/* lcore 0 on the first CPU we may run on, whatever the machine. */
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
-			;
-	snprintf(lcores, sizeof(lcores), "--lcores=0@%d", cpu);
-	char *argv[] = { (char *)prog, "--no-pci", "--no-huge", "--no-shconf", "-m", "256",
-			 "--no-telemetry", lcores, "--log-level=warning", NULL };
-	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
-}
-
 int main(int argc, char **argv)
 {
 	(void)argc;
-	if (eal_start(argv[0]) < 0) {
+	if (test_eal_start(argv[0], "warning") < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
