@@ -36,7 +36,7 @@ void ipop_bridge_free(struct ipop_bridge *br)
 	br->b = NULL;
 }
 
-static inline int live(const struct ipop_bridge_bucket *bk, int w, uint32_t now_s, uint32_t age)
+static inline bool live(const struct ipop_bridge_bucket *bk, int w, uint32_t now_s, uint32_t age)
 {
 	uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
 	/* Signed: another lcore's clock may be a second ahead of ours. */
@@ -45,7 +45,7 @@ static inline int live(const struct ipop_bridge_bucket *bk, int w, uint32_t now_
 
 uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, uint32_t now_s)
 {
-	uint64_t key = ipop_mac_u64(mac);
+	uint64_t key = ipop_mac_key(mac);
 	const struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
 
 	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
@@ -56,34 +56,45 @@ uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, ui
 	return IPOP_LOC_NONE;
 }
 
-bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s)
+/* The way a new MAC takes: an empty or expired one, else the least recently
+ * seen. Only on the miss path: a known MAC returns before this is needed. */
+static int victim_way(const struct ipop_bridge_bucket *bk, uint32_t now_s, uint32_t age)
 {
-	uint64_t key = ipop_mac_u64(mac);
-	uint64_t want = (key << 16) | loc;
-	struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
 	int victim = 0;
 	uint32_t oldest = UINT32_MAX;
 
 	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
 		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
 		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
-		if (e != 0 && (e >> 16) == key) {
-			bool moved = e != want;
-			if (moved)
-				__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
-			if (moved || seen != now_s)
-				__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
-			return moved;
-		}
-		/* Prefer empty or expired slots, then the least recently seen. */
-		uint32_t rank = (e == 0 || (int32_t)(now_s - seen) > (int32_t)br->age_s) ? 0 : seen + 1;
+		uint32_t rank = (e == 0 || (int32_t)(now_s - seen) > (int32_t)age) ? 0 : seen + 1;
 		if (rank < oldest) {
 			oldest = rank;
 			victim = w;
 		}
 	}
-	__atomic_store_n(&bk->seen[victim], now_s, __ATOMIC_RELAXED);
-	__atomic_store_n(&bk->ent[victim], want, __ATOMIC_RELAXED);
+	return victim;
+}
+
+bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s)
+{
+	uint64_t key = ipop_mac_key(mac);
+	uint64_t want = (key << 16) | loc;
+	struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
+
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		if (e == 0 || (e >> 16) != key)
+			continue;
+		bool moved = e != want;
+		if (moved)
+			__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
+		if (moved || __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED) != now_s)
+			__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+		return moved;
+	}
+	int v = victim_way(bk, now_s, br->age_s);
+	__atomic_store_n(&bk->seen[v], now_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&bk->ent[v], want, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -113,9 +124,7 @@ void ipop_bridge_walk(const struct ipop_bridge *br, uint32_t now_s, ipop_bridge_
 			if (e == 0 || (int32_t)(now_s - seen) > (int32_t)br->age_s)
 				continue;
 			uint8_t mac[6];
-			uint64_t k = e >> 16;
-			for (int j = 5; j >= 0; j--, k >>= 8)
-				mac[j] = (uint8_t)k;
+			ipop_mac_from_key(mac, e >> 16);
 			fn(mac, (uint16_t)e, (int32_t)(now_s - seen) > 0 ? now_s - seen : 0, arg);
 		}
 	}

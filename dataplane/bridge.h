@@ -2,8 +2,8 @@
  *
  * Thread: fast path (lookup and learn on every lcore) and control (flush).
  * Protection: lock-free and deliberately lossy. Each entry is one 64-bit word
- * (48-bit MAC << 16 | 16-bit location) written with a single relaxed atomic
- * store, so a reader sees either the old or the new entry, never a mix. Two lcores
+ * (48-bit MAC key of ipop_mac_key << 16 | 16-bit location) written with a
+ * single relaxed atomic store, so a reader sees either the old or the new entry, never a mix. Two lcores
  * learning into the same bucket at once may overwrite each other; the loser
  * relearns on its next frame. Learning writes only when something changed (new
  * MAC, moved MAC, or a timestamp older than a second) so steady traffic causes no
@@ -55,7 +55,9 @@ static inline uint64_t ipop_mac_u64(const uint8_t *m)
 	       ((uint64_t)m[3] << 16) | ((uint64_t)m[4] << 8) | (uint64_t)m[5];
 }
 
-/* A MAC as a 48-bit key for equality tests only (two loads, any byte order). */
+/* A MAC as a 48-bit key: two loads in host order (the bytes of the MAC in
+ * memory order on a little-endian CPU). The bridge stores and hashes MACs in
+ * this form; ipop_mac_from_key gives the bytes back. */
 #define IPOP_NO_MAC_KEY UINT64_MAX   /* never a 48-bit key */
 static inline uint64_t ipop_mac_key(const uint8_t *m)
 {
@@ -65,6 +67,15 @@ static inline uint64_t ipop_mac_key(const uint8_t *m)
 	memcpy(&hi, m, 4);
 	memcpy(&lo, m + 4, 2);
 	return (uint64_t)hi << 16 | lo;
+}
+
+static inline void ipop_mac_from_key(uint8_t mac[6], uint64_t key)
+{
+	uint32_t hi = (uint32_t)(key >> 16);
+	uint16_t lo = (uint16_t)key;
+
+	memcpy(mac, &hi, 4);
+	memcpy(mac + 4, &lo, 2);
 }
 
 /* The bridge work already done in one burst of one lcore (on the stack of the

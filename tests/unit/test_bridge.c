@@ -81,7 +81,7 @@ static void test_learn_lookup_move(void)
 	unsigned copies = 0;
 	for (uint32_t i = 0; i <= br.mask; i++)
 		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++)
-			if (br.b[i].ent[w] >> 16 == ipop_mac_u64(a))
+			if (br.b[i].ent[w] >> 16 == ipop_mac_key(a))
 				copies++;
 	CHECK(copies == 1);
 	/* A MAC differing in one bit is a different MAC. */
@@ -150,7 +150,7 @@ static unsigned same_bucket(struct ipop_bridge *br, uint64_t base, uint8_t out[]
 	want = UINT32_MAX;
 	for (uint32_t i = 0; i <= br->mask && want == UINT32_MAX; i++)
 		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++)
-			if (br->b[i].ent[w] >> 16 == base)
+			if (br->b[i].ent[w] >> 16 == ipop_mac_key(probe))
 				want = i;
 	ipop_bridge_flush_loc(br, 1);
 	memcpy(out[found++], probe, 6);
@@ -159,7 +159,7 @@ static unsigned same_bucket(struct ipop_bridge *br, uint64_t base, uint8_t out[]
 		ipop_bridge_learn(br, probe, 1, 1);
 		bool hit = false;
 		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++)
-			if (br->b[want].ent[w] >> 16 == v)
+			if (br->b[want].ent[w] >> 16 == ipop_mac_key(probe))
 				hit = true;
 		ipop_bridge_flush_loc(br, 1);
 		if (hit)
@@ -389,8 +389,28 @@ static void test_many(void)
 	CHECK(over <= 64 && over >= 32);
 }
 
+/* The bridge stores MACs as ipop_mac_key values: every byte must survive the
+ * round trip, and distinct MACs must give distinct keys. */
+static void test_mac_key(void)
+{
+	const uint8_t a[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	uint8_t back[6], b[6];
+
+	ipop_mac_from_key(back, ipop_mac_key(a));
+	CHECK(memcmp(back, a, 6) == 0);
+	CHECK(ipop_mac_key(a) >> 48 == 0);
+	for (int i = 0; i < 6; i++) {
+		memcpy(b, a, 6);
+		b[i] ^= 0x80;
+		CHECK(ipop_mac_key(b) != ipop_mac_key(a));
+		ipop_mac_from_key(back, ipop_mac_key(b));
+		CHECK(memcmp(back, b, 6) == 0);
+	}
+}
+
 int main(void)
 {
+	test_mac_key();
 	test_init_args();
 	test_learn_lookup_move();
 	test_ageing();

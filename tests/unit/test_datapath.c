@@ -1611,7 +1611,7 @@ static void test_bridge_burst(void)
 	int found = 0;
 	for (uint32_t i = 0; i <= A.br.mask; i++) {
 		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
-			if (A.br.b[i].ent[w] >> 16 == ipop_mac_u64(HA)) {
+			if (A.br.b[i].ent[w] >> 16 == ipop_mac_key(HA)) {
 				found++;
 				CHECK(A.br.b[i].seen[w] == NOW_S);
 			}
