@@ -53,35 +53,3 @@ uint16_t ipop_encap_template(uint8_t tmpl[IPOP_ENCAP_HDR_LEN], const struct ipop
 	return (uint16_t)s;
 }
 
-int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
-		     uint32_t *payload_off, uint32_t *payload_len)
-{
-	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
-	const struct rte_ipv4_hdr *ip;
-	const struct rte_udp_hdr *udp;
-	uint32_t ihl, tot, ulen;
-
-	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp))
-		return -EMSGSIZE;
-	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return -EPROTONOSUPPORT;
-	ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	if ((ip->version_ihl >> 4) != 4)
-		return -EPROTO;
-	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
-	tot = rte_be_to_cpu_16(ip->total_length);
-	if (ihl < 20 || tot < ihl + 8 || sizeof(*eth) + tot > len)
-		return -EMSGSIZE;
-	if (ip->next_proto_id != IPPROTO_UDP)
-		return -EPROTONOSUPPORT;
-	if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-		return -EINPROGRESS;
-	udp = (const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
-	ulen = rte_be_to_cpu_16(udp->dgram_len);
-	if (ulen < 8 || ulen > tot - ihl)
-		return -EMSGSIZE;
-	*ip_off = sizeof(*eth);
-	*payload_off = (uint32_t)sizeof(*eth) + ihl + 8;
-	*payload_len = ulen - 8;
-	return 0;
-}

@@ -9,10 +9,14 @@
 #ifndef IPOP_DATAPLANE_ENCAP_H
 #define IPOP_DATAPLANE_ENCAP_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <rte_byteorder.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 
 #define IPOP_ENCAP_HDR_LEN 42   /* = IPOP_OUTER_HDR_LEN (wire.h) */
 
@@ -58,11 +62,42 @@ static inline void ipop_encap_from_template(uint8_t *hdr, const uint8_t *tmpl, u
 	memcpy(hdr + 14 + 20 + 4, &ulen, 2);            /* UDP dgram_len */
 }
 
-/* Parse an Ethernet frame as IPv4/UDP. On success returns 0 and sets the offsets
- * of the IP header and the UDP payload and the payload length; the frame length
- * may include Ethernet padding. Negative errno if it is not a well-formed,
- * unfragmented IPv4/UDP packet. */
-int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
-		     uint32_t *payload_off, uint32_t *payload_len);
+/* Parse an Ethernet frame as IPv4/UDP. On success returns 0 and sets the
+ * offsets of the IP header and the UDP payload and the payload length; the
+ * frame length may include Ethernet padding. Negative errno if it is not a
+ * well-formed, unfragmented IPv4/UDP packet. Inline: it runs once per received
+ * packet and its results would otherwise go through memory. */
+static inline int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
+				   uint32_t *payload_off, uint32_t *payload_len)
+{
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	uint32_t ihl, tot, ulen;
+
+	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp))
+		return -EMSGSIZE;
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return -EPROTONOSUPPORT;
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	if ((ip->version_ihl >> 4) != 4)
+		return -EPROTO;
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (ihl < 20 || tot < ihl + 8 || sizeof(*eth) + tot > len)
+		return -EMSGSIZE;
+	if (ip->next_proto_id != IPPROTO_UDP)
+		return -EPROTONOSUPPORT;
+	if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return -EINPROGRESS;
+	udp = (const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	if (ulen < 8 || ulen > tot - ihl)
+		return -EMSGSIZE;
+	*ip_off = sizeof(*eth);
+	*payload_off = (uint32_t)sizeof(*eth) + ihl + 8;
+	*payload_len = ulen - 8;
+	return 0;
+}
 
 #endif

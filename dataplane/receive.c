@@ -100,12 +100,11 @@ static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
 			continue;
 		}
 		/* Re-check: the same counter may appear twice within one batch. */
-		int r = ipop_replay_check(&kp->replay, ctr);
+		int r = ipop_replay_accept(&kp->replay, ctr);
 		if (r != 0) {
 			ipop_dp_drop(c, m, r == -EALREADY ? IPOP_DROP_WAN_REPLAY : IPOP_DROP_WAN_OLD);
 			continue;
 		}
-		ipop_replay_update(&kp->replay, ctr);
 		kp->rx_last_tsc = c->now_tsc;
 		if (unlikely(!kp->rx_confirmed))
 			__atomic_store_n(&kp->rx_confirmed, 1, __ATOMIC_RELEASE);

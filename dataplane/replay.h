@@ -17,6 +17,7 @@
 #ifndef IPOP_DATAPLANE_REPLAY_H
 #define IPOP_DATAPLANE_REPLAY_H
 
+#include <errno.h>
 #include <stdint.h>
 
 #define IPOP_REPLAY_BITS   4096u
@@ -40,15 +41,57 @@ struct ipop_replay {
 /* Empty window: every counter below the limit is acceptable, 0 included. */
 void ipop_replay_init(struct ipop_replay *r);
 
+/* Moves the top to counter (> top), clearing the words it passes. Only for
+ * the inline functions below. */
+void ipop_replay_advance(struct ipop_replay *r, uint64_t counter);
+
+static inline unsigned ipop_replay_word(uint64_t counter)
+{
+	return (unsigned)((counter / 64) & (IPOP_REPLAY_WORDS - 1));
+}
+
+static inline int ipop_replay_out_of_range(const struct ipop_replay *r, uint64_t counter)
+{
+	if (counter >= IPOP_REJECT_AFTER_MESSAGES)
+		return 1;
+	return counter < r->top && r->top - counter >= IPOP_REPLAY_WINDOW;
+}
+
 /* May a packet with this counter be accepted? 0 if it is newer than any
  * accepted one, or inside the window and not yet seen; -EALREADY if seen;
  * -ERANGE if older than the window or >= IPOP_REJECT_AFTER_MESSAGES.
  * Does not change the state. */
-int ipop_replay_check(const struct ipop_replay *r, uint64_t counter);
+static inline int ipop_replay_check(const struct ipop_replay *r, uint64_t counter)
+{
+	if (ipop_replay_out_of_range(r, counter))
+		return -ERANGE;
+	if (counter > r->top)
+		return 0;
+	return (r->bitmap[ipop_replay_word(counter)] >> (counter % 64)) & 1 ? -EALREADY : 0;
+}
 
 /* Record an authenticated counter (advancing the window if it is the newest).
  * Returns 0, or -ERANGE (state unchanged) for a counter check would refuse as
  * out of range. Recording a counter twice is harmless. */
-int ipop_replay_update(struct ipop_replay *r, uint64_t counter);
+static inline int ipop_replay_update(struct ipop_replay *r, uint64_t counter)
+{
+	if (ipop_replay_out_of_range(r, counter))
+		return -ERANGE;
+	if (counter > r->top)
+		ipop_replay_advance(r, counter);
+	r->bitmap[ipop_replay_word(counter)] |= UINT64_C(1) << (counter % 64);
+	return 0;
+}
+
+/* ipop_replay_check, then on 0 ipop_replay_update: the receive path's step
+ * once a packet has authenticated. */
+static inline int ipop_replay_accept(struct ipop_replay *r, uint64_t counter)
+{
+	int e = ipop_replay_check(r, counter);
+
+	if (e == 0)
+		ipop_replay_update(r, counter);
+	return e;
+}
 
 #endif

@@ -10,6 +10,7 @@
 #ifndef IPOP_DATAPLANE_WIRE_H
 #define IPOP_DATAPLANE_WIRE_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -123,7 +124,29 @@ _Static_assert(sizeof(struct ipop_data_hdr) == IPOP_DATA_HDR_LEN, "data layout")
  * >= header + tag for data), else a negative errno:
  *   -EPROTO  unknown version, -EBADMSG unknown type or nonzero reserved,
  *   -EMSGSIZE wrong length for the type. */
-int ipop_wire_classify(const uint8_t *p, size_t len);
+static inline int ipop_wire_classify(const uint8_t *p, size_t len)
+{
+	if (len < 4)
+		return -EMSGSIZE;
+	if (p[1] != IPOP_WIRE_VERSION)
+		return -EPROTO;
+	if (p[2] != 0 || p[3] != 0)
+		return -EBADMSG;
+	switch (p[0]) {
+	case IPOP_MSG_HANDSHAKE_INIT:
+		return len == sizeof(struct ipop_hs_init) ? IPOP_MSG_HANDSHAKE_INIT : -EMSGSIZE;
+	case IPOP_MSG_HANDSHAKE_RESP:
+		return len == sizeof(struct ipop_hs_resp) ? IPOP_MSG_HANDSHAKE_RESP : -EMSGSIZE;
+	case IPOP_MSG_DATA:
+		if (len < IPOP_DATA_OVERHEAD)
+			return -EMSGSIZE;
+		if (len > IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME)
+			return -EMSGSIZE;
+		return IPOP_MSG_DATA;
+	default:
+		return -EBADMSG;
+	}
+}
 
 /* Fill a data header. receiver_index is stored as given (already in wire order);
  * counter is converted to big-endian. Inline: the send path calls it once per
