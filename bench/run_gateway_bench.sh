@@ -12,9 +12,14 @@
 #   generator (txonly) into gateway A, once, as a functional check.
 #   -p  profile the measured gateway during each case (perf record -e cpu-clock;
 #   reports next to the JSON: OUT-perf-CASE.txt)
+#   -z  memif zero-copy: the gateways and the forwarder baseline are memif
+#   clients with zero-copy=yes on hugepages (reserved here, released at the end),
+#   pktgen is the server on every port and does all the copies. Without -z the
+#   roles are the other way round and every memif port copies (--no-huge).
 #
-# Topology (all links are memif; ipopd is the memif server on its four ports,
-# the tools are clients, so gateways survive the tools coming and going):
+# Topology (all links are memif; without -z ipopd is the memif server on its
+# four ports and the tools are clients, so gateways survive the tools coming
+# and going; with -z pktgen is the server and starts first):
 #
 #   pktgen --tx --> [lan] gw-a [wan] <-- pktgen wire --> [wan] gw-b [lan] --> pktgen --rx
 #
@@ -44,11 +49,13 @@ CIPHERS="aes-256-gcm"
 DURATION=2
 TESTPMD_GEN=0
 PERF=0
-while getopts "b:o:s:w:c:d:tph" o; do
+ZC=0
+while getopts "b:o:s:w:c:d:tpzh" o; do
 	case $o in
 	b) BUILD=$OPTARG ;; o) OUT=$OPTARG ;; s) SIZES=$OPTARG ;; w) WORKERS=$OPTARG ;;
 	c) CIPHERS=$OPTARG ;; d) DURATION=$OPTARG ;; t) TESTPMD_GEN=1 ;; p) PERF=1 ;;
-	*) sed -n '2,16p' "$0"; exit 2 ;;
+	z) ZC=1 ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -60,6 +67,7 @@ for b in "$PKTGEN" "$IPOPD" "$IPOPCTL"; do
 done
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found (Debian package dpdk)" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "needs root (network namespaces)" >&2; exit 2; }
+((ZC && TESTPMD_GEN)) && { echo "-t needs the gateways as memif servers: not with -z" >&2; exit 2; }
 
 DIR=$(mktemp -d /tmp/ipop-gwbench.XXXXXX)
 NS_A="ipopbench-a-$$"
@@ -69,6 +77,11 @@ RESULTS="$DIR/results.jsonl"
 : >"$RESULTS"
 
 EAL_TOOL=(--no-pci --no-huge --no-shconf -m 512 --no-telemetry "--log-level=*:error")
+# Zero-copy memif clients share their mbuf memory with the server: it must be
+# hugepage memory in one file per segment list.
+EAL_ZC=(--no-pci --in-memory --single-file-segments --iova-mode=va --no-telemetry
+	"--log-level=*:error")
+HUGEPAGES_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -92,13 +105,23 @@ cleanup() {
 	done
 	ip netns del "$NS_A" 2>/dev/null || true
 	ip netns del "$NS_B" 2>/dev/null || true
-	rm -rf "$DIR"
+	[[ -n ${KEEP_DIR:-} ]] || rm -rf "$DIR"
+	((ZC)) && echo "$HUGEPAGES_BEFORE" >/proc/sys/vm/nr_hugepages
+	return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-memif() { # NAME SOCKET MAC [role]
-	echo "$1,role=${4:-server},socket=$DIR/$2.sock,socket-abstract=no,mac=$3"
+# memif NAME SOCKET MAC SIDE: SIDE "gw" is a gateway's or the forwarder's
+# port, "tool" pktgen's; -z decides which side is the server.
+memif() {
+	local role=server zc=""
+	if [[ $4 == gw ]] && ((ZC)); then
+		role=client zc=",zero-copy=yes"
+	elif [[ $4 == tool ]] && ((!ZC)); then
+		role=client
+	fi
+	echo "$1,role=$role,socket=$DIR/$2.sock,socket-abstract=no,mac=$3$zc"
 }
 
 # gw_conf SITE WORKERS CIPHER PEER_SITE
@@ -107,11 +130,14 @@ gw_conf() {
 	if [[ $s == a ]]; then ip=10.99.0.1; pip=10.99.0.2; else ip=10.99.0.2; pip=10.99.0.1; fi
 	lcores="0@0,1@1"
 	((w > 1)) && lcores="0@0,1@1,2@0"
+	local eal='"--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--no-telemetry",'
+	((ZC)) && eal='"--no-pci", "--in-memory", "--single-file-segments", "--iova-mode=va",
+          "-m", "256", "--no-telemetry",'
 	cat >"$DIR/$s.conf" <<CONF
 # written by bench/run_gateway_bench.sh
 node: { name = "gw-$s"; overlay = "bench"; key_file = "$DIR/$s.key"; cipher = "$cipher"; };
 dpdk: {
-  eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--no-telemetry",
+  eal = [ $eal
           "--lcores=$lcores", "--log-level=*:error" ];
   workers = $w;
   mbufs = 16383;
@@ -119,9 +145,9 @@ dpdk: {
   idle_sleep_max_us = 10000;
   idle_sleep_recent_us = 10000;   # also right after traffic (the other direction's case)
 };
-lan: { device = "$(memif net_memif_lan "$s-lan" "02:1$s:00:00:00:01")"; };
+lan: { device = "$(memif net_memif_lan "$s-lan" "02:1$s:00:00:00:01" gw)"; };
 wan: {
-  device = "$(memif net_memif_wan "$s-wan" "02:2$s:00:00:00:01")";
+  device = "$(memif net_memif_wan "$s-wan" "02:2$s:00:00:00:01" gw)";
   address = "$ip/24";
   port = 5800;
 };
@@ -139,7 +165,7 @@ gw_start() { # SITE
 	PIDS+=($!)
 	eval "PID_$s=$!"
 	for ((i = 0; i < 150; i++)); do
-		[[ -S $DIR/$s.api && -S $DIR/$s-wan.sock ]] && return 0
+		[[ -S $DIR/$s.api && -S $DIR/$s-wan.sock ]] && return 0   # with -z pktgen's socket
 		sleep 0.1
 	done
 	echo "gw-$s did not start:" >&2
@@ -204,20 +230,25 @@ profile_stop() { # NAME
 	} >"${OUT%.json}-perf-$1.txt" || true
 }
 
-# pktgen_run NAME [args...]: one pktgen process (client on every memif) for a
-# list of --case measurements; JSON to $DIR/NAME.json (rewritten after each case).
-pktgen_run() {
+# pktgen_start NAME [args...]: one pktgen process for a list of --case
+# measurements, in the background; JSON to $DIR/NAME.json (rewritten after
+# each case). pktgen_wait NAME waits for it and shows its log.
+PG_PID=""
+pktgen_start() {
 	local name=$1
 	shift
 	"$PKTGEN" "${EAL_TOOL[@]}" -l 0 -- "$@" --json "$DIR/$name.json" >"$DIR/$name.log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	if ! wait "$pid"; then
-		echo "pktgen $name failed:" >&2
-		cat "$DIR/$name.log" >&2
+	PG_PID=$!
+	PIDS+=("$PG_PID")
+}
+
+pktgen_wait() { # NAME
+	if ! wait "$PG_PID"; then
+		echo "pktgen $1 failed:" >&2
+		cat "$DIR/$1.log" >&2
 		return 1
 	fi
-	cat "$DIR/$name.log" >&2
+	cat "$DIR/$1.log" >&2
 }
 
 # record KIND WORKERS CIPHER FILE [extra JSON fields]: one line per case
@@ -237,38 +268,69 @@ PY
 
 # ---- plain memif forwarder baseline ----
 # pktgen --tx -> testpmd io (CPU 1) -> pktgen --rx, the same ports and sizes.
+# DPDK 22.11's memif server sometimes fails to map a zero-copy client's
+# hugepage region ("memif_connect(): mmap failed: No such device", about one
+# run in three here); the links then stay down. A run that failed that way
+# is started again, up to three times in all.
+retry_zc() { # CMD...
+	local attempt
+	for attempt in 1 2 3; do
+		"$@" && return 0
+		((ZC)) && grep -q "mmap failed" "$DIR"/*.log 2>/dev/null || return 1
+		log "memif zero-copy mapping failed (attempt $attempt), starting again"
+		rm -f "$DIR"/*.log
+	done
+	return 1
+}
+
 run_forwarder() { # KIND
-	local kind=$1 tp size cases=()
+	retry_zc forwarder_once "$1"
+}
+
+forwarder_once() { # KIND
+	local kind=$1 tp size cases=() eal=("${EAL_TOOL[@]}")
 	for size in $SIZES; do cases+=(--case "fwd-$size:$size:none"); done
+	((ZC)) && eal=("${EAL_ZC[@]}")
 	rm -f "$DIR"/fwd-*.sock
-	dpdk-testpmd "${EAL_TOOL[@]}" -m 256 --lcores '0@0,1@1' \
-		"--vdev=$(memif net_memif0 fwd-in 02:31:00:00:00:01)" \
-		"--vdev=$(memif net_memif1 fwd-out 02:32:00:00:00:01)" -- \
+	# The memif server first: testpmd without -z, pktgen with it.
+	((ZC)) && pktgen_start "$kind" --tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 tool)" \
+		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 tool)" \
+		"${cases[@]}" --flows 16 --duration "$DURATION" && sleep 0.5
+	dpdk-testpmd "${eal[@]}" -m 256 --lcores '0@0,1@1' \
+		"--vdev=$(memif net_memif0 fwd-in 02:31:00:00:00:01 gw)" \
+		"--vdev=$(memif net_memif1 fwd-out 02:32:00:00:00:01 gw)" -- \
 		--forward-mode=io --total-num-mbufs=16384 --nb-cores=1 --stats-period 60 \
 		</dev/null >"$DIR/testpmd-fwd.log" 2>&1 &
 	tp=$!
 	PIDS+=("$tp")
-	sleep 1.5
-	pktgen_run "$kind" --tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 client)" \
-		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 client)" \
-		"${cases[@]}" --flows 16 --duration "$DURATION"
+	((ZC)) || { sleep 1.5 && pktgen_start "$kind" \
+		--tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 tool)" \
+		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 tool)" \
+		"${cases[@]}" --flows 16 --duration "$DURATION"; }
+	local ok=0
+	pktgen_wait "$kind" || ok=$?
 	stop_pid "$tp"
+	((ok == 0)) || return "$ok"
 	record "$kind" 1 none "$DIR/$kind.json"
 }
 
 # ---- the gateway pair ----
 TOOL_PORTS=()
 tool_ports() {
-	TOOL_PORTS=(--tx "$(memif net_memif_tx a-lan 02:51:00:00:00:01 client)"
-		--wire-a "$(memif net_memif_wa a-wan 02:52:00:00:00:01 client)"
-		--wire-b "$(memif net_memif_wb b-wan 02:53:00:00:00:01 client)"
-		--rx "$(memif net_memif_rx b-lan 02:54:00:00:00:01 client)")
+	TOOL_PORTS=(--tx "$(memif net_memif_tx a-lan 02:51:00:00:00:01 tool)"
+		--wire-a "$(memif net_memif_wa a-wan 02:52:00:00:00:01 tool)"
+		--wire-b "$(memif net_memif_wb b-wan 02:53:00:00:00:01 tool)"
+		--rx "$(memif net_memif_rx b-lan 02:54:00:00:00:01 tool)")
 }
 
 # All sizes, encrypt (gw-a measured) then decrypt (gw-b measured), one pktgen.
 # The profile (-p) samples both gateways for the whole run: gw-a is busy only
 # in the encrypt cases and the fills, gw-b only in the replays.
 run_pair() { # WORKERS CIPHER
+	retry_zc pair_once "$1" "$2"
+}
+
+pair_once() { # WORKERS CIPHER
 	local w=$1 cipher=$2 size name="pair-$1-$2" cases=() rss
 	for size in $SIZES; do
 		cases+=(--case "encrypt-$size:$size:sink:$DIR/a.api"
@@ -276,16 +338,26 @@ run_pair() { # WORKERS CIPHER
 	done
 	gw_conf a "$w" "$cipher" b
 	gw_conf b "$w" "$cipher" a
-	gw_start a
-	gw_start b
 	tool_ports
 	log "gateway pair: $w worker(s), $cipher, sizes $SIZES"
+	# The memif server first: the gateways without -z, pktgen with it.
+	local pg_args=("${TOOL_PORTS[@]}" --queues "$w" --learn "${cases[@]}"
+		--flows 16 --duration "$DURATION")
+	((ZC)) && pktgen_start "$name" "${pg_args[@]}" && sleep 0.5
+	gw_start a
+	gw_start b
+	((ZC)) || pktgen_start "$name" "${pg_args[@]}"
 	profile_start "$name-gw-a" "$PID_a"
 	local pa=$PERF_PID
 	profile_start "$name-gw-b" "$PID_b"
 	local pb=$PERF_PID
-	pktgen_run "$name" "${TOOL_PORTS[@]}" --queues "$w" --learn "${cases[@]}" \
-		--flows 16 --duration "$DURATION"
+	if ! pktgen_wait "$name"; then
+		PERF_PID=$pa profile_stop "$name-gw-a"
+		PERF_PID=$pb profile_stop "$name-gw-b"
+		gw_stop_all
+		rm -f "$DIR"/a-*.sock "$DIR"/b-*.sock
+		return 1
+	fi
 	rss="{\"gw_a_vmrss_kb\": $(rss_kb "$PID_a" VmRSS), \"gw_a_vmhwm_kb\": $(rss_kb "$PID_a" VmHWM),"
 	rss+=" \"gw_b_vmrss_kb\": $(rss_kb "$PID_b" VmRSS), \"gw_b_vmhwm_kb\": $(rss_kb "$PID_b" VmHWM),"
 	rss+=" \"underlay\": $(underlay_facts)}"
@@ -309,9 +381,9 @@ run_testpmd_gen() {
 	local cipher=$1 tp pg
 	log "testpmd txonly as generator into gw-a (functional check)"
 	"$PKTGEN" "${EAL_TOOL[@]}" -l 0 -- \
-		--wire-a "$(memif net_memif_wa a-wan 02:52:00:00:00:01 client)" \
-		--wire-b "$(memif net_memif_wb b-wan 02:53:00:00:00:01 client)" \
-		--rx "$(memif net_memif_rx b-lan 02:54:00:00:00:01 client)" \
+		--wire-a "$(memif net_memif_wa a-wan 02:52:00:00:00:01 tool)" \
+		--wire-b "$(memif net_memif_wb b-wan 02:53:00:00:00:01 tool)" \
+		--rx "$(memif net_memif_rx b-lan 02:54:00:00:00:01 tool)" \
 		--mode sink --learn --flows 1 --case "testpmd-64:64:sink:$DIR/a.api" \
 		--warmup 3 --duration "$DURATION" --json "$DIR/testpmd-gen.json" \
 		>"$DIR/testpmd-gen.log" 2>&1 &
@@ -319,7 +391,7 @@ run_testpmd_gen() {
 	PIDS+=("$pg")
 	sleep 1.5
 	dpdk-testpmd "${EAL_TOOL[@]}" -m 256 --lcores '0@0,1@0' \
-		"--vdev=$(memif net_memif0 a-lan 02:61:00:00:00:01 client)" -- \
+		"--vdev=$(memif net_memif0 a-lan 02:61:00:00:00:01 tool)" -- \
 		--forward-mode=txonly --txpkts=64 --total-num-mbufs=16384 --nb-cores=1 \
 		--eth-peer=0,02:0b:00:00:00:00 --stats-period 60 \
 		</dev/null >"$DIR/testpmd-gen-tp.log" 2>&1 &
@@ -335,6 +407,13 @@ run_testpmd_gen() {
 for s in a b; do
 	"$IPOPCTL" genkey -o "$DIR/$s.key" >"$DIR/$s.pub"
 done
+if ((ZC)); then
+	# Two gateways (-m 256 each) at once, or the forwarder; pktgen maps their
+	# memory and a fault it takes with no free hugepage is a SIGBUS: room to spare.
+	echo $((HUGEPAGES_BEFORE + 1536)) >/proc/sys/vm/nr_hugepages
+	free_hp=$(awk '$1 == "HugePages_Free:" { print $2 }' /proc/meminfo)
+	((free_hp >= 1500)) || { echo "-z: only $free_hp free 2 MiB hugepages (need 1500)" >&2; exit 2; }
+fi
 ip netns add "$NS_A"
 ip netns add "$NS_B"
 ip -n "$NS_A" link set lo up
@@ -353,7 +432,7 @@ done
 log "plain memif forwarder again"
 run_forwarder forwarder_after
 
-python3 - "$RESULTS" "$OUT" <<'PY'
+ZC=$ZC python3 - "$RESULTS" "$OUT" <<'PY'
 import json, sys, subprocess, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
 fwd, drift = {}, {}
@@ -380,6 +459,7 @@ report = {
                                      if l.startswith("Model name")), "?"),
                 "cpus": os.cpu_count(),
                 "loadavg_at_end": open("/proc/loadavg").read().split()[:3]},
+    "memif_zero_copy": os.environ.get("ZC") == "1",
     "forwarder_mean_mpps": fwd,
     "forwarder_drift": drift,
     "results": rows,
