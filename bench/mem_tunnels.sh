@@ -3,12 +3,14 @@
 # (issue 4: "a gateway in light mode (no hugepages, two ports, 100 tunnels) resident
 # in at most 64 MiB, and at most 2 KiB of fast-path state per tunnel").
 #
-#   sudo bench/mem_tunnels.sh [-b BUILD] [-n TUNNELS] [-o OUT.json] [-c CIPHER]
+#   sudo bench/mem_tunnels.sh [-b BUILD] [-n TUNNELS] [-o OUT.json] [-c CIPHER] [-a PATH]
 #
 #   -b  meson build dir with tools/ipopd, tools/ipopctl, bench/ipop-peersim
 #       (default: $IPOP_BUILD, else build/)
 #   -n  tunnels (default 100)     -o  also write the JSON report to OUT.json
 #   -c  cipher of the gateway and the peers (default aes-256-gcm)
+#   -a  the gateway's dpdk.aead_code_path (default compact, light mode's choice:
+#       the smallest AES-GCM keys; "auto" shows the fastest path's cost)
 #   Environment: GW_EAL_MB (EAL -m, default the testbed's 128), GW_MBUFS (default
 #   the testbed's 4095), GW_WORKERS (default 1), MEM_SETTLE_S (default 3).
 #
@@ -37,11 +39,13 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=100
 OUT=""
 CIPHER=aes-256-gcm
+AEAD_PATH=compact
 BUILD_ARG=""
-while getopts "b:n:o:c:h" o; do
+while getopts "b:n:o:c:a:h" o; do
 	case $o in
 	b) BUILD_ARG=$OPTARG ;; n) N=$OPTARG ;; o) OUT=$OPTARG ;; c) CIPHER=$OPTARG ;;
-	*) sed -n '2,14p' "$0"; exit 2 ;;
+	a) AEAD_PATH=$OPTARG ;;
+	*) sed -n '2,16p' "$0"; exit 2 ;;
 	esac
 done
 [[ -n "$BUILD_ARG" ]] && export IPOP_BUILD=$BUILD_ARG
@@ -87,6 +91,7 @@ awk -v ip="$PEERS_IP" -v port="$PEER_PORT" \
 (($(wc -l <"$PEERLIST") == N)) || die "expected $N public keys"
 GW_PEERS[a]=""
 GW_PEERFILE[a]=$PEERLIST
+GW_AEAD_PATH[a]=$AEAD_PATH
 gw_config a || die "config"
 "$IPOPD" -c "${GW_CONF[a]}" --check >/dev/null || die "ipopd --check ${GW_CONF[a]}"
 
@@ -147,7 +152,7 @@ bg_stop "$SIMPID" 5 || die "peersim did not stop"
 SIMSUM=$(grep '^{' "$SIMLOG" | tail -n 1)
 [[ -n "$SIMSUM" ]] || SIMSUM='{}'
 gw_stop a
-SIZES=$("$PEERSIM" sizes) || die "peersim sizes"
+SIZES=$("$PEERSIM" sizes "$AEAD_PATH") || die "peersim sizes $AEAD_PATH"
 WORKERS=${GW_WORKERS:-1}
 MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) vCPU, $(uname -r)"
 
@@ -165,6 +170,13 @@ z = dict(zip(["vmrss", "vmhwm", "anon", "file", "shmem"], map(int, a[10:15])))
 u = dict(zip(["vmrss", "vmhwm", "anon", "file", "shmem"], map(int, a[15:20])))
 key = "keypair_aes256gcm" if cipher == "aes-256-gcm" else "keypair_chacha20poly1305"
 fastpath = sizes[key] + sizes["fp_peer"] + workers * sizes["peer_counters_per_worker"]
+# The simulator computes the sizes for the gateway's code path; the gateway says
+# which path and key size it runs: they must agree.
+gw_key = gw.get("aead_key_bytes")
+sim_key = sizes["key_aes256gcm" if cipher == "aes-256-gcm" else "key_chacha20poly1305"]
+if gw.get("ipsec_mb_arch") != sizes["arch"] or gw_key != sim_key:
+    sys.exit("gateway runs %s with %s-byte keys, sizes computed for %s with %s" %
+             (gw.get("ipsec_mb_arch"), gw_key, sizes["arch"], sim_key))
 eal = re.search(r"eal = \[(.*?)\];", conf, re.S).group(1)
 mbufs = int(re.search(r"mbufs = (\d+);", conf).group(1))
 rss_target, tunnel_target = 64 * 1024, 2048
@@ -175,7 +187,8 @@ r = {
     "zero_tunnels": {"vmrss_kib": z["vmrss"], "vmhwm_kib": z["vmhwm"],
                      "rss_kib_parts": {"anon": z["anon"], "file": z["file"], "shmem": z["shmem"]}},
     "per_tunnel_bytes": {
-        "ipsec_mb_arch": sizes["arch"], "cipher": cipher,
+        "aead_code_path": sizes["code_path"], "ipsec_mb_arch": sizes["arch"],
+        "cipher": cipher,
         "sizeof_keypair_fixed": sizes["keypair_fixed"],
         "keypair_with_keys": sizes[key],
         "fp_peer": sizes["fp_peer"],

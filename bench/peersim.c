@@ -8,9 +8,10 @@
  *   ipop-peersim genkeys N FILE
  *       N new identities: private keys to FILE (base64, one a line, mode 0600);
  *       prints the public keys, one a line, in the same order.
- *   ipop-peersim sizes
- *       JSON: the fast-path bytes of one tunnel for this CPU's IPsec-MB code path
- *       (struct ipop_keypair with both keys, ipop_fp_peer, per-worker counters).
+ *   ipop-peersim sizes [CODE_PATH]
+ *       JSON: the fast-path bytes of one tunnel of a gateway whose
+ *       dpdk.aead_code_path is CODE_PATH (default auto), on this CPU (struct
+ *       ipop_keypair with both keys, ipop_fp_peer, per-worker counters).
  *   ipop-peersim run --keys FILE --gw IP:PORT --gw-pub B64 --bind IP --base-port P
  *                    [--overlay NAME] [--cipher NAME] [--keepalive S] [--retry-ms MS]
  *                    [--duration S]
@@ -109,7 +110,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: ipop-peersim genkeys N FILE\n"
-		"       ipop-peersim sizes\n"
+		"       ipop-peersim sizes [auto|compact|sse|avx|avx2|avx512]\n"
 		"       ipop-peersim run --keys FILE --gw IP:PORT --gw-pub B64 --bind IP "
 		"--base-port P\n"
 		"                        [--overlay NAME] [--cipher NAME] [--keepalive S]\n"
@@ -155,22 +156,29 @@ static int cmd_genkeys(int argc, char **argv)
 	return fclose(f) == 0 ? 0 : 2;
 }
 
-static int cmd_sizes(void)
+/* Sizes for a gateway on IPsec-MB code path `path` (dpdk.aead_code_path). */
+static int cmd_sizes(const char *path)
 {
+	const char *arch;
 	size_t kg, kc;
+	int rc = ipop_aead_path_resolve(path, &arch);
 
-	if (ipop_aead_mgr_create(&mgr) != 0) {
+	if (rc != 0) {
+		fprintf(stderr, "code path %s: %s\n", path, strerror(-rc));
+		return 2;
+	}
+	if (ipop_aead_mgr_create_arch(&mgr, arch) != 0) {
 		fprintf(stderr, "no IPsec-MB manager\n");
 		return 2;
 	}
 	kg = ipop_aead_key_size(mgr, IPOP_CIPHER_AES256GCM);
 	kc = ipop_aead_key_size(mgr, IPOP_CIPHER_CHACHA20POLY1305);
-	printf("{\"ipsec_mb\": \"%s\", \"arch\": \"%s\", \"keypair_fixed\": %zu, "
+	printf("{\"ipsec_mb\": \"%s\", \"code_path\": \"%s\", \"arch\": \"%s\", \"keypair_fixed\": %zu, "
 	       "\"key_aes256gcm\": %zu, \"key_chacha20poly1305\": %zu, "
 	       "\"keypair_aes256gcm\": %zu, \"keypair_chacha20poly1305\": %zu, "
 	       "\"fp_peer\": %zu, \"peer_counters_per_worker\": %zu, "
 	       "\"replay_window\": %u}\n",
-	       imb_get_version_str(), ipop_aead_mgr_arch(mgr), sizeof(struct ipop_keypair), kg,
+	       imb_get_version_str(), path, ipop_aead_mgr_arch(mgr), sizeof(struct ipop_keypair), kg,
 	       kc, sizeof(struct ipop_keypair) + 2 * kg, sizeof(struct ipop_keypair) + 2 * kc,
 	       sizeof(struct ipop_fp_peer), sizeof(struct ipop_peer_counters),
 	       (unsigned)IPOP_REPLAY_WINDOW);
@@ -589,8 +597,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc >= 2 && strcmp(argv[1], "genkeys") == 0)
 		return cmd_genkeys(argc, argv);
-	if (argc == 2 && strcmp(argv[1], "sizes") == 0)
-		return cmd_sizes();
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "sizes") == 0)
+		return cmd_sizes(argc == 3 ? argv[2] : "auto");
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc, argv);
 	return usage();

@@ -9,6 +9,7 @@
  */
 #include "control/config.h"
 #include "control/identity.h"
+#include "dataplane/aead.h"
 #include "dataplane/wire.h"
 
 #include <arpa/inet.h>
@@ -661,10 +662,24 @@ static int parse_eal(struct ctx *c, const config_setting_t *eal)
 	return 0;
 }
 
+/* Whether this CPU runs the path is for start-up to say (ipopd names the
+ * CPU's lack); the file can only be wrong about the name. */
+static int conv_aead_path(struct ctx *c, const config_setting_t *s, char *buf, size_t size)
+{
+	int rc = conv_str(c, s, buf, size);
+
+	if (rc < 0 || s == NULL)
+		return rc;
+	if (!ipop_aead_path_known(buf))
+		return fail_at(c, s, "unknown IPsec-MB code path \"%.40s\" (known: auto, compact, "
+			       "sse, avx, avx2, avx512)", buf);
+	return 0;
+}
+
 static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 {
 	static const char *const known[] = { "eal", "workers", "mbufs", "idle_sleep_max_us",
-					     "idle_sleep_recent_us" };
+					     "idle_sleep_recent_us", "aead_code_path" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g;
 	int rc;
@@ -684,6 +699,9 @@ static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 		return rc;
 	if ((rc = conv_uint(c, member(g, "idle_sleep_recent_us"), 0, 1000000,
 			    &cfg->idle_sleep_recent_us)) < 0)
+		return rc;
+	if ((rc = conv_aead_path(c, member(g, "aead_code_path"), cfg->aead_code_path,
+				 sizeof(cfg->aead_code_path))) < 0)
 		return rc;
 	return parse_eal(c, member(g, "eal"));
 }
@@ -1177,6 +1195,7 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->mbufs = 8191;
 	cfg->idle_sleep_max_us = 1000;
 	cfg->idle_sleep_recent_us = 100;
+	snprintf(cfg->aead_code_path, sizeof(cfg->aead_code_path), "auto");
 	cfg->wan_port = 5800;
 	cfg->wan_mtu = 1500;
 	snprintf(cfg->wan_tap, sizeof(cfg->wan_tap), "ipop-wan");

@@ -56,6 +56,8 @@ struct ipop_cfg {
 	unsigned mbufs;                        /* mbuf pool size, default 8191 */
 	unsigned idle_sleep_max_us;            /* idle back-off bound, default 1000 */
 	unsigned idle_sleep_recent_us;         /* bound within 1 s of traffic, default 100 */
+	char aead_code_path[16];               /* "auto" (default), "compact", or an
+						  IPsec-MB path name (aead.h) */
 
 	/* lan { } : the bridged edge LAN */
 	struct ipop_cfg_port lan;

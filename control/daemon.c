@@ -334,8 +334,16 @@ static int node_start(struct ipop_node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "mbuf pool of %u: %s", c->mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	if ((r = ipop_aead_mgr_create(&n->aead)) != 0) {
-		snprintf(err, errlen, "IPsec-MB manager: %s", strerror(-r));
+	/* One code path for every manager: control expands the keys the workers use. */
+	if ((r = ipop_aead_path_resolve(c->aead_code_path, &n->sh.aead_path)) != 0) {
+		snprintf(err, errlen, "dpdk.aead_code_path = \"%s\": %s", c->aead_code_path,
+			 r == -ENOTSUP ? "this CPU cannot run that IPsec-MB code path" :
+					 strerror(-r));
+		return r;
+	}
+	if ((r = ipop_aead_mgr_create_arch(&n->aead, n->sh.aead_path)) != 0) {
+		snprintf(err, errlen, "IPsec-MB manager (code path %s): %s",
+			 n->sh.aead_path ? n->sh.aead_path : "auto", strerror(-r));
 		return r;
 	}
 	if ((r = setup_shared(n, err, errlen)) != 0 || (r = setup_ports(n, err, errlen)) != 0 ||

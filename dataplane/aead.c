@@ -80,6 +80,52 @@ static const struct code_path {
 	{ "avx512", IMB_CPUFLAGS_AVX512, init_mb_mgr_avx512, IMB_ARCH_AVX512 },
 };
 
+static const struct code_path *code_path_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(code_paths) / sizeof(code_paths[0]); i++)
+		if (strcmp(name, code_paths[i].name) == 0)
+			return &code_paths[i];
+	return NULL;
+}
+
+static int cpu_runs(const struct code_path *cp)
+{
+	return (imb_get_feature_flags() & cp->need) == cp->need;
+}
+
+int ipop_aead_path_known(const char *name)
+{
+	return strcmp(name, "auto") == 0 || strcmp(name, "compact") == 0 ||
+	       code_path_by_name(name) != NULL;
+}
+
+int ipop_aead_path_resolve(const char *want, const char **arch)
+{
+	/* Smallest AES-GCM keys first (gcm_key_size): avx2 384, avx and sse 512;
+	 * avx is the faster of the last two. */
+	static const char *const compact[] = { "avx2", "avx", "sse" };
+
+	*arch = NULL;
+	if (strcmp(want, "auto") == 0)
+		return 0;
+	if (strcmp(want, "compact") == 0) {
+		for (size_t i = 0; i < sizeof(compact) / sizeof(compact[0]); i++) {
+			if (cpu_runs(code_path_by_name(compact[i]))) {
+				*arch = compact[i];
+				return 0;
+			}
+		}
+		return -ENOTSUP;
+	}
+	const struct code_path *cp = code_path_by_name(want);
+	if (cp == NULL)
+		return -EINVAL;
+	if (!cpu_runs(cp))
+		return -ENOTSUP;
+	*arch = cp->name;
+	return 0;
+}
+
 int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch)
 {
 	struct ipop_aead_mgr *m;
@@ -92,14 +138,11 @@ int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch)
 		return -ENOTSUP;
 	const struct code_path *cp = NULL;
 	if (arch != NULL) {
-		for (size_t i = 0; i < sizeof(code_paths) / sizeof(code_paths[0]) && cp == NULL; i++)
-			if (strcmp(arch, code_paths[i].name) == 0)
-				cp = &code_paths[i];
-		if (cp == NULL)
+		if ((cp = code_path_by_name(arch)) == NULL)
 			return -EINVAL;
 		/* IPsec-MB 1.3's init_mb_mgr_<arch> does not check the CPU: the
 		 * avx512 one crashes on a CPU without AVX-512. */
-		if ((imb_get_feature_flags() & cp->need) != cp->need)
+		if (!cpu_runs(cp))
 			return -ENOTSUP;
 	}
 	if (posix_memalign(&p, 64, sizeof(*m)) != 0)

@@ -103,9 +103,20 @@ struct ipop_aead_op {
 int ipop_aead_mgr_create(struct ipop_aead_mgr **out);
 /* The same with a given code path: "sse", "avx", "avx2", "avx512", or NULL for
  * the automatic choice. -ENOTSUP if the CPU lacks what the path needs, -EINVAL
- * for an unknown name. Keys must only be used with managers of the same path;
- * the daemon uses ipop_aead_mgr_create() everywhere. For tests. */
+ * for an unknown name. Keys must only be used with managers of the same path:
+ * the daemon resolves its configured path once (ipop_aead_path_resolve) and
+ * creates every manager with the result. */
 int ipop_aead_mgr_create_arch(struct ipop_aead_mgr **out, const char *arch);
+/* What a configured code path (dpdk.aead_code_path) means on this CPU:
+ * "auto" -> NULL (init_mb_mgr_auto: the fastest path, on AVX-512 CPUs with
+ * 1 KiB AES-GCM keys); "compact" -> the path with the smallest AES-GCM keys the
+ * CPU runs ("avx2" with 384-byte keys, else "avx", else "sse" with 512), for
+ * gateways that count memory per tunnel; "sse", "avx", "avx2", "avx512" ->
+ * themselves if the CPU has what they need. Returns 0 and sets *arch, -EINVAL
+ * for an unknown name, -ENOTSUP if the CPU cannot run the path. */
+int ipop_aead_path_resolve(const char *want, const char **arch);
+/* 1 if name is a value dpdk.aead_code_path accepts (on any CPU), else 0. */
+int ipop_aead_path_known(const char *name);
 void ipop_aead_mgr_free(struct ipop_aead_mgr *mgr);
 /* The architecture IPsec-MB chose ("sse", "avx", "avx2", "avx512", ...). */
 const char *ipop_aead_mgr_arch(const struct ipop_aead_mgr *mgr);

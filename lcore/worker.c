@@ -87,7 +87,7 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 	w->q_ctrl.flush = flush_ctrl;
 
 	memset(c, 0, sizeof(*c));
-	r = ipop_aead_mgr_create(&c->aead);
+	r = ipop_aead_mgr_create_arch(&c->aead, sh->aead_path);   /* control's path: its keys */
 	if (r != 0)
 		return r;
 	c->bridge = &sh->bridge;

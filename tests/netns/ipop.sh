@@ -79,6 +79,7 @@ dpdk: {
           "--lcores=${GW_LCORES[$l]}", "--log-level=*:error" ];
   workers = ${GW_WORKERS:-1};
   mbufs = ${GW_MBUFS:-4095};
+  aead_code_path = "${GW_AEAD_PATH[$l]:-auto}";
 };
 $( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
 wan: {
@@ -103,7 +104,7 @@ $peers
 CONF
 }
 
-declare -gA GW_CIPHER=() GW_NO_LAN=()
+declare -gA GW_CIPHER=() GW_NO_LAN=() GW_AEAD_PATH=()
 
 # gw_signal_block SITE PASSWORD : a signal { } group for EXTRA in gw_config; the
 # site's JID is gw-SITE@$GW_XMPP_DOMAIN on the srv namespace's Prosody. Knobs:

@@ -3,6 +3,9 @@
 # af_packet fanout), a different AEAD per node (gw-a receives AES-256-GCM, gw-b
 # ChaCha20-Poly1305, so each direction uses its receiver's choice), and rekeying by
 # packet count (timers.rekey_after_packets = 400) under traffic without loss.
+# gw-a runs IPsec-MB's compact code path (dpdk.aead_code_path = "compact", small
+# AES-GCM keys) and gw-b the automatic one: keys are expanded per process, so
+# the two must still agree on every packet.
 # ipop-timeout: 180
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +18,7 @@ GW_PEERS[b]="a"
 GW_WORKERS=2 GW_REKEY_PACKETS=400
 GW_CIPHER[a]=aes-256-gcm
 GW_CIPHER[b]=chacha20-poly1305
+GW_AEAD_PATH[a]=compact
 t_require "gateway a set up" gw_setup a
 t_require "gateway b set up" gw_setup b
 gw_config a
@@ -25,6 +29,10 @@ t_wait "tunnel up" 15 gw_wait_peer a b up 15
 t_eq "a reports 2 workers" 2 "$(gw_get a "d['workers']")"
 t_eq "a encrypts towards b with b's choice" chacha20-poly1305 "$(gw_get a "p('gw-b')['tx_cipher']")"
 t_eq "b encrypts towards a with a's choice" aes-256-gcm "$(gw_get b "p('gw-a')['tx_cipher']")"
+t_eq "a runs the compact code path" compact "$(gw_get a "d['aead_code_path']")"
+t_eq "b runs the automatic code path" auto "$(gw_get b "d['aead_code_path']")"
+t_check "a's AES-256-GCM keys are compact ($(gw_get a "d['ipsec_mb_arch']"), $(gw_get a "d['aead_key_bytes']") bytes)" \
+	test "$(gw_get a "d['aead_key_bytes']")" -le 512
 
 HB=${T_HOST_IP[b]}
 t_wait "host-a pings host-b" 10 nsx host-a ping -c1 -W1 "$HB"

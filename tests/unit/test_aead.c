@@ -615,6 +615,68 @@ static void test_canary(void)
 	       ipop_aead_mgr_arch(mgr));
 }
 
+/* dpdk.aead_code_path: what each name resolves to on this CPU (expectations
+ * from the CPU's flags, so this holds on any x86 host with AES-NI), and that a
+ * gateway on the compact path and one on the automatic path talk: a packet
+ * sealed with a key expanded for one opens with the same raw key expanded for
+ * the other, both ways (keys are per process; the wire is the same). */
+static void test_code_paths(void)
+{
+	static const struct { const char *name; uint64_t need; } paths[] = {
+		{ "sse", IMB_CPUFLAGS_SSE }, { "avx", IMB_CPUFLAGS_AVX },
+		{ "avx2", IMB_CPUFLAGS_AVX2 }, { "avx512", IMB_CPUFLAGS_AVX512 },
+	};
+	uint64_t flags = imb_get_feature_flags();
+	const char *arch, *want_compact = NULL;
+	int verified = (imb_get_version() >> 8) == (IPOP_AEAD_COMPACT_VERSION >> 8);
+
+	CHECK(ipop_aead_path_resolve("auto", &arch) == 0 && arch == NULL);
+	CHECK(ipop_aead_path_resolve("bogus", &arch) == -EINVAL && arch == NULL);
+	CHECK(ipop_aead_path_known("auto") && ipop_aead_path_known("compact"));
+	CHECK(!ipop_aead_path_known("bogus") && !ipop_aead_path_known(""));
+	for (unsigned i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int has = (flags & paths[i].need) == paths[i].need;
+		int rc = ipop_aead_path_resolve(paths[i].name, &arch);
+		CHECK(ipop_aead_path_known(paths[i].name));
+		CHECK(has ? rc == 0 && strcmp(arch, paths[i].name) == 0 : rc == -ENOTSUP);
+		if (has && i < 3)
+			want_compact = paths[i].name;   /* the last of sse, avx, avx2 */
+	}
+	CHECK(want_compact != NULL);
+	CHECK(ipop_aead_path_resolve("compact", &arch) == 0 && arch != NULL &&
+	      strcmp(arch, want_compact) == 0);
+
+	struct ipop_aead_mgr *small;
+	CHECK(ipop_aead_mgr_create_arch(&small, arch) == 0);
+	size_t small_gcm = ipop_aead_key_size(small, IPOP_CIPHER_AES256GCM);
+	CHECK(!verified || small_gcm <= IPOP_AEAD_KEY_SIZE_GCM_SSE);
+	CHECK(small_gcm <= ipop_aead_key_size(mgr, IPOP_CIPHER_AES256GCM));
+	printf("code paths: compact is %s (AES-256-GCM key %zu bytes), auto is %s (%zu)\n", arch,
+	       small_gcm, ipop_aead_mgr_arch(mgr), ipop_aead_key_size(mgr, IPOP_CIPHER_AES256GCM));
+
+	static struct ipop_aead_keybuf ka, kc;
+	uint8_t raw[32], aad[16], pt[1500], buf[1500], tag[16];
+	unsigned bad = 0;
+	fill(raw, sizeof(raw));
+	for (int c = 0; c < 2; c++) {
+		CHECK(ipop_aead_keybuf_init(mgr, &ka, ciphers[c], raw) == 0);
+		CHECK(ipop_aead_keybuf_init(small, &kc, ciphers[c], raw) == 0);
+		for (uint32_t len = 0; len <= sizeof(pt); len += 61) {
+			fill(pt, len);
+			fill(aad, sizeof(aad));
+			memcpy(buf, pt, len);
+			CHECK(ipop_aead_seal(small, &kc.key, len, aad, buf, len, tag) == 0);
+			bad += ipop_aead_open(mgr, &ka.key, len, aad, buf, len, tag) != 0;
+			bad += memcmp(buf, pt, len) != 0;
+			CHECK(ipop_aead_seal(mgr, &ka.key, len + 1, aad, buf, len, tag) == 0);
+			bad += ipop_aead_open(small, &kc.key, len + 1, aad, buf, len, tag) != 0;
+			bad += memcmp(buf, pt, len) != 0;
+		}
+	}
+	CHECK(bad == 0);
+	ipop_aead_mgr_free(small);
+}
+
 int main(void)
 {
 	int rc = ipop_aead_mgr_create(&mgr);
@@ -631,6 +693,7 @@ int main(void)
 	test_burst();
 	test_wipe();
 	test_canary();
+	test_code_paths();
 	ipop_aead_mgr_free(mgr);
 	return check_report("aead");
 }

@@ -62,6 +62,7 @@ static const char full_conf[] =
 	"  mbufs = 16383;\n"
 	"  idle_sleep_max_us = 0;\n"
 	"  idle_sleep_recent_us = 20;\n"
+	"  aead_code_path = \"compact\";\n"
 	"};\n"
 	"lan = { device = \"net_af_packet0,iface=veth-lan\"; };\n"
 	"wan = {\n"
@@ -108,6 +109,7 @@ static void test_full(void)
 	CHECK(cfg.mbufs == 16383);
 	CHECK(cfg.idle_sleep_max_us == 0);
 	CHECK(cfg.idle_sleep_recent_us == 20);
+	CHECK(strcmp(cfg.aead_code_path, "compact") == 0);
 	CHECK(cfg.lan_enabled);
 	CHECK(strcmp(cfg.lan.device, "net_af_packet0,iface=veth-lan") == 0);
 	CHECK(strcmp(cfg.wan.device, "net_af_packet1,iface=veth-wan") == 0);
@@ -162,6 +164,7 @@ static void test_defaults(void)
 	CHECK(cfg.mbufs == 8191);
 	CHECK(cfg.idle_sleep_max_us == 1000);
 	CHECK(cfg.idle_sleep_recent_us == 100);
+	CHECK(strcmp(cfg.aead_code_path, "auto") == 0);
 	CHECK(!cfg.lan_enabled);
 	CHECK(cfg.lan.device[0] == '\0');
 	CHECK(strcmp(cfg.wan.device, "net_null0") == 0);
@@ -253,6 +256,10 @@ static const struct bad_case bad_cases[] = {
 	  "between 0 and 1000000" },
 	{ NODE WAN "dpdk = { idle_sleep_recent_us = 1000001; };\n", 3, "dpdk.idle_sleep_recent_us",
 	  "between 0 and 1000000 (got 1000001)" },
+	{ NODE WAN "dpdk = { aead_code_path = \"avx1024\"; };\n", 3, "dpdk.aead_code_path",
+	  "unknown IPsec-MB code path \"avx1024\" (known: auto, compact, sse, avx, avx2, avx512)" },
+	{ NODE WAN "dpdk = { aead_code_path = 2; };\n", 3, "dpdk.aead_code_path",
+	  "expected a string" },
 	{ NODE WANX("port = 0;"), 2, "wan.port", "between 1 and 65535 (got 0)" },
 	{ NODE WANX("port = 65536;"), 2, "wan.port", "(got 65536)" },
 	{ NODE WANX("mtu = 1279;"), 2, "wan.mtu", "between 1280 and 9000" },
