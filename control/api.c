@@ -166,7 +166,8 @@ static json_object *node_json(const struct ipop_node *n)
 	JADD(o, "rx_cipher", json_object_new_string(ipop_cipher_name(n->cfg->cipher)));
 	JADD(o, "wan", jstr_ip_port(n->cfg->wan_addr.s_addr, rte_cpu_to_be_16(n->cfg->wan_port)));
 	JADD(o, "workers", JU64(n->n_workers));
-	/* What dpdk.aead_code_path resolved to: the library's name of the path. */
+	/* dpdk.aead_code_path as configured ("compact", "auto", ...), then the
+	 * path it resolved to on this CPU and what that costs per key. */
 	JADD(o, "aead_code_path", json_object_new_string(n->cfg->aead_code_path));
 	JADD(o, "ipsec_mb_arch", json_object_new_string(ipop_aead_mgr_arch(n->aead)));
 	JADD(o, "aead_key_bytes", JU64(ipop_aead_key_size(n->aead, n->cfg->cipher)));

@@ -663,16 +663,22 @@ static int parse_eal(struct ctx *c, const config_setting_t *eal)
 }
 
 /* Whether this CPU runs the path is for start-up to say (ipopd names the
- * CPU's lack); the file can only be wrong about the name. */
+ * CPU's lack); the file can only be wrong about the name. The name is checked
+ * before it is copied so that any wrong one, empty or too long for buf
+ * included, gets the list of the right ones. */
 static int conv_aead_path(struct ctx *c, const config_setting_t *s, char *buf, size_t size)
 {
-	int rc = conv_str(c, s, buf, size);
+	const char *v;
 
-	if (rc < 0 || s == NULL)
-		return rc;
-	if (!ipop_aead_path_known(buf))
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(c, s, "expected a string, got %s", type_name(s));
+	v = config_setting_get_string(s);
+	if (!ipop_aead_path_known(v))
 		return fail_at(c, s, "unknown IPsec-MB code path \"%.40s\" (known: auto, compact, "
-			       "sse, avx, avx2, avx512)", buf);
+			       "sse, avx, avx2, avx512)", v);
+	snprintf(buf, size, "%s", v);
 	return 0;
 }
 

@@ -650,6 +650,9 @@ static void test_code_paths(void)
 	CHECK(ipop_aead_mgr_create_arch(&small, arch) == 0);
 	size_t small_gcm = ipop_aead_key_size(small, IPOP_CIPHER_AES256GCM);
 	CHECK(!verified || small_gcm <= IPOP_AEAD_KEY_SIZE_GCM_SSE);
+	/* A CPU with AVX2 gets the smallest keys of all: avx2's 384 bytes. */
+	if (verified && (flags & IMB_CPUFLAGS_AVX2) == IMB_CPUFLAGS_AVX2)
+		CHECK(small_gcm == IPOP_AEAD_KEY_SIZE_GCM_AVX2);
 	CHECK(small_gcm <= ipop_aead_key_size(mgr, IPOP_CIPHER_AES256GCM));
 	printf("code paths: compact is %s (AES-256-GCM key %zu bytes), auto is %s (%zu)\n", arch,
 	       small_gcm, ipop_aead_mgr_arch(mgr), ipop_aead_key_size(mgr, IPOP_CIPHER_AES256GCM));
