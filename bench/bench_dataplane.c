@@ -518,10 +518,19 @@ static struct result measure(struct lane *l, enum method m, enum dir d)
 	return r;
 }
 
+/* Point the lane's context at a gateway's bridge. A context's bridge cache
+ * holds answers of one table (a worker's context never changes tables), so it
+ * starts afresh. */
+static void lane_bridge(struct lane *l, struct ipop_bridge *br)
+{
+	l->c.bridge = br;
+	memset(&l->c.mac_cache, 0, sizeof(l->c.mac_cache));
+}
+
 /* Switch a lane between the sender's and the receiver's view. */
 static void lane_dir(struct lane *l, enum dir d)
 {
-	l->c.bridge = d == LAN_TO_WAN ? &l->enc_gw->br : &l->rx_gw->br;
+	lane_bridge(l, d == LAN_TO_WAN ? &l->enc_gw->br : &l->rx_gw->br);
 	l->sink.expect = d == LAN_TO_WAN ? &l->q_wan : &l->q_lan;
 }
 
@@ -533,7 +542,7 @@ static int make_sealed(struct lane *l)
 {
 	uint64_t err0 = l->lost + l->sink.misrouted + drops_of(l);
 
-	l->c.bridge = &l->tx_gw->br;
+	lane_bridge(l, &l->tx_gw->br);
 	l->sink.expect = &l->q_wan;
 	for (unsigned first = 0; first < POOL; first += opt.burst) {
 		refill(l, first, opt.burst, 0);

@@ -27,6 +27,7 @@ int ipop_bridge_init(struct ipop_bridge *br, uint32_t n_entries, uint32_t age_s)
 	memset(br->b, 0, (size_t)nb * sizeof(*br->b));
 	br->mask = nb - 1;
 	br->age_s = age_s;
+	br->gen = 0;
 	return 0;
 }
 
@@ -86,8 +87,10 @@ bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc,
 		if (e == 0 || (e >> 16) != key)
 			continue;
 		bool moved = e != want;
-		if (moved)
+		if (moved) {
 			__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
+		}
 		if (moved || __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED) != now_s)
 			__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
 		return moved;
@@ -95,6 +98,7 @@ bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc,
 	int v = victim_way(bk, now_s, br->age_s);
 	__atomic_store_n(&bk->seen[v], now_s, __ATOMIC_RELAXED);
 	__atomic_store_n(&bk->ent[v], want, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -111,6 +115,8 @@ unsigned ipop_bridge_flush_loc(struct ipop_bridge *br, uint16_t loc)
 				n++;
 		}
 	}
+	if (n != 0)
+		__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
 	return n;
 }
 

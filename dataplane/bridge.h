@@ -33,6 +33,11 @@ struct ipop_bridge {
 	uint32_t mask;                    /* n_buckets - 1 */
 	uint32_t age_s;
 	struct ipop_bridge_bucket *b;
+	/* Moves on every change of the table (learn: new or moved MAC; flush):
+	 * the per-lcore caches (below) compare it. Written by whoever changes an
+	 * entry, right after the change (release); its own line, because lcores
+	 * read it once per burst. */
+	uint32_t gen __attribute__((aligned(64)));
 };
 
 /* n_entries is rounded up to a power of two (at least 64). */
@@ -78,60 +83,93 @@ static inline void ipop_mac_from_key(uint8_t mac[6], uint64_t key)
 	memcpy(mac + 4, &lo, 2);
 }
 
-/* The bridge work already done in one burst of one lcore (on the stack of the
- * rx function): a learn repeated for the same (MAC, location) is skipped and a
- * lookup repeated for the same MAC reuses its answer. This is invisible:
- * between two learns the lcore writes nothing else to the bridge (lookups
- * only), now_s is fixed for the burst, and the previous learn left the entry
- * with seen = now_s, so the skipped call would find it, write nothing and
- * return false. Another lcore or control changing an entry in between is a race
- * the lock-free bridge allows anyway. The cached lookup is dropped when a learn
- * inserts or moves an entry (an insertion may evict any way of its bucket) or
- * refreshes the cached MAC itself (an aged entry becomes live again); a learn
- * that finds its own MAC unchanged touches only that MAC's way. */
-struct ipop_bridge_burst {
-	uint64_t learnt;      /* MAC key of the last learn, or IPOP_NO_MAC_KEY */
-	uint16_t learnt_loc;  /* ... and its location */
-	uint16_t found_loc;   /* answer of the last lookup ... */
-	uint64_t found;       /* ... for this MAC key, or IPOP_NO_MAC_KEY */
+/* A small per-lcore cache in front of the table (struct ipop_dp_ctx holds one):
+ * what this lcore learnt or looked up in the current second, valid while the
+ * table's generation is unchanged. The generation (struct ipop_bridge.gen) moves
+ * whenever anything in the table changes (a new or moved MAC, a flush), so a
+ * cached answer is exactly what the table would say, except for a change made
+ * by another lcore during the burst that read the generation, the race the
+ * lossy table allows anyway; and an answer is at most one second old, far
+ * below the ageing time. Why: with many hosts in round robin the two table
+ * probes per frame cost ~17 cycles at 1420 bytes (the 1 MiB table's lines are
+ * pushed out of L1 by the frames), a third of ipop's work per frame on a
+ * VAES-AVX512 CPU (docs/benchmarks.md, section 7). Direct-mapped, 256 entries,
+ * 4 KiB. The struct must start zeroed (an entry without IPOP_MC_VALID is
+ * empty). */
+#define IPOP_MAC_CACHE_SIZE 256
+#define IPOP_MC_VALID   1u   /* stamp bits: the entry holds an answer */
+#define IPOP_MC_LEARNT  2u   /* ... and this lcore learnt ent in second stamp >> 2 */
+
+struct ipop_mac_cache_ent {
+	uint64_t ent;       /* as in the table: MAC key << 16 | location */
+	uint32_t gen;       /* table generation the answer is valid for */
+	uint32_t stamp;     /* now_s << 2 | IPOP_MC_* */
 };
 
-static inline void ipop_bridge_burst_init(struct ipop_bridge_burst *bb)
+struct ipop_mac_cache {
+	struct ipop_mac_cache_ent e[IPOP_MAC_CACHE_SIZE];
+} __attribute__((aligned(64)));
+
+/* The cache as one burst uses it (on the stack of the rx function). */
+struct ipop_bridge_burst {
+	struct ipop_mac_cache *mc;
+	uint32_t gen;       /* the table's generation, read at the start of the burst */
+	uint32_t stamp;     /* now_s << 2 | IPOP_MC_VALID */
+};
+
+static inline uint32_t ipop_bridge_gen(const struct ipop_bridge *br)
 {
-	bb->learnt = IPOP_NO_MAC_KEY;
-	bb->learnt_loc = IPOP_LOC_NONE;
-	bb->found = IPOP_NO_MAC_KEY;
-	bb->found_loc = IPOP_LOC_NONE;
+	return __atomic_load_n(&br->gen, __ATOMIC_ACQUIRE);
 }
 
-/* ipop_bridge_learn through the burst cache. */
+static inline void ipop_bridge_burst_init(struct ipop_bridge_burst *bb, const struct ipop_bridge *br,
+					  struct ipop_mac_cache *mc, uint32_t now_s)
+{
+	bb->mc = mc;
+	bb->gen = ipop_bridge_gen(br);
+	bb->stamp = now_s << 2 | IPOP_MC_VALID;
+}
+
+static inline struct ipop_mac_cache_ent *ipop_mac_cache_slot(struct ipop_mac_cache *mc, uint64_t key)
+{
+	return &mc->e[(key * 0x9E3779B97F4A7C15ull) >> 56];
+}
+
+/* ipop_bridge_learn through the cache: skipped when this lcore learnt the same
+ * MAC at the same location in this second and the table has not changed since
+ * (the table entry then has seen = now_s and would not be written). */
 static inline bool ipop_bridge_burst_learn(struct ipop_bridge *br, struct ipop_bridge_burst *bb,
 					   const uint8_t *mac, uint16_t loc, uint32_t now_s)
 {
-	uint64_t k = ipop_mac_key(mac);
+	uint64_t k = ipop_mac_key(mac), want = k << 16 | loc;
+	struct ipop_mac_cache_ent *e = ipop_mac_cache_slot(bb->mc, k);
 
-	if (k == bb->learnt && loc == bb->learnt_loc)
+	if (e->ent == want && e->gen == bb->gen && e->stamp == (bb->stamp | IPOP_MC_LEARNT))
 		return false;
 	bool changed = ipop_bridge_learn(br, mac, loc, now_s);
-	if (changed || k == bb->found)
-		bb->found = IPOP_NO_MAC_KEY;
-	bb->learnt = k;
-	bb->learnt_loc = loc;
+	if (changed)   /* our own change: older answers may be stale */
+		bb->gen = ipop_bridge_gen(br);
+	e->ent = want;
+	e->gen = bb->gen;
+	e->stamp = bb->stamp | IPOP_MC_LEARNT;
 	return changed;
 }
 
-/* ipop_bridge_lookup through the burst cache. */
+/* ipop_bridge_lookup through the cache (misses are cached too). */
 static inline uint16_t ipop_bridge_burst_lookup(const struct ipop_bridge *br,
 						struct ipop_bridge_burst *bb,
 						const uint8_t *mac, uint32_t now_s)
 {
 	uint64_t k = ipop_mac_key(mac);
+	struct ipop_mac_cache_ent *e = ipop_mac_cache_slot(bb->mc, k);
 
-	if (k != bb->found) {
-		bb->found_loc = ipop_bridge_lookup(br, mac, now_s);
-		bb->found = k;
-	}
-	return bb->found_loc;
+	if ((e->ent >> 16) == k && e->gen == bb->gen && (e->stamp & ~IPOP_MC_LEARNT) == bb->stamp)
+		return (uint16_t)e->ent;
+	uint16_t loc = ipop_bridge_lookup(br, mac, now_s);
+	e->ent = k << 16 | loc;
+	e->gen = bb->gen;
+	e->stamp = bb->stamp;
+	return loc;
 }
 
 #endif

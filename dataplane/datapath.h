@@ -5,7 +5,8 @@
  *   WAN rx -> classify; handshakes and ARP to control; other host traffic to the
  *       kernel exception TAP; data: authenticate, replay check, learn, deliver.
  *
- * Thread: fast path. One struct ipop_dp_ctx per lcore, owned by it; the table
+ * Thread: fast path. One struct ipop_dp_ctx per lcore, owned by it, zeroed
+ * before its fields are set (its bridge cache relies on that); the table
  * pointer passed in is an RCU-protected snapshot valid for the whole call.
  */
 #ifndef IPOP_DATAPLANE_DATAPATH_H
@@ -36,6 +37,7 @@ struct ipop_dp_ctx {
 	uint16_t ip_id;
 	/* Outputs; lan/host are NULL when that port does not exist. */
 	struct ipop_pktq *q_wan, *q_lan, *q_host, *q_exc, *q_ctrl;
+	struct ipop_mac_cache mac_cache;     /* this lcore's answers of the bridge */
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

@@ -20,7 +20,7 @@
 
 struct seal_batch {
 	uint16_t n;
-	struct ipop_bridge_burst bb;   /* bridge work already done in this burst */
+	struct ipop_bridge_burst bb;   /* this lcore's bridge cache, for this burst */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
 	uint16_t slot[IPOP_DP_BATCH];
@@ -383,7 +383,7 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct seal_batch b;
 
 	b.n = 0;
-	ipop_bridge_burst_init(&b.bb);
+	ipop_bridge_burst_init(&b.bb, c->bridge, &c->mac_cache, c->now_s);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);
 	for (uint16_t i = 0; i < n; i++) {

@@ -408,9 +408,71 @@ static void test_mac_key(void)
 	}
 }
 
+/* The per-lcore cache in front of the table (ipop_bridge_burst_*): answers
+ * equal the table's, except for what it deliberately does not see (a change by
+ * another lcore during the current burst); any change of the table, by learn
+ * or flush, invalidates every cached answer at the next burst; an answer never
+ * outlives its second. */
+static void test_cache(void)
+{
+	static struct ipop_mac_cache mc;   /* zeroed: empty */
+	struct ipop_bridge br;
+	struct ipop_bridge_burst bb;
+	const uint8_t a[6] = { 0x02, 0, 0, 0, 0xca, 0x01 }, b[6] = { 0x02, 0, 0, 0, 0xca, 0x02 };
+
+	CHECK(ipop_bridge_init(&br, 1024, 300) == 0);
+	uint32_t g0 = ipop_bridge_gen(&br);
+	ipop_bridge_burst_init(&bb, &br, &mc, 100);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == IPOP_LOC_NONE);   /* miss, cached */
+	CHECK(ipop_bridge_burst_learn(&br, &bb, a, 5, 100) == true);          /* new: gen moves */
+	CHECK(ipop_bridge_gen(&br) != g0);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == 5);   /* own change seen at once */
+	CHECK(ipop_bridge_burst_learn(&br, &bb, a, 5, 100) == false);         /* skipped */
+
+	/* Another lcore moves a within our burst: not seen until the next one. */
+	CHECK(ipop_bridge_learn(&br, a, 6, 100) == true);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == 5);
+	ipop_bridge_burst_init(&bb, &br, &mc, 100);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == 6);
+	/* ... and our learn moving it back is a real learn, not skipped. */
+	CHECK(ipop_bridge_burst_learn(&br, &bb, a, 5, 100) == true);
+	CHECK(ipop_bridge_lookup(&br, a, 100) == 5);
+
+	/* A cached miss is not kept across a change made elsewhere. */
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, b, 100) == IPOP_LOC_NONE);
+	CHECK(ipop_bridge_learn(&br, b, IPOP_LOC_LAN, 100) == true);
+	ipop_bridge_burst_init(&bb, &br, &mc, 100);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, b, 100) == IPOP_LOC_LAN);
+
+	/* Control flushes peer 5: gone at the next burst. */
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == 5);
+	CHECK(ipop_bridge_flush_loc(&br, 5) == 1);
+	ipop_bridge_burst_init(&bb, &br, &mc, 100);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 100) == IPOP_LOC_NONE);
+
+	/* Answers hold for one second: a learn in second 100 is not skipped in
+	 * 101 (it refreshes seen), and an entry that ages out between seconds is
+	 * a miss through the cache too. */
+	CHECK(ipop_bridge_burst_learn(&br, &bb, a, 7, 100) == true);
+	ipop_bridge_burst_init(&bb, &br, &mc, 101);
+	CHECK(ipop_bridge_burst_learn(&br, &bb, a, 7, 101) == false);
+	int refreshed = 0;
+	for (uint32_t i = 0; i <= br.mask; i++)
+		for (int w = 0; w < IPOP_BRIDGE_WAYS; w++)
+			if (br.b[i].ent[w] >> 16 == ipop_mac_key(a))
+				refreshed += br.b[i].seen[w] == 101;
+	CHECK(refreshed == 1);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, b, 101) == IPOP_LOC_LAN);    /* seen 100 */
+	ipop_bridge_burst_init(&bb, &br, &mc, 401);                          /* b aged: 301 s */
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, b, 401) == IPOP_LOC_NONE);
+	CHECK(ipop_bridge_burst_lookup(&br, &bb, a, 401) == 7);               /* seen 101 */
+	ipop_bridge_free(&br);
+}
+
 int main(void)
 {
 	test_mac_key();
+	test_cache();
 	test_init_args();
 	test_learn_lookup_move();
 	test_ageing();
