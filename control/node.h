@@ -47,6 +47,10 @@ struct ipop_peer {
 	bool have_ts;
 
 	uint64_t rx_pkts_seen;         /* sum over workers at last check */
+	/* The slot's counts when this peer took it: workers' per-slot counters
+	 * are never reset (only their lcore writes them), so a reused slot
+	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
+	struct ipop_peer_counters base;
 	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
 	uint64_t handshakes, rekeys, hs_failures, deaths;
 	char last_error[128];

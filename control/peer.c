@@ -42,6 +42,21 @@ const char *ipop_peer_state_name(enum ipop_peer_state s)
 	return "?";
 }
 
+/* Sum of one slot's counters over the workers (none yet: zero). A worker
+ * that still counts a just-freed slot's last packets (within one grace
+ * period) can add a few of them after the next owner's base was taken. */
+static void slot_counters(const struct ipop_node *n, uint16_t slot, struct ipop_peer_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; n->workers != NULL && w < n->n_workers; w++) {
+		const struct ipop_peer_counters *c = &n->workers[w].stats.peer[slot];
+		out->tx_pkts += c->tx_pkts;
+		out->tx_bytes += c->tx_bytes;
+		out->rx_pkts += c->rx_pkts;
+		out->rx_bytes += c->rx_bytes;
+	}
+}
+
 int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 {
 	struct ipop_peer *p;
@@ -63,6 +78,7 @@ int ipop_node_add_peer(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 	if (p == NULL)
 		return -ENOMEM;
 	p->slot = slot;
+	slot_counters(n, slot, &p->base);
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	memcpy(p->pub, cp->public_key, 32);
 	ipop_noise_mac1_key(p->pub, p->mac1_key);
@@ -248,14 +264,11 @@ void ipop_peer_reset(struct ipop_node *n, struct ipop_peer *p, const char *why)
 void ipop_peer_counters(const struct ipop_node *n, const struct ipop_peer *p,
 			struct ipop_peer_counters *out)
 {
-	memset(out, 0, sizeof(*out));
-	for (unsigned w = 0; w < n->n_workers; w++) {
-		const struct ipop_peer_counters *c = &n->workers[w].stats.peer[p->slot];
-		out->tx_pkts += c->tx_pkts;
-		out->tx_bytes += c->tx_bytes;
-		out->rx_pkts += c->rx_pkts;
-		out->rx_bytes += c->rx_bytes;
-	}
+	slot_counters(n, p->slot, out);
+	out->tx_pkts -= p->base.tx_pkts;
+	out->tx_bytes -= p->base.tx_bytes;
+	out->rx_pkts -= p->base.rx_pkts;
+	out->rx_bytes -= p->base.rx_bytes;
 }
 
 static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
