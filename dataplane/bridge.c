@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline uint32_t mac_hash(uint64_t mac)
-{
-	/* 64-bit multiplicative mix; MAC vendor prefixes are highly regular. */
-	uint64_t h = mac * 0x9E3779B97F4A7C15ull;
-	return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-
 int ipop_bridge_init(struct ipop_bridge *br, uint32_t n_entries, uint32_t age_s)
 {
 	uint32_t nb = 16;
@@ -47,7 +40,7 @@ static inline bool live(const struct ipop_bridge_bucket *bk, int w, uint32_t now
 uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, uint32_t now_s)
 {
 	uint64_t key = ipop_mac_key(mac);
-	const struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
+	const struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
 
 	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
 		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
@@ -80,7 +73,7 @@ bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc,
 {
 	uint64_t key = ipop_mac_key(mac);
 	uint64_t want = (key << 16) | loc;
-	struct ipop_bridge_bucket *bk = &br->b[mac_hash(key) & br->mask];
+	struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
 
 	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
 		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);

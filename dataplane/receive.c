@@ -127,7 +127,8 @@ static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
 			ipop_dp_drop(c, m, IPOP_DROP_WAN_AUTH);
 			continue;
 		}
-		/* Re-check: the same counter may appear twice within one batch. */
+		/* The window, only now that the tag verified (a counter may also
+		 * appear twice within one batch). */
 		int r = ipop_replay_accept(&kp->replay, ctr);
 		if (r != 0) {
 			ipop_dp_drop(c, m, r == -EALREADY ? IPOP_DROP_WAN_REPLAY : IPOP_DROP_WAN_OLD);
