@@ -292,10 +292,11 @@ forwarder_once() { # KIND
 	for size in $SIZES; do cases+=(--case "fwd-$size:$size:none"); done
 	((ZC)) && eal=("${EAL_ZC[@]}")
 	rm -f "$DIR"/fwd-*.sock
+	local pg_args=(--tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 tool)"
+		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 tool)"
+		"${cases[@]}" --flows 16 --duration "$DURATION")
 	# The memif server first: testpmd without -z, pktgen with it.
-	((ZC)) && pktgen_start "$kind" --tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 tool)" \
-		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 tool)" \
-		"${cases[@]}" --flows 16 --duration "$DURATION" && sleep 0.5
+	((ZC)) && pktgen_start "$kind" "${pg_args[@]}" && sleep 0.5
 	dpdk-testpmd "${eal[@]}" -m 256 --lcores '0@0,1@1' \
 		"--vdev=$(memif net_memif0 fwd-in 02:31:00:00:00:01 gw)" \
 		"--vdev=$(memif net_memif1 fwd-out 02:32:00:00:00:01 gw)" -- \
@@ -303,10 +304,7 @@ forwarder_once() { # KIND
 		</dev/null >"$DIR/testpmd-fwd.log" 2>&1 &
 	tp=$!
 	PIDS+=("$tp")
-	((ZC)) || { sleep 1.5 && pktgen_start "$kind" \
-		--tx "$(memif net_memif_tx fwd-in 02:41:00:00:00:01 tool)" \
-		--rx "$(memif net_memif_rx fwd-out 02:42:00:00:00:01 tool)" \
-		"${cases[@]}" --flows 16 --duration "$DURATION"; }
+	((ZC)) || { sleep 1.5 && pktgen_start "$kind" "${pg_args[@]}"; }
 	local ok=0
 	pktgen_wait "$kind" || ok=$?
 	stop_pid "$tp"
@@ -328,6 +326,14 @@ tool_ports() {
 # in the encrypt cases and the fills, gw-b only in the replays.
 run_pair() { # WORKERS CIPHER
 	retry_zc pair_once "$1" "$2"
+}
+
+# pair_teardown NAME PERF_A PERF_B: profiles written, gateways stopped.
+pair_teardown() {
+	PERF_PID=$2 profile_stop "$1-gw-a"
+	PERF_PID=$3 profile_stop "$1-gw-b"
+	gw_stop_all
+	rm -f "$DIR"/a-*.sock "$DIR"/b-*.sock
 }
 
 pair_once() { # WORKERS CIPHER
@@ -352,20 +358,14 @@ pair_once() { # WORKERS CIPHER
 	profile_start "$name-gw-b" "$PID_b"
 	local pb=$PERF_PID
 	if ! pktgen_wait "$name"; then
-		PERF_PID=$pa profile_stop "$name-gw-a"
-		PERF_PID=$pb profile_stop "$name-gw-b"
-		gw_stop_all
-		rm -f "$DIR"/a-*.sock "$DIR"/b-*.sock
+		pair_teardown "$name" "$pa" "$pb"
 		return 1
 	fi
 	rss="{\"gw_a_vmrss_kb\": $(rss_kb "$PID_a" VmRSS), \"gw_a_vmhwm_kb\": $(rss_kb "$PID_a" VmHWM),"
 	rss+=" \"gw_b_vmrss_kb\": $(rss_kb "$PID_b" VmRSS), \"gw_b_vmhwm_kb\": $(rss_kb "$PID_b" VmHWM),"
 	rss+=" \"underlay\": $(underlay_facts)}"
 	record pair "$w" "$cipher" "$DIR/$name.json" "$rss"
-	PERF_PID=$pa profile_stop "$name-gw-a"
-	PERF_PID=$pb profile_stop "$name-gw-b"
-	gw_stop_all
-	rm -f "$DIR"/a-*.sock "$DIR"/b-*.sock
+	pair_teardown "$name" "$pa" "$pb"
 	if ((TESTPMD_GEN)) && [[ $w == 1 ]]; then
 		gw_start a
 		gw_start b
