@@ -268,16 +268,18 @@ PY
 
 # ---- plain memif forwarder baseline ----
 # pktgen --tx -> testpmd io (CPU 1) -> pktgen --rx, the same ports and sizes.
-# DPDK 22.11's memif server sometimes fails to map a zero-copy client's
-# hugepage region ("memif_connect(): mmap failed: No such device", about one
-# run in three here); the links then stay down. A run that failed that way
-# is started again, up to three times in all.
+# DPDK 22.11's memif is fragile in zero-copy mode: the server sometimes fails
+# to map a client's hugepage region ("memif_connect(): mmap failed: No such
+# device", about one run in three here; the links then stay down), and pktgen,
+# the server, sometimes crashes as it exits with clients still attached (seen
+# once in eight runs). With -z a failed run is started again, up to three
+# times in all; without -z a failure is final.
 retry_zc() { # CMD...
 	local attempt
 	for attempt in 1 2 3; do
 		"$@" && return 0
-		((ZC)) && grep -q "mmap failed" "$DIR"/*.log 2>/dev/null || return 1
-		log "memif zero-copy mapping failed (attempt $attempt), starting again"
+		((ZC)) || return 1
+		log "zero-copy run failed (attempt $attempt, pktgen's log above), starting again"
 		rm -f "$DIR"/*.log
 	done
 	return 1
