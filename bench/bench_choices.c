@@ -1115,7 +1115,7 @@ static int setup(void)
 		return r;
 	rte_spinlock_init(&sh.mgr_lock);
 	sh.st = bench_alloc64(sizeof(*sh.st));
-	/* One tunnel: keypair as control/peer.c lays it out (send key first). */
+	/* One tunnel: keypair as control/session/keypair.c lays it out (send key first). */
 	size_t ksz = ipop_aead_key_size(sh.mgr, IPOP_CIPHER_AES256GCM);
 	sh.kp = bench_alloc64(sizeof(*sh.kp) + 2 * IPOP_AEAD_KEY_MAX);
 	if (sh.st == NULL || sh.kp == NULL)

@@ -6,7 +6,7 @@
  * Thread: a command-line tool. One lane (struct lane) per measuring lcore;
  * with --threads 2 the second lane runs on the second EAL lcore.
  *
- * Set-up, done by hand the way control/peer.c does it: gateways A (and C for
+ * Set-up, done by hand the way control/session/keypair.c and control/fib/table.c do it: gateways A (and C for
  * a second lane) send to gateway B; each pair shares a session (keypair on
  * each side, matching keys, receiver indices published in by_index), B's
  * LAN hosts are pre-learnt behind the peer in A's bridge and on B's LAN in
@@ -167,7 +167,7 @@ static int gw_init(struct gw *g, uint8_t site)
 	g->t->wan_port = rte_cpu_to_be_16(WAN_PORT);
 	bench_gw_mac(&g->t->wan_mac, site);
 	g->t->wan_mtu = WAN_MTU;
-	/* As ipop_node_publish: inner IPv4 MTU minus TCP/IP headers. */
+	/* As ipop_table_publish (control/fib/table.c): inner IPv4 MTU minus TCP/IP headers. */
 	g->t->mss_clamp = (uint16_t)(WAN_MTU - IPOP_IP_OVERHEAD - 14 - 40);
 	g->t->tsc_hz = tsc_hz;
 	/* The size ipopd uses (control/daemon.c), so the cache footprint matches. */
@@ -183,7 +183,7 @@ static void gw_add_peer(struct gw *g, uint16_t slot, const struct gw *peer)
 	p->port = peer->t->wan_port;
 	p->nh_mac = peer->t->wan_mac;
 	p->nh_valid = 1;
-	/* The outer header template, as ipop_node_publish builds it. */
+	/* The outer header template, as ipop_table_publish (control/fib/table.c) builds it. */
 	struct ipop_encap_addr ea = {
 		.src_mac = g->t->wan_mac, .dst_mac = p->nh_mac, .src_ip = g->t->wan_ip,
 		.dst_ip = p->ip, .src_port = g->t->wan_port, .dst_port = p->port,
@@ -251,7 +251,7 @@ static int session_keys(struct ipop_aead_mgr *mgr, struct ipop_keypair *kx,
 		k1[i] = (uint8_t)(seed * 7 + i);
 		k2[i] = (uint8_t)(seed * 13 + 3 * i + 1);
 	}
-	/* The layout of ipop_keypair_new() (control/peer.c): send key, then
+	/* The layout of ipop_keypair_new() (control/session/keypair.c): send key, then
 	 * receive key, each ipop_aead_key_size() bytes. */
 	size_t ksz = ipop_aead_key_size(mgr, cipher);
 	r = ipop_aead_key_init(mgr, &kx->send_key, kx->key_store, ksz, cipher, k1);

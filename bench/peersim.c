@@ -2,7 +2,7 @@
  * (bench/mem_tunnels.sh): each identity runs the Noise IK handshake with one
  * gateway from its own UDP port and keeps its session alive with
  * authenticated keepalives. Single-threaded test tool, no DPDK: the project's
- * own control/noise.c (handshake messages, mac1, TAI64N), dataplane/wire.c and
+ * own control/session/noise.c (handshake messages, mac1, TAI64N), dataplane/wire.c and
  * dataplane/aead.c (data messages) over plain UDP sockets.
  *
  *   ipop-peersim genkeys N FILE
@@ -19,7 +19,7 @@
  *       answers the gateway's initiations too (the gateway knows the peers'
  *       endpoints and calls them as well; whichever handshake completes first
  *       counts). As initiator it confirms a new session at once with a keepalive,
- *       as the daemon does (control/handshake.c); as responder it switches to the
+ *       as the daemon does (control/session/handshake.c); as responder it switches to the
  *       new session when the gateway's first authenticated packet arrives. Every
  *       identity with a session sends a keepalive every --keepalive seconds
  *       (default 1), so the gateway never declares it dead. Prints a line when
@@ -47,7 +47,7 @@
 
 #include <sodium.h>
 
-#include "control/noise.h"
+#include "control/session/noise.h"
 #include "dataplane/aead.h"
 #include "dataplane/tables.h"
 #include "dataplane/wire.h"

@@ -30,7 +30,7 @@
 # Each ipopd runs in its own network namespace (its WAN exception TAP and the
 # kernel's ARP answers stay there); the two WANs share 10.99.0.0/24 without a
 # router, so gw-a resolves gw-b by ARP directly (the on-link case of
-# control/neigh.c), across pktgen's wire.
+# control/fib/neigh.c), across pktgen's wire.
 #
 # CPUs (2 here): pktgen and both gateways' control threads on CPU 0, the
 # gateways' first workers on CPU 1 (gw-a and gw-b alternate being busy: in

@@ -9,15 +9,19 @@
  * management socket and SIGTERM/SIGINT are event sources of the same loop.
  */
 #include "control/daemon.h"
-#include "control/api.h"
+#include "control/api/api.h"
+#include "control/config/identity.h"
+#include "control/fib/neigh.h"
+#include "control/fib/publish.h"
+#include "control/fib/table.h"
 #include "control/framework.h"
-#include "control/linkmgr.h"
-#include "control/signalling.h"
-#include "control/topomod.h"
-#include "control/identity.h"
+#include "control/link/module.h"
 #include "control/log.h"
-#include "control/netif.h"
 #include "control/node.h"
+#include "control/session/handshake.h"
+#include "control/session/timers.h"
+#include "control/signal/signalling.h"
+#include "control/topology/module.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +42,6 @@
 #include "dataplane/wire.h"
 
 #define TICK_MS 10
-#define RING_SIZE 1024
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
 #define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
 
@@ -65,132 +68,6 @@ static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **ar
 	return argc;
 }
 
-static int start_port(struct ipop_node *n, struct ipop_port *p, const char *spec,
-		      uint16_t nrx, uint16_t ntx, char *err, size_t errlen)
-{
-	int r = ipop_port_lookup(spec, p);
-
-	if (r != 0) {
-		snprintf(err, errlen, "device '%s' not found (is it in dpdk.eal or a valid vdev?)", spec);
-		return r;
-	}
-	return ipop_port_start(p, nrx, ntx, n->pool, 1024, err, errlen);
-}
-
-static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
-{
-	const struct ipop_cfg *c = n->cfg;
-	uint16_t w = (uint16_t)n->n_workers;
-	int r;
-
-	if (c->lan_enabled) {
-		r = start_port(n, &n->lan, c->lan.device, w, w, err, errlen);
-		if (r != 0)
-			return r;
-		n->have_lan = true;
-	}
-	r = start_port(n, &n->wan, c->wan.device, w, w, err, errlen);
-	if (r == 0)
-		r = start_port(n, &n->exc, EXC_TAP_DEV, w, w, err, errlen);
-	if (r != 0)
-		return r;
-	/* The kernel answers ARP for the WAN address: it must use the WAN's MAC. */
-	r = ipop_port_set_mac(&n->exc, &n->wan.mac);
-	if (r != 0) {
-		snprintf(err, errlen, "%s: cannot set MAC: %s", c->wan_tap, strerror(-r));
-		return r;
-	}
-	if (c->host_enabled) {
-		r = start_port(n, &n->host, HOST_TAP_DEV, w, w, err, errlen);
-		if (r != 0)
-			return r;
-		n->have_host = true;
-	}
-	return 0;
-}
-
-static int setup_kernel(struct ipop_node *n, char *err, size_t errlen)
-{
-	const struct ipop_cfg *c = n->cfg;
-	int r = ipop_netif_up(c->wan_tap, c->wan_mtu, err, errlen);
-
-	if (r == 0)
-		r = ipop_netif_set_addr(c->wan_tap, c->wan_addr, c->wan_prefix, err, errlen);
-	if (r == 0 && c->wan_gateway.s_addr)
-		r = ipop_netif_default_route(c->wan_tap, c->wan_gateway, err, errlen);
-	if (r != 0 || !c->host_enabled)
-		return r;
-	r = ipop_netif_up(c->host_tap, 1500, err, errlen);
-	if (r == 0 && c->host_addr.s_addr)
-		r = ipop_netif_set_addr(c->host_tap, c->host_addr, c->host_prefix, err, errlen);
-	return r;
-}
-
-static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
-{
-	size_t sz = rte_rcu_qsbr_get_memsize(n->n_workers);
-	int sock = (int)rte_socket_id();
-	int r;
-
-	n->sh.qsbr = rte_zmalloc("ipop_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (n->sh.qsbr == NULL || rte_rcu_qsbr_init(n->sh.qsbr, n->n_workers) != 0) {
-		snprintf(err, errlen, "RCU init failed");
-		return -ENOMEM;
-	}
-	n->sh.to_ctrl = rte_ring_create("ipop_to_ctrl", RING_SIZE, sock, RING_F_SC_DEQ);
-	n->sh.from_ctrl = rte_ring_create("ipop_from_ctrl", RING_SIZE, sock,
-					  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (n->sh.to_ctrl == NULL || n->sh.from_ctrl == NULL) {
-		snprintf(err, errlen, "ring create failed: %s", rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	r = ipop_bridge_init(&n->sh.bridge, 65536, 300);
-	if (r != 0) {
-		snprintf(err, errlen, "bridge table: %s", strerror(-r));
-		return r;
-	}
-	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
-	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
-	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
-	return 0;
-}
-
-static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
-{
-	unsigned i = 0, lcore;
-	int r;
-
-	n->workers = rte_zmalloc("ipop_workers", sizeof(*n->workers) * n->n_workers, RTE_CACHE_LINE_SIZE);
-	if (n->workers == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n->n_workers; i++) {
-		struct ipop_worker *w = &n->workers[i];
-		w->lan_port = n->have_lan ? n->lan.id : IPOP_NO_PORT;
-		w->wan_port = n->wan.id;
-		w->exc_port = n->exc.id;
-		w->host_port = n->have_host ? n->host.id : IPOP_NO_PORT;
-		w->tap_queues = (uint16_t)n->n_workers;
-		r = ipop_worker_init(w, &n->sh, i, n->pool, n->indirect_pool);
-		if (r != 0) {
-			snprintf(err, errlen, "worker %u init: %s", i, strerror(-r));
-			return r;
-		}
-	}
-	i = 0;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (i == n->n_workers)
-			break;
-		n->workers[i].lcore_id = lcore;
-		r = rte_eal_remote_launch(ipop_worker_main, &n->workers[i], lcore);
-		if (r != 0) {
-			snprintf(err, errlen, "launch on lcore %u: %s", lcore, strerror(-r));
-			return r;
-		}
-		i++;
-	}
-	return 0;
-}
-
 static void drain_ring(struct ipop_node *n)
 {
 	void *objs[32];
@@ -209,7 +86,7 @@ static void drain_ring(struct ipop_node *n)
 			rte_pktmbuf_free(m);
 		}
 		/* One publication per burst, then the responses it made valid. */
-		ipop_node_flush(n);
+		ipop_table_flush(n);
 	}
 }
 
@@ -219,9 +96,9 @@ static gboolean on_tick(gpointer data)
 	uint64_t now = ipop_now_ms();
 
 	drain_ring(n);
-	ipop_hs_timers(n, now);
+	ipop_timers_run(n, now);
 	ipop_neigh_timers(n, now);
-	ipop_node_flush(n);
+	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
 	return G_SOURCE_CONTINUE;
 }
@@ -285,87 +162,23 @@ static void stop_modules(struct ipop_node *n)
 	n->mod_signal = n->mod_topology = n->mod_linkmgr = NULL;
 }
 
-static void shutdown_node(struct ipop_node *n)
+/* The node, then what runs on it: the management socket and the modules. */
+static int start_all(struct ipop_node *n, char *err, size_t errlen)
 {
-	stop_modules(n);
-	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);
-	rte_eal_mp_wait_lcore();
-	for (uint16_t i = 0; i < n->n_peers; i++) {
-		if (n->peers[i] == NULL)
-			continue;
-		ipop_peer_reset(n, n->peers[i], "shutdown");
-		sodium_memzero(n->peers[i], sizeof(*n->peers[i]));
-		free(n->peers[i]);
-		n->peers[i] = NULL;
-	}
-	n->n_pending_resp = 0;
-	ipop_node_publish(n);   /* hands the retired keypairs to the limbo */
-	ipop_publish_drain(&n->pub);
-	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
-		ipop_worker_fini(&n->workers[i]);
-	ipop_port_stop(&n->host);
-	ipop_port_stop(&n->exc);
-	ipop_port_stop(&n->wan);
-	ipop_port_stop(&n->lan);
-	ipop_api_close(n);
-	sodium_memzero(&n->id, sizeof(n->id));
-	ipop_aead_mgr_free(n->aead);
+	int r = ipop_node_start(n, err, errlen);
+
+	if (r == 0)
+		r = ipop_api_open(n, err, errlen);
+	if (r == 0)
+		r = start_modules(n, err, errlen);
+	return r;
 }
 
-static int node_start(struct ipop_node *n, char *err, size_t errlen)
+static void stop_all(struct ipop_node *n)
 {
-	const struct ipop_cfg *c = n->cfg;
-	int sock = (int)rte_socket_id();
-	int r;
-
-	n->tsc_hz = rte_get_tsc_hz();
-	n->start_ms = ipop_now_ms();
-	n->api_fd = -1;
-	if (rte_lcore_count() < n->n_workers + 1) {
-		snprintf(err, errlen, "dpdk.workers = %u needs %u lcores, the EAL arguments give %u "
-			 "(add e.g. \"-l\", \"0-%u\")", n->n_workers, n->n_workers + 1,
-			 rte_lcore_count(), n->n_workers);
-		return -EINVAL;
-	}
-	n->pool = rte_pktmbuf_pool_create("ipop_pool", c->mbufs, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, sock);
-	n->indirect_pool = rte_pktmbuf_pool_create("ipop_indirect", 2047, 64, 0, 0, sock);
-	if (n->pool == NULL || n->indirect_pool == NULL) {
-		snprintf(err, errlen, "mbuf pool of %u: %s", c->mbufs, rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	/* One code path for every manager: control expands the keys the workers use. */
-	if ((r = ipop_aead_path_resolve(c->aead_code_path, &n->sh.aead_path)) != 0) {
-		snprintf(err, errlen, "dpdk.aead_code_path = \"%s\": %s", c->aead_code_path,
-			 r == -ENOTSUP ? "this CPU cannot run that IPsec-MB code path" :
-					 strerror(-r));
-		return r;
-	}
-	if ((r = ipop_aead_mgr_create_arch(&n->aead, n->sh.aead_path)) != 0) {
-		snprintf(err, errlen, "IPsec-MB manager (code path %s): %s",
-			 n->sh.aead_path ? n->sh.aead_path : "auto", strerror(-r));
-		return r;
-	}
-	if ((r = setup_shared(n, err, errlen)) != 0 || (r = setup_ports(n, err, errlen)) != 0 ||
-	    (r = setup_kernel(n, err, errlen)) != 0)
-		return r;
-	for (unsigned i = 0; i < c->n_peers; i++) {
-		r = ipop_node_add_peer(n, &c->peers[i]);
-		if (r != 0) {
-			snprintf(err, errlen, "peers[%u]: %s", i,
-				 r == -EEXIST ? "duplicate or our own key" : strerror(-r));
-			return r;
-		}
-	}
-	if ((r = ipop_node_publish(n)) != 0) {
-		snprintf(err, errlen, "publish: %s", strerror(-r));
-		return r;
-	}
-	if ((r = setup_workers(n, err, errlen)) != 0)
-		return r;
-	if ((r = ipop_api_open(n, err, errlen)) != 0)
-		return r;
-	return start_modules(n, err, errlen);
+	stop_modules(n);
+	ipop_node_stop(n);
+	ipop_api_close(n);
 }
 
 static void usage(FILE *f)
@@ -435,10 +248,11 @@ int ipop_daemon_main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	r = node_start(&node, err, sizeof(err));
+	node.api_fd = -1;
+	r = start_all(&node, err, sizeof(err));
 	if (r != 0) {
 		LOG_ERR("%s", err);
-		shutdown_node(&node);
+		stop_all(&node);
 		rte_eal_cleanup();
 		ipop_cfg_free(&cfg);
 		return 1;
@@ -454,7 +268,7 @@ int ipop_daemon_main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, &node);
 	g_main_loop_run(node.loop);
 	g_main_loop_unref(node.loop);
-	shutdown_node(&node);
+	stop_all(&node);
 	rte_eal_cleanup();
 	ipop_cfg_free(&cfg);
 	return 0;

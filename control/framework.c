@@ -111,7 +111,7 @@ static void append(struct ipop_task **head, struct ipop_task **tail, struct ipop
 	*tail = t;
 }
 
-struct ipop_task *ipop_task_new(const char *origin, const char *target, const char *op,
+struct ipop_task *ipop_task_new(const char *origin, const char *target, int op,
 				json_object *params)
 {
 	struct ipop_task *t = calloc(1, sizeof(*t));
@@ -123,9 +123,23 @@ struct ipop_task *ipop_task_new(const char *origin, const char *target, const ch
 	}
 	snprintf(t->origin, sizeof(t->origin), "%s", origin ? origin : "");
 	snprintf(t->target, sizeof(t->target), "%s", target ? target : "");
-	snprintf(t->op, sizeof(t->op), "%s", op ? op : "");
+	t->op = op;
 	t->params = params;
 	return t;
+}
+
+int ipop_task_set_body(struct ipop_task *t, const void *body, size_t len)
+{
+	if (len > sizeof(t->body))
+		return -EMSGSIZE;
+	memcpy(t->body, body, len);
+	t->body_len = len;
+	return 0;
+}
+
+const void *ipop_task_body(const struct ipop_task *t, size_t len)
+{
+	return t->body_len == len && len > 0 ? t->body : NULL;
 }
 
 int ipop_task_depend(struct ipop_task *t, uint64_t id)

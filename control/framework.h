@@ -2,8 +2,9 @@
  * through brokered asynchronous tasks (IPOP's CFx and CBTs), plus per-module
  * timers, all driven by one GLib main context. Thread: control.
  *
- * A task names its origin module, its target module, an operation and JSON
- * parameters. ipop_task_submit() queues it; the broker (an idle source on the
+ * A task names its origin module, its target module, an operation (an enum
+ * value; control/tasks.h lists the modules' operations), JSON parameters and
+ * an optional binary body. ipop_task_submit() queues it; the broker (an idle source on the
  * framework's GMainContext) delivers it to the target's handle_task(); the
  * target finishes it, at once or later, with ipop_task_complete(), and the
  * broker hands it back to the origin's task_done() with a status and a JSON
@@ -22,7 +23,7 @@
 
 #define IPOP_FW_MAX_MODULES 16
 #define IPOP_FW_NAME_LEN 24
-#define IPOP_TASK_OP_LEN 32
+#define IPOP_TASK_BODY_MAX 96   /* bytes of binary body a task can carry */
 #define IPOP_TASK_MAX_DEPS 4
 #define IPOP_FW_DONE_KEEP 4096   /* completed task ids remembered for dependencies */
 
@@ -43,8 +44,10 @@ struct ipop_task {
 	uint64_t id;
 	char origin[IPOP_FW_NAME_LEN];
 	char target[IPOP_FW_NAME_LEN];
-	char op[IPOP_TASK_OP_LEN];
+	int op;                        /* what to do: the modules' enum (control/tasks.h) */
 	json_object *params;           /* owned by the task; may be NULL */
+	size_t body_len;               /* 0: no body */
+	_Alignas(8) uint8_t body[IPOP_TASK_BODY_MAX];   /* binary data, copied in */
 	json_object *result;           /* set by the target; owned by the task */
 	enum ipop_task_status status;
 	int err;                       /* negative errno with IPOP_TASK_FAILED */
@@ -104,9 +107,14 @@ int ipop_fw_start(struct ipop_fw *fw, char *err, size_t errlen);
 /* stop() in reverse order, timers removed, pending tasks dropped. */
 void ipop_fw_stop(struct ipop_fw *fw);
 
-/* A new task (params taken over, may be NULL); NULL on allocation failure. */
-struct ipop_task *ipop_task_new(const char *origin, const char *target, const char *op,
+/* A new task (params taken over, may be NULL); NULL on allocation failure.
+ * The broker never looks at op: it is the two modules' business. */
+struct ipop_task *ipop_task_new(const char *origin, const char *target, int op,
 				json_object *params);
+/* Copy len bytes into t's body: 0, or -EMSGSIZE over IPOP_TASK_BODY_MAX. */
+int ipop_task_set_body(struct ipop_task *t, const void *body, size_t len);
+/* t's body if it is exactly len bytes long, else NULL. */
+const void *ipop_task_body(const struct ipop_task *t, size_t len);
 int ipop_task_depend(struct ipop_task *t, uint64_t id);
 /* Queue t (the broker owns it from now on); returns its id (> 0) or -errno. */
 int64_t ipop_task_submit(struct ipop_fw *fw, struct ipop_task *t);

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <sodium.h>
 
-#include "control/identity.h"
+#include "control/config/identity.h"
 
 #define SOCKET_DIR "/run/ipop"
 

@@ -1,5 +1,5 @@
 /* fuzz_handshake.c - libFuzzer target: the responder's and the initiator's
- * parsing of handshake messages (control/noise.c: ipop_noise_init_consume,
+ * parsing of handshake messages (control/session/noise.c: ipop_noise_init_consume,
  * ipop_noise_resp_consume) with fixed keys (hs_fixture.h).
  *
  * Input: one mode byte, then the message (cut or zero-padded to 136 bytes for
@@ -12,7 +12,7 @@
  * Checks noise.h's contracts: init_consume wipes the state on failure and
  * reports the initiator's key on success; resp_consume leaves the waiting
  * state untouched on failure and wipes it on success. Thread: one. */
-#include "control/noise.h"
+#include "control/session/noise.h"
 #include "tests/fuzz/hs_fixture.h"
 
 #include <stddef.h>

@@ -6,7 +6,7 @@
  *
  * Deterministic: the same files every run (the handshake fixture replaces
  * libsodium's random source). Thread: one. Test tool only. */
-#include "control/noise.h"
+#include "control/session/noise.h"
 #include "dataplane/aead.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control/noise.h"
+#include "control/session/noise.h"
 
 #define HS_FIXTURE_PROLOGUE "ipop fuzz prologue"
 #define HS_FIXTURE_INIT_INDEX 0x11223344u   /* the initiator's sender_index */

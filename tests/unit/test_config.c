@@ -2,8 +2,8 @@
  * defaults, and a table of broken files whose errors must name the file, the
  * line and the setting. Uses a private temporary directory it removes. */
 #include "tests/unit/check.h"
-#include "control/config.h"
-#include "control/identity.h"
+#include "control/config/config.h"
+#include "control/config/identity.h"
 #include "dataplane/wire.h"
 
 #include <arpa/inet.h>

@@ -3,7 +3,7 @@
  *
  * Each gateway has its own bridge, stats, AEAD manager, reassembly table, and
  * output queues whose flush callback moves the mbufs into arrays the test reads.
- * Its fast-path table is built here by hand, as control/peer.c would publish it:
+ * Its fast-path table is built here by hand, as control/fib/table.c would publish it:
  * A has peers B (slot 1) and C (slot 2) and a session-less slot 0; B has A in
  * slot 3; C has A in slot 0. Every packet A puts on its WAN queue is copied
  * into one fresh contiguous mbuf ("the wire") before it is given to the
@@ -88,7 +88,7 @@ static void forget_cache(struct gw *g)
 static struct ipop_keypair *kAB, *kBA, *kAC, *kCA;
 
 /* Receiver indices (host order here; wire order in the keypairs). The low 12
- * bits are the by_index slot; the high bits are random in control/peer.c. */
+ * bits are the by_index slot; the high bits are random in control/session/keypair.c. */
 #define IDX_AB 0x5A5A5011u
 #define IDX_BA 0xC3C3C7FFu
 #define IDX_AC 0x12345022u
@@ -125,12 +125,12 @@ static struct ipop_fp_table *table_new(int me)
 	t->wan_port = htons((uint16_t)(51820 + me));
 	t->wan_mac = mac_wan[me];
 	t->wan_mtu = WAN_MTU;
-	t->mss_clamp = WAN_MTU - IPOP_IP_OVERHEAD - 14 - 40;      /* as control/peer.c */
+	t->mss_clamp = WAN_MTU - IPOP_IP_OVERHEAD - 14 - 40;      /* as control/fib/table.c */
 	t->tsc_hz = rte_get_tsc_hz();
 	return t;
 }
 
-/* The outer header template of a peer slot, as ipop_node_publish builds it. */
+/* The outer header template of a peer slot, as ipop_table_publish (control/fib/table.c) builds it. */
 static void tmpl_set(struct ipop_fp_table *t, uint16_t slot)
 {
 	struct ipop_fp_peer *p = &t->peers[slot];

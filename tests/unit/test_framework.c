@@ -6,6 +6,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct rec {
@@ -17,6 +18,29 @@ struct rec {
 };
 
 static struct rec R;
+
+/* The test's own operations (the broker never interprets op), one name each. */
+enum test_op { OP_PING, OP_LOST, OP_FIRST, OP_SECOND, OP_FAIL, OP_AFTER_FAIL, OP_ORPHAN, OP_TWICE, OP_HELD, OP_QUEUED, OP_LATE, OP_BODY, OP__MAX };
+
+static const char *const op_names[OP__MAX] = {
+	[OP_PING] = "ping",
+	[OP_LOST] = "lost",
+	[OP_FIRST] = "first",
+	[OP_SECOND] = "second",
+	[OP_FAIL] = "fail",
+	[OP_AFTER_FAIL] = "after-fail",
+	[OP_ORPHAN] = "orphan",
+	[OP_TWICE] = "twice",
+	[OP_HELD] = "held",
+	[OP_QUEUED] = "queued",
+	[OP_LATE] = "late",
+	[OP_BODY] = "body",
+};
+
+static const char *op_name(int op)
+{
+	return op >= 0 && op < OP__MAX ? op_names[op] : "?";
+}
 
 static void note(const char *a, const char *b, const char *c)
 {
@@ -34,13 +58,13 @@ static int find(const char *s)
 
 static void handle(struct ipop_module *m, struct ipop_task *t)
 {
-	note(m->name, t->op, NULL);
+	note(m->name, op_name(t->op), NULL);
 	if (R.hold_next) {
 		R.hold_next = false;
 		R.held = t;
 		return;
 	}
-	if (strcmp(t->op, "fail") == 0) {
+	if (t->op == OP_FAIL) {
 		ipop_task_complete(m->fw, t, IPOP_TASK_FAILED, -EIO, NULL);
 		return;
 	}
@@ -55,7 +79,7 @@ static void done(struct ipop_module *m, struct ipop_task *t)
 {
 	json_object *v;
 
-	note("done", t->op, ipop_task_status_name(t->status));
+	note("done", op_name(t->op), ipop_task_status_name(t->status));
 	if (t->result && json_object_object_get_ex(t->result, "echo", &v))
 		last_echo = json_object_get_int64(v);
 	CHECK(strcmp(t->origin, m->name) == 0);
@@ -80,6 +104,27 @@ static json_object *param(int64_t v)
 	return o;
 }
 
+/* A task's binary body: copied in whole, read back only at its exact size,
+ * refused when larger than the task holds. */
+static void test_body(void)
+{
+	struct { uint64_t a; uint8_t b[40]; } x = { .a = 0x1122334455667788ull }, big[4];
+	struct ipop_task *t = ipop_task_new("a", "b", OP_BODY, NULL);
+
+	memset(x.b, 0xab, sizeof(x.b));
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK(ipop_task_body(t, sizeof(x)) == NULL);          /* no body yet */
+	CHECK(ipop_task_set_body(t, &x, sizeof(x)) == 0);
+	const typeof(x) *got = ipop_task_body(t, sizeof(x));
+	CHECK(got != NULL && got->a == x.a && memcmp(got->b, x.b, sizeof(x.b)) == 0);
+	CHECK(ipop_task_body(t, sizeof(x) - 1) == NULL);      /* wrong size: not this type */
+	CHECK(ipop_task_set_body(t, big, sizeof(big)) == -EMSGSIZE);
+	CHECK(ipop_task_body(t, sizeof(x)) != NULL);          /* the refused copy left it */
+	free(t);
+}
+
 int main(void)
 {
 	GMainContext *ctx = g_main_context_new();
@@ -90,6 +135,7 @@ int main(void)
 	struct ipop_module dup = { .name = "a" };
 	char err[128];
 
+	test_body();
 	CHECK(ipop_fw_init(&fw, ctx) == 0);
 	CHECK(ipop_fw_register(&fw, &a) == 0);
 	CHECK(ipop_fw_register(&fw, &b) == 0);
@@ -97,7 +143,7 @@ int main(void)
 	CHECK(ipop_fw_start(&fw, err, sizeof(err)) == 0);
 
 	/* Delivery and return to the origin, asynchronously. */
-	int64_t id1 = ipop_task_submit(&fw, ipop_task_new("a", "b", "ping", param(21)));
+	int64_t id1 = ipop_task_submit(&fw, ipop_task_new("a", "b", OP_PING, param(21)));
 	CHECK(id1 > 0);
 	CHECK(R.n == 0);   /* nothing happens inside submit */
 	run(ctx, 5);
@@ -107,7 +153,7 @@ int main(void)
 
 	/* Unknown target: back to the origin with no-target, never delivered. */
 	R.n = 0;
-	ipop_task_submit(&fw, ipop_task_new("a", "nobody", "lost", NULL));
+	ipop_task_submit(&fw, ipop_task_new("a", "nobody", OP_LOST, NULL));
 	run(ctx, 5);
 	CHECK(R.n == 1 && find("done:lost:no-target") == 0);
 	CHECK(fw.st.no_target == 1);
@@ -115,8 +161,8 @@ int main(void)
 	/* Dependencies: 'second' depends on 'first', which the target holds. */
 	R.n = 0;
 	R.hold_next = true;
-	int64_t first = ipop_task_submit(&fw, ipop_task_new("a", "b", "first", NULL));
-	struct ipop_task *t2 = ipop_task_new("b", "a", "second", NULL);
+	int64_t first = ipop_task_submit(&fw, ipop_task_new("a", "b", OP_FIRST, NULL));
+	struct ipop_task *t2 = ipop_task_new("b", "a", OP_SECOND, NULL);
 	CHECK(ipop_task_depend(t2, (uint64_t)first) == 0);
 	ipop_task_submit(&fw, t2);
 	run(ctx, 10);
@@ -132,8 +178,8 @@ int main(void)
 
 	/* A failed dependency fails the dependent without delivering it. */
 	R.n = 0;
-	int64_t f = ipop_task_submit(&fw, ipop_task_new("a", "b", "fail", NULL));
-	struct ipop_task *t3 = ipop_task_new("a", "b", "after-fail", NULL);
+	int64_t f = ipop_task_submit(&fw, ipop_task_new("a", "b", OP_FAIL, NULL));
+	struct ipop_task *t3 = ipop_task_new("a", "b", OP_AFTER_FAIL, NULL);
 	ipop_task_depend(t3, (uint64_t)f);
 	ipop_task_submit(&fw, t3);
 	run(ctx, 10);
@@ -143,7 +189,7 @@ int main(void)
 
 	/* A dependency on an id that never existed cannot be met. */
 	R.n = 0;
-	struct ipop_task *t4 = ipop_task_new("a", "b", "orphan", NULL);
+	struct ipop_task *t4 = ipop_task_new("a", "b", OP_ORPHAN, NULL);
 	ipop_task_depend(t4, 999999);
 	ipop_task_submit(&fw, t4);
 	run(ctx, 5);
@@ -151,7 +197,7 @@ int main(void)
 
 	/* Completing twice is refused. */
 	R.hold_next = true;
-	ipop_task_submit(&fw, ipop_task_new("a", "b", "twice", NULL));
+	ipop_task_submit(&fw, ipop_task_new("a", "b", OP_TWICE, NULL));
 	run(ctx, 5);
 	struct ipop_task *h = R.held;
 	CHECK(h != NULL && ipop_task_complete(&fw, h, IPOP_TASK_OK, 0, NULL) == 0);
@@ -167,13 +213,13 @@ int main(void)
 
 	/* Stop with a task held by a module and one queued: nothing leaks (ASan). */
 	R.hold_next = true;
-	ipop_task_submit(&fw, ipop_task_new("a", "b", "held", NULL));
+	ipop_task_submit(&fw, ipop_task_new("a", "b", OP_HELD, NULL));
 	run(ctx, 5);
-	ipop_task_submit(&fw, ipop_task_new("a", "b", "queued", NULL));
+	ipop_task_submit(&fw, ipop_task_new("a", "b", OP_QUEUED, NULL));
 	struct ipop_task *held = R.held;
 	ipop_fw_stop(&fw);
 	CHECK(held != NULL && ipop_task_complete(&fw, held, IPOP_TASK_OK, 0, NULL) == 0);
-	CHECK(ipop_task_submit(&fw, ipop_task_new("a", "b", "late", NULL)) == -ESHUTDOWN);
+	CHECK(ipop_task_submit(&fw, ipop_task_new("a", "b", OP_LATE, NULL)) == -ESHUTDOWN);
 	g_main_context_unref(ctx);
 	return check_report("framework");
 }

@@ -1,7 +1,7 @@
 /* test_identity.c - node identity keys: generation, base64, the key file and its
  * permission rule. Works in a private temporary directory it removes. */
 #include "tests/unit/check.h"
-#include "control/identity.h"
+#include "control/config/identity.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,10 @@
-/* test_linkmgr.c - the link state machine (control/linkmgr.c) with a fake clock,
+/* test_linkmgr.c - the link state machine (control/link/linkmgr.c) with a fake clock,
  * a fake node and two managers wired to each other: negotiation, exactly one
  * initiator for simultaneous requests, identity binding (a key that never
  * completes a handshake fails the link; a key bound to another member or our
  * own is refused), liveness, capped back-off, close in both directions, a member
  * that restarts, and the responder's fallback. */
-#include "control/linkmgr.h"
+#include "control/link/linkmgr.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "control/noise.h"
+#include "control/session/noise.h"
 #include "check.h"
 
 /* ---- helpers ---- */

@@ -1,4 +1,4 @@
-/* test_peer.c - peer slots of the control thread (control/peer.c): a peer that
+/* test_peer.c - peer slots of the control thread (control/session/peer.c): a peer that
  * takes over a slot another peer left starts its counters at zero, although
  * the workers' per-slot counters keep the old owner's numbers (only a worker's
  * own lcore writes them, so control never resets them).
@@ -49,22 +49,22 @@ static void test_slot_reuse(void)
 	/* Fill every slot; the peer in slot 7 sends and receives on both workers. */
 	for (unsigned i = 0; i < IPOP_MAX_PEERS; i++) {
 		struct ipop_cfg_peer cp = cfg_peer(i);
-		CHECK(ipop_node_add_peer(n, &cp) == 0);
+		CHECK(ipop_peer_add(n, &cp) == 0);
 	}
 	CHECK(n->n_peers == IPOP_MAX_PEERS);
 	struct ipop_cfg_peer extra = cfg_peer(9999);
-	CHECK(ipop_node_add_peer(n, &extra) == -ENOSPC);
+	CHECK(ipop_peer_add(n, &extra) == -ENOSPC);
 	counts(&n->workers[0], 7, 10);
 	counts(&n->workers[1], 7, 5);
 	ipop_peer_counters(n, n->peers[7], &c);
 	CHECK(c.tx_pkts == 15 && c.tx_bytes == 1500 && c.rx_pkts == 30 && c.rx_bytes == 3000);
 
-	/* It leaves (what ipop_node_remove_peer does to the slot); a new peer
+	/* It leaves (what ipop_peer_remove does to the slot); a new peer
 	 * takes slot 7, the only free one, and starts from zero. */
 	free(n->peers[7]);
 	n->peers[7] = NULL;
-	CHECK(ipop_node_add_peer(n, &extra) == 0);
-	struct ipop_peer *p = ipop_node_find_peer(n, extra.public_key);
+	CHECK(ipop_peer_add(n, &extra) == 0);
+	struct ipop_peer *p = ipop_peer_find(n, extra.public_key);
 	CHECK(p != NULL && p->slot == 7);
 	if (p == NULL)
 		return;

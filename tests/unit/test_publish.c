@@ -1,10 +1,10 @@
-/* test_publish.c - RCU publication (control/publish.c): an object is reclaimed only
+/* test_publish.c - RCU publication (control/fib/publish.c): an object is reclaimed only
  * after every reader has passed a quiescent state since it was retired, readers
  * that are offline do not hold reclamation up, and drain frees everything. A real
  * reader thread holds each object it loads for a while and checks it was not
  * reclaimed meanwhile. */
 #include "tests/unit/check.h"
-#include "control/publish.h"
+#include "control/fib/publish.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
-/* test_signal_codec.c - the link negotiation stanza (control/linkmsg.c): a built
+/* test_signal_codec.c - the link negotiation stanza (control/signal/linkmsg.c): a built
  * message parses back to the same fields, the node ID is BLAKE2b-128 of the key,
  * and every malformed variant is refused with its own reason, never accepted.
- * Also the signal { } configuration group (control/config.c): defaults, every
+ * Also the signal { } configuration group (control/config/config.c): defaults, every
  * refusal with its line, and configs/signalling.conf.example (argv[1]). */
-#include "control/config.h"
-#include "control/linkmsg.h"
+#include "control/config/config.h"
+#include "control/signal/linkmsg.h"
 #include "check.h"
 
 #include <arpa/inet.h>

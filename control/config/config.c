@@ -7,8 +7,8 @@
  * truncated, and integers libconfig 1.5 would silently wrap are caught by a
  * small scan of the source text (see check_literals).
  */
-#include "control/config.h"
-#include "control/identity.h"
+#include "control/config/config.h"
+#include "control/config/identity.h"
 #include "dataplane/aead.h"
 #include "dataplane/wire.h"
 

@@ -5,7 +5,7 @@
  * syntax; the node ID must be the hash of the key, so an announced identity is
  * always one key (the handshake later proves the sender holds it).
  */
-#include "control/linkmsg.h"
+#include "control/signal/linkmsg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,14 +36,16 @@ const char *ipop_linkmsg_reject_name(enum ipop_linkmsg_reject r)
 	return r < IPOP_REJ_MAX ? reject_names[r] : "?";
 }
 
+/* The op attribute's values: the one name table of enum ipop_link_op. */
+static const char *const link_op_names[IPOP_LINK_OP__MAX] = {
+	[IPOP_LINK_REQUEST] = "request",
+	[IPOP_LINK_REPLY] = "reply",
+	[IPOP_LINK_CLOSE] = "close",
+};
+
 const char *ipop_link_op_name(enum ipop_link_op op)
 {
-	switch (op) {
-	case IPOP_LINK_REQUEST: return "request";
-	case IPOP_LINK_REPLY: return "reply";
-	case IPOP_LINK_CLOSE: return "close";
-	}
-	return "?";
+	return (unsigned)op < IPOP_LINK_OP__MAX ? link_op_names[op] : "?";
 }
 
 void ipop_node_id(const uint8_t key[32], uint8_t id[IPOP_NODE_ID_LEN])
@@ -58,15 +60,13 @@ void ipop_node_id_hex(const uint8_t id[IPOP_NODE_ID_LEN], char hex[2 * IPOP_NODE
 
 static int parse_op(const char *v, enum ipop_link_op *op)
 {
-	if (strcmp(v, "request") == 0)
-		*op = IPOP_LINK_REQUEST;
-	else if (strcmp(v, "reply") == 0)
-		*op = IPOP_LINK_REPLY;
-	else if (strcmp(v, "close") == 0)
-		*op = IPOP_LINK_CLOSE;
-	else
-		return -EINVAL;
-	return 0;
+	for (unsigned i = 0; i < IPOP_LINK_OP__MAX; i++) {
+		if (strcmp(v, link_op_names[i]) == 0) {
+			*op = (enum ipop_link_op)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* Exactly 32 lowercase hex digits. */

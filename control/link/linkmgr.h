@@ -8,12 +8,12 @@
  *   any --(topology drops it, or the member sends close)--> closed
  *
  * The state machine (struct ipop_linkmgr) talks to the rest through struct
- * ipop_link_env callbacks, so the unit test drives it without DPDK or XMPP; the
- * framework module ("linkmgr", ipop_linkmgr_module) binds it to the node
- * (peer.c) and to the signalling module (tasks). Exactly one session per link:
+ * ipop_link_env callbacks, so the unit test drives it without DPDK or XMPP;
+ * link/module.c (the framework module "linkmgr") binds it to the node's peers
+ * (session/peer.h) and to the signalling module (tasks). Exactly one session per link:
  * the side with the smaller node ID initiates the handshake, the other adds the
  * peer without an endpoint and only answers (after link_timeout/4 it may
- * initiate too; handshake.c's tie-break still keeps one session).
+ * initiate too; session/handshake.c's tie-break still keeps one session).
  */
 #ifndef IPOP_CONTROL_LINKMGR_H
 #define IPOP_CONTROL_LINKMGR_H
@@ -23,7 +23,7 @@
 #include <json-c/json.h>
 
 #include "control/framework.h"
-#include "control/linkmsg.h"
+#include "control/signal/linkmsg.h"
 
 #define IPOP_JID_LEN 256
 #define IPOP_MAX_LINKS 1024
@@ -105,10 +105,5 @@ void ipop_linkmgr_send_failed(struct ipop_linkmgr *lm, const char *jid);
 void ipop_linkmgr_tick(struct ipop_linkmgr *lm);
 const char *ipop_link_state_name(enum ipop_link_state s);
 json_object *ipop_linkmgr_json(const struct ipop_linkmgr *lm);
-
-/* The framework module: binds the state machine to the node and to "signal". */
-struct ipop_node;
-struct ipop_module *ipop_linkmgr_module(struct ipop_node *n);
-struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m);
 
 #endif

@@ -1,7 +1,7 @@
 /* handshake.c - the session state machine of every peer, in one place: sending
- * and answering Noise IK handshakes, installing and rotating session keys,
- * rekeying by time and packet count, keepalives, and declaring silent peers dead.
- * Thread: control.
+ * and answering Noise IK handshakes, installing and rotating session keys, the
+ * keepalive that confirms a session. When to rekey, keep alive, retry or
+ * declare a peer dead is timers.c's. Thread: control.
  *
  *   DOWN --(endpoint known, retry timer)--> HANDSHAKE --(response ok)--> UP
  *   UP --(rekey due)--> UP with a handshake in flight (traffic keeps flowing on
@@ -13,8 +13,14 @@
  * keepalive at once; a responder parks its new session in 'next' until the
  * first authenticated packet on it proves the initiator has it too.
  */
-#include "control/node.h"
+#include "control/session/handshake.h"
+#include "control/session/keypair.h"
+#include "control/session/peer.h"
+#include "control/fib/neigh.h"
+#include "control/fib/table.h"
+#include "control/fib/tx.h"
 #include "control/log.h"
+#include "control/node.h"
 
 #include <errno.h>
 #include <string.h>
@@ -28,8 +34,6 @@
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
-static uint64_t retry_delay(const struct ipop_node *n, const struct ipop_peer *p);
-
 static void fill_payload(struct ipop_node *n, struct ipop_hs_payload *pl, bool with_ts)
 {
 	memset(pl, 0, sizeof(*pl));
@@ -38,7 +42,7 @@ static void fill_payload(struct ipop_node *n, struct ipop_hs_payload *pl, bool w
 	pl->rx_cipher = (uint8_t)n->cfg->cipher;
 }
 
-static void hs_abandon(struct ipop_node *n, struct ipop_peer *p)
+void ipop_hs_abandon(struct ipop_node *n, struct ipop_peer *p)
 {
 	if (!p->hs_active)
 		return;
@@ -47,13 +51,13 @@ static void hs_abandon(struct ipop_node *n, struct ipop_peer *p)
 	p->hs_active = false;
 }
 
-static int send_init(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 {
 	struct ipop_hs_payload pl;
 	struct ipop_hs_init msg;
 	int r;
 
-	hs_abandon(n, p);
+	ipop_hs_abandon(n, p);
 	r = ipop_index_alloc(n, &p->hs_index);
 	if (r != 0) {
 		n->cs.hs_no_index++;
@@ -77,7 +81,7 @@ static int send_init(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	return r;
 }
 
-static int send_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+int ipop_hs_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 {
 	struct ipop_keypair *kp = p->cur;
 	uint8_t buf[IPOP_DATA_OVERHEAD];
@@ -130,7 +134,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 			n->cs.hs_bad_auth++;
 		return;
 	}
-	struct ipop_peer *p = ipop_node_find_peer(n, remote);
+	struct ipop_peer *p = ipop_peer_find(n, remote);
 	if (p == NULL) {
 		char b64[48];
 		sodium_bin2base64(b64, sizeof(b64), remote, 32, sodium_base64_VARIANT_ORIGINAL);
@@ -187,10 +191,10 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	n->dirty = true;
 	/* The index must be live before the response leaves: the response waits
 	 * for the one publication that covers this whole burst of handshakes. */
-	ipop_node_queue_resp(n, p->ip, p->port, &resp);
+	ipop_hs_queue_resp(n, p->ip, p->port, &resp);
 	p->last_rx_ms = now;
 	/* Give the initiator time to confirm before we start one of our own. */
-	p->hs_next_ms = now + retry_delay(n, p);
+	p->hs_next_ms = now + ipop_hs_retry_delay(n, p);
 	LOG_DEBUG("peer %s: answered handshake", p->name);
 }
 
@@ -265,9 +269,9 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	update_endpoint(n, p, src_ip, src_port);
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
-	/* Published by ipop_node_flush() after this burst of control messages;
+	/* Published by ipop_table_flush() after this burst of control messages;
 	 * the keepalive is sealed here, by control, and needs no table. */
-	send_keepalive(n, p, now);   /* confirms the session to the responder */
+	ipop_hs_keepalive(n, p, now);   /* confirms the session to the responder */
 }
 
 void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
@@ -294,7 +298,7 @@ void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 		n->cs.ring_bad++;
 }
 
-static uint64_t retry_delay(const struct ipop_node *n, const struct ipop_peer *p)
+uint64_t ipop_hs_retry_delay(const struct ipop_node *n, const struct ipop_peer *p)
 {
 	unsigned shift = p->hs_attempts < 4 ? p->hs_attempts : 4;   /* cap at 16x */
 	uint64_t base = (uint64_t)n->cfg->handshake_retry_ms << shift;
@@ -302,91 +306,39 @@ static uint64_t retry_delay(const struct ipop_node *n, const struct ipop_peer *p
 	return base + randombytes_uniform((uint32_t)(base / 4 + 1));  /* jitter */
 }
 
-static void rotate_confirmed(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
+
+void ipop_hs_confirm(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 {
 	if (p->next == NULL || !__atomic_load_n(&p->next->rx_confirmed, __ATOMIC_ACQUIRE))
 		return;
 	struct ipop_keypair *kp = p->next;
 	p->next = NULL;
 	make_current(n, p, kp, now, "responder");
-	hs_abandon(n, p);   /* a simultaneous initiation of ours is no longer needed */
+	ipop_hs_abandon(n, p);   /* a simultaneous initiation of ours is no longer needed */
 	n->dirty = true;
 }
 
-static bool rekey_due(const struct ipop_node *n, const struct ipop_peer *p, uint64_t now_tsc)
+void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
+			  const struct ipop_hs_resp *msg)
 {
-	const struct ipop_keypair *kp = p->cur;
-	uint64_t age_s = (now_tsc - kp->created_tsc) / n->tsc_hz;
-
-	if (__atomic_load_n(&kp->send_counter, __ATOMIC_RELAXED) >= n->cfg->rekey_after_packets)
-		return true;
-	/* The initiator of a session rekeys it; the responder steps in later in
-	 * case the initiator went quiet, so both never race at the same moment. */
-	if (kp->initiator)
-		return age_s >= n->cfg->rekey_after_s;
-	return age_s >= n->cfg->rekey_after_s + n->cfg->keepalive_s;
+	if (n->n_pending_resp == IPOP_PENDING_RESP)
+		ipop_table_flush(n);
+	struct ipop_pending_resp *q = &n->pending_resp[n->n_pending_resp++];
+	q->ip = ip;
+	q->port = port;
+	q->msg = *msg;
 }
 
-static void expire_keys(struct ipop_node *n, struct ipop_peer *p, uint64_t now_tsc)
+void ipop_hs_send_queued(struct ipop_node *n, bool live)
 {
-	if (p->prev && now_tsc > p->prev->expire_tsc)
-		ipop_keypair_retire(n, &p->prev);
-	if (p->next && now_tsc > p->next->expire_tsc)
-		ipop_keypair_retire(n, &p->next);
-	if (p->cur && now_tsc > p->cur->expire_tsc) {
-		ipop_keypair_retire(n, &p->cur);
-		p->state = p->hs_active ? IPOP_PEER_HANDSHAKE : IPOP_PEER_DOWN;
+	for (unsigned i = 0; i < n->n_pending_resp; i++) {
+		struct ipop_pending_resp *q = &n->pending_resp[i];
+		/* Unpublished, the index is unknown to the workers: the initiator's
+		 * confirmation would be dropped, so it had better retry. */
+		if (!live)
+			n->cs.hs_resp_dropped++;
+		else if (ipop_ctrl_send_udp(n, q->ip, q->port, &q->msg, sizeof(q->msg)) == 0)
+			n->cs.hs_resp_tx++;
 	}
-}
-
-static void check_liveness(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
-{
-	struct ipop_peer_counters c;
-
-	ipop_peer_counters(n, p, &c);
-	if (c.rx_pkts != p->rx_pkts_seen) {
-		p->rx_pkts_seen = c.rx_pkts;
-		p->last_rx_ms = now;
-	}
-	if (p->state == IPOP_PEER_UP && now - p->last_rx_ms > (uint64_t)n->cfg->dead_after_s * 1000) {
-		p->deaths++;
-		ipop_peer_reset(n, p, "no packets within dead_after");
-		p->hs_next_ms = now;
-	}
-}
-
-static void peer_timers(struct ipop_node *n, struct ipop_peer *p, uint64_t now, uint64_t now_tsc)
-{
-	rotate_confirmed(n, p, now);
-	expire_keys(n, p, now_tsc);
-	check_liveness(n, p, now);
-	if (p->ip == 0)
-		return;   /* endpoint unknown: wait for the peer to call us */
-	if (p->hs_active && now - p->hs_sent_ms >= retry_delay(n, p)) {
-		p->hs_attempts++;
-		p->hs_failures++;
-		snprintf(p->last_error, sizeof(p->last_error), "handshake timed out");
-		if (send_init(n, p, now) != 0)
-			p->hs_next_ms = now + retry_delay(n, p);
-		return;
-	}
-	if (!p->hs_active && p->cur == NULL && now >= p->hs_next_ms) {
-		if (send_init(n, p, now) != 0)
-			p->hs_next_ms = now + retry_delay(n, p);
-		return;
-	}
-	if (!p->hs_active && p->cur && rekey_due(n, p, now_tsc))
-		send_init(n, p, now);
-	if (p->cur && now - p->last_keepalive_ms >= (uint64_t)n->cfg->keepalive_s * 1000)
-		send_keepalive(n, p, now);
-}
-
-void ipop_hs_timers(struct ipop_node *n, uint64_t now_ms)
-{
-	uint64_t now_tsc = rte_rdtsc();
-
-	for (uint16_t i = 0; i < n->n_peers; i++)
-		if (n->peers[i])
-			peer_timers(n, n->peers[i], now_ms, now_tsc);
-	/* What changed is published by the tick's ipop_node_flush(). */
+	n->n_pending_resp = 0;
 }

@@ -1,5 +1,5 @@
 /* publish.c - see publish.h. Thread: control. */
-#include "control/publish.h"
+#include "control/fib/publish.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,10 +8,11 @@
  * when their presence arrives again, so a server restart tears nothing down.
  * Reconnects back off exponentially (1 s doubling to 60 s, +-25% jitter).
  */
-#include "control/signalling.h"
-#include "control/linkmsg.h"
+#include "control/signal/signalling.h"
+#include "control/signal/linkmsg.h"
 #include "control/log.h"
 #include "control/node.h"
+#include "control/tasks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,12 +93,18 @@ static void strophe_log(void *ud, xmpp_log_level_t level, const char *area, cons
 		sm->auth_refused = true;
 }
 
-static void submit(struct sig_module *sm, const char *target, const char *op, json_object *p)
+static struct ipop_task *submit(struct sig_module *sm, const char *target, enum ipop_task_op op,
+				json_object *p)
 {
-	ipop_task_submit(sm->m.fw, ipop_task_new("signal", target, op, p));
+	struct ipop_task *t = ipop_task_new("signal", target, op, p);
+
+	if (t != NULL)
+		ipop_task_submit(sm->m.fw, t);
+	return t;
 }
 
-static void member_event(struct sig_module *sm, const char *op, const char *jid, const char *full)
+static void member_event(struct sig_module *sm, enum ipop_task_op op, const char *jid,
+			 const char *full)
 {
 	json_object *p = json_object_new_object();
 
@@ -142,7 +149,7 @@ static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
 		sm->st.roster_items++;
 	} else if (!member && mb != NULL) {
 		if (mb->available)
-			member_event(sm, "member_offline", bare, mb->full);
+			member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, mb->full);
 		g_hash_table_remove(sm->members, bare);
 	}
 }
@@ -228,10 +235,10 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 	if (type == NULL) {
 		snprintf(mb->full, sizeof(mb->full), "%s", from);
 		mb->available = true;
-		member_event(sm, "member_online", bare, from);
+		member_event(sm, IPOP_OP_MEMBER_ONLINE, bare, from);
 	} else if (strcmp(type, "unavailable") == 0 && strcmp(mb->full, from) == 0) {
 		mb->available = false;
-		member_event(sm, "member_offline", bare, from);
+		member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, from);
 	}
 	return 1;
 }
@@ -251,20 +258,18 @@ static void forward_link(struct sig_module *sm, const char *bare, const char *fr
 			 const struct ipop_link_msg *m)
 {
 	json_object *p = json_object_new_object();
-	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48];
+	struct ipop_task *t;
 
-	ipop_node_id_hex(m->node_id, hex);
 	json_object_object_add(p, "jid", json_object_new_string(bare));
 	json_object_object_add(p, "full", json_object_new_string(from));
-	json_object_object_add(p, "op", json_object_new_string(ipop_link_op_name(m->op)));
-	json_object_object_add(p, "node", json_object_new_string(hex));
-	if (m->op != IPOP_LINK_CLOSE) {
-		sodium_bin2base64(b64, sizeof(b64), m->key, 32, sodium_base64_VARIANT_ORIGINAL);
-		json_object_object_add(p, "key", json_object_new_string(b64));
-		json_object_object_add(p, "ip", json_object_new_int64(m->ip));
-		json_object_object_add(p, "port", json_object_new_int64(m->port));
+	t = ipop_task_new("signal", "linkmgr", IPOP_OP_LINK_MSG, p);
+	/* The message as parsed at the edge; the link manager takes it as is. */
+	if (t == NULL || ipop_task_set_body(t, m, sizeof(*m)) != 0) {
+		free(t);
+		sm->st.send_failed++;
+		return;
 	}
-	submit(sm, "linkmgr", "msg", p);
+	ipop_task_submit(sm->m.fw, t);
 }
 
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
@@ -334,11 +339,11 @@ static void members_unknown(struct sig_module *sm)
 	GHashTableIter it;
 	gpointer k, v;
 
-	submit(sm, "topology", "signal_up", json_object_new_object());
+	submit(sm, "topology", IPOP_OP_SIGNAL_UP, NULL);
 	g_hash_table_iter_init(&it, sm->members);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct sig_member *mb = v;
-		member_event(sm, "member_offline", k, "");
+		member_event(sm, IPOP_OP_MEMBER_OFFLINE, k, "");
 		mb->available = false;
 	}
 }
@@ -377,7 +382,7 @@ static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 	if (sm->state == SIG_ONLINE) {
 		sm->st.disconnects++;
 		if (!sm->stopping)
-			submit(sm, "topology", "signal_down", json_object_new_object());
+			submit(sm, "topology", IPOP_OP_SIGNAL_DOWN, NULL);
 		snprintf(sm->last_error, sizeof(sm->last_error), "connection lost%s%s",
 			 se ? ": " : "", se ? stream_error_name(se) : "");
 	} else {
@@ -450,22 +455,16 @@ static void sig_timer(struct ipop_module *mod, uint64_t now)
 
 static int send_link(struct sig_module *sm, const struct ipop_task *t)
 {
-	const char *to = ipop_task_str(t, "to"), *op = ipop_task_str(t, "op");
+	const char *to = ipop_task_str(t, "to");
+	const enum ipop_link_op *op = ipop_task_body(t, sizeof(*op));
 	struct ipop_link_msg m;
 
 	if (sm->state != SIG_ONLINE)
 		return -ENOTCONN;
-	if (to == NULL || op == NULL)
+	if (to == NULL || op == NULL || (unsigned)*op >= IPOP_LINK_OP__MAX)
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
-	if (strcmp(op, "request") == 0)
-		m.op = IPOP_LINK_REQUEST;
-	else if (strcmp(op, "reply") == 0)
-		m.op = IPOP_LINK_REPLY;
-	else if (strcmp(op, "close") == 0)
-		m.op = IPOP_LINK_CLOSE;
-	else
-		return -EINVAL;
+	m.op = *op;
 	memcpy(m.node_id, sm->node_id, sizeof(m.node_id));
 	memcpy(m.key, sm->n->id.pub, 32);
 	m.ip = sm->cfg->wan_addr.s_addr;
@@ -482,7 +481,7 @@ static int send_link(struct sig_module *sm, const struct ipop_task *t)
 static void sig_handle(struct ipop_module *mod, struct ipop_task *t)
 {
 	struct sig_module *sm = (struct sig_module *)mod;
-	int r = strcmp(t->op, "send_link") == 0 ? send_link(sm, t) : -EOPNOTSUPP;
+	int r = t->op == IPOP_OP_LINK_SEND ? send_link(sm, t) : -EOPNOTSUPP;
 
 	if (r != 0)
 		sm->st.send_failed++;

@@ -1,6 +1,7 @@
-/* topomod.c - see topomod.h. Thread: control. */
-#include "control/topomod.h"
+/* module.c - see module.h. Thread: control. */
+#include "control/topology/module.h"
 #include "control/log.h"
+#include "control/tasks.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,8 +31,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)(g_get_monotonic_time() / 1000);
 }
 
-static void submit(struct topo_module *tm, const char *op, const char *jid, const char *full,
-		   const char *why)
+static void submit(struct topo_module *tm, enum ipop_task_op op, const char *jid,
+		   const char *full, const char *why)
 {
 	json_object *p = json_object_new_object();
 
@@ -54,11 +55,11 @@ static void reconcile(struct topo_module *tm)
 		struct member *mb = v;
 		bool want = mb->online && tm->ops->want_link(tm->policy, k);
 		if (want && !mb->wanted) {
-			submit(tm, "want", k, mb->full, NULL);
+			submit(tm, IPOP_OP_LINK_WANT, k, mb->full, NULL);
 			mb->wanted = true;
 			tm->wants++;
 		} else if (!want && mb->wanted) {
-			submit(tm, "unwant", k, NULL, mb->online ? "not wanted by the topology" :
+			submit(tm, IPOP_OP_LINK_UNWANT, k, NULL, mb->online ? "not wanted by the topology" :
 				   "member left the overlay");
 			mb->wanted = false;
 			tm->unwants++;
@@ -88,7 +89,7 @@ static int on_online(struct topo_module *tm, const char *jid, const char *full)
 		mb->online = true;
 		tm->ops->on_member_online(tm->policy, jid);
 	} else if (moved && mb->wanted) {
-		submit(tm, "want", jid, full, NULL);   /* new resource: tell where it is */
+		submit(tm, IPOP_OP_LINK_WANT, jid, full, NULL);   /* new resource: tell where it is */
 	}
 	reconcile(tm);
 	return 0;
@@ -135,14 +136,25 @@ static void topo_handle(struct ipop_module *mod, struct ipop_task *t)
 	const char *jid = ipop_task_str(t, "jid"), *full = ipop_task_str(t, "full");
 	int r = -EINVAL;
 
-	if (strcmp(t->op, "signal_down") == 0 || strcmp(t->op, "signal_up") == 0) {
-		freeze(tm, strcmp(t->op, "signal_down") == 0);
+	bool jid_ok = jid != NULL && strlen(jid) < IPOP_TOPO_JID_LEN;
+
+	switch (t->op) {
+	case IPOP_OP_SIGNAL_UP:
+	case IPOP_OP_SIGNAL_DOWN:
+		freeze(tm, t->op == IPOP_OP_SIGNAL_DOWN);
 		r = 0;
-	} else if (jid != NULL && strlen(jid) < IPOP_TOPO_JID_LEN) {
-		if (strcmp(t->op, "member_online") == 0 && full && strlen(full) < IPOP_TOPO_JID_LEN)
+		break;
+	case IPOP_OP_MEMBER_ONLINE:
+		if (jid_ok && full != NULL && strlen(full) < IPOP_TOPO_JID_LEN)
 			r = on_online(tm, jid, full);
-		else if (strcmp(t->op, "member_offline") == 0)
+		break;
+	case IPOP_OP_MEMBER_OFFLINE:
+		if (jid_ok)
 			r = on_offline(tm, jid, full);
+		break;
+	default:
+		r = -EOPNOTSUPP;
+		break;
 	}
 	ipop_task_complete(mod->fw, t, r == 0 ? IPOP_TASK_OK : IPOP_TASK_FAILED, r, NULL);
 }
@@ -165,7 +177,7 @@ static void topo_timer(struct ipop_module *mod, uint64_t now)
 			tm->departures++;
 			tm->ops->on_member_offline(tm->policy, k);
 			if (!mb->wanted)   /* a link it asked for itself goes too */
-				submit(tm, "unwant", k, NULL, "member left the overlay");
+				submit(tm, IPOP_OP_LINK_UNWANT, k, NULL, "member left the overlay");
 		}
 	}
 	reconcile(tm);

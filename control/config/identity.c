@@ -3,7 +3,7 @@
  * Thread: control. libsodium does the curve arithmetic, randomness, base64 and
  * wiping; this file adds the file format and its permission rules.
  */
-#include "control/identity.h"
+#include "control/config/identity.h"
 
 #include <errno.h>
 #include <fcntl.h>

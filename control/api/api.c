@@ -4,11 +4,11 @@
  * object so the two never disagree. A client gets 2 s to send its request line;
  * the control thread serves one request at a time (requests are tiny).
  */
-#include "control/api.h"
-#include "control/linkmgr.h"
+#include "control/api/api.h"
+#include "control/link/module.h"
 #include "control/log.h"
-#include "control/signalling.h"
-#include "control/topomod.h"
+#include "control/signal/signalling.h"
+#include "control/topology/module.h"
 
 #include <errno.h>
 #include <fcntl.h>

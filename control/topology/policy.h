@@ -1,13 +1,14 @@
-/* topology_alltoall.h - the topology policy interface and its first policy,
- * all-to-all: every online member of the overlay gets a link. Thread: control.
+/* policy.h - the topology policy interface, and the policies there are.
+ * Thread: control.
  *
  * A policy only decides which links should exist; the topology module
- * (control/topomod.c) feeds it membership and turns its answer into "want" and
- * "unwant" tasks for the link manager. The Symphony ring (control/topology/)
- * will be another struct ipop_topology_ops.
+ * (module.c) feeds it membership and turns its answer into link wishes for the
+ * link manager. Policies: all-to-all (alltoall.c: every online member of the
+ * overlay gets a link). symphony.c holds the Symphony ring's link selection,
+ * which the simulator (bench/sim) runs; it is not yet a policy here.
  */
-#ifndef IPOP_CONTROL_TOPOLOGY_ALLTOALL_H
-#define IPOP_CONTROL_TOPOLOGY_ALLTOALL_H
+#ifndef IPOP_CONTROL_TOPOLOGY_POLICY_H
+#define IPOP_CONTROL_TOPOLOGY_POLICY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@ struct ipop_topology_ops {
 	bool (*want_link)(void *st, const char *jid);
 };
 
+/* alltoall.c */
 extern const struct ipop_topology_ops ipop_topology_alltoall;
 
 #endif

@@ -1,13 +1,8 @@
-/* neigh.c - next-hop resolution on the underlay (ARP) and the control thread's
- * transmit path through worker 0. Thread: control.
- *
- * The kernel owns the WAN address (on the exception TAP) and answers ARP for it;
- * the fast path gives control a copy of every ARP frame. Control keeps a small
- * cache of the next hops its tunnels need, asks for them (once a second while
- * unresolved, every 30 s to refresh) and republishes the table when one changes.
- */
-#include "control/node.h"
+/* neigh.c - see neigh.h. Thread: control. */
+#include "control/fib/neigh.h"
+#include "control/fib/tx.h"
 #include "control/log.h"
+#include "control/node.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,7 +10,6 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
-#include "dataplane/encap.h"
 
 #define NEIGH_RETRY_MS   1000
 #define NEIGH_REFRESH_MS 30000
@@ -40,16 +34,6 @@ static struct ipop_neigh *neigh_get(struct ipop_node *n, uint32_t ip, bool creat
 	memset(e, 0, sizeof(*e));
 	e->ip = ip;
 	return e;
-}
-
-int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
-{
-	if (rte_ring_enqueue(n->sh.from_ctrl, m) != 0) {
-		rte_pktmbuf_free(m);
-		n->cs.tx_ring_full++;
-		return -ENOBUFS;
-	}
-	return 0;
 }
 
 static int send_arp_request(struct ipop_node *n, uint32_t target)
@@ -146,37 +130,4 @@ void ipop_neigh_timers(struct ipop_node *n, uint64_t now_ms)
 			send_arp_request(n, e->ip);
 		}
 	}
-}
-
-int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port,
-		       const void *payload, uint16_t len)
-{
-	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
-	struct ipop_encap_addr a;
-	struct rte_mbuf *m;
-	uint8_t *p;
-
-	if (nb == NULL || !nb->valid) {
-		n->cs.hs_no_nexthop++;
-		return -EHOSTUNREACH;
-	}
-	m = rte_pktmbuf_alloc(n->pool);
-	if (m == NULL) {
-		n->cs.tx_nomem++;
-		return -ENOMEM;
-	}
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(IPOP_OUTER_HDR_LEN + len));
-	if (p == NULL) {
-		rte_pktmbuf_free(m);
-		return -EMSGSIZE;
-	}
-	a.src_mac = n->wan.mac;
-	a.dst_mac = nb->mac;
-	a.src_ip = n->cfg->wan_addr.s_addr;
-	a.dst_ip = ip;
-	a.src_port = rte_cpu_to_be_16(n->cfg->wan_port);
-	a.dst_port = port;
-	ipop_encap_write(p, &a, len, (uint16_t)n->cs.hs_init_tx);
-	memcpy(p + IPOP_OUTER_HDR_LEN, payload, len);
-	return ipop_ctrl_send(n, m);
 }

@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "control/noise.h"
+#include "control/session/noise.h"
 
 /* Exactly HASHLEN bytes, so the initial h is the name itself, unhashed. */
 static const char protocol_name[] = "Noise_IK_25519_ChaChaPoly_SHA256";

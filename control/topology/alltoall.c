@@ -1,10 +1,10 @@
-/* topology_alltoall.c - see topology_alltoall.h. Thread: control.
+/* alltoall.c - the all-to-all policy (policy.h). Thread: control.
  *
  * All-to-all needs no state beyond who is online: n members make n(n-1)/2
  * links, fine for the tens of sites this issue targets, and the reason the
  * Symphony ring replaces it for large overlays.
  */
-#include "control/topology_alltoall.h"
+#include "control/topology/policy.h"
 
 #include <glib.h>
 #include <string.h>

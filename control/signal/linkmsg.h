@@ -21,7 +21,7 @@
 #define IPOP_NODE_ID_LEN 16
 #define IPOP_LINK_OVERLAY_LEN 64
 
-enum ipop_link_op { IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE };
+enum ipop_link_op { IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_OP__MAX };
 
 struct ipop_link_msg {
 	enum ipop_link_op op;

@@ -1,0 +1,82 @@
+/* table.c - see table.h. Thread: control. */
+#include "control/fib/table.h"
+#include "control/fib/neigh.h"
+#include "control/fib/publish.h"
+#include "control/session/handshake.h"
+#include "control/session/keypair.h"
+#include "control/node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <rte_byteorder.h>
+#include <rte_common.h>
+
+#include "dataplane/encap.h"
+#include "dataplane/tables.h"
+
+static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
+{
+	if (kp != NULL)
+		t->by_index[rte_be_to_cpu_32(kp->local_index) & IPOP_INDEX_MASK] = kp;
+}
+
+int ipop_table_publish(struct ipop_node *n)
+{
+	struct ipop_fp_table *t = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*t), 64));
+	uint64_t now = ipop_now_ms();
+
+	if (t == NULL)
+		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	t->version = ++n->table_version;
+	t->wan_ip = n->cfg->wan_addr.s_addr;
+	t->wan_port = rte_cpu_to_be_16(n->cfg->wan_port);
+	t->wan_mac = n->wan.mac;
+	t->wan_mtu = n->cfg->wan_mtu;
+	/* Inner IPv4 MTU = underlay MTU - ipop overhead - inner Ethernet header. */
+	t->mss_clamp = (uint16_t)(n->cfg->wan_mtu - IPOP_IP_OVERHEAD - 14 - 40);
+	t->tsc_hz = n->tsc_hz;
+	t->n_peers = n->n_peers;
+	for (uint16_t i = 0; i < n->n_peers; i++) {
+		struct ipop_peer *p = n->peers[i];
+		struct ipop_fp_peer *fp = &t->peers[i];
+		if (p == NULL)
+			continue;
+		fp->tx = p->cur;
+		fp->ip = p->ip;
+		fp->port = p->port;
+		const struct ipop_neigh *nb = p->ip ? ipop_neigh_lookup(n, p->ip, now) : NULL;
+		if (nb && nb->valid) {
+			fp->nh_mac = nb->mac;
+			fp->nh_valid = 1;
+		}
+		/* The outer header towards the peer, for the send path to copy
+		 * (with a zero MAC while the next hop is unresolved: unused then). */
+		struct ipop_encap_addr ea = {
+			.src_mac = t->wan_mac, .dst_mac = fp->nh_mac,
+			.src_ip = t->wan_ip, .dst_ip = fp->ip,
+			.src_port = t->wan_port, .dst_port = fp->port,
+		};
+		fp->hdr_sum = ipop_encap_template(fp->hdr, &ea);
+		fp->hdr_ok = 1;
+		fp->up = p->cur != NULL && fp->nh_valid;
+		if (fp->up)
+			t->flood[t->n_flood++] = i;
+		add_index(t, p->cur);
+		add_index(t, p->prev);
+		add_index(t, p->next);
+	}
+	n->dirty = false;
+	n->cs.tables_published++;
+	int r = ipop_publish_table(&n->pub, t);
+	ipop_keypair_retired_published(n);
+	return r;
+}
+
+void ipop_table_flush(struct ipop_node *n)
+{
+	bool live = !n->dirty || ipop_table_publish(n) == 0;
+
+	ipop_hs_send_queued(n, live);
+}

@@ -1,0 +1,22 @@
+/* table.h - building the fast-path table (struct ipop_fp_table, see
+ * dataplane/tables.h) from the node's peers, sessions and next hops, and
+ * publishing it with publish.h. Thread: control.
+ *
+ * Control changes peers and sessions freely and only marks the node dirty;
+ * one publication then covers a whole burst of changes (ipop_table_flush),
+ * and what had to wait for it (handshake responses whose index must be live)
+ * goes out right after.
+ */
+#ifndef IPOP_CONTROL_FIB_TABLE_H
+#define IPOP_CONTROL_FIB_TABLE_H
+
+struct ipop_node;
+
+/* Build a new table from the node's state and publish it; the old one and
+ * the retired keypairs are freed after a grace period. 0 or -ENOMEM. */
+int ipop_table_publish(struct ipop_node *n);
+/* Publish if anything changed, then send the queued handshake responses.
+ * Called after each burst of control messages and on every tick. */
+void ipop_table_flush(struct ipop_node *n);
+
+#endif

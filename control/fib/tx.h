@@ -1,0 +1,22 @@
+/* tx.h - the control thread's transmit path: frames control makes (handshake
+ * messages, keepalives, ARP requests) go through a single-producer ring to
+ * worker 0, which sends them on the WAN port. Thread: control.
+ */
+#ifndef IPOP_CONTROL_FIB_TX_H
+#define IPOP_CONTROL_FIB_TX_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+
+struct ipop_node;
+
+/* Queue a whole frame for the WAN. Takes m (freed on failure); -ENOBUFS when
+ * the ring is full (counted in tx_ring_full). */
+int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m);
+/* Send an ipop message (payload bytes) to ip:port (network order) from the
+ * WAN address: -EHOSTUNREACH while the next hop is unresolved, -ENOMEM,
+ * -EMSGSIZE, or what ipop_ctrl_send returns. */
+int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port,
+		       const void *payload, uint16_t len);
+
+#endif

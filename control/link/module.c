@@ -1,0 +1,230 @@
+/* module.c - see module.h. Thread: control. */
+#include "control/link/module.h"
+#include "control/log.h"
+#include "control/node.h"
+#include "control/session/peer.h"
+#include "control/tasks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <rte_byteorder.h>
+
+struct lm_module {
+	struct ipop_module m;          /* first: the framework hands us &m */
+	struct ipop_linkmgr lm;
+	struct ipop_node *n;
+};
+
+static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
+{
+	return ipop_peer_find(n, l->key);
+}
+
+static struct ipop_node *node_of(void *ctx)
+{
+	return ((struct lm_module *)ctx)->n;
+}
+
+static int node_add_peer(void *ctx, const struct ipop_link *l, bool with_endpoint)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_cfg_peer cp;
+
+	memset(&cp, 0, sizeof(cp));
+	/* The peer's label is the JID's local part (gw-2 of gw-2@example.org). */
+	snprintf(cp.name, sizeof(cp.name), "%.*s", (int)strcspn(l->jid, "@"), l->jid);
+	memcpy(cp.public_key, l->key, 32);
+	if (with_endpoint) {
+		cp.endpoint_ip.s_addr = l->ip;
+		cp.endpoint_port = l->port;
+	}
+	int r = ipop_peer_add(n, &cp);
+	if (r == 0)
+		LOG_INFO("link %s: peer added (%s)", l->jid, with_endpoint ? "initiator" : "responder");
+	return r;
+}
+
+static void node_set_endpoint(void *ctx, const struct ipop_link *l)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+
+	if (p == NULL || p->ip != 0)
+		return;
+	p->ip = l->ip;
+	p->port = rte_cpu_to_be_16(l->port);
+	p->hs_next_ms = ipop_now_ms();
+	n->dirty = true;
+}
+
+static void node_reset_peer(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+
+	if (p == NULL)
+		return;
+	ipop_peer_reset(n, p, why);
+	p->hs_next_ms = ipop_now_ms();
+}
+
+static void node_remove_peer(void *ctx, const struct ipop_link *l, const char *why)
+{
+	struct ipop_node *n = node_of(ctx);
+
+	if (ipop_peer_remove(n, l->key, why) == 0)
+		LOG_INFO("link %s: peer removed (%s)", l->jid, why);
+}
+
+static int node_peer_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_status *st)
+{
+	struct ipop_node *n = node_of(ctx);
+	struct ipop_peer *p = peer_of(n, l);
+	struct ipop_peer_counters c;
+
+	if (p == NULL)
+		return -ENOENT;
+	ipop_peer_counters(n, p, &c);
+	st->up = p->state == IPOP_PEER_UP;
+	st->deaths = p->deaths;
+	st->tx_bytes = c.tx_bytes;
+	st->rx_bytes = c.rx_bytes;
+	return 0;
+}
+
+static uint64_t node_now(void *ctx)
+{
+	return ipop_now_ms();
+}
+
+static uint32_t node_random(void *ctx, uint32_t upper)
+{
+	return randombytes_uniform(upper);
+}
+
+static int module_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
+{
+	json_object *p = json_object_new_object();
+	struct ipop_task *t;
+
+	json_object_object_add(p, "to", json_object_new_string(l->full));
+	json_object_object_add(p, "jid", json_object_new_string(l->jid));
+	t = ipop_task_new("linkmgr", "signal", IPOP_OP_LINK_SEND, p);
+	if (t == NULL)
+		return -ENOMEM;
+	if (ipop_task_set_body(t, &op, sizeof(op)) != 0) {
+		json_object_put(t->params);
+		free(t);
+		return -EMSGSIZE;
+	}
+	int64_t id = ipop_task_submit(((struct lm_module *)ctx)->m.fw, t);
+	return id > 0 ? 0 : (int)id;
+}
+
+static int handle_msg(struct lm_module *lmm, const struct ipop_task *t, const char *jid,
+		      const char *full)
+{
+	/* signal parsed and validated the stanza; the body is that result. */
+	const struct ipop_link_msg *m = ipop_task_body(t, sizeof(*m));
+	int r;
+
+	if (m == NULL || full == NULL)
+		return -EINVAL;
+	r = ipop_linkmgr_on_msg(&lmm->lm, jid, full, m);
+	if (r == -EPERM)
+		LOG_WARN("link %s: %s refused: key is ours or bound to another member",
+			 jid, ipop_link_op_name(m->op));
+	return r;
+}
+
+static void lm_handle(struct ipop_module *mod, struct ipop_task *t)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+	const char *jid = ipop_task_str(t, "jid"), *full = ipop_task_str(t, "full");
+	const char *why = ipop_task_str(t, "why");
+	int r;
+
+	if (jid == NULL) {
+		ipop_task_complete(mod->fw, t, IPOP_TASK_FAILED, -EINVAL, NULL);
+		return;
+	}
+	switch (t->op) {
+	case IPOP_OP_LINK_WANT:
+		r = ipop_linkmgr_want(&lmm->lm, jid, full);
+		break;
+	case IPOP_OP_LINK_UNWANT:
+		r = ipop_linkmgr_unwant(&lmm->lm, jid, why ? why : "not wanted by the topology");
+		break;
+	case IPOP_OP_LINK_MSG:
+		r = handle_msg(lmm, t, jid, full);
+		break;
+	default:
+		r = -EOPNOTSUPP;
+		break;
+	}
+	ipop_task_complete(mod->fw, t, r == 0 ? IPOP_TASK_OK : IPOP_TASK_FAILED, r, NULL);
+}
+
+static void lm_done(struct ipop_module *mod, struct ipop_task *t)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+	const char *jid = ipop_task_str(t, "jid");
+
+	if (t->op == IPOP_OP_LINK_SEND && t->status != IPOP_TASK_OK && jid != NULL)
+		ipop_linkmgr_send_failed(&lmm->lm, jid);
+}
+
+static void lm_timer(struct ipop_module *mod, uint64_t now_ms)
+{
+	ipop_linkmgr_tick(&((struct lm_module *)mod)->lm);
+}
+
+static void log_state(void *ctx, const struct ipop_link *l, enum ipop_link_state old)
+{
+	if (l->state == IPOP_LINK_FAILED || l->state == IPOP_LINK_CLOSED)
+		LOG_INFO("link %s: %s -> %s: %s", l->jid, ipop_link_state_name(old),
+			 ipop_link_state_name(l->state), l->last_error);
+	else
+		LOG_INFO("link %s: %s -> %s", l->jid, ipop_link_state_name(old),
+			 ipop_link_state_name(l->state));
+}
+
+static void lm_stop(struct ipop_module *mod)
+{
+	struct lm_module *lmm = (struct lm_module *)mod;
+
+	/* Peers stay for the daemon's shutdown, which resets them all. */
+	ipop_linkmgr_free(&lmm->lm);
+}
+
+struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
+{
+	struct lm_module *lmm = calloc(1, sizeof(*lmm));
+	struct ipop_link_env env = {
+		.ctx = NULL, .add_peer = node_add_peer, .set_endpoint = node_set_endpoint,
+		.reset_peer = node_reset_peer, .remove_peer = node_remove_peer,
+		.peer_status = node_peer_status, .send = module_send, .now_ms = node_now,
+		.random = node_random, .on_state = log_state,
+	};
+
+	if (lmm == NULL)
+		return NULL;
+	env.ctx = lmm;
+	lmm->n = n;
+	lmm->m.name = "linkmgr";
+	lmm->m.state = lmm;
+	lmm->m.handle_task = lm_handle;
+	lmm->m.task_done = lm_done;
+	lmm->m.timer = lm_timer;
+	lmm->m.timer_ms = 100;
+	lmm->m.stop = lm_stop;
+	ipop_linkmgr_init(&lmm->lm, &env, n->id.pub, n->cfg->sig_link_timeout_s * 1000);
+	return &lmm->m;
+}
+
+struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m)
+{
+	return &((struct lm_module *)m)->lm;
+}

@@ -1,0 +1,73 @@
+/* peer.h - the peers of this node: one struct ipop_peer per remote gateway,
+ * in a numbered slot that is its index in the fast-path table. Thread: control.
+ *
+ * Ownership: the control thread alone creates, changes and frees peers; the
+ * workers see a peer only through the slot of the published table (its tx
+ * session, endpoint and outer header) and count into their own per-slot
+ * counters, which control sums (ipop_peer_counters).
+ */
+#ifndef IPOP_CONTROL_SESSION_PEER_H
+#define IPOP_CONTROL_SESSION_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/config/config.h"
+#include "control/session/noise.h"
+#include "dataplane/stats.h"
+#include "dataplane/wire.h"
+
+struct ipop_node;
+struct ipop_keypair;
+
+enum ipop_peer_state { IPOP_PEER_DOWN, IPOP_PEER_HANDSHAKE, IPOP_PEER_UP };
+
+struct ipop_peer {
+	uint16_t slot;
+	char name[IPOP_CFG_NAME_LEN];
+	uint8_t pub[32];
+	uint8_t mac1_key[32];          /* keys mac1 of messages we send to this peer */
+	uint32_t ip;                   /* underlay endpoint, network order; 0 unknown */
+	uint16_t port;                 /* network order */
+	int send_cipher;               /* the peer's rx preference */
+	enum ipop_peer_state state;
+
+	/* Sessions: current (we send with it), previous (still received), next
+	 * (responder side, until the initiator's first packet confirms it). */
+	struct ipop_keypair *cur, *prev, *next;
+
+	/* Our handshake as initiator. */
+	struct ipop_noise_hs hs;
+	bool hs_active;
+	uint32_t hs_index;             /* wire order */
+	uint64_t hs_sent_ms, hs_next_ms;
+	unsigned hs_attempts;
+
+	uint8_t last_ts[IPOP_TIMESTAMP_LEN];   /* newest accepted initiation */
+	bool have_ts;
+
+	uint64_t rx_pkts_seen;         /* sum over workers at last check */
+	/* The slot's counts when this peer took it: workers' per-slot counters
+	 * are never reset (only their lcore writes them), so a reused slot
+	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
+	struct ipop_peer_counters base;
+	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
+	uint64_t handshakes, rekeys, hs_failures, deaths;
+	char last_error[128];
+};
+
+/* Add a peer in the first fresh slot (a freed one only when none is left):
+ * -EEXIST for our own key or a key already a peer, -ENOSPC when full. */
+int ipop_peer_add(struct ipop_node *n, const struct ipop_cfg_peer *cp);
+/* Reset (unpublish, then wipe after RCU) and remove the peer with key pub; its
+ * slot becomes empty, other slots keep their numbers. */
+int ipop_peer_remove(struct ipop_node *n, const uint8_t pub[32], const char *why);
+struct ipop_peer *ipop_peer_find(struct ipop_node *n, const uint8_t pub[32]);
+/* Drop every session of a peer (dead, or shutting down). */
+void ipop_peer_reset(struct ipop_node *n, struct ipop_peer *p, const char *why);
+/* Sum of a peer's counters over all workers. */
+void ipop_peer_counters(const struct ipop_node *n, const struct ipop_peer *p,
+			struct ipop_peer_counters *out);
+const char *ipop_peer_state_name(enum ipop_peer_state s);
+
+#endif

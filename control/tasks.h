@@ -1,0 +1,36 @@
+/* tasks.h - the operations the controller modules ask of each other through the
+ * framework (framework.h), in one list with one name table. Thread: control.
+ *
+ * A task's op is one of these; its JSON parameters carry names (JIDs, reasons)
+ * and its body (ipop_task_set_body) carries already-parsed binary data, so
+ * nothing that crossed the network edge is parsed a second time inside.
+ *
+ *   op                     from -> to           params          body
+ *   IPOP_OP_MEMBER_ONLINE  signal -> topology   jid, full       -
+ *   IPOP_OP_MEMBER_OFFLINE signal -> topology   jid, full       -
+ *   IPOP_OP_SIGNAL_UP      signal -> topology   -               -
+ *   IPOP_OP_SIGNAL_DOWN    signal -> topology   -               -
+ *   IPOP_OP_LINK_WANT      topology -> linkmgr  jid, full       -
+ *   IPOP_OP_LINK_UNWANT    topology -> linkmgr  jid, why        -
+ *   IPOP_OP_LINK_MSG       signal -> linkmgr    jid, full       struct ipop_link_msg
+ *   IPOP_OP_LINK_SEND      linkmgr -> signal    to, jid         enum ipop_link_op
+ */
+#ifndef IPOP_CONTROL_TASKS_H
+#define IPOP_CONTROL_TASKS_H
+
+enum ipop_task_op {
+	IPOP_OP_MEMBER_ONLINE,
+	IPOP_OP_MEMBER_OFFLINE,
+	IPOP_OP_SIGNAL_UP,
+	IPOP_OP_SIGNAL_DOWN,
+	IPOP_OP_LINK_WANT,
+	IPOP_OP_LINK_UNWANT,
+	IPOP_OP_LINK_MSG,
+	IPOP_OP_LINK_SEND,
+	IPOP_OP__MAX
+};
+
+/* "member_online", ...; "?" for a value outside the list. */
+const char *ipop_task_op_name(int op);
+
+#endif

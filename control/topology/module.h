@@ -1,0 +1,22 @@
+/* module.h - the topology module ("topology"): membership in, link wishes
+ * out, with a policy (policy.h) deciding which links should exist. Thread:
+ * control.
+ *
+ * Tasks it handles (from "signal"): IPOP_OP_MEMBER_ONLINE {jid, full},
+ * IPOP_OP_MEMBER_OFFLINE {jid, full}, IPOP_OP_SIGNAL_UP/DOWN. Tasks it sends
+ * (to "linkmgr"): IPOP_OP_LINK_WANT {jid, full}, IPOP_OP_LINK_UNWANT {jid, why}.
+ * A member that goes offline keeps its links for signal.offline_grace seconds
+ * (a reconnect or a server restart is not a departure); then the policy hears
+ * it left and its links are torn down.
+ */
+#ifndef IPOP_CONTROL_TOPOLOGY_MODULE_H
+#define IPOP_CONTROL_TOPOLOGY_MODULE_H
+
+#include "control/framework.h"
+#include "control/topology/policy.h"
+
+struct ipop_module *ipop_topology_module(const struct ipop_topology_ops *ops, const char *self_jid,
+					 unsigned offline_grace_ms);
+json_object *ipop_topology_json(struct ipop_module *m);
+
+#endif
