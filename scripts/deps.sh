@@ -15,8 +15,8 @@ PACKAGES=(
 	# build
 	build-essential meson ninja-build pkg-config
 	# libraries (see docs/ for what each is used for)
-	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libnice-dev libstrophe-dev libconfig-dev
-	libhyperscan-dev libsodium-dev libjson-c-dev libglib2.0-dev
+	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libstrophe-dev libconfig-dev
+	libsodium-dev libjson-c-dev libglib2.0-dev
 	# sanitizer and fuzzing builds
 	clang libclang-rt-14-dev
 	# netns testbed: servers, traffic, plumbing (tests/netns/lib.sh)
