@@ -1034,10 +1034,10 @@ static unsigned build_rows(struct row *rows, unsigned max)
 			ADD(.casen = 7, .what = "prefetch, parse+bridge+seal",
 			    .cfg = { .size = sizes[s], .cipher = IPOP_CIPHER_AES256GCM, .ws = opt.ws[w] },
 			    .threads = 1, .nvar = 4,
-			    .v = { V("prefetch next frame (ipop)", v_pf_next, CHOSEN),
+			    .v = { V("prefetch frame+headroom 3 ahead (ipop)", v_pf_deep, CHOSEN),
 				   V("no prefetch", v_pf_none, REJECTED),
-				   V("prefetch next frame+headroom", v_pf_next_hr, EXTRA),
-				   V("prefetch frame+headroom 3 ahead", v_pf_deep, EXTRA) });
+				   V("prefetch next frame", v_pf_next, REJECTED),
+				   V("prefetch next frame+headroom", v_pf_next_hr, EXTRA) });
 #undef ADD
 	return n;
 }

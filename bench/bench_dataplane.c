@@ -26,7 +26,7 @@
  * plain frames. Each pass over the pool copies them back into mbufs; the
  * receiving session's replay window is re-initialised before each pass (not
  * timed), so every packet is new to it and takes the full accept path
- * (check, open, re-check, update advancing the window by one). Re-sealing
+ * (open, then check and update the window, advancing it by one). Re-sealing
  * per pass would time the sender too; a long pre-sealed sequence would need
  * gigabytes at 1420 bytes.
  */

@@ -18,6 +18,9 @@
 #ifndef IPOP_CONTROL_TASKS_H
 #define IPOP_CONTROL_TASKS_H
 
+/* Room for a JID (bare or full) with its NUL, in every module that keeps one. */
+#define IPOP_JID_LEN 256
+
 enum ipop_task_op {
 	IPOP_OP_MEMBER_ONLINE,
 	IPOP_OP_MEMBER_OFFLINE,

@@ -23,9 +23,9 @@
 #include <json-c/json.h>
 
 #include "control/framework.h"
+#include "control/tasks.h"
 #include "control/signal/linkmsg.h"
 
-#define IPOP_JID_LEN 256
 #define IPOP_MAX_LINKS 1024
 
 enum ipop_link_state {

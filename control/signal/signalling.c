@@ -24,14 +24,13 @@
 #define RUN_MS 20
 #define RECONNECT_BASE_MS 1000
 #define RECONNECT_MAX_MS 60000
-#define JID_LEN 256
 #define ROSTER_NS "jabber:iq:roster"
 #define LOG_REJECTS_FIRST 20
 
 enum sig_state { SIG_IDLE, SIG_CONNECTING, SIG_ONLINE, SIG_WAIT };
 
 struct sig_member {
-	char full[JID_LEN];
+	char full[IPOP_JID_LEN];
 	bool available;
 };
 
@@ -55,8 +54,8 @@ struct sig_module {
 	bool auth_refused;             /* libstrophe saw a SASL failure on this attempt */
 	unsigned attempts;
 	uint64_t next_connect_ms, online_since_ms;
-	char self_bare[JID_LEN];
-	char bound[JID_LEN];
+	char self_bare[IPOP_JID_LEN];
+	char bound[IPOP_JID_LEN];
 	GHashTable *members;           /* bare JID -> struct sig_member */
 	uint8_t node_id[IPOP_NODE_ID_LEN];
 	struct sig_stats st;
@@ -136,9 +135,9 @@ static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
 {
 	const char *jid = xmpp_stanza_get_attribute(item, "jid");
 	const char *sub = xmpp_stanza_get_attribute(item, "subscription");
-	char bare[JID_LEN];
+	char bare[IPOP_JID_LEN];
 
-	if (jid == NULL || strlen(jid) >= JID_LEN)
+	if (jid == NULL || strlen(jid) >= IPOP_JID_LEN)
 		return;
 	bare_of(jid, bare, sizeof(bare));
 	bool member = item_in_group(item, sm->cfg->overlay) &&
@@ -191,7 +190,7 @@ static int on_roster_push(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 	struct sig_module *sm = ud;
 	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
 	xmpp_stanza_t *q = xmpp_stanza_get_child_by_ns(st, ROSTER_NS);
-	char bare[JID_LEN] = "";
+	char bare[IPOP_JID_LEN] = "";
 
 	if (from != NULL)
 		bare_of(from, bare, sizeof(bare));
@@ -219,10 +218,10 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
 	struct sig_module *sm = ud;
 	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
-	char bare[JID_LEN];
+	char bare[IPOP_JID_LEN];
 
 	sm->st.presences_rx++;
-	if (from == NULL || strlen(from) >= JID_LEN || strchr(from, '/') == NULL)
+	if (from == NULL || strlen(from) >= IPOP_JID_LEN || strchr(from, '/') == NULL)
 		return 1;
 	bare_of(from, bare, sizeof(bare));
 	if (strcmp(bare, sm->self_bare) == 0)
@@ -278,14 +277,14 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 	const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
 	struct ipop_link_msg m;
 	enum ipop_linkmsg_reject why;
-	char bare[JID_LEN];
+	char bare[IPOP_JID_LEN];
 
 	sm->st.msgs_rx++;
 	if (type != NULL && strcmp(type, "error") == 0) {
 		sm->st.errors_rx++;   /* a bounce: the member went away; liveness handles it */
 		return 1;
 	}
-	if (from == NULL || strlen(from) >= JID_LEN) {
+	if (from == NULL || strlen(from) >= IPOP_JID_LEN) {
 		count_reject(sm, IPOP_REJ_NOT_MEMBER, from ? "(too long)" : "(no sender)");
 		return 1;
 	}

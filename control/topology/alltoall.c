@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct a2a {
-	char self[IPOP_TOPO_JID_LEN];
+	char self[IPOP_JID_LEN];
 	GHashTable *online;            /* bare JID -> itself */
 };
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 struct member {
-	char full[IPOP_TOPO_JID_LEN];
+	char full[IPOP_JID_LEN];
 	bool online;                   /* as the policy knows it */
 	bool present;                  /* as presence says now */
 	bool wanted;                   /* we asked the link manager for a link */
@@ -19,7 +19,7 @@ struct topo_module {
 	struct ipop_module m;
 	const struct ipop_topology_ops *ops;
 	void *policy;
-	char self[IPOP_TOPO_JID_LEN];
+	char self[IPOP_JID_LEN];
 	unsigned grace_ms;
 	bool frozen;                   /* signalling is down: nobody can be seen leaving */
 	GHashTable *members;           /* bare JID -> struct member */
@@ -136,7 +136,7 @@ static void topo_handle(struct ipop_module *mod, struct ipop_task *t)
 	const char *jid = ipop_task_str(t, "jid"), *full = ipop_task_str(t, "full");
 	int r = -EINVAL;
 
-	bool jid_ok = jid != NULL && strlen(jid) < IPOP_TOPO_JID_LEN;
+	bool jid_ok = jid != NULL && strlen(jid) < IPOP_JID_LEN;
 
 	switch (t->op) {
 	case IPOP_OP_SIGNAL_UP:
@@ -145,7 +145,7 @@ static void topo_handle(struct ipop_module *mod, struct ipop_task *t)
 		r = 0;
 		break;
 	case IPOP_OP_MEMBER_ONLINE:
-		if (jid_ok && full != NULL && strlen(full) < IPOP_TOPO_JID_LEN)
+		if (jid_ok && full != NULL && strlen(full) < IPOP_JID_LEN)
 			r = on_online(tm, jid, full);
 		break;
 	case IPOP_OP_MEMBER_OFFLINE:

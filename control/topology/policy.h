@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IPOP_TOPO_JID_LEN 256
+#include "control/tasks.h"
+
 
 struct ipop_topology_ops {
 	const char *name;
