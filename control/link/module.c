@@ -213,13 +213,9 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		return NULL;
 	env.ctx = lmm;
 	lmm->n = n;
-	lmm->m.name = "linkmgr";
-	lmm->m.state = lmm;
-	lmm->m.handle_task = lm_handle;
-	lmm->m.task_done = lm_done;
-	lmm->m.timer = lm_timer;
-	lmm->m.timer_ms = 100;
-	lmm->m.stop = lm_stop;
+	lmm->m = (struct ipop_module){ .name = "linkmgr", .state = lmm, .stop = lm_stop,
+				       .handle_task = lm_handle, .task_done = lm_done,
+				       .timer = lm_timer, .timer_ms = 100 };
 	ipop_linkmgr_init(&lmm->lm, &env, n->id.pub, n->cfg->sig_link_timeout_s * 1000);
 	return &lmm->m;
 }

@@ -103,6 +103,15 @@ int ipop_hs_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	return r;
 }
 
+/* A message noise.c refused: mac1 (cheap, checked first) or the AEAD. */
+static void count_refused(struct ipop_node *n, int r)
+{
+	if (r == -EKEYREJECTED)
+		n->cs.hs_bad_mac1++;
+	else
+		n->cs.hs_bad_auth++;
+}
+
 /* Roaming: an authenticated handshake tells where the peer is now. */
 static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port)
 {
@@ -128,10 +137,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	memset(&hs, 0, sizeof(hs));
 	r = ipop_noise_init_consume(&hs, &n->id, n->prologue, n->prologue_len, msg, remote, &pl);
 	if (r != 0) {
-		if (r == -EKEYREJECTED)
-			n->cs.hs_bad_mac1++;
-		else
-			n->cs.hs_bad_auth++;
+		count_refused(n, r);
 		return;
 	}
 	struct ipop_peer *p = ipop_peer_find(n, remote);
@@ -244,10 +250,7 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	}
 	int r = ipop_noise_resp_consume(&p->hs, msg, &pl, &keys);
 	if (r != 0) {
-		if (r == -EKEYREJECTED)
-			n->cs.hs_bad_mac1++;
-		else
-			n->cs.hs_bad_auth++;
+		count_refused(n, r);
 		return;
 	}
 	p->hs_active = false;   /* hs wiped by resp_consume; the index moves to the keypair */

@@ -537,13 +537,9 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
 	ipop_node_id(n->id.pub, sm->node_id);
 	sm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	sm->m.name = "signal";
-	sm->m.state = sm;
-	sm->m.start = sig_start;
-	sm->m.stop = sig_stop;
-	sm->m.handle_task = sig_handle;
-	sm->m.timer = sig_timer;
-	sm->m.timer_ms = RUN_MS;
+	sm->m = (struct ipop_module){ .name = "signal", .state = sm, .start = sig_start,
+				      .stop = sig_stop, .handle_task = sig_handle,
+				      .timer = sig_timer, .timer_ms = RUN_MS };
 	return &sm->m;
 }
 

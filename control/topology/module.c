@@ -214,13 +214,9 @@ struct ipop_module *ipop_topology_module(const struct ipop_topology_ops *ops, co
 	tm->self[strcspn(tm->self, "/")] = '\0';
 	tm->grace_ms = offline_grace_ms;
 	tm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	tm->m.name = "topology";
-	tm->m.state = tm;
-	tm->m.init = topo_init;
-	tm->m.stop = topo_stop;
-	tm->m.handle_task = topo_handle;
-	tm->m.timer = topo_timer;
-	tm->m.timer_ms = 250;
+	tm->m = (struct ipop_module){ .name = "topology", .state = tm, .init = topo_init,
+				      .stop = topo_stop, .handle_task = topo_handle,
+				      .timer = topo_timer, .timer_ms = 250 };
 	return &tm->m;
 }
 
