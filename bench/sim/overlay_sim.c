@@ -48,7 +48,7 @@ static int link_add(struct sim_node *v, struct ipop_node_id peer, uint8_t type,
 	memset(l, 0, sizeof(*l));
 	l->peer = peer;
 	l->type = type;
-	l->state = IPOP_LINK_PENDING;
+	l->state = IPOP_TOPO_PENDING;
 	l->outgoing = outgoing;
 	l->n_est = n_est;
 	return 0;
@@ -451,8 +451,8 @@ static void promote_pending(struct sim *s)
 		b = link_find(q, v->id, false);
 		if (a < 0 || b < 0)
 			continue;
-		v->links[a].state = IPOP_LINK_UP;
-		q->links[b].state = IPOP_LINK_UP;
+		v->links[a].state = IPOP_TOPO_UP;
+		q->links[b].state = IPOP_TOPO_UP;
 		if (v->links[a].type == IPOP_LINK_SUCC)
 			mark_dirty(s, s->pending[i].owner);   /* may retire an old successor */
 	}

@@ -25,7 +25,7 @@ static uint32_t up_links(const struct sim_node *v)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < v->nlinks; i++)
-		n += v->links[i].state == IPOP_LINK_UP;
+		n += v->links[i].state == IPOP_TOPO_UP;
 	return n;
 }
 
@@ -38,7 +38,7 @@ static uint32_t collect(const struct sim *s, const struct sim_node *v, struct nb
 	for (uint32_t i = 0; i < v->nlinks; i++) {
 		uint32_t pos;
 
-		if (v->links[i].state != IPOP_LINK_UP)
+		if (v->links[i].state != IPOP_TOPO_UP)
 			continue;
 		if (sim_roster_pos(s, v->links[i].peer, &pos))
 			continue;

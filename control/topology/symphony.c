@@ -307,7 +307,7 @@ static int want(struct build *b, struct ipop_node_id peer, enum ipop_link_type t
 	l = &plan->adj[plan->nadj++];
 	l->peer = peer;
 	l->type = (uint8_t)type;
-	l->state = cur ? cur->state : IPOP_LINK_PENDING;
+	l->state = cur ? cur->state : IPOP_TOPO_PENDING;
 	l->outgoing = 1;
 	l->reserved = 0;
 	l->n_est = cur && cur->type == type ? cur->n_est : n_est;
@@ -339,7 +339,7 @@ static int want_successors(struct build *b)
 		rc = want(b, b->in->cand[idx[i]], IPOP_LINK_SUCC, 0);
 		if (rc)
 			return rc;
-		up += cur && cur->state == IPOP_LINK_UP;
+		up += cur && cur->state == IPOP_TOPO_UP;
 	}
 	if (n > 0)
 		b->far_succ = b->in->cand[idx[n - 1]];
@@ -358,7 +358,7 @@ static int keep_old_successors(struct build *b, int keep)
 		for (size_t i = 0; i < in->nlinks; i++) {
 			const struct ipop_topo_link *l = &in->links[i];
 
-			if (!l->outgoing || l->type != IPOP_LINK_SUCC || l->state != IPOP_LINK_UP)
+			if (!l->outgoing || l->type != IPOP_LINK_SUCC || l->state != IPOP_TOPO_UP)
 				continue;
 			if (in_adj(b->plan, l->peer) || !cand_has(in->cand, in->ncand, l->peer))
 				continue;

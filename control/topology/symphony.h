@@ -44,15 +44,15 @@ enum ipop_link_type {
 };
 #define IPOP_LINK_NTYPES 5
 
-enum ipop_link_state {
-	IPOP_LINK_PENDING = 0,   /* requested, tunnel not up yet */
-	IPOP_LINK_UP = 1,
+enum ipop_topo_link_state {
+	IPOP_TOPO_PENDING = 0,   /* requested, tunnel not up yet */
+	IPOP_TOPO_UP = 1,
 };
 
 struct ipop_topo_link {
 	struct ipop_node_id peer;
 	uint8_t type;            /* enum ipop_link_type */
-	uint8_t state;           /* enum ipop_link_state */
+	uint8_t state;           /* enum ipop_topo_link_state */
 	uint8_t outgoing;        /* 1: this node chose it; 0: the peer chose it */
 	uint8_t reserved;
 	uint32_t n_est;          /* LONG: the size estimate it was drawn for (0: unknown) */

@@ -29,7 +29,7 @@ static struct ipop_sym_params params(unsigned s, unsigned k)
 }
 
 static struct ipop_topo_link out_link(struct ipop_node_id peer, enum ipop_link_type t,
-				      enum ipop_link_state st, uint32_t n_est)
+				      enum ipop_topo_link_state st, uint32_t n_est)
 {
 	struct ipop_topo_link l;
 
@@ -261,7 +261,7 @@ static void test_accept(void)
 	p.max_in_long = 3;
 	p.max_ondemand = 1;
 	for (unsigned i = 0; i < 5; i++) {
-		l[i] = out_link(R(i + 3), IPOP_LINK_LONG, IPOP_LINK_UP, 0);
+		l[i] = out_link(R(i + 3), IPOP_LINK_LONG, IPOP_TOPO_UP, 0);
 		l[i].outgoing = 0;
 	}
 	l[3].outgoing = 1;                        /* our own: not counted */
@@ -302,7 +302,7 @@ static void test_fresh_node(void)
 		CHECK(a.chg[i].n_est == 16);   /* 15 peers: few enough to count exactly */
 		CHECK(find_chg(&a, a.chg[i].peer, &pos) && pos == (int)i);   /* no peer twice */
 	}
-	CHECK(a.adj[0].state == IPOP_LINK_PENDING && a.adj[0].outgoing == 1);
+	CHECK(a.adj[0].state == IPOP_TOPO_PENDING && a.adj[0].outgoing == 1);
 	/* deterministic for a seed */
 	CHECK(build(&p, &in, 1, &b) == 0);
 	CHECK(memcmp(a.chg, b.chg, sizeof(a.chg[0]) * a.plan.nchg) == 0);
@@ -318,7 +318,7 @@ static void test_identity(void)
 
 	CHECK(build(&p, &in, 3, &a) == 0);
 	for (size_t i = 0; i < a.plan.nadj; i++)
-		a.adj[i].state = IPOP_LINK_UP;
+		a.adj[i].state = IPOP_TOPO_UP;
 	in.links = a.adj;
 	in.nlinks = a.plan.nadj;
 	ipop_rng_seed(&rng, 77);
@@ -337,9 +337,9 @@ static void test_join_replaces_after_up(void)
 	struct ipop_node_id x = ipop_node_id_make(1ULL << 59, 0);   /* between R(0) and R(1) */
 	struct ipop_node_id cand[17];
 	struct ipop_topo_link links[3] = {
-		out_link(R(1), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(2), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(8), IPOP_LINK_LONG, IPOP_LINK_UP, 12),
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(2), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(8), IPOP_LINK_LONG, IPOP_TOPO_UP, 12),
 	};
 	struct ipop_sym_input in = { .self = R(0), .cand = cand, .ncand = 17,
 				     .links = links, .nlinks = 3 };
@@ -358,20 +358,20 @@ static void test_join_replaces_after_up(void)
 	CHECK(count_type(&a, IPOP_LINK_SUCC) == 3);
 	/* the new successor is requested but not up: still keep R(2) */
 	struct ipop_topo_link links2[4] = { links[0], links[1], links[2],
-					    out_link(x, IPOP_LINK_SUCC, IPOP_LINK_PENDING, 0) };
+					    out_link(x, IPOP_LINK_SUCC, IPOP_TOPO_PENDING, 0) };
 	in.links = links2;
 	in.nlinks = 4;
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(a.plan.nchg == 0);
 	/* up: now R(2) goes */
-	links2[3].state = IPOP_LINK_UP;
+	links2[3].state = IPOP_TOPO_UP;
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(a.plan.nchg == 1 && a.chg[0].op == IPOP_TOPO_REMOVE &&
 	      ipop_node_id_eq(a.chg[0].peer, R(2)));
 	/* a long link to the third peer is fine for s = 2; a link no longer
 	 * configured as static goes, and nothing replaces it */
-	links2[2] = out_link(R(2), IPOP_LINK_LONG, IPOP_LINK_UP, 12);
-	links2[1] = out_link(R(5), IPOP_LINK_STATIC, IPOP_LINK_UP, 0);
+	links2[2] = out_link(R(2), IPOP_LINK_LONG, IPOP_TOPO_UP, 12);
+	links2[1] = out_link(R(5), IPOP_LINK_STATIC, IPOP_TOPO_UP, 0);
 	CHECK(build(&p, &in, 1, &a) == 0);
 	CHECK(a.plan.nchg == 1);
 	CHECK(find_chg(&a, R(5), &pos_rm) && a.chg[pos_rm].op == IPOP_TOPO_REMOVE);
@@ -396,9 +396,9 @@ static void test_successor_dies(void)
 	struct ipop_sym_params p = params(2, 1);
 	struct ipop_node_id cand[15];
 	struct ipop_topo_link links[3] = {
-		out_link(R(1), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(2), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(8), IPOP_LINK_LONG, IPOP_LINK_UP, 11),
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(2), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(8), IPOP_LINK_LONG, IPOP_TOPO_UP, 11),
 	};
 	struct ipop_sym_input in = { .self = R(0), .cand = cand, .ncand = 15,
 				     .links = links, .nlinks = 3 };
@@ -421,9 +421,9 @@ static void test_retype_and_relink(void)
 {
 	struct ipop_sym_params p = params(2, 1);
 	struct ipop_topo_link links[3] = {
-		out_link(R(1), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(2), IPOP_LINK_LONG, IPOP_LINK_UP, 12),   /* now a successor */
-		out_link(R(8), IPOP_LINK_LONG, IPOP_LINK_UP, 8),
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(2), IPOP_LINK_LONG, IPOP_TOPO_UP, 12),   /* now a successor */
+		out_link(R(8), IPOP_LINK_LONG, IPOP_TOPO_UP, 8),
 	};
 	struct ipop_sym_input in = { .self = R(0), .cand = ring16, .ncand = 16,
 				     .links = links, .nlinks = 3 };
@@ -454,8 +454,8 @@ static void test_too_close_after_shrink(void)
 	struct ipop_sym_params p = params(1, 1);
 	struct ipop_node_id cand[6] = { R(0), R(1), R(2), R(8), R(10), R(12) };
 	struct ipop_topo_link links[2] = {
-		out_link(R(1), IPOP_LINK_SUCC, IPOP_LINK_UP, 0),
-		out_link(R(2), IPOP_LINK_LONG, IPOP_LINK_UP, 8),
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(2), IPOP_LINK_LONG, IPOP_TOPO_UP, 8),
 	};
 	struct ipop_sym_input in = { .self = R(0), .cand = cand, .ncand = 6,
 				     .links = links, .nlinks = 2 };
@@ -493,7 +493,7 @@ static void test_static_ondemand_refused(void)
 
 	/* refused peers, and peers already holding a link to us, are never drawn */
 	struct ipop_node_id refused[6] = { R(3), R(4), R(5), R(6), R(7), R(9) };
-	struct ipop_topo_link in_link = out_link(R(10), IPOP_LINK_LONG, IPOP_LINK_UP, 0);
+	struct ipop_topo_link in_link = out_link(R(10), IPOP_LINK_LONG, IPOP_TOPO_UP, 0);
 	unsigned hits = 0;
 
 	in_link.outgoing = 0;
