@@ -45,7 +45,7 @@ enum ipop_drop {
 const char *ipop_drop_name(unsigned reason);
 
 struct ipop_peer_counters {
-	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes;
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 };
 
 struct ipop_lcore_stats {

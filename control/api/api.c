@@ -74,13 +74,13 @@ static json_object *peer_json(const struct ipop_node *n, const struct ipop_peer 
 	JADD(o, "tx_cipher", json_object_new_string(ipop_cipher_name(p->send_cipher)));
 	JADD(o, "up_for_s", JU64(p->state == IPOP_PEER_UP ? (now - p->up_since_ms) / 1000 : 0));
 	JADD(o, "last_rx_ms_ago", p->last_rx_ms ? JU64(now - p->last_rx_ms) : NULL);
-	JADD(o, "tx_packets", JU64(c.tx_pkts));
+	JADD(o, "tx_packets", JU64(c.tx_packets));
 	JADD(o, "tx_bytes", JU64(c.tx_bytes));
-	JADD(o, "rx_packets", JU64(c.rx_pkts));
+	JADD(o, "rx_packets", JU64(c.rx_packets));
 	JADD(o, "rx_bytes", JU64(c.rx_bytes));
 	JADD(o, "handshakes", JU64(p->handshakes));
 	JADD(o, "rekeys", JU64(p->rekeys));
-	JADD(o, "handshake_failures", JU64(p->hs_failures));
+	JADD(o, "handshake_failures", JU64(p->handshake_failures));
 	JADD(o, "deaths", JU64(p->deaths));
 	JADD(o, "handshake_in_flight", json_object_new_boolean(p->hs_active));
 	JADD(o, "session_current", session_json(n, p->cur));

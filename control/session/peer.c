@@ -35,9 +35,9 @@ static void slot_counters(const struct ipop_node *n, uint16_t slot, struct ipop_
 	memset(out, 0, sizeof(*out));
 	for (unsigned w = 0; n->workers != NULL && w < n->n_workers; w++) {
 		const struct ipop_peer_counters *c = &n->workers[w].stats.peer[slot];
-		out->tx_pkts += c->tx_pkts;
+		out->tx_packets += c->tx_packets;
 		out->tx_bytes += c->tx_bytes;
-		out->rx_pkts += c->rx_pkts;
+		out->rx_packets += c->rx_packets;
 		out->rx_bytes += c->rx_bytes;
 	}
 }
@@ -123,8 +123,8 @@ void ipop_peer_counters(const struct ipop_node *n, const struct ipop_peer *p,
 			struct ipop_peer_counters *out)
 {
 	slot_counters(n, p->slot, out);
-	out->tx_pkts -= p->base.tx_pkts;
+	out->tx_packets -= p->base.tx_packets;
 	out->tx_bytes -= p->base.tx_bytes;
-	out->rx_pkts -= p->base.rx_pkts;
+	out->rx_packets -= p->base.rx_packets;
 	out->rx_bytes -= p->base.rx_bytes;
 }

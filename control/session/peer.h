@@ -52,7 +52,7 @@ struct ipop_peer {
 	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
 	struct ipop_peer_counters base;
 	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
-	uint64_t handshakes, rekeys, hs_failures, deaths;
+	uint64_t handshakes, rekeys, handshake_failures, deaths;
 	char last_error[128];
 };
 
