@@ -33,7 +33,7 @@ const struct ipop_counter_family ipop_ctrl_family = {
 static const struct ipop_counter_desc linkmgr_counters[] = { IPOP_LINKMGR_COUNTERS(X) };
 #undef X
 const struct ipop_counter_family ipop_linkmgr_family = {
-	"links", "link_counters", "the link manager, over all signalled links (with signal { })",
+	"links", "link_counters", "the link manager, over all signalled links (with `signal { }` configured)",
 	linkmgr_counters, IPOP_COUNTER_DIM(linkmgr_counters),
 };
 
@@ -41,7 +41,7 @@ const struct ipop_counter_family ipop_linkmgr_family = {
 static const struct ipop_counter_desc signal_counters[] = { IPOP_SIGNAL_COUNTERS(X) };
 #undef X
 const struct ipop_counter_family ipop_signal_family = {
-	"signalling", "signalling.counters", "the XMPP session (with signal { })",
+	"signalling", "signalling.counters", "the XMPP session (with `signal { }` configured)",
 	signal_counters, IPOP_COUNTER_DIM(signal_counters),
 };
 
@@ -59,7 +59,7 @@ const struct ipop_counter_family ipop_reject_family = {
 static const struct ipop_counter_desc fw_counters[] = { IPOP_FW_COUNTERS(X) };
 #undef X
 const struct ipop_counter_family ipop_fw_family = {
-	"framework", "framework", "the controller framework's tasks (with signal { })",
+	"framework", "framework", "the controller framework's tasks (with `signal { }` configured)",
 	fw_counters, IPOP_COUNTER_DIM(fw_counters),
 };
 

@@ -89,10 +89,10 @@ const char *ipop_drop_name(unsigned reason);
 
 /* One peer's traffic as one worker counted it (`show`: peers[], over all workers). */
 #define IPOP_PEER_COUNTERS(X) \
-	X(tx_packets, "frames sealed and sent to the peer") \
+	X(tx_packets, "frames the workers sealed for the peer") \
 	X(tx_bytes, "bytes of those frames (inner Ethernet frames)") \
 	X(rx_packets, "authenticated packets received from the peer, keepalives included") \
-	X(rx_bytes, "bytes of those packets (inner Ethernet frames)")
+	X(rx_bytes, "bytes of their inner Ethernet frames")
 
 struct ipop_peer_counters {
 	IPOP_PEER_COUNTERS(IPOP_COUNTER_FIELD)
