@@ -75,9 +75,12 @@ static char *read_file(const char *path)
 /* "| `name` | meaning |" into r; false if the line is not such a row. */
 static bool parse_row(const char *line, struct row *r)
 {
-	const char *name = line + 3, *end = strchr(name, '`');
+	size_t len = strlen(line);
 
-	if (strncmp(line, "| `", 3) != 0 || end == NULL || strncmp(end, "` | ", 4) != 0)
+	if (len < 4 || strncmp(line, "| `", 3) != 0)
+		return false;
+	const char *name = line + 3, *end = strchr(name, '`');
+	if (end == NULL || strncmp(end, "` | ", 4) != 0)
 		return false;
 	const char *doc = end + 4, *last = strrchr(doc, '|');
 	if (last == NULL || last == doc || last[-1] != ' ' || last[1] != '\0')
