@@ -473,7 +473,7 @@ static uint64_t v_nonce_pkt(struct th *t)
 enum cnt_kind { CNT_LCORE, CNT_ATOMIC, CNT_PLAIN };
 
 /* The counters send.c's seal_flush and the worker touch per sealed packet
- * (peer tx_pkts, tx_bytes, encrypted) and per burst (lan_rx, wan_tx). */
+ * (peer tx_packets, tx_bytes, encrypted) and per burst (lan_rx, wan_tx). */
 static uint64_t cnt_run(struct th *t, enum cnt_kind kind)
 {
 	unsigned first = next_burst_mode(t);
@@ -491,7 +491,7 @@ static uint64_t cnt_run(struct th *t, enum cnt_kind kind)
 	if (kind == CNT_ATOMIC) {
 		ATOMIC_ADD(st->lan_rx, BURST);
 		for (unsigned i = 0; i < BURST; i++) {
-			ATOMIC_ADD(pc->tx_pkts, 1);
+			ATOMIC_ADD(pc->tx_packets, 1);
 			ATOMIC_ADD(pc->tx_bytes, t->ops[i].len);
 			ATOMIC_ADD(st->encrypted, 1);
 		}
@@ -499,7 +499,7 @@ static uint64_t cnt_run(struct th *t, enum cnt_kind kind)
 	} else {
 		PLAIN_ADD(st->lan_rx, BURST);
 		for (unsigned i = 0; i < BURST; i++) {
-			PLAIN_ADD(pc->tx_pkts, 1);
+			PLAIN_ADD(pc->tx_packets, 1);
 			PLAIN_ADD(pc->tx_bytes, t->ops[i].len);
 			PLAIN_ADD(st->encrypted, 1);
 		}

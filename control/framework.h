@@ -21,6 +21,8 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "dataplane/counters.h"
+
 #define IPOP_FW_MAX_MODULES 16
 #define IPOP_FW_NAME_LEN 24
 #define IPOP_TASK_BODY_MAX 96   /* bytes of binary body a task can carry */
@@ -76,8 +78,18 @@ struct ipop_module {
 	uint64_t tasks_handled, tasks_done;
 };
 
+/* `show`: framework. X(name, meaning): dataplane/counters.h. */
+#define IPOP_FW_COUNTERS(X) \
+	X(submitted, "tasks submitted") \
+	X(delivered, "tasks delivered to their target module") \
+	X(completed, "tasks completed (by their target, or by the broker)") \
+	X(returned, "completed tasks handed back to their origin module") \
+	X(no_target, "tasks for a module that is not registered") \
+	X(dep_failed, "tasks failed because a task they depended on did not succeed") \
+	X(waiting, "tasks that had to wait for their dependencies")
+
 struct ipop_fw_stats {
-	uint64_t submitted, delivered, completed, returned, no_target, dep_failed, waiting;
+	IPOP_FW_COUNTERS(IPOP_COUNTER_FIELD)
 };
 
 struct ipop_fw {

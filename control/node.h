@@ -21,18 +21,39 @@
 #include "control/session/handshake.h"
 #include "control/session/noise.h"
 #include "control/session/peer.h"
+#include "dataplane/counters.h"
 #include "dataplane/tables.h"
 #include "drivers/port.h"
 #include "lcore/worker.h"
 
-/* Handshake and control-plane counters (control thread only). */
+/* Handshake and control-plane counters (control thread only; `show`: control).
+ * X(name, meaning): dataplane/counters.h. */
+#define IPOP_CTRL_COUNTERS(X) \
+	X(hs_init_rx, "handshake initiations received") \
+	X(hs_resp_rx, "handshake responses received") \
+	X(hs_init_tx, "handshake initiations sent") \
+	X(hs_resp_tx, "handshake responses sent") \
+	X(hs_bad_mac1, "handshake messages not addressed to our key (mac1 did not verify)") \
+	X(hs_bad_auth, "handshake messages that failed authentication") \
+	X(hs_unknown_peer, "initiations from a key that is not in `peers` (also logged with the key)") \
+	X(hs_replayed, "initiations not newer than the peer's last one") \
+	X(hs_bad_index, "responses to no handshake of ours") \
+	X(hs_bad_payload, "handshakes whose payload asked for an unknown cipher") \
+	X(hs_no_nexthop, "packets the control thread could not send: next hop unresolved (ARP unanswered)") \
+	X(hs_no_index, "handshakes refused: no free receiver index") \
+	X(hs_collisions, "initiations ignored while ours to the same peer was in flight (one session results)") \
+	X(hs_resp_dropped, "responses not sent: the table making their session live was not published (the initiator retries)") \
+	X(keepalive_tx, "keepalives sent by the control thread") \
+	X(arp_rx, "ARP frames received (copies from the workers)") \
+	X(arp_tx, "ARP requests sent for next hops") \
+	X(ring_rx, "packets received from the workers' ring") \
+	X(ring_bad, "packets from the workers' ring that were neither a handshake nor valid ARP") \
+	X(tx_ring_full, "packets not sent: the ring to the workers was full") \
+	X(tx_nomem, "packets not sent: no mbuf") \
+	X(tables_published, "fast-path tables published (at most one per burst of control messages)")
+
 struct ipop_ctrl_stats {
-	uint64_t hs_init_rx, hs_resp_rx, hs_init_tx, hs_resp_tx;
-	uint64_t hs_bad_mac1, hs_bad_auth, hs_unknown_peer, hs_replayed, hs_bad_index;
-	uint64_t hs_bad_payload, hs_no_nexthop, hs_no_index, hs_collisions;
-	uint64_t hs_resp_dropped;      /* responses not sent: their publication failed */
-	uint64_t keepalive_tx, arp_rx, arp_tx, ring_rx, ring_bad, tx_ring_full, tx_nomem;
-	uint64_t tables_published;
+	IPOP_CTRL_COUNTERS(IPOP_COUNTER_FIELD)
 };
 
 struct ipop_retired;

@@ -107,7 +107,7 @@ static void session_seen(struct ipop_dp_ctx *c, struct session_run *run)
 		__atomic_store_n(&kp->rx_confirmed, 1, __ATOMIC_RELEASE);
 	c->st->decrypted += run->pkts;
 	struct ipop_peer_counters *pc = &c->st->peer[kp->peer_slot];
-	pc->rx_pkts += run->pkts;
+	pc->rx_packets += run->pkts;
 	pc->rx_bytes += run->bytes;
 	run->pkts = run->bytes = 0;
 }

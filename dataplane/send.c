@@ -150,7 +150,7 @@ static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
 			continue;
 		}
-		pc->tx_pkts++;
+		pc->tx_packets++;
 		pc->tx_bytes += b->op[i].len;
 		c->st->encrypted++;
 		/* to_peer checked the headroom for the outer header too. */

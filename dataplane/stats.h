@@ -1,63 +1,114 @@
-/* stats.h - per-lcore counters of the fast path.
+/* stats.h - per-lcore counters of the fast path, and their lists.
  *
  * Ownership: each worker lcore writes only its own struct ipop_lcore_stats (plain
  * increments, no atomics); the control thread reads all of them and sums. 64-bit
  * aligned loads do not tear on x86-64, so readers take no lock; a reader may see a
  * value one burst old, which is fine for counters.
+ *
+ * Each list below is X(name, meaning) (dataplane/counters.h): it generates the
+ * fields, and stats.c's descriptor tables, which the management API walks.
  */
 #ifndef IPOP_DATAPLANE_STATS_H
 #define IPOP_DATAPLANE_STATS_H
 
 #include <stdint.h>
 
+#include "dataplane/counters.h"
+
 #define IPOP_MAX_PEERS 1024   /* peer slots in the fast-path table */
 
-/* Every reason the fast path drops a packet. Names (ipop_drop_name) are part of
- * the management API: never renumber, only append. */
+/* Summed over the workers in `show`'s dataplane object. */
+#define IPOP_LCORE_COUNTERS(X) \
+	X(lan_rx, "frames received from the LAN port") \
+	X(lan_tx, "frames sent on the LAN port") \
+	X(wan_rx, "frames received from the WAN port") \
+	X(wan_tx, "frames sent on the WAN port (tunnel packets, the kernel's and the control thread's)") \
+	X(host_rx, "frames received from the host TAP (endpoint mode)") \
+	X(host_tx, "frames sent to the host TAP") \
+	X(exc_rx, "frames the kernel sent through the WAN exception TAP") \
+	X(exc_tx, "WAN frames handed to the kernel through the exception TAP (ARP, the host's own traffic)") \
+	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
+	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \
+	X(encrypted, "frames sealed for a peer") \
+	X(decrypted, "tunnel packets whose AEAD tag verified") \
+	X(keepalives_rx, "keepalives received (authenticated empty data messages)") \
+	X(flooded, "broadcast, multicast or unknown-destination frames flooded") \
+	X(learned, "MACs learnt (new, or moved to another port or peer)") \
+	X(frag_out, "outer IPv4 fragments sent (tunnel datagrams above wan.mtu)") \
+	X(reasm_in, "outer datagrams reassembled from fragments") \
+	X(frag_inner, "inner IPv4 fragments made at the LAN edge (packets without DF above the overlay MTU)") \
+	X(polls, "poll-loop iterations") \
+	X(idle_polls, "poll-loop iterations that found no packet") \
+	X(sleeps, "idle back-off sleeps")
+
+/* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
+#define IPOP_LCORE_CYCLES(X) \
+	X(busy_tsc, "TSC cycles spent in poll-loop iterations that found packets") \
+	X(total_tsc, "TSC cycles spent in all poll-loop iterations")
+
+/* `show`'s per_worker[] entries: fields of the two lists above, in this order. */
+#define IPOP_WORKER_COUNTERS(X) \
+	X(lan_rx) X(wan_rx) X(encrypted) X(decrypted) X(busy_tsc) X(total_tsc) X(sleeps)
+
+/* Every reason the fast path drops a packet: X(enum suffix, name, meaning).
+ * Names (ipop_drop_name) are part of the management API: never renumber, only
+ * append. */
+#define IPOP_DROPS(X) \
+	X(WAN_SHORT, wan_short, "UDP payload on the tunnel port too short for any ipop message") \
+	X(WAN_VERSION, wan_bad_version, "ipop message of an unknown protocol version") \
+	X(WAN_TYPE, wan_bad_type, "ipop message of an unknown type or with reserved bits set") \
+	X(WAN_LENGTH, wan_bad_length, "ipop message of the wrong length for its type") \
+	X(WAN_INDEX, wan_unknown_index, "receiver index of no live session (old session, restarted peer, forgery)") \
+	X(WAN_AUTH, wan_auth_failed, "AEAD tag did not verify (wrong key, corruption, forgery)") \
+	X(WAN_REPLAY, wan_replay, "counter already seen") \
+	X(WAN_OLD, wan_too_old, "counter behind the 4032-packet replay window") \
+	X(WAN_EXPIRED, wan_session_expired, "session older than `timers.reject_after`") \
+	X(INNER_SHORT, inner_short, "frame shorter than an Ethernet header") \
+	X(INNER_SRC, inner_bad_src_mac, "decrypted frame with a multicast or zero source MAC") \
+	X(NOT_LOCAL, inner_not_local, "decrypted unicast frame for a MAC this node knows is behind another peer") \
+	X(LAN_SRC, lan_bad_src_mac, "LAN or host TAP frame with a multicast or zero source MAC") \
+	X(LAN_LOCAL, lan_local_dst, "LAN frame for a MAC on the same LAN (the switch delivers it)") \
+	X(NO_SESSION, no_session, "frame for a peer without a usable session") \
+	X(NO_NEXTHOP, no_nexthop, "frame for a peer whose next-hop MAC is not resolved yet") \
+	X(TOO_BIG, too_big, "frame above 1518 bytes that cannot be fragmented") \
+	X(MULTISEG, multiseg, "chained mbuf that could not be linearised") \
+	X(NOMEM, no_mbuf, "mbuf allocation failed (copy, fragment)") \
+	X(FRAG, frag_failed, "fragmentation failed") \
+	X(REASM, reasm_failed, "reassembly failed or timed out") \
+	X(CTRL_RING_FULL, ctrl_ring_full, "the ring to the control thread was full") \
+	X(TX_FULL, tx_full, "a port's TX queue was full") \
+	X(NO_FLOOD_TARGET, no_flood_target, "broadcast with nowhere to go (no peer up, no other local port)")
+
+#define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {
-	IPOP_DROP_WAN_SHORT,        /* UDP payload too short for any ipop message */
-	IPOP_DROP_WAN_VERSION,      /* unknown protocol version */
-	IPOP_DROP_WAN_TYPE,         /* unknown message type / reserved bits set */
-	IPOP_DROP_WAN_LENGTH,       /* wrong length for its type */
-	IPOP_DROP_WAN_INDEX,        /* receiver index names no live session */
-	IPOP_DROP_WAN_AUTH,         /* AEAD authentication failed */
-	IPOP_DROP_WAN_REPLAY,       /* counter already seen */
-	IPOP_DROP_WAN_OLD,          /* counter older than the replay window */
-	IPOP_DROP_WAN_EXPIRED,      /* session past reject-after limits */
-	IPOP_DROP_INNER_SHORT,      /* decrypted frame shorter than an Ethernet header */
-	IPOP_DROP_INNER_SRC,        /* inner source MAC multicast or zero */
-	IPOP_DROP_NOT_LOCAL,        /* unicast for a MAC we know is behind another peer */
-	IPOP_DROP_LAN_SRC,          /* LAN frame with multicast/zero source MAC */
-	IPOP_DROP_LAN_LOCAL,        /* LAN frame for a LAN-local MAC (the switch delivers it) */
-	IPOP_DROP_NO_SESSION,       /* frame for a peer without a session */
-	IPOP_DROP_NO_NEXTHOP,       /* next hop MAC not resolved yet */
-	IPOP_DROP_TOO_BIG,          /* frame larger than the overlay allows */
-	IPOP_DROP_MULTISEG,         /* chained mbuf that could not be linearised */
-	IPOP_DROP_NOMEM,            /* mbuf allocation failed (copy, fragment) */
-	IPOP_DROP_FRAG,             /* fragmentation failed */
-	IPOP_DROP_REASM,            /* reassembly failed or timed out */
-	IPOP_DROP_CTRL_RING_FULL,   /* handshake/ARP ring to control full */
-	IPOP_DROP_TX_FULL,          /* port TX queue full */
-	IPOP_DROP_NO_FLOOD_TARGET,  /* broadcast with nowhere to go */
+	IPOP_DROPS(IPOP_DROP_ENUM)
 	IPOP_DROP__MAX
 };
 
 const char *ipop_drop_name(unsigned reason);
 
+/* One peer's traffic as one worker counted it (`show`: peers[], over all workers). */
+#define IPOP_PEER_COUNTERS(X) \
+	X(tx_packets, "frames the workers sealed for the peer") \
+	X(tx_bytes, "bytes of those frames (inner Ethernet frames)") \
+	X(rx_packets, "authenticated packets received from the peer, keepalives included") \
+	X(rx_bytes, "bytes of their inner Ethernet frames")
+
 struct ipop_peer_counters {
-	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes;
+	IPOP_PEER_COUNTERS(IPOP_COUNTER_FIELD)
 };
 
 struct ipop_lcore_stats {
-	uint64_t lan_rx, lan_tx, wan_rx, wan_tx, host_rx, host_tx;
-	uint64_t exc_rx, exc_tx;        /* WAN exception path (kernel TAP) */
-	uint64_t ctrl_tx, ctrl_rx;      /* packets to/from the control thread */
-	uint64_t encrypted, decrypted, keepalives_rx, flooded, learned;
-	uint64_t frag_out, reasm_in, frag_inner;
-	uint64_t polls, idle_polls, sleeps;
-	uint64_t busy_tsc, total_tsc;   /* cycles in non-empty iterations / all */
+	IPOP_LCORE_COUNTERS(IPOP_COUNTER_FIELD)
+	IPOP_LCORE_CYCLES(IPOP_COUNTER_FIELD)
 	uint64_t drops[IPOP_DROP__MAX];
-	struct ipop_peer_counters peer[IPOP_MAX_PEERS];
+	struct ipop_peer_counters peer[IPOP_MAX_PEERS];   /* last: the bulk, by slot */
 } __attribute__((aligned(64)));
+
+/* The families above, for the management API (stats.c). */
+extern const struct ipop_counter_family ipop_lcore_family;    /* "dataplane" */
+extern const struct ipop_counter_family ipop_drop_family;     /* "drops" */
+extern const struct ipop_counter_family ipop_worker_family;   /* "per_worker" */
+extern const struct ipop_counter_family ipop_peer_family;     /* "peer_traffic" */
 
 #endif

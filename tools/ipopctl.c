@@ -7,6 +7,8 @@
  *   ipopctl [-s SOCKET] show [--json]
  *   ipopctl [-s SOCKET] macs
  *   ipopctl [-s SOCKET] ping
+ *   ipopctl counters [FAMILY]        (every counter and its meaning; local, no socket)
+ *   ipopctl counters --markdown      (the "Counters" section of docs/operations.md)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <sodium.h>
 
 #include "control/config/identity.h"
+#include "control/counters.h"
 
 #define SOCKET_DIR "/run/ipop"
 
@@ -28,6 +31,7 @@ static int usage(int rc)
 	fprintf(rc ? stderr : stdout,
 		"usage: ipopctl genkey [-o FILE] | pubkey\n"
 		"       ipopctl [-s SOCKET] show [--json] | macs | ping\n"
+		"       ipopctl counters [FAMILY | --markdown]\n"
 		"SOCKET is control.api_socket of ipopd's configuration; without -s, the only\n"
 		"socket in %s is used.\n", SOCKET_DIR);
 	return rc;
@@ -82,6 +86,26 @@ static int cmd_pubkey(void)
 	sodium_memzero(priv, sizeof(priv));
 	ipop_key_to_base64(pub, b64);
 	printf("%s\n", b64);
+	return 0;
+}
+
+/* The counter lists compiled into this binary, the same as ipopd's: no socket. */
+static int cmd_counters(const char *arg)
+{
+	const struct ipop_counter_family *only = NULL;
+	bool markdown = arg != NULL && strcmp(arg, "--markdown") == 0;
+
+	if (arg != NULL && !markdown && (only = ipop_counter_family_find(arg)) == NULL) {
+		fprintf(stderr, "ipopctl: counters: no family '%s'; families:", arg);
+		for (size_t i = 0; ipop_counter_family_at(i) != NULL; i++)
+			fprintf(stderr, " %s", ipop_counter_family_at(i)->name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	if (ipop_counters_print(stdout, only, markdown) != 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "ipopctl: counters: cannot write: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -167,6 +191,8 @@ int main(int argc, char **argv)
 		return cmd_request(sock, "macs json");
 	if (strcmp(cmd, "ping") == 0)
 		return cmd_request(sock, "ping");
+	if (strcmp(cmd, "counters") == 0 && i + 2 >= argc)
+		return cmd_counters(i + 1 < argc ? argv[i + 1] : NULL);
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		return usage(0);
 	return usage(2);

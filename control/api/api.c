@@ -5,6 +5,7 @@
  * the control thread serves one request at a time (requests are tiny).
  */
 #include "control/api/api.h"
+#include "control/counters.h"
 #include "control/link/module.h"
 #include "control/log.h"
 #include "control/signal/signalling.h"
@@ -74,14 +75,8 @@ static json_object *peer_json(const struct ipop_node *n, const struct ipop_peer 
 	JADD(o, "tx_cipher", json_object_new_string(ipop_cipher_name(p->send_cipher)));
 	JADD(o, "up_for_s", JU64(p->state == IPOP_PEER_UP ? (now - p->up_since_ms) / 1000 : 0));
 	JADD(o, "last_rx_ms_ago", p->last_rx_ms ? JU64(now - p->last_rx_ms) : NULL);
-	JADD(o, "tx_packets", JU64(c.tx_pkts));
-	JADD(o, "tx_bytes", JU64(c.tx_bytes));
-	JADD(o, "rx_packets", JU64(c.rx_pkts));
-	JADD(o, "rx_bytes", JU64(c.rx_bytes));
-	JADD(o, "handshakes", JU64(p->handshakes));
-	JADD(o, "rekeys", JU64(p->rekeys));
-	JADD(o, "handshake_failures", JU64(p->hs_failures));
-	JADD(o, "deaths", JU64(p->deaths));
+	ipop_counters_json(o, &ipop_peer_family, &c);
+	ipop_counters_json(o, &ipop_peer_session_family, p);
 	JADD(o, "handshake_in_flight", json_object_new_boolean(p->hs_active));
 	JADD(o, "session_current", session_json(n, p->cur));
 	JADD(o, "session_previous", session_json(n, p->prev));
@@ -90,30 +85,25 @@ static json_object *peer_json(const struct ipop_node *n, const struct ipop_peer 
 	return o;
 }
 
-/* Sum of the workers' counters. The field list is the management API. */
+/* Sum of the workers' counters (dataplane/stats.h's lists are the management
+ * API); of the cycle budget only the busy share. */
 static json_object *dataplane_json(const struct ipop_node *n)
 {
 	struct ipop_lcore_stats s;
 	json_object *o = json_object_new_object(), *d = json_object_new_object();
+	uint64_t busy = 0, total = 0;
 
 	memset(&s, 0, sizeof(s));
 	for (unsigned w = 0; w < n->n_workers; w++) {
 		const struct ipop_lcore_stats *x = &n->workers[w].stats;
-		const uint64_t *src = (const uint64_t *)x;
-		uint64_t *dst = (uint64_t *)&s;
-		/* Every field up to peer[] is a uint64_t counter. */
-		for (size_t i = 0; i < offsetof(struct ipop_lcore_stats, peer) / 8; i++)
-			dst[i] += src[i];
+		ipop_counters_add(&s, x, &ipop_lcore_family);
+		ipop_counters_add(&s, x, &ipop_drop_family);
+		busy += x->busy_tsc;
+		total += x->total_tsc;
 	}
-#define F(name) JADD(o, #name, JU64(s.name))
-	F(lan_rx); F(lan_tx); F(wan_rx); F(wan_tx); F(host_rx); F(host_tx);
-	F(exc_rx); F(exc_tx); F(ctrl_tx); F(ctrl_rx); F(encrypted); F(decrypted);
-	F(keepalives_rx); F(flooded); F(learned); F(frag_out); F(reasm_in); F(frag_inner);
-	F(polls); F(idle_polls); F(sleeps);
-#undef F
-	JADD(o, "busy_pct", json_object_new_double(s.total_tsc ? 100.0 * (double)s.busy_tsc / (double)s.total_tsc : 0));
-	for (unsigned i = 0; i < IPOP_DROP__MAX; i++)
-		JADD(d, ipop_drop_name(i), JU64(s.drops[i]));
+	ipop_counters_json(o, &ipop_lcore_family, &s);
+	JADD(o, "busy_pct", json_object_new_double(total ? 100.0 * (double)busy / (double)total : 0));
+	ipop_counters_json(d, &ipop_drop_family, &s);
 	JADD(o, "drops", d);
 	return o;
 }
@@ -128,13 +118,7 @@ static json_object *workers_json(const struct ipop_node *n)
 		const struct ipop_lcore_stats *s = &w->stats;
 		json_object *o = json_object_new_object();
 		JADD(o, "lcore", JU64(w->lcore_id));
-		JADD(o, "lan_rx", JU64(s->lan_rx));
-		JADD(o, "wan_rx", JU64(s->wan_rx));
-		JADD(o, "encrypted", JU64(s->encrypted));
-		JADD(o, "decrypted", JU64(s->decrypted));
-		JADD(o, "busy_tsc", JU64(s->busy_tsc));
-		JADD(o, "total_tsc", JU64(s->total_tsc));
-		JADD(o, "sleeps", JU64(s->sleeps));
+		ipop_counters_json(o, &ipop_worker_family, s);
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -143,15 +127,8 @@ static json_object *workers_json(const struct ipop_node *n)
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
-	const struct ipop_ctrl_stats *c = &n->cs;
-#define F(name) JADD(o, #name, JU64(c->name))
-	F(hs_init_rx); F(hs_resp_rx); F(hs_init_tx); F(hs_resp_tx); F(hs_bad_mac1);
-	F(hs_bad_auth); F(hs_unknown_peer); F(hs_replayed); F(hs_bad_index);
-	F(hs_bad_payload); F(hs_no_nexthop); F(hs_no_index); F(hs_collisions); F(hs_resp_dropped); F(keepalive_tx);
-	F(arp_rx); F(arp_tx); F(ring_rx); F(ring_bad); F(tx_ring_full); F(tx_nomem);
-	F(tables_published);
-#undef F
-	JADD(o, "rcu_pending", JU64(n->pub.pending));
+	ipop_counters_json(o, &ipop_ctrl_family, &n->cs);
+	JADD(o, "rcu_pending", JU64(n->pub.pending));   /* a gauge, not a counter */
 	return o;
 }
 
@@ -188,6 +165,9 @@ static json_object *node_json(const struct ipop_node *n)
 		json_object_put(lm);
 		JADD(o, "signalling", ipop_signal_json(n->mod_signal));
 		JADD(o, "topology", ipop_topology_json(n->mod_topology));
+		json_object *fw = json_object_new_object();
+		ipop_counters_json(fw, &ipop_fw_family, &n->fw->st);
+		JADD(o, "framework", fw);
 	}
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));

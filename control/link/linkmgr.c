@@ -7,6 +7,7 @@
  * failed with the reason, its peer removed, and it is retried with back-off.
  */
 #include "control/link/linkmgr.h"
+#include "control/counters.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -457,10 +458,7 @@ json_object *ipop_linkmgr_json(const struct ipop_linkmgr *lm)
 	for (unsigned i = 0; i < lm->n_links; i++)
 		json_object_array_add(arr, link_json(lm->links[i], t));
 	json_object_object_add(o, "links", arr);
-#define F(name) json_object_object_add(st, #name, json_object_new_int64((int64_t)lm->st.name))
-	F(requests_rx); F(replies_rx); F(closes_rx); F(unsolicited); F(key_in_use); F(own_key);
-	F(sent); F(send_failed); F(connected); F(failed); F(closed);
-#undef F
+	ipop_counters_json(st, &ipop_linkmgr_family, &lm->st);
 	json_object_object_add(o, "counters", st);
 	return o;
 }

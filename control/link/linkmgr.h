@@ -25,6 +25,7 @@
 #include "control/framework.h"
 #include "control/tasks.h"
 #include "control/signal/linkmsg.h"
+#include "dataplane/counters.h"
 
 #define IPOP_MAX_LINKS 1024
 
@@ -74,9 +75,22 @@ struct ipop_link_env {
 	void (*on_state)(void *ctx, const struct ipop_link *l, enum ipop_link_state old);
 };
 
+/* `show`: link_counters. X(name, meaning): dataplane/counters.h. */
+#define IPOP_LINKMGR_COUNTERS(X) \
+	X(requests_rx, "link requests received") \
+	X(replies_rx, "link replies received") \
+	X(closes_rx, "link closes received") \
+	X(unsolicited, "replies or closes for no link of ours (ignored)") \
+	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
+	X(own_key, "link messages announcing this node's own key (refused)") \
+	X(sent, "link messages handed to the signalling module") \
+	X(send_failed, "link messages not sent (member not online, or signalling could not send)") \
+	X(connected, "times a link reached connected (its session came up)") \
+	X(failed, "times a link failed (no answer, handshake not completed, peer lost); retried after back-off") \
+	X(closed, "links closed (no longer wanted, or closed by the member)")
+
 struct ipop_linkmgr_stats {
-	uint64_t requests_rx, replies_rx, closes_rx, unsolicited, key_in_use, own_key;
-	uint64_t sent, send_failed, connected, failed, closed;
+	IPOP_LINKMGR_COUNTERS(IPOP_COUNTER_FIELD)
 };
 
 struct ipop_linkmgr {

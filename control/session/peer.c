@@ -33,13 +33,8 @@ const char *ipop_peer_state_name(enum ipop_peer_state s)
 static void slot_counters(const struct ipop_node *n, uint16_t slot, struct ipop_peer_counters *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (unsigned w = 0; n->workers != NULL && w < n->n_workers; w++) {
-		const struct ipop_peer_counters *c = &n->workers[w].stats.peer[slot];
-		out->tx_pkts += c->tx_pkts;
-		out->tx_bytes += c->tx_bytes;
-		out->rx_pkts += c->rx_pkts;
-		out->rx_bytes += c->rx_bytes;
-	}
+	for (unsigned w = 0; n->workers != NULL && w < n->n_workers; w++)
+		ipop_counters_add(out, &n->workers[w].stats.peer[slot], &ipop_peer_family);
 }
 
 int ipop_peer_add(struct ipop_node *n, const struct ipop_cfg_peer *cp)
@@ -123,8 +118,5 @@ void ipop_peer_counters(const struct ipop_node *n, const struct ipop_peer *p,
 			struct ipop_peer_counters *out)
 {
 	slot_counters(n, p->slot, out);
-	out->tx_pkts -= p->base.tx_pkts;
-	out->tx_bytes -= p->base.tx_bytes;
-	out->rx_pkts -= p->base.rx_pkts;
-	out->rx_bytes -= p->base.rx_bytes;
+	ipop_counters_sub(out, &p->base, &ipop_peer_family);
 }

@@ -22,6 +22,13 @@ struct ipop_keypair;
 
 enum ipop_peer_state { IPOP_PEER_DOWN, IPOP_PEER_HANDSHAKE, IPOP_PEER_UP };
 
+/* A peer's session events (`show`: peers[], after its traffic counters). */
+#define IPOP_PEER_SESSION_COUNTERS(X) \
+	X(handshakes, "handshakes completed, as initiator or responder (each makes a new session)") \
+	X(rekeys, "handshakes that replaced a current session") \
+	X(handshake_failures, "initiations that timed out unanswered (each is retried)") \
+	X(deaths, "times the peer was declared dead (nothing received within `timers.dead_after`)")
+
 struct ipop_peer {
 	uint16_t slot;
 	char name[IPOP_CFG_NAME_LEN];
@@ -52,7 +59,7 @@ struct ipop_peer {
 	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
 	struct ipop_peer_counters base;
 	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
-	uint64_t handshakes, rekeys, hs_failures, deaths;
+	IPOP_PEER_SESSION_COUNTERS(IPOP_COUNTER_FIELD)
 	char last_error[128];
 };
 

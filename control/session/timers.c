@@ -45,8 +45,8 @@ static void check_liveness(struct ipop_node *n, struct ipop_peer *p, uint64_t no
 	struct ipop_peer_counters c;
 
 	ipop_peer_counters(n, p, &c);
-	if (c.rx_pkts != p->rx_pkts_seen) {
-		p->rx_pkts_seen = c.rx_pkts;
+	if (c.rx_packets != p->rx_pkts_seen) {
+		p->rx_pkts_seen = c.rx_packets;
 		p->last_rx_ms = now;
 	}
 	if (p->state == IPOP_PEER_UP && now - p->last_rx_ms > (uint64_t)n->cfg->dead_after_s * 1000) {
@@ -65,7 +65,7 @@ static void peer_timers(struct ipop_node *n, struct ipop_peer *p, uint64_t now, 
 		return;   /* endpoint unknown: wait for the peer to call us */
 	if (p->hs_active && now - p->hs_sent_ms >= ipop_hs_retry_delay(n, p)) {
 		p->hs_attempts++;
-		p->hs_failures++;
+		p->handshake_failures++;
 		snprintf(p->last_error, sizeof(p->last_error), "handshake timed out");
 		if (ipop_hs_initiate(n, p, now) != 0)
 			p->hs_next_ms = now + ipop_hs_retry_delay(n, p);

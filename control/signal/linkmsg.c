@@ -16,20 +16,12 @@
 
 #define MAX_ATTRS 16
 
+#define X(id, name, doc) [IPOP_REJ_##id] = #name,
 static const char *const reject_names[IPOP_REJ_MAX] = {
 	[IPOP_REJ_NONE] = "none",
-	[IPOP_REJ_TOO_BIG] = "too_big",
-	[IPOP_REJ_NOT_MEMBER] = "not_member",
-	[IPOP_REJ_BAD_STRUCTURE] = "bad_structure",
-	[IPOP_REJ_BAD_ATTR] = "bad_attribute",
-	[IPOP_REJ_BAD_OP] = "bad_op",
-	[IPOP_REJ_BAD_NODE] = "bad_node_id",
-	[IPOP_REJ_BAD_KEY] = "bad_key",
-	[IPOP_REJ_NODE_KEY_MISMATCH] = "node_key_mismatch",
-	[IPOP_REJ_BAD_IP] = "bad_ip",
-	[IPOP_REJ_BAD_PORT] = "bad_port",
-	[IPOP_REJ_BAD_OVERLAY] = "bad_overlay",
+	IPOP_LINKMSG_REJECTS(X)
 };
+#undef X
 
 const char *ipop_linkmsg_reject_name(enum ipop_linkmsg_reject r)
 {

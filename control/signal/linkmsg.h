@@ -31,20 +31,26 @@ struct ipop_link_msg {
 	uint16_t port;                 /* host order; request/reply only */
 };
 
-/* Why a stanza was refused; each has a counter in the signalling module. */
+/* Why a stanza was refused: X(enum suffix, name, meaning). Each has a counter in
+ * the signalling module (`show`: signalling.counters.rejected.<name>); the names
+ * are part of the management API: never renumber, only append. */
+#define IPOP_LINKMSG_REJECTS(X) \
+	X(TOO_BIG, too_big, "message above 2048 bytes serialized") \
+	X(NOT_MEMBER, not_member, "sender is not a member of the overlay (set by the signalling module)") \
+	X(BAD_STRUCTURE, bad_structure, "several `link` elements, or children or text inside `link`") \
+	X(BAD_ATTR, bad_attribute, "unknown, missing or forbidden attribute") \
+	X(BAD_OP, bad_op, "unknown `op`") \
+	X(BAD_NODE, bad_node_id, "`node` is not 32 lowercase hex digits") \
+	X(BAD_KEY, bad_key, "`key` does not decode to 32 bytes") \
+	X(NODE_KEY_MISMATCH, node_key_mismatch, "`node` is not the hash of `key`") \
+	X(BAD_IP, bad_ip, "`ip` is not a usable unicast IPv4 address") \
+	X(BAD_PORT, bad_port, "`port` is not a number from 1 to 65535") \
+	X(BAD_OVERLAY, bad_overlay, "`overlay` is not this node's overlay")
+
+#define IPOP_LINKMSG_REJECT_ENUM(id, name, doc) IPOP_REJ_##id,
 enum ipop_linkmsg_reject {
 	IPOP_REJ_NONE,
-	IPOP_REJ_TOO_BIG,
-	IPOP_REJ_NOT_MEMBER,       /* set by the signalling module, not the codec */
-	IPOP_REJ_BAD_STRUCTURE,    /* several <link>, children or text inside <link> */
-	IPOP_REJ_BAD_ATTR,         /* unknown, missing or forbidden attribute */
-	IPOP_REJ_BAD_OP,
-	IPOP_REJ_BAD_NODE,
-	IPOP_REJ_BAD_KEY,
-	IPOP_REJ_NODE_KEY_MISMATCH,
-	IPOP_REJ_BAD_IP,
-	IPOP_REJ_BAD_PORT,
-	IPOP_REJ_BAD_OVERLAY,
+	IPOP_LINKMSG_REJECTS(IPOP_LINKMSG_REJECT_ENUM)
 	IPOP_REJ_MAX
 };
 

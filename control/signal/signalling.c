@@ -10,6 +10,7 @@
  */
 #include "control/signal/signalling.h"
 #include "control/signal/linkmsg.h"
+#include "control/counters.h"
 #include "control/log.h"
 #include "control/node.h"
 #include "control/tasks.h"
@@ -34,13 +35,6 @@ struct sig_member {
 	bool available;
 };
 
-struct sig_stats {
-	uint64_t connects, logins, disconnects, login_failures;
-	uint64_t msgs_rx, link_rx, other_rx, errors_rx, presences_rx, not_member_presence;
-	uint64_t roster_items, roster_pushes, link_tx, send_failed;
-	uint64_t rejected[IPOP_REJ_MAX];
-};
-
 struct sig_module {
 	struct ipop_module m;
 	struct ipop_node *n;
@@ -58,7 +52,7 @@ struct sig_module {
 	char bound[IPOP_JID_LEN];
 	GHashTable *members;           /* bare JID -> struct sig_member */
 	uint8_t node_id[IPOP_NODE_ID_LEN];
-	struct sig_stats st;
+	struct ipop_signal_stats st;
 	char last_error[160];
 };
 
@@ -584,17 +578,8 @@ json_object *ipop_signal_json(struct ipop_module *m)
 		}
 	}
 	json_object_object_add(o, "members", mem);
-#define F(name) json_object_object_add(c, #name, json_object_new_int64((int64_t)sm->st.name))
-	F(connects); F(logins); F(disconnects); F(login_failures); F(msgs_rx); F(link_rx);
-	F(other_rx); F(errors_rx); F(presences_rx); F(not_member_presence); F(roster_items);
-	F(roster_pushes); F(link_tx); F(send_failed);
-#undef F
-	uint64_t total = 0;
-	for (int r = IPOP_REJ_TOO_BIG; r < IPOP_REJ_MAX; r++) {
-		json_object_object_add(rej, ipop_linkmsg_reject_name((enum ipop_linkmsg_reject)r),
-				       json_object_new_int64((int64_t)sm->st.rejected[r]));
-		total += sm->st.rejected[r];
-	}
+	ipop_counters_json(c, &ipop_signal_family, &sm->st);
+	uint64_t total = ipop_counters_json(rej, &ipop_reject_family, &sm->st);
 	json_object_object_add(rej, "total", json_object_new_int64((int64_t)total));
 	json_object_object_add(c, "rejected", rej);
 	json_object_object_add(o, "counters", c);

@@ -14,6 +14,31 @@
 #include <json-c/json.h>
 
 #include "control/framework.h"
+#include "control/signal/linkmsg.h"
+#include "dataplane/counters.h"
+
+/* `show`: signalling.counters (with rejected.<reason> from linkmsg.h's list).
+ * X(name, meaning): dataplane/counters.h. */
+#define IPOP_SIGNAL_COUNTERS(X) \
+	X(connects, "connection attempts to the XMPP server") \
+	X(logins, "logins that succeeded (online)") \
+	X(disconnects, "online sessions lost") \
+	X(login_failures, "attempts that ended before login (unreachable, refused, authentication failed)") \
+	X(msgs_rx, "message stanzas received") \
+	X(link_rx, "link messages accepted and passed to the link manager") \
+	X(other_rx, "messages without a link element (not ours, ignored)") \
+	X(errors_rx, "bounced messages (type error: the member went away), ignored") \
+	X(presences_rx, "presence stanzas received") \
+	X(not_member_presence, "presences from a JID that is not a member (ignored)") \
+	X(roster_items, "members added from the roster") \
+	X(roster_pushes, "roster pushes received") \
+	X(link_tx, "link messages sent") \
+	X(send_failed, "link messages not sent, or not passed on to the link manager")
+
+struct ipop_signal_stats {
+	IPOP_SIGNAL_COUNTERS(IPOP_COUNTER_FIELD)
+	uint64_t rejected[IPOP_REJ_MAX];   /* by enum ipop_linkmsg_reject */
+};
 
 struct ipop_node;
 

@@ -565,7 +565,7 @@ static void test_learn_from_broadcast(void)
 	CHECK(take(&A, Q_HOST, got, 8) == 1 && same(got[0], f, 60));
 	free_all(got, 1);
 	CHECK(ipop_bridge_lookup(&A.br, HB, NOW_S) == SLOT_B_IN_A);
-	CHECK(A.st->decrypted == 1 && A.st->peer[SLOT_B_IN_A].rx_pkts == 1);
+	CHECK(A.st->decrypted == 1 && A.st->peer[SLOT_B_IN_A].rx_packets == 1);
 	CHECK(A.st->peer[SLOT_B_IN_A].rx_bytes == 60);
 	CHECK(kAB->rx_confirmed == 1);
 	all_quiet("bcast");
@@ -591,7 +591,7 @@ static void test_unicast(void)
 	unsigned n = wan_out(&A, out, 8);
 	CHECK(n == 3);
 	CHECK(A.st->encrypted - enc0 == 3);
-	CHECK(A.st->peer[SLOT_B_IN_A].tx_pkts == 3);
+	CHECK(A.st->peer[SLOT_B_IN_A].tx_packets == 3);
 	CHECK(A.st->peer[SLOT_B_IN_A].tx_bytes == 60 + 333 + 1000);
 	CHECK(kAB->send_counter == 3);
 	if (n != 3)
@@ -612,7 +612,7 @@ static void test_unicast(void)
 	free_all(got, n);
 	CHECK(ipop_bridge_lookup(&B.br, HA, NOW_S) == SLOT_A_IN_B);
 	CHECK(B.st->decrypted == 3);
-	CHECK(B.st->peer[SLOT_A_IN_B].rx_pkts == 3);
+	CHECK(B.st->peer[SLOT_A_IN_B].rx_packets == 3);
 	CHECK(B.st->peer[SLOT_A_IN_B].rx_bytes == 60 + 333 + 1000);
 	CHECK(kBA->rx_confirmed == 1);
 	all_quiet("unicast");

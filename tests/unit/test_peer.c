@@ -16,9 +16,9 @@ static struct ipop_node node;
 
 static void counts(struct ipop_worker *w, uint16_t slot, uint64_t pkts)
 {
-	w->stats.peer[slot].tx_pkts += pkts;
+	w->stats.peer[slot].tx_packets += pkts;
 	w->stats.peer[slot].tx_bytes += pkts * 100;
-	w->stats.peer[slot].rx_pkts += 2 * pkts;
+	w->stats.peer[slot].rx_packets += 2 * pkts;
 	w->stats.peer[slot].rx_bytes += 2 * pkts * 100;
 }
 
@@ -57,7 +57,7 @@ static void test_slot_reuse(void)
 	counts(&n->workers[0], 7, 10);
 	counts(&n->workers[1], 7, 5);
 	ipop_peer_counters(n, n->peers[7], &c);
-	CHECK(c.tx_pkts == 15 && c.tx_bytes == 1500 && c.rx_pkts == 30 && c.rx_bytes == 3000);
+	CHECK(c.tx_packets == 15 && c.tx_bytes == 1500 && c.rx_packets == 30 && c.rx_bytes == 3000);
 
 	/* It leaves (what ipop_peer_remove does to the slot); a new peer
 	 * takes slot 7, the only free one, and starts from zero. */
@@ -69,14 +69,14 @@ static void test_slot_reuse(void)
 	if (p == NULL)
 		return;
 	ipop_peer_counters(n, p, &c);
-	CHECK(c.tx_pkts == 0 && c.tx_bytes == 0 && c.rx_pkts == 0 && c.rx_bytes == 0);
+	CHECK(c.tx_packets == 0 && c.tx_bytes == 0 && c.rx_packets == 0 && c.rx_bytes == 0);
 	/* Its own traffic counts, on any worker. */
 	counts(&n->workers[1], 7, 3);
 	ipop_peer_counters(n, p, &c);
-	CHECK(c.tx_pkts == 3 && c.tx_bytes == 300 && c.rx_pkts == 6 && c.rx_bytes == 600);
+	CHECK(c.tx_packets == 3 && c.tx_bytes == 300 && c.rx_packets == 6 && c.rx_bytes == 600);
 	/* A peer in a slot nobody else held still reads zero. */
 	ipop_peer_counters(n, n->peers[8], &c);
-	CHECK(c.tx_pkts == 0 && c.rx_pkts == 0);
+	CHECK(c.tx_packets == 0 && c.rx_packets == 0);
 
 	for (unsigned i = 0; i < n->n_peers; i++)
 		free(n->peers[i]);
