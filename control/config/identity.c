@@ -208,3 +208,11 @@ int ipop_identity_save(const char *path, const uint8_t priv[32])
 	sodium_memzero(line, sizeof(line));
 	return rc;
 }
+
+struct ipop_node_id ipop_node_id_of_key(const uint8_t pub[32])
+{
+	uint8_t h[IPOP_NODE_ID_BYTES];
+
+	crypto_generichash(h, sizeof(h), pub, 32, NULL, 0);
+	return ipop_node_id_from_bytes(h);
+}

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "dataplane/ring.h"
+
 #define IPOP_KEY_B64_LEN 45 /* 44 base64 characters and the NUL */
 
 /* A fresh key pair: 32 random bytes clamped as X25519 requires, and the public
@@ -41,6 +43,11 @@ int ipop_key_to_base64(const uint8_t k[32], char out[IPOP_KEY_B64_LEN]);
 /* Decode exactly 32 bytes from S (exactly 44 characters, padded, canonical).
  * Returns 0, or -EINVAL for anything else (k is zeroed then). */
 int ipop_key_from_base64(const char *s, uint8_t k[32]);
+
+/* A node's place on the ring: BLAKE2b-128 (libsodium's crypto_generichash with a
+ * 16-byte output, no key) of its public key, read big-endian. Anyone can check
+ * that an announced ID belongs to an announced key. */
+struct ipop_node_id ipop_node_id_of_key(const uint8_t pub[32]);
 
 /* Whether PUB can serve as a peer's static key: 0, or -EINVAL if it is a
  * small-order point (Diffie-Hellman with it would give a predictable secret). */

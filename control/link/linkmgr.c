@@ -7,6 +7,7 @@
  * failed with the reason, its peer removed, and it is retried with back-off.
  */
 #include "control/link/linkmgr.h"
+#include "control/config/identity.h"
 #include "control/counters.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
 	memset(lm, 0, sizeof(*lm));
 	lm->env = *env;
 	memcpy(lm->self_key, self_key, 32);
-	ipop_node_id(self_key, lm->self_id);
+	lm->self_id = ipop_node_id_of_key(self_key);
 	lm->link_timeout_ms = link_timeout_ms;
 	lm->retry_base_ms = RETRY_BASE_MS;
 	lm->retry_max_ms = RETRY_MAX_MS;
@@ -207,7 +208,7 @@ static void start_handshake(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
 	int r;
 
-	l->initiator = memcmp(lm->self_id, l->node_id, IPOP_NODE_ID_LEN) < 0;
+	l->initiator = ipop_node_id_cmp(lm->self_id, l->node) < 0;
 	r = lm->env.add_peer(lm->env.ctx, l, l->initiator);
 	if (r != 0 && r != -EEXIST) {
 		fail(lm, l, "cannot add the peer to the node");
@@ -243,7 +244,7 @@ static bool take_remote(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 		l->have_remote = false;
 	}
 	memcpy(l->key, m->key, 32);
-	memcpy(l->node_id, m->node_id, IPOP_NODE_ID_LEN);
+	l->node = m->node;
 	l->ip = m->ip;
 	l->port = m->port;
 	l->have_remote = true;
@@ -289,7 +290,7 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 
 	if (m->op == IPOP_LINK_CLOSE) {
 		lm->st.closes_rx++;
-		if (l == NULL || memcmp(l->node_id, m->node_id, IPOP_NODE_ID_LEN) != 0 ||
+		if (l == NULL || !ipop_node_id_eq(l->node, m->node) ||
 		    !l->have_remote) {
 			lm->st.unsolicited++;
 			return -ENOENT;
@@ -421,7 +422,7 @@ void ipop_linkmgr_tick(struct ipop_linkmgr *lm)
 static json_object *link_json(const struct ipop_link *l, uint64_t t)
 {
 	json_object *o = json_object_new_object();
-	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48], ep[32];
+	char hex[IPOP_NODE_ID_HEX_LEN + 1], b64[48], ep[32];
 	struct in_addr a = { .s_addr = l->ip };
 
 	json_object_object_add(o, "member", json_object_new_string(l->jid));
@@ -430,7 +431,7 @@ static json_object *link_json(const struct ipop_link *l, uint64_t t)
 	json_object_object_add(o, "in_state_s",
 			       json_object_new_int64((int64_t)((t - l->state_ms) / 1000)));
 	if (l->have_remote) {
-		ipop_node_id_hex(l->node_id, hex);
+		ipop_node_id_format(l->node, hex, sizeof(hex));
 		sodium_bin2base64(b64, sizeof(b64), l->key, 32, sodium_base64_VARIANT_ORIGINAL);
 		snprintf(ep, sizeof(ep), "%s:%u", inet_ntoa(a), l->port);
 		json_object_object_add(o, "node_id", json_object_new_string(hex));

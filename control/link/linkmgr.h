@@ -47,7 +47,8 @@ struct ipop_link {
 	enum ipop_link_state state;
 	bool wanted;                   /* the topology wants this link */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
-	uint8_t key[32], node_id[IPOP_NODE_ID_LEN];
+	uint8_t key[32];
+	struct ipop_node_id node;      /* the member's ring ID (checked against key) */
 	uint32_t ip;                   /* network order */
 	uint16_t port;                 /* host order */
 	uint64_t created_ms, state_ms, connected_ms, next_ms, deadline_ms;
@@ -95,7 +96,8 @@ struct ipop_linkmgr_stats {
 
 struct ipop_linkmgr {
 	struct ipop_link_env env;
-	uint8_t self_key[32], self_id[IPOP_NODE_ID_LEN];
+	uint8_t self_key[32];
+	struct ipop_node_id self_id;
 	unsigned link_timeout_ms;      /* negotiating or handshaking longer: failed */
 	unsigned retry_base_ms, retry_max_ms;
 	unsigned n_links;

@@ -6,6 +6,7 @@
  * always one key (the handshake later proves the sender holds it).
  */
 #include "control/signal/linkmsg.h"
+#include "control/config/identity.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,16 +41,6 @@ const char *ipop_link_op_name(enum ipop_link_op op)
 	return (unsigned)op < IPOP_LINK_OP__MAX ? link_op_names[op] : "?";
 }
 
-void ipop_node_id(const uint8_t key[32], uint8_t id[IPOP_NODE_ID_LEN])
-{
-	crypto_generichash(id, IPOP_NODE_ID_LEN, key, 32, NULL, 0);
-}
-
-void ipop_node_id_hex(const uint8_t id[IPOP_NODE_ID_LEN], char hex[2 * IPOP_NODE_ID_LEN + 1])
-{
-	sodium_bin2hex(hex, 2 * IPOP_NODE_ID_LEN + 1, id, IPOP_NODE_ID_LEN);
-}
-
 static int parse_op(const char *v, enum ipop_link_op *op)
 {
 	for (unsigned i = 0; i < IPOP_LINK_OP__MAX; i++) {
@@ -61,19 +52,15 @@ static int parse_op(const char *v, enum ipop_link_op *op)
 	return -EINVAL;
 }
 
-/* Exactly 32 lowercase hex digits. */
-static int parse_node(const char *v, uint8_t id[IPOP_NODE_ID_LEN])
+/* Exactly 32 lowercase hex digits (the ring's text form, no UUID dashes). */
+static int parse_node(const char *v, struct ipop_node_id *id)
 {
-	if (strlen(v) != 2 * IPOP_NODE_ID_LEN)
+	if (strlen(v) != IPOP_NODE_ID_HEX_LEN)
 		return -EINVAL;
 	for (const char *c = v; *c; c++)
 		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
 			return -EINVAL;
-	size_t n = 0;
-	if (sodium_hex2bin(id, IPOP_NODE_ID_LEN, v, strlen(v), NULL, &n, NULL) != 0 ||
-	    n != IPOP_NODE_ID_LEN)
-		return -EINVAL;
-	return 0;
+	return ipop_node_id_parse(v, id);
 }
 
 /* Standard base64 of exactly 32 bytes: 44 characters with one '='. */
@@ -164,7 +151,6 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		      enum ipop_linkmsg_reject *why)
 {
 	struct attrs a;
-	uint8_t id[IPOP_NODE_ID_LEN];
 
 	if (xmpp_stanza_get_children(link) != NULL)
 		return reject(why, IPOP_REJ_BAD_STRUCTURE);
@@ -174,7 +160,7 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_OP);
 	if (strcmp(a.overlay, overlay) != 0)
 		return reject(why, IPOP_REJ_BAD_OVERLAY);
-	if (parse_node(a.node, out->node_id) != 0)
+	if (parse_node(a.node, &out->node) != 0)
 		return reject(why, IPOP_REJ_BAD_NODE);
 	if (out->op == IPOP_LINK_CLOSE) {
 		/* close names the sender only; endpoint and key have no meaning there */
@@ -190,8 +176,7 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_IP);
 	if (parse_port(a.port, &out->port) != 0)
 		return reject(why, IPOP_REJ_BAD_PORT);
-	ipop_node_id(out->key, id);
-	if (sodium_memcmp(id, out->node_id, sizeof(id)) != 0)
+	if (!ipop_node_id_eq(ipop_node_id_of_key(out->key), out->node))
 		return reject(why, IPOP_REJ_NODE_KEY_MISMATCH);
 	return 0;
 }
@@ -230,7 +215,7 @@ int ipop_linkmsg_parse(xmpp_stanza_t *message, const char *overlay, struct ipop_
 xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *overlay,
 				  const struct ipop_link_msg *m)
 {
-	char hex[2 * IPOP_NODE_ID_LEN + 1], b64[48], ip[INET_ADDRSTRLEN], port[8];
+	char hex[IPOP_NODE_ID_HEX_LEN + 1], b64[48], ip[INET_ADDRSTRLEN], port[8];
 	xmpp_stanza_t *msg = xmpp_message_new(ctx, "normal", to, NULL);
 	xmpp_stanza_t *link = xmpp_stanza_new(ctx);
 
@@ -241,7 +226,7 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 			xmpp_stanza_release(link);
 		return NULL;
 	}
-	ipop_node_id_hex(m->node_id, hex);
+	ipop_node_id_format(m->node, hex, sizeof(hex));
 	xmpp_stanza_set_name(link, "link");
 	xmpp_stanza_set_ns(link, IPOP_LINK_NS);
 	xmpp_stanza_set_attribute(link, "op", ipop_link_op_name(m->op));

@@ -16,16 +16,17 @@
 #include <stdint.h>
 #include <strophe.h>
 
+#include "dataplane/ring.h"
+
 #define IPOP_LINK_NS "urn:ipop:link:1"
 #define IPOP_LINKMSG_MAX 2048     /* serialized <message> size limit, bytes */
-#define IPOP_NODE_ID_LEN 16
 #define IPOP_LINK_OVERLAY_LEN 64
 
 enum ipop_link_op { IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_OP__MAX };
 
 struct ipop_link_msg {
 	enum ipop_link_op op;
-	uint8_t node_id[IPOP_NODE_ID_LEN];
+	struct ipop_node_id node;      /* the sender's ring ID: BLAKE2b-128 of key */
 	uint8_t key[32];               /* request/reply only */
 	uint32_t ip;                   /* network order; request/reply only */
 	uint16_t port;                 /* host order; request/reply only */
@@ -57,9 +58,6 @@ enum ipop_linkmsg_reject {
 const char *ipop_linkmsg_reject_name(enum ipop_linkmsg_reject r);
 const char *ipop_link_op_name(enum ipop_link_op op);
 
-/* Node ID = BLAKE2b-128 (crypto_generichash, 16-byte output) of the public key. */
-void ipop_node_id(const uint8_t key[32], uint8_t id[IPOP_NODE_ID_LEN]);
-void ipop_node_id_hex(const uint8_t id[IPOP_NODE_ID_LEN], char hex[2 * IPOP_NODE_ID_LEN + 1]);
 
 /* Parse a received <message>. Returns 0 with *out filled; -ENOENT when the
  * message carries no link element (not ours); -EBADMSG with *why set otherwise. */

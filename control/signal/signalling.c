@@ -10,6 +10,7 @@
  */
 #include "control/signal/signalling.h"
 #include "control/signal/linkmsg.h"
+#include "control/config/identity.h"
 #include "control/counters.h"
 #include "control/log.h"
 #include "control/node.h"
@@ -51,7 +52,7 @@ struct sig_module {
 	char self_bare[IPOP_JID_LEN];
 	char bound[IPOP_JID_LEN];
 	GHashTable *members;           /* bare JID -> struct sig_member */
-	uint8_t node_id[IPOP_NODE_ID_LEN];
+	struct ipop_node_id node_id;   /* ours, from our key */
 	struct ipop_signal_stats st;
 	char last_error[160];
 };
@@ -458,7 +459,7 @@ static int send_link(struct sig_module *sm, const struct ipop_task *t)
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
 	m.op = *op;
-	memcpy(m.node_id, sm->node_id, sizeof(m.node_id));
+	m.node = sm->node_id;
 	memcpy(m.key, sm->n->id.pub, 32);
 	m.ip = sm->cfg->wan_addr.s_addr;
 	m.port = sm->cfg->wan_port;
@@ -529,7 +530,7 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 	sm->n = n;
 	sm->cfg = n->cfg;
 	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
-	ipop_node_id(n->id.pub, sm->node_id);
+	sm->node_id = ipop_node_id_of_key(n->id.pub);
 	sm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	sm->m = (struct ipop_module){ .name = "signal", .state = sm, .start = sig_start,
 				      .stop = sig_stop, .handle_task = sig_handle,
@@ -553,11 +554,11 @@ json_object *ipop_signal_json(struct ipop_module *m)
 	struct sig_module *sm = (struct sig_module *)m;
 	json_object *o = json_object_new_object(), *c = json_object_new_object();
 	json_object *rej = json_object_new_object(), *mem = json_object_new_array();
-	char hex[2 * IPOP_NODE_ID_LEN + 1];
+	char hex[IPOP_NODE_ID_HEX_LEN + 1];
 	GHashTableIter it;
 	gpointer k, v;
 
-	ipop_node_id_hex(sm->node_id, hex);
+	ipop_node_id_format(sm->node_id, hex, sizeof(hex));
 	json_object_object_add(o, "jid", json_object_new_string(sm->state == SIG_ONLINE ? sm->bound :
 								  sm->cfg->sig_jid));
 	json_object_object_add(o, "node_id", json_object_new_string(hex));

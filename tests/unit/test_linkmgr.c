@@ -4,6 +4,7 @@
  * completes a handshake fails the link; a key bound to another member or our
  * own is refused), liveness, capped back-off, close in both directions, a member
  * that restarts, and the responder's fallback. */
+#include "control/config/identity.h"
 #include "control/link/linkmgr.h"
 #include "check.h"
 
@@ -157,7 +158,7 @@ static struct ipop_link_msg msg_of(const struct side *from, enum ipop_link_op op
 	struct ipop_link_msg m = { .op = op, .port = 5800 };
 
 	memcpy(m.key, from->pub, 32);
-	ipop_node_id(from->pub, m.node_id);
+	m.node = ipop_node_id_of_key(from->pub);
 	inet_pton(AF_INET, "10.0.0.1", &m.ip);
 	return m;
 }

@@ -4,6 +4,7 @@
  * Also the signal { } configuration group (control/config/config.c): defaults, every
  * refusal with its line, and configs/signalling.conf.example (argv[1]). */
 #include "control/config/config.h"
+#include "control/config/identity.h"
 #include "control/signal/linkmsg.h"
 #include "check.h"
 
@@ -139,6 +140,7 @@ static void config_checks(const char *example)
 int main(int argc, char **argv)
 {
 	uint8_t pk[32], sk[32], id[16], other_pk[32], other_id[16];
+	struct ipop_node_id nid;
 	struct ipop_link_msg m, out;
 	enum ipop_linkmsg_reject why;
 	char *text;
@@ -150,10 +152,15 @@ int main(int argc, char **argv)
 	ctx = xmpp_ctx_new(NULL, NULL);
 	crypto_box_keypair(pk, sk);
 	crypto_box_keypair(other_pk, sk);
-	ipop_node_id(pk, id);
-	ipop_node_id(other_pk, other_id);
-	ipop_node_id_hex(id, node_hex);
-	ipop_node_id_hex(other_id, other_hex);
+	nid = ipop_node_id_of_key(pk);
+	ipop_node_id_to_bytes(nid, id);
+	ipop_node_id_to_bytes(ipop_node_id_of_key(other_pk), other_id);
+	sodium_bin2hex(node_hex, sizeof(node_hex), id, 16);
+	sodium_bin2hex(other_hex, sizeof(other_hex), other_id, 16);
+	/* The ring's own text form is the same 32 lowercase digits. */
+	char ring_hex[IPOP_NODE_ID_HEX_LEN + 1];
+	CHECK(ipop_node_id_format(nid, ring_hex, sizeof(ring_hex)) == 0 &&
+	      strcmp(ring_hex, node_hex) == 0);
 	sodium_bin2base64(key_b64, sizeof(key_b64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
 
 	/* The node ID is the 16-byte BLAKE2b of the key (not a truncated 32-byte one). */
@@ -172,7 +179,7 @@ int main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	m.op = IPOP_LINK_REPLY;
 	memcpy(m.key, pk, 32);
-	memcpy(m.node_id, id, 16);
+	m.node = nid;
 	inet_pton(AF_INET, "10.91.1.2", &m.ip);
 	m.port = 5800;
 	xmpp_stanza_t *s = ipop_linkmsg_build(ctx, "gw2@example.org/r", "testnet", &m);
@@ -183,7 +190,7 @@ int main(int argc, char **argv)
 	CHECK(try(text, &out, &why) == 0);
 	xmpp_free(ctx, text);
 	CHECK(out.op == IPOP_LINK_REPLY && out.port == 5800 && out.ip == m.ip);
-	CHECK(memcmp(out.key, pk, 32) == 0 && memcmp(out.node_id, id, 16) == 0);
+	CHECK(memcmp(out.key, pk, 32) == 0 && ipop_node_id_eq(out.node, nid));
 	/* The same message for another overlay is refused. */
 	s = ipop_linkmsg_build(ctx, "x@y", "othernet", &m);
 	xmpp_stanza_to_text(s, &text, &len);
