@@ -6,7 +6,7 @@
  * nothing that crossed the network edge is parsed a second time inside.
  *
  *   op                     from -> to           params          body
- *   IPOP_OP_MEMBER_ONLINE  signal -> topology   jid, full       -
+ *   IPOP_OP_MEMBER_ONLINE  signal -> topology   jid, full       struct ipop_member_ident
  *   IPOP_OP_MEMBER_OFFLINE signal -> topology   jid, full       -
  *   IPOP_OP_SIGNAL_UP      signal -> topology   -               -
  *   IPOP_OP_SIGNAL_DOWN    signal -> topology   -               -
@@ -17,6 +17,11 @@
  */
 #ifndef IPOP_CONTROL_TASKS_H
 #define IPOP_CONTROL_TASKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/ring.h"
 
 /* Room for a JID (bare or full) with its NUL, in every module that keeps one. */
 #define IPOP_JID_LEN 256
@@ -31,6 +36,15 @@ enum ipop_task_op {
 	IPOP_OP_LINK_MSG,
 	IPOP_OP_LINK_SEND,
 	IPOP_OP__MAX
+};
+
+/* Body of IPOP_OP_MEMBER_ONLINE: the ring identity the member's presence
+ * announced, already checked by signal (node is BLAKE2b-128 of key, and no
+ * other online member holds that node ID or key). */
+struct ipop_member_ident {
+	struct ipop_node_id node;
+	uint8_t key[32];
+	bool known;      /* false: the presence carried none (a node of an older version) */
 };
 
 /* "member_online", ...; "?" for a value outside the list. */

@@ -138,17 +138,14 @@ static json_object *flood_json(const struct exp_flood *f)
 	return o;
 }
 
-static const char *type_name[IPOP_LINK_NTYPES] = { "none", "successor", "static", "ondemand",
-						   "long" };
-
 static json_object *links_json(const struct exp_links *l)
 {
 	json_object *o = json_object_new_object(), *out = json_object_new_object(),
 		    *in = json_object_new_object();
 
 	for (int t = 1; t < IPOP_LINK_NTYPES; t++) {
-		put_d(out, type_name[t], l->out[t]);
-		put_d(in, type_name[t], l->in[t]);
+		put_d(out, ipop_link_type_name((unsigned)t), l->out[t]);
+		put_d(in, ipop_link_type_name((unsigned)t), l->in[t]);
 	}
 	json_object_object_add(o, "out_per_node", out);
 	json_object_object_add(o, "in_per_node", in);

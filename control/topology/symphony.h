@@ -33,16 +33,8 @@
 #include <stdint.h>
 
 #include "dataplane/ring.h"
+#include "control/topology/link_type.h"
 #include "control/topology/rng.h"
-
-enum ipop_link_type {
-	IPOP_LINK_NONE = 0,
-	IPOP_LINK_SUCC = 1,      /* one of the s successors (or kept until replaced) */
-	IPOP_LINK_STATIC = 2,    /* configured */
-	IPOP_LINK_ONDEMAND = 3,  /* requested for a peer we exchange much traffic with */
-	IPOP_LINK_LONG = 4,      /* Symphony long-distance */
-};
-#define IPOP_LINK_NTYPES 5
 
 enum ipop_topo_link_state {
 	IPOP_TOPO_PENDING = 0,   /* requested, tunnel not up yet */
