@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -885,6 +886,166 @@ static int parse_signal(struct ctx *c, const config_setting_t *root)
 	return 0;
 }
 
+/* ---- topology { } ---- */
+
+static const char *const policy_names[IPOP_TOPO_NPOLICIES] = {
+	[IPOP_TOPO_POLICY_SYMPHONY] = "symphony",
+	[IPOP_TOPO_POLICY_ALLTOALL] = "all-to-all",
+};
+
+const char *ipop_topo_policy_name(unsigned policy)
+{
+	return policy < IPOP_TOPO_NPOLICIES ? policy_names[policy] : "?";
+}
+
+int ipop_topo_policy_parse(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < IPOP_TOPO_NPOLICIES; i++)
+		if (strcmp(name, policy_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+static int conv_policy(struct ctx *c, const config_setting_t *s, int *policy)
+{
+	char list[128] = "";
+	size_t i, n;
+	int id;
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(c, s, "expected a string, got %s", type_name(s));
+	id = ipop_topo_policy_parse(config_setting_get_string(s));
+	if (id >= 0) {
+		*policy = id;
+		return 0;
+	}
+	for (i = 0; i < IPOP_TOPO_NPOLICIES; i++) {
+		n = strlen(list);
+		snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", policy_names[i]);
+	}
+	return fail_at(c, s, "unknown policy \"%.40s\" (known: %s)",
+		       config_setting_get_string(s), list);
+}
+
+/* The bare JID (no /resource) of a full or bare one equals BARE. JIDs compare
+ * without regard to ASCII case: XMPP servers fold the case of the user and
+ * domain parts, so "Gw-7@Example.org" and "gw-7@example.org" are one member. */
+static bool same_bare_jid(const char *jid, const char *bare)
+{
+	size_t n = strcspn(jid, "/");
+
+	return strlen(bare) == n && strncasecmp(jid, bare, n) == 0;
+}
+
+/* static[i]: a bare JID, not this node's own, not listed before. */
+static int conv_static(struct ctx *c, const config_setting_t *list, unsigned i)
+{
+	const config_setting_t *s = config_setting_get_elem(list, i);
+	struct ipop_cfg *cfg = c->cfg;
+	char *v = cfg->topo_static[i];
+	unsigned j;
+	int rc;
+
+	if ((rc = conv_str(c, s, v, IPOP_CFG_JID_LEN)) < 0)
+		return rc;
+	if (jid_ok(v) && strchr(v, '/') != NULL)
+		return fail_at(c, s, "\"%.80s\": a member is named by its bare JID "
+			       "user@domain, without a /resource", v);
+	if (!jid_ok(v))
+		return fail_at(c, s, "\"%.80s\": expected a bare JID user@domain", v);
+	if (same_bare_jid(cfg->sig_jid, v))
+		return fail_at(c, s, "\"%.80s\" is this node's own signal.jid", v);
+	for (j = 0; j < i; j++)
+		if (strcasecmp(v, cfg->topo_static[j]) == 0)
+			return fail_at(c, s, "same JID as topology.static[%u] (line %u)", j,
+				       config_setting_source_line(config_setting_get_elem(list, j)));
+	return 0;
+}
+
+static int parse_statics(struct ctx *c, const config_setting_t *list)
+{
+	unsigned i, n;
+	int rc;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return fail_at(c, list, "expected a list of JIDs [ \"user@domain\", ... ], got %s",
+			       type_name(list));
+	n = (unsigned)config_setting_length(list);
+	if (n > IPOP_CFG_MAX_STATIC)
+		return fail_at(c, list, "too many entries (%u, at most %u)", n,
+			       IPOP_CFG_MAX_STATIC);
+	for (i = 0; i < n; i++) {
+		if ((rc = conv_static(c, list, i)) < 0)
+			return rc;
+		c->cfg->topo_n_static = i + 1;
+	}
+	return 0;
+}
+
+/* all-to-all links to every member: the settings that choose links for
+ * symphony would be silently ignored, so they are refused, like tls_trust
+ * without tls. */
+static int check_alltoall(struct ctx *c, const config_setting_t *g)
+{
+	static const char *const symphony_only[] = { "successors", "long_links",
+						     "max_incoming", "static" };
+	const config_setting_t *s;
+	size_t i;
+
+	if (c->cfg->topo_policy != IPOP_TOPO_POLICY_ALLTOALL)
+		return 0;
+	for (i = 0; i < N_ELEMS(symphony_only); i++)
+		if ((s = member(g, symphony_only[i])) != NULL)
+			return fail_at(c, s, "has no meaning with policy = \"%s\" (it links to "
+				       "every member)", ipop_topo_policy_name(IPOP_TOPO_POLICY_ALLTOALL));
+	return 0;
+}
+
+/* Every long link is some node's incoming one: with a cap below k on every
+ * node, the overlay cannot hold the long links its nodes want. With k = 0
+ * (automatic) the comparison can only be made at run time. */
+static int check_incoming(struct ctx *c, const config_setting_t *g)
+{
+	const struct ipop_cfg *cfg = c->cfg;
+
+	if (cfg->topo_max_incoming == 0 || cfg->topo_long_links == 0 ||
+	    cfg->topo_max_incoming >= cfg->topo_long_links)
+		return 0;
+	return fail_at(c, member(g, "max_incoming"), "must be 0 or at least "
+		       "topology.long_links (%u)", cfg->topo_long_links);
+}
+
+static int parse_topology(struct ctx *c, const config_setting_t *root)
+{
+	static const char *const known[] = { "policy", "successors", "long_links",
+					     "max_incoming", "static" };
+	struct ipop_cfg *cfg = c->cfg;
+	config_setting_t *g;
+	int rc;
+
+	if ((rc = get_group(c, root, "topology", known, N_ELEMS(known), &g)) < 0 || g == NULL)
+		return rc;
+	/* Links are chosen among the members signalling finds; static peers
+	 * alone make no ring. */
+	if (!cfg->signal_enabled)
+		return fail_at(c, g, "needs a signal { } group: links are chosen among the "
+			       "members signalling finds (static peers go in peers)");
+	if ((rc = conv_policy(c, member(g, "policy"), &cfg->topo_policy)) < 0 ||
+	    (rc = check_alltoall(c, g)) < 0 ||
+	    (rc = conv_uint(c, member(g, "successors"), 1, 8, &cfg->topo_successors)) < 0 ||
+	    (rc = conv_uint(c, member(g, "long_links"), 0, 32, &cfg->topo_long_links)) < 0 ||
+	    (rc = conv_uint(c, member(g, "max_incoming"), 0, 64, &cfg->topo_max_incoming)) < 0 ||
+	    (rc = check_incoming(c, g)) < 0)
+		return rc;
+	return parse_statics(c, member(g, "static"));
+}
+
 /* ---- peers = ( ... ) ---- */
 
 static int parse_peer(struct ctx *c, const config_setting_t *s, struct ipop_cfg_peer *p)
@@ -1217,12 +1378,14 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->sig_tls = true;
 	cfg->sig_offline_grace_s = 10;
 	cfg->sig_link_timeout_s = 20;
+	cfg->topo_policy = IPOP_TOPO_POLICY_SYMPHONY;
+	cfg->topo_successors = 2;
 }
 
 static int parse_all(struct ctx *c)
 {
 	static const char *const known[] = { "node", "dpdk", "lan", "wan", "host", "timers",
-					     "control", "signal", "peers" };
+					     "control", "signal", "topology", "peers" };
 	const config_setting_t *root = config_root_setting(&c->lc);
 	int rc;
 
@@ -1234,7 +1397,8 @@ static int parse_all(struct ctx *c)
 	    (rc = parse_host(c, root)) < 0 ||
 	    (rc = parse_timers(c, root)) < 0 ||
 	    (rc = parse_control(c, root)) < 0 ||
-	    (rc = parse_signal(c, root)) < 0)
+	    (rc = parse_signal(c, root)) < 0 ||
+	    (rc = parse_topology(c, root)) < 0)
 		return rc;
 	return parse_peers(c, root);
 }

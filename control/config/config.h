@@ -20,11 +20,24 @@
 #define IPOP_CFG_DEV_LEN      256
 #define IPOP_CFG_ERR_LEN      512
 #define IPOP_CFG_JID_LEN      256
+#define IPOP_CFG_MAX_STATIC   32     /* topology.static entries */
 
 /* vdev names ipopd creates itself for its kernel exception paths (wan.tap and
  * host.tap); lan.device, wan.device and --vdev in dpdk.eal must not reuse them. */
 #define IPOP_CFG_WAN_TAP_VDEV  "net_tap_ipopx"
 #define IPOP_CFG_HOST_TAP_VDEV "net_tap_ipoph"
+
+/* topology.policy: how a node with signalling chooses the members it links to. */
+enum ipop_topo_policy {
+	IPOP_TOPO_POLICY_SYMPHONY = 0,   /* s successors, k long links, the static list */
+	IPOP_TOPO_POLICY_ALLTOALL = 1,   /* every member that is online */
+};
+#define IPOP_TOPO_NPOLICIES 2
+
+/* "symphony", "all-to-all"; "?" outside the enum. */
+const char *ipop_topo_policy_name(unsigned policy);
+/* The policy of a name above, or -EINVAL. */
+int ipop_topo_policy_parse(const char *name);
 
 struct ipop_cfg_peer {
 	char name[IPOP_CFG_NAME_LEN];      /* optional label; "" if absent */
@@ -100,6 +113,14 @@ struct ipop_cfg {
 	bool sig_tls_trust;                    /* default false; true accepts any certificate */
 	unsigned sig_offline_grace_s;          /* member offline this long: links torn down; 10 */
 	unsigned sig_link_timeout_s;           /* negotiation/handshake limit per attempt; 20 */
+
+	/* topology { } : which members to link to; only with signal { } */
+	int topo_policy;                       /* enum ipop_topo_policy; default symphony */
+	unsigned topo_successors;              /* s; default 2, 1..8 */
+	unsigned topo_long_links;              /* k; default 0 = round(log2 n_est), 0..32 */
+	unsigned topo_max_incoming;            /* incoming long links accepted; 0 = 2k */
+	unsigned topo_n_static;
+	char topo_static[IPOP_CFG_MAX_STATIC][IPOP_CFG_JID_LEN]; /* bare JIDs, user@domain */
 
 	/* peers = ( { ... }, ... ) : static peers */
 	unsigned n_peers;

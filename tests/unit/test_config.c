@@ -35,6 +35,9 @@ static const uint8_t k2_bytes[32] = {
 #define WANX(x) "wan = { device = \"net_null0\"; address = \"10.1.0.2/24\"; " x " };\n"
 #define WANA(a) "wan = { device = \"net_null0\"; address = \"" a "\"; };\n"
 #define PEER1(x) "peers = ( { public_key = \"" K1 "\"; " x " } );\n"
+/* topology needs signal: SIG is line 3, a one-line TOPO line 4. */
+#define SIG "signal = { jid = \"gw-1@example.org/ipop\"; password = \"pw\"; };\n"
+#define TOPO(x) "topology = { " x " };\n"
 
 static struct ipop_cfg cfg;   /* large (the peer table): keep it off the stack */
 static char dir[64];
@@ -184,6 +187,10 @@ static void test_defaults(void)
 	CHECK(cfg.handshake_retry_ms == 1000);
 	CHECK(strcmp(cfg.api_socket, sock) == 0);
 	CHECK(strcmp(cfg.log_level, "info") == 0);
+	CHECK(!cfg.signal_enabled);
+	CHECK(cfg.topo_policy == IPOP_TOPO_POLICY_SYMPHONY);
+	CHECK(cfg.topo_successors == 2 && cfg.topo_long_links == 0);
+	CHECK(cfg.topo_max_incoming == 0 && cfg.topo_n_static == 0);
 	CHECK(cfg.n_peers == 0);
 	ipop_cfg_free(&cfg);
 
@@ -377,6 +384,76 @@ static const struct bad_case bad_cases[] = {
 	  "dpdk.eal[1]", "reserved for ipopd's own TAP ports" },
 	{ NODE WAN "host = { enabled = true;\n tap = \"ipop-wan\"; };\n", 4, "host.tap",
 	  "is also wan.tap" },
+	/* topology { } */
+	{ NODE WAN "topology = { };\n", 3, "topology",
+	  "needs a signal { } group: links are chosen among the members signalling finds" },
+	{ NODE WAN "topology = {\n policy = \"symphony\"; };\n" PEER1(""), 3, "topology",
+	  "needs a signal { } group" },
+	{ NODE WAN SIG "topology = 5;\n", 4, "topology", "expected a group" },
+	{ NODE WAN SIG "topology = {\n k = 3; };\n", 5, "topology.k",
+	  "unknown setting (known here: policy, successors, long_links, max_incoming, static)" },
+	{ NODE WAN SIG TOPO("policy = \"chord\";"), 4, "topology.policy",
+	  "unknown policy \"chord\" (known: symphony, all-to-all)" },
+	{ NODE WAN SIG TOPO("policy = \"alltoall\";"), 4, "topology.policy",
+	  "unknown policy \"alltoall\"" },
+	{ NODE WAN SIG TOPO("policy = \"Symphony\";"), 4, "topology.policy", "unknown policy" },
+	{ NODE WAN SIG TOPO("policy = 1;"), 4, "topology.policy",
+	  "expected a string, got an integer" },
+	{ NODE WAN SIG TOPO("successors = 0;"), 4, "topology.successors",
+	  "must be between 1 and 8 (got 0)" },
+	{ NODE WAN SIG TOPO("successors = 9;"), 4, "topology.successors", "(got 9)" },
+	{ NODE WAN SIG TOPO("successors = \"2\";"), 4, "topology.successors",
+	  "expected an integer, got a string" },
+	{ NODE WAN SIG TOPO("long_links = 33;"), 4, "topology.long_links",
+	  "must be between 0 and 32 (got 33)" },
+	{ NODE WAN SIG TOPO("long_links = -1;"), 4, "topology.long_links", "(got -1)" },
+	{ NODE WAN SIG TOPO("max_incoming = 65;"), 4, "topology.max_incoming",
+	  "must be between 0 and 64 (got 65)" },
+	{ NODE WAN SIG "topology = {\n long_links = 8;\n max_incoming = 7; };\n", 6,
+	  "topology.max_incoming", "must be 0 or at least topology.long_links (8)" },
+	{ NODE WAN SIG "topology = {\n policy = \"all-to-all\";\n successors = 2; };\n", 6,
+	  "topology.successors", "has no meaning with policy = \"all-to-all\"" },
+	{ NODE WAN SIG "topology = {\n long_links = 0;\n policy = \"all-to-all\"; };\n", 5,
+	  "topology.long_links", "has no meaning with policy = \"all-to-all\"" },
+	{ NODE WAN SIG TOPO("policy = \"all-to-all\"; max_incoming = 4;"), 4,
+	  "topology.max_incoming", "has no meaning" },
+	{ NODE WAN SIG TOPO("policy = \"all-to-all\"; static = [ ];"), 4, "topology.static",
+	  "has no meaning" },
+	{ NODE WAN SIG TOPO("static = \"gw-7@example.org\";"), 4, "topology.static",
+	  "expected a list of JIDs [ \"user@domain\", ... ], got a string" },
+	{ NODE WAN SIG TOPO("static = { a = \"gw-7@example.org\"; };"), 4, "topology.static",
+	  "expected a list of JIDs" },
+	{ NODE WAN SIG TOPO("static = ( \"gw-7@example.org\", 5 );"), 4, "topology.static[1]",
+	  "expected a string, got an integer" },
+	{ NODE WAN SIG TOPO("static = [ \"\" ];"), 4, "topology.static[0]", "must not be empty" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-7\" ];"), 4, "topology.static[0]",
+	  "\"gw-7\": expected a bare JID user@domain" },
+	{ NODE WAN SIG TOPO("static = [ \"@example.org\" ];"), 4, "topology.static[0]",
+	  "expected a bare JID" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-7@\" ];"), 4, "topology.static[0]",
+	  "expected a bare JID" },
+	{ NODE WAN SIG TOPO("static = [ \"gw 7@example.org\" ];"), 4, "topology.static[0]",
+	  "expected a bare JID" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-7@example.org/ipop\" ];"), 4, "topology.static[0]",
+	  "\"gw-7@example.org/ipop\": a member is named by its bare JID user@domain, "
+	  "without a /resource" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-7@example.org/\" ];"), 4, "topology.static[0]",
+	  "expected a bare JID" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-1@example.org\" ];"), 4, "topology.static[0]",
+	  "\"gw-1@example.org\" is this node's own signal.jid" },
+	{ NODE WAN SIG TOPO("static = [ \"GW-1@Example.ORG\" ];"), 4, "topology.static[0]",
+	  "is this node's own signal.jid" },
+	{ NODE WAN SIG "topology = { static = [\n \"gw-7@example.org\",\n \"gw-9@example.org\",\n"
+	  " \"Gw-7@example.org\" ]; };\n", 7, "topology.static[2]",
+	  "same JID as topology.static[0] (line 5)" },
+	{ NODE WAN SIG TOPO("static = [ \"gw-7@example.org\", \"gw-7@example.org\" ];"), 4,
+	  "topology.static[1]", "same JID as topology.static[0] (line 4)" },
+	{ NODE WAN SIG TOPO("static = [ \""
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901@example.org\" ];"), 4,
+	  "topology.static[0]", "too long (256 characters, at most 255)" },
 };
 
 /* The error must be one line starting "NAME:LINE: PATH: " and mention PROBLEM. */
@@ -464,6 +541,121 @@ static void test_peer_limit(void)
 		return;
 	CHECK(ipop_cfg_load_string(&cfg, t, "many.conf", err, sizeof(err)) == -EINVAL);
 	CHECK(strcmp(err, "many.conf:3: peers: too many peers (1025, at most 1024)") == 0);
+	free(t);
+}
+
+static void test_policy_names(void)
+{
+	CHECK(strcmp(ipop_topo_policy_name(IPOP_TOPO_POLICY_SYMPHONY), "symphony") == 0);
+	CHECK(strcmp(ipop_topo_policy_name(IPOP_TOPO_POLICY_ALLTOALL), "all-to-all") == 0);
+	CHECK(strcmp(ipop_topo_policy_name(IPOP_TOPO_NPOLICIES), "?") == 0);
+	CHECK(ipop_topo_policy_parse("symphony") == IPOP_TOPO_POLICY_SYMPHONY);
+	CHECK(ipop_topo_policy_parse("all-to-all") == IPOP_TOPO_POLICY_ALLTOALL);
+	CHECK(ipop_topo_policy_parse("?") == -EINVAL);
+	CHECK(ipop_topo_policy_parse("") == -EINVAL);
+}
+
+static void test_topology(void)
+{
+	char err[IPOP_CFG_ERR_LEN] = "";
+
+	/* every setting, none at its default */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG
+				   "topology = {\n"
+				   "  policy = \"symphony\";\n"
+				   "  successors = 3;\n"
+				   "  long_links = 6;\n"
+				   "  max_incoming = 6;\n"
+				   "  static = [ \"gw-7@example.org\", \"gw-9@example.org\" ];\n"
+				   "};\n", "topo.conf", err, sizeof(err)) == 0);
+	if (err[0] != '\0')
+		fprintf(stderr, "topo.conf: %s\n", err);
+	CHECK(cfg.signal_enabled && cfg.topo_policy == IPOP_TOPO_POLICY_SYMPHONY);
+	CHECK(cfg.topo_successors == 3 && cfg.topo_long_links == 6);
+	CHECK(cfg.topo_max_incoming == 6 && cfg.topo_n_static == 2);
+	CHECK(strcmp(cfg.topo_static[0], "gw-7@example.org") == 0);
+	CHECK(strcmp(cfg.topo_static[1], "gw-9@example.org") == 0);
+	ipop_cfg_free(&cfg);
+
+	/* an empty group, signal alone: the defaults */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG TOPO(""), "topo.conf", err,
+				   sizeof(err)) == 0);
+	CHECK(cfg.topo_policy == IPOP_TOPO_POLICY_SYMPHONY && cfg.topo_successors == 2);
+	CHECK(cfg.topo_long_links == 0 && cfg.topo_max_incoming == 0 && cfg.topo_n_static == 0);
+	ipop_cfg_free(&cfg);
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG, "topo.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.topo_policy == IPOP_TOPO_POLICY_SYMPHONY && cfg.topo_successors == 2);
+	ipop_cfg_free(&cfg);
+	/* the order of the groups does not matter: topology may come first */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN TOPO("successors = 4;") SIG, "topo.conf", err,
+				   sizeof(err)) == 0);
+	CHECK(cfg.signal_enabled && cfg.topo_successors == 4);
+	ipop_cfg_free(&cfg);
+
+	/* the ends of the ranges; a ( ) list; a static entry that only shares
+	 * the user part with signal.jid; any cap when k is automatic */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG
+				   TOPO("successors = 1; long_links = 32; max_incoming = 64; "
+					"static = ( \"gw-1@example.net\" );"),
+				   "topo.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.topo_successors == 1 && cfg.topo_long_links == 32);
+	CHECK(cfg.topo_max_incoming == 64 && cfg.topo_n_static == 1);
+	CHECK(strcmp(cfg.topo_static[0], "gw-1@example.net") == 0);
+	ipop_cfg_free(&cfg);
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG
+				   TOPO("successors = 8; long_links = 0; max_incoming = 1; "
+					"static = [ ];"), "topo.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.topo_successors == 8 && cfg.topo_max_incoming == 1 && cfg.topo_n_static == 0);
+	ipop_cfg_free(&cfg);
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG TOPO("long_links = 4; max_incoming = 4;"),
+				   "topo.conf", err, sizeof(err)) == 0);
+	ipop_cfg_free(&cfg);
+
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG TOPO("policy = \"all-to-all\";"),
+				   "topo.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.topo_policy == IPOP_TOPO_POLICY_ALLTOALL && cfg.topo_n_static == 0);
+	ipop_cfg_free(&cfg);
+}
+
+/* A topology group with N static JIDs gw-0@example.org .. */
+static char *statics_text(unsigned n)
+{
+	size_t len = 512 + (size_t)n * 32, off;
+	char *t = malloc(len);
+	unsigned i;
+
+	if (t == NULL)
+		return NULL;
+	off = (size_t)snprintf(t, len, NODE WAN SIG "topology = {\n static = [");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(t + off, len - off, "%s \"gw-%u@example.org\"",
+					i ? "," : "", i + 2);
+	snprintf(t + off, len - off, " ];\n};\n");
+	return t;
+}
+
+static void test_static_limit(void)
+{
+	char err[IPOP_CFG_ERR_LEN] = "";
+	char *t = statics_text(IPOP_CFG_MAX_STATIC);
+
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK(ipop_cfg_load_string(&cfg, t, "many.conf", err, sizeof(err)) == 0);
+	CHECK(cfg.topo_n_static == IPOP_CFG_MAX_STATIC);
+	CHECK(strcmp(cfg.topo_static[IPOP_CFG_MAX_STATIC - 1], "gw-33@example.org") == 0);
+	ipop_cfg_free(&cfg);
+	free(t);
+
+	t = statics_text(IPOP_CFG_MAX_STATIC + 1);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK(ipop_cfg_load_string(&cfg, t, "many.conf", err, sizeof(err)) == -EINVAL);
+	CHECK(strcmp(err, "many.conf:5: topology.static: too many entries (33, at most 32)") == 0);
+	if (strcmp(err, "many.conf:5: topology.static: too many entries (33, at most 32)") != 0)
+		fprintf(stderr, "  static limit: %s\n", err);
 	free(t);
 }
 
@@ -605,6 +797,9 @@ int main(int argc, char **argv)
 	test_defaults();
 	test_broken();
 	test_peer_limit();
+	test_policy_names();
+	test_topology();
+	test_static_limit();
 	test_files();
 	test_examples(argc, argv);
 	test_free_zeroed();
