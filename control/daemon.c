@@ -118,8 +118,28 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+_Static_assert(IPOP_TOPO_MAX_STATIC >= IPOP_CFG_MAX_STATIC, "topology.static fits the policy");
+
+/* The topology { } settings and who we are, for the policy. */
+static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *set)
+{
+	const struct ipop_cfg *c = n->cfg;
+
+	memset(set, 0, sizeof(*set));
+	g_strlcpy(set->self_jid, c->sig_jid, sizeof(set->self_jid));
+	set->self_jid[strcspn(set->self_jid, "/")] = '\0';
+	set->self_id = ipop_node_id_of_key(n->id.pub);
+	set->successors = c->topo_successors;
+	set->long_links = c->topo_long_links;
+	set->max_incoming = c->topo_max_incoming;
+	set->n_static = c->topo_n_static;
+	for (unsigned i = 0; i < c->topo_n_static; i++)
+		g_strlcpy(set->statics[i], c->topo_static[i], sizeof(set->statics[i]));
+	randombytes_buf(&set->seed, sizeof(set->seed));
+}
+
 /* Controller modules, registered when signal { } is configured: signalling,
- * topology (all-to-all) and the link manager, on the loop's default context. */
+ * topology (topology.policy) and the link manager, on the loop's default context. */
 static int start_modules(struct ipop_node *n, char *err, size_t errlen)
 {
 	static struct ipop_fw fw;
@@ -134,8 +154,11 @@ static int start_modules(struct ipop_node *n, char *err, size_t errlen)
 	}
 	n->fw = &fw;
 	n->mod_signal = ipop_signal_module(n);
-	n->mod_topology = ipop_topology_module(&ipop_topology_alltoall, c->sig_jid,
-					       c->sig_offline_grace_s * 1000);
+	struct ipop_topo_settings set;
+	topo_settings(n, &set);
+	n->mod_topology = ipop_topology_module(c->topo_policy == IPOP_TOPO_POLICY_ALLTOALL ?
+					       &ipop_topology_alltoall : &ipop_topology_symphony,
+					       &set, c->sig_offline_grace_s * 1000);
 	n->mod_linkmgr = ipop_linkmgr_module(n);
 	if (n->mod_signal == NULL || n->mod_topology == NULL || n->mod_linkmgr == NULL) {
 		snprintf(err, errlen, "controller modules: out of memory");

@@ -12,6 +12,8 @@ static const char *const op_names[IPOP_OP__MAX] = {
 	[IPOP_OP_LINK_UNWANT] = "link_unwant",
 	[IPOP_OP_LINK_MSG] = "link_msg",
 	[IPOP_OP_LINK_SEND] = "link_send",
+	[IPOP_OP_LINK_REPORT] = "link_report",
+	[IPOP_OP_LINK_LIMITS] = "link_limits",
 };
 
 const char *ipop_task_op_name(int op)

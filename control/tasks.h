@@ -10,10 +10,15 @@
  *   IPOP_OP_MEMBER_OFFLINE signal -> topology   jid, full       -
  *   IPOP_OP_SIGNAL_UP      signal -> topology   -               -
  *   IPOP_OP_SIGNAL_DOWN    signal -> topology   -               -
- *   IPOP_OP_LINK_WANT      topology -> linkmgr  jid, full       -
+ *   IPOP_OP_LINK_WANT      topology -> linkmgr  jid, full, why  struct ipop_link_want
  *   IPOP_OP_LINK_UNWANT    topology -> linkmgr  jid, why        -
  *   IPOP_OP_LINK_MSG       signal -> linkmgr    jid, full       struct ipop_link_msg
- *   IPOP_OP_LINK_SEND      linkmgr -> signal    to, jid         enum ipop_link_op
+ *   IPOP_OP_LINK_SEND      linkmgr -> signal    to, jid         struct ipop_link_msg (op, type, reason)
+ *   IPOP_OP_LINK_REPORT    linkmgr -> topology  jid             struct ipop_topo_link_info
+ *   IPOP_OP_LINK_LIMITS    topology -> linkmgr  -               unsigned[IPOP_LINK_NTYPES]
+ *
+ * (struct ipop_topo_link_info: control/topology/policy.h; a link's state or one
+ * side's wish changed. LINK_LIMITS: caps on incoming links by type, 0 = none.)
  */
 #ifndef IPOP_CONTROL_TASKS_H
 #define IPOP_CONTROL_TASKS_H
@@ -35,6 +40,8 @@ enum ipop_task_op {
 	IPOP_OP_LINK_UNWANT,
 	IPOP_OP_LINK_MSG,
 	IPOP_OP_LINK_SEND,
+	IPOP_OP_LINK_REPORT,
+	IPOP_OP_LINK_LIMITS,
 	IPOP_OP__MAX
 };
 
@@ -45,6 +52,11 @@ struct ipop_member_ident {
 	struct ipop_node_id node;
 	uint8_t key[32];
 	bool known;      /* false: the presence carried none (a node of an older version) */
+};
+
+/* Body of IPOP_OP_LINK_WANT: why the topology wants the link. */
+struct ipop_link_want {
+	uint8_t type;    /* enum ipop_link_type (control/topology/link_type.h), not NONE */
 };
 
 /* "member_online", ...; "?" for a value outside the list. */

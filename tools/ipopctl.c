@@ -5,6 +5,7 @@
  *   ipopctl pubkey < node.key        (prints its public key)
  *   ipopctl genkey -o FILE           (writes FILE with mode 0600, prints the public key)
  *   ipopctl [-s SOCKET] show [--json]
+ *   ipopctl [-s SOCKET] topology [--json]  (this node's view of the ring)
  *   ipopctl [-s SOCKET] macs
  *   ipopctl [-s SOCKET] ping
  *   ipopctl counters [FAMILY]        (every counter and its meaning; local, no socket)
@@ -30,7 +31,7 @@ static int usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"usage: ipopctl genkey [-o FILE] | pubkey\n"
-		"       ipopctl [-s SOCKET] show [--json] | macs | ping\n"
+		"       ipopctl [-s SOCKET] show [--json] | topology [--json] | macs | ping\n"
 		"       ipopctl counters [FAMILY | --markdown]\n"
 		"SOCKET is control.api_socket of ipopd's configuration; without -s, the only\n"
 		"socket in %s is used.\n", SOCKET_DIR);
@@ -187,6 +188,8 @@ int main(int argc, char **argv)
 		return cmd_pubkey();
 	if (strcmp(cmd, "show") == 0)
 		return cmd_request(sock, json ? "show json" : "show");
+	if (strcmp(cmd, "topology") == 0)
+		return cmd_request(sock, json ? "topology json" : "topology");
 	if (strcmp(cmd, "macs") == 0)
 		return cmd_request(sock, "macs json");
 	if (strcmp(cmd, "ping") == 0)

@@ -226,11 +226,18 @@ static void reply(int fd, const char *req, const struct ipop_node *n)
 	}
 	if (strcmp(req, "show") == 0 || strcmp(req, "show json") == 0) {
 		o = node_json(n);
+	} else if (strcmp(req, "topology") == 0 || strcmp(req, "topology json") == 0) {
+		if (n->mod_topology == NULL) {
+			dprintf(fd, "error: no topology: this node has no signal { } group\n");
+			return;
+		}
+		o = ipop_topology_ring_json(n->mod_topology);
 	} else if (strcmp(req, "macs json") == 0 || strcmp(req, "macs") == 0) {
 		o = json_object_new_array();
 		ipop_bridge_walk(&n->sh.bridge, (uint32_t)(rte_rdtsc() / n->tsc_hz), mac_visit, o);
 	} else {
-		dprintf(fd, "error: unknown request '%s' (try: show, show json, macs json, ping)\n", req);
+		dprintf(fd, "error: unknown request '%s' (try: show, show json, topology, "
+			"topology json, macs json, ping)\n", req);
 		return;
 	}
 	mf = open_memstream(&text, &len);

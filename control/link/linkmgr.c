@@ -95,6 +95,18 @@ static void set_state(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_li
 		lm->env.on_state(lm->env.ctx, l, old);
 }
 
+/* One side's wish changed: the topology hears it like a state change. */
+static void notify(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (lm->env.on_state != NULL)
+		lm->env.on_state(lm->env.ctx, l, l->state);
+}
+
+static bool wanted(const struct ipop_link *l)
+{
+	return l->type != IPOP_LINK_NONE;
+}
+
 static void set_error(struct ipop_link *l, const char *why)
 {
 	snprintf(l->last_error, sizeof(l->last_error), "%s", why);
@@ -132,9 +144,14 @@ static void drop_peer(struct ipop_linkmgr *lm, struct ipop_link *l, const char *
 	l->endpoint_set = false;
 }
 
-static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op)
+static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
+		     const char *reason)
 {
-	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, op) != 0) {
+	struct ipop_link_msg m = { .op = op, .type = l->type };
+
+	if (reason != NULL)
+		snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, &m) != 0) {
 		lm->st.send_failed++;
 		return;
 	}
@@ -147,7 +164,7 @@ static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
 		set_state(lm, l, IPOP_LINK_REQUESTED);   /* wait until the member is online */
 		return;
 	}
-	send_msg(lm, l, IPOP_LINK_REQUEST);
+	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
 	set_state(lm, l, IPOP_LINK_NEGOTIATING);
 	l->deadline_ms = now(lm) + lm->link_timeout_ms;
 }
@@ -165,25 +182,34 @@ static void fail(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
 static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why, bool tell)
 {
 	if (tell && l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED)
-		send_msg(lm, l, IPOP_LINK_CLOSE);
+		send_msg(lm, l, IPOP_LINK_CLOSE, NULL);
 	drop_peer(lm, l, why);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
 	set_error(l, why);
 	set_state(lm, l, IPOP_LINK_CLOSED);
 	l->have_remote = false;
+	l->remote_type = IPOP_LINK_NONE;
 }
 
-int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full)
+int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
+		      enum ipop_link_type type, const char *why)
 {
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
+	if (type == IPOP_LINK_NONE || type >= IPOP_LINK_NTYPES)
+		return -EINVAL;
 	if (l == NULL && (l = create(lm, jid)) == NULL)
 		return -ENOSPC;
 	if (full != NULL && strlen(full) < sizeof(l->full))
 		snprintf(l->full, sizeof(l->full), "%s", full);
-	l->wanted = true;
+	snprintf(l->why, sizeof(l->why), "%s", why ? why : ipop_link_type_name(type));
+	if (l->type != type) {
+		l->type = (uint8_t)type;
+		notify(lm, l);
+	}
 	if (l->state == IPOP_LINK_CLOSED || l->state == IPOP_LINK_FAILED) {
+		l->refused = false;
 		l->attempts = 0;
 		set_state(lm, l, IPOP_LINK_REQUESTED);
 	}
@@ -198,9 +224,68 @@ int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *wh
 
 	if (l == NULL)
 		return -ENOENT;
-	l->wanted = false;
+	l->type = IPOP_LINK_NONE;
+	l->why[0] = '\0';
+	notify(lm, l);
+	if (l->remote_type != IPOP_LINK_NONE && l->peer_added) {
+		/* The member still wants it: release our wish, keep the tunnel. */
+		send_msg(lm, l, IPOP_LINK_CLOSE, NULL);
+		return 0;
+	}
 	close_link(lm, l, why, true);
 	return 0;
+}
+
+int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why)
+{
+	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
+
+	if (l == NULL)
+		return -ENOENT;
+	l->type = IPOP_LINK_NONE;
+	l->why[0] = '\0';
+	close_link(lm, l, why, true);
+	return 0;
+}
+
+void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP_LINK_NTYPES])
+{
+	memcpy(lm->max_in, max_in, sizeof(lm->max_in));
+}
+
+/* Incoming links of this type we hold only because members asked (l aside). */
+static unsigned incoming_of_type(const struct ipop_linkmgr *lm, const struct ipop_link *l,
+				 uint8_t type)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		const struct ipop_link *o = lm->links[i];
+		if (o != l && o->remote_type == type && !wanted(o) &&
+		    o->state != IPOP_LINK_CLOSED && o->state != IPOP_LINK_FAILED)
+			n++;
+	}
+	return n;
+}
+
+/* A request we would hold only for the member, over its type's cap: refuse
+ * it with a reason both sides show. A link we want ourselves, or one already
+ * granted, is never refused. */
+static bool refuse_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l, uint8_t type)
+{
+	unsigned cap = type < IPOP_LINK_NTYPES ? lm->max_in[type] : 0;
+	char why[IPOP_LINK_REASON_LEN];
+
+	if (cap == 0 || wanted(l) || (l->remote_type == type && l->peer_added))
+		return false;
+	if (incoming_of_type(lm, l, type) < cap)
+		return false;
+	snprintf(why, sizeof(why), "incoming %s links at their cap of %u",
+		 ipop_link_type_name(type), cap);
+	send_msg(lm, l, IPOP_LINK_REFUSE, why);
+	lm->st.refusals_tx++;
+	close_link(lm, l, why, false);
+	return true;
 }
 
 /* The member's key and endpoint are known: add its peer and handshake. */
@@ -258,7 +343,13 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 	lm->st.requests_rx++;
 	if (!take_remote(lm, l, m))
 		return -EPERM;
-	send_msg(lm, l, IPOP_LINK_REPLY);
+	if (refuse_over_cap(lm, l, m->type))
+		return -EBUSY;
+	if (l->remote_type != m->type) {
+		l->remote_type = m->type;
+		notify(lm, l);
+	}
+	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
 	    l->peer_added) {
 		/* A request on a live link: the member lost its side (restart);
@@ -278,8 +369,44 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	lm->st.replies_rx++;
 	if (!take_remote(lm, l, m))
 		return -EPERM;
+	if (l->remote_type != m->type) {
+		l->remote_type = m->type;   /* the member's own wish, "none" if it has none */
+		notify(lm, l);
+	}
 	if (!l->peer_added)
 		start_handshake(lm, l);   /* first answer, or the key changed */
+	return 0;
+}
+
+/* The member let go of its wish; the link goes only if we have none either. */
+static int on_close(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	lm->st.closes_rx++;
+	l->remote_type = IPOP_LINK_NONE;
+	if (wanted(l) && l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED &&
+	    l->state != IPOP_LINK_NEGOTIATING) {
+		notify(lm, l);
+		return 0;
+	}
+	close_link(lm, l, "closed by the member", false);
+	l->next_ms = now(lm) + backoff(lm, l->attempts++);
+	return 0;
+}
+
+/* The member will not hold the link we asked for: fail it with its reason;
+ * the topology hears of it and may choose another member. */
+static int on_refuse(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	char why[sizeof(l->last_error)];
+
+	lm->st.refusals_rx++;
+	if (l->state != IPOP_LINK_NEGOTIATING && l->state != IPOP_LINK_HANDSHAKING) {
+		lm->st.unsolicited++;
+		return -EALREADY;
+	}
+	snprintf(why, sizeof(why), "refused by the member: %s", m->reason);
+	l->refused = true;
+	fail(lm, l, why);
 	return 0;
 }
 
@@ -288,16 +415,12 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 {
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
-	if (m->op == IPOP_LINK_CLOSE) {
-		lm->st.closes_rx++;
-		if (l == NULL || !ipop_node_id_eq(l->node, m->node) ||
-		    !l->have_remote) {
+	if (m->op == IPOP_LINK_CLOSE || m->op == IPOP_LINK_REFUSE) {
+		if (l == NULL || !ipop_node_id_eq(l->node, m->node) || !l->have_remote) {
 			lm->st.unsolicited++;
 			return -ENOENT;
 		}
-		close_link(lm, l, "closed by the member", false);
-		l->next_ms = now(lm) + backoff(lm, l->attempts++);
-		return 0;
+		return m->op == IPOP_LINK_CLOSE ? on_close(lm, l) : on_refuse(lm, l, m);
 	}
 	if (l == NULL) {
 		if (m->op == IPOP_LINK_REPLY) {
@@ -393,7 +516,7 @@ void ipop_linkmgr_tick(struct ipop_linkmgr *lm)
 		struct ipop_link *l = lm->links[i];
 		switch (l->state) {
 		case IPOP_LINK_REQUESTED:
-			if (l->wanted && l->full[0] && t >= l->next_ms)
+			if (wanted(l) && l->full[0] && t >= l->next_ms)
 				send_request(lm, l);
 			break;
 		case IPOP_LINK_NEGOTIATING:
@@ -408,10 +531,10 @@ void ipop_linkmgr_tick(struct ipop_linkmgr *lm)
 			break;
 		case IPOP_LINK_FAILED:
 		case IPOP_LINK_CLOSED:
-			if (l->wanted && t >= l->next_ms) {
+			if (wanted(l) && t >= l->next_ms) {
 				set_state(lm, l, IPOP_LINK_REQUESTED);
 				send_request(lm, l);
-			} else if (!l->wanted && t - l->state_ms >= CLOSED_KEEP_MS) {
+			} else if (!wanted(l) && t - l->state_ms >= CLOSED_KEEP_MS) {
 				destroy(lm, i--);
 			}
 			break;
@@ -419,7 +542,8 @@ void ipop_linkmgr_tick(struct ipop_linkmgr *lm)
 	}
 }
 
-static json_object *link_json(const struct ipop_link *l, uint64_t t)
+static json_object *link_json(const struct ipop_linkmgr *lm, const struct ipop_link *l,
+			      uint64_t t)
 {
 	json_object *o = json_object_new_object();
 	char hex[IPOP_NODE_ID_HEX_LEN + 1], b64[48], ep[32];
@@ -435,12 +559,20 @@ static json_object *link_json(const struct ipop_link *l, uint64_t t)
 		sodium_bin2base64(b64, sizeof(b64), l->key, 32, sodium_base64_VARIANT_ORIGINAL);
 		snprintf(ep, sizeof(ep), "%s:%u", inet_ntoa(a), l->port);
 		json_object_object_add(o, "node_id", json_object_new_string(hex));
+		/* Where the member sits on the ring seen from us: the clockwise
+		 * distance as a fraction of the ring. */
+		json_object_object_add(o, "ring_distance", json_object_new_double(
+			ipop_ring_to_fraction(ipop_ring_dist(lm->self_id, l->node))));
 		json_object_object_add(o, "public_key", json_object_new_string(b64));
 		json_object_object_add(o, "endpoint", json_object_new_string(ep));
 		json_object_object_add(o, "role", json_object_new_string(l->initiator ? "initiator" :
 									   "responder"));
 	}
-	json_object_object_add(o, "wanted", json_object_new_boolean(l->wanted));
+	json_object_object_add(o, "wanted", json_object_new_boolean(wanted(l)));
+	json_object_object_add(o, "type", json_object_new_string(ipop_link_type_name(l->type)));
+	json_object_object_add(o, "remote_type",
+			       json_object_new_string(ipop_link_type_name(l->remote_type)));
+	json_object_object_add(o, "why", l->why[0] ? json_object_new_string(l->why) : NULL);
 	json_object_object_add(o, "tx_bytes", json_object_new_int64((int64_t)l->tx_bytes));
 	json_object_object_add(o, "rx_bytes", json_object_new_int64((int64_t)l->rx_bytes));
 	json_object_object_add(o, "connects", json_object_new_int64((int64_t)l->connects));
@@ -457,7 +589,7 @@ json_object *ipop_linkmgr_json(const struct ipop_linkmgr *lm)
 	uint64_t t = lm->env.now_ms(lm->env.ctx);
 
 	for (unsigned i = 0; i < lm->n_links; i++)
-		json_object_array_add(arr, link_json(lm->links[i], t));
+		json_object_array_add(arr, link_json(lm, lm->links[i], t));
 	json_object_object_add(o, "links", arr);
 	ipop_counters_json(st, &ipop_linkmgr_family, &lm->st);
 	json_object_object_add(o, "counters", st);

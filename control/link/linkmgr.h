@@ -45,7 +45,12 @@ struct ipop_link {
 	char jid[IPOP_JID_LEN];        /* the member's bare JID: the link's name */
 	char full[IPOP_JID_LEN];       /* where its messages go; "" unknown */
 	enum ipop_link_state state;
-	bool wanted;                   /* the topology wants this link */
+	/* Why each side wants the link (enum ipop_link_type). The tunnel exists
+	 * while either wants it: a close from one side only releases its wish. */
+	uint8_t type;                  /* ours, from the topology; NONE: we do not */
+	uint8_t remote_type;           /* the member's, from its request or reply */
+	bool refused;                  /* the member refused our request (last_error says why) */
+	char why[96];                  /* the topology's reason for our type */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
 	uint8_t key[32];
 	struct ipop_node_id node;      /* the member's ring ID (checked against key) */
@@ -68,11 +73,13 @@ struct ipop_link_env {
 	void (*reset_peer)(void *ctx, const struct ipop_link *l, const char *why);
 	void (*remove_peer)(void *ctx, const struct ipop_link *l, const char *why);
 	int (*peer_status)(void *ctx, const struct ipop_link *l, struct ipop_link_peer_status *st);
-	/* Send our request/reply/close to l->full; 0 when queued. */
-	int (*send)(void *ctx, const struct ipop_link *l, enum ipop_link_op op);
+	/* Send a link message to l->full; 0 when queued. m has op, type and (for
+	 * refuse) reason; the signalling module adds identity and endpoint. */
+	int (*send)(void *ctx, const struct ipop_link *l, const struct ipop_link_msg *m);
 	uint64_t (*now_ms)(void *ctx);
 	uint32_t (*random)(void *ctx, uint32_t upper);   /* uniform in [0, upper) */
-	/* Optional: l moved from old to l->state (for the log). */
+	/* Optional: l moved from old to l->state, or one side's type changed
+	 * (old == l->state then). */
 	void (*on_state)(void *ctx, const struct ipop_link *l, enum ipop_link_state old);
 };
 
@@ -80,7 +87,9 @@ struct ipop_link_env {
 #define IPOP_LINKMGR_COUNTERS(X) \
 	X(requests_rx, "link requests received") \
 	X(replies_rx, "link replies received") \
-	X(closes_rx, "link closes received") \
+	X(closes_rx, "link closes received (the member released its wish; the link stays if we want it)") \
+	X(refusals_rx, "link refusals received (the member would not accept our request)") \
+	X(refusals_tx, "link requests refused (incoming links of that type at their cap)") \
 	X(unsolicited, "replies or closes for no link of ours (ignored)") \
 	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
 	X(own_key, "link messages announcing this node's own key (refused)") \
@@ -100,6 +109,9 @@ struct ipop_linkmgr {
 	struct ipop_node_id self_id;
 	unsigned link_timeout_ms;      /* negotiating or handshaking longer: failed */
 	unsigned retry_base_ms, retry_max_ms;
+	/* Caps on links a member requests and we do not want ourselves, by type
+	 * (0: no cap); set by the topology (ipop_linkmgr_set_limits). */
+	unsigned max_in[IPOP_LINK_NTYPES];
 	unsigned n_links;
 	struct ipop_link *links[IPOP_MAX_LINKS];
 	struct ipop_linkmgr_stats st;
@@ -109,10 +121,18 @@ void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
 		       const uint8_t self_key[32], unsigned link_timeout_ms);
 void ipop_linkmgr_free(struct ipop_linkmgr *lm);
 struct ipop_link *ipop_linkmgr_find(struct ipop_linkmgr *lm, const char *jid);
-/* The topology wants a link to JID (full = where it is online now). */
-int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full);
-/* The topology no longer wants it: close it. */
+/* The topology wants a link of this type to JID (full = where it is online
+ * now; why = its reason, shown by the API); a new type for a link it already
+ * wants just changes the type. */
+int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
+		      enum ipop_link_type type, const char *why);
+/* The topology no longer wants it: close it, or, while the member still
+ * wants it, only tell the member (it closes the link when it lets go too). */
 int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *why);
+/* The member left the overlay: its link goes, whoever wanted it. */
+int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why);
+/* Caps on incoming links by type (0: none); requests over a cap are refused. */
+void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP_LINK_NTYPES]);
 /* A validated link message from member JID at FULL. */
 int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *full,
 			const struct ipop_link_msg *m);

@@ -4,6 +4,7 @@
 #include "control/node.h"
 #include "control/session/peer.h"
 #include "control/tasks.h"
+#include "control/topology/policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -104,7 +105,7 @@ static uint32_t node_random(void *ctx, uint32_t upper)
 	return randombytes_uniform(upper);
 }
 
-static int module_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
+static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	json_object *p = json_object_new_object();
 	struct ipop_task *t;
@@ -114,7 +115,7 @@ static int module_send(void *ctx, const struct ipop_link *l, enum ipop_link_op o
 	t = ipop_task_new("linkmgr", "signal", IPOP_OP_LINK_SEND, p);
 	if (t == NULL)
 		return -ENOMEM;
-	if (ipop_task_set_body(t, &op, sizeof(op)) != 0) {
+	if (ipop_task_set_body(t, m, sizeof(*m)) != 0) {
 		json_object_put(t->params);
 		free(t);
 		return -EMSGSIZE;
@@ -139,6 +140,26 @@ static int handle_msg(struct lm_module *lmm, const struct ipop_task *t, const ch
 	return r;
 }
 
+static int handle_want(struct lm_module *lmm, const struct ipop_task *t, const char *jid,
+		       const char *full, const char *why)
+{
+	const struct ipop_link_want *w = ipop_task_body(t, sizeof(*w));
+
+	if (w == NULL)
+		return -EINVAL;
+	return ipop_linkmgr_want(&lmm->lm, jid, full, (enum ipop_link_type)w->type, why);
+}
+
+static int handle_limits(struct lm_module *lmm, const struct ipop_task *t)
+{
+	const unsigned *lim = ipop_task_body(t, sizeof(unsigned) * IPOP_LINK_NTYPES);
+
+	if (lim == NULL)
+		return -EINVAL;
+	ipop_linkmgr_set_limits(&lmm->lm, lim);
+	return 0;
+}
+
 static void lm_handle(struct ipop_module *mod, struct ipop_task *t)
 {
 	struct lm_module *lmm = (struct lm_module *)mod;
@@ -146,16 +167,23 @@ static void lm_handle(struct ipop_module *mod, struct ipop_task *t)
 	const char *why = ipop_task_str(t, "why");
 	int r;
 
+	if (t->op == IPOP_OP_LINK_LIMITS) {
+		r = handle_limits(lmm, t);
+		ipop_task_complete(mod->fw, t, r == 0 ? IPOP_TASK_OK : IPOP_TASK_FAILED, r, NULL);
+		return;
+	}
 	if (jid == NULL) {
 		ipop_task_complete(mod->fw, t, IPOP_TASK_FAILED, -EINVAL, NULL);
 		return;
 	}
 	switch (t->op) {
 	case IPOP_OP_LINK_WANT:
-		r = ipop_linkmgr_want(&lmm->lm, jid, full);
+		r = handle_want(lmm, t, jid, full, why);
 		break;
 	case IPOP_OP_LINK_UNWANT:
-		r = ipop_linkmgr_unwant(&lmm->lm, jid, why ? why : "not wanted by the topology");
+		why = why ? why : "not wanted by the topology";
+		r = ipop_task_int(t, "left", 0) ? ipop_linkmgr_drop(&lmm->lm, jid, why) :
+						  ipop_linkmgr_unwant(&lmm->lm, jid, why);
 		break;
 	case IPOP_OP_LINK_MSG:
 		r = handle_msg(lmm, t, jid, full);
@@ -181,8 +209,35 @@ static void lm_timer(struct ipop_module *mod, uint64_t now_ms)
 	ipop_linkmgr_tick(&((struct lm_module *)mod)->lm);
 }
 
-static void log_state(void *ctx, const struct ipop_link *l, enum ipop_link_state old)
+/* The topology hears every change of a link's state or of either side's wish. */
+static void report(struct lm_module *lmm, const struct ipop_link *l)
 {
+	struct ipop_topo_link_info li = {
+		.exists = l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED,
+		.up = l->state == IPOP_LINK_CONNECTED,
+		.refused = l->refused, .type = l->type, .remote_type = l->remote_type,
+	};
+	json_object *p = json_object_new_object();
+	struct ipop_task *t;
+
+	json_object_object_add(p, "jid", json_object_new_string(l->jid));
+	t = ipop_task_new("linkmgr", "topology", IPOP_OP_LINK_REPORT, p);
+	if (t == NULL || ipop_task_set_body(t, &li, sizeof(li)) != 0) {
+		if (t != NULL)
+			json_object_put(t->params);
+		free(t);
+		return;
+	}
+	ipop_task_submit(lmm->m.fw, t);
+}
+
+static void on_state(void *ctx, const struct ipop_link *l, enum ipop_link_state old)
+{
+	struct lm_module *lmm = ctx;
+
+	report(lmm, l);
+	if (old == l->state)
+		return;   /* a wish changed, not the state: nothing to log */
 	if (l->state == IPOP_LINK_FAILED || l->state == IPOP_LINK_CLOSED)
 		LOG_INFO("link %s: %s -> %s: %s", l->jid, ipop_link_state_name(old),
 			 ipop_link_state_name(l->state), l->last_error);
@@ -206,7 +261,7 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		.ctx = NULL, .add_peer = node_add_peer, .set_endpoint = node_set_endpoint,
 		.reset_peer = node_reset_peer, .remove_peer = node_remove_peer,
 		.peer_status = node_peer_status, .send = module_send, .now_ms = node_now,
-		.random = node_random, .on_state = log_state,
+		.random = node_random, .on_state = on_state,
 	};
 
 	if (lmm == NULL)

@@ -34,6 +34,7 @@ static const char *const link_op_names[IPOP_LINK_OP__MAX] = {
 	[IPOP_LINK_REQUEST] = "request",
 	[IPOP_LINK_REPLY] = "reply",
 	[IPOP_LINK_CLOSE] = "close",
+	[IPOP_LINK_REFUSE] = "refuse",
 };
 
 const char *ipop_link_op_name(enum ipop_link_op op)
@@ -110,7 +111,7 @@ static int parse_port(const char *v, uint16_t *port)
 }
 
 struct attrs {
-	const char *op, *node, *key, *ip, *port, *overlay;
+	const char *op, *node, *key, *ip, *port, *overlay, *type, *reason;
 };
 
 /* Collect the known attributes; any other one, or a repeated one, is refused. */
@@ -134,6 +135,8 @@ static int collect(xmpp_stanza_t *link, struct attrs *a)
 		else if (strcmp(k, "ip") == 0) slot = &a->ip;
 		else if (strcmp(k, "port") == 0) slot = &a->port;
 		else if (strcmp(k, "overlay") == 0) slot = &a->overlay;
+		else if (strcmp(k, "type") == 0) slot = &a->type;
+		else if (strcmp(k, "reason") == 0) slot = &a->reason;
 		if (slot == NULL || *slot != NULL || v == NULL)
 			return -EINVAL;
 		*slot = v;
@@ -145,6 +148,46 @@ static int reject(enum ipop_linkmsg_reject *why, enum ipop_linkmsg_reject r)
 {
 	*why = r;
 	return -EBADMSG;
+}
+
+/* request: a real type; reply: a type or "none" (the replier does not want
+ * the link for itself). */
+static int parse_type(const char *v, enum ipop_link_op op, uint8_t *type)
+{
+	int t = ipop_link_type_parse(v);
+
+	if (t < 0 || (t == IPOP_LINK_NONE && op == IPOP_LINK_REQUEST))
+		return -EINVAL;
+	*type = (uint8_t)t;
+	return 0;
+}
+
+/* 1 to IPOP_LINK_REASON_LEN - 1 printable ASCII characters: it is shown as is. */
+static int parse_reason(const char *v, char out[IPOP_LINK_REASON_LEN])
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= IPOP_LINK_REASON_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return -EINVAL;
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+/* close and refuse name the sender only (endpoint, key and type have no
+ * meaning there); refuse says why. */
+static int parse_release(const struct attrs *a, struct ipop_link_msg *out,
+			 enum ipop_linkmsg_reject *why)
+{
+	if (a->key || a->ip || a->port || a->type)
+		return reject(why, IPOP_REJ_BAD_ATTR);
+	if (out->op == IPOP_LINK_CLOSE)
+		return a->reason ? reject(why, IPOP_REJ_BAD_ATTR) : 0;
+	if (a->reason == NULL)
+		return reject(why, IPOP_REJ_BAD_ATTR);
+	return parse_reason(a->reason, out->reason) == 0 ? 0 : reject(why, IPOP_REJ_BAD_REASON);
 }
 
 static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link_msg *out,
@@ -162,14 +205,12 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_OVERLAY);
 	if (parse_node(a.node, &out->node) != 0)
 		return reject(why, IPOP_REJ_BAD_NODE);
-	if (out->op == IPOP_LINK_CLOSE) {
-		/* close names the sender only; endpoint and key have no meaning there */
-		if (a.key || a.ip || a.port)
-			return reject(why, IPOP_REJ_BAD_ATTR);
-		return 0;
-	}
-	if (a.key == NULL || a.ip == NULL || a.port == NULL)
+	if (out->op == IPOP_LINK_CLOSE || out->op == IPOP_LINK_REFUSE)
+		return parse_release(&a, out, why);
+	if (a.key == NULL || a.ip == NULL || a.port == NULL || a.type == NULL || a.reason)
 		return reject(why, IPOP_REJ_BAD_ATTR);
+	if (parse_type(a.type, out->op, &out->type) != 0)
+		return reject(why, IPOP_REJ_BAD_TYPE);
 	if (parse_key(a.key, out->key) != 0)
 		return reject(why, IPOP_REJ_BAD_KEY);
 	if (parse_ip(a.ip, &out->ip) != 0)
@@ -232,8 +273,11 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 	xmpp_stanza_set_attribute(link, "op", ipop_link_op_name(m->op));
 	xmpp_stanza_set_attribute(link, "overlay", overlay);
 	xmpp_stanza_set_attribute(link, "node", hex);
-	if (m->op != IPOP_LINK_CLOSE) {
+	if (m->op == IPOP_LINK_REFUSE)
+		xmpp_stanza_set_attribute(link, "reason", m->reason);
+	if (m->op == IPOP_LINK_REQUEST || m->op == IPOP_LINK_REPLY) {
 		struct in_addr a = { .s_addr = m->ip };
+		xmpp_stanza_set_attribute(link, "type", ipop_link_type_name(m->type));
 		sodium_bin2base64(b64, sizeof(b64), m->key, 32, sodium_base64_VARIANT_ORIGINAL);
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 		snprintf(port, sizeof(port), "%u", m->port);

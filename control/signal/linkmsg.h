@@ -3,7 +3,7 @@
  * no connection needed, so the unit tests drive them directly).
  *
  *   <message type='normal' to='gw2@example.org/ipop-…'>
- *     <link xmlns='urn:ipop:link:1' op='request' overlay='testnet'
+ *     <link xmlns='urn:ipop:link:1' op='request' overlay='testnet' type='long'
  *           node='<32 hex>' key='<base64 of 32 bytes>' ip='A.B.C.D' port='N'/>
  *   </message>
  *
@@ -16,13 +16,20 @@
 #include <stdint.h>
 #include <strophe.h>
 
+#include "control/topology/link_type.h"
 #include "dataplane/ring.h"
 
 #define IPOP_LINK_NS "urn:ipop:link:1"
 #define IPOP_LINKMSG_MAX 2048     /* serialized <message> size limit, bytes */
 #define IPOP_LINK_OVERLAY_LEN 64
+#define IPOP_LINK_REASON_LEN 64   /* a refusal's reason, with its NUL */
 
-enum ipop_link_op { IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_OP__MAX };
+/* request: "I want a link of this type"; reply: "here I am" (with the type the
+ * replier wants the link for itself, "none" if only the requester does);
+ * close: "I no longer want it"; refuse: "not from me" (with a reason). */
+enum ipop_link_op {
+	IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_REFUSE, IPOP_LINK_OP__MAX
+};
 
 struct ipop_link_msg {
 	enum ipop_link_op op;
@@ -30,6 +37,8 @@ struct ipop_link_msg {
 	uint8_t key[32];               /* request/reply only */
 	uint32_t ip;                   /* network order; request/reply only */
 	uint16_t port;                 /* host order; request/reply only */
+	uint8_t type;                  /* enum ipop_link_type; request/reply only */
+	char reason[IPOP_LINK_REASON_LEN];   /* refuse only: printable ASCII */
 };
 
 /* Why a stanza was refused: X(enum suffix, name, meaning). Each has a counter in
@@ -46,7 +55,9 @@ struct ipop_link_msg {
 	X(NODE_KEY_MISMATCH, node_key_mismatch, "`node` is not the hash of `key`") \
 	X(BAD_IP, bad_ip, "`ip` is not a usable unicast IPv4 address") \
 	X(BAD_PORT, bad_port, "`port` is not a number from 1 to 65535") \
-	X(BAD_OVERLAY, bad_overlay, "`overlay` is not this node's overlay")
+	X(BAD_OVERLAY, bad_overlay, "`overlay` is not this node's overlay") \
+	X(BAD_TYPE, bad_type, "`type` is not a link type (or `none` in a request)") \
+	X(BAD_REASON, bad_reason, "`reason` is empty, too long or not printable ASCII")
 
 #define IPOP_LINKMSG_REJECT_ENUM(id, name, doc) IPOP_REJ_##id,
 enum ipop_linkmsg_reject {

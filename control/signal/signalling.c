@@ -450,15 +450,16 @@ static void sig_timer(struct ipop_module *mod, uint64_t now)
 static int send_link(struct sig_module *sm, const struct ipop_task *t)
 {
 	const char *to = ipop_task_str(t, "to");
-	const enum ipop_link_op *op = ipop_task_body(t, sizeof(*op));
+	const struct ipop_link_msg *want = ipop_task_body(t, sizeof(*want));
 	struct ipop_link_msg m;
 
 	if (sm->state != SIG_ONLINE)
 		return -ENOTCONN;
-	if (to == NULL || op == NULL || (unsigned)*op >= IPOP_LINK_OP__MAX)
+	if (to == NULL || want == NULL || (unsigned)want->op >= IPOP_LINK_OP__MAX)
 		return -EINVAL;
-	memset(&m, 0, sizeof(m));
-	m.op = *op;
+	/* The link manager says what (op, type, reason); who and where are ours. */
+	m = *want;
+	m.reason[sizeof(m.reason) - 1] = '\0';
 	m.node = sm->node_id;
 	memcpy(m.key, sm->n->id.pub, 32);
 	m.ip = sm->cfg->wan_addr.s_addr;

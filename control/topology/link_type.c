@@ -10,6 +10,7 @@ static const char *const type_names[IPOP_LINK_NTYPES] = {
 	[IPOP_LINK_STATIC] = "static",
 	[IPOP_LINK_ONDEMAND] = "ondemand",
 	[IPOP_LINK_LONG] = "long",
+	[IPOP_LINK_MESH] = "mesh",
 };
 
 const char *ipop_link_type_name(unsigned type)

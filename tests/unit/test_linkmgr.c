@@ -2,8 +2,9 @@
  * a fake node and two managers wired to each other: negotiation, exactly one
  * initiator for simultaneous requests, identity binding (a key that never
  * completes a handshake fails the link; a key bound to another member or our
- * own is refused), liveness, capped back-off, close in both directions, a member
- * that restarts, and the responder's fallback. */
+ * own is refused), liveness, capped back-off, a member that restarts, the
+ * responder's fallback, link types on both sides, a close that releases only one
+ * side's wish, and requests over the incoming cap refused with a reason. */
 #include "control/config/identity.h"
 #include "control/link/linkmgr.h"
 #include "check.h"
@@ -25,6 +26,8 @@ struct fake_peer {
 struct sent {
 	char to[64];
 	enum ipop_link_op op;
+	uint8_t type;
+	char reason[IPOP_LINK_REASON_LEN];
 };
 
 /* One side: its manager, its node's peers, and what it sent. */
@@ -113,7 +116,7 @@ static int f_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_
 	return 0;
 }
 
-static int f_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
+static int f_send(void *ctx, const struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	struct side *s = ctx;
 
@@ -121,7 +124,9 @@ static int f_send(void *ctx, const struct ipop_link *l, enum ipop_link_op op)
 		return -ENOTCONN;
 	if (s->n_out < 64) {
 		snprintf(s->out[s->n_out].to, sizeof(s->out[0].to), "%.63s", l->full);
-		s->out[s->n_out++].op = op;
+		s->out[s->n_out].type = m->type;
+		memcpy(s->out[s->n_out].reason, m->reason, sizeof(m->reason));
+		s->out[s->n_out++].op = m->op;
 	}
 	return 0;
 }
@@ -155,7 +160,9 @@ static void side_init(struct side *s, const char *jid, const char *full)
 /* The message side `from` sends with op (its identity, endpoint 10.0.0.x:5800). */
 static struct ipop_link_msg msg_of(const struct side *from, enum ipop_link_op op)
 {
-	struct ipop_link_msg m = { .op = op, .port = 5800 };
+	/* A request must name a type; a hand-made one asks for a successor link. */
+	struct ipop_link_msg m = { .op = op, .port = 5800,
+				   .type = op == IPOP_LINK_REQUEST ? IPOP_LINK_SUCC : IPOP_LINK_NONE };
 
 	memcpy(m.key, from->pub, 32);
 	m.node = ipop_node_id_of_key(from->pub);
@@ -171,6 +178,8 @@ static void deliver(struct side *a, struct side *b)
 	a->n_out = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct ipop_link_msg m = msg_of(a, a->out[i].op);
+		m.type = a->out[i].type;
+		memcpy(m.reason, a->out[i].reason, sizeof(m.reason));
 		ipop_linkmgr_on_msg(&b->lm, a->jid, a->full, &m);
 	}
 }
@@ -202,8 +211,8 @@ int main(void)
 	/* ---- simultaneous requests end in one link with one initiator */
 	side_init(&A, "a@x", "a@x/r");
 	side_init(&B, "b@x", "b@x/r");
-	CHECK(ipop_linkmgr_want(&A.lm, "b@x", "b@x/r") == 0);
-	CHECK(ipop_linkmgr_want(&B.lm, "a@x", "a@x/r") == 0);
+	CHECK(ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL) == 0);
+	CHECK(ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_SUCC, NULL) == 0);
 	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING && A.n_out == 1 && A.out[0].op == IPOP_LINK_REQUEST);
 	CHECK(strcmp(A.out[0].to, "b@x/r") == 0);
 	deliver(&A, &B);   /* B: request -> reply, handshaking */
@@ -245,7 +254,7 @@ int main(void)
 	/* ---- a member that restarted: request on a live link resets the session */
 	side_init(&A, "a@x", "a@x/r");
 	side_init(&B, "b@x", "b@x/r");
-	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
 	deliver(&A, &B);
 	deliver(&B, &A);
 	fpeer(&A, B.pub, false)->up = true;
@@ -286,7 +295,7 @@ int main(void)
 	CHECK(lc->failures == 1);
 
 	/* ---- capped back-off: many failures never wait longer than max + 25% */
-	ipop_linkmgr_want(&A.lm, "d@x", "d@x/r");
+	ipop_linkmgr_want(&A.lm, "d@x", "d@x/r", IPOP_LINK_SUCC, NULL);
 	struct ipop_link *ld = ipop_linkmgr_find(&A.lm, "d@x");
 	for (int i = 0; i < 12; i++) {
 		CHECK(ld->state == IPOP_LINK_NEGOTIATING);
@@ -302,43 +311,95 @@ int main(void)
 	/* ---- sending impossible (signalling down): back to requested */
 	side_init(&A, "a@x", "a@x/r");
 	A.send_fails = true;
-	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
 	ipop_linkmgr_send_failed(&A.lm, "b@x");
 	CHECK(st(&A, "b@x") == IPOP_LINK_REQUESTED);
 	A.send_fails = false;
 	advance(2000, &A, NULL);
 	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING);
 
-	/* ---- close both ways, unsolicited replies, expiry of closed links */
+	/* ---- a close releases one side's wish: the link stays while the other wants it */
 	side_init(&A, "a@x", "a@x/r");
 	side_init(&B, "b@x", "b@x/r");
-	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, "successor 1 of 2");
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_LONG, NULL);
 	deliver(&A, &B);
 	deliver(&B, &A);
+	deliver(&A, &B);
 	fpeer(&A, B.pub, false)->up = true;
-	advance(200, &A, NULL);
-	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
-	struct ipop_link_msg cl = msg_of(&B, IPOP_LINK_CLOSE);
-	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cl) == 0);
-	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && fpeer(&A, B.pub, false) == NULL);
-	struct ipop_link_msg unsol = msg_of(&C, IPOP_LINK_REPLY);
-	CHECK(ipop_linkmgr_on_msg(&A.lm, "z@x", "z@x/r", &unsol) == -ENOENT);
-	CHECK(A.lm.st.unsolicited == 1);
-	/* still wanted: after the back-off it asks again and reconnects */
-	A.n_out = 0;
-	advance(3000, &A, NULL);
-	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING);
-	deliver(&A, &B);
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	la = ipop_linkmgr_find(&A.lm, "b@x");
+	lb = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	CHECK(la->type == IPOP_LINK_SUCC && la->remote_type == IPOP_LINK_LONG);
+	CHECK(lb->type == IPOP_LINK_LONG && lb->remote_type == IPOP_LINK_SUCC);
+	CHECK(strcmp(la->why, "successor 1 of 2") == 0);
+	/* B lets go: it tells A but keeps the tunnel, which A still wants. */
+	B.n_out = 0;
+	CHECK(ipop_linkmgr_unwant(&B.lm, "a@x", "not wanted by the topology") == 0);
+	CHECK(B.n_out == 1 && B.out[0].op == IPOP_LINK_CLOSE);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CONNECTED && fpeer(&B, A.pub, false) != NULL);
 	deliver(&B, &A);
-	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
-	/* the topology drops it: close sent, peer removed, entry expires later */
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && la->remote_type == IPOP_LINK_NONE);
+	CHECK(A.lm.st.closes_rx == 1 && fpeer(&A, B.pub, false) != NULL);
+	/* Now A lets go too: nobody wants it, both ends close. */
 	A.n_out = 0;
 	CHECK(ipop_linkmgr_unwant(&A.lm, "b@x", "member left") == 0);
 	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && A.n_out == 1 && A.out[0].op == IPOP_LINK_CLOSE);
 	CHECK(fpeer(&A, B.pub, false) == NULL);
-	advance(61000, &A, NULL);
-	CHECK(ipop_linkmgr_find(&A.lm, "b@x") == NULL);
+	deliver(&A, &B);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CLOSED && fpeer(&B, A.pub, false) == NULL);
+	struct ipop_link_msg unsol = msg_of(&C, IPOP_LINK_REPLY);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "z@x", "z@x/r", &unsol) == -ENOENT);
+	CHECK(A.lm.st.unsolicited == 1);
+	advance(61000, &A, &B);
+	CHECK(ipop_linkmgr_find(&A.lm, "b@x") == NULL && ipop_linkmgr_find(&B.lm, "a@x") == NULL);
 	CHECK(ipop_linkmgr_unwant(&A.lm, "b@x", "x") == -ENOENT);
+
+	/* ---- a link only the member wanted goes when the member closes it */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	lb = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(lb != NULL && lb->type == IPOP_LINK_NONE && lb->remote_type == IPOP_LINK_LONG);
+	CHECK(ipop_linkmgr_find(&A.lm, "b@x")->remote_type == IPOP_LINK_NONE);
+	ipop_linkmgr_unwant(&A.lm, "b@x", "redrawn");
+	deliver(&A, &B);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CLOSED && fpeer(&B, A.pub, false) == NULL);
+
+	/* ---- the incoming cap: a long link over it is refused with a reason that
+	 * both sides show; successor requests and links we want are never refused */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	unsigned caps[IPOP_LINK_NTYPES] = { [IPOP_LINK_LONG] = 1 };
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	ipop_linkmgr_want(&C.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&C, &B);
+	CHECK(st(&B, "c@x") == IPOP_LINK_HANDSHAKING);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&A, &B);
+	CHECK(B.lm.st.refusals_tx == 1 && st(&B, "a@x") == IPOP_LINK_CLOSED);
+	CHECK(strstr(ipop_linkmgr_find(&B.lm, "a@x")->last_error, "cap of 1") != NULL);
+	CHECK(fpeer(&B, A.pub, false) == NULL);
+	CHECK(B.n_out >= 1 && B.out[B.n_out - 1].op == IPOP_LINK_REFUSE);
+	deliver(&B, &A);
+	la = ipop_linkmgr_find(&A.lm, "b@x");
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED && la->refused && A.lm.st.refusals_rx == 1);
+	CHECK(strstr(la->last_error, "refused by the member: incoming long links at their cap of 1") != NULL);
+	/* The same request as a successor is accepted. */
+	struct ipop_link_msg succ = msg_of(&A, IPOP_LINK_REQUEST);
+	B.n_out = 0;
+	CHECK(ipop_linkmgr_on_msg(&B.lm, "a@x", "a@x/r", &succ) == 0);
+	CHECK(st(&B, "a@x") == IPOP_LINK_HANDSHAKING && B.out[0].op == IPOP_LINK_REPLY);
+	/* A refusal for a link we are not negotiating is ignored and counted. */
+	struct ipop_link_msg late = msg_of(&B, IPOP_LINK_REFUSE);
+	snprintf(late.reason, sizeof(late.reason), "late");
+	CHECK(ipop_linkmgr_on_msg(&C.lm, "b@x", "b@x/r", &late) == -ENOENT ||
+	      C.lm.st.unsolicited >= 1);
 
 	json_object *j = ipop_linkmgr_json(&A.lm);
 	CHECK(j != NULL);

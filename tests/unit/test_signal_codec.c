@@ -35,8 +35,8 @@ static int try(const char *xml, struct ipop_link_msg *m, enum ipop_linkmsg_rejec
  * appended inside the tag. */
 static enum ipop_linkmsg_reject variant(const char *attr, const char *value, const char *extra)
 {
-	const char *names[] = { "op", "overlay", "node", "key", "ip", "port" };
-	const char *vals[] = { "request", "testnet", node_hex, key_b64, "10.1.2.3", "5800" };
+	const char *names[] = { "op", "overlay", "node", "key", "ip", "port", "type" };
+	const char *vals[] = { "request", "testnet", node_hex, key_b64, "10.1.2.3", "5800", "long" };
 	char xml[4096];
 	size_t n = 0;
 	struct ipop_link_msg m;
@@ -44,7 +44,7 @@ static enum ipop_linkmsg_reject variant(const char *attr, const char *value, con
 
 	n += (size_t)snprintf(xml + n, sizeof(xml) - n,
 			      "<message type='normal'><link xmlns='urn:ipop:link:1'");
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		const char *v = vals[i];
 		if (attr && strcmp(attr, names[i]) == 0)
 			v = value;
@@ -205,6 +205,23 @@ int main(int argc, char **argv)
 	CHECK(try(text, &out, &why) == 0 && out.op == IPOP_LINK_CLOSE);
 	CHECK(strstr(text, "key=") == NULL);
 	xmpp_free(ctx, text);
+	/* A request carries its type, a refusal its reason; both round-trip. */
+	m.op = IPOP_LINK_REQUEST;
+	m.type = IPOP_LINK_LONG;
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && out.op == IPOP_LINK_REQUEST && out.type == IPOP_LINK_LONG);
+	CHECK(strstr(text, "type='long'") != NULL || strstr(text, "type=\"long\"") != NULL);
+	xmpp_free(ctx, text);
+	m.op = IPOP_LINK_REFUSE;
+	snprintf(m.reason, sizeof(m.reason), "incoming long links at their cap of 8");
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && out.op == IPOP_LINK_REFUSE &&
+	      strcmp(out.reason, m.reason) == 0 && strstr(text, "key=") == NULL);
+	xmpp_free(ctx, text);
 
 	/* Not ours: no element in our namespace. */
 	CHECK(try("<message type='chat'><body>hi</body></message>", &out, &why) == -ENOENT);
@@ -238,6 +255,49 @@ int main(int argc, char **argv)
 	CHECK(variant("port", "-1", NULL) == IPOP_REJ_BAD_PORT);
 	CHECK(variant("port", "65535", NULL) == IPOP_REJ_NONE);
 	CHECK(variant(NULL, NULL, " extra='1'") == IPOP_REJ_BAD_ATTR);
+	/* type: required in a request, a known name, never "none" there. */
+	CHECK(variant("type", NULL, NULL) == IPOP_REJ_BAD_ATTR);
+	CHECK(variant("type", "none", NULL) == IPOP_REJ_BAD_TYPE);
+	CHECK(variant("type", "sideways", NULL) == IPOP_REJ_BAD_TYPE);
+	CHECK(variant("type", "Long", NULL) == IPOP_REJ_BAD_TYPE);
+	CHECK(variant("type", "successor", NULL) == IPOP_REJ_NONE);
+	CHECK(variant("type", "static", NULL) == IPOP_REJ_NONE);
+	CHECK(variant("type", "ondemand", NULL) == IPOP_REJ_NONE);
+	CHECK(variant(NULL, NULL, " reason='x'") == IPOP_REJ_BAD_ATTR);   /* refuse only */
+	/* A reply may say "none": the replier does not want the link itself. */
+	CHECK(variant("op", "reply", " ") == IPOP_REJ_NONE);
+	{
+		char x[1024];
+		snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='reply' "
+			 "overlay='testnet' node='%s' key='%s' ip='10.1.2.3' port='5800' "
+			 "type='none'/></message>", node_hex, key_b64);
+		CHECK(try(x, &out, &why) == 0 && out.op == IPOP_LINK_REPLY &&
+		      out.type == IPOP_LINK_NONE);
+	}
+	/* refuse: op, overlay, node and a printable reason; nothing else. */
+	{
+		char x[1024], long_reason[80];
+		const char *tail[] = { "reason='at the cap'", "", "reason=''", "reason='a&#10;b'",
+				       "reason='at the cap' type='long'",
+				       "reason='at the cap' key='AAAA'", long_reason };
+		const int expect[] = { IPOP_REJ_NONE, IPOP_REJ_BAD_ATTR, IPOP_REJ_BAD_REASON,
+				       IPOP_REJ_BAD_REASON, IPOP_REJ_BAD_ATTR, IPOP_REJ_BAD_ATTR,
+				       IPOP_REJ_BAD_REASON };
+		memset(long_reason, 0, sizeof(long_reason));
+		memcpy(long_reason, "reason='", 8);
+		memset(long_reason + 8, 'r', IPOP_LINK_REASON_LEN);
+		long_reason[8 + IPOP_LINK_REASON_LEN] = '\'';
+		for (unsigned i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+			snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='refuse' "
+				 "overlay='testnet' node='%s' %s/></message>", node_hex, tail[i]);
+			int r = try(x, &out, &why);
+			CHECK(expect[i] == IPOP_REJ_NONE ? r == 0 : (r == -EBADMSG && (int)why == expect[i]));
+		}
+		snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='refuse' "
+			 "overlay='testnet' node='%s' %s/></message>", node_hex, tail[0]);
+		CHECK(try(x, &out, &why) == 0 && out.op == IPOP_LINK_REFUSE &&
+		      strcmp(out.reason, "at the cap") == 0);
+	}
 
 	/* Structure: a child or text inside <link>, two <link>s, a wrong element name. */
 	char xml[8192];
