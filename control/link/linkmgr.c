@@ -20,6 +20,11 @@
 #define RETRY_BASE_MS 1000
 #define RETRY_MAX_MS 60000
 #define CLOSED_KEEP_MS 60000       /* unwanted closed/failed links stay visible this long */
+/* A member asks again after a restart, a lost reply or a refusal's back-off:
+ * a few requests in a window are normal, a stream of them is not, and each one
+ * may cost a peer reset and a handshake. */
+#define REQ_WINDOW_MS 10000
+#define REQ_PER_WINDOW 8
 
 const char *ipop_link_state_name(enum ipop_link_state s)
 {
@@ -336,6 +341,21 @@ static bool take_remote(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 	return true;
 }
 
+/* Whether the member is over its request budget; the excess is ignored. */
+static bool rate_limited(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	uint64_t t = now(lm);
+
+	if (t - l->req_window_ms >= REQ_WINDOW_MS) {
+		l->req_window_ms = t;
+		l->req_in_window = 0;
+	}
+	if (++l->req_in_window <= REQ_PER_WINDOW)
+		return false;
+	lm->st.rate_limited++;
+	return true;
+}
+
 static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	bool fresh = !l->have_remote || !l->peer_added;
@@ -430,6 +450,8 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 		if ((l = create(lm, jid)) == NULL)
 			return -ENOSPC;
 	}
+	if (m->op == IPOP_LINK_REQUEST && rate_limited(lm, l))
+		return -EAGAIN;
 	if (strlen(full) < sizeof(l->full))
 		snprintf(l->full, sizeof(l->full), "%s", full);
 	if (l->state == IPOP_LINK_CLOSED || l->state == IPOP_LINK_FAILED) {

@@ -59,6 +59,8 @@ struct ipop_link {
 	uint64_t created_ms, state_ms, connected_ms, next_ms, deadline_ms;
 	unsigned attempts;             /* consecutive failures, for the back-off */
 	uint64_t deaths_seen, failures, connects;
+	uint64_t req_window_ms;        /* start of the member's current request window */
+	unsigned req_in_window;        /* requests it sent in that window */
 	uint64_t tx_bytes, rx_bytes;   /* since the peer was added */
 	char last_error[128];
 };
@@ -90,6 +92,7 @@ struct ipop_link_env {
 	X(closes_rx, "link closes received (the member released its wish; the link stays if we want it)") \
 	X(refusals_rx, "link refusals received (the member would not accept our request)") \
 	X(refusals_tx, "link requests refused (incoming links of that type at their cap)") \
+	X(rate_limited, "link requests ignored: the member sent more than 8 in 10 s") \
 	X(unsolicited, "replies or closes for no link of ours (ignored)") \
 	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
 	X(own_key, "link messages announcing this node's own key (refused)") \

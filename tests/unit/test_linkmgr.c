@@ -401,6 +401,23 @@ int main(void)
 	CHECK(ipop_linkmgr_on_msg(&C.lm, "b@x", "b@x/r", &late) == -ENOENT ||
 	      C.lm.st.unsolicited >= 1);
 
+	/* ---- a member that floods requests: 8 per 10 s are answered, the rest
+	 * ignored and counted, and it is served again in the next window */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	struct ipop_link_msg flood = msg_of(&B, IPOP_LINK_REQUEST);
+	unsigned answered = 0;
+	for (int i = 0; i < 100; i++) {
+		A.n_out = 0;
+		if (ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &flood) == 0)
+			answered++;
+		clock_ms += 10;
+	}
+	CHECK(answered == 8 && A.lm.st.rate_limited == 92 && A.lm.st.requests_rx == 8);
+	CHECK(ipop_linkmgr_find(&A.lm, "b@x") != NULL);
+	clock_ms += 10000;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &flood) == 0 && A.lm.st.requests_rx == 9);
+
 	json_object *j = ipop_linkmgr_json(&A.lm);
 	CHECK(j != NULL);
 	json_object_put(j);
