@@ -21,8 +21,10 @@ BUILD=${IPOP_BUILD:-$top/build}
 ASAN=${IPOP_BUILD_ASAN:-$top/build-asan}
 JOBS=${IPOP_JOBS:-$(nproc)}
 NETNS_TIMEOUT=${IPOP_NETNS_TIMEOUT:-300}
+# Warnings fail the test run (a plain meson setup keeps werror off).
+WERROR_OPTS=(-Dwerror=true)
 # shellcheck disable=SC2054 # the comma is part of one meson option value
-ASAN_OPTS=(-Db_sanitize=address,undefined -Db_lundef=false)
+ASAN_OPTS=(-Db_sanitize=address,undefined -Db_lundef=false "${WERROR_OPTS[@]}")
 
 do_unit=1
 do_netns=1
@@ -286,7 +288,7 @@ trap on_signal INT TERM
 # ------------------------------------------------------------------ main
 
 cd "$top" || exit 1
-if build_dir main "$BUILD" && ((do_unit)); then
+if build_dir main "$BUILD" "${WERROR_OPTS[@]}" && ((do_unit)); then
 	run_unit unit "$BUILD" 1
 fi
 if ((do_unit && do_asan)); then
