@@ -133,8 +133,12 @@ static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *
 	set->long_links = c->topo_long_links;
 	set->max_incoming = c->topo_max_incoming;
 	set->n_static = c->topo_n_static;
-	for (unsigned i = 0; i < c->topo_n_static; i++)
+	/* Servers fold JIDs to lower case (nodeprep), and so do presences. */
+	for (unsigned i = 0; i < c->topo_n_static; i++) {
 		g_strlcpy(set->statics[i], c->topo_static[i], sizeof(set->statics[i]));
+		for (char *ch = set->statics[i]; *ch; ch++)
+			*ch = g_ascii_tolower(*ch);
+	}
 	randombytes_buf(&set->seed, sizeof(set->seed));
 }
 
