@@ -5,6 +5,7 @@
 #include "control/node.h"
 #include "control/session/peer.h"
 #include "control/signal/linkmsg.h"
+#include "control/signal/presence.h"
 #include "control/signal/signalling.h"
 
 #include <errno.h>
@@ -55,6 +56,18 @@ const struct ipop_counter_family ipop_reject_family = {
 	reject_counters, IPOP_COUNTER_DIM(reject_counters),
 };
 
+#define X(id, name, doc) \
+	{ #name, offsetof(struct ipop_signal_stats, presence_rejected) + \
+		 IPOP_PRES_REJ_##id * sizeof(uint64_t), doc },
+static const struct ipop_counter_desc presence_reject_counters[] = { IPOP_PRESENCE_REJECTS(X) };
+#undef X
+const struct ipop_counter_family ipop_presence_reject_family = {
+	"presence_rejects", "signalling.counters.presence_rejected",
+	"members' presences refused, by reason: the member is not online for the topology "
+	"(with their sum, total; docs/signalling.md has the checks)",
+	presence_reject_counters, IPOP_COUNTER_DIM(presence_reject_counters),
+};
+
 #define X(name, doc) { #name, offsetof(struct ipop_fw_stats, name), doc },
 static const struct ipop_counter_desc fw_counters[] = { IPOP_FW_COUNTERS(X) };
 #undef X
@@ -66,7 +79,7 @@ const struct ipop_counter_family ipop_fw_family = {
 /* In the order `show` lists them, which is also the docs' order. */
 static const struct ipop_counter_family *const families[] = {
 	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family,
-	&ipop_signal_family, &ipop_reject_family, &ipop_fw_family,
+	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family, &ipop_fw_family,
 	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_ctrl_family,
 };
 

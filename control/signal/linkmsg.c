@@ -54,7 +54,7 @@ static int parse_op(const char *v, enum ipop_link_op *op)
 }
 
 /* Exactly 32 lowercase hex digits (the ring's text form, no UUID dashes). */
-static int parse_node(const char *v, struct ipop_node_id *id)
+int ipop_linkmsg_parse_node(const char *v, struct ipop_node_id *id)
 {
 	if (strlen(v) != IPOP_NODE_ID_HEX_LEN)
 		return -EINVAL;
@@ -203,7 +203,7 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_OP);
 	if (strcmp(a.overlay, overlay) != 0)
 		return reject(why, IPOP_REJ_BAD_OVERLAY);
-	if (parse_node(a.node, &out->node) != 0)
+	if (ipop_linkmsg_parse_node(a.node, &out->node) != 0)
 		return reject(why, IPOP_REJ_BAD_NODE);
 	if (out->op == IPOP_LINK_CLOSE || out->op == IPOP_LINK_REFUSE)
 		return parse_release(&a, out, why);

@@ -69,6 +69,10 @@ enum ipop_linkmsg_reject {
 const char *ipop_linkmsg_reject_name(enum ipop_linkmsg_reject r);
 const char *ipop_link_op_name(enum ipop_link_op op);
 
+/* A `node` attribute's value (link stanza and presence alike): exactly 32
+ * lowercase hex digits. 0, or -EINVAL. */
+int ipop_linkmsg_parse_node(const char *v, struct ipop_node_id *id);
+
 
 /* Parse a received <message>. Returns 0 with *out filled; -ENOENT when the
  * message carries no link element (not ours); -EBADMSG with *why set otherwise. */

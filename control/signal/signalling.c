@@ -3,13 +3,17 @@
  * Membership is the shared roster group named like the overlay (Prosody's
  * mod_groups): the roster is fetched at every login, roster pushes update it,
  * and only contacts in that group count. Presence of a member's full JID says
- * it is online. A lost connection is not a departure: members are reported
+ * it is online, and with which node identity (presence.h): a presence whose
+ * identity is refused (malformed, or another member's) leaves the member not
+ * online, so the topology only ever sees one member per ID, and an ID it saw
+ * is one key. A lost connection is not a departure: members are reported
  * offline at the next login and come back within the topology's grace period
  * when their presence arrives again, so a server restart tears nothing down.
  * Reconnects back off exponentially (1 s doubling to 60 s, +-25% jitter).
  */
 #include "control/signal/signalling.h"
 #include "control/signal/linkmsg.h"
+#include "control/signal/presence.h"
 #include "control/config/identity.h"
 #include "control/counters.h"
 #include "control/log.h"
@@ -52,6 +56,7 @@ struct sig_module {
 	char self_bare[IPOP_JID_LEN];
 	char bound[IPOP_JID_LEN];
 	GHashTable *members;           /* bare JID -> struct sig_member */
+	struct ipop_idents *idents;    /* the available members' node identities */
 	struct ipop_node_id node_id;   /* ours, from our key */
 	struct ipop_signal_stats st;
 	char last_error[160];
@@ -97,6 +102,22 @@ static struct ipop_task *submit(struct sig_module *sm, const char *target, enum 
 	return t;
 }
 
+_Static_assert(sizeof(struct ipop_member_ident) <= IPOP_TASK_BODY_MAX, "member ident body");
+_Static_assert(sizeof(struct ipop_link_msg) <= IPOP_TASK_BODY_MAX, "link message body");
+
+/* A task whose body is what was parsed at the edge (bodies fit: see above). */
+static int submit_body(struct sig_module *sm, const char *target, enum ipop_task_op op,
+		       json_object *p, const void *body, size_t len)
+{
+	struct ipop_task *t = ipop_task_new("signal", target, op, p);
+
+	if (t == NULL)
+		return -ENOMEM;
+	ipop_task_set_body(t, body, len);
+	ipop_task_submit(sm->m.fw, t);
+	return 0;
+}
+
 static void member_event(struct sig_module *sm, enum ipop_task_op op, const char *jid,
 			 const char *full)
 {
@@ -105,6 +126,16 @@ static void member_event(struct sig_module *sm, enum ipop_task_op op, const char
 	json_object_object_add(p, "jid", json_object_new_string(jid));
 	json_object_object_add(p, "full", json_object_new_string(full));
 	submit(sm, "topology", op, p);
+}
+
+static void member_online(struct sig_module *sm, const char *jid, const char *full,
+			  const struct ipop_member_ident *id)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "jid", json_object_new_string(jid));
+	json_object_object_add(p, "full", json_object_new_string(full));
+	submit_body(sm, "topology", IPOP_OP_MEMBER_ONLINE, p, id, sizeof(*id));
 }
 
 /* ---- roster: who is a member ---- */
@@ -144,14 +175,21 @@ static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
 	} else if (!member && mb != NULL) {
 		if (mb->available)
 			member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, mb->full);
+		ipop_idents_release(sm->idents, bare);
 		g_hash_table_remove(sm->members, bare);
 	}
 }
 
+/* Our available presence: it tells every member our node ID and key. */
 static void send_presence(struct sig_module *sm)
 {
-	xmpp_stanza_t *pres = xmpp_presence_new(sm->ctx);
+	xmpp_stanza_t *pres = ipop_presence_build(sm->ctx, sm->node_id, sm->n->id.pub);
 
+	if (pres == NULL) {
+		snprintf(sm->last_error, sizeof(sm->last_error), "cannot build our presence");
+		LOG_WARN("signal: cannot build our presence (out of memory); members do not see us");
+		return;
+	}
 	xmpp_send(sm->conn, pres);
 	xmpp_stanza_release(pres);
 }
@@ -207,7 +245,91 @@ static int on_roster_push(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 	return 1;
 }
 
-/* ---- presence: who is online ---- */
+/* ---- presence: who is online, with which identity ---- */
+
+static void count_presence_reject(struct sig_module *sm, enum ipop_presence_reject why,
+				  const char *from)
+{
+	uint64_t n = ++sm->st.presence_rejected[why];
+
+	if (n <= LOG_REJECTS_FIRST || n % 1000 == 0)
+		LOG_WARN("signal: presence of %.100s refused: %s (%llu so far); it is not online for "
+			 "the topology", from, ipop_presence_reject_name(why), (unsigned long long)n);
+}
+
+/* A refused presence replaces what the member announced before, as any new
+ * presence does: it is not online any more, and holds no identity. */
+static void member_refused(struct sig_module *sm, const char *bare, struct sig_member *mb,
+			   const char *from, enum ipop_presence_reject why)
+{
+	count_presence_reject(sm, why, from);
+	ipop_idents_release(sm->idents, bare);
+	if (mb->available) {
+		mb->available = false;
+		member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, mb->full);
+	}
+}
+
+/* The identity an available presence announces, now held by bare: 0 with *id
+ * (known, or not for a node that announces none); otherwise refused with *why. */
+static int take_identity(struct sig_module *sm, const char *bare, xmpp_stanza_t *st,
+			 struct ipop_member_ident *id, enum ipop_presence_reject *why)
+{
+	int r = ipop_presence_parse(st, id, why);
+
+	if (r == -ENOENT) {
+		ipop_idents_release(sm->idents, bare);
+		sm->st.presence_no_id++;
+		return 0;
+	}
+	if (r == 0)
+		r = ipop_idents_claim(sm->idents, bare, id, why);
+	if (r == 0)
+		sm->st.presence_ids++;
+	return r;
+}
+
+static void id_text(const struct ipop_member_ident *id, char out[IPOP_NODE_ID_HEX_LEN + 1])
+{
+	if (id->known)
+		ipop_node_id_format(id->node, out, IPOP_NODE_ID_HEX_LEN + 1);
+	else
+		snprintf(out, IPOP_NODE_ID_HEX_LEN + 1, "none");
+}
+
+/* A member that announces another identity is a new identity: the old one
+ * was released when the new one was taken. */
+static void note_change(struct sig_module *sm, const char *bare, const struct ipop_member_ident *old,
+			const struct ipop_member_ident *now)
+{
+	char a[IPOP_NODE_ID_HEX_LEN + 1], b[IPOP_NODE_ID_HEX_LEN + 1];
+
+	if (!old->known || (now->known && ipop_node_id_eq(old->node, now->node)))
+		return;
+	sm->st.presence_id_changes++;
+	id_text(old, a);
+	id_text(now, b);
+	LOG_INFO("signal: member %s announces node ID %s (was %s): a new identity", bare, b, a);
+}
+
+static void member_available(struct sig_module *sm, const char *bare, struct sig_member *mb,
+			     const char *from, xmpp_stanza_t *st)
+{
+	struct ipop_member_ident id, old = { .known = false };
+	enum ipop_presence_reject why;
+	const struct ipop_member_ident *held = ipop_idents_get(sm->idents, bare);
+
+	if (held != NULL)
+		old = *held;
+	if (take_identity(sm, bare, st, &id, &why) != 0) {
+		member_refused(sm, bare, mb, from, why);
+		return;
+	}
+	note_change(sm, bare, &old, &id);
+	snprintf(mb->full, sizeof(mb->full), "%s", from);
+	mb->available = true;
+	member_online(sm, bare, from, &id);
+}
 
 static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
@@ -227,11 +349,10 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 		return 1;
 	}
 	if (type == NULL) {
-		snprintf(mb->full, sizeof(mb->full), "%s", from);
-		mb->available = true;
-		member_event(sm, IPOP_OP_MEMBER_ONLINE, bare, from);
+		member_available(sm, bare, mb, from, st);
 	} else if (strcmp(type, "unavailable") == 0 && strcmp(mb->full, from) == 0) {
 		mb->available = false;
+		ipop_idents_release(sm->idents, bare);
 		member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, from);
 	}
 	return 1;
@@ -252,18 +373,12 @@ static void forward_link(struct sig_module *sm, const char *bare, const char *fr
 			 const struct ipop_link_msg *m)
 {
 	json_object *p = json_object_new_object();
-	struct ipop_task *t;
 
 	json_object_object_add(p, "jid", json_object_new_string(bare));
 	json_object_object_add(p, "full", json_object_new_string(from));
-	t = ipop_task_new("signal", "linkmgr", IPOP_OP_LINK_MSG, p);
 	/* The message as parsed at the edge; the link manager takes it as is. */
-	if (t == NULL || ipop_task_set_body(t, m, sizeof(*m)) != 0) {
-		free(t);
+	if (submit_body(sm, "linkmgr", IPOP_OP_LINK_MSG, p, m, sizeof(*m)) != 0)
 		sm->st.send_failed++;
-		return;
-	}
-	ipop_task_submit(sm->m.fw, t);
 }
 
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
@@ -334,6 +449,7 @@ static void members_unknown(struct sig_module *sm)
 	gpointer k, v;
 
 	submit(sm, "topology", IPOP_OP_SIGNAL_UP, NULL);
+	ipop_idents_clear(sm->idents);   /* each comes back with its presence */
 	g_hash_table_iter_init(&it, sm->members);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct sig_member *mb = v;
@@ -520,6 +636,8 @@ static void sig_stop(struct ipop_module *mod)
 	xmpp_shutdown();
 	g_hash_table_destroy(sm->members);
 	sm->members = NULL;
+	ipop_idents_free(sm->idents);
+	sm->idents = NULL;
 }
 
 struct ipop_module *ipop_signal_module(struct ipop_node *n)
@@ -533,6 +651,12 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
 	sm->node_id = ipop_node_id_of_key(n->id.pub);
 	sm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	sm->idents = ipop_idents_new(n->id.pub);
+	if (sm->idents == NULL) {
+		g_hash_table_destroy(sm->members);
+		free(sm);
+		return NULL;
+	}
 	sm->m = (struct ipop_module){ .name = "signal", .state = sm, .start = sig_start,
 				      .stop = sig_stop, .handle_task = sig_handle,
 				      .timer = sig_timer, .timer_ms = RUN_MS };
@@ -573,9 +697,14 @@ json_object *ipop_signal_json(struct ipop_module *m)
 		g_hash_table_iter_init(&it, sm->members);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
 			const struct sig_member *mb = v;
+			const struct ipop_member_ident *id = ipop_idents_get(sm->idents, k);
 			json_object *e = json_object_new_object();
 			json_object_object_add(e, "jid", json_object_new_string(k));
 			json_object_object_add(e, "online", json_object_new_boolean(mb->available));
+			if (id != NULL)
+				ipop_node_id_format(id->node, hex, sizeof(hex));
+			/* null: offline, or online without announcing one (older node) */
+			json_object_object_add(e, "node_id", id ? json_object_new_string(hex) : NULL);
 			json_object_array_add(mem, e);
 		}
 	}
@@ -584,6 +713,10 @@ json_object *ipop_signal_json(struct ipop_module *m)
 	uint64_t total = ipop_counters_json(rej, &ipop_reject_family, &sm->st);
 	json_object_object_add(rej, "total", json_object_new_int64((int64_t)total));
 	json_object_object_add(c, "rejected", rej);
+	json_object *prej = json_object_new_object();
+	total = ipop_counters_json(prej, &ipop_presence_reject_family, &sm->st);
+	json_object_object_add(prej, "total", json_object_new_int64((int64_t)total));
+	json_object_object_add(c, "presence_rejected", prej);
 	json_object_object_add(o, "counters", c);
 	return o;
 }

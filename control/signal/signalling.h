@@ -1,10 +1,12 @@
 /* signalling.h - the signalling module ("signal"): the XMPP client (libstrophe)
  * that logs in, learns the overlay's members from the shared roster group,
- * follows their presence, and carries link negotiation stanzas. Thread: control
+ * follows their presence and the node identity each presence announces
+ * (presence.h), and carries link negotiation stanzas. Thread: control
  * (libstrophe is driven with xmpp_run_once(ctx, 0) from a 20 ms module timer
  * on the daemon's GMainContext; nothing blocks except a TLS handshake).
  *
- * Tasks it sends: member_online/member_offline to "topology", msg to
+ * Tasks it sends: member_online (body: struct ipop_member_ident) and
+ * member_offline to "topology", msg to
  * "linkmgr". Tasks it handles: send_link {to, jid, op} from "linkmgr".
  * docs/signalling.md describes the protocol and the counters.
  */
@@ -15,9 +17,11 @@
 
 #include "control/framework.h"
 #include "control/signal/linkmsg.h"
+#include "control/signal/presence.h"
 #include "dataplane/counters.h"
 
-/* `show`: signalling.counters (with rejected.<reason> from linkmsg.h's list).
+/* `show`: signalling.counters (with rejected.<reason> from linkmsg.h's list and
+ * presence_rejected.<reason> from presence.h's).
  * X(name, meaning): dataplane/counters.h. */
 #define IPOP_SIGNAL_COUNTERS(X) \
 	X(connects, "connection attempts to the XMPP server") \
@@ -30,6 +34,9 @@
 	X(errors_rx, "bounced messages (type error: the member went away), ignored") \
 	X(presences_rx, "presence stanzas received") \
 	X(not_member_presence, "presences from a JID that is not a member (ignored)") \
+	X(presence_ids, "available presences of members whose node identity was accepted") \
+	X(presence_no_id, "available presences of members without a node identity (an older node: online, ID unknown)") \
+	X(presence_id_changes, "accepted presences that changed a member's node identity (the old one released)") \
 	X(roster_items, "members added from the roster") \
 	X(roster_pushes, "roster pushes received") \
 	X(link_tx, "link messages sent") \
@@ -38,6 +45,7 @@
 struct ipop_signal_stats {
 	IPOP_SIGNAL_COUNTERS(IPOP_COUNTER_FIELD)
 	uint64_t rejected[IPOP_REJ_MAX];   /* by enum ipop_linkmsg_reject */
+	uint64_t presence_rejected[IPOP_PRES_REJ_MAX];   /* by enum ipop_presence_reject */
 };
 
 struct ipop_node;

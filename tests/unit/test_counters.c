@@ -8,6 +8,7 @@
 #include "tests/unit/check.h"
 #include "control/counters.h"
 #include "control/signal/linkmsg.h"
+#include "control/signal/presence.h"
 #include "dataplane/stats.h"
 
 #include <stdbool.h>
@@ -50,6 +51,10 @@ static const char *const drop_names[] = {
 static const char *const reject_names[] = {
 	"too_big", "not_member", "bad_structure", "bad_attribute", "bad_op", "bad_node_id",
 	"bad_key", "node_key_mismatch", "bad_ip", "bad_port", "bad_overlay",
+};
+static const char *const presence_reject_names[] = {
+	"too_big", "bad_structure", "bad_attribute", "bad_node_id", "bad_key",
+	"node_key_mismatch", "weak_key", "duplicate", "own_node",
 };
 
 static char *read_file(const char *path)
@@ -294,7 +299,8 @@ static void check_offsets(void)
 	CHECK(_Alignof(struct ipop_lcore_stats) == 64);
 }
 
-/* Drop and reject names keep their numbers (prefix of today's lists). */
+/* Drop and reject names (link and presence) keep their numbers (prefix of
+ * today's lists). */
 static void check_api_names(void)
 {
 	CHECK(ipop_drop_family.n == IPOP_DROP__MAX);
@@ -311,6 +317,15 @@ static void check_api_names(void)
 	for (unsigned i = 0; i < IPOP_COUNTER_DIM(reject_names) && i + 1 < IPOP_REJ_MAX; i++)
 		CHECK(strcmp(ipop_linkmsg_reject_name((enum ipop_linkmsg_reject)(i + 1)),
 			     reject_names[i]) == 0);
+	CHECK(ipop_presence_reject_family.n == IPOP_PRES_REJ_MAX - 1);
+	CHECK(IPOP_PRES_REJ_MAX - 1 >= (int)IPOP_COUNTER_DIM(presence_reject_names));
+	for (int r = IPOP_PRES_REJ_NONE + 1; r < IPOP_PRES_REJ_MAX; r++)
+		CHECK(strcmp(ipop_presence_reject_name((enum ipop_presence_reject)r),
+			     ipop_presence_reject_family.c[r - 1].name) == 0);
+	for (unsigned i = 0; i < IPOP_COUNTER_DIM(presence_reject_names) && i + 1 < IPOP_PRES_REJ_MAX;
+	     i++)
+		CHECK(strcmp(ipop_presence_reject_name((enum ipop_presence_reject)(i + 1)),
+			     presence_reject_names[i]) == 0);
 }
 
 int main(int argc, char **argv)
