@@ -6,7 +6,7 @@ confused overlay member against ipopd's signalling, for test_signalling.sh.
                   (a target may be a full JID user@domain/resource)
                   [--junk] [--fake-key] [--steal-key B64] [--valid-request]
                   [--ident-key B64|random [--ident-node HEX|random]] [--presence-junk]
-                  [--stay S] [--ip A.B.C.D]
+                  [--stay S [--until FILE]] [--ip A.B.C.D]
 
 Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
 presence (plain, like a node of an older version; or with --ident-key carrying
@@ -19,7 +19,8 @@ and sends to each target's full JID:
   --fake-key       a well-formed request announcing a random key nobody holds
   --steal-key B64  a well-formed request announcing someone else's key
   --valid-request  a well-formed request with a random key (for a non-member)
-then stays online for --stay seconds (so its links can run into their limits).
+then stays online for --stay seconds (so its links can run into their limits),
+or less if FILE appears.
 Prints one line per stanza sent: "sent REASON TARGET", and one per presence
 sent: "presence WHAT" (the first is the login presence: "presence login NODE"
 or "presence login none"). Test infrastructure only.
@@ -177,6 +178,7 @@ def main():
     p.add_argument("--ident-node")
     p.add_argument("--presence-junk", action="store_true")
     p.add_argument("--stay", type=float, default=0)
+    p.add_argument("--until")
     p.add_argument("--ip", default="10.91.0.2")
     a = p.parse_args()
     a.port = int(a.port)
@@ -223,7 +225,7 @@ def main():
     sys.stdout.flush()
     end = time.time() + a.stay
     sock.settimeout(0.5)
-    while time.time() < end:
+    while time.time() < end and not (a.until and os.path.exists(a.until)):
         try:
             if not sock.recv(65536):
                 break

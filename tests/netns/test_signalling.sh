@@ -14,8 +14,9 @@
 # presence: every gateway lists the others' IDs; a member whose presence
 # announces an ID that is not its key's, a malformed identity, or an honest
 # gateway's ID and key is refused, counted, never online, and the honest
-# gateways keep their links and IDs.
-# ipop-timeout: 480
+# gateways keep their links and IDs; a member that announces an absent
+# gateway's ID first keeps it until it leaves, then the gateway gets it back.
+# ipop-timeout: 540
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
@@ -322,6 +323,38 @@ for m in 1 3 4; do
 	t_check "ipopctl show on gw-2 lists gw-$m's node ID" \
 		bash -c "grep -A3 'jid: gw-$m@$DOMAIN\$' <<<\"\$1\" | grep -q 'node_id: ${NODE_ID[$m]}'" _ "$show"
 done
+
+# The first member seen with an ID keeps it: evil takes absent gw-4's; gw-4's
+# presence waits (refused as a duplicate) until evil leaves, then takes it.
+member_id_is() { [[ "$(member_id "$1" "$2" 2>/dev/null)" == "$3" ]]; }
+gw_stop 4
+for l in 1 2 3; do
+	t_wait "gw-$l: gw-4 left, its ID released" 10 member_id_is "$l" "gw-4@$DOMAIN" None
+done
+go="$T_TMP/evil-may-leave"
+rm -f "$go"
+nsx srv timeout 90 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1,gw-2,gw-3 --ident-key "${GW_PUB[4]}" --ident-node "${NODE_ID[4]}" \
+	--stay 80 --until "$go" >"$T_TMP/squat.out" &
+squat_pid=$!
+for l in 1 2 3; do
+	t_wait "gw-$l: evil, seen first, holds gw-4's ID" 15 member_id_is "$l" "evil@$DOMAIN" "${NODE_ID[4]}"
+	dup0[$l]=$(prej "$l" duplicate)
+done
+t_require "gw-4 restarts" gw_start 4
+for l in 1 2 3; do
+	t_wait "gw-$l refuses gw-4's presence as a duplicate" 30 at_least "$l" $((dup0[$l] + 1)) \
+		"d['signalling']['counters']['presence_rejected']['duplicate']"
+	t_eq "gw-$l: gw-4 holds no ID meanwhile" None "$(member_id "$l" "gw-4@$DOMAIN")"
+done
+touch "$go"
+wait "$squat_pid" || true
+for l in 1 2 3; do
+	t_wait "gw-$l: evil left, gw-4 takes its ID" 15 member_id_is "$l" "gw-4@$DOMAIN" "${NODE_ID[4]}"
+	t_eq "gw-$l: evil holds nothing" None "$(member_id "$l" "evil@$DOMAIN")"
+done
+t_wait "gw-4 back: 3 links everywhere" 40 all_connected 1 2 3 4
+t_wait "all hosts ping each other" 20 pings_all 1 2 3 4
 fi
 
 for l in "${SITES[@]}"; do
