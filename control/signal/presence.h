@@ -35,7 +35,7 @@
 	X(BAD_KEY, bad_key, "`key` is not padded base64 of 32 bytes") \
 	X(NODE_KEY_MISMATCH, node_key_mismatch, "`node` is not the hash of `key`") \
 	X(WEAK_KEY, weak_key, "`key` is a small-order point (no usable Diffie-Hellman)") \
-	X(DUPLICATE, duplicate, "node ID and key already held by another online member (the first keeps them)") \
+	X(DUPLICATE, duplicate, "node ID and key already held by another online member (the first keeps them; this presence waits for their release)") \
 	X(OWN_NODE, own_node, "node ID and key are this node's own")
 
 #define IPOP_PRESENCE_REJECT_ENUM(id, name, doc) IPOP_PRES_REJ_##id,

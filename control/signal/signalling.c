@@ -6,8 +6,9 @@
  * it is online, and with which node identity (presence.h): a presence whose
  * identity is refused (malformed, or another member's) leaves the member not
  * online, so the topology only ever sees one member per ID, and an ID it saw
- * is one key. A lost connection is not a departure: members are reported
- * offline at the next login and come back within the topology's grace period
+ * is one key; one refused as a duplicate waits for the ID to be released.
+ * A lost connection is not a departure: members are reported offline at the
+ * next login and come back within the topology's grace period
  * when their presence arrives again, so a server restart tears nothing down.
  * Reconnects back off exponentially (1 s doubling to 60 s, +-25% jitter).
  */
@@ -38,6 +39,10 @@ enum sig_state { SIG_IDLE, SIG_CONNECTING, SIG_ONLINE, SIG_WAIT };
 struct sig_member {
 	char full[IPOP_JID_LEN];
 	bool available;
+	/* A presence refused as a duplicate waits for its identity to be
+	 * released, so the member does not stay refused until it logs in again. */
+	struct ipop_member_ident waiting;    /* known: waiting */
+	char waiting_full[IPOP_JID_LEN];
 };
 
 struct sig_module {
@@ -138,6 +143,8 @@ static void member_online(struct sig_module *sm, const char *jid, const char *fu
 	submit_body(sm, "topology", IPOP_OP_MEMBER_ONLINE, p, id, sizeof(*id));
 }
 
+static void retry_waiting(struct sig_module *sm);
+
 /* ---- roster: who is a member ---- */
 
 static bool item_in_group(xmpp_stanza_t *item, const char *group)
@@ -177,6 +184,7 @@ static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
 			member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, mb->full);
 		ipop_idents_release(sm->idents, bare);
 		g_hash_table_remove(sm->members, bare);
+		retry_waiting(sm);
 	}
 }
 
@@ -321,14 +329,58 @@ static void member_available(struct sig_module *sm, const char *bare, struct sig
 
 	if (held != NULL)
 		old = *held;
+	mb->waiting.known = false;   /* this presence replaces the one that waited */
 	if (take_identity(sm, bare, st, &id, &why) != 0) {
 		member_refused(sm, bare, mb, from, why);
+		if (why == IPOP_PRES_REJ_DUPLICATE) {
+			mb->waiting = id;
+			snprintf(mb->waiting_full, sizeof(mb->waiting_full), "%s", from);
+		}
 		return;
 	}
 	note_change(sm, bare, &old, &id);
 	snprintf(mb->full, sizeof(mb->full), "%s", from);
 	mb->available = true;
 	member_online(sm, bare, from, &id);
+}
+
+/* Only the resource we know leaving counts; the one whose presence waits
+ * leaving ends the wait. */
+static void member_unavailable(struct sig_module *sm, const char *bare, struct sig_member *mb,
+			       const char *from)
+{
+	if (mb->waiting.known && strcmp(mb->waiting_full, from) == 0)
+		mb->waiting.known = false;
+	if (strcmp(mb->full, from) != 0)
+		return;
+	mb->available = false;
+	ipop_idents_release(sm->idents, bare);
+	member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, from);
+}
+
+/* An identity may have been released: a member whose presence was refused as
+ * its duplicate takes it now, as if that presence had just arrived. */
+static void retry_waiting(struct sig_module *sm)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	enum ipop_presence_reject why;
+	char hex[IPOP_NODE_ID_HEX_LEN + 1];
+
+	g_hash_table_iter_init(&it, sm->members);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct sig_member *mb = v;
+		if (!mb->waiting.known || ipop_idents_claim(sm->idents, k, &mb->waiting, &why) != 0)
+			continue;
+		ipop_node_id_format(mb->waiting.node, hex, sizeof(hex));
+		LOG_INFO("signal: member %s takes node ID %s, released by the member that held it",
+			 (const char *)k, hex);
+		sm->st.presence_ids++;
+		snprintf(mb->full, sizeof(mb->full), "%s", mb->waiting_full);
+		mb->available = true;
+		mb->waiting.known = false;
+		member_online(sm, k, mb->full, ipop_idents_get(sm->idents, k));
+	}
 }
 
 static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
@@ -348,13 +400,11 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 		sm->st.not_member_presence++;
 		return 1;
 	}
-	if (type == NULL) {
+	if (type == NULL)
 		member_available(sm, bare, mb, from, st);
-	} else if (strcmp(type, "unavailable") == 0 && strcmp(mb->full, from) == 0) {
-		mb->available = false;
-		ipop_idents_release(sm->idents, bare);
-		member_event(sm, IPOP_OP_MEMBER_OFFLINE, bare, from);
-	}
+	else if (strcmp(type, "unavailable") == 0)
+		member_unavailable(sm, bare, mb, from);
+	retry_waiting(sm);
 	return 1;
 }
 
@@ -455,6 +505,7 @@ static void members_unknown(struct sig_module *sm)
 		struct sig_member *mb = v;
 		member_event(sm, IPOP_OP_MEMBER_OFFLINE, k, "");
 		mb->available = false;
+		mb->waiting.known = false;
 	}
 }
 

@@ -5,17 +5,25 @@ confused overlay member against ipopd's signalling, for test_signalling.sh.
   hostile_xmpp.py HOST PORT DOMAIN USER PASS OVERLAY --tls --targets gw-1,gw-2
                   (a target may be a full JID user@domain/resource)
                   [--junk] [--fake-key] [--steal-key B64] [--valid-request]
-                  [--stay S] [--ip A.B.C.D]
+                  [--ident-key B64|random [--ident-node HEX|random]] [--presence-junk]
+                  [--stay S [--until FILE]] [--ip A.B.C.D]
 
 Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
-presence, waits until every target's presence has arrived, then sends to each
-target's full JID:
+presence (plain, like a node of an older version; or with --ident-key carrying
+the node identity element <identity xmlns='urn:ipop:node:1' node= key=/>, its
+node the key's hash unless --ident-node gives one: "random" is another key's),
+waits until every target's presence has arrived, then broadcasts
+  --presence-junk  malformed identities in presence (one per refusal reason)
+and sends to each target's full JID:
   --junk           malformed and oversized link stanzas (one per refusal reason)
   --fake-key       a well-formed request announcing a random key nobody holds
   --steal-key B64  a well-formed request announcing someone else's key
   --valid-request  a well-formed request with a random key (for a non-member)
-then stays online for --stay seconds (so its links can run into their limits).
-Prints one line per stanza sent: "sent REASON TARGET". Test infrastructure only.
+then stays online for --stay seconds (so its links can run into their limits),
+or less if FILE appears.
+Prints one line per stanza sent: "sent REASON TARGET", and one per presence
+sent: "presence WHAT" (the first is the login presence: "presence login NODE"
+or "presence login none"). Test infrastructure only.
 """
 import argparse
 import base64
@@ -28,6 +36,7 @@ import sys
 import time
 
 NS = "urn:ipop:link:1"
+NODE_NS = "urn:ipop:node:1"
 
 
 def read_until(sock, buf, pattern, timeout=10):
@@ -71,12 +80,57 @@ def login(a):
     sock.sendall(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
                  b"<resource>hostile</resource></bind></iq>")
     read_until(sock, b"", rb"</jid>")
-    sock.sendall(b"<presence/>")
+    pres, node = login_presence(a)
+    sock.sendall(pres.encode())
+    print("presence login %s" % node)
     return sock
 
 
 def node_of(key):
     return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def b64(key):
+    return base64.b64encode(key).decode()
+
+
+def identity(node, key, extra="", inner=None):
+    attrs = "node='%s' key='%s'%s" % (node, key, extra)
+    if inner is None:
+        return "<identity xmlns='%s' %s/>" % (NODE_NS, attrs)
+    return "<identity xmlns='%s' %s>%s</identity>" % (NODE_NS, attrs, inner)
+
+
+def login_presence(a):
+    """The first presence and the node ID it announces ("none": no element)."""
+    if a.ident_key is None:
+        return "<presence/>", "none"
+    key = os.urandom(32) if a.ident_key == "random" else base64.b64decode(a.ident_key)
+    node = a.ident_node or node_of(key)
+    if node == "random":
+        node = node_of(os.urandom(32))
+    return "<presence>%s</presence>" % identity(node, b64(key)), node
+
+
+def presence_junk():
+    k = os.urandom(32)
+    n, key = node_of(k), b64(k)
+    ok = identity(n, key)
+    zero = bytes(32)
+    wrap = lambda *els: "<presence>%s</presence>" % "".join(els)
+    return [
+        ("too_big", wrap("<status>%s</status>" % ("A" * 3000), ok)),
+        ("bad_structure", wrap(ok, ok)),
+        ("bad_structure", wrap(identity(n, key, inner="<x/>"))),
+        ("bad_structure", wrap(identity(n, key, inner="text"))),
+        ("bad_structure", wrap("<ident xmlns='%s' node='%s' key='%s'/>" % (NODE_NS, n, key))),
+        ("bad_attribute", wrap(identity(n, key, extra=" overlay='testnet'"))),
+        ("bad_attribute", wrap("<identity xmlns='%s' node='%s'/>" % (NODE_NS, n))),
+        ("bad_node_id", wrap(identity("XYZ", key))),
+        ("bad_key", wrap(identity(n, "AAAA"))),
+        ("node_key_mismatch", wrap(identity(node_of(os.urandom(32)), key))),
+        ("weak_key", wrap(identity(node_of(zero), b64(zero)))),
+    ]
 
 
 def link(op, overlay, key, ip, port, extra="", node=None):
@@ -120,7 +174,11 @@ def main():
     p.add_argument("--fake-key", action="store_true")
     p.add_argument("--steal-key")
     p.add_argument("--valid-request", action="store_true")
+    p.add_argument("--ident-key")
+    p.add_argument("--ident-node")
+    p.add_argument("--presence-junk", action="store_true")
     p.add_argument("--stay", type=float, default=0)
+    p.add_argument("--until")
     p.add_argument("--ip", default="10.91.0.2")
     a = p.parse_args()
     a.port = int(a.port)
@@ -148,6 +206,10 @@ def main():
         print("missing presence of %s" % sorted(set(targets) - set(full)), file=sys.stderr)
         if not full:
             return 1
+    if a.presence_junk:
+        for reason, pres in presence_junk():
+            sock.sendall(pres.encode())
+            print("presence %s" % reason)
     stanzas = []
     if a.junk:
         stanzas += junk(a.overlay, a.ip)
@@ -163,7 +225,7 @@ def main():
     sys.stdout.flush()
     end = time.time() + a.stay
     sock.settimeout(0.5)
-    while time.time() < end:
+    while time.time() < end and not (a.until and os.path.exists(a.until)):
         try:
             if not sock.recv(65536):
                 break

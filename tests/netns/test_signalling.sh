@@ -10,8 +10,13 @@
 # log says why); a member announcing a key it does not hold gets no tunnel, a
 # member claiming another member's key is refused; malformed and oversized
 # stanzas from a hostile member, and stanzas from a non-member, are refused and
-# counted per reason, and the gateways keep working.
-# ipop-timeout: 420
+# counted per reason, and the gateways keep working. Node IDs travel in
+# presence: every gateway lists the others' IDs; a member whose presence
+# announces an ID that is not its key's, a malformed identity, or an honest
+# gateway's ID and key is refused, counted, never online, and the honest
+# gateways keep their links and IDs; a member that announces an absent
+# gateway's ID first keeps it until it leaves, then the gateway gets it back.
+# ipop-timeout: 540
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
@@ -83,6 +88,10 @@ pings_all() {
 	done
 }
 sig_get() { gw_get "$1" "d['signalling']$2"; }
+# member_id SITE JID : the node ID SITE's signalling lists for member JID (None: unknown).
+member_id() {
+	gw_get "$1" "next((m['node_id'] for m in d['signalling']['members'] if m['jid'] == '$2'), 'no such member')"
+}
 sig_state_is() { [[ "$(sig_get "$1" "['state']" 2>/dev/null)" == "$2" ]]; }
 sig_state_not() {
 	local s
@@ -96,7 +105,7 @@ at_least() {
 	((v >= $2))
 }
 # stage N : run stage N (all by default; SIG_STAGES="1 5" picks some).
-stage() { [[ " ${SIG_STAGES:-1 2 3 4 5} " == *" $1 "* ]]; }
+stage() { [[ " ${SIG_STAGES:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 
 # ---- 1. discovery: random start order, 6 links, full mesh of pings
 order=$(printf '%s\n' "${SITES[@]}" | shuf | tr '\n' ' ')
@@ -124,6 +133,18 @@ t_check "ipopctl show (text) lists links with state and bytes" \
 	bash -c "grep -q 'links:' <<<\"\$1\" && grep -q 'state: connected' <<<\"\$1\" && grep -q 'tx_bytes' <<<\"\$1\"" _ "$show"
 t_check "links carry traffic (bytes counted)" \
 	test "$(gw_get 1 "min(x['tx_bytes'] for x in d['links'])")" -gt 0
+declare -A NODE_ID=()
+for l in "${SITES[@]}"; do NODE_ID[$l]=$(sig_get "$l" "['node_id']"); done
+for l in "${SITES[@]}"; do
+	for m in "${SITES[@]}"; do
+		[[ "$m" == "$l" ]] && continue
+		t_eq "gw-$l lists gw-$m's node ID (from its presence)" "${NODE_ID[$m]}" \
+			"$(member_id "$l" "gw-$m@$DOMAIN")"
+	done
+	t_eq "gw-$l refused no presence" 0 "$(sig_get "$l" "['counters']['presence_rejected']['total']")"
+done
+t_check "ipopctl show (text) lists gw-2's node ID among gw-1's members" \
+	bash -c "grep -A3 'jid: gw-2@$DOMAIN\$' <<<\"\$1\" | grep -q 'node_id: ${NODE_ID[2]}'" _ "$show"
 
 # ---- 2. a gateway leaves and comes back
 if stage 2; then
@@ -235,6 +256,105 @@ t_check "evil claiming gw-1's key is refused by gw-2" \
 t_wait "gw-2 counted key_in_use" 5 at_least 2 1 "d['link_counters']['key_in_use']"
 t_check "gw-2's link to gw-1 is untouched" link_is 2 "gw-1@$DOMAIN" connected
 t_check "all hosts still ping each other" pings_all 1 2 3 4
+t_check "evil's plain presences (no identity) were counted as an older node's" \
+	at_least 2 1 "d['signalling']['counters']['presence_no_id']"
+fi
+
+# ---- 6. hostile presences: identities that are not the member's own
+if stage 6; then
+prej() { sig_get "$1" "['counters']['presence_rejected']['$2']"; }
+evil_online() {
+	gw_get "$1" "next(m['online'] for m in d['signalling']['members'] if m['jid'] == 'evil@$DOMAIN')"
+}
+evil_in_topology() {
+	gw_get "$1" "next((m['online'] or m['in_topology'] for m in d['topology']['members'] if m['jid'] == 'evil@$DOMAIN'), False)"
+}
+evil_gone() { [[ "$(evil_in_topology "$1" 2>/dev/null)" == False ]]; }
+for l in "${SITES[@]}"; do t_wait "gw-$l: evil out of the topology" 15 evil_gone "$l"; done
+declare -A ptot0=()
+for l in "${SITES[@]}"; do ptot0[$l]=$(prej "$l" total); done
+out="$T_TMP/hostile-presence.out"
+rc=0
+nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1,gw-2,gw-3,gw-4 --ident-key random --ident-node random --presence-junk \
+	--stay 1 >"$out" || rc=$?
+t_eq "evil announced a node ID that is not its key's, then junk identities" 0 "$rc"
+sent=$(grep -c '^presence ' "$out" || true)
+echo "presences with a bad identity sent: $sent"
+t_check "a mismatched login presence and ten kinds of junk" test "$sent" -ge 11
+for l in "${SITES[@]}"; do
+	t_wait "gw-$l refused all $sent presences" 10 at_least "$l" $((ptot0[$l] + sent)) \
+		"d['signalling']['counters']['presence_rejected']['total']"
+	t_eq "gw-$l refused exactly those" $((ptot0[$l] + sent)) "$(prej "$l" total)"
+done
+for r in too_big bad_structure bad_attribute bad_node_id bad_key node_key_mismatch weak_key; do
+	t_check "gw-2 counted presence $r" test "$(prej 2 "$r")" -ge 1
+done
+t_check "gw-3's log names a refused presence" grep -q "presence of evil@$DOMAIN/.* refused: node_key_mismatch" \
+	"${GW_LOG[3]}"
+
+declare -A dup0=()
+for l in "${SITES[@]}"; do dup0[$l]=$(prej "$l" duplicate); done
+own0=$(prej 1 own_node)
+nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1,gw-2,gw-3,gw-4 --ident-key "${GW_PUB[1]}" --ident-node "${NODE_ID[1]}" \
+	--stay 8 >"$T_TMP/claim.out" &
+claim_pid=$!
+for l in 2 3 4; do
+	t_wait "gw-$l refused evil claiming gw-1's node ID and key: duplicate" 15 at_least "$l" \
+		$((dup0[$l] + 1)) "d['signalling']['counters']['presence_rejected']['duplicate']"
+done
+t_wait "gw-1 refused evil claiming its own node ID and key" 15 at_least 1 $((own0 + 1)) \
+	"d['signalling']['counters']['presence_rejected']['own_node']"
+for l in "${SITES[@]}"; do
+	t_eq "gw-$l: evil, logged in, is not online" False "$(evil_online "$l")"
+	t_eq "gw-$l: evil is not in the topology" False "$(evil_in_topology "$l")"
+	t_eq "gw-$l: evil holds no node ID" None "$(member_id "$l" "evil@$DOMAIN")"
+done
+for l in 2 3 4; do
+	t_eq "gw-$l: gw-1 keeps its node ID" "${NODE_ID[1]}" "$(member_id "$l" "gw-1@$DOMAIN")"
+	t_check "gw-$l: its link to gw-1 stays connected" link_is "$l" "gw-1@$DOMAIN" connected
+done
+t_check "every gateway keeps 3 connected links" all_connected 1 2 3 4
+t_check "all hosts still ping each other" pings_all 1 2 3 4
+wait "$claim_pid" || true
+show=$("$(ipop_bin ipopctl)" -s "${GW_SOCK[2]}" show)
+for m in 1 3 4; do
+	t_check "ipopctl show on gw-2 lists gw-$m's node ID" \
+		bash -c "grep -A3 'jid: gw-$m@$DOMAIN\$' <<<\"\$1\" | grep -q 'node_id: ${NODE_ID[$m]}'" _ "$show"
+done
+
+# The first member seen with an ID keeps it: evil takes absent gw-4's; gw-4's
+# presence waits (refused as a duplicate) until evil leaves, then takes it.
+member_id_is() { [[ "$(member_id "$1" "$2" 2>/dev/null)" == "$3" ]]; }
+gw_stop 4
+for l in 1 2 3; do
+	t_wait "gw-$l: gw-4 left, its ID released" 10 member_id_is "$l" "gw-4@$DOMAIN" None
+done
+go="$T_TMP/evil-may-leave"
+rm -f "$go"
+nsx srv timeout 90 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1,gw-2,gw-3 --ident-key "${GW_PUB[4]}" --ident-node "${NODE_ID[4]}" \
+	--stay 80 --until "$go" >"$T_TMP/squat.out" &
+squat_pid=$!
+for l in 1 2 3; do
+	t_wait "gw-$l: evil, seen first, holds gw-4's ID" 15 member_id_is "$l" "evil@$DOMAIN" "${NODE_ID[4]}"
+	dup0[$l]=$(prej "$l" duplicate)
+done
+t_require "gw-4 restarts" gw_start 4
+for l in 1 2 3; do
+	t_wait "gw-$l refuses gw-4's presence as a duplicate" 30 at_least "$l" $((dup0[$l] + 1)) \
+		"d['signalling']['counters']['presence_rejected']['duplicate']"
+	t_eq "gw-$l: gw-4 holds no ID meanwhile" None "$(member_id "$l" "gw-4@$DOMAIN")"
+done
+touch "$go"
+wait "$squat_pid" || true
+for l in 1 2 3; do
+	t_wait "gw-$l: evil left, gw-4 takes its ID" 15 member_id_is "$l" "gw-4@$DOMAIN" "${NODE_ID[4]}"
+	t_eq "gw-$l: evil holds nothing" None "$(member_id "$l" "evil@$DOMAIN")"
+done
+t_wait "gw-4 back: 3 links everywhere" 40 all_connected 1 2 3 4
+t_wait "all hosts ping each other" 20 pings_all 1 2 3 4
 fi
 
 for l in "${SITES[@]}"; do
