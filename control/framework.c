@@ -448,8 +448,11 @@ int64_t ipop_task_int(const struct ipop_task *t, const char *key, int64_t dflt)
 {
 	json_object *v;
 
-	if (t->params == NULL || !json_object_object_get_ex(t->params, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
+	if (t->params == NULL || !json_object_object_get_ex(t->params, key, &v))
+		return dflt;
+	if (json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v);   /* a flag: 1 or 0 */
+	if (!json_object_is_type(v, json_type_int))
 		return dflt;
 	return json_object_get_int64(v);
 }

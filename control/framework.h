@@ -136,7 +136,8 @@ int ipop_task_complete(struct ipop_fw *fw, struct ipop_task *t, enum ipop_task_s
 /* Deliver everything that is ready now (the idle source does this too). */
 unsigned ipop_fw_dispatch(struct ipop_fw *fw);
 const char *ipop_task_status_name(enum ipop_task_status s);
-/* Parameter helpers: the string/integer member KEY of t->params or a default. */
+/* Parameter helpers: the string/integer member KEY of t->params or a default
+ * (a boolean reads as 1 or 0). */
 const char *ipop_task_str(const struct ipop_task *t, const char *key);
 int64_t ipop_task_int(const struct ipop_task *t, const char *key, int64_t dflt);
 

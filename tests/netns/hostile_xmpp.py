@@ -133,11 +133,11 @@ def presence_junk():
     ]
 
 
-def link(op, overlay, key, ip, port, extra="", node=None):
+def link(op, overlay, key, ip, port, extra="", node=None, ltype="successor"):
     b64 = base64.b64encode(key).decode()
     node = node or node_of(key)
-    return ("<link xmlns='%s' op='%s' overlay='%s' node='%s' key='%s' ip='%s' port='%s'%s/>"
-            % (NS, op, overlay, node, b64, ip, port, extra))
+    return ("<link xmlns='%s' op='%s' overlay='%s' node='%s' key='%s' ip='%s' port='%s' "
+            "type='%s'%s/>" % (NS, op, overlay, node, b64, ip, port, ltype, extra))
 
 
 def junk(overlay, ip):
@@ -145,14 +145,16 @@ def junk(overlay, ip):
     other = node_of(os.urandom(32))
     good = lambda **kw: link(kw.get("op", "request"), kw.get("overlay", overlay), k,
                              kw.get("ip", ip), kw.get("port", "5800"), kw.get("extra", ""),
-                             kw.get("node"))
+                             kw.get("node"), kw.get("ltype", "successor"))
     return [
         ("bad_op", good(op="hijack")),
         ("bad_overlay", good(overlay="othernet")),
         ("bad_node_id", good(node="XYZ")),
         ("node_key_mismatch", good(node=other)),
         ("bad_key", "<link xmlns='%s' op='request' overlay='%s' node='%s' key='AAAA' ip='%s' "
-                    "port='5800'/>" % (NS, overlay, node_of(k), ip)),
+                    "port='5800' type='successor'/>" % (NS, overlay, node_of(k), ip)),
+        ("bad_type", good(ltype="none")),
+        ("bad_type", good(ltype="sideways")),
         ("bad_ip", good(ip="300.1.2.3")),
         ("bad_port", good(port="70000")),
         ("bad_attribute", good(extra=" evil='1'")),

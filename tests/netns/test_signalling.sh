@@ -220,7 +220,7 @@ for l in "${SITES[@]}"; do
 	t_eq "gw-$l refused exactly those" $((rej0[$l] + sent)) "$(rej_total "$l")"
 done
 for r in bad_op bad_overlay bad_node_id node_key_mismatch bad_key bad_ip bad_port bad_attribute \
-	bad_structure too_big; do
+	bad_structure too_big bad_type; do
 	t_check "gw-2 counted $r" test "$(sig_get 2 "['counters']['rejected']['$r']")" -ge 1
 done
 t_eq "junk bound no key to evil's link on gw-1" None \

@@ -125,6 +125,29 @@ static void test_body(void)
 	free(t);
 }
 
+/* Integer parameters, and flags: a JSON boolean reads as 1 or 0 (the link
+ * manager once missed a departed member's "left": true, read as the default). */
+static void test_params(void)
+{
+	json_object *p = json_object_new_object();
+	struct ipop_task *t;
+
+	json_object_object_add(p, "n", json_object_new_int64(42));
+	json_object_object_add(p, "yes", json_object_new_boolean(true));
+	json_object_object_add(p, "no", json_object_new_boolean(false));
+	json_object_object_add(p, "s", json_object_new_string("7"));
+	t = ipop_task_new("a", "b", OP_BODY, p);
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK(ipop_task_int(t, "n", -1) == 42);
+	CHECK(ipop_task_int(t, "yes", 0) == 1 && ipop_task_int(t, "no", 1) == 0);
+	CHECK(ipop_task_int(t, "s", -1) == -1 && ipop_task_int(t, "absent", -2) == -2);
+	CHECK(ipop_task_str(t, "s") != NULL && ipop_task_str(t, "n") == NULL);
+	json_object_put(t->params);
+	free(t);
+}
+
 int main(void)
 {
 	GMainContext *ctx = g_main_context_new();
@@ -136,6 +159,7 @@ int main(void)
 	char err[128];
 
 	test_body();
+	test_params();
 	CHECK(ipop_fw_init(&fw, ctx) == 0);
 	CHECK(ipop_fw_register(&fw, &a) == 0);
 	CHECK(ipop_fw_register(&fw, &b) == 0);
