@@ -637,6 +637,21 @@ static int check_eal_arg(struct ctx *c, const config_setting_t *eal, unsigned i)
 	return 0;
 }
 
+/* A list ([ ] or ( )) of at most max entries: its length, or the error
+ * ("expected a list of WHAT, got ...", "too many NOUN (n, at most max)"). */
+static int list_length(struct ctx *c, const config_setting_t *s, const char *what,
+		       const char *noun, unsigned max)
+{
+	unsigned n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return fail_at(c, s, "expected a list of %s, got %s", what, type_name(s));
+	n = (unsigned)config_setting_length(s);
+	if (n > max)
+		return fail_at(c, s, "too many %s (%u, at most %u)", noun, n, max);
+	return (int)n;
+}
+
 static int parse_eal(struct ctx *c, const config_setting_t *eal)
 {
 	struct ipop_cfg *cfg = c->cfg;
@@ -645,13 +660,10 @@ static int parse_eal(struct ctx *c, const config_setting_t *eal)
 
 	if (eal == NULL)
 		return 0;
-	if (!config_setting_is_array(eal) && !config_setting_is_list(eal))
-		return fail_at(c, eal, "expected a list of strings [ \"--no-pci\", ... ], got %s",
-			       type_name(eal));
-	n = (unsigned)config_setting_length(eal);
-	if (n > MAX_USER_EAL)
-		return fail_at(c, eal, "too many EAL arguments (%u, at most %u)", n,
-			       MAX_USER_EAL);
+	if ((rc = list_length(c, eal, "strings [ \"--no-pci\", ... ]", "EAL arguments",
+			      MAX_USER_EAL)) < 0)
+		return rc;
+	n = (unsigned)rc;
 	for (i = 0; i < n; i++) {
 		if ((rc = check_eal_arg(c, eal, i)) < 0)
 			return rc;
@@ -973,13 +985,10 @@ static int parse_statics(struct ctx *c, const config_setting_t *list)
 
 	if (list == NULL)
 		return 0;
-	if (!config_setting_is_array(list) && !config_setting_is_list(list))
-		return fail_at(c, list, "expected a list of JIDs [ \"user@domain\", ... ], got %s",
-			       type_name(list));
-	n = (unsigned)config_setting_length(list);
-	if (n > IPOP_CFG_MAX_STATIC)
-		return fail_at(c, list, "too many entries (%u, at most %u)", n,
-			       IPOP_CFG_MAX_STATIC);
+	if ((rc = list_length(c, list, "JIDs [ \"user@domain\", ... ]", "entries",
+			      IPOP_CFG_MAX_STATIC)) < 0)
+		return rc;
+	n = (unsigned)rc;
 	for (i = 0; i < n; i++) {
 		if ((rc = conv_static(c, list, i)) < 0)
 			return rc;
