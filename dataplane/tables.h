@@ -70,7 +70,7 @@ struct ipop_fp_peer {
 	 * and the folded ones'-complement sum of its IPv4 header: built by
 	 * ipop_encap_template() (encap.h) from the table's wan_mac/wan_ip/wan_port
 	 * and nh_mac/ip/port below, whenever the table is built
-	 * (ipop_node_publish). hdr_ok 0: not built, the fast path writes the
+	 * (ipop_table_publish, control/fib/table.c). hdr_ok 0: not built, the fast path writes the
 	 * header field by field from those fields instead. */
 	uint8_t hdr[42];
 	uint8_t hdr_ok;
