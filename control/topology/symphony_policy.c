@@ -171,15 +171,18 @@ static struct sym_member *by_id(const struct sym *s, struct ipop_node_id id)
 }
 
 /* The builder's view of our links: what we asked for last time (outgoing) and
- * what members asked of us (incoming), with their state. */
-static size_t current_links(const struct sym *s, struct ipop_topo_link *out)
+ * what members asked of us (incoming), with their state. A link the member
+ * refused does not exist: left in, the builder would keep it as one of ours
+ * and never draw another. */
+static size_t current_links(const struct sym *s, uint64_t now_ms, struct ipop_topo_link *out)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_placed; i++) {
 		const struct sym_member *m = s->placed[i].m;
 		uint8_t state = m->li.up ? IPOP_TOPO_UP : IPOP_TOPO_PENDING;
-		if (m->want != IPOP_LINK_NONE)
+		bool refused = m->refused_until_ms > now_ms;
+		if (m->want != IPOP_LINK_NONE && !refused)
 			out[n++] = (struct ipop_topo_link){ .peer = s->placed[i].id, .type = m->want,
 				.state = state, .outgoing = 1, .n_est = m->n_est };
 		if (m->li.exists && m->li.remote_type != IPOP_LINK_NONE)
@@ -305,7 +308,7 @@ static void sym_update(void *st, uint64_t now_ms)
 			cand[i] = s->placed[i].id;
 		struct ipop_sym_input in = {
 			.self = s->set.self_id, .cand = cand, .ncand = s->n_placed,
-			.links = links, .nlinks = current_links(s, links),
+			.links = links, .nlinks = current_links(s, now_ms, links),
 			.statics = statics, .nstatic = static_ids(s, statics),
 			.refused = refused, .nrefused = refused_ids(s, now_ms, refused),
 		};
