@@ -23,6 +23,7 @@
 
 #include "dataplane/aead.h"
 #include "dataplane/replay.h"
+#include "dataplane/ring.h"
 #include "dataplane/stats.h"
 
 #define IPOP_INDEX_BITS   12
@@ -81,7 +82,9 @@ struct ipop_fp_peer {
 	uint32_t ip;                      /* underlay address, network order */
 	uint8_t up;                       /* in the flood set */
 	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
+	struct ipop_node_id id;           /* the peer's ring ID (BLAKE2b-128 of its key) */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct ipop_fp_peer) == 128, "two cache lines per peer slot");
 
 struct ipop_fp_table {
 	uint64_t version;
@@ -96,6 +99,15 @@ struct ipop_fp_table {
 	/* Flood set: peer slots that receive broadcast / unknown unicast. */
 	uint16_t n_flood;
 	uint16_t flood[IPOP_MAX_PEERS];
+
+	/* This node on the ring and its adjacency there: the peers of the flood
+	 * set in increasing node-ID order (adj_id strictly increasing, as
+	 * ipop_flood_next_hops wants it; adj_slot[i] is adj_id[i]'s peer slot).
+	 * Published for the Bounded Flood fast path, which does not use it yet. */
+	struct ipop_node_id self_id;
+	uint16_t n_adj;
+	uint16_t adj_slot[IPOP_MAX_PEERS];
+	struct ipop_node_id adj_id[IPOP_MAX_PEERS];
 
 	uint16_t n_peers;                 /* slots in use are < n_peers */
 	struct ipop_fp_peer peers[IPOP_MAX_PEERS];

@@ -1,5 +1,6 @@
 /* table.c - see table.h. Thread: control. */
 #include "control/fib/table.h"
+#include "control/config/identity.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/session/handshake.h"
@@ -19,6 +20,32 @@ static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 {
 	if (kp != NULL)
 		t->by_index[rte_be_to_cpu_32(kp->local_index) & IPOP_INDEX_MASK] = kp;
+}
+
+struct id_slot {
+	struct ipop_node_id id;
+	uint16_t slot;
+};
+
+static int cmp_id_slot(const void *a, const void *b)
+{
+	return ipop_node_id_cmp(((const struct id_slot *)a)->id, ((const struct id_slot *)b)->id);
+}
+
+void ipop_table_adjacency(struct ipop_fp_table *t)
+{
+	struct id_slot up[IPOP_MAX_PEERS];   /* 24 KiB of the control thread's stack */
+	uint16_t n = 0;
+
+	for (uint16_t i = 0; i < t->n_peers; i++)
+		if (t->peers[i].up)
+			up[n++] = (struct id_slot){ .id = t->peers[i].id, .slot = i };
+	qsort(up, n, sizeof(up[0]), cmp_id_slot);
+	for (uint16_t i = 0; i < n; i++) {
+		t->adj_id[i] = up[i].id;
+		t->adj_slot[i] = up[i].slot;
+	}
+	t->n_adj = n;
 }
 
 int ipop_table_publish(struct ipop_node *n)
@@ -44,6 +71,7 @@ int ipop_table_publish(struct ipop_node *n)
 		if (p == NULL)
 			continue;
 		fp->tx = p->cur;
+		fp->id = p->node_id;
 		fp->ip = p->ip;
 		fp->port = p->port;
 		const struct ipop_neigh *nb = p->ip ? ipop_neigh_lookup(n, p->ip, now) : NULL;
@@ -67,6 +95,8 @@ int ipop_table_publish(struct ipop_node *n)
 		add_index(t, p->prev);
 		add_index(t, p->next);
 	}
+	t->self_id = ipop_node_id_of_key(n->id.pub);
+	ipop_table_adjacency(t);
 	n->dirty = false;
 	n->cs.tables_published++;
 	int r = ipop_publish_table(&n->pub, t);

@@ -1,5 +1,6 @@
 /* peer.c - see peer.h. Thread: control. */
 #include "control/session/peer.h"
+#include "control/config/identity.h"
 #include "control/session/handshake.h"
 #include "control/session/keypair.h"
 #include "control/fib/table.h"
@@ -61,6 +62,7 @@ int ipop_peer_add(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 	slot_counters(n, slot, &p->base);
 	snprintf(p->name, sizeof(p->name), "%s", cp->name);
 	memcpy(p->pub, cp->public_key, 32);
+	p->node_id = ipop_node_id_of_key(p->pub);
 	ipop_noise_mac1_key(p->pub, p->mac1_key);
 	p->ip = cp->endpoint_ip.s_addr;
 	p->port = rte_cpu_to_be_16(cp->endpoint_port);

@@ -14,6 +14,7 @@
 
 #include "control/config/config.h"
 #include "control/session/noise.h"
+#include "dataplane/ring.h"
 #include "dataplane/stats.h"
 #include "dataplane/wire.h"
 
@@ -33,6 +34,7 @@ struct ipop_peer {
 	uint16_t slot;
 	char name[IPOP_CFG_NAME_LEN];
 	uint8_t pub[32];
+	struct ipop_node_id node_id;   /* its ring ID: BLAKE2b-128 of pub */
 	uint8_t mac1_key[32];          /* keys mac1 of messages we send to this peer */
 	uint32_t ip;                   /* underlay endpoint, network order; 0 unknown */
 	uint16_t port;                 /* network order */

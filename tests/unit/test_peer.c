@@ -7,6 +7,9 @@
  */
 #include "tests/unit/check.h"
 #include "control/node.h"
+#include "control/config/identity.h"
+#include "control/fib/table.h"
+#include "dataplane/flood.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -77,15 +80,56 @@ static void test_slot_reuse(void)
 	/* A peer in a slot nobody else held still reads zero. */
 	ipop_peer_counters(n, n->peers[8], &c);
 	CHECK(c.tx_packets == 0 && c.rx_packets == 0);
+	/* Every peer knows its place on the ring: the hash of its key. */
+	CHECK(ipop_node_id_eq(p->node_id, ipop_node_id_of_key(extra.public_key)));
 
 	for (unsigned i = 0; i < n->n_peers; i++)
 		free(n->peers[i]);
 	free(n->workers);
 }
 
+/* The published adjacency: exactly the up peers, strictly increasing by node
+ * ID with their slots, in the form Bounded Flood takes (control/fib/table.c). */
+static void test_adjacency(void)
+{
+	static struct ipop_fp_table t;
+	struct ipop_flood_fwd fwd[IPOP_MAX_PEERS];
+	unsigned up = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.n_peers = 200;
+	randombytes_buf(&t.self_id, sizeof(t.self_id));
+	for (uint16_t i = 0; i < t.n_peers; i++) {
+		randombytes_buf(&t.peers[i].id, sizeof(t.peers[i].id));
+		t.peers[i].up = (uint8_t)(randombytes_uniform(3) != 0);
+		up += t.peers[i].up;
+	}
+	ipop_table_adjacency(&t);
+	CHECK(t.n_adj == up);
+	CHECK(ipop_ring_is_sorted(t.adj_id, t.n_adj));
+	bool seen[200] = { false }, ok = true;
+	for (uint16_t i = 0; i < t.n_adj; i++) {
+		uint16_t s = t.adj_slot[i];
+		ok = ok && s < t.n_peers && t.peers[s].up && !seen[s] &&
+		     ipop_node_id_eq(t.adj_id[i], t.peers[s].id);
+		if (s < 200)
+			seen[s] = true;
+	}
+	CHECK(ok);
+	/* An originated flood reaches every neighbour in the adjacency once. */
+	CHECK(ipop_flood_next_hops(t.self_id, t.adj_id, t.n_adj, NULL, fwd, IPOP_MAX_PEERS) ==
+	      (int)t.n_adj);
+	/* None up: empty. */
+	for (uint16_t i = 0; i < t.n_peers; i++)
+		t.peers[i].up = 0;
+	ipop_table_adjacency(&t);
+	CHECK(t.n_adj == 0);
+}
+
 int main(void)
 {
 	CHECK(sodium_init() >= 0);
 	test_slot_reuse();
+	test_adjacency();
 	return check_report("peer");
 }
