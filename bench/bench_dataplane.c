@@ -227,17 +227,20 @@ static int session_new(struct gw *x, uint16_t sx, struct gw *y, uint16_t sy,
 	y->t->peers[sy].tx = *ky;
 	x->t->peers[sx].up = 1;
 	y->t->peers[sy].up = 1;
+	/* Ring IDs from the sites, so a flood copy's bound means the same to both. */
+	x->t->peers[sx].id = ipop_node_id_make(y->site, 0);
+	y->t->peers[sy].id = ipop_node_id_make(x->site, 0);
 	x->t->by_index[ix & IPOP_INDEX_MASK] = *kx;
 	y->t->by_index[iy & IPOP_INDEX_MASK] = *ky;
 	return 0;
 }
 
+/* Broadcasts go out as Bounded Flood copies over the adjacency, as
+ * control/fib/table.c publishes it. */
 static void flood_sets(struct gw *g)
 {
-	g->t->n_flood = 0;
-	for (uint16_t i = 0; i < g->t->n_peers; i++)
-		if (g->t->peers[i].tx != NULL)
-			g->t->flood[g->t->n_flood++] = i;
+	g->t->self_id = ipop_node_id_make(g->site, 0);
+	ipop_fp_table_adjacency(g->t);
 }
 
 /* New keys of the given cipher for one session (both sides). */

@@ -24,6 +24,17 @@
 
 #define IPOP_DP_BATCH 64
 
+/* Frames waiting to be sealed for peers with one IPsec-MB call: each with its
+ * peer, the message type its header gets, and the AEAD operation. */
+struct ipop_seal_batch {
+	uint16_t n;
+	struct rte_mbuf *m[IPOP_DP_BATCH];
+	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
+	uint16_t slot[IPOP_DP_BATCH];
+	uint8_t type[IPOP_DP_BATCH];
+	struct ipop_aead_op op[IPOP_DP_BATCH];
+};
+
 struct ipop_dp_ctx {
 	struct ipop_aead_mgr *aead;
 	struct ipop_bridge *bridge;          /* shared, lock-free */
@@ -38,6 +49,7 @@ struct ipop_dp_ctx {
 	/* Outputs; lan/host are NULL when that port does not exist. */
 	struct ipop_pktq *q_wan, *q_lan, *q_host, *q_exc, *q_ctrl;
 	struct ipop_mac_cache mac_cache;     /* this lcore's answers of the bridge */
+	struct ipop_seal_batch relay;        /* flood copies the WAN path relays */
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */
@@ -51,6 +63,20 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 /* Clamp the MSS option of an IPv4 TCP SYN in an Ethernet frame to mss (fixing
  * the checksum incrementally). Returns 1 if changed, 0 if not applicable. */
 int ipop_mss_clamp(uint8_t *frame, uint32_t len, uint16_t mss);
+
+/* Queue m (owned; a fabric header and a frame) for peer slot as a sealed
+ * message of this type; sealed when the batch fills or at ipop_dp_seal_flush. */
+void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		     struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot, uint8_t type);
+void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			struct ipop_seal_batch *b);
+/* Send a Bounded Flood copy of the frame m (owned, starting with its fabric
+ * header, whose origin is set) to every neighbour inside (self, bound):
+ * bound NULL originates (the whole ring). hops is written into each copy.
+ * Returns the number of copies queued. */
+unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			   struct ipop_seal_batch *b, struct rte_mbuf *m,
+			   const struct ipop_node_id *bound, uint8_t hops);
 
 /* Build the outer Ethernet/IPv4/UDP headers in front of an ipop message that
  * starts at the mbuf's data pointer, then queue it on q_wan (fragmenting when it

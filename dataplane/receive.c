@@ -25,6 +25,7 @@ struct open_batch {
 	struct ipop_bridge_burst bb;   /* this lcore's bridge cache, for this burst */
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	struct ipop_keypair *kp[IPOP_DP_BATCH];
+	uint8_t type[IPOP_DP_BATCH];
 	struct ipop_aead_op op[IPOP_DP_BATCH];
 };
 
@@ -48,8 +49,10 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
+/* learn: the frame's source MAC sits behind peer slot (a direct frame, or a
+ * flood copy from its origin); a relayed copy's origin is not that peer. */
 static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rte_mbuf *m,
-			  uint16_t slot)
+			  uint16_t slot, bool learn)
 {
 	struct rte_ether_hdr *eth;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -63,7 +66,8 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	if (ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, slot, c->now_s))
+	if (learn && ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, slot,
+					     c->now_s))
 		c->st->learned++;
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
@@ -112,7 +116,54 @@ static void session_seen(struct ipop_dp_ctx *c, struct session_run *run)
 	run->pkts = run->bytes = 0;
 }
 
-static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
+/* Why a flood copy from peer slot must not be accepted, or IPOP_DROP__MAX:
+ * a bound that leaves us outside the sender's arc (or is our own ID) would
+ * hand us a share of the ring that is not ours, hence duplicates. */
+static enum ipop_drop flood_check(const struct ipop_fp_table *t, const struct ipop_fabric_hdr *h,
+				  uint16_t slot, struct ipop_node_id *bound)
+{
+	struct ipop_node_id origin = ipop_node_id_from_bytes(h->origin);
+
+	*bound = ipop_node_id_from_bytes(h->bound);
+	if (h->reserved[0] | h->reserved[1] | h->reserved[2])
+		return IPOP_DROP_FLOOD_HDR;
+	if (h->hops >= IPOP_FABRIC_MAX_HOPS)
+		return IPOP_DROP_FLOOD_HOPS;
+	if (ipop_node_id_eq(origin, t->self_id))
+		return IPOP_DROP_FLOOD_OWN;
+	if (slot >= t->n_peers || !t->peers[slot].up)
+		return IPOP_DROP_FLOOD_NOT_NBR;
+	if (!ipop_ring_in_oo(t->self_id, t->peers[slot].id, *bound))
+		return IPOP_DROP_FLOOD_BOUND;
+	return IPOP_DROP__MAX;
+}
+
+/* An authenticated flood copy (m: fabric header, frame): relay it inside its
+ * bound, then deliver the frame here. */
+static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b,
+		     struct rte_mbuf *m, uint16_t slot)
+{
+	const struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(m, const struct ipop_fabric_hdr *);
+	struct ipop_node_id bound;
+	enum ipop_drop why = flood_check(t, h, slot, &bound);
+	bool from_origin = h->hops == 0;
+
+	if (why != IPOP_DROP__MAX) {
+		ipop_dp_drop(c, m, why);
+		return;
+	}
+	c->st->flood_rx++;
+	struct rte_mbuf *relay = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+	if (relay != NULL)
+		c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, relay, &bound,
+							  (uint8_t)(h->hops + 1));
+	else
+		c->st->drops[IPOP_DROP_NOMEM]++;
+	rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
+	deliver_local(c, b, m, slot, from_origin);
+}
+
+static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b)
 {
 	struct session_run run = { 0 };
 
@@ -139,7 +190,9 @@ static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
 			run.kp = kp;
 		}
 		run.pkts++;
-		run.bytes += b->op[i].len;
+		/* The inner frame's bytes (classify made sure a flood copy has its
+		 * fabric header). */
+		run.bytes += b->op[i].len - (b->type[i] == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
 		if (b->op[i].len == 0) {
 			c->st->keepalives_rx++;
 			rte_pktmbuf_free(m);
@@ -158,7 +211,10 @@ static void open_flush(struct ipop_dp_ctx *c, struct open_batch *b)
 			rte_pktmbuf_adj(m, off);
 			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - b->op[i].len));
 		}
-		deliver_local(c, b, m, kp->peer_slot);
+		if (b->type[i] == IPOP_MSG_FLOOD)
+			flood_in(c, t, b, m, kp->peer_slot);
+		else
+			deliver_local(c, b, m, kp->peer_slot, true);
 	}
 	session_seen(c, &run);
 	b->n = 0;
@@ -182,13 +238,14 @@ static void wan_data(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	uint16_t i = b->n++;
 	b->m[i] = m;
 	b->kp[i] = kp;
+	b->type[i] = p[0];
 	b->op[i] = (struct ipop_aead_op){
 		.key = &kp->recv_key, .buf = p + IPOP_DATA_HDR_LEN,
 		.len = plen - IPOP_DATA_OVERHEAD, .aad = p,
 		.tag = p + plen - IPOP_TAG_LEN, .counter = ctr,
 	};
 	if (b->n == IPOP_DP_BATCH)
-		open_flush(c, b);
+		open_flush(c, t, b);
 }
 
 static enum ipop_drop classify_drop(int err, uint32_t plen)
@@ -261,7 +318,7 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	int type = ipop_wire_classify(f + poff, plen);
-	if (likely(type == IPOP_MSG_DATA)) {
+	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD)) {
 		wan_data(c, t, b, m, f + poff, plen);
 	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
 		to_ctrl(c, m);
@@ -282,7 +339,8 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		wan_one(c, t, &b, pkts[i]);
 	}
-	open_flush(c, &b);
+	open_flush(c, t, &b);
+	ipop_dp_seal_flush(c, t, &c->relay);
 	if (c->frag_tbl) {
 		/* Fragments evicted by the table (timeout, overflow, overlap) die here. */
 		c->st->drops[IPOP_DROP_REASM] += c->death_row.cnt;

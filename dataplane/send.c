@@ -8,7 +8,7 @@
  */
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
-#include "dataplane/flood_policy.h"
+#include "dataplane/flood.h"
 #include "dataplane/wire.h"
 
 #include <rte_ether.h>
@@ -18,13 +18,10 @@
 
 #define IPOP_MAX_IPV4_HDR 60   /* IHL 15 */
 
-struct seal_batch {
-	uint16_t n;
-	struct ipop_bridge_burst bb;   /* this lcore's bridge cache, for this burst */
-	struct rte_mbuf *m[IPOP_DP_BATCH];
-	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
-	uint16_t slot[IPOP_DP_BATCH];
-	struct ipop_aead_op op[IPOP_DP_BATCH];
+/* A burst from a local port: its seal batch and this lcore's bridge cache. */
+struct local_batch {
+	struct ipop_seal_batch s;
+	struct ipop_bridge_burst bb;
 };
 
 /* Cut an outer datagram above the underlay MTU into IPv4 fragments, each
@@ -110,7 +107,7 @@ _Static_assert(sizeof(((struct ipop_fp_peer *)0)->hdr) == IPOP_OUTER_HDR_LEN &&
  * sessions (peer 0, 1, 2, 0, 1, 2, ...), so group by session over the whole
  * batch, not by runs; within a session, counters follow batch order. */
 _Static_assert(IPOP_DP_BATCH <= 64, "reserve_counters keeps the batch in a 64-bit mask");
-static void reserve_counters(struct seal_batch *b)
+static void reserve_counters(struct ipop_seal_batch *b)
 {
 	uint64_t todo = b->n == 64 ? UINT64_MAX : (UINT64_C(1) << b->n) - 1;
 
@@ -131,13 +128,14 @@ static void reserve_counters(struct seal_batch *b)
 			/* The data header sits right before op.buf (to_peer). */
 			struct ipop_data_hdr *h = (struct ipop_data_hdr *)
 				(b->op[k].buf - IPOP_DATA_HDR_LEN);
-			ipop_wire_data_hdr(h, ri, ctr);
+			ipop_wire_data_hdr_type(h, b->type[k], ri, ctr);
 			b->op[k].counter = ctr++;
 		}
 	}
 }
 
-static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct seal_batch *b)
+void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			struct ipop_seal_batch *b)
 {
 	if (b->n == 0)
 		return;
@@ -151,7 +149,8 @@ static void seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 			continue;
 		}
 		pc->tx_packets++;
-		pc->tx_bytes += b->op[i].len;
+		/* The inner frame's bytes, whatever header it travels behind. */
+		pc->tx_bytes += b->op[i].len - (b->type[i] == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
 		c->st->encrypted++;
 		/* to_peer checked the headroom for the outer header too. */
 		encap_out(c, t, b->peer[i], m);
@@ -179,9 +178,10 @@ static bool grow_slow(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	return true;
 }
 
-/* Queue one frame (owned) for peer slot. */
-static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		    struct seal_batch *b, struct rte_mbuf *m, uint16_t slot)
+/* Queue one message body (owned: a frame, or a fabric header and a frame) for
+ * peer slot, to be sealed as a message of this type. */
+void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		     struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot, uint8_t type)
 {
 	const struct ipop_fp_peer *p = &t->peers[slot];
 	struct ipop_keypair *kp = p->tx;
@@ -213,48 +213,94 @@ static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	b->m[i] = m;
 	b->peer[i] = p;
 	b->slot[i] = slot;
+	b->type[i] = type;
 	b->op[i] = (struct ipop_aead_op){
 		.key = &kp->send_key, .buf = hdr + IPOP_DATA_HDR_LEN, .len = len,
 		.aad = hdr, .tag = hdr + IPOP_DATA_HDR_LEN + len,
 	};
 	if (b->n == IPOP_DP_BATCH)
-		seal_flush(c, t, b);
+		ipop_dp_seal_flush(c, t, b);
 }
 
-/* Deliver a frame to every flood target: peers in the flood set and the other
- * local port. The last target takes the original, the others get copies. */
+static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		    struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot)
+{
+	ipop_dp_seal_to(c, t, b, m, slot, IPOP_MSG_DATA);
+}
+
+unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			   struct ipop_seal_batch *b, struct rte_mbuf *m,
+			   const struct ipop_node_id *bound, uint8_t hops)
+{
+	struct ipop_flood_fwd fwd[IPOP_MAX_PEERS];
+	int n = ipop_flood_next_hops(t->self_id, t->adj_id, t->n_adj, bound, fwd, IPOP_MAX_PEERS);
+
+	if (n <= 0) {
+		/* A leaf of the flood: nothing further. (n < 0: an adjacency not
+		 * in order, which the table builder never publishes.) */
+		if (n < 0)
+			c->st->drops[IPOP_DROP_NO_FLOOD_TARGET]++;
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *x = m;
+		if (i + 1 < n && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL) {
+			c->st->drops[IPOP_DROP_NOMEM]++;
+			continue;
+		}
+		struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(x, struct ipop_fabric_hdr *);
+		ipop_node_id_to_bytes(fwd[i].bound, h->bound);
+		h->hops = hops;
+		c->st->flood_tx++;
+		ipop_dp_seal_to(c, t, b, x, t->adj_slot[fwd[i].nbr], IPOP_MSG_FLOOD);
+	}
+	return (unsigned)n;
+}
+
+/* Originate a Bounded Flood of frame m (owned): a fabric header in front,
+ * then a copy to each neighbour with its share of the ring. */
+static void flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			    struct ipop_seal_batch *b, struct rte_mbuf *m)
+{
+	struct ipop_fabric_hdr *h = (struct ipop_fabric_hdr *)
+		rte_pktmbuf_prepend(m, IPOP_FABRIC_HDR_LEN);
+
+	if (h == NULL) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	ipop_node_id_to_bytes(t->self_id, h->origin);
+	ipop_dp_flood_out(c, t, b, m, NULL, 0);
+}
+
+/* Deliver a frame to every flood target: a Bounded Flood over the ring's
+ * adjacency, and the other local port. The local port takes the original. */
 static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		  struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+		  struct local_batch *lb, struct rte_mbuf *m, uint16_t in_loc)
 {
 	struct ipop_pktq *local = in_loc == IPOP_LOC_LAN ? c->q_host : c->q_lan;
-	uint16_t targets[IPOP_MAX_PEERS];
-	uint16_t n = ipop_flood_targets(t, targets, IPOP_MAX_PEERS);
-	uint16_t total = n + (local != NULL);
 
-	if (total == 0) {
+	if (t->n_adj == 0 && local == NULL) {
 		ipop_dp_drop(c, m, IPOP_DROP_NO_FLOOD_TARGET);
 		return;
 	}
 	c->st->flooded++;
-	for (uint16_t i = 0; i < total; i++) {
+	if (t->n_adj > 0) {
 		struct rte_mbuf *x = m;
-		if (i + 1 < total) {
-			x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
-			if (x == NULL) {
-				c->st->drops[IPOP_DROP_NOMEM]++;
-				continue;
-			}
-		}
-		if (i < n)
-			to_peer(c, t, b, x, targets[i]);
+		if (local != NULL && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL)
+			c->st->drops[IPOP_DROP_NOMEM]++;
 		else
-			ipop_pktq_put(local, x);
+			flood_originate(c, t, &lb->s, x);
 	}
+	if (local != NULL)
+		ipop_pktq_put(local, m);
 }
 
 /* After learning: deliver one frame by its destination MAC. */
 static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			  struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+			  struct local_batch *b, struct rte_mbuf *m, uint16_t in_loc)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 
@@ -271,7 +317,7 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	} else if (loc == IPOP_LOC_HOST && c->q_host) {
 		ipop_pktq_put(c->q_host, m);
 	} else if (loc < t->n_peers && t->peers[loc].tx != NULL) {
-		to_peer(c, t, b, m, loc);
+		to_peer(c, t, &b->s, m, loc);
 	} else {
 		flood(c, t, b, m, in_loc);
 	}
@@ -282,7 +328,7 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
  * overlay's edge, exactly as a router would; the fragments then fit the
  * underlay without outer fragmentation. Returns true if m was consumed. */
 static bool inner_fragment(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			   struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+			   struct local_batch *b, struct rte_mbuf *m, uint16_t in_loc)
 {
 	struct rte_ether_hdr eh = *rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -326,7 +372,7 @@ static bool inner_fragment(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 }
 
 static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		      struct seal_batch *b, struct rte_mbuf *m, uint16_t in_loc)
+		      struct local_batch *b, struct rte_mbuf *m, uint16_t in_loc)
 {
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	/* A chain too long for one mbuf (a jumbo frame, or a packet the kernel
@@ -380,9 +426,9 @@ static inline void prefetch_frame(struct rte_mbuf *m)
 void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		      struct rte_mbuf **pkts, uint16_t n, uint16_t in_loc)
 {
-	struct seal_batch b;
+	struct local_batch b;
 
-	b.n = 0;
+	b.s.n = 0;
 	ipop_bridge_burst_init(&b.bb, c->bridge, &c->mac_cache, c->now_s);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);
@@ -391,5 +437,5 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			prefetch_frame(pkts[i + PREFETCH_AHEAD]);
 		local_one(c, t, &b, pkts[i], in_loc);
 	}
-	seal_flush(c, t, &b);
+	ipop_dp_seal_flush(c, t, &b.s);
 }

@@ -39,7 +39,10 @@
 	X(frag_inner, "inner IPv4 fragments made at the LAN edge (packets without DF above the overlay MTU)") \
 	X(polls, "poll-loop iterations") \
 	X(idle_polls, "poll-loop iterations that found no packet") \
-	X(sleeps, "idle back-off sleeps")
+	X(sleeps, "idle back-off sleeps") \
+	X(flood_tx, "Bounded Flood copies sealed for peers (originated here or relayed)") \
+	X(flood_rx, "Bounded Flood copies received that passed every check") \
+	X(flood_relayed, "Bounded Flood copies relayed onward (one per next hop)")
 
 /* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
 #define IPOP_LCORE_CYCLES(X) \
@@ -77,7 +80,12 @@
 	X(REASM, reasm_failed, "reassembly failed or timed out") \
 	X(CTRL_RING_FULL, ctrl_ring_full, "the ring to the control thread was full") \
 	X(TX_FULL, tx_full, "a port's TX queue was full") \
-	X(NO_FLOOD_TARGET, no_flood_target, "broadcast with nowhere to go (no peer up, no other local port)")
+	X(NO_FLOOD_TARGET, no_flood_target, "broadcast with nowhere to go (no peer up, no other local port)") \
+	X(FLOOD_HDR, flood_bad_header, "flood copy whose fabric header has nonzero reserved bytes") \
+	X(FLOOD_HOPS, flood_too_many_hops, "flood copy already relayed 64 times (tables that disagree)") \
+	X(FLOOD_OWN, flood_own_origin, "flood copy of a frame this gateway originated") \
+	X(FLOOD_NOT_NBR, flood_not_neighbour, "flood copy from a peer outside this gateway's adjacency") \
+	X(FLOOD_BOUND, flood_bad_bound, "flood copy whose bound leaves this gateway outside its sender's arc")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

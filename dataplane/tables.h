@@ -80,7 +80,7 @@ struct ipop_fp_peer {
 	uint16_t port;                    /* underlay UDP port, network order */
 	struct ipop_keypair *tx;          /* session to send with; NULL: none */
 	uint32_t ip;                      /* underlay address, network order */
-	uint8_t up;                       /* in the flood set */
+	uint8_t up;                       /* session and next hop: in the adjacency */
 	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
 	struct ipop_node_id id;           /* the peer's ring ID (BLAKE2b-128 of its key) */
 } __attribute__((aligned(64)));
@@ -96,14 +96,10 @@ struct ipop_fp_table {
 	uint16_t mss_clamp;               /* max TCP MSS for inner IPv4 SYNs; 0 = off */
 	uint64_t tsc_hz;
 
-	/* Flood set: peer slots that receive broadcast / unknown unicast. */
-	uint16_t n_flood;
-	uint16_t flood[IPOP_MAX_PEERS];
-
-	/* This node on the ring and its adjacency there: the peers of the flood
-	 * set in increasing node-ID order (adj_id strictly increasing, as
+	/* This node on the ring and its adjacency there: the peers that are up,
+	 * in increasing node-ID order (adj_id strictly increasing, as
 	 * ipop_flood_next_hops wants it; adj_slot[i] is adj_id[i]'s peer slot).
-	 * Published for the Bounded Flood fast path, which does not use it yet. */
+	 * Broadcast and unknown unicast go out as Bounded Flood copies over it. */
 	struct ipop_node_id self_id;
 	uint16_t n_adj;
 	uint16_t adj_slot[IPOP_MAX_PEERS];
@@ -113,6 +109,10 @@ struct ipop_fp_table {
 	struct ipop_fp_peer peers[IPOP_MAX_PEERS];
 	struct ipop_keypair *by_index[IPOP_MAX_KEYPAIRS];
 };
+
+/* Fill t->adj_id/adj_slot/n_adj from the peers that are up (peers[].id, .up,
+ * n_peers set). Pure; tables.c. */
+void ipop_fp_table_adjacency(struct ipop_fp_table *t);
 
 /* Memory budget of issue 4: at most 2 KiB of fast-path state per tunnel: one
  * session with AES-256-GCM in both directions on the sse/avx code path (the

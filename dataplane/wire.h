@@ -20,7 +20,7 @@ enum ipop_msg_type {
 	IPOP_MSG_HANDSHAKE_INIT = 1,  /* Noise IK message 1 */
 	IPOP_MSG_HANDSHAKE_RESP = 2,  /* Noise IK message 2 */
 	IPOP_MSG_DATA           = 3,  /* AEAD-protected Ethernet frame (or keepalive) */
-	IPOP_MSG_FLOOD          = 4,  /* reserved: Bounded Flood data (FRB header inside) */
+	IPOP_MSG_FLOOD          = 4,  /* Bounded Flood copy: fabric header + frame, sealed */
 };
 
 /* Sizes of the fixed parts. */
@@ -109,6 +109,30 @@ struct ipop_data_hdr {
 #define IPOP_MAX_INNER_FRAME 1518   /* Ethernet + one VLAN tag, no FCS */
 #define IPOP_MIN_INNER_FRAME 14
 
+/* Fabric header, 36 bytes: the first plaintext bytes of a flood message
+ * (type 4), sealed with the frame that follows, so only the data header
+ * (type, version, receiver index, counter) is clear:
+ *   0  16  origin    node ID of the gateway whose LAN or host sent the frame
+ *  16  16  bound     the copy covers the ring arc from its receiver up to,
+ *                    not including, this node ID (dataplane/flood.h)
+ *  32   1  hops      gateways the frame left before this one (0: the origin's copy)
+ *  33   3  reserved, 0
+ * Node IDs are big-endian (dataplane/ring.h).
+ */
+struct ipop_fabric_hdr {
+	uint8_t origin[16];
+	uint8_t bound[16];
+	uint8_t hops;
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+#define IPOP_FABRIC_HDR_LEN  36
+/* A copy is relayed at most this often. A Bounded Flood copy's arc holds
+ * fewer gateways at every hop, so a copy dies after n - 1 hops anyway; the
+ * limit also ends one caught between tables that disagree. Far above any real
+ * overlay's depth (Symphony paths: 7.5 hops on average at 65,536 gateways). */
+#define IPOP_FABRIC_MAX_HOPS 64
+
 /* Cipher identifiers carried in ipop_hs_payload.rx_cipher. */
 enum ipop_cipher {
 	IPOP_CIPHER_AES256GCM = 1,
@@ -118,6 +142,7 @@ enum ipop_cipher {
 _Static_assert(sizeof(struct ipop_hs_init) == 136, "hs init layout");
 _Static_assert(sizeof(struct ipop_hs_resp) == 92, "hs resp layout");
 _Static_assert(sizeof(struct ipop_data_hdr) == IPOP_DATA_HDR_LEN, "data layout");
+_Static_assert(sizeof(struct ipop_fabric_hdr) == IPOP_FABRIC_HDR_LEN, "fabric header layout");
 
 /* Classify a UDP payload. Returns the message type if the common header is
  * well formed and the length is right for that type (exact for handshakes,
@@ -143,13 +168,19 @@ static inline int ipop_wire_classify(const uint8_t *p, size_t len)
 		if (len > IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME)
 			return -EMSGSIZE;
 		return IPOP_MSG_DATA;
+	case IPOP_MSG_FLOOD:
+		/* Always a frame behind the fabric header: no keepalive form. */
+		if (len < IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MIN_INNER_FRAME ||
+		    len > IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME)
+			return -EMSGSIZE;
+		return IPOP_MSG_FLOOD;
 	default:
 		return -EBADMSG;
 	}
 }
 
-/* Fill a data header. receiver_index is stored as given (already in wire order);
- * counter is converted to big-endian. Inline: the send path calls it once per
+/* Fill a data header (type 3, or the type given: flood). receiver_index is
+ * stored as given (already in wire order); counter is converted to big-endian. Inline: the send path calls it once per
  * packet. The header is built in registers and written with one 16-byte copy
  * (two 8-byte stores at worst), the bytes exactly as the layout above. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -157,15 +188,21 @@ static inline int ipop_wire_classify(const uint8_t *p, size_t len)
 #else
 #define IPOP_WIRE_HTOBE64(x) (x)
 #endif
-static inline void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index,
-				      uint64_t counter)
+static inline void ipop_wire_data_hdr_type(struct ipop_data_hdr *h, uint8_t type,
+					   uint32_t receiver_index, uint64_t counter)
 {
 	const struct ipop_data_hdr v = {
-		.type = IPOP_MSG_DATA, .version = IPOP_WIRE_VERSION, .reserved = 0,
+		.type = type, .version = IPOP_WIRE_VERSION, .reserved = 0,
 		.receiver_index = receiver_index, .counter = IPOP_WIRE_HTOBE64(counter),
 	};
 
 	__builtin_memcpy(h, &v, sizeof(v));
+}
+
+static inline void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver_index,
+				      uint64_t counter)
+{
+	ipop_wire_data_hdr_type(h, IPOP_MSG_DATA, receiver_index, counter);
 }
 
 /* Build the 12-byte nonce for a counter. */

@@ -22,32 +22,6 @@ static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 		t->by_index[rte_be_to_cpu_32(kp->local_index) & IPOP_INDEX_MASK] = kp;
 }
 
-struct id_slot {
-	struct ipop_node_id id;
-	uint16_t slot;
-};
-
-static int cmp_id_slot(const void *a, const void *b)
-{
-	return ipop_node_id_cmp(((const struct id_slot *)a)->id, ((const struct id_slot *)b)->id);
-}
-
-void ipop_table_adjacency(struct ipop_fp_table *t)
-{
-	struct id_slot up[IPOP_MAX_PEERS];   /* 24 KiB of the control thread's stack */
-	uint16_t n = 0;
-
-	for (uint16_t i = 0; i < t->n_peers; i++)
-		if (t->peers[i].up)
-			up[n++] = (struct id_slot){ .id = t->peers[i].id, .slot = i };
-	qsort(up, n, sizeof(up[0]), cmp_id_slot);
-	for (uint16_t i = 0; i < n; i++) {
-		t->adj_id[i] = up[i].id;
-		t->adj_slot[i] = up[i].slot;
-	}
-	t->n_adj = n;
-}
-
 int ipop_table_publish(struct ipop_node *n)
 {
 	struct ipop_fp_table *t = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*t), 64));
@@ -89,14 +63,12 @@ int ipop_table_publish(struct ipop_node *n)
 		fp->hdr_sum = ipop_encap_template(fp->hdr, &ea);
 		fp->hdr_ok = 1;
 		fp->up = p->cur != NULL && fp->nh_valid;
-		if (fp->up)
-			t->flood[t->n_flood++] = i;
 		add_index(t, p->cur);
 		add_index(t, p->prev);
 		add_index(t, p->next);
 	}
 	t->self_id = ipop_node_id_of_key(n->id.pub);
-	ipop_table_adjacency(t);
+	ipop_fp_table_adjacency(t);
 	n->dirty = false;
 	n->cs.tables_published++;
 	int r = ipop_publish_table(&n->pub, t);

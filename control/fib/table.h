@@ -16,9 +16,6 @@ struct ipop_fp_table;
 /* Build a new table from the node's state and publish it; the old one and
  * the retired keypairs are freed after a grace period. 0 or -ENOMEM. */
 int ipop_table_publish(struct ipop_node *n);
-/* Fill t's adjacency (self_id set by the caller): the up peers' slots and
- * node IDs in increasing ID order. Pure; exported for the unit test. */
-void ipop_table_adjacency(struct ipop_fp_table *t);
 /* Publish if anything changed, then send the queued handshake responses.
  * Called after each burst of control messages and on every tick. */
 void ipop_table_flush(struct ipop_node *n);

@@ -111,10 +111,12 @@ static int gateway_setup(void)
 		p->port = htons(DP_FIXTURE_A_PORT);
 		memcpy(p->nh_mac.addr_bytes, dp_fixture_a_mac, 6);
 		p->nh_valid = p->up = 1;
-		table->flood[table->n_flood++] = kp->peer_slot;
+		p->id = ipop_node_id_make(0x1000 + s, 0);   /* A's ring ID as each slot sees it */
 		table->by_index[dp_fixture_sess[s].b_index & IPOP_INDEX_MASK] = kp;
 	}
 	table->n_peers = DP_FIXTURE_N_SESS;
+	table->self_id = ipop_node_id_make(0x2000, 0);
+	ipop_fp_table_adjacency(table);
 	return 0;
 }
 

@@ -17,6 +17,9 @@ static int contract_holds(const uint8_t *p, size_t n, int r)
 		return n == sizeof(struct ipop_hs_resp);
 	case IPOP_MSG_DATA:
 		return n >= IPOP_DATA_OVERHEAD && n <= IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME;
+	case IPOP_MSG_FLOOD:
+		return n >= IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MIN_INNER_FRAME &&
+		       n <= IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME;
 	case -EPROTO:
 		return n >= 4 && p[1] != IPOP_WIRE_VERSION;
 	case -EBADMSG:

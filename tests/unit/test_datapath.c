@@ -114,6 +114,12 @@ static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 	return htonl((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d);
 }
 
+/* Gateway me's place on the ring (as every table names it). */
+static struct ipop_node_id gw_id(int me)
+{
+	return ipop_node_id_make((uint64_t)(me + 1) << 60, 0);
+}
+
 static struct ipop_fp_table *table_new(int me)
 {
 	/* aligned_alloc wants a multiple of the alignment (ASan enforces it). */
@@ -127,6 +133,7 @@ static struct ipop_fp_table *table_new(int me)
 	t->wan_mtu = WAN_MTU;
 	t->mss_clamp = WAN_MTU - IPOP_IP_OVERHEAD - 14 - 40;      /* as control/fib/table.c */
 	t->tsc_hz = rte_get_tsc_hz();
+	t->self_id = gw_id(me);
 	return t;
 }
 
@@ -153,10 +160,11 @@ static void peer_set(struct ipop_fp_table *t, uint16_t slot, int other, struct i
 	p->nh_mac = mac_wan[other];
 	p->nh_valid = 1;
 	p->up = 1;
+	p->id = gw_id(other);
 	tmpl_set(t, slot);
 	if (slot >= t->n_peers)
 		t->n_peers = (uint16_t)(slot + 1);
-	t->flood[t->n_flood++] = slot;
+	ipop_fp_table_adjacency(t);
 	t->by_index[ntohl(kp->local_index) & IPOP_INDEX_MASK] = kp;
 }
 
@@ -472,7 +480,8 @@ static uint32_t frame_outer(uint8_t *f, const struct gw *to, uint8_t proto, uint
 }
 
 /* Check the outer headers of an unfragmented tunnel packet from g to peer slot
- * of g's table; returns the data header or NULL. */
+ * of g's table (a data message, or a flood copy with its fabric header);
+ * returns the data header or NULL. */
 static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16_t slot,
 				  uint32_t inner_len)
 {
@@ -481,8 +490,10 @@ static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16
 	const uint8_t *ip = f + 14, *udp = ip + 20;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 
+	bool flood = f[14 + 20 + 8] == IPOP_MSG_FLOOD;
+
 	CHECK(m->nb_segs == 1);
-	CHECK(len == 14 + 20 + 8 + IPOP_DATA_OVERHEAD + inner_len);
+	CHECK(len == 14 + 20 + 8 + IPOP_DATA_OVERHEAD + (flood ? IPOP_FABRIC_HDR_LEN : 0) + inner_len);
 	CHECK(memcmp(f, p->nh_mac.addr_bytes, 6) == 0);
 	CHECK(memcmp(f + 6, g->t->wan_mac.addr_bytes, 6) == 0);
 	CHECK(be16(f + 12) == 0x0800);
@@ -500,7 +511,7 @@ static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16
 	CHECK(be16(udp + 4) == len - 14 - 20);
 	CHECK(be16(udp + 6) == 0);                    /* UDP checksum 0 (AEAD covers it) */
 	const uint8_t *h = udp + 8;
-	CHECK(h[0] == IPOP_MSG_DATA && h[1] == IPOP_WIRE_VERSION && h[2] == 0 && h[3] == 0);
+	CHECK((h[0] == IPOP_MSG_DATA || flood) && h[1] == IPOP_WIRE_VERSION && h[2] == 0 && h[3] == 0);
 	CHECK(memcmp(h + 4, &p->tx->remote_index, 4) == 0);
 	return h;
 }
@@ -732,12 +743,12 @@ static void test_flood(void)
 	free_all(out, n);
 	all_quiet("flood nohost");
 	/* No peers and no host port: nowhere to go. */
-	uint16_t nf = A.t->n_flood;
-	A.t->n_flood = 0;
+	uint16_t nf = A.t->n_adj;
+	A.t->n_adj = 0;
 	n = send1(&A, f[0], 60, out, 8);
 	CHECK(n == 0);
 	drops_expect(&A, IPOP_DROP_NO_FLOOD_TARGET, 1, "no flood target");
-	A.t->n_flood = nf;
+	A.t->n_adj = nf;
 	A.c.q_host = host;
 	all_quiet("flood");
 
@@ -974,10 +985,10 @@ static void test_wan_garbage(void)
 	wan_rx(&B, m, (uint16_t)n);
 	drops_expect(&B, IPOP_DROP_WAN_VERSION, 3, "version");
 	n = 0;
-	/* Unknown types, the reserved FLOOD type, reserved bytes set. */
+	/* Unknown types, reserved bytes set. */
 	memset(pl, 0, sizeof(pl));
 	pl[1] = IPOP_WIRE_VERSION;
-	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_FLOOD };
+	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_FLOOD + 1 };
 	for (int i = 0; i < 4; i++) {
 		pl[0] = types[i];
 		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));
@@ -999,11 +1010,14 @@ static void test_wan_garbage(void)
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 137));
 	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 93));
+	pl[0] = IPOP_MSG_FLOOD;                  /* a flood copy always holds a frame */
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl,
+					 IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + 13));
 	pl[0] = IPOP_MSG_DATA;                                        /* above 1518 inner */
 	m[n++] = mk(pool, big, frame_outer(big, &B, 17, port, big_pl,
 					   IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME + 1));
 	wan_rx(&B, m, (uint16_t)n);
-	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 6, "length");
+	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 7, "length");
 	n = 0;
 	all_quiet("garbage");
 
@@ -1717,6 +1731,126 @@ static void test_big_burst(void)
 	drops_none(&C, "burst");
 }
 
+/* ---- Bounded Flood across a gateway ---- */
+
+/* Place the three gateways on the ring as A (1), C (2), B (3) (top nibble):
+ * then B's successor A is its neighbour and A's arc from B's copy, (A, B),
+ * holds C, so A must relay. Restored by ring_ids(false). */
+static void ring_ids(bool relay_order)
+{
+	struct ipop_node_id a = gw_id(0), b = relay_order ? gw_id(2) : gw_id(1),
+			    c = relay_order ? gw_id(1) : gw_id(2);
+
+	A.t->self_id = a;
+	B.t->self_id = b;
+	C.t->self_id = c;
+	A.t->peers[SLOT_B_IN_A].id = b;
+	A.t->peers[SLOT_C_IN_A].id = c;
+	B.t->peers[SLOT_A_IN_B].id = a;
+	C.t->peers[SLOT_A_IN_C].id = a;
+	ipop_fp_table_adjacency(A.t);
+	ipop_fp_table_adjacency(B.t);
+	ipop_fp_table_adjacency(C.t);
+}
+
+/* A flood copy of frame f from B to A, sealed by hand with B's session
+ * (fabric header as given), as it arrives on A's WAN port. */
+static struct rte_mbuf *flood_from_b(const struct ipop_fabric_hdr *fh, const uint8_t *f,
+				     uint32_t len)
+{
+	static uint8_t pl[2048], out[2200];
+	uint32_t body = IPOP_FABRIC_HDR_LEN + len;
+	uint64_t ctr = __atomic_fetch_add(&kBA->send_counter, 1, __ATOMIC_RELAXED);
+
+	ipop_wire_data_hdr_type((struct ipop_data_hdr *)pl, IPOP_MSG_FLOOD, kBA->remote_index, ctr);
+	memcpy(pl + IPOP_DATA_HDR_LEN, fh, IPOP_FABRIC_HDR_LEN);
+	memcpy(pl + IPOP_DATA_HDR_LEN + IPOP_FABRIC_HDR_LEN, f, len);
+	CHECK(ipop_aead_seal(B.c.aead, &kBA->send_key, ctr, pl, pl + IPOP_DATA_HDR_LEN, body,
+			     pl + IPOP_DATA_HDR_LEN + body) == 0);
+	return mk(pool, out, frame_outer(out, &A, 17, ntohs(A.t->wan_port), pl,
+					 IPOP_DATA_OVERHEAD + body));
+}
+
+static void test_bounded_flood(void)
+{
+	uint8_t f[128];
+	struct rte_mbuf *out[8], *got[8];
+
+	ring_ids(true);
+	frame_eth(f, BCAST, HB, 0x0806, 60, 7);
+	uint64_t b_tx = B.st->flood_tx, a_rx = A.st->flood_rx, a_rel = A.st->flood_relayed;
+	uint64_t c_rx = C.st->flood_rx;
+	unsigned n = send1(&B, f, 60, out, 8);
+	CHECK(n == 1 && B.st->flood_tx == b_tx + 1);       /* one copy: to A */
+	if (n != 1)
+		return;
+	const uint8_t *h = check_outer(out[0], &B, SLOT_A_IN_B, 60);
+	CHECK(h[0] == IPOP_MSG_FLOOD);
+	wan_rx(&A, out, 1);
+	CHECK(take(&A, Q_LAN, got, 8) == 1 && same(got[0], f, 60));
+	free_all(got, 1);
+	CHECK(take(&A, Q_HOST, got, 8) == 1 && same(got[0], f, 60));
+	free_all(got, 1);
+	CHECK(A.st->flood_rx == a_rx + 1 && A.st->flood_relayed == a_rel + 1);
+	CHECK(ipop_bridge_lookup(&A.br, HB, NOW_S) == SLOT_B_IN_A);   /* from its origin */
+	n = wan_out(&A, out, 8);
+	CHECK(n == 1 && dest_of(out[0]) == &C);                     /* relayed to C only */
+	if (n != 1)
+		return;
+	h = check_outer(out[0], &A, SLOT_C_IN_A, 60);
+	CHECK(h[0] == IPOP_MSG_FLOOD);
+	forget_cache(&C);
+	wan_rx(&C, out, 1);
+	CHECK(take(&C, Q_LAN, got, 8) == 1 && same(got[0], f, 60));
+	free_all(got, 1);
+	CHECK(C.st->flood_rx == c_rx + 1);
+	/* C got it from A, not from its origin B: nothing learnt about HB. */
+	CHECK(ipop_bridge_lookup(&C.br, HB, NOW_S) == IPOP_LOC_NONE);
+	CHECK(wan_out(&C, out, 8) == 0);                            /* C's arc is empty */
+	all_quiet("bounded flood");
+	drops_none(&A, "bounded flood");
+	drops_none(&C, "bounded flood");
+
+	/* Bad copies from B, each refused and counted, nothing delivered or relayed. */
+	struct ipop_fabric_hdr fh, bad;
+	memset(&fh, 0, sizeof(fh));
+	ipop_node_id_to_bytes(B.t->self_id, fh.origin);
+	ipop_node_id_to_bytes(B.t->self_id, fh.bound);
+	static const enum ipop_drop why[4] = { IPOP_DROP_FLOOD_HDR, IPOP_DROP_FLOOD_HOPS,
+					       IPOP_DROP_FLOOD_OWN, IPOP_DROP_FLOOD_BOUND };
+	for (unsigned i = 0; i < 4; i++) {
+		bad = fh;
+		if (i == 0)
+			bad.reserved[1] = 1;
+		else if (i == 1)
+			bad.hops = IPOP_FABRIC_MAX_HOPS;
+		else if (i == 2)
+			ipop_node_id_to_bytes(A.t->self_id, bad.origin);
+		else
+			ipop_node_id_to_bytes(A.t->self_id, bad.bound);   /* A outside (B, A) */
+		struct rte_mbuf *m = flood_from_b(&bad, f, 60);
+		wan_rx(&A, &m, 1);
+		drops_expect(&A, why[i], 1, "bad flood copy");
+	}
+	/* From a peer A does not count as a neighbour (its next hop unresolved). */
+	A.t->peers[SLOT_B_IN_A].up = 0;
+	struct rte_mbuf *m = flood_from_b(&fh, f, 60);
+	wan_rx(&A, &m, 1);
+	A.t->peers[SLOT_B_IN_A].up = 1;
+	drops_expect(&A, IPOP_DROP_FLOOD_NOT_NBR, 1, "not nbr");
+	/* The genuine header still goes through (delivered and relayed once). */
+	m = flood_from_b(&fh, f, 60);
+	wan_rx(&A, &m, 1);
+	CHECK(take(&A, Q_LAN, got, 8) == 1);
+	free_all(got, 1);
+	CHECK(take(&A, Q_HOST, got, 8) == 1);
+	free_all(got, 1);
+	CHECK(wan_out(&A, out, 8) == 1);
+	free_all(out, 1);
+	all_quiet("bad flood copies");
+	ring_ids(false);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1751,6 +1885,7 @@ int main(int argc, char **argv)
 	test_room();
 	test_bridge_burst();
 	test_reasm_overflow();
+	test_bounded_flood();
 
 	/* Everything the test triggered, and nothing else, was counted. */
 	drops_none(&A, "end");

@@ -104,7 +104,7 @@ static void test_adjacency(void)
 		t.peers[i].up = (uint8_t)(randombytes_uniform(3) != 0);
 		up += t.peers[i].up;
 	}
-	ipop_table_adjacency(&t);
+	ipop_fp_table_adjacency(&t);
 	CHECK(t.n_adj == up);
 	CHECK(ipop_ring_is_sorted(t.adj_id, t.n_adj));
 	bool seen[200] = { false }, ok = true;
@@ -122,7 +122,7 @@ static void test_adjacency(void)
 	/* None up: empty. */
 	for (uint16_t i = 0; i < t.n_peers; i++)
 		t.peers[i].up = 0;
-	ipop_table_adjacency(&t);
+	ipop_fp_table_adjacency(&t);
 	CHECK(t.n_adj == 0);
 }
 

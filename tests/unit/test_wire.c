@@ -52,11 +52,28 @@ static void test_classify(void)
 		int r = ipop_wire_classify(b, 92);
 		if (t == IPOP_MSG_HANDSHAKE_RESP)
 			CHECK(r == t);
-		else if (t == IPOP_MSG_DATA)
-			CHECK(r == t);
+		else if (t == IPOP_MSG_DATA || t == IPOP_MSG_FLOOD)
+			CHECK(r == t);   /* 92 bytes: a frame of 24 behind a fabric header */
 		else
 			CHECK(r < 0);
 	}
+	/* A flood copy: data header, fabric header, at least a 14-byte frame and
+	 * at most 1518, tag; never a keepalive. */
+	b[0] = IPOP_MSG_FLOOD;
+	const size_t fmin = IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MIN_INNER_FRAME;
+	const size_t fmax = IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME;
+	CHECK(ipop_wire_classify(b, fmin) == IPOP_MSG_FLOOD);
+	CHECK(ipop_wire_classify(b, fmin - 1) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, IPOP_DATA_OVERHEAD) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, fmax) == IPOP_MSG_FLOOD);
+	CHECK(ipop_wire_classify(b, fmax + 1) == -EMSGSIZE);
+	/* The fabric header's layout. */
+	CHECK(offsetof(struct ipop_fabric_hdr, bound) == 16);
+	CHECK(offsetof(struct ipop_fabric_hdr, hops) == 32);
+	CHECK(sizeof(struct ipop_fabric_hdr) == 36);
+	struct ipop_data_hdr h;
+	ipop_wire_data_hdr_type(&h, IPOP_MSG_FLOOD, 7, 1);
+	CHECK(((const uint8_t *)&h)[0] == 4);
 }
 
 static void test_data_hdr(void)
