@@ -161,6 +161,20 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 		return;
 	}
 	lm->st.sent++;
+	l->told_type = op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY ? l->type : IPOP_LINK_NONE;
+}
+
+/* Our wish changed on a link that is set up (retyped, or wanted again after
+ * our close): tell the member with a reply, which updates its remote_type and
+ * nothing else, so it neither closes a link we want nor counts it against the
+ * wrong incoming cap. A link still negotiating tells it once the answer came. */
+static void tell_wish(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->type == IPOP_LINK_NONE || l->type == l->told_type || !l->have_remote ||
+	    !l->peer_added || (l->state != IPOP_LINK_HANDSHAKING && l->state != IPOP_LINK_CONNECTED))
+		return;
+	lm->st.wish_updates++;
+	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 }
 
 static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
@@ -191,7 +205,10 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	drop_peer(lm, l, why);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
-	set_error(l, why);
+	/* A failed link keeps its failure's reason: a refusal, for one, is why
+	 * the topology let it go, and the only place the member's reason shows. */
+	if (l->state != IPOP_LINK_FAILED || l->last_error[0] == '\0')
+		set_error(l, why);
 	set_state(lm, l, IPOP_LINK_CLOSED);
 	l->have_remote = false;
 	l->remote_type = IPOP_LINK_NONE;
@@ -220,6 +237,8 @@ int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full
 	}
 	if (l->state == IPOP_LINK_REQUESTED)
 		send_request(lm, l);
+	else
+		tell_wish(lm, l);
 	return 0;
 }
 
@@ -395,6 +414,7 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	}
 	if (!l->peer_added)
 		start_handshake(lm, l);   /* first answer, or the key changed */
+	tell_wish(lm, l);             /* our wish changed while we waited for it */
 	return 0;
 }
 

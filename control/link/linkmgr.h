@@ -7,6 +7,11 @@
  *   negotiating/handshaking --(timeout)--> failed --(back-off, still wanted)--> requested
  *   any --(topology drops it, or the member sends close)--> closed
  *
+ * Each side tells the other its wish: in its request or reply, and, when the
+ * wish changes on a link that is already set up (a retype, or a wish taken up
+ * again after a close), in another reply, so both ends always agree on why the
+ * link exists (who may close it, and which incoming cap it counts against).
+ *
  * The state machine (struct ipop_linkmgr) talks to the rest through struct
  * ipop_link_env callbacks, so the unit test drives it without DPDK or XMPP;
  * link/module.c (the framework module "linkmgr") binds it to the node's peers
@@ -49,6 +54,8 @@ struct ipop_link {
 	 * while either wants it: a close from one side only releases its wish. */
 	uint8_t type;                  /* ours, from the topology; NONE: we do not */
 	uint8_t remote_type;           /* the member's, from its request or reply */
+	uint8_t told_type;             /* ours as the member last heard it (request,
+					* reply; NONE after our close) */
 	bool refused;                  /* the member refused our request (last_error says why) */
 	char why[96];                  /* the topology's reason for our type */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
@@ -96,6 +103,7 @@ struct ipop_link_env {
 	X(unsolicited, "replies or closes for no link of ours (ignored)") \
 	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
 	X(own_key, "link messages announcing this node's own key (refused)") \
+	X(wish_updates, "replies sent on a set-up link to tell the member our wish changed (retype, or wanted again after our close)") \
 	X(sent, "link messages handed to the signalling module") \
 	X(send_failed, "link messages not sent (member not online, or signalling could not send)") \
 	X(connected, "times a link reached connected (its session came up)") \
