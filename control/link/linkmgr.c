@@ -205,9 +205,9 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	drop_peer(lm, l, why);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
-	/* A failed link keeps its failure's reason: a refusal, for one, is why
-	 * the topology let it go, and the only place the member's reason shows. */
-	if (l->state != IPOP_LINK_FAILED || l->last_error[0] == '\0')
+	/* A link already down keeps the reason it went down: a refusal, for one,
+	 * is why the topology lets it go, and the only place the reason shows. */
+	if ((l->state != IPOP_LINK_FAILED && l->state != IPOP_LINK_CLOSED) || l->last_error[0] == '\0')
 		set_error(l, why);
 	set_state(lm, l, IPOP_LINK_CLOSED);
 	l->have_remote = false;

@@ -387,6 +387,9 @@ int main(void)
 	CHECK(B.lm.st.refusals_tx == 1 && st(&B, "a@x") == IPOP_LINK_CLOSED);
 	CHECK(strstr(ipop_linkmgr_find(&B.lm, "a@x")->last_error, "cap of 1") != NULL);
 	CHECK(fpeer(&B, A.pub, false) == NULL);
+	/* The member leaves: the closed link keeps the reason it was closed for. */
+	CHECK(ipop_linkmgr_drop(&B.lm, "a@x", "member left the overlay") == 0);
+	CHECK(strstr(ipop_linkmgr_find(&B.lm, "a@x")->last_error, "cap of 1") != NULL);
 	CHECK(B.n_out >= 1 && B.out[B.n_out - 1].op == IPOP_LINK_REFUSE);
 	deliver(&B, &A);
 	la = ipop_linkmgr_find(&A.lm, "b@x");
