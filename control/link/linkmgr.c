@@ -456,7 +456,13 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
 	if (m->op == IPOP_LINK_CLOSE || m->op == IPOP_LINK_REFUSE) {
-		if (l == NULL || !ipop_node_id_eq(l->node, m->node) || !l->have_remote) {
+		/* A refusal answers our request, which we may have sent before
+		 * hearing anything from the member (no identity yet): it needs only
+		 * a link we are negotiating (on_refuse), and the sender's node ID
+		 * when we know it. A close is for a link set up with that node. */
+		bool known = l != NULL && l->have_remote;
+		if (l == NULL || (known && !ipop_node_id_eq(l->node, m->node)) ||
+		    (!known && m->op == IPOP_LINK_CLOSE)) {
 			lm->st.unsolicited++;
 			return -ENOENT;
 		}

@@ -382,6 +382,7 @@ int main(void)
 	ipop_linkmgr_want(&C.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
 	deliver(&C, &B);
 	CHECK(st(&B, "c@x") == IPOP_LINK_HANDSHAKING);
+	B.n_out = 0;   /* (its reply to C) A hears only the refusal below */
 	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
 	deliver(&A, &B);
 	CHECK(B.lm.st.refusals_tx == 1 && st(&B, "a@x") == IPOP_LINK_CLOSED);
@@ -404,6 +405,21 @@ int main(void)
 	B.n_out = 0;
 	CHECK(ipop_linkmgr_on_msg(&B.lm, "a@x", "a@x/r", &succ) == 0);
 	CHECK(st(&B, "a@x") == IPOP_LINK_HANDSHAKING && B.out[0].op == IPOP_LINK_REPLY);
+	/* A refusal from a node other than the one the link is bound to is not
+	 * for this link; a close for a link we never heard the member on neither. */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	struct ipop_link_msg cl = msg_of(&B, IPOP_LINK_CLOSE);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cl) == -ENOENT);
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING && A.lm.st.unsolicited == 1);
+	deliver(&A, &B);   /* B's reply binds the link to B's key */
+	deliver(&B, &A);
+	struct ipop_link_msg other = msg_of(&C, IPOP_LINK_REFUSE);
+	snprintf(other.reason, sizeof(other.reason), "not me");
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &other) == -ENOENT);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && A.lm.st.unsolicited == 2);
 	/* A refusal for a link we are not negotiating is ignored and counted. */
 	struct ipop_link_msg late = msg_of(&B, IPOP_LINK_REFUSE);
 	snprintf(late.reason, sizeof(late.reason), "late");
