@@ -20,6 +20,9 @@
 #define RETRY_BASE_MS 1000
 #define RETRY_MAX_MS 60000
 #define CLOSED_KEEP_MS 60000       /* unwanted closed/failed links stay visible this long */
+/* A handshake we answered just before link_timeout: the member's session is
+ * up already and its first packet is on the way. */
+#define CONFIRM_GRACE_MS 2000
 /* A member asks again after a restart, a lost reply or a refusal's back-off:
  * a few requests in a window are normal, a stream of them is not, and each one
  * may cost a peer reset and a handshake. */
@@ -96,6 +99,8 @@ static void set_state(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_li
 
 	l->state = s;
 	l->state_ms = now(lm);
+	if (s == IPOP_LINK_HANDSHAKING)
+		l->grace_used = false;
 	if (old != s && lm->env.on_state != NULL)
 		lm->env.on_state(lm->env.ctx, l, old);
 }
@@ -531,6 +536,14 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
 		/* The initiator has not called: maybe it lost its state; call it. */
 		lm->env.set_endpoint(lm->env.ctx, l);
 		l->endpoint_set = true;
+	}
+	if (t >= l->deadline_ms && st.confirming && !l->grace_used) {
+		/* We answered the member's handshake a moment ago: its side is
+		 * up. Failing now would remove the peer under a session the member
+		 * holds as connected until dead_after; wait for its first packet. */
+		l->grace_used = true;
+		l->deadline_ms = t + CONFIRM_GRACE_MS;
+		return;
 	}
 	if (t >= l->deadline_ms)
 		fail(lm, l, "handshake with the announced key did not complete "

@@ -42,6 +42,8 @@ enum ipop_link_state {
 /* What the node reports about a link's peer. */
 struct ipop_link_peer_status {
 	bool up;
+	bool confirming;               /* we answered its handshake; its first packet,
+					* which makes the session up here, is due */
 	uint64_t deaths;
 	uint64_t tx_bytes, rx_bytes;
 };
@@ -59,6 +61,7 @@ struct ipop_link {
 	bool refused;                  /* the member refused our request (last_error says why) */
 	char why[96];                  /* the topology's reason for our type */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
+	bool grace_used;               /* this handshaking spell's deadline was extended */
 	uint8_t key[32];
 	struct ipop_node_id node;      /* the member's ring ID (checked against key) */
 	uint32_t ip;                   /* network order */

@@ -20,7 +20,7 @@
 
 struct fake_peer {
 	uint8_t key[32];
-	bool present, up, with_endpoint;
+	bool present, up, with_endpoint, confirming;
 	uint64_t deaths;
 	unsigned resets;
 };
@@ -112,6 +112,7 @@ static int f_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_
 	if (p == NULL)
 		return -ENOENT;
 	st->up = p->up;
+	st->confirming = p->confirming;
 	st->deaths = p->deaths;
 	st->tx_bytes = p->up ? 100 : 0;
 	st->rx_bytes = 0;
@@ -295,6 +296,29 @@ int main(void)
 	CHECK(strstr(lc->last_error, "announced key") != NULL);
 	CHECK(fpeer(&A, C.pub, false) == NULL);
 	CHECK(lc->failures == 1);
+
+	/* ---- a handshake answered just before the deadline: the member's side is
+	 * up, its first packet due; the link waits for it (once) rather than
+	 * removing the peer under the member's session */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&B, &A);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	advance(TIMEOUT_MS - 200, &A, NULL);
+	fpeer(&A, B.pub, false)->confirming = true;
+	advance(400, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && fpeer(&A, B.pub, false) != NULL);
+	fpeer(&A, B.pub, false)->up = true;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	/* The grace is bounded: a confirmation that never comes fails the link. */
+	fpeer(&A, B.pub, false)->deaths++;
+	fpeer(&A, B.pub, false)->up = false;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	advance(TIMEOUT_MS + 2500, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED);
 
 	/* ---- capped back-off: many failures never wait longer than max + 25% */
 	ipop_linkmgr_want(&A.lm, "d@x", "d@x/r", IPOP_LINK_SUCC, NULL);
