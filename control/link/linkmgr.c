@@ -20,6 +20,9 @@
 #define RETRY_BASE_MS 1000
 #define RETRY_MAX_MS 60000
 #define CLOSED_KEEP_MS 60000       /* unwanted closed/failed links stay visible this long */
+/* A handshake we answered just before link_timeout: the member's session is
+ * up already and its first packet is on the way. */
+#define CONFIRM_GRACE_MS 2000
 /* A member asks again after a restart, a lost reply or a refusal's back-off:
  * a few requests in a window are normal, a stream of them is not, and each one
  * may cost a peer reset and a handshake. */
@@ -96,6 +99,8 @@ static void set_state(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_li
 
 	l->state = s;
 	l->state_ms = now(lm);
+	if (s == IPOP_LINK_HANDSHAKING)
+		l->grace_used = false;
 	if (old != s && lm->env.on_state != NULL)
 		lm->env.on_state(lm->env.ctx, l, old);
 }
@@ -161,6 +166,20 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 		return;
 	}
 	lm->st.sent++;
+	l->told_type = op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY ? l->type : IPOP_LINK_NONE;
+}
+
+/* Our wish changed on a link that is set up (retyped, or wanted again after
+ * our close): tell the member with a reply, which updates its remote_type and
+ * nothing else, so it neither closes a link we want nor counts it against the
+ * wrong incoming cap. A link still negotiating tells it once the answer came. */
+static void tell_wish(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->type == IPOP_LINK_NONE || l->type == l->told_type || !l->have_remote ||
+	    !l->peer_added || (l->state != IPOP_LINK_HANDSHAKING && l->state != IPOP_LINK_CONNECTED))
+		return;
+	lm->st.wish_updates++;
+	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 }
 
 static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
@@ -191,7 +210,10 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	drop_peer(lm, l, why);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
-	set_error(l, why);
+	/* A link already down keeps the reason it went down: a refusal, for one,
+	 * is why the topology lets it go, and the only place the reason shows. */
+	if ((l->state != IPOP_LINK_FAILED && l->state != IPOP_LINK_CLOSED) || l->last_error[0] == '\0')
+		set_error(l, why);
 	set_state(lm, l, IPOP_LINK_CLOSED);
 	l->have_remote = false;
 	l->remote_type = IPOP_LINK_NONE;
@@ -220,6 +242,8 @@ int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full
 	}
 	if (l->state == IPOP_LINK_REQUESTED)
 		send_request(lm, l);
+	else
+		tell_wish(lm, l);
 	return 0;
 }
 
@@ -395,6 +419,7 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	}
 	if (!l->peer_added)
 		start_handshake(lm, l);   /* first answer, or the key changed */
+	tell_wish(lm, l);             /* our wish changed while we waited for it */
 	return 0;
 }
 
@@ -436,7 +461,13 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
 	if (m->op == IPOP_LINK_CLOSE || m->op == IPOP_LINK_REFUSE) {
-		if (l == NULL || !ipop_node_id_eq(l->node, m->node) || !l->have_remote) {
+		/* A refusal answers our request, which we may have sent before
+		 * hearing anything from the member (no identity yet): it needs only
+		 * a link we are negotiating (on_refuse), and the sender's node ID
+		 * when we know it. A close is for a link set up with that node. */
+		bool known = l != NULL && l->have_remote;
+		if (l == NULL || (known && !ipop_node_id_eq(l->node, m->node)) ||
+		    (!known && m->op == IPOP_LINK_CLOSE)) {
 			lm->st.unsolicited++;
 			return -ENOENT;
 		}
@@ -505,6 +536,14 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
 		/* The initiator has not called: maybe it lost its state; call it. */
 		lm->env.set_endpoint(lm->env.ctx, l);
 		l->endpoint_set = true;
+	}
+	if (t >= l->deadline_ms && st.confirming && !l->grace_used) {
+		/* We answered the member's handshake a moment ago: its side is
+		 * up. Failing now would remove the peer under a session the member
+		 * holds as connected until dead_after; wait for its first packet. */
+		l->grace_used = true;
+		l->deadline_ms = t + CONFIRM_GRACE_MS;
+		return;
 	}
 	if (t >= l->deadline_ms)
 		fail(lm, l, "handshake with the announced key did not complete "

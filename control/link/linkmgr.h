@@ -7,6 +7,11 @@
  *   negotiating/handshaking --(timeout)--> failed --(back-off, still wanted)--> requested
  *   any --(topology drops it, or the member sends close)--> closed
  *
+ * Each side tells the other its wish: in its request or reply, and, when the
+ * wish changes on a link that is already set up (a retype, or a wish taken up
+ * again after a close), in another reply, so both ends always agree on why the
+ * link exists (who may close it, and which incoming cap it counts against).
+ *
  * The state machine (struct ipop_linkmgr) talks to the rest through struct
  * ipop_link_env callbacks, so the unit test drives it without DPDK or XMPP;
  * link/module.c (the framework module "linkmgr") binds it to the node's peers
@@ -37,6 +42,8 @@ enum ipop_link_state {
 /* What the node reports about a link's peer. */
 struct ipop_link_peer_status {
 	bool up;
+	bool confirming;               /* we answered its handshake; its first packet,
+					* which makes the session up here, is due */
 	uint64_t deaths;
 	uint64_t tx_bytes, rx_bytes;
 };
@@ -49,9 +56,12 @@ struct ipop_link {
 	 * while either wants it: a close from one side only releases its wish. */
 	uint8_t type;                  /* ours, from the topology; NONE: we do not */
 	uint8_t remote_type;           /* the member's, from its request or reply */
+	uint8_t told_type;             /* ours as the member last heard it (request,
+					* reply; NONE after our close) */
 	bool refused;                  /* the member refused our request (last_error says why) */
 	char why[96];                  /* the topology's reason for our type */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
+	bool grace_used;               /* this handshaking spell's deadline was extended */
 	uint8_t key[32];
 	struct ipop_node_id node;      /* the member's ring ID (checked against key) */
 	uint32_t ip;                   /* network order */
@@ -96,6 +106,7 @@ struct ipop_link_env {
 	X(unsolicited, "replies or closes for no link of ours (ignored)") \
 	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
 	X(own_key, "link messages announcing this node's own key (refused)") \
+	X(wish_updates, "replies sent on a set-up link to tell the member our wish changed (retype, or wanted again after our close)") \
 	X(sent, "link messages handed to the signalling module") \
 	X(send_failed, "link messages not sent (member not online, or signalling could not send)") \
 	X(connected, "times a link reached connected (its session came up)") \

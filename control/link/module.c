@@ -89,6 +89,7 @@ static int node_peer_status(void *ctx, const struct ipop_link *l, struct ipop_li
 		return -ENOENT;
 	ipop_peer_counters(n, p, &c);
 	st->up = p->state == IPOP_PEER_UP;
+	st->confirming = p->state != IPOP_PEER_UP && p->next != NULL;
 	st->deaths = p->deaths;
 	st->tx_bytes = c.tx_bytes;
 	st->rx_bytes = c.rx_bytes;

@@ -420,6 +420,10 @@ static int keep_long_links(struct build *b)
 			continue;
 		if (!estimate_still_fits(b, l->n_est))
 			continue;
+		/* Not up and the member refused it (its incoming long links are at
+		 * their cap): asking again would be refused again; draw elsewhere. */
+		if (l->state != IPOP_TOPO_UP && id_listed(in->refused, in->nrefused, l->peer))
+			continue;
 		if (want(b, l->peer, IPOP_LINK_LONG, l->n_est))
 			return -ENOSPC;
 		kept++;

@@ -89,7 +89,9 @@ struct ipop_sym_input {
 	size_t nstatic;
 	const struct ipop_node_id *ondemand; /* peers wanting an on-demand link */
 	size_t nondemand;
-	const struct ipop_node_id *refused;  /* peers that lately refused a long link */
+	const struct ipop_node_id *refused;  /* peers that lately refused a long link:
+					      * never drawn, and a long link to one
+					      * that is not up is dropped */
 	size_t nrefused;
 };
 

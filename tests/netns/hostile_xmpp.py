@@ -6,6 +6,7 @@ confused overlay member against ipopd's signalling, for test_signalling.sh.
                   (a target may be a full JID user@domain/resource)
                   [--junk] [--fake-key] [--steal-key B64] [--valid-request]
                   [--ident-key B64|random [--ident-node HEX|random]] [--presence-junk]
+                  [--request-type TYPE] [--flood N]
                   [--stay S [--until FILE]] [--ip A.B.C.D]
 
 Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
@@ -19,11 +20,15 @@ and sends to each target's full JID:
   --fake-key       a well-formed request announcing a random key nobody holds
   --steal-key B64  a well-formed request announcing someone else's key
   --valid-request  a well-formed request with a random key (for a non-member)
+  --flood N        N copies of one well-formed request (one random key), as
+                   fast as the connection takes them
+(--request-type: the link type these requests ask for, default successor)
 then stays online for --stay seconds (so its links can run into their limits),
-or less if FILE appears.
-Prints one line per stanza sent: "sent REASON TARGET", and one per presence
-sent: "presence WHAT" (the first is the login presence: "presence login NODE"
-or "presence login none"). Test infrastructure only.
+or less if FILE appears, printing the link messages it receives.
+Prints one line per stanza sent: "sent REASON TARGET", one per presence sent:
+"presence WHAT" (the first is the login presence: "presence login NODE" or
+"presence login none"), and one per link message received while it stays:
+"got OP FROM [reason=REASON]". Test infrastructure only.
 """
 import argparse
 import base64
@@ -166,6 +171,27 @@ def junk(overlay, ip):
     ]
 
 
+LINK_RX = re.compile(rb"<message\b[^>]*?\bfrom=['\"]([^'\"]+)['\"][^>]*>(.*?)</message>", re.S)
+ATTR = re.compile(rb"\b(op|reason)=['\"]([^'\"]*)['\"]")
+
+
+def report_links(buf):
+    """Print the link messages complete in buf; return the unparsed rest."""
+    end = 0
+    for m in LINK_RX.finditer(buf):
+        end = m.end()
+        body = m.group(2)
+        if b"urn:ipop:link:1" not in body:
+            continue
+        attrs = dict((k.decode(), v.decode()) for k, v in ATTR.findall(body))
+        line = "got %s %s" % (attrs.get("op", "?"), m.group(1).decode().split("/")[0])
+        if "reason" in attrs:
+            line += " reason=%s" % attrs["reason"].replace("&#39;", "'")
+        print(line)
+        sys.stdout.flush()
+    return buf[end:] if end else buf[-65536:]
+
+
 def main():
     p = argparse.ArgumentParser()
     for n in ("host", "port", "domain", "user", "password", "overlay"):
@@ -176,6 +202,8 @@ def main():
     p.add_argument("--fake-key", action="store_true")
     p.add_argument("--steal-key")
     p.add_argument("--valid-request", action="store_true")
+    p.add_argument("--request-type", default="successor")
+    p.add_argument("--flood", type=int, default=0)
     p.add_argument("--ident-key")
     p.add_argument("--ident-node")
     p.add_argument("--presence-junk", action="store_true")
@@ -216,10 +244,14 @@ def main():
     if a.junk:
         stanzas += junk(a.overlay, a.ip)
     if a.fake_key or a.valid_request:
-        stanzas.append(("fake_key", link("request", a.overlay, os.urandom(32), a.ip, "5800")))
+        stanzas.append(("fake_key", link("request", a.overlay, os.urandom(32), a.ip, "5800",
+                                         ltype=a.request_type)))
     if a.steal_key:
         stanzas.append(("stolen_key", link("request", a.overlay, base64.b64decode(a.steal_key),
-                                           a.ip, "5800")))
+                                           a.ip, "5800", ltype=a.request_type)))
+    if a.flood:
+        one = link("request", a.overlay, os.urandom(32), a.ip, "5800", ltype=a.request_type)
+        stanzas += [("flood", one)] * a.flood
     for t, j in sorted(full.items()):
         for reason, body in stanzas:
             sock.sendall(("<message type='normal' to='%s'>%s</message>" % (j, body)).encode())
@@ -227,10 +259,13 @@ def main():
     sys.stdout.flush()
     end = time.time() + a.stay
     sock.settimeout(0.5)
+    rx = b""
     while time.time() < end and not (a.until and os.path.exists(a.until)):
         try:
-            if not sock.recv(65536):
+            data = sock.recv(65536)
+            if not data:
                 break
+            rx = report_links(rx + data)
         except (socket.timeout, ssl.SSLError, TimeoutError):
             pass
     sock.sendall(b"<presence type='unavailable'/></stream:stream>")

@@ -14,7 +14,8 @@
 # workers between the two CPUs and every gateway runs with idle back-off. Knobs:
 # GW_WORKERS (1 or 2), GW_CIPHER[SITE], GW_KEEPALIVE, GW_DEAD_AFTER, GW_REKEY_AFTER,
 # GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY, GW_NO_LAN[SITE]=1 (no LAN
-# port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095).
+# port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095), GW_IDLE_MAX_US and
+# GW_IDLE_RECENT_US (dpdk.idle_sleep_max_us / idle_sleep_recent_us; unset: the defaults).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -80,6 +81,8 @@ dpdk: {
   workers = ${GW_WORKERS:-1};
   mbufs = ${GW_MBUFS:-4095};
   aead_code_path = "${GW_AEAD_PATH[$l]:-auto}";
+${GW_IDLE_MAX_US:+  idle_sleep_max_us = $GW_IDLE_MAX_US;}
+${GW_IDLE_RECENT_US:+  idle_sleep_recent_us = $GW_IDLE_RECENT_US;}
 };
 $( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
 wan: {

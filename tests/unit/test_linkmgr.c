@@ -4,7 +4,9 @@
  * completes a handshake fails the link; a key bound to another member or our
  * own is refused), liveness, capped back-off, a member that restarts, the
  * responder's fallback, link types on both sides, a close that releases only one
- * side's wish, and requests over the incoming cap refused with a reason. */
+ * side's wish, a wish that changes on a set-up link told to the member,
+ * and requests over the incoming cap refused with a reason that stays on the
+ * requester's link after its topology lets it go. */
 #include "control/config/identity.h"
 #include "control/link/linkmgr.h"
 #include "check.h"
@@ -18,7 +20,7 @@
 
 struct fake_peer {
 	uint8_t key[32];
-	bool present, up, with_endpoint;
+	bool present, up, with_endpoint, confirming;
 	uint64_t deaths;
 	unsigned resets;
 };
@@ -110,6 +112,7 @@ static int f_status(void *ctx, const struct ipop_link *l, struct ipop_link_peer_
 	if (p == NULL)
 		return -ENOENT;
 	st->up = p->up;
+	st->confirming = p->confirming;
 	st->deaths = p->deaths;
 	st->tx_bytes = p->up ? 100 : 0;
 	st->rx_bytes = 0;
@@ -294,6 +297,29 @@ int main(void)
 	CHECK(fpeer(&A, C.pub, false) == NULL);
 	CHECK(lc->failures == 1);
 
+	/* ---- a handshake answered just before the deadline: the member's side is
+	 * up, its first packet due; the link waits for it (once) rather than
+	 * removing the peer under the member's session */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&B, &A);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	advance(TIMEOUT_MS - 200, &A, NULL);
+	fpeer(&A, B.pub, false)->confirming = true;
+	advance(400, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && fpeer(&A, B.pub, false) != NULL);
+	fpeer(&A, B.pub, false)->up = true;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	/* The grace is bounded: a confirmation that never comes fails the link. */
+	fpeer(&A, B.pub, false)->deaths++;
+	fpeer(&A, B.pub, false)->up = false;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
+	advance(TIMEOUT_MS + 2500, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED);
+
 	/* ---- capped back-off: many failures never wait longer than max + 25% */
 	ipop_linkmgr_want(&A.lm, "d@x", "d@x/r", IPOP_LINK_SUCC, NULL);
 	struct ipop_link *ld = ipop_linkmgr_find(&A.lm, "d@x");
@@ -380,26 +406,104 @@ int main(void)
 	ipop_linkmgr_want(&C.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
 	deliver(&C, &B);
 	CHECK(st(&B, "c@x") == IPOP_LINK_HANDSHAKING);
+	B.n_out = 0;   /* (its reply to C) A hears only the refusal below */
 	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
 	deliver(&A, &B);
 	CHECK(B.lm.st.refusals_tx == 1 && st(&B, "a@x") == IPOP_LINK_CLOSED);
 	CHECK(strstr(ipop_linkmgr_find(&B.lm, "a@x")->last_error, "cap of 1") != NULL);
 	CHECK(fpeer(&B, A.pub, false) == NULL);
+	/* The member leaves: the closed link keeps the reason it was closed for. */
+	CHECK(ipop_linkmgr_drop(&B.lm, "a@x", "member left the overlay") == 0);
+	CHECK(strstr(ipop_linkmgr_find(&B.lm, "a@x")->last_error, "cap of 1") != NULL);
 	CHECK(B.n_out >= 1 && B.out[B.n_out - 1].op == IPOP_LINK_REFUSE);
 	deliver(&B, &A);
 	la = ipop_linkmgr_find(&A.lm, "b@x");
 	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED && la->refused && A.lm.st.refusals_rx == 1);
+	CHECK(strstr(la->last_error, "refused by the member: incoming long links at their cap of 1") != NULL);
+	/* The topology lets the refused link go: closed, and the reason stays. */
+	CHECK(ipop_linkmgr_unwant(&A.lm, "b@x", "not wanted by the topology") == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED);
 	CHECK(strstr(la->last_error, "refused by the member: incoming long links at their cap of 1") != NULL);
 	/* The same request as a successor is accepted. */
 	struct ipop_link_msg succ = msg_of(&A, IPOP_LINK_REQUEST);
 	B.n_out = 0;
 	CHECK(ipop_linkmgr_on_msg(&B.lm, "a@x", "a@x/r", &succ) == 0);
 	CHECK(st(&B, "a@x") == IPOP_LINK_HANDSHAKING && B.out[0].op == IPOP_LINK_REPLY);
+	/* A refusal from a node other than the one the link is bound to is not
+	 * for this link; a close for a link we never heard the member on neither. */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	struct ipop_link_msg cl = msg_of(&B, IPOP_LINK_CLOSE);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cl) == -ENOENT);
+	CHECK(st(&A, "b@x") == IPOP_LINK_NEGOTIATING && A.lm.st.unsolicited == 1);
+	deliver(&A, &B);   /* B's reply binds the link to B's key */
+	deliver(&B, &A);
+	struct ipop_link_msg other = msg_of(&C, IPOP_LINK_REFUSE);
+	snprintf(other.reason, sizeof(other.reason), "not me");
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &other) == -ENOENT);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && A.lm.st.unsolicited == 2);
 	/* A refusal for a link we are not negotiating is ignored and counted. */
 	struct ipop_link_msg late = msg_of(&B, IPOP_LINK_REFUSE);
 	snprintf(late.reason, sizeof(late.reason), "late");
 	CHECK(ipop_linkmgr_on_msg(&C.lm, "b@x", "b@x/r", &late) == -ENOENT ||
 	      C.lm.st.unsolicited >= 1);
+
+	/* ---- a wish that changes on a set-up link is told to the member, so both
+	 * ends agree on why the link exists */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&B, &A);   /* A has no wish yet: its reply says none */
+	deliver(&A, &B);
+	fpeer(&A, B.pub, false)->up = true;
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	la = ipop_linkmgr_find(&A.lm, "b@x");
+	lb = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	CHECK(la->remote_type == IPOP_LINK_SUCC && lb->remote_type == IPOP_LINK_NONE);
+	/* A's topology wants the link too now (a long link drawn before it heard
+	 * of B's request): B must hear it, or it would close a link A wants. */
+	A.n_out = 0;
+	CHECK(ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, "long") == 0);
+	CHECK(A.n_out == 1 && A.out[0].op == IPOP_LINK_REPLY && A.out[0].type == IPOP_LINK_LONG);
+	CHECK(A.lm.st.wish_updates == 1);
+	deliver(&A, &B);
+	CHECK(lb->remote_type == IPOP_LINK_LONG && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	CHECK(B.adds == 1 && fpeer(&B, A.pub, false)->resets == 0);
+	/* So when B lets go, the tunnel stays for A. */
+	CHECK(ipop_linkmgr_unwant(&B.lm, "a@x", "not wanted by the topology") == 0);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CONNECTED && fpeer(&B, A.pub, false) != NULL);
+	deliver(&B, &A);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && la->remote_type == IPOP_LINK_NONE);
+	/* A retypes its link (the long link's member became a successor). */
+	A.n_out = 0;
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, "successor 1 of 2");
+	CHECK(A.n_out == 1 && A.out[0].op == IPOP_LINK_REPLY && A.out[0].type == IPOP_LINK_SUCC);
+	deliver(&A, &B);
+	CHECK(lb->remote_type == IPOP_LINK_SUCC);
+	/* A new reason for the same type is not news to the member. */
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, "successor 2 of 2");
+	CHECK(A.n_out == 0);
+	/* B wants the link again after its close: A hears it. */
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_LONG, NULL);
+	CHECK(B.n_out == 1 && B.out[0].op == IPOP_LINK_REPLY && B.out[0].type == IPOP_LINK_LONG);
+	deliver(&B, &A);
+	CHECK(la->remote_type == IPOP_LINK_LONG && st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	CHECK(fpeer(&A, B.pub, false)->resets == 0 && A.adds == 1);
+	/* A wish changed while our request is unanswered goes out with the answer. */
+	side_init(&C, "c@x", "c@x/r");
+	ipop_linkmgr_want(&A.lm, "c@x", "c@x/r", IPOP_LINK_SUCC, NULL);
+	ipop_linkmgr_want(&A.lm, "c@x", "c@x/r", IPOP_LINK_LONG, NULL);
+	CHECK(st(&A, "c@x") == IPOP_LINK_NEGOTIATING);
+	CHECK(A.n_out == 1 && A.out[0].op == IPOP_LINK_REQUEST && A.out[0].type == IPOP_LINK_SUCC);
+	deliver(&A, &C);
+	deliver(&C, &A);
+	CHECK(A.n_out == 1 && A.out[0].op == IPOP_LINK_REPLY && A.out[0].type == IPOP_LINK_LONG);
+	deliver(&A, &C);
+	CHECK(ipop_linkmgr_find(&C.lm, "a@x")->remote_type == IPOP_LINK_LONG);
 
 	/* ---- a member that floods requests: 8 per 10 s are answered, the rest
 	 * ignored and counted, and it is served again in the next window */

@@ -1,7 +1,7 @@
 /* test_symphony.c - Symphony topology on hand-made small rings: size
  * estimate, successors, the harmonic draw, the too-close rule, the incoming
- * cap, static and on-demand links, and the graph builder's plans and their
- * order (replacement successors added before old ones are removed). */
+ * cap, static and on-demand links, refusals, and the graph builder's plans
+ * and their order (replacement successors added before old ones are removed). */
 #include "tests/unit/check.h"
 #include "control/topology/symphony.h"
 
@@ -512,6 +512,29 @@ static void test_static_ondemand_refused(void)
 		}
 	}
 	CHECK(hits > 100);   /* the draws do land elsewhere */
+
+	/* A long link the member refused (pending, the member listed as refused)
+	 * is dropped and drawn elsewhere; asking again would only be refused. */
+	struct ipop_topo_link mine[3] = {
+		out_link(R(1), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(2), IPOP_LINK_SUCC, IPOP_TOPO_UP, 0),
+		out_link(R(8), IPOP_LINK_LONG, IPOP_TOPO_PENDING, 16),
+	};
+	struct ipop_node_id r8[1] = { R(8) };
+	int pos;
+
+	p = params(2, 1);
+	in.links = mine, in.nlinks = 3;
+	in.refused = r8, in.nrefused = 1;
+	CHECK(build(&p, &in, 5, &a) == 0);
+	CHECK(find_chg(&a, R(8), &pos) && a.chg[pos].op == IPOP_TOPO_REMOVE);
+	CHECK(find_adj(&a, R(8)) == NULL && count_type(&a, IPOP_LINK_LONG) == 1);
+	/* Not refused: kept while pending. Up: kept whatever the list says. */
+	in.nrefused = 0;
+	CHECK(build(&p, &in, 5, &a) == 0 && a.plan.nchg == 0 && find_adj(&a, R(8)) != NULL);
+	in.nrefused = 1;
+	mine[2].state = IPOP_TOPO_UP;
+	CHECK(build(&p, &in, 5, &a) == 0 && a.plan.nchg == 0 && find_adj(&a, R(8)) != NULL);
 }
 
 static void test_errors_and_room(void)

@@ -1,0 +1,143 @@
+# ring.sh - a signalled overlay of many gateways in the netns testbed, for
+# tests/netns/test_ring.sh and bench/ring_up.sh. Sourced after lib.sh and ipop.sh.
+#
+#   ring_testbed N_SITES DOMAIN  sites 1..N_SITES around one router, Prosody (plain
+#                                SASL) with the shared roster group "testnet" of
+#                                gw-1..gw-N_SITES, evil and evil2; accounts; keys
+#   ring_conf SITE [GROUPS]      SITE's config: signalling, plus GROUPS verbatim
+#                                (a topology { } group)
+#   start_all SITE... / stop_all SITE...   random order; sets LAST_START_MS
+#   snap DIR SITE...             show --json and topology --json of each gateway
+#   ring_ok PARAMS SITE...       a fresh snapshot (T_TMP/snap) passes
+#                                ring_check.py check --part ring (PARAMS:
+#                                "L:s:k:maxin,..."); report in T_TMP/ring.last,
+#                                JSON in T_TMP/ring.json
+#   cpu_rss SECONDS JSON SITE... the gateways' CPU together over SECONDS (utime +
+#                                stime of every thread, /proc/PID/stat) and each
+#                                one's RSS; prints a summary, writes JSON
+#
+# Light mode (configs/endpoint.conf.example): no hugepages, -m 128, 4095 mbufs,
+# one worker, the compact AES-GCM key path. The tunnels carry only keepalives,
+# so the workers may sleep long: with the defaults (idle_sleep_max_us 1000,
+# idle_sleep_recent_us 100) a gateway whose peers' keepalives arrive every few
+# hundred ms stays "recent" and wakes ~10,000 times a second (8 gateways: ~80%
+# of one CPU measured); 10 ms idle / 1 ms recent cost ~2% each.
+# shellcheck shell=bash disable=SC2034
+
+RING_CHECK="$T_LIBDIR/ring_check.py"
+RING_CTL=$(ipop_bin ipopctl)
+GW_EAL_MB=${GW_EAL_MB:-128}
+GW_MBUFS=${GW_MBUFS:-4095}
+GW_IDLE_MAX_US=${GW_IDLE_MAX_US-10000}
+GW_IDLE_RECENT_US=${GW_IDLE_RECENT_US-1000}
+GW_XMPP_TLS=${GW_XMPP_TLS:-false}     # SASL PLAIN in clear: logins in ~20 ms, less CPU
+GW_OFFLINE_GRACE=${GW_OFFLINE_GRACE:-3}
+GW_LINK_TIMEOUT=${GW_LINK_TIMEOUT:-8}
+RING_DOMAIN=ipop.test
+
+ring_testbed() {
+	local n=$1 i gdir
+	RING_DOMAIN=$2
+	topo_sites "$n" || return 1
+	gdir=$(t_mkdir groups) || return 1
+	{
+		echo "[testnet]"
+		for ((i = 1; i <= n; i++)); do echo "gw-$i@$RING_DOMAIN"; done
+		echo "evil@$RING_DOMAIN"
+		echo "evil2@$RING_DOMAIN"
+	} >"$gdir/groups.txt"
+	chmod 644 "$gdir/groups.txt"
+	PROSODY_EXTRA_MODULES="groups"
+	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+	t_require "prosody starts (mod_groups)" prosody_start srv "$T_SRV_IP" 5222 "$RING_DOMAIN" plain
+	for ((i = 1; i <= n; i++)); do
+		t_require "account gw-$i" prosody_adduser "gw-$i" "$RING_DOMAIN" "pw-$i"
+		t_require "gateway $i set up" gw_setup "$i"
+		GW_AEAD_PATH[$i]=compact
+	done
+	t_require "account evil" prosody_adduser evil "$RING_DOMAIN" pw-evil
+	t_require "account evil2" prosody_adduser evil2 "$RING_DOMAIN" pw-evil2
+}
+
+# ring_conf SITE [TOPOLOGY_GROUP] : signalling, and a topology { } group if given.
+ring_conf() {
+	gw_config "$1" "$(gw_signal_block "$1" "pw-$1")"$'\n'"${2:-}"
+}
+
+csv() { local IFS=,; echo "$*"; }
+
+# snap DIR SITE... : show --json and topology --json of each gateway.
+snap() {
+	local d=$1 l
+	shift
+	rm -rf "$d"
+	mkdir -p "$d"
+	for l in "$@"; do
+		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" || return 1
+		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json" || return 1
+	done
+}
+
+# ring_ok PARAMS SITE... : a fresh snapshot (T_TMP/snap) passes ring_check.py check
+# (PARAMS: "L:s:k:maxin,..."; "" for the defaults). Its report: T_TMP/ring.last.
+ring_ok() {
+	local par=$1
+	shift
+	snap "$T_TMP/snap" "$@" || return 1
+	python3 "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
+		--json "$T_TMP/ring.json" --part ring >"$T_TMP/ring.last" 2>&1
+}
+
+# start_all SITE... : random order, a short random pause between starts.
+start_all() {
+	local order l
+	order=$(printf '%s\n' "$@" | shuf | tr '\n' ' ')
+	echo "start order: $order"
+	for l in $order; do
+		t_require "ipopd $l starts" gw_start "$l"
+		sleep "0.$((RANDOM % 4))"
+	done
+	LAST_START_MS=$(_t_now_ms)
+}
+stop_all() {
+	local l
+	for l in "$@"; do gw_stop "$l"; done
+}
+
+# cpu_rss SECONDS JSON SITE... : CPU of the gateways together over SECONDS (utime
+# + stime of all threads from /proc/PID/stat), and each one's RSS (VmRSS).
+cpu_rss() {
+	local secs=$1 json=$2 l pids=()
+	shift 2
+	for l in "$@"; do pids+=("${GW_PID[$l]}"); done
+	python3 - "$secs" "$json" "$@" -- "${pids[@]}" <<'PY'
+import json, os, sys, time
+secs, out = float(sys.argv[1]), sys.argv[2]
+cut = sys.argv.index("--")
+labels, pids = sys.argv[3:cut], sys.argv[cut + 1:]
+hz = os.sysconf("SC_CLK_TCK")
+def ticks(p):
+    f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+def rss(p):
+    for line in open("/proc/%s/status" % p):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+t0 = {p: ticks(p) for p in pids}; w0 = time.time()
+time.sleep(secs)
+t1 = {p: ticks(p) for p in pids}; w = time.time() - w0
+per = {l: 100.0 * (t1[p] - t0[p]) / hz / w for l, p in zip(labels, pids)}
+mem = {l: rss(p) for l, p in zip(labels, pids)}
+tot = sum(per.values())
+print("idle CPU of %d gateways over %.1f s: %.1f%% of one CPU together (%.2f%% each on average)"
+      % (len(pids), w, tot, tot / len(pids)))
+print("per gateway (CPU %/RSS MiB): " + " ".join("gw-%s %.1f/%.0f" % (l, per[l], mem[l]) for l in labels))
+print("RSS: total %.0f MiB, mean %.1f MiB, max %.1f MiB" % (sum(mem.values()), sum(mem.values()) / len(mem),
+                                                           max(mem.values())))
+if out:
+    json.dump({"seconds": round(w, 2), "cpu_pct_total": round(tot, 2),
+               "cpu_pct_per_gateway": {l: round(v, 2) for l, v in per.items()},
+               "rss_mib": {l: round(v, 1) for l, v in mem.items()},
+               "rss_mib_total": round(sum(mem.values()), 1)}, open(out, "w"), indent=1)
+PY
+}

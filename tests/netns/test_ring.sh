@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# test_ring.sh - the live ring (issue 11): RING_N signalled gateways (default 8)
+# with the default topology policy (symphony, s = 2, k automatic) around one
+# router, Prosody in the srv namespace, light-mode gateways.
+# Proves, against a ring computed here from every gateway's node ID
+# (tests/netns/ring_check.py):
+#  1. started in random order, every gateway's successors are exactly the s
+#     next node IDs clockwise, all up; at most k long links; incoming long links
+#     within the cap; the connected links are exactly the policy's lists
+#     (link counts reported; the gateways' idle CPU and RSS measured);
+#  2. both ends agree on every link: the wanted side's type is the other
+#     side's remote_type;
+#  3. a stopped gateway is repaired around (its predecessor's successors move
+#     on, nobody keeps a link to it) and rejoins at its place;
+#  6. a joiner closes no link it does not replace (successor links of
+#     gateways whose successors did not change never reconnect);
+#  4. with s = 1, a gateway cut off on the underlay (tunnel port only) breaks
+#     the successor ring at its predecessor, which heals by itself when the
+#     cut is lifted;
+#  5. mixed s and k converge, each gateway with its own s and k;
+#  7. a long request to a gateway at its incoming cap is refused with a reason
+#     both sides show; a flood of link requests is rate limited while the
+#     gateway keeps answering and keeps its links.
+# Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 2 3 6 4 5 7").
+# ipop-timeout: 600
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ipop.sh"
+source "$(dirname "$0")/ring.sh"
+
+DOMAIN=ipop.test
+N=${RING_N:-8}
+NEW=$((N + 1))                 # the joiner of stage 6
+mapfile -t SITES < <(seq 1 "$N")
+CHECK=$RING_CHECK
+HOSTILE="$T_LIBDIR/hostile_xmpp.py"
+CTL=$(ipop_bin ipopctl)
+stage() { [[ " ${RING_STAGES:-1 2 3 6 4 5 7} " == *" $1 "* ]]; }
+
+# Light-mode gateways, plain SASL, offline_grace 3 s, link_timeout 8 s, and
+# idle back-off raised to 10 ms (1 ms within a second of a packet): ring.sh says
+# why. GW_IDLE_MAX_US= GW_IDLE_RECENT_US= (empty) runs with ipopd's defaults.
+ring_testbed "$NEW" "$DOMAIN"
+
+# converge NAME TIMEOUT PARAMS SITE... : t_wait for ring_ok, then print the report
+# (the last failing one if it never converged), then check on the same snapshot
+# that both ends of every link agree (stage 2's property). Sets CONV_MS.
+converge() {
+	local name=$1 to=$2 par=$3 t0
+	shift 3
+	t0=$(_t_now_ms)
+	t_wait "$name" "$to" ring_ok "$par" "$@"
+	CONV_MS=$(($(_t_now_ms) - t0))
+	sed 's/^/    /' "$T_TMP/ring.last"
+	t_check "... and both ends of every link agree on its type" \
+		python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --part consistency
+}
+
+# topo_get SITE PYEXPR : over `ipopctl topology --json` as t.
+topo_get() {
+	timeout 5 "$CTL" -s "${GW_SOCK[$1]}" topology --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$2"
+}
+succ_of() { topo_get "$1" "','.join(e['member'].split('@')[0][3:] for e in t['successors'])"; }
+succ_up() { topo_get "$1" "all(e['up'] for e in t['successors'])"; }
+link_of() { gw_get "$1" "next((x['$3'] for x in d['links'] if x['member'] == 'gw-$2@$DOMAIN'), 'none')"; }
+
+# ring_order SITE... : the sites sorted by node ID (from the last snapshot).
+ring_order() {
+	python3 - "$T_TMP/snap" "$@" <<'PY'
+import json, sys
+d = sys.argv[1]
+ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
+print(" ".join(sorted(ids, key=ids.get)))
+PY
+}
+# next_alive SITE K SITE... : the K sites after SITE clockwise among the list.
+next_of() {
+	local x=$1 k=$2 order i j out=()
+	shift 2
+	read -r -a order <<<"$(ring_order "$@")"
+	for i in "${!order[@]}"; do [[ "${order[$i]}" == "$x" ]] && break; done
+	for ((j = 1; j <= k; j++)); do out+=("${order[$(((i + j) % ${#order[@]}))]}"); done
+	csv "${out[@]}"
+}
+pred_of() {
+	local x=$1 order i
+	shift
+	read -r -a order <<<"$(ring_order "$@")"
+	for i in "${!order[@]}"; do [[ "${order[$i]}" == "$x" ]] && break; done
+	echo "${order[$(((i + ${#order[@]} - 1) % ${#order[@]}))]}"
+}
+without() {
+	local x=$1 l out=()
+	shift
+	for l in "$@"; do [[ "$l" == "$x" ]] || out+=("$l"); done
+	echo "${out[@]}"
+}
+
+for l in "${SITES[@]}"; do ring_conf "$l"; done
+ring_conf "$NEW"
+
+# ---- 1. convergence from a random start order
+start_all "${SITES[@]}"
+converge "the ring of $N converges: every gateway's successors are the next 2 IDs, up; \
+long <= k; incoming long <= cap; connected links = the policy's lists" 90 "" "${SITES[@]}"
+echo "converged $((CONV_MS)) ms after the last gateway started"
+python3 - "$T_TMP/ring.json" "$N" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+c = [r["nodes"][l]["links_connected"] for l in sorted(r["nodes"], key=int)]
+print("links per gateway: %s (mean %.1f; a full mesh would be %d each)" % (c, sum(c) / len(c), n - 1))
+PY
+t_check_not "the check can fail: a ring that leaves gw-1 out is not this one" \
+	python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv $(without 1 "${SITES[@]}"))"
+t_check_not "the check can fail: gw-1 claimed to have s = 3" \
+	python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --params "1:3"
+sleep 2
+cpu_rss 10 "" "${SITES[@]}"
+
+# ---- 2. consistency across gateways (checked within ring_ok; here on its own)
+if stage 2; then
+	t_check "both ends agree: for every outgoing link of type T, the member's link is connected with remote_type T" \
+		python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --part consistency
+fi
+
+# ---- 3. repair: a gateway stops and comes back
+if stage 3; then
+	X=${SITES[$((RANDOM % N))]}
+	read -r -a ALIVE <<<"$(without "$X" "${SITES[@]}")"
+	P=$(pred_of "$X" "${SITES[@]}")
+	want=$(next_of "$P" 2 "${ALIVE[@]}")
+	echo "stopping gw-$X; its predecessor gw-$P should move to $want"
+	snap "$T_TMP/before-leave" "${SITES[@]}"
+	gw_stop "$X"
+	t0=$(_t_now_ms)
+	pred_moved() { [[ "$(succ_of "$P")" == "$want" && "$(succ_up "$P")" == True ]]; }
+	t_wait "gw-$P's successors become the next two alive ($want), connected" 30 pred_moved
+	echo "gw-$P repaired $(($(_t_now_ms) - t0)) ms after gw-$X stopped"
+	nobody_links() {
+		local l
+		for l in "${ALIVE[@]}"; do
+			[[ "$(link_of "$l" "$X" state)" != connected ]] || return 1
+		done
+	}
+	t_wait "nobody keeps a connected link to gw-$X" 20 nobody_links
+	converge "the ring of $((N - 1)) converges without gw-$X" 60 "" "${ALIVE[@]}"
+	echo "leave: ring converged $CONV_MS ms after the predecessor moved; link messages: \
+$(python3 "$CHECK" msgs "$T_TMP/before-leave" "$T_TMP/snap" --alive "$(csv "${ALIVE[@]}")")"
+	t_require "gw-$X restarts" gw_start "$X"
+	converge "gw-$X rejoins: the ring of $N converges again" 60 "" "${SITES[@]}"
+	t_eq "gw-$X's successors are the two after it" "$(next_of "$X" 2 "${SITES[@]}")" "$(succ_of "$X")"
+	t_eq "gw-$P's successors include gw-$X again" "$(next_of "$P" 2 "${SITES[@]}")" "$(succ_of "$P")"
+fi
+
+# ---- 6. join: the newcomer replaces links, it does not break others
+if stage 6; then
+	converge "the ring of $N is converged before the join" 30 "" "${SITES[@]}"
+	cp -r "$T_TMP/snap" "$T_TMP/before-join"
+	t0=$(_t_now_ms)
+	t_require "gw-$NEW (the newcomer) starts" gw_start "$NEW"
+	converge "the ring of $NEW converges with the newcomer" 60 "" "${SITES[@]}" "$NEW"
+	echo "join: converged $CONV_MS ms after gw-$NEW started"
+	el=$((($(_t_now_ms) - t0) / 1000))
+	rm -rf "$T_TMP/after-join"
+	cp -r "$T_TMP/snap" "$T_TMP/after-join"
+	t_check "the join closed no link it did not replace; successor links of gateways whose successors stayed never reconnected" \
+		python3 "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
+		--new "$NEW" --elapsed "$el"
+	python3 "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
+		--new "$NEW" --elapsed "$el" | sed 's/^/    /' || true
+	gw_stop "$NEW"
+fi
+
+# ---- 4. s = 1: a gateway cut off on the underlay, then healed
+if stage 4; then
+	stop_all "${SITES[@]}"
+	for l in "${SITES[@]}"; do ring_conf "$l" 'topology: { successors = 1; };'; done
+	S1=$(for l in "${SITES[@]}"; do printf '%s:1,' "$l"; done)
+	start_all "${SITES[@]}"
+	converge "s = 1: the ring of $N converges (one successor each)" 90 "$S1" "${SITES[@]}"
+	X=${SITES[$((RANDOM % N))]}
+	P=$(pred_of "$X" "${SITES[@]}")
+	xip=${T_PUBLIC_IP[$X]}
+	echo "cutting gw-$X ($xip) off for tunnel traffic (UDP $GW_PORT); its predecessor is gw-$P"
+	declare -A PID0=()
+	for l in "${SITES[@]}"; do PID0[$l]=${GW_PID[$l]}; done
+	nsx router nft -f - <<-NFT
+		table ip ringcut {
+			chain cut {
+				type filter hook forward priority 0; policy accept;
+				ip saddr $xip udp sport $GW_PORT drop
+				ip daddr $xip udp dport $GW_PORT drop
+			}
+		}
+	NFT
+	p_down() { [[ "$(link_of "$P" "$X" state)" != connected && "$(succ_up "$P")" == False ]]; }
+	t_wait "gw-$P's successor link to gw-$X goes down (session dead, no handshake gets through)" 30 p_down
+	sleep 10
+	t_eq "10 s later: gw-$P's successor is still gw-$X (a member, XMPP works)" "$X" "$(succ_of "$P")"
+	t_check_not "10 s later: gw-$P's successor link to gw-$X is still not connected" \
+		test "$(link_of "$P" "$X" state)" == connected
+	echo "gw-$P's link to gw-$X: $(link_of "$P" "$X" state), last error: $(link_of "$P" "$X" last_error)"
+	t_eq "gw-$X is still online for gw-$P" True \
+		"$(gw_get "$P" "next(m['online'] for m in d['signalling']['members'] if m['jid'] == 'gw-$X@$DOMAIN')")"
+	t_check_not "the successor ring is broken: the ring check fails" ring_ok "$S1" "${SITES[@]}"
+	nsx router nft delete table ip ringcut
+	t0=$(_t_now_ms)
+	converge "the cut lifted, the ring heals by itself" 90 "$S1" "${SITES[@]}"
+	echo "healed $CONV_MS ms after the cut was lifted"
+	same=1
+	for l in "${SITES[@]}"; do [[ "${GW_PID[$l]}" == "${PID0[$l]}" ]] && bg_alive "${GW_PID[$l]}" || same=0; done
+	t_eq "no gateway was restarted" 1 "$same"
+fi
+
+# ---- 5. mixed s and k (and gw-1 with max_incoming = 1 for stage 7)
+if stage 5 || stage 7; then
+	stop_all "${SITES[@]}"
+	S_OF=(1 3 2 1 3 2 3 1)
+	K_OF=(1 4 0 4 1 0 4 1)
+	MIX=""
+	for l in "${SITES[@]}"; do
+		s=${S_OF[$(((l - 1) % 8))]} k=${K_OF[$(((l - 1) % 8))]} mi=0
+		if ((l == 1)); then mi=1 k=1; fi
+		ring_conf "$l" "topology: { successors = $s; long_links = $k; max_incoming = $mi; };"
+		MIX+="$l:$s:$k:$mi,"
+	done
+	echo "parameters (site:s:k:max_incoming, 0 = automatic): $MIX"
+	start_all "${SITES[@]}"
+	converge "mixed s and k: the ring converges, each gateway with its own s and k" 90 "$MIX" "${SITES[@]}"
+fi
+
+# ---- 7. bad input: a long request over the cap; a flood of requests
+if stage 7; then
+	V=1
+	lc() { gw_get "$V" "d['link_counters']['$1']"; }
+	ref0=$(lc refusals_tx)
+	echo "gw-$V (max_incoming = 1) refused $ref0 long requests of the ring's gateways while it converged"
+	real=$(python3 - "$T_TMP/snap" "${SITES[@]}" <<'PY'
+import json, sys
+d = sys.argv[1]
+for l in sys.argv[2:]:
+    for x in json.load(open("%s/%s.show.json" % (d, l))).get("links", []):
+        if x["member"].startswith("gw-1@") and "refused by the member" in (x.get("last_error") or ""):
+            print("gw-%s: %s" % (l, x["last_error"]))
+PY
+)
+	if ((ref0 > 0)); then
+		echo "requesters' links to gw-$V: $real"
+		t_check "a gateway whose long request gw-$V refused shows the reason on its (closed) link" \
+			grep -q "refused by the member: incoming long links at their cap of 1" <<<"$real"
+	fi
+	# evil2 takes gw-1's one incoming long slot (a key it cannot handshake with:
+	# the link stays handshaking for link_timeout), unless a gateway has it.
+	nsx srv timeout 40 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil2 pw-evil2 testnet \
+		--targets "gw-$V" --fake-key --request-type long --stay 12 >"$T_TMP/evil2.out" &
+	e2=$!
+	sleep 2
+	rc=0
+	nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet \
+		--targets "gw-$V" --fake-key --request-type long --stay 3 >"$T_TMP/evil.out" || rc=$?
+	wait "$e2" || true
+	t_eq "evil sent a long request to gw-$V" 0 "$rc"
+	sed 's/^/    evil: /' "$T_TMP/evil.out"
+	sed 's/^/    evil2: /' "$T_TMP/evil2.out"
+	t_check "evil got a refuse naming the cap" grep -q "got refuse gw-$V@$DOMAIN reason=incoming long links at their cap of 1" "$T_TMP/evil.out"
+	t_check "gw-$V counted the refusal (refusals_tx)" test "$(lc refusals_tx)" -gt "$ref0"
+	err=$(gw_get "$V" "next((x['last_error'] for x in d['links'] if x['member'] == 'evil@$DOMAIN'), None)")
+	echo "gw-$V's link to evil: $err"
+	t_eq "gw-$V's link to evil shows the reason in last_error" "incoming long links at their cap of 1" "$err"
+
+	snap "$T_TMP/before-flood" "${SITES[@]}"
+	rl0=$(lc rate_limited)
+	rq0=$(lc requests_rx)
+	rc=0
+	nsx srv timeout 40 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet \
+		--targets "gw-$V" --flood 100 --stay 3 >"$T_TMP/flood.out" || rc=$?
+	t_eq "evil sent 100 link requests to gw-$V" "0 100" "$rc $(grep -c '^sent flood' "$T_TMP/flood.out" || true)"
+	rl_done() { (($(lc rate_limited) + $(lc requests_rx) - rl0 - rq0 >= 100)); }
+	t_wait "gw-$V saw all 100" 15 rl_done
+	rl=$(($(lc rate_limited) - rl0))
+	rq=$(($(lc requests_rx) - rq0))
+	echo "gw-$V: $rl of 100 requests rate limited, $rq handled"
+	t_check "most of the flood is ignored (rate_limited >= 90)" test "$rl" -ge 90
+	t_check "at most 8 of them handled in the 10 s window (plus one window turn)" test "$rq" -le 16
+	t_check "gw-$V still answers ipopctl ping" bash -c "timeout 5 '$CTL' -s '${GW_SOCK[$V]}' ping | grep -q pong"
+	t_check "gw-$V's gateway links stayed connected through the flood (connects unchanged)" \
+		python3 - "$T_TMP/before-flood" "$V" "$(timeout 5 "$CTL" -s "${GW_SOCK[$V]}" show --json)" <<'PY'
+import json, sys
+before = {x["member"]: x for x in json.load(open("%s/%s.show.json" % (sys.argv[1], sys.argv[2])))["links"]}
+after = {x["member"]: x for x in json.loads(sys.argv[3])["links"]}
+bad = [m for m, x in before.items() if m.startswith("gw-") and x["state"] == "connected" and
+       (after.get(m, {}).get("state") != "connected" or after[m]["connects"] != x["connects"])]
+print(bad)
+sys.exit(1 if bad else 0)
+PY
+	converge "the mixed ring is still converged after the hostile member" 30 "$MIX" "${SITES[@]}"
+fi
+
+for l in "${SITES[@]}" "$NEW"; do
+	t_check_not "gw-$l never crashed" grep -qiE "segfault|assert|panic|AddressSanitizer|runtime error" "${GW_LOG[$l]}"
+done
+t_summary
