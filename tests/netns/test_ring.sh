@@ -21,7 +21,10 @@
 #  7. a long request to a gateway at its incoming cap is refused with a reason
 #     both sides show; a flood of link requests is rate limited while the
 #     gateway keeps answering and keeps its links.
-# Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 2 3 6 4 5 7").
+#  8. Bounded Flood: one ARP request reaches every other gateway exactly once,
+#     N - 1 copies in all, and every LAN host pings every other, across
+#     gateways that are not linked too.
+# Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 8 2 3 6 4 5 7").
 # ipop-timeout: 600
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,7 +38,7 @@ mapfile -t SITES < <(seq 1 "$N")
 CHECK=$RING_CHECK
 HOSTILE="$T_LIBDIR/hostile_xmpp.py"
 CTL=$(ipop_bin ipopctl)
-stage() { [[ " ${RING_STAGES:-1 2 3 6 4 5 7} " == *" $1 "* ]]; }
+stage() { [[ " ${RING_STAGES:-1 8 2 3 6 4 5 7} " == *" $1 "* ]]; }
 
 # Light-mode gateways, plain SASL, offline_grace 3 s, link_timeout 8 s, and
 # idle back-off raised to 10 ms (1 ms within a second of a packet): ring.sh says
@@ -119,6 +122,50 @@ t_check_not "the check can fail: gw-1 claimed to have s = 3" \
 	python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --params "1:3"
 sleep 2
 cpu_rss 10 "" "${SITES[@]}"
+
+# ---- 8. Bounded Flood over the ring (not a full mesh): one ARP request from
+# host-1 reaches every other gateway exactly once (its flood copies counted at
+# each gateway), and every LAN host reaches every other, through gateways that
+# are not linked too (unicast for a MAC behind such a gateway is flooded).
+if stage 8; then
+	fl_get() { gw_get "$1" "d['dataplane']['$2']"; }
+	fl_drops() { gw_get "$1" "sum(v for k, v in d['dataplane']['drops'].items() if k.startswith('flood_'))"; }
+	declare -A RX0=() TX0=() DR0=()
+	for l in "${SITES[@]}"; do
+		RX0[$l]=$(fl_get "$l" flood_rx)
+		TX0[$l]=$(fl_get "$l" flood_tx)
+		DR0[$l]=$(fl_drops "$l")
+	done
+	fl0=$(fl_get 1 flooded)
+	# A target nobody has: the request is the only frame, nobody answers.
+	nsx host-1 arping -c 1 -w 1 -I eth0 10.200.0.250 >/dev/null 2>&1 || true
+	sleep 1
+	t_eq "gw-1 flooded the one broadcast from its LAN" $((fl0 + 1)) "$(fl_get 1 flooded)"
+	copies=0
+	for l in "${SITES[@]}"; do
+		copies=$((copies + $(fl_get "$l" flood_tx) - TX0[$l]))
+		t_eq "gw-$l: flood drops unchanged" "${DR0[$l]}" "$(fl_drops "$l")"
+		[[ "$l" == 1 ]] && continue
+		t_eq "gw-$l received the ARP request exactly once (E1)" $((RX0[$l] + 1)) "$(fl_get "$l" flood_rx)"
+	done
+	t_eq "$((N - 1)) copies in all, one per gateway" $((N - 1)) "$copies"
+	t_eq "gw-1 got none back" "${RX0[1]}" "$(fl_get 1 flood_rx)"
+	pings_from() {
+		local a=$1 b
+		for b in "${SITES[@]}"; do
+			[[ "$a" == "$b" ]] && continue
+			nsx "host-$a" ping -c1 -W2 "${T_HOST_IP[$b]}" >/dev/null || {
+				echo "host-$a cannot ping host-$b"
+				return 1
+			}
+		done
+	}
+	all_ping() {
+		local a
+		for a in "${SITES[@]}"; do pings_from "$a" || return 1; done
+	}
+	t_wait "every LAN host pings every other across the ring" 60 all_ping
+fi
 
 # ---- 2. consistency across gateways (checked within ring_ok; here on its own)
 if stage 2; then
