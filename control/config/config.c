@@ -401,46 +401,59 @@ static const char *unicast_problem(struct in_addr a, unsigned prefix)
 	return NULL;
 }
 
-static int conv_cidr(struct ctx *c, const config_setting_t *s, struct in_addr *a,
-		     uint8_t *prefix)
+/* The two "address and number" forms: A.B.C.D/N and A.B.C.D:PORT. */
+struct addr_form {
+	char sep;
+	unsigned long max;
+	const char *syntax;            /* shown when the whole value does not parse */
+	const char *number;            /* what the number is, for its range error */
+};
+
+static const struct addr_form CIDR = { '/', 32, "A.B.C.D/N", "prefix length" };
+static const struct addr_form ENDPOINT = { ':', 65535, "A.B.C.D:PORT", "port" };
+
+/* Setting s in form f: the address and the number (1..f->max); the address
+ * must be usable unicast (for a CIDR, within its prefix). */
+static int conv_addr_num(struct ctx *c, const config_setting_t *s, const struct addr_form *f,
+			 struct in_addr *a, unsigned long *num)
 {
 	char v[IPOP_CFG_NAME_LEN];
-	unsigned long n;
 	const char *rest, *why;
 	int rc = conv_str(c, s, v, sizeof(v));
 
 	if (rc != 0 || s == NULL)
 		return rc;
-	if (parse_ip_until(v, '/', a, &rest) != 0)
-		return fail_at(c, s, "expected A.B.C.D/N, got \"%s\"", v);
-	if (parse_dec(rest, 32, &n) != 0 || n < 1)
-		return fail_at(c, s, "prefix length must be between 1 and 32 (got \"/%s\")", rest);
-	*prefix = (uint8_t)n;
-	why = unicast_problem(*a, *prefix);
+	if (parse_ip_until(v, f->sep, a, &rest) != 0)
+		return fail_at(c, s, "expected %s, got \"%s\"", f->syntax, v);
+	if (parse_dec(rest, f->max, num) != 0 || *num < 1)
+		return fail_at(c, s, "%s must be between 1 and %lu (got \"%s%s\")", f->number,
+			       f->max, f == &CIDR ? "/" : "", rest);
+	why = unicast_problem(*a, f == &CIDR ? (uint8_t)*num : 0);
 	if (why != NULL)
 		return fail_at(c, s, "%s %s", v, why);
 	return 0;
 }
 
+static int conv_cidr(struct ctx *c, const config_setting_t *s, struct in_addr *a,
+		     uint8_t *prefix)
+{
+	unsigned long n = 0;
+	int rc = conv_addr_num(c, s, &CIDR, a, &n);
+
+	if (rc == 0 && s != NULL)
+		*prefix = (uint8_t)n;
+	return rc;
+}
+
 static int conv_endpoint(struct ctx *c, const config_setting_t *s, struct in_addr *a,
 			 uint16_t *port)
 {
-	char v[IPOP_CFG_NAME_LEN];
-	unsigned long n;
-	const char *rest, *why;
-	int rc = conv_str(c, s, v, sizeof(v));
+	unsigned long n = 0;
+	int rc = conv_addr_num(c, s, &ENDPOINT, a, &n);
 
-	if (rc != 0 || s == NULL)
-		return rc;
-	if (parse_ip_until(v, ':', a, &rest) != 0)
-		return fail_at(c, s, "expected A.B.C.D:PORT, got \"%s\"", v);
-	if (parse_dec(rest, 65535, &n) != 0 || n < 1)
-		return fail_at(c, s, "port must be between 1 and 65535 (got \"%s\")", rest);
-	*port = (uint16_t)n;
-	why = unicast_problem(*a, 0);
-	if (why != NULL)
-		return fail_at(c, s, "%s %s", v, why);
-	return 0;
+	if (rc == 0 && s != NULL)
+		*port = (uint16_t)n;
+	return rc;
 }
 
 static int conv_key(struct ctx *c, const config_setting_t *s, uint8_t key[32])
