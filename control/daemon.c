@@ -128,7 +128,7 @@ static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *
 	memset(set, 0, sizeof(*set));
 	g_strlcpy(set->self_jid, c->sig_jid, sizeof(set->self_jid));
 	set->self_jid[strcspn(set->self_jid, "/")] = '\0';
-	set->self_id = ipop_node_id_of_key(n->id.pub);
+	set->self_id = n->node_id;
 	set->successors = c->topo_successors;
 	set->long_links = c->topo_long_links;
 	set->max_incoming = c->topo_max_incoming;
@@ -267,6 +267,7 @@ int ipop_daemon_main(int argc, char **argv)
 	node.cfg = &cfg;
 	node.n_workers = cfg.workers;
 	ipop_noise_mac1_key(node.id.pub, node.mac1_self);
+	node.node_id = ipop_node_id_of_key(node.id.pub);
 	node.prologue_len = (size_t)snprintf((char *)node.prologue, sizeof(node.prologue),
 					     "ipop v1 overlay=%s", cfg.overlay);
 	int eal_argc = build_eal_args(&cfg, cfg.workers, eal_argv, IPOP_CFG_MAX_EAL_ARGS);

@@ -63,6 +63,7 @@ struct ipop_module;
 struct ipop_node {
 	struct ipop_cfg *cfg;
 	struct ipop_noise_keypair id;
+	struct ipop_node_id node_id;   /* our place on the ring: BLAKE2b-128 of id.pub */
 	uint8_t mac1_self[32];         /* keys mac1 of messages sent to us */
 	uint8_t prologue[128];
 	size_t prologue_len;

@@ -12,6 +12,7 @@
 #ifndef IPOP_DATAPLANE_DATAPATH_H
 #define IPOP_DATAPLANE_DATAPATH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <rte_mbuf.h>
 #include <rte_ip_frag.h>
@@ -70,13 +71,14 @@ void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		     struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot, uint8_t type);
 void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			struct ipop_seal_batch *b);
-/* Send a Bounded Flood copy of the frame m (owned, starting with its fabric
- * header, whose origin is set) to every neighbour inside (self, bound):
- * bound NULL originates (the whole ring). hops is written into each copy.
- * Returns the number of copies queued. */
+/* Send a Bounded Flood copy of the frame m (starting with its fabric header,
+ * whose origin is set) to every neighbour inside (self, bound): bound NULL
+ * originates (the whole ring). hops is written into each copy. keep: m stays
+ * the caller's (every neighbour gets a copy); else m is taken (the last
+ * neighbour gets it, or it is freed). Returns the number of copies queued. */
 unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			   struct ipop_seal_batch *b, struct rte_mbuf *m,
-			   const struct ipop_node_id *bound, uint8_t hops);
+			   const struct ipop_node_id *bound, uint8_t hops, bool keep);
 
 /* Build the outer Ethernet/IPv4/UDP headers in front of an ipop message that
  * starts at the mbuf's data pointer, then queue it on q_wan (fragmenting when it

@@ -153,12 +153,9 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 		return;
 	}
 	c->st->flood_rx++;
-	struct rte_mbuf *relay = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
-	if (relay != NULL)
-		c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, relay, &bound,
-							  (uint8_t)(h->hops + 1));
-	else
-		c->st->drops[IPOP_DROP_NOMEM]++;
+	/* Copies only for the next hops (a leaf copies nothing); m stays ours. */
+	c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, m, &bound,
+						  (uint8_t)(h->hops + 1), true);
 	rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
 	deliver_local(c, b, m, slot, from_origin);
 }
@@ -190,9 +187,7 @@ static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 			run.kp = kp;
 		}
 		run.pkts++;
-		/* The inner frame's bytes (classify made sure a flood copy has its
-		 * fabric header). */
-		run.bytes += b->op[i].len - (b->type[i] == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
+		run.bytes += ipop_wire_frame_bytes(b->type[i], b->op[i].len);
 		if (b->op[i].len == 0) {
 			c->st->keepalives_rx++;
 			rte_pktmbuf_free(m);

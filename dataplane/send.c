@@ -149,8 +149,7 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			continue;
 		}
 		pc->tx_packets++;
-		/* The inner frame's bytes, whatever header it travels behind. */
-		pc->tx_bytes += b->op[i].len - (b->type[i] == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
+		pc->tx_bytes += ipop_wire_frame_bytes(b->type[i], b->op[i].len);
 		c->st->encrypted++;
 		/* to_peer checked the headroom for the outer header too. */
 		encap_out(c, t, b->peer[i], m);
@@ -230,7 +229,7 @@ static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 
 unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			   struct ipop_seal_batch *b, struct rte_mbuf *m,
-			   const struct ipop_node_id *bound, uint8_t hops)
+			   const struct ipop_node_id *bound, uint8_t hops, bool keep)
 {
 	struct ipop_flood_fwd fwd[IPOP_MAX_PEERS];
 	int n = ipop_flood_next_hops(t->self_id, t->adj_id, t->n_adj, bound, fwd, IPOP_MAX_PEERS);
@@ -240,12 +239,13 @@ unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		 * in order, which the table builder never publishes.) */
 		if (n < 0)
 			c->st->drops[IPOP_DROP_NO_FLOOD_TARGET]++;
-		rte_pktmbuf_free(m);
+		if (!keep)
+			rte_pktmbuf_free(m);
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
 		struct rte_mbuf *x = m;
-		if (i + 1 < n && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL) {
+		if ((keep || i + 1 < n) && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL) {
 			c->st->drops[IPOP_DROP_NOMEM]++;
 			continue;
 		}
@@ -272,7 +272,7 @@ static void flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t
 	}
 	memset(h, 0, sizeof(*h));
 	ipop_node_id_to_bytes(t->self_id, h->origin);
-	ipop_dp_flood_out(c, t, b, m, NULL, 0);
+	ipop_dp_flood_out(c, t, b, m, NULL, 0, false);
 }
 
 /* Deliver a frame to every flood target: a Bounded Flood over the ring's

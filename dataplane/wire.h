@@ -205,6 +205,13 @@ static inline void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver
 	ipop_wire_data_hdr_type(h, IPOP_MSG_DATA, receiver_index, counter);
 }
 
+/* The inner frame's bytes in a sealed body of this type (a flood copy's body
+ * starts with its fabric header; classify made sure it is there). */
+static inline uint32_t ipop_wire_frame_bytes(uint8_t type, uint32_t body_len)
+{
+	return body_len - (type == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
+}
+
 /* Build the 12-byte nonce for a counter. */
 void ipop_wire_nonce(uint8_t nonce[12], uint64_t counter);
 

@@ -1,6 +1,5 @@
 /* table.c - see table.h. Thread: control. */
 #include "control/fib/table.h"
-#include "control/config/identity.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/session/handshake.h"
@@ -67,7 +66,7 @@ int ipop_table_publish(struct ipop_node *n)
 		add_index(t, p->prev);
 		add_index(t, p->next);
 	}
-	t->self_id = ipop_node_id_of_key(n->id.pub);
+	t->self_id = n->node_id;
 	ipop_fp_table_adjacency(t);
 	n->dirty = false;
 	n->cs.tables_published++;

@@ -700,7 +700,7 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 	sm->n = n;
 	sm->cfg = n->cfg;
 	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
-	sm->node_id = ipop_node_id_of_key(n->id.pub);
+	sm->node_id = n->node_id;
 	sm->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	sm->idents = ipop_idents_new(n->id.pub);
 	if (sm->idents == NULL) {
