@@ -219,6 +219,67 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	l->remote_type = IPOP_LINK_NONE;
 }
 
+/* Incoming links of this type we hold only because members asked (l aside). */
+static unsigned incoming_of_type(const struct ipop_linkmgr *lm, const struct ipop_link *l,
+				 uint8_t type)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		const struct ipop_link *o = lm->links[i];
+		if (o != l && o->remote_type == type && !wanted(o) &&
+		    o->state != IPOP_LINK_CLOSED && o->state != IPOP_LINK_FAILED)
+			n++;
+	}
+	return n;
+}
+
+/* Whether holding l only for the member would put its type over the cap:
+ * the other links we hold only for members already fill it. */
+static bool over_cap(const struct ipop_linkmgr *lm, const struct ipop_link *l, uint8_t type)
+{
+	unsigned cap = type < IPOP_LINK_NTYPES ? lm->max_in[type] : 0;
+
+	return cap != 0 && !wanted(l) && incoming_of_type(lm, l, type) >= cap;
+}
+
+/* Refuse l with a reason both sides show and close our side of it. */
+static void refuse(struct ipop_linkmgr *lm, struct ipop_link *l, uint8_t type)
+{
+	char why[IPOP_LINK_REASON_LEN];
+
+	snprintf(why, sizeof(why), "incoming %s links at their cap of %u",
+		 ipop_link_type_name(type), lm->max_in[type]);
+	send_msg(lm, l, IPOP_LINK_REFUSE, why);
+	lm->st.refusals_tx++;
+	close_link(lm, l, why, false);
+}
+
+/* A request we would hold only for the member, over its type's cap: refuse
+ * it. A link we want ourselves, or one already granted, is not refused here
+ * (a repeated request on a granted link is a restart, not a new claim). */
+static bool refuse_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l, uint8_t type)
+{
+	if ((l->remote_type == type && l->peer_added) || !over_cap(lm, l, type))
+		return false;
+	refuse(lm, l, type);
+	return true;
+}
+
+/* The link just became one we hold only for the member (we let go of our
+ * wish, or the member retyped it): over the cap, it is shed like a request
+ * over the cap would have been, or the cap would only bound requests and not
+ * what a gateway holds (a node that redraws its long links while the ring
+ * forms would collect incoming links without end). */
+static bool shed_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->remote_type == IPOP_LINK_NONE || !over_cap(lm, l, l->remote_type))
+		return false;
+	lm->st.shed_over_cap++;
+	refuse(lm, l, l->remote_type);
+	return true;
+}
+
 int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
 		      enum ipop_link_type type, const char *why)
 {
@@ -257,6 +318,8 @@ int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *wh
 	l->why[0] = '\0';
 	notify(lm, l);
 	if (l->remote_type != IPOP_LINK_NONE && l->peer_added) {
+		if (shed_over_cap(lm, l))
+			return 0;
 		/* The member still wants it: release our wish, keep the tunnel. */
 		send_msg(lm, l, IPOP_LINK_CLOSE, NULL);
 		return 0;
@@ -280,41 +343,6 @@ int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why)
 void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP_LINK_NTYPES])
 {
 	memcpy(lm->max_in, max_in, sizeof(lm->max_in));
-}
-
-/* Incoming links of this type we hold only because members asked (l aside). */
-static unsigned incoming_of_type(const struct ipop_linkmgr *lm, const struct ipop_link *l,
-				 uint8_t type)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < lm->n_links; i++) {
-		const struct ipop_link *o = lm->links[i];
-		if (o != l && o->remote_type == type && !wanted(o) &&
-		    o->state != IPOP_LINK_CLOSED && o->state != IPOP_LINK_FAILED)
-			n++;
-	}
-	return n;
-}
-
-/* A request we would hold only for the member, over its type's cap: refuse
- * it with a reason both sides show. A link we want ourselves, or one already
- * granted, is never refused. */
-static bool refuse_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l, uint8_t type)
-{
-	unsigned cap = type < IPOP_LINK_NTYPES ? lm->max_in[type] : 0;
-	char why[IPOP_LINK_REASON_LEN];
-
-	if (cap == 0 || wanted(l) || (l->remote_type == type && l->peer_added))
-		return false;
-	if (incoming_of_type(lm, l, type) < cap)
-		return false;
-	snprintf(why, sizeof(why), "incoming %s links at their cap of %u",
-		 ipop_link_type_name(type), cap);
-	send_msg(lm, l, IPOP_LINK_REFUSE, why);
-	lm->st.refusals_tx++;
-	close_link(lm, l, why, false);
-	return true;
 }
 
 /* The member's key and endpoint are known: add its peer and handshake. */
@@ -416,6 +444,8 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	if (l->remote_type != m->type) {
 		l->remote_type = m->type;   /* the member's own wish, "none" if it has none */
 		notify(lm, l);
+		if (l->peer_added && shed_over_cap(lm, l))
+			return 0;
 	}
 	if (!l->peer_added)
 		start_handshake(lm, l);   /* first answer, or the key changed */
@@ -445,7 +475,10 @@ static int on_refuse(struct ipop_linkmgr *lm, struct ipop_link *l, const struct 
 	char why[sizeof(l->last_error)];
 
 	lm->st.refusals_rx++;
-	if (l->state != IPOP_LINK_NEGOTIATING && l->state != IPOP_LINK_HANDSHAKING) {
+	/* Connected too: a member sheds a granted link it no longer wants itself
+	 * when its incoming links are over their cap (see shed_over_cap). */
+	if (l->state != IPOP_LINK_NEGOTIATING && l->state != IPOP_LINK_HANDSHAKING &&
+	    l->state != IPOP_LINK_CONNECTED) {
 		lm->st.unsolicited++;
 		return -EALREADY;
 	}

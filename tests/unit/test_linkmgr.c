@@ -6,7 +6,8 @@
  * responder's fallback, link types on both sides, a close that releases only one
  * side's wish, a wish that changes on a set-up link told to the member,
  * and requests over the incoming cap refused with a reason that stays on the
- * requester's link after its topology lets it go. */
+ * requester's link after its topology lets it go; a granted link that becomes
+ * one held only for the member while the cap is full is shed the same way. */
 #include "control/config/identity.h"
 #include "control/link/linkmgr.h"
 #include "check.h"
@@ -206,7 +207,7 @@ static void advance(unsigned ms, struct side *a, struct side *b)
 
 int main(void)
 {
-	static struct side A, B, C;
+	static struct side A, B, C, D;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -505,6 +506,73 @@ int main(void)
 	deliver(&A, &C);
 	CHECK(ipop_linkmgr_find(&C.lm, "a@x")->remote_type == IPOP_LINK_LONG);
 
+	/* ---- the cap bounds what a gateway holds, not only what it accepts: a
+	 * link B stops wanting while its incoming long links fill the cap is shed
+	 * (refused, both sides show why), and so is one a member retypes to long */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	side_init(&D, "d@x", "d@x/r");
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	ipop_linkmgr_want(&C.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&C, &B);
+	deliver(&B, &C);
+	fpeer(&B, C.pub, false)->up = true;
+	fpeer(&C, B.pub, false)->up = true;
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&B, &A);
+	deliver(&A, &B);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&A, &B);
+	fpeer(&A, B.pub, false)->up = true;
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	advance(200, &C, NULL);
+	lb = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(st(&B, "a@x") == IPOP_LINK_CONNECTED && st(&B, "c@x") == IPOP_LINK_CONNECTED);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && lb->remote_type == IPOP_LINK_LONG);
+	CHECK(B.lm.st.refusals_tx == 0);   /* B wanted a's link: never over the cap */
+	B.n_out = 0;
+	CHECK(ipop_linkmgr_unwant(&B.lm, "a@x", "redrawn") == 0);
+	CHECK(B.lm.st.shed_over_cap == 1 && B.lm.st.refusals_tx == 1);
+	CHECK(B.n_out == 1 && B.out[0].op == IPOP_LINK_REFUSE);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CLOSED && fpeer(&B, A.pub, false) == NULL);
+	CHECK(strstr(lb->last_error, "cap of 1") != NULL);
+	CHECK(st(&B, "c@x") == IPOP_LINK_CONNECTED);   /* the one within the cap stays */
+	deliver(&B, &A);
+	la = ipop_linkmgr_find(&A.lm, "b@x");
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED && la->refused && A.lm.st.unsolicited == 0);
+	CHECK(strstr(la->last_error, "refused by the member: incoming long links at their cap of 1") != NULL);
+	/* Under the cap, letting go keeps the tunnel for the member (C's link). */
+	caps[IPOP_LINK_LONG] = 2;
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	/* D holds a successor link to B, then retypes it long: over the cap of 2?
+	 * No: c's is the only incoming long link, so d's is kept ... */
+	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&D, &B);
+	deliver(&B, &D);
+	fpeer(&B, D.pub, false)->up = true;
+	fpeer(&D, B.pub, false)->up = true;
+	advance(200, &B, &D);
+	CHECK(st(&D, "b@x") == IPOP_LINK_CONNECTED && st(&B, "d@x") == IPOP_LINK_CONNECTED);
+	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&D, &B);
+	CHECK(st(&B, "d@x") == IPOP_LINK_CONNECTED && B.lm.st.shed_over_cap == 1);
+	/* ... and with the cap back at 1, the next retype to long is shed. */
+	caps[IPOP_LINK_LONG] = 1;
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&D, &B);
+	CHECK(st(&B, "d@x") == IPOP_LINK_CONNECTED && B.lm.st.shed_over_cap == 1);
+	B.n_out = 0;
+	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&D, &B);
+	CHECK(B.lm.st.shed_over_cap == 2 && st(&B, "d@x") == IPOP_LINK_CLOSED);
+	CHECK(B.n_out == 1 && B.out[0].op == IPOP_LINK_REFUSE);
+	deliver(&B, &D);
+	CHECK(st(&D, "b@x") == IPOP_LINK_FAILED && ipop_linkmgr_find(&D.lm, "b@x")->refused);
+	CHECK(st(&B, "c@x") == IPOP_LINK_CONNECTED);
+
 	/* ---- a member that floods requests: 8 per 10 s are answered, the rest
 	 * ignored and counted, and it is served again in the next window */
 	side_init(&A, "a@x", "a@x/r");
@@ -528,5 +596,6 @@ int main(void)
 	ipop_linkmgr_free(&A.lm);
 	ipop_linkmgr_free(&B.lm);
 	ipop_linkmgr_free(&C.lm);
+	ipop_linkmgr_free(&D.lm);
 	return check_report("linkmgr");
 }
