@@ -25,6 +25,13 @@
 # shellcheck shell=bash disable=SC2034
 
 RING_CHECK="$T_LIBDIR/ring_check.py"
+# The checks poll every gateway many times: /usr/bin/python3 when there is one.
+# (On the development VM a pyenv shim first in PATH costs ~0.5 s per start,
+# which made one poll of 8 gateways take over a second.)
+if [[ -z "${RING_PY:-}" ]]; then
+	RING_PY=python3
+	[[ -x /usr/bin/python3 ]] && RING_PY=/usr/bin/python3
+fi
 RING_CTL=$(ipop_bin ipopctl)
 GW_EAL_MB=${GW_EAL_MB:-128}
 GW_MBUFS=${GW_MBUFS:-4095}
@@ -66,16 +73,22 @@ ring_conf() {
 
 csv() { local IFS=,; echo "$*"; }
 
-# snap DIR SITE... : show --json and topology --json of each gateway.
+# snap DIR SITE... : show --json and topology --json of each gateway, all
+# gateways at once (bounded: 5 s per call), so the views are close in time.
 snap() {
-	local d=$1 l
+	local d=$1 l p rc=0 pids=()
 	shift
 	rm -rf "$d"
 	mkdir -p "$d"
 	for l in "$@"; do
-		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" || return 1
-		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json" || return 1
+		{
+			timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" &&
+				timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json"
+		} &
+		pids+=($!)
 	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
 }
 
 # ring_ok PARAMS SITE... : a fresh snapshot (T_TMP/snap) passes ring_check.py check
@@ -84,8 +97,8 @@ ring_ok() {
 	local par=$1
 	shift
 	snap "$T_TMP/snap" "$@" || return 1
-	python3 "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
-		--json "$T_TMP/ring.json" --part ring >"$T_TMP/ring.last" 2>&1
+	"$RING_PY" "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
+		--json "$T_TMP/ring.json" --part ring ${RING_CAP_NOTE:+--cap-note} >"$T_TMP/ring.last" 2>&1
 }
 
 # start_all SITE... : random order, a short random pause between starts.
@@ -110,7 +123,7 @@ cpu_rss() {
 	local secs=$1 json=$2 l pids=()
 	shift 2
 	for l in "$@"; do pids+=("${GW_PID[$l]}"); done
-	python3 - "$secs" "$json" "$@" -- "${pids[@]}" <<'PY'
+	"$RING_PY" - "$secs" "$json" "$@" -- "${pids[@]}" <<'PY'
 import json, os, sys, time
 secs, out = float(sys.argv[1]), sys.argv[2]
 cut = sys.argv.index("--")
