@@ -18,7 +18,7 @@
 #       (join); each with its time to converge and its link messages (the sum of
 #       link_counters.sent over the gateways: requests, replies, closes,
 #       refusals, wish updates)
-#   Environment: GW_IDLE_MAX_US / GW_IDLE_RECENT_US (default 10000 / 1000, see
+#   Environment: GW_IDLE_MAX_US / GW_IDLE_RECENT_US (default 10000 / 10000, see
 #   tests/netns/ring.sh; empty = ipopd's defaults 1000 / 100), CPU_SECONDS (10).
 #
 # Testbed: tests/netns/lib.sh, ipop.sh and ring.sh, exactly as test_ring.sh runs

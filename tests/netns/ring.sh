@@ -17,11 +17,15 @@
 #                                one's RSS; prints a summary, writes JSON
 #
 # Light mode (configs/endpoint.conf.example): no hugepages, -m 128, 4095 mbufs,
-# one worker, the compact AES-GCM key path. The tunnels carry only keepalives,
-# so the workers may sleep long: with the defaults (idle_sleep_max_us 1000,
-# idle_sleep_recent_us 100) a gateway whose peers' keepalives arrive every few
-# hundred ms stays "recent" and wakes ~10,000 times a second (8 gateways: ~80%
-# of one CPU measured); 10 ms idle / 1 ms recent cost ~2% each.
+# one worker, the compact AES-GCM key path. The tunnels carry only keepalives
+# (every 2 s per tunnel), so the workers may sleep long. A worker sleeps at most
+# idle_sleep_recent_us within 1 s of its last packet, and with 5-15 tunnels a
+# keepalive arrives every few hundred ms: the worker is always "recent", so that
+# bound, not idle_sleep_max_us, sets its idle cost. Measured on the 2-vCPU VM,
+# 8 gateways together: ipopd's defaults (1000 us / 100 us) 79 % of one CPU,
+# 10000 / 1000 16-19 %, 10000 / 10000 8.5 % (then ~100 worker wake-ups a second
+# and the control thread's ~160 share it). So 10 ms both: a ping through a
+# gateway may wait up to 10 ms for the worker, which no check here minds.
 # shellcheck shell=bash disable=SC2034
 
 RING_CHECK="$T_LIBDIR/ring_check.py"
@@ -36,7 +40,7 @@ RING_CTL=$(ipop_bin ipopctl)
 GW_EAL_MB=${GW_EAL_MB:-128}
 GW_MBUFS=${GW_MBUFS:-4095}
 GW_IDLE_MAX_US=${GW_IDLE_MAX_US-10000}
-GW_IDLE_RECENT_US=${GW_IDLE_RECENT_US-1000}
+GW_IDLE_RECENT_US=${GW_IDLE_RECENT_US-10000}
 GW_XMPP_TLS=${GW_XMPP_TLS:-false}     # SASL PLAIN in clear: logins in ~20 ms, less CPU
 GW_OFFLINE_GRACE=${GW_OFFLINE_GRACE:-3}
 GW_LINK_TIMEOUT=${GW_LINK_TIMEOUT:-8}

@@ -38,8 +38,9 @@ CTL=$(ipop_bin ipopctl)
 stage() { [[ " ${RING_STAGES:-1 2 3 6 4 5 7} " == *" $1 "* ]]; }
 
 # Light-mode gateways, plain SASL, offline_grace 3 s, link_timeout 8 s, and
-# idle back-off raised to 10 ms (1 ms within a second of a packet): ring.sh says
-# why. GW_IDLE_MAX_US= GW_IDLE_RECENT_US= (empty) runs with ipopd's defaults.
+# the workers' idle sleep raised to 10 ms (also within a second of a packet):
+# ring.sh says why. GW_IDLE_MAX_US= GW_IDLE_RECENT_US= (empty) runs with
+# ipopd's defaults.
 ring_testbed "$NEW" "$DOMAIN"
 
 # converge NAME TIMEOUT PARAMS SITE... : t_wait for ring_ok, then print the report
