@@ -3,12 +3,14 @@
 test_ring.sh and bench/ring_up.sh (Python stdlib only).
 
 A snapshot directory holds, per gateway label L, L.show.json (`ipopctl show
---json`) and L.topo.json (`ipopctl topology --json`), taken one gateway after
-the other. The expected ring is computed here, independently of the daemon,
+--json`) and L.topo.json (`ipopctl topology --json`) (tests/netns/ring.sh's
+snap takes them from all gateways at once). The expected ring is computed here, independently of the daemon,
 from the node IDs of the gateways given as alive.
 
   ring_check.py check DIR --alive 1,2,3 [--params L:s:k:maxin,...] [--json OUT]
-      exit 0 iff, for every alive gateway X:
+                [--part all|ring|consistency] [--cap-note]
+      exit 0 iff (--part ring: the first list; consistency: the second; all:
+      both), for every alive gateway X:
       - its policy places exactly the other alive gateways on the ring;
       - successors_wanted is its s, and `successors` are exactly the s next
         node IDs clockwise among the alive gateways, in ring order, all up;
