@@ -170,7 +170,8 @@ churn() {
 		x=${SITES[$((RANDOM % N))]}
 		alive=()
 		for l in "${SITES[@]}"; do [[ "$l" == "$x" ]] || alive+=("$l"); done
-		snap "$T_TMP/before-leave" "${SITES[@]}" || return 1
+		wait_until 10 snap "$T_TMP/before-leave" "${SITES[@]}" ||
+			{ churn_failed "snapshot before a leave"; return 1; }
 		t0=$(_t_now_ms)
 		gw_stop "$x"
 		wait_until "$CONV_S" ring_converged "${alive[@]}" || { churn_failed "leave of gw-$x"; return 1; }
@@ -185,7 +186,7 @@ churn() {
 		rm -rf "$T_TMP/before-join"
 		cp -r "$T_TMP/snap" "$T_TMP/before-join"
 		t0=$(_t_now_ms)
-		gw_start "$x" || return 1
+		gw_start "$x" || { churn_failed "start of gw-$x"; return 1; }
 		wait_until "$CONV_S" ring_converged "${SITES[@]}" || { churn_failed "join of gw-$x"; return 1; }
 		t1=$(_t_now_ms)
 		ms=$((t1 - t0))

@@ -86,8 +86,9 @@ snap() {
 	mkdir -p "$d"
 	for l in "$@"; do
 		{
-			timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" &&
-				timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json"
+			timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" 2>"$d/$l.err" &&
+				timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json" 2>>"$d/$l.err" ||
+				{ echo "snap of gw-$l failed (exit $?) at $(_t_now_ms): $(cat "$d/$l.err")" >&2; exit 1; }
 		} &
 		pids+=($!)
 	done

@@ -134,7 +134,7 @@ if stage 3; then
 	P=$(pred_of "$X" "${SITES[@]}")
 	want=$(next_of "$P" 2 "${ALIVE[@]}")
 	echo "stopping gw-$X; its predecessor gw-$P should move to $want"
-	snap "$T_TMP/before-leave" "${SITES[@]}"
+	t_require "a snapshot of the ring before the leave" wait_until 10 snap "$T_TMP/before-leave" "${SITES[@]}"
 	gw_stop "$X"
 	t0=$(_t_now_ms)
 	pred_moved() { [[ "$(succ_of "$P")" == "$want" && "$(succ_up "$P")" == True ]]; }
@@ -272,7 +272,7 @@ PY
 	echo "gw-$V's link to evil: $err"
 	t_eq "gw-$V's link to evil shows the reason in last_error" "incoming long links at their cap of 1" "$err"
 
-	snap "$T_TMP/before-flood" "${SITES[@]}"
+	t_require "a snapshot of the ring before the flood" wait_until 10 snap "$T_TMP/before-flood" "${SITES[@]}"
 	rl0=$(lc rate_limited)
 	rq0=$(lc requests_rx)
 	rc=0
