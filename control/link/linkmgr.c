@@ -336,7 +336,9 @@ int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why)
 		return -ENOENT;
 	l->type = IPOP_LINK_NONE;
 	l->why[0] = '\0';
-	close_link(lm, l, why, true);
+	/* Nobody to tell: a close to a member that left only comes back as an
+	 * error from the server (one per link it had, at every leave). */
+	close_link(lm, l, why, false);
 	return 0;
 }
 

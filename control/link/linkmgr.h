@@ -144,7 +144,8 @@ int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full
 /* The topology no longer wants it: close it, or, while the member still
  * wants it, only tell the member (it closes the link when it lets go too). */
 int ipop_linkmgr_unwant(struct ipop_linkmgr *lm, const char *jid, const char *why);
-/* The member left the overlay: its link goes, whoever wanted it. */
+/* The member left the overlay: its link goes, whoever wanted it (nothing is
+ * sent: the member is gone). */
 int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why);
 /* Caps on incoming links by type (0: none); requests over a cap are refused. */
 void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP_LINK_NTYPES]);

@@ -17,6 +17,14 @@ struct member {
 	uint64_t offline_ms;
 };
 
+/* Membership arrives one presence at a time: after our login, all of them
+ * within a few tens of ms. Planning after each would request links and close
+ * them again as each nearer member appears; so a change is planned once the
+ * membership has been quiet for SETTLE_MS (or MAX_DEFER_MS after the first
+ * unplanned change, should it never be quiet). */
+#define SETTLE_MS 100
+#define MAX_DEFER_MS 1000
+
 struct topo_module {
 	struct ipop_module m;
 	const struct ipop_topology_ops *ops;
@@ -24,6 +32,8 @@ struct topo_module {
 	void *policy;
 	unsigned grace_ms;
 	bool frozen;                   /* signalling is down: nobody can be seen leaving */
+	bool unplanned;                /* membership changed since the last plan */
+	uint64_t changed_ms, first_unplanned_ms;
 	GHashTable *members;           /* bare JID -> struct member */
 	unsigned limits[IPOP_LINK_NTYPES];   /* last caps sent to the link manager */
 	bool limits_sent;
@@ -119,9 +129,33 @@ static void send_limits(struct topo_module *tm)
 
 static void replan(struct topo_module *tm)
 {
+	tm->unplanned = false;
 	tm->ops->update(tm->policy, now_ms());
 	reconcile(tm);
 	send_limits(tm);
+}
+
+static void membership_changed(struct topo_module *tm)
+{
+	uint64_t t = now_ms();
+
+	if (!tm->unplanned)
+		tm->first_unplanned_ms = t;
+	tm->unplanned = true;
+	tm->changed_ms = t;
+}
+
+/* More membership changes are likely on their way: plan later. */
+static bool settling(const struct topo_module *tm, uint64_t t)
+{
+	return tm->unplanned && t - tm->changed_ms < SETTLE_MS &&
+	       t - tm->first_unplanned_ms < MAX_DEFER_MS;
+}
+
+static void replan_unless_settling(struct topo_module *tm)
+{
+	if (!settling(tm, now_ms()))
+		replan(tm);
 }
 
 static struct member *get_member(struct topo_module *tm, const char *jid)
@@ -161,7 +195,7 @@ static int on_online(struct topo_module *tm, const char *jid, const char *full,
 	} else if (moved && mb->wanted != IPOP_LINK_NONE) {
 		submit_want(tm, jid, mb, mb->wanted, mb->why);   /* new resource: tell where it is */
 	}
-	replan(tm);
+	membership_changed(tm);   /* planned by the timer once presences settle */
 	return 0;
 }
 
@@ -190,7 +224,7 @@ static int on_report(struct topo_module *tm, const struct ipop_task *t, const ch
 		return -EINVAL;
 	tm->ops->on_link(tm->policy, jid, li, now_ms());
 	if (li->refused || !li->exists || li->up)
-		replan(tm);   /* a refusal, a loss or a new link can change the plan now */
+		replan_unless_settling(tm);   /* a refusal, a loss or a new link can change the plan now */
 	return 0;
 }
 
@@ -276,7 +310,7 @@ static void topo_timer(struct ipop_module *mod, uint64_t now)
 			submit_unwant(tm, k, mb, "member left the overlay", true);
 		}
 	}
-	replan(tm);
+	replan_unless_settling(tm);
 }
 
 static int topo_init(struct ipop_module *mod, struct ipop_fw *fw)

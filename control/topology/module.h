@@ -8,7 +8,10 @@
  * {jid, why, left}, IPOP_OP_LINK_LIMITS. From "linkmgr": IPOP_OP_LINK_REPORT.
  * A member that goes offline keeps its links for signal.offline_grace seconds
  * (a reconnect or a server restart is not a departure); then the policy hears
- * it left and its links are torn down.
+ * it left and its links are torn down. Members coming online are planned for
+ * once the presences have been quiet for 100 ms (at most 1 s after the first
+ * unplanned one): after a login they all arrive within tens of ms, and a plan
+ * per presence would request and close links as each nearer member appears.
  */
 #ifndef IPOP_CONTROL_TOPOLOGY_MODULE_H
 #define IPOP_CONTROL_TOPOLOGY_MODULE_H

@@ -17,19 +17,30 @@
 #                                one's RSS; prints a summary, writes JSON
 #
 # Light mode (configs/endpoint.conf.example): no hugepages, -m 128, 4095 mbufs,
-# one worker, the compact AES-GCM key path. The tunnels carry only keepalives,
-# so the workers may sleep long: with the defaults (idle_sleep_max_us 1000,
-# idle_sleep_recent_us 100) a gateway whose peers' keepalives arrive every few
-# hundred ms stays "recent" and wakes ~10,000 times a second (8 gateways: ~80%
-# of one CPU measured); 10 ms idle / 1 ms recent cost ~2% each.
+# one worker, the compact AES-GCM key path. The tunnels carry only keepalives
+# (every 2 s per tunnel), so the workers may sleep long. A worker sleeps at most
+# idle_sleep_recent_us within 1 s of its last packet, and with 5-15 tunnels a
+# keepalive arrives every few hundred ms: the worker is always "recent", so that
+# bound, not idle_sleep_max_us, sets its idle cost. Measured on the 2-vCPU VM,
+# 8 gateways together: ipopd's defaults (1000 us / 100 us) 79 % of one CPU,
+# 10000 / 1000 16-19 %, 10000 / 10000 8.5 % (then ~100 worker wake-ups a second
+# and the control thread's ~160 share it). So 10 ms both: a ping through a
+# gateway may wait up to 10 ms for the worker, which no check here minds.
 # shellcheck shell=bash disable=SC2034
 
 RING_CHECK="$T_LIBDIR/ring_check.py"
+# The checks poll every gateway many times: /usr/bin/python3 when there is one.
+# (On the development VM a pyenv shim first in PATH costs ~0.5 s per start,
+# which made one poll of 8 gateways take over a second.)
+if [[ -z "${RING_PY:-}" ]]; then
+	RING_PY=python3
+	[[ -x /usr/bin/python3 ]] && RING_PY=/usr/bin/python3
+fi
 RING_CTL=$(ipop_bin ipopctl)
 GW_EAL_MB=${GW_EAL_MB:-128}
 GW_MBUFS=${GW_MBUFS:-4095}
 GW_IDLE_MAX_US=${GW_IDLE_MAX_US-10000}
-GW_IDLE_RECENT_US=${GW_IDLE_RECENT_US-1000}
+GW_IDLE_RECENT_US=${GW_IDLE_RECENT_US-10000}
 GW_XMPP_TLS=${GW_XMPP_TLS:-false}     # SASL PLAIN in clear: logins in ~20 ms, less CPU
 GW_OFFLINE_GRACE=${GW_OFFLINE_GRACE:-3}
 GW_LINK_TIMEOUT=${GW_LINK_TIMEOUT:-8}
@@ -66,16 +77,23 @@ ring_conf() {
 
 csv() { local IFS=,; echo "$*"; }
 
-# snap DIR SITE... : show --json and topology --json of each gateway.
+# snap DIR SITE... : show --json and topology --json of each gateway, all
+# gateways at once (bounded: 5 s per call), so the views are close in time.
 snap() {
-	local d=$1 l
+	local d=$1 l p rc=0 pids=()
 	shift
 	rm -rf "$d"
 	mkdir -p "$d"
 	for l in "$@"; do
-		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" || return 1
-		timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json" || return 1
+		{
+			timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" show --json >"$d/$l.show.json" 2>"$d/$l.err" &&
+				timeout 5 "$RING_CTL" -s "${GW_SOCK[$l]}" topology --json >"$d/$l.topo.json" 2>>"$d/$l.err" ||
+				{ echo "snap of gw-$l failed (exit $?) at $(_t_now_ms): $(cat "$d/$l.err")" >&2; exit 1; }
+		} &
+		pids+=($!)
 	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
 }
 
 # ring_ok PARAMS SITE... : a fresh snapshot (T_TMP/snap) passes ring_check.py check
@@ -84,8 +102,8 @@ ring_ok() {
 	local par=$1
 	shift
 	snap "$T_TMP/snap" "$@" || return 1
-	python3 "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
-		--json "$T_TMP/ring.json" --part ring >"$T_TMP/ring.last" 2>&1
+	"$RING_PY" "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
+		--json "$T_TMP/ring.json" --part ring ${RING_CAP_NOTE:+--cap-note} >"$T_TMP/ring.last" 2>&1
 }
 
 # start_all SITE... : random order, a short random pause between starts.
@@ -110,7 +128,7 @@ cpu_rss() {
 	local secs=$1 json=$2 l pids=()
 	shift 2
 	for l in "$@"; do pids+=("${GW_PID[$l]}"); done
-	python3 - "$secs" "$json" "$@" -- "${pids[@]}" <<'PY'
+	"$RING_PY" - "$secs" "$json" "$@" -- "${pids[@]}" <<'PY'
 import json, os, sys, time
 secs, out = float(sys.argv[1]), sys.argv[2]
 cut = sys.argv.index("--")

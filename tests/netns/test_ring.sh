@@ -41,8 +41,9 @@ CTL=$(ipop_bin ipopctl)
 stage() { [[ " ${RING_STAGES:-1 8 2 3 6 4 5 7} " == *" $1 "* ]]; }
 
 # Light-mode gateways, plain SASL, offline_grace 3 s, link_timeout 8 s, and
-# idle back-off raised to 10 ms (1 ms within a second of a packet): ring.sh says
-# why. GW_IDLE_MAX_US= GW_IDLE_RECENT_US= (empty) runs with ipopd's defaults.
+# the workers' idle sleep raised to 10 ms (also within a second of a packet):
+# ring.sh says why. GW_IDLE_MAX_US= GW_IDLE_RECENT_US= (empty) runs with
+# ipopd's defaults.
 ring_testbed "$NEW" "$DOMAIN"
 
 # converge NAME TIMEOUT PARAMS SITE... : t_wait for ring_ok, then print the report
@@ -56,12 +57,12 @@ converge() {
 	CONV_MS=$(($(_t_now_ms) - t0))
 	sed 's/^/    /' "$T_TMP/ring.last"
 	t_check "... and both ends of every link agree on its type" \
-		python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --part consistency
+		"$RING_PY" "$CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --part consistency
 }
 
 # topo_get SITE PYEXPR : over `ipopctl topology --json` as t.
 topo_get() {
-	timeout 5 "$CTL" -s "${GW_SOCK[$1]}" topology --json | python3 -c '
+	timeout 5 "$CTL" -s "${GW_SOCK[$1]}" topology --json | "$RING_PY" -c '
 import json, sys
 t = json.load(sys.stdin)
 print(eval(sys.argv[1]))' "$2"
@@ -72,7 +73,7 @@ link_of() { gw_get "$1" "next((x['$3'] for x in d['links'] if x['member'] == 'gw
 
 # ring_order SITE... : the sites sorted by node ID (from the last snapshot).
 ring_order() {
-	python3 - "$T_TMP/snap" "$@" <<'PY'
+	"$RING_PY" - "$T_TMP/snap" "$@" <<'PY'
 import json, sys
 d = sys.argv[1]
 ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
@@ -117,9 +118,9 @@ c = [r["nodes"][l]["links_connected"] for l in sorted(r["nodes"], key=int)]
 print("links per gateway: %s (mean %.1f; a full mesh would be %d each)" % (c, sum(c) / len(c), n - 1))
 PY
 t_check_not "the check can fail: a ring that leaves gw-1 out is not this one" \
-	python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv $(without 1 "${SITES[@]}"))"
+	"$RING_PY" "$CHECK" check "$T_TMP/snap" --alive "$(csv $(without 1 "${SITES[@]}"))"
 t_check_not "the check can fail: gw-1 claimed to have s = 3" \
-	python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --params "1:3"
+	"$RING_PY" "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --params "1:3"
 sleep 2
 cpu_rss 10 "" "${SITES[@]}"
 
@@ -170,7 +171,7 @@ fi
 # ---- 2. consistency across gateways (checked within ring_ok; here on its own)
 if stage 2; then
 	t_check "both ends agree: for every outgoing link of type T, the member's link is connected with remote_type T" \
-		python3 "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --part consistency
+		"$RING_PY" "$CHECK" check "$T_TMP/snap" --alive "$(csv "${SITES[@]}")" --part consistency
 fi
 
 # ---- 3. repair: a gateway stops and comes back
@@ -180,7 +181,7 @@ if stage 3; then
 	P=$(pred_of "$X" "${SITES[@]}")
 	want=$(next_of "$P" 2 "${ALIVE[@]}")
 	echo "stopping gw-$X; its predecessor gw-$P should move to $want"
-	snap "$T_TMP/before-leave" "${SITES[@]}"
+	t_require "a snapshot of the ring before the leave" wait_until 10 snap "$T_TMP/before-leave" "${SITES[@]}"
 	gw_stop "$X"
 	t0=$(_t_now_ms)
 	pred_moved() { [[ "$(succ_of "$P")" == "$want" && "$(succ_up "$P")" == True ]]; }
@@ -195,7 +196,7 @@ if stage 3; then
 	t_wait "nobody keeps a connected link to gw-$X" 20 nobody_links
 	converge "the ring of $((N - 1)) converges without gw-$X" 60 "" "${ALIVE[@]}"
 	echo "leave: ring converged $CONV_MS ms after the predecessor moved; link messages: \
-$(python3 "$CHECK" msgs "$T_TMP/before-leave" "$T_TMP/snap" --alive "$(csv "${ALIVE[@]}")")"
+$("$RING_PY" "$CHECK" msgs "$T_TMP/before-leave" "$T_TMP/snap" --alive "$(csv "${ALIVE[@]}")")"
 	t_require "gw-$X restarts" gw_start "$X"
 	converge "gw-$X rejoins: the ring of $N converges again" 60 "" "${SITES[@]}"
 	t_eq "gw-$X's successors are the two after it" "$(next_of "$X" 2 "${SITES[@]}")" "$(succ_of "$X")"
@@ -218,9 +219,9 @@ if stage 6; then
 	rm -rf "$T_TMP/after-join"
 	cp -r "$T_TMP/snap" "$T_TMP/after-join"
 	t_check "the join closed no link it did not replace; successor links of gateways whose successors stayed never reconnected" \
-		python3 "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
+		"$RING_PY" "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
 		--new "$NEW" --elapsed "$el"
-	python3 "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
+	"$RING_PY" "$CHECK" join "$T_TMP/before-join" "$T_TMP/after-join" --alive "$(csv "${SITES[@]}")" \
 		--new "$NEW" --elapsed "$el" | sed 's/^/    /' || true
 	gw_stop "$NEW"
 fi
@@ -322,7 +323,7 @@ PY
 	echo "gw-$V's link to evil: $err"
 	t_eq "gw-$V's link to evil shows the reason in last_error" "incoming long links at their cap of 1" "$err"
 
-	snap "$T_TMP/before-flood" "${SITES[@]}"
+	t_require "a snapshot of the ring before the flood" wait_until 10 snap "$T_TMP/before-flood" "${SITES[@]}"
 	rl0=$(lc rate_limited)
 	rq0=$(lc requests_rx)
 	rc=0

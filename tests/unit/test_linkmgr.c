@@ -298,6 +298,24 @@ int main(void)
 	CHECK(fpeer(&A, C.pub, false) == NULL);
 	CHECK(lc->failures == 1);
 
+	/* ---- a member that left the overlay: its link goes, both wishes with it,
+	 * and nothing is sent to it (it is gone; the server would bounce it) */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	ipop_linkmgr_want(&B.lm, "a@x", "a@x/r", IPOP_LINK_LONG, NULL);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	fpeer(&A, B.pub, false)->up = true;
+	advance(200, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
+	A.n_out = 0;
+	unsigned sent0 = (unsigned)A.lm.st.sent;
+	CHECK(ipop_linkmgr_drop(&A.lm, "b@x", "member left the overlay") == 0);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && fpeer(&A, B.pub, false) == NULL);
+	CHECK(A.n_out == 0 && A.lm.st.sent == sent0);
+	CHECK(ipop_linkmgr_find(&A.lm, "b@x")->remote_type == IPOP_LINK_NONE);
+
 	/* ---- a handshake answered just before the deadline: the member's side is
 	 * up, its first packet due; the link waits for it (once) rather than
 	 * removing the peer under the member's session */
