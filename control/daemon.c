@@ -98,6 +98,7 @@ static gboolean on_tick(gpointer data)
 	drain_ring(n);
 	ipop_timers_run(n, now);
 	ipop_neigh_timers(n, now);
+	ipop_gateways_expire(n, now, (uint64_t)n->cfg->sig_offline_grace_s * 1000);
 	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
 	return G_SOURCE_CONTINUE;

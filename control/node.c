@@ -115,6 +115,7 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "bridge table: %s", strerror(-r));
 		return r;
 	}
+	ipop_routes_init(&n->sh.routes, n->sh.bridge.age_s);   /* a route lives as long as a MAC */
 	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
 	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);

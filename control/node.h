@@ -16,6 +16,7 @@
 #include <glib.h>
 
 #include "control/config/config.h"
+#include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/session/handshake.h"
@@ -86,6 +87,8 @@ struct ipop_node {
 
 	unsigned n_neigh;
 	struct ipop_neigh neigh[IPOP_MAX_NEIGH];
+
+	struct ipop_gw_dir gws;        /* the gateway directory (fib/gateways.h) */
 
 	struct ipop_ctrl_stats cs;
 	uint64_t start_ms;

@@ -3,7 +3,9 @@
  *   local rx (LAN port or host TAP) -> learn, clamp MSS, bridge lookup,
  *       encrypt and encapsulate towards peers, or deliver to the other local port;
  *   WAN rx -> classify; handshakes and ARP to control; other host traffic to the
- *       kernel exception TAP; data: authenticate, replay check, learn, deliver.
+ *       kernel exception TAP; data: authenticate, replay check, learn, deliver;
+ *       flood copies: also relay inside their bound; transit frames for another
+ *       gateway: forward to the next neighbour (re-sealed, no control thread).
  *
  * Thread: fast path. One struct ipop_dp_ctx per lcore, owned by it, zeroed
  * before its fields are set (its bridge cache relies on that); the table
@@ -20,6 +22,7 @@
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
 #include "dataplane/pktq.h"
+#include "dataplane/routes.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 
@@ -39,6 +42,7 @@ struct ipop_seal_batch {
 struct ipop_dp_ctx {
 	struct ipop_aead_mgr *aead;
 	struct ipop_bridge *bridge;          /* shared, lock-free */
+	struct ipop_routes *routes;          /* shared, lock-free; NULL: no transit */
 	struct ipop_lcore_stats *st;         /* this lcore's */
 	struct rte_mempool *pool;            /* copies and fragment headers */
 	struct rte_mempool *indirect_pool;   /* fragment payload references */
@@ -76,6 +80,15 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
  * originates (the whole ring). hops is written into each copy. keep: m stays
  * the caller's (every neighbour gets a copy); else m is taken (the last
  * neighbour gets it, or it is freed). Returns the number of copies queued. */
+/* Queue frame m (a fabric header with origin and destination in front) for
+ * gateway slot g as a transit message with this hop count: to its direct
+ * tunnel if it has one, else to the neighbour its route names. 0: queued (m
+ * taken); -ENOENT: no usable tunnel or route; -ELOOP: the next hop would be
+ * peer slot not_via (where the frame came from). On error m is still the
+ * caller's. */
+int ipop_dp_transit_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			struct ipop_seal_batch *b, struct rte_mbuf *m, unsigned g, uint8_t hops,
+			uint16_t not_via);
 unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			   struct ipop_seal_batch *b, struct rte_mbuf *m,
 			   const struct ipop_node_id *bound, uint8_t hops, bool keep);

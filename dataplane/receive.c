@@ -49,10 +49,11 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
-/* learn: the frame's source MAC sits behind peer slot (a direct frame, or a
- * flood copy from its origin); a relayed copy's origin is not that peer. */
+/* learn: where the frame's source MAC sits (a peer slot for a direct frame or
+ * a flood copy from its origin, a gateway location for a frame that crossed
+ * gateways), or IPOP_LOC_NONE to learn nothing. */
 static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rte_mbuf *m,
-			  uint16_t slot, bool learn)
+			  uint16_t learn)
 {
 	struct rte_ether_hdr *eth;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -66,8 +67,8 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	if (learn && ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, slot,
-					     c->now_s))
+	if (learn != IPOP_LOC_NONE &&
+	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, learn, c->now_s))
 		c->st->learned++;
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
@@ -138,6 +139,24 @@ static enum ipop_drop flood_check(const struct ipop_fp_table *t, const struct ip
 	return IPOP_DROP__MAX;
 }
 
+/* A frame from gateway origin reached us through peer slot: that neighbour
+ * is our way back to it (routes.h), and the frame's source MAC sits behind
+ * the origin. Returns where to learn the MAC: the peer itself when it is the
+ * origin, the origin's gateway location, or nothing for a gateway not in the
+ * directory (not an online member: nothing to name it by). */
+static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			     struct ipop_node_id origin, uint16_t slot, uint8_t hops)
+{
+	if (hops == 0)
+		return slot;
+	int g = ipop_fp_gw_find(t, origin);
+	if (g < 0)
+		return IPOP_LOC_NONE;
+	if (c->routes != NULL)
+		ipop_routes_learn(c->routes, (unsigned)g, slot, c->now_s);
+	return (uint16_t)(IPOP_LOC_GW_BASE + (unsigned)g);
+}
+
 /* An authenticated flood copy (m: fabric header, frame): relay it inside its
  * bound, then deliver the frame here. */
 static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b,
@@ -146,18 +165,78 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 	const struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(m, const struct ipop_fabric_hdr *);
 	struct ipop_node_id bound;
 	enum ipop_drop why = flood_check(t, h, slot, &bound);
-	bool from_origin = h->hops == 0;
 
 	if (why != IPOP_DROP__MAX) {
 		ipop_dp_drop(c, m, why);
 		return;
 	}
 	c->st->flood_rx++;
+	uint16_t learn = learn_origin(c, t, ipop_node_id_from_bytes(h->origin), slot, h->hops);
 	/* Copies only for the next hops (a leaf copies nothing); m stays ours. */
 	c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, m, &bound,
 						  (uint8_t)(h->hops + 1), true);
 	rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
-	deliver_local(c, b, m, slot, from_origin);
+	deliver_local(c, b, m, learn);
+}
+
+/* Why a transit frame must not be accepted, or IPOP_DROP__MAX. */
+static enum ipop_drop transit_check(const struct ipop_fp_table *t, const struct ipop_fabric_hdr *h,
+				    struct ipop_node_id *origin, struct ipop_node_id *dst)
+{
+	*origin = ipop_node_id_from_bytes(h->origin);
+	*dst = ipop_node_id_from_bytes(h->bound);
+	if (h->reserved[0] | h->reserved[1] | h->reserved[2])
+		return IPOP_DROP_TRANSIT_HDR;
+	if (h->hops >= IPOP_FABRIC_MAX_HOPS)
+		return IPOP_DROP_TRANSIT_HOPS;
+	if (ipop_node_id_eq(*origin, t->self_id))
+		return IPOP_DROP_TRANSIT_OWN;
+	return IPOP_DROP__MAX;
+}
+
+/* An authenticated transit frame (m: fabric header, frame) from peer slot:
+ * ours to deliver, or forwarded towards its destination, re-sealed for the
+ * next tunnel on this lcore. */
+static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b,
+		       struct rte_mbuf *m, uint16_t slot)
+{
+	const struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(m, const struct ipop_fabric_hdr *);
+	struct ipop_node_id origin, dst;
+	enum ipop_drop why = transit_check(t, h, &origin, &dst);
+
+	if (why != IPOP_DROP__MAX) {
+		ipop_dp_drop(c, m, why);
+		return;
+	}
+	/* The origin sits behind the sender whether or not the frame is ours
+	 * (a hop count of 0 from a peer that is not the origin is a lie we do
+	 * not learn a MAC from). */
+	uint8_t hops = h->hops != 0 || ipop_node_id_eq(origin, t->peers[slot].id) ? h->hops : 1;
+	uint16_t learn = learn_origin(c, t, origin, slot, hops);
+	if (ipop_node_id_eq(dst, t->self_id)) {
+		c->st->transit_rx++;
+		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
+		deliver_local(c, b, m, learn);
+		return;
+	}
+	int g = ipop_fp_gw_find(t, dst);
+	if (g < 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_TRANSIT_UNKNOWN);
+		return;
+	}
+	/* Passing through, we learn where the source sits too: our own hosts'
+	 * answers then take the short way. (classify made sure the frame's
+	 * Ethernet header is there.) */
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
+								   IPOP_FABRIC_HDR_LEN);
+	if (learn != IPOP_LOC_NONE && rte_is_valid_assigned_ether_addr(&eth->src_addr) &&
+	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, learn, c->now_s))
+		c->st->learned++;
+	int r = ipop_dp_transit_out(c, t, &c->relay, m, (unsigned)g, (uint8_t)(h->hops + 1), slot);
+	if (r == 0)
+		c->st->transit_relayed++;
+	else
+		ipop_dp_drop(c, m, r == -ELOOP ? IPOP_DROP_TRANSIT_LOOP : IPOP_DROP_TRANSIT_NO_ROUTE);
 }
 
 static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b)
@@ -208,8 +287,10 @@ static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 		}
 		if (b->type[i] == IPOP_MSG_FLOOD)
 			flood_in(c, t, b, m, kp->peer_slot);
+		else if (b->type[i] == IPOP_MSG_TRANSIT)
+			transit_in(c, t, b, m, kp->peer_slot);
 		else
-			deliver_local(c, b, m, kp->peer_slot, true);
+			deliver_local(c, b, m, kp->peer_slot);
 	}
 	session_seen(c, &run);
 	b->n = 0;
@@ -313,7 +394,7 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	int type = ipop_wire_classify(f + poff, plen);
-	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD)) {
+	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
 		wan_data(c, t, b, m, f + poff, plen);
 	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
 		to_ctrl(c, m);

@@ -11,6 +11,7 @@
 #include "dataplane/flood.h"
 #include "dataplane/wire.h"
 
+#include <errno.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
@@ -258,6 +259,57 @@ unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	return (unsigned)n;
 }
 
+static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		  struct local_batch *lb, struct rte_mbuf *m, uint16_t in_loc);
+
+int ipop_dp_transit_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			struct ipop_seal_batch *b, struct rte_mbuf *m, unsigned g, uint8_t hops,
+			uint16_t not_via)
+{
+	uint16_t nbr = t->gw[g].peer;
+
+	/* A direct tunnel first; else the learnt route. */
+	if (nbr == IPOP_GW_NO_PEER || t->peers[nbr].tx == NULL)
+		nbr = c->routes ? ipop_routes_lookup(c->routes, g, c->now_s) : IPOP_GW_NO_PEER;
+	if (nbr >= t->n_peers || t->peers[nbr].tx == NULL)
+		return -ENOENT;
+	if (nbr == not_via)
+		return -ELOOP;
+	rte_pktmbuf_mtod(m, struct ipop_fabric_hdr *)->hops = hops;
+	ipop_dp_seal_to(c, t, b, m, nbr, IPOP_MSG_TRANSIT);
+	return 0;
+}
+
+/* Unicast for a MAC behind gateway slot g: by the direct tunnel if there is
+ * one, else as a transit frame through the neighbour the route names; with
+ * neither, flooded (the flood reaches it, and its answer teaches the route). */
+static void to_gateway(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		       struct local_batch *b, struct rte_mbuf *m, unsigned g, uint16_t in_loc)
+{
+	const struct ipop_fp_gw *gw = &t->gw[g];
+
+	if (gw->used && gw->peer != IPOP_GW_NO_PEER && t->peers[gw->peer].tx != NULL) {
+		to_peer(c, t, &b->s, m, gw->peer);
+		return;
+	}
+	struct ipop_fabric_hdr *h = gw->used ? (struct ipop_fabric_hdr *)
+		rte_pktmbuf_prepend(m, IPOP_FABRIC_HDR_LEN) : NULL;
+	if (h != NULL) {
+		memset(h, 0, sizeof(*h));
+		ipop_node_id_to_bytes(t->self_id, h->origin);
+		ipop_node_id_to_bytes(gw->id, h->bound);
+		uint32_t frame = rte_pktmbuf_pkt_len(m) - IPOP_FABRIC_HDR_LEN;
+		if (ipop_dp_transit_out(c, t, &b->s, m, g, 0, IPOP_GW_NO_PEER) == 0) {
+			c->st->transit_tx++;
+			c->st->transit_bytes[g] += frame;
+			return;
+		}
+		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
+	}
+	c->st->transit_route_miss++;
+	flood(c, t, b, m, in_loc);
+}
+
 /* Originate a Bounded Flood of frame m (owned): a fabric header in front,
  * then a copy to each neighbour with its share of the ring. */
 static void flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
@@ -316,8 +368,10 @@ static void forward_local(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_pktq_put(c->q_lan, m);
 	} else if (loc == IPOP_LOC_HOST && c->q_host) {
 		ipop_pktq_put(c->q_host, m);
-	} else if (loc < t->n_peers && t->peers[loc].tx != NULL) {
+	} else if (loc < IPOP_MAX_PEERS && loc < t->n_peers && t->peers[loc].tx != NULL) {
 		to_peer(c, t, &b->s, m, loc);
+	} else if (loc >= IPOP_LOC_GW_BASE && loc < IPOP_LOC_GW_BASE + IPOP_MAX_GATEWAYS) {
+		to_gateway(c, t, b, m, loc - IPOP_LOC_GW_BASE, in_loc);
 	} else {
 		flood(c, t, b, m, in_loc);
 	}

@@ -16,6 +16,7 @@
 #include "dataplane/counters.h"
 
 #define IPOP_MAX_PEERS 1024   /* peer slots in the fast-path table */
+#define IPOP_MAX_GATEWAYS_STATS 4096   /* = IPOP_MAX_GATEWAYS (tables.h checks) */
 
 /* Summed over the workers in `show`'s dataplane object. */
 #define IPOP_LCORE_COUNTERS(X) \
@@ -42,7 +43,11 @@
 	X(sleeps, "idle back-off sleeps") \
 	X(flood_tx, "Bounded Flood copies sealed for peers (originated here or relayed)") \
 	X(flood_rx, "Bounded Flood copies received that passed every check") \
-	X(flood_relayed, "Bounded Flood copies relayed onward (one per next hop)")
+	X(flood_relayed, "Bounded Flood copies relayed onward (one per next hop)") \
+	X(transit_tx, "unicast frames sent towards a gateway without a direct tunnel, through the neighbour its route names (wire type 5)") \
+	X(transit_rx, "transit frames for this gateway, delivered here") \
+	X(transit_relayed, "transit frames for another gateway, forwarded to the next neighbour") \
+	X(transit_route_miss, "unicast frames for a MAC behind a gateway with neither a direct tunnel nor a live route: flooded instead (the flood relearns the route)")
 
 /* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
 #define IPOP_LCORE_CYCLES(X) \
@@ -85,7 +90,13 @@
 	X(FLOOD_HOPS, flood_too_many_hops, "flood copy already relayed 64 times (tables that disagree)") \
 	X(FLOOD_OWN, flood_own_origin, "flood copy of a frame this gateway originated") \
 	X(FLOOD_NOT_NBR, flood_not_neighbour, "flood copy from a peer outside this gateway's adjacency") \
-	X(FLOOD_BOUND, flood_bad_bound, "flood copy whose bound leaves this gateway outside its sender's arc")
+	X(FLOOD_BOUND, flood_bad_bound, "flood copy whose bound leaves this gateway outside its sender's arc") \
+	X(TRANSIT_HDR, transit_bad_header, "transit frame whose fabric header has nonzero reserved bytes") \
+	X(TRANSIT_HOPS, transit_too_many_hops, "transit frame already forwarded 64 times (routes that disagree)") \
+	X(TRANSIT_OWN, transit_own_origin, "transit frame claiming this gateway as its origin") \
+	X(TRANSIT_UNKNOWN, transit_unknown_gateway, "transit frame for a gateway this one does not know (not an online member)") \
+	X(TRANSIT_NO_ROUTE, transit_no_route, "transit frame for a gateway with neither a direct tunnel nor a live route from here") \
+	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {
@@ -110,7 +121,11 @@ struct ipop_lcore_stats {
 	IPOP_LCORE_COUNTERS(IPOP_COUNTER_FIELD)
 	IPOP_LCORE_CYCLES(IPOP_COUNTER_FIELD)
 	uint64_t drops[IPOP_DROP__MAX];
-	struct ipop_peer_counters peer[IPOP_MAX_PEERS];   /* last: the bulk, by slot */
+	struct ipop_peer_counters peer[IPOP_MAX_PEERS];   /* the bulk, by slot */
+	/* Inner frame bytes this lcore sent as transit towards each gateway of
+	 * the directory (tables.h: IPOP_MAX_GATEWAYS slots): control's on-demand
+	 * links read them (control/fib/gateways.c). */
+	uint64_t transit_bytes[IPOP_MAX_GATEWAYS_STATS];
 } __attribute__((aligned(64)));
 
 /* The families above, for the management API (stats.c). */

@@ -31,3 +31,28 @@ void ipop_fp_table_adjacency(struct ipop_fp_table *t)
 	}
 	t->n_adj = n;
 }
+
+static int cmp_gw(const void *a, const void *b, void *arg)
+{
+	const struct ipop_fp_table *t = arg;
+
+	return ipop_node_id_cmp(t->gw[*(const uint16_t *)a].id, t->gw[*(const uint16_t *)b].id);
+}
+
+void ipop_fp_table_gateways(struct ipop_fp_table *t)
+{
+	uint16_t n = 0;
+
+	for (uint16_t g = 0; g < IPOP_MAX_GATEWAYS; g++) {
+		t->gw[g].peer = IPOP_GW_NO_PEER;
+		if (t->gw[g].used)
+			t->gw_sorted[n++] = g;
+	}
+	qsort_r(t->gw_sorted, n, sizeof(t->gw_sorted[0]), cmp_gw, t);
+	t->n_gw = n;
+	for (uint16_t i = 0; i < t->n_peers; i++) {
+		int g = ipop_fp_gw_find(t, t->peers[i].id);
+		if (g >= 0 && t->peers[i].tx != NULL)
+			t->gw[g].peer = i;
+	}
+}

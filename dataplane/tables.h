@@ -22,6 +22,7 @@
 #include <rte_ether.h>
 
 #include "dataplane/aead.h"
+#include "dataplane/bridge.h"
 #include "dataplane/replay.h"
 #include "dataplane/ring.h"
 #include "dataplane/stats.h"
@@ -86,6 +87,22 @@ struct ipop_fp_peer {
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct ipop_fp_peer) == 128, "two cache lines per peer slot");
 
+/* The gateway directory: every gateway of the overlay this node knows by node
+ * ID (the online signalled members), in slots that stay put while the member
+ * does (control/fib/gateways.c), so a MAC learnt behind gateway slot g keeps
+ * meaning that gateway: its bridge location is IPOP_LOC_GW_BASE + g. */
+#define IPOP_MAX_GATEWAYS 4096
+#define IPOP_LOC_GW_BASE  0x8000u
+#define IPOP_GW_NO_PEER   0xFFFFu
+_Static_assert(IPOP_MAX_GATEWAYS == IPOP_MAX_GATEWAYS_STATS, "per-gateway counters, one per slot");
+
+struct ipop_fp_gw {
+	struct ipop_node_id id;
+	uint16_t peer;            /* the peer slot of a direct tunnel to it, else IPOP_GW_NO_PEER */
+	uint8_t used;
+	uint8_t pad[5];
+};
+
 struct ipop_fp_table {
 	uint64_t version;
 	/* Local underlay identity. */
@@ -108,11 +125,44 @@ struct ipop_fp_table {
 	uint16_t n_peers;                 /* slots in use are < n_peers */
 	struct ipop_fp_peer peers[IPOP_MAX_PEERS];
 	struct ipop_keypair *by_index[IPOP_MAX_KEYPAIRS];
+
+	/* The directory (above): gw[] by slot (used set, id filled by the
+	 * builder; peer by ipop_fp_table_gateways), and the used slots in
+	 * increasing node-ID order for ipop_fp_gw_find. */
+	uint16_t n_gw;
+	uint16_t gw_sorted[IPOP_MAX_GATEWAYS];
+	struct ipop_fp_gw gw[IPOP_MAX_GATEWAYS];
 };
+_Static_assert(IPOP_MAX_PEERS <= IPOP_LOC_GW_BASE &&
+	       IPOP_LOC_GW_BASE + IPOP_MAX_GATEWAYS <= IPOP_LOC_PEER_MAX,
+	       "peer slots, gateway locations and the bridge's special locations do not overlap");
 
 /* Fill t->adj_id/adj_slot/n_adj from the peers that are up (peers[].id, .up,
  * n_peers set). Pure; tables.c. */
 void ipop_fp_table_adjacency(struct ipop_fp_table *t);
+/* Fill t->gw_sorted/n_gw from the used gw[] slots, and each one's peer: the
+ * slot of a peer with that node ID (peers[] set). Pure; tables.c. */
+void ipop_fp_table_gateways(struct ipop_fp_table *t);
+
+/* The directory slot of the gateway with this node ID, or -1. Binary search:
+ * ~12 comparisons at 4096 gateways, no allocation; any thread. */
+static inline int ipop_fp_gw_find(const struct ipop_fp_table *t, struct ipop_node_id id)
+{
+	int lo = 0, hi = (int)t->n_gw - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		uint16_t g = t->gw_sorted[mid];
+		int c = ipop_node_id_cmp(t->gw[g].id, id);
+		if (c == 0)
+			return g;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
 
 /* Memory budget of issue 4: at most 2 KiB of fast-path state per tunnel: one
  * session with AES-256-GCM in both directions on the sse/avx code path (the

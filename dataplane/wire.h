@@ -21,6 +21,7 @@ enum ipop_msg_type {
 	IPOP_MSG_HANDSHAKE_RESP = 2,  /* Noise IK message 2 */
 	IPOP_MSG_DATA           = 3,  /* AEAD-protected Ethernet frame (or keepalive) */
 	IPOP_MSG_FLOOD          = 4,  /* Bounded Flood copy: fabric header + frame, sealed */
+	IPOP_MSG_TRANSIT        = 5,  /* unicast through gateways: fabric header + frame, sealed */
 };
 
 /* Sizes of the fixed parts. */
@@ -110,11 +111,12 @@ struct ipop_data_hdr {
 #define IPOP_MIN_INNER_FRAME 14
 
 /* Fabric header, 36 bytes: the first plaintext bytes of a flood message
- * (type 4), sealed with the frame that follows, so only the data header
- * (type, version, receiver index, counter) is clear:
+ * (type 4) or a transit message (type 5), sealed with the frame that follows,
+ * so only the data header (type, version, receiver index, counter) is clear:
  *   0  16  origin    node ID of the gateway whose LAN or host sent the frame
- *  16  16  bound     the copy covers the ring arc from its receiver up to,
- *                    not including, this node ID (dataplane/flood.h)
+ *  16  16  bound     flood: the copy covers the ring arc from its receiver up
+ *                    to, not including, this node ID (dataplane/flood.h);
+ *                    transit: the destination gateway's node ID
  *  32   1  hops      gateways the frame left before this one (0: the origin's copy)
  *  33   3  reserved, 0
  * Node IDs are big-endian (dataplane/ring.h).
@@ -174,6 +176,11 @@ static inline int ipop_wire_classify(const uint8_t *p, size_t len)
 		    len > IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME)
 			return -EMSGSIZE;
 		return IPOP_MSG_FLOOD;
+	case IPOP_MSG_TRANSIT:
+		if (len < IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MIN_INNER_FRAME ||
+		    len > IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME)
+			return -EMSGSIZE;
+		return IPOP_MSG_TRANSIT;
 	default:
 		return -EBADMSG;
 	}
@@ -205,11 +212,12 @@ static inline void ipop_wire_data_hdr(struct ipop_data_hdr *h, uint32_t receiver
 	ipop_wire_data_hdr_type(h, IPOP_MSG_DATA, receiver_index, counter);
 }
 
-/* The inner frame's bytes in a sealed body of this type (a flood copy's body
- * starts with its fabric header; classify made sure it is there). */
+/* The inner frame's bytes in a sealed body of this type (a flood or transit
+ * body starts with its fabric header; classify made sure it is there). */
 static inline uint32_t ipop_wire_frame_bytes(uint8_t type, uint32_t body_len)
 {
-	return body_len - (type == IPOP_MSG_FLOOD ? IPOP_FABRIC_HDR_LEN : 0);
+	return body_len - (type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT ?
+			   IPOP_FABRIC_HDR_LEN : 0);
 }
 
 /* Build the 12-byte nonce for a counter. */

@@ -91,6 +91,7 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 	if (r != 0)
 		return r;
 	c->bridge = &sh->bridge;
+	c->routes = &sh->routes;
 	c->st = &w->stats;
 	c->pool = pool;
 	c->indirect_pool = indirect_pool;

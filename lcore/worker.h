@@ -29,6 +29,7 @@ struct ipop_shared {
 	struct ipop_fp_table *table;      /* RCU-published */
 	struct rte_rcu_qsbr *qsbr;
 	struct ipop_bridge bridge;
+	struct ipop_routes routes;        /* transit routes: lcores learn, control flushes */
 	struct rte_ring *to_ctrl;         /* handshakes, ARP copies: workers -> control */
 	struct rte_ring *from_ctrl;       /* complete frames control sends on the WAN */
 	volatile int stop;

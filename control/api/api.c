@@ -165,6 +165,7 @@ static json_object *node_json(const struct ipop_node *n)
 		json_object_put(lm);
 		JADD(o, "signalling", ipop_signal_json(n->mod_signal));
 		JADD(o, "topology", ipop_topology_json(n->mod_topology));
+		JADD(o, "gateways", ipop_gateways_json(n));
 		json_object *fw = json_object_new_object();
 		ipop_counters_json(fw, &ipop_fw_family, &n->fw->st);
 		JADD(o, "framework", fw);

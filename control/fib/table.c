@@ -1,5 +1,6 @@
 /* table.c - see table.h. Thread: control. */
 #include "control/fib/table.h"
+#include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/session/handshake.h"
@@ -68,6 +69,8 @@ int ipop_table_publish(struct ipop_node *n)
 	}
 	t->self_id = n->node_id;
 	ipop_fp_table_adjacency(t);
+	ipop_gateways_fill(n, t);
+	ipop_fp_table_gateways(t);
 	n->dirty = false;
 	n->cs.tables_published++;
 	int r = ipop_publish_table(&n->pub, t);

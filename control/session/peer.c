@@ -113,6 +113,7 @@ void ipop_peer_reset(struct ipop_node *n, struct ipop_peer *p, const char *why)
 	ipop_hs_abandon(n, p);
 	p->state = IPOP_PEER_DOWN;
 	ipop_bridge_flush_loc(&n->sh.bridge, p->slot);
+	ipop_routes_flush_nbr(&n->sh.routes, p->slot);   /* flooded until relearnt */
 	n->dirty = true;
 }
 

@@ -162,9 +162,35 @@ xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, co
 /* ---- who holds which identity ---- */
 
 struct ipop_idents {
-	GHashTable *by_jid;            /* bare JID -> struct ipop_member_ident */
+	GHashTable *by_jid;            /* bare JID -> struct held_ident */
 	struct ipop_member_ident own;
+	ipop_ident_hook hold, release;
+	void *hook_ctx;
 };
+
+/* A table value: the identity (first: ipop_idents_get returns it) and the
+ * table, so the value's destructor can tell the release hook. */
+struct held_ident {
+	struct ipop_member_ident id;
+	struct ipop_idents *t;
+};
+
+static void held_free(gpointer v)
+{
+	struct held_ident *h = v;
+
+	if (h->t->release != NULL)
+		h->t->release(h->t->hook_ctx, h->id.node);
+	g_free(h);
+}
+
+void ipop_idents_set_hooks(struct ipop_idents *t, ipop_ident_hook hold, ipop_ident_hook release,
+			   void *ctx)
+{
+	t->hold = hold;
+	t->release = release;
+	t->hook_ctx = ctx;
+}
 
 struct ipop_idents *ipop_idents_new(const uint8_t own_key[32])
 {
@@ -172,7 +198,7 @@ struct ipop_idents *ipop_idents_new(const uint8_t own_key[32])
 
 	if (t == NULL)
 		return NULL;
-	t->by_jid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	t->by_jid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, held_free);
 	memcpy(t->own.key, own_key, 32);
 	t->own.node = ipop_node_id_of_key(own_key);
 	t->own.known = true;
@@ -183,6 +209,7 @@ void ipop_idents_free(struct ipop_idents *t)
 {
 	if (t == NULL)
 		return;
+	t->release = NULL;   /* the node goes down with it */
 	g_hash_table_destroy(t->by_jid);
 	free(t);
 }
@@ -223,9 +250,12 @@ int ipop_idents_claim(struct ipop_idents *t, const char *jid, const struct ipop_
 		ipop_idents_release(t, jid);
 		return -EEXIST;
 	}
-	struct ipop_member_ident *copy = g_new(struct ipop_member_ident, 1);
-	*copy = *id;
+	struct held_ident *copy = g_new(struct held_ident, 1);
+	copy->id = *id;
+	copy->t = t;
 	g_hash_table_replace(t->by_jid, g_strdup(jid), copy);
+	if (t->hold != NULL)
+		t->hold(t->hook_ctx, id->node);
 	return 0;
 }
 
@@ -241,5 +271,7 @@ void ipop_idents_clear(struct ipop_idents *t)
 
 const struct ipop_member_ident *ipop_idents_get(const struct ipop_idents *t, const char *jid)
 {
-	return g_hash_table_lookup(t->by_jid, jid);
+	const struct held_ident *h = g_hash_table_lookup(t->by_jid, jid);
+
+	return h != NULL ? &h->id : NULL;
 }

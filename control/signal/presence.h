@@ -74,6 +74,12 @@ int ipop_idents_claim(struct ipop_idents *t, const char *jid, const struct ipop_
 void ipop_idents_release(struct ipop_idents *t, const char *jid);
 /* Nobody holds anything (a new login: every member must announce again). */
 void ipop_idents_clear(struct ipop_idents *t);
+/* Called when an identity becomes held (after the claim) and when a holder
+ * lets it go (release, clear, or a claim replacing it): the gateway directory
+ * follows who is online with it. */
+typedef void (*ipop_ident_hook)(void *ctx, struct ipop_node_id node);
+void ipop_idents_set_hooks(struct ipop_idents *t, ipop_ident_hook hold, ipop_ident_hook release,
+			   void *ctx);
 /* What JID holds, or NULL. */
 const struct ipop_member_ident *ipop_idents_get(const struct ipop_idents *t, const char *jid);
 

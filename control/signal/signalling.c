@@ -145,6 +145,19 @@ static void member_online(struct sig_module *sm, const char *jid, const char *fu
 
 static void retry_waiting(struct sig_module *sm);
 
+/* The gateway directory (fib/gateways.h) follows the members' identities. */
+static void gateway_held(void *ctx, struct ipop_node_id node)
+{
+	if (ipop_gateways_hold(ctx, node) == -ENOSPC)
+		LOG_WARN("signal: gateway directory full (%u gateways): frames for this member's "
+			 "LAN are flooded", IPOP_MAX_GATEWAYS);
+}
+
+static void gateway_released(void *ctx, struct ipop_node_id node)
+{
+	ipop_gateways_release(ctx, node, ipop_now_ms());
+}
+
 /* ---- roster: who is a member ---- */
 
 static bool item_in_group(xmpp_stanza_t *item, const char *group)
@@ -708,6 +721,7 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 		free(sm);
 		return NULL;
 	}
+	ipop_idents_set_hooks(sm->idents, gateway_held, gateway_released, n);
 	sm->m = (struct ipop_module){ .name = "signal", .state = sm, .start = sig_start,
 				      .stop = sig_stop, .handle_task = sig_handle,
 				      .timer = sig_timer, .timer_ms = RUN_MS };

@@ -18,6 +18,7 @@ static int contract_holds(const uint8_t *p, size_t n, int r)
 	case IPOP_MSG_DATA:
 		return n >= IPOP_DATA_OVERHEAD && n <= IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME;
 	case IPOP_MSG_FLOOD:
+	case IPOP_MSG_TRANSIT:
 		return n >= IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MIN_INNER_FRAME &&
 		       n <= IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME;
 	case -EPROTO:

@@ -136,6 +136,8 @@ static void seeds_wire(const struct hs_fixture *hs, const struct ipop_hs_resp *r
 	put("wire", "data", d, sizeof(d), NULL, 0);
 	d[0] = IPOP_MSG_FLOOD;
 	put("wire", "flood", d, 64, NULL, 0);
+	d[0] = IPOP_MSG_TRANSIT;
+	put("wire", "transit", d, 90, NULL, 0);
 }
 
 static void seeds_handshake(const struct hs_fixture *hs, const struct ipop_hs_resp *resp)

@@ -24,7 +24,10 @@
 #  8. Bounded Flood: one ARP request reaches every other gateway exactly once,
 #     N - 1 copies in all, and every LAN host pings every other, across
 #     gateways that are not linked too.
-# Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 8 2 3 6 4 5 7").
+#  9. transit: on a sparse ring (s = 1, k = 1) every host pings every other;
+#     between two gateways without a tunnel, pings and a TCP stream cross other
+#     gateways as transit frames (not floods), with no transit drops anywhere.
+# Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 8 2 3 6 4 5 7 9").
 # ipop-timeout: 600
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -38,7 +41,7 @@ mapfile -t SITES < <(seq 1 "$N")
 CHECK=$RING_CHECK
 HOSTILE="$T_LIBDIR/hostile_xmpp.py"
 CTL=$(ipop_bin ipopctl)
-stage() { [[ " ${RING_STAGES:-1 8 2 3 6 4 5 7} " == *" $1 "* ]]; }
+stage() { [[ " ${RING_STAGES:-1 8 2 3 6 4 5 7 9} " == *" $1 "* ]]; }
 
 # Light-mode gateways, plain SASL, offline_grace 3 s, link_timeout 8 s, and
 # the workers' idle sleep raised to 10 ms (also within a second of a packet):
@@ -128,6 +131,21 @@ cpu_rss 10 "" "${SITES[@]}"
 # host-1 reaches every other gateway exactly once (its flood copies counted at
 # each gateway), and every LAN host reaches every other, through gateways that
 # are not linked too (unicast for a MAC behind such a gateway is flooded).
+pings_from() {
+	local a=$1 b
+	for b in "${SITES[@]}"; do
+		[[ "$a" == "$b" ]] && continue
+		nsx "host-$a" ping -c1 -W2 "${T_HOST_IP[$b]}" >/dev/null || {
+			echo "host-$a cannot ping host-$b"
+			return 1
+		}
+	done
+}
+all_ping() {
+	local a
+	for a in "${SITES[@]}"; do pings_from "$a" || return 1; done
+}
+
 if stage 8; then
 	fl_get() { gw_get "$1" "d['dataplane']['$2']"; }
 	fl_drops() { gw_get "$1" "sum(v for k, v in d['dataplane']['drops'].items() if k.startswith('flood_'))"; }
@@ -151,21 +169,8 @@ if stage 8; then
 	done
 	t_eq "$((N - 1)) copies in all, one per gateway" $((N - 1)) "$copies"
 	t_eq "gw-1 got none back" "${RX0[1]}" "$(fl_get 1 flood_rx)"
-	pings_from() {
-		local a=$1 b
-		for b in "${SITES[@]}"; do
-			[[ "$a" == "$b" ]] && continue
-			nsx "host-$a" ping -c1 -W2 "${T_HOST_IP[$b]}" >/dev/null || {
-				echo "host-$a cannot ping host-$b"
-				return 1
-			}
-		done
-	}
-	all_ping() {
-		local a
-		for a in "${SITES[@]}"; do pings_from "$a" || return 1; done
-	}
 	t_wait "every LAN host pings every other across the ring" 60 all_ping
+
 fi
 
 # ---- 2. consistency across gateways (checked within ring_ok; here on its own)
@@ -349,6 +354,68 @@ print(bad)
 sys.exit(1 if bad else 0)
 PY
 	converge "the mixed ring is still converged after the hostile member" 30 "$MIX" "${SITES[@]}"
+fi
+
+
+# ---- 9. transit on a sparse ring (s = 1, k = 1: far from a full mesh)
+if stage 9; then
+	stop_all "${SITES[@]}"
+	SPARSE=""
+	for l in "${SITES[@]}"; do
+		ring_conf "$l" "topology: { successors = 1; long_links = 1; };"
+		SPARSE+="$l:1:1:0,"
+	done
+	start_all "${SITES[@]}"
+	converge "the sparse ring (s = 1, k = 1) converges" 90 "$SPARSE" "${SITES[@]}"
+	t_wait "every LAN host pings every other across the sparse ring" 60 all_ping
+
+	# Transit: two gateways without a tunnel between them (from the last
+	# snapshot); their hosts' unicast crosses a third gateway as transit
+	# frames, not as floods.
+	read -r TA TB < <(python3 - "$T_TMP/snap" "$DOMAIN" "${SITES[@]}" <<'PY'
+import json, sys
+d, dom, sites = sys.argv[1], sys.argv[2], sys.argv[3:]
+linked = set()
+for a in sites:
+    for x in json.load(open("%s/%s.show.json" % (d, a))).get("links", []):
+        if x["state"] == "connected":
+            linked.add((a, x["member"].split("@")[0][3:]))
+print(next(("%s %s" % (a, b) for a in sites for b in sites
+            if a < b and (a, b) not in linked and (b, a) not in linked), ""))
+PY
+	)
+	if [[ -z "${TB:-}" ]]; then
+		t_check "some two gateways hold no tunnel (s = 1, k = 1 at n = $N)" false
+	else
+		tr_get() { gw_get "$1" "d['dataplane']['$2']"; }
+		tr_drops() { gw_get "$1" "sum(v for k, v in d['dataplane']['drops'].items() if k.startswith('transit_'))"; }
+		declare -A TD0=()
+		for l in "${SITES[@]}"; do TD0[$l]=$(tr_drops "$l"); done
+		# Routes are learnt from the ARP exchange the pings above made.
+		nsx "host-$TA" ping -c1 -W2 "${T_HOST_IP[$TB]}" >/dev/null || true
+		rxb=$(tr_get "$TB" transit_rx) rxa=$(tr_get "$TA" transit_rx)
+		txa=$(tr_get "$TA" transit_tx) miss=$(tr_get "$TA" transit_route_miss)
+		fla=$(tr_get "$TA" flooded)
+		t_check "host-$TA pings host-$TB 20 times across gw-$TA and gw-$TB, which hold no tunnel" \
+			nsx "host-$TA" ping -c 20 -i 0.05 -W 2 -q "${T_HOST_IP[$TB]}"
+		echo "gw-$TA -> gw-$TB: transit_tx +$(($(tr_get "$TA" transit_tx) - txa)), \
+	gw-$TB transit_rx +$(($(tr_get "$TB" transit_rx) - rxb)), gw-$TA transit_rx +$(($(tr_get "$TA" transit_rx) - rxa)), \
+	route misses +$(($(tr_get "$TA" transit_route_miss) - miss)), floods +$(($(tr_get "$TA" flooded) - fla))"
+		t_check "the 20 requests reached gw-$TB as transit frames" \
+			test "$(($(tr_get "$TB" transit_rx) - rxb))" -ge 20
+		t_check "the 20 replies reached gw-$TA as transit frames" \
+			test "$(($(tr_get "$TA" transit_rx) - rxa))" -ge 20
+		t_check "gw-$TA flooded none of the unicast (at most an ARP refresh: <= 2)" \
+			test "$(($(tr_get "$TA" flooded) - fla))" -le 2
+		for l in "${SITES[@]}"; do
+			t_eq "gw-$l: no transit drops" "${TD0[$l]}" "$(tr_drops "$l")"
+		done
+		iperf_server "host-$TB" "${T_HOST_IP[$TB]}"
+		mbps=$(iperf_mbps "host-$TA" "${T_HOST_IP[$TB]}" 3 || echo 0)
+		echo "iperf3 TCP host-$TA -> host-$TB through a transit gateway: $mbps Mbit/s"
+		t_check "a TCP stream crosses the transit gateway (got $mbps Mbit/s)" test "$mbps" -gt 10
+		bg_stop "$IPERF_PID"
+fi
 fi
 
 for l in "${SITES[@]}" "$NEW"; do

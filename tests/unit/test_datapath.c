@@ -67,6 +67,7 @@ struct gw {
 	const char *name;
 	struct ipop_dp_ctx c;
 	struct ipop_bridge br;
+	struct ipop_routes routes;
 	struct ipop_lcore_stats *st;
 	struct ipop_fp_table *t;
 	struct ipop_pktq q[Q_N];
@@ -215,6 +216,8 @@ static void gw_init(struct gw *g, const char *name, int me, int with_host)
 	CHECK(ipop_bridge_init(&g->br, 4096, 300) == 0);
 	CHECK(ipop_aead_mgr_create(&g->c.aead) == 0);
 	g->c.bridge = &g->br;
+	ipop_routes_init(&g->routes, 300);
+	g->c.routes = &g->routes;
 	g->c.st = g->st;
 	g->c.pool = pool;
 	g->c.indirect_pool = ind_pool;
@@ -480,7 +483,8 @@ static uint32_t frame_outer(uint8_t *f, const struct gw *to, uint8_t proto, uint
 }
 
 /* Check the outer headers of an unfragmented tunnel packet from g to peer slot
- * of g's table (a data message, or a flood copy with its fabric header);
+ * of g's table (a data message, or a flood or transit message with its
+ * fabric header);
  * returns the data header or NULL. */
 static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16_t slot,
 				  uint32_t inner_len)
@@ -490,7 +494,7 @@ static const uint8_t *check_outer(struct rte_mbuf *m, const struct gw *g, uint16
 	const uint8_t *ip = f + 14, *udp = ip + 20;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 
-	bool flood = f[14 + 20 + 8] == IPOP_MSG_FLOOD;
+	bool flood = f[14 + 20 + 8] == IPOP_MSG_FLOOD || f[14 + 20 + 8] == IPOP_MSG_TRANSIT;
 
 	CHECK(m->nb_segs == 1);
 	CHECK(len == 14 + 20 + 8 + IPOP_DATA_OVERHEAD + (flood ? IPOP_FABRIC_HDR_LEN : 0) + inner_len);
@@ -988,7 +992,7 @@ static void test_wan_garbage(void)
 	/* Unknown types, reserved bytes set. */
 	memset(pl, 0, sizeof(pl));
 	pl[1] = IPOP_WIRE_VERSION;
-	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_FLOOD + 1 };
+	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_TRANSIT + 1 };
 	for (int i = 0; i < 4; i++) {
 		pl[0] = types[i];
 		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));
@@ -1753,22 +1757,29 @@ static void ring_ids(bool relay_order)
 	ipop_fp_table_adjacency(C.t);
 }
 
-/* A flood copy of frame f from B to A, sealed by hand with B's session
- * (fabric header as given), as it arrives on A's WAN port. */
-static struct rte_mbuf *flood_from_b(const struct ipop_fabric_hdr *fh, const uint8_t *f,
-				     uint32_t len)
+/* A flood copy (or another fabric message type) of frame f from B to A,
+ * sealed by hand with B's session (fabric header as given), as it arrives on
+ * A's WAN port. */
+static struct rte_mbuf *fabric_from_b(uint8_t type, const struct ipop_fabric_hdr *fh,
+				      const uint8_t *f, uint32_t len)
 {
 	static uint8_t pl[2048], out[2200];
 	uint32_t body = IPOP_FABRIC_HDR_LEN + len;
 	uint64_t ctr = __atomic_fetch_add(&kBA->send_counter, 1, __ATOMIC_RELAXED);
 
-	ipop_wire_data_hdr_type((struct ipop_data_hdr *)pl, IPOP_MSG_FLOOD, kBA->remote_index, ctr);
+	ipop_wire_data_hdr_type((struct ipop_data_hdr *)pl, type, kBA->remote_index, ctr);
 	memcpy(pl + IPOP_DATA_HDR_LEN, fh, IPOP_FABRIC_HDR_LEN);
 	memcpy(pl + IPOP_DATA_HDR_LEN + IPOP_FABRIC_HDR_LEN, f, len);
 	CHECK(ipop_aead_seal(B.c.aead, &kBA->send_key, ctr, pl, pl + IPOP_DATA_HDR_LEN, body,
 			     pl + IPOP_DATA_HDR_LEN + body) == 0);
 	return mk(pool, out, frame_outer(out, &A, 17, ntohs(A.t->wan_port), pl,
 					 IPOP_DATA_OVERHEAD + body));
+}
+
+static struct rte_mbuf *flood_from_b(const struct ipop_fabric_hdr *fh, const uint8_t *f,
+				     uint32_t len)
+{
+	return fabric_from_b(IPOP_MSG_FLOOD, fh, f, len);
 }
 
 static void test_bounded_flood(void)
@@ -1851,6 +1862,185 @@ static void test_bounded_flood(void)
 	ring_ids(false);
 }
 
+/* ---- transit: unicast across a gateway ---- */
+
+/* Every gateway's directory names the other two (slots 0, 1, 2 = A, B, C, as
+ * control's would: members only, not itself); ipop_fp_table_gateways maps
+ * the ones with a tunnel to their peer slots. */
+static void directory_set(bool on)
+{
+	struct gw *gs[3] = { &A, &B, &C };
+
+	for (int i = 0; i < 3; i++) {
+		memset(gs[i]->t->gw, 0, sizeof(gs[i]->t->gw));
+		for (int j = 0; on && j < 3; j++) {
+			if (j == i)
+				continue;
+			gs[i]->t->gw[j].used = 1;
+			gs[i]->t->gw[j].id = gs[j]->t->self_id;
+		}
+		ipop_fp_table_gateways(gs[i]->t);
+	}
+}
+
+/* What g sent on its WAN port: exactly one packet, to peer slot, of this type. */
+static bool one_out(struct gw *g, uint16_t slot, uint8_t type, uint32_t inner_len,
+		    struct rte_mbuf **out)
+{
+	unsigned n = wan_out(g, out, 8);
+
+	CHECK(n == 1);
+	if (n != 1) {
+		free_all(out, n);
+		return false;
+	}
+	const uint8_t *h = check_outer(out[0], g, slot, inner_len);
+	CHECK(h[0] == type);
+	return h[0] == type;
+}
+
+/* The line B - A - C (B and C hold no tunnel to each other), ring order A, C,
+ * B: after B's broadcast, C reaches B's host through A as transit frames,
+ * re-sealed by A; the answer learns the way back; bad transit frames are
+ * dropped, each with its counter; a lost route floods. */
+static void test_transit(void)
+{
+	uint8_t f[128];
+	struct rte_mbuf *out[8], *got[8];
+
+	ring_ids(true);
+	directory_set(true);
+	CHECK(A.t->n_gw == 2 && A.t->gw[1].peer == SLOT_B_IN_A && A.t->gw[2].peer == SLOT_C_IN_A);
+	CHECK(C.t->gw[1].peer == IPOP_GW_NO_PEER && C.t->gw[0].peer == SLOT_A_IN_C);
+	CHECK(ipop_fp_gw_find(C.t, B.t->self_id) == 1 && ipop_fp_gw_find(C.t, C.t->self_id) < 0);
+	forget_cache(&A), forget_cache(&B), forget_cache(&C);
+
+	/* B's ARP request floods B -> A -> C. C learns HB behind gateway B, and
+	 * A as its way there. */
+	frame_eth(f, BCAST, HB, 0x0806, 60, 9);
+	CHECK(send1(&B, f, 60, out, 8) == 1);
+	wan_rx(&A, out, 1);
+	free_all(got, take(&A, Q_LAN, got, 8));
+	free_all(got, take(&A, Q_HOST, got, 8));
+	CHECK(wan_out(&A, out, 8) == 1);
+	wan_rx(&C, out, 1);
+	free_all(got, take(&C, Q_LAN, got, 8));
+	CHECK(ipop_bridge_lookup(&C.br, HB, NOW_S) == IPOP_LOC_GW_BASE + 1);
+	CHECK(ipop_routes_lookup(&C.routes, 1, NOW_S) == SLOT_A_IN_C);
+	CHECK(ipop_bridge_lookup(&A.br, HB, NOW_S) == SLOT_B_IN_A);   /* A: from its origin */
+
+	/* C's host answers HB: a transit frame to A, which forwards it to B. */
+	uint64_t c_tx = C.st->transit_tx, a_rel = A.st->transit_relayed, b_rx = B.st->transit_rx;
+	uint64_t flooded = C.st->flooded;
+	frame_udp4(f, HB, HC, 100, 1, 42);
+	CHECK(send1(&C, f, 100, out, 8) == 1);
+	CHECK(C.st->transit_tx == c_tx + 1 && C.st->flooded == flooded);
+	const uint8_t *h = check_outer(out[0], &C, SLOT_A_IN_C, 100);
+	CHECK(h[0] == IPOP_MSG_TRANSIT);
+	wan_rx(&A, out, 1);
+	CHECK(take(&A, Q_LAN, got, 8) == 0 && take(&A, Q_HOST, got, 8) == 0);  /* not A's */
+	CHECK(A.st->transit_relayed == a_rel + 1);
+	CHECK(ipop_bridge_lookup(&A.br, HC, NOW_S) == SLOT_C_IN_A);   /* from its origin, direct */
+	if (!one_out(&A, SLOT_B_IN_A, IPOP_MSG_TRANSIT, 100, out))
+		return;
+	wan_rx(&B, out, 1);
+	CHECK(take(&B, Q_LAN, got, 8) == 1 && same(got[0], f, 100));
+	free_all(got, 1);
+	CHECK(B.st->transit_rx == b_rx + 1);
+	CHECK(ipop_bridge_lookup(&B.br, HC, NOW_S) == IPOP_LOC_GW_BASE + 2);
+	CHECK(ipop_routes_lookup(&B.routes, 2, NOW_S) == SLOT_A_IN_B);
+
+	/* And back: B's host to HC goes as transit, A forwards, C delivers. */
+	frame_udp4(f, HC, HB, 90, 2, 43);
+	if (!(send1(&B, f, 90, out, 8) == 1))
+		return;
+	h = check_outer(out[0], &B, SLOT_A_IN_B, 90);
+	CHECK(h[0] == IPOP_MSG_TRANSIT);
+	wan_rx(&A, out, 1);
+	if (!one_out(&A, SLOT_C_IN_A, IPOP_MSG_TRANSIT, 90, out))
+		return;
+	wan_rx(&C, out, 1);
+	CHECK(take(&C, Q_LAN, got, 8) == 1 && same(got[0], f, 90));
+	free_all(got, 1);
+	all_quiet("transit");
+	drops_none(&A, "transit");
+	drops_none(&B, "transit");
+	drops_none(&C, "transit");
+
+	/* Bad transit frames from B at A: each dropped and counted, nothing
+	 * delivered or forwarded. */
+	struct ipop_fabric_hdr fh, bad;
+	memset(&fh, 0, sizeof(fh));
+	ipop_node_id_to_bytes(B.t->self_id, fh.origin);
+	ipop_node_id_to_bytes(C.t->self_id, fh.bound);
+	static const enum ipop_drop why[5] = { IPOP_DROP_TRANSIT_HDR, IPOP_DROP_TRANSIT_HOPS,
+					       IPOP_DROP_TRANSIT_OWN, IPOP_DROP_TRANSIT_UNKNOWN,
+					       IPOP_DROP_TRANSIT_LOOP };
+	for (unsigned i = 0; i < 5; i++) {
+		bad = fh;
+		if (i == 0)
+			bad.reserved[2] = 1;
+		else if (i == 1)
+			bad.hops = IPOP_FABRIC_MAX_HOPS;
+		else if (i == 2)
+			ipop_node_id_to_bytes(A.t->self_id, bad.origin);
+		else if (i == 3)
+			ipop_node_id_to_bytes(ipop_node_id_make(0x77, 0x77), bad.bound);
+		else
+			ipop_node_id_to_bytes(B.t->self_id, bad.bound);   /* back where it came from */
+		struct rte_mbuf *m = fabric_from_b(IPOP_MSG_TRANSIT, &bad, f, 90);
+		wan_rx(&A, &m, 1);
+		drops_expect(&A, why[i], 1, "bad transit frame");
+	}
+	/* For a gateway A knows but has neither a tunnel nor a route to. */
+	A.t->gw[3].used = 1;
+	A.t->gw[3].id = ipop_node_id_make(0x99, 0x99);
+	ipop_fp_table_gateways(A.t);
+	ipop_node_id_to_bytes(A.t->gw[3].id, bad.bound);
+	bad = fh;
+	ipop_node_id_to_bytes(A.t->gw[3].id, bad.bound);
+	struct rte_mbuf *m = fabric_from_b(IPOP_MSG_TRANSIT, &bad, f, 90);
+	wan_rx(&A, &m, 1);
+	drops_expect(&A, IPOP_DROP_TRANSIT_NO_ROUTE, 1, "no route");
+	all_quiet("bad transit frames");
+
+	/* B's route through A dies with A's link (control flushes it): the next
+	 * frame for HC is flooded, and counted as a route miss. */
+	CHECK(ipop_routes_flush_nbr(&B.routes, SLOT_A_IN_B) == 1);
+	uint64_t miss = B.st->transit_route_miss, b_fl = B.st->flooded;
+	frame_udp4(f, HC, HB, 90, 2, 44);
+	if (!(send1(&B, f, 90, out, 8) == 1))
+		return;
+	CHECK(B.st->transit_route_miss == miss + 1 && B.st->flooded == b_fl + 1);
+	h = check_outer(out[0], &B, SLOT_A_IN_B, 90);
+	CHECK(h[0] == IPOP_MSG_FLOOD);
+	free_all(out, 1);
+	/* A route older than the ageing time is no route. */
+	ipop_routes_learn(&B.routes, 2, SLOT_A_IN_B, NOW_S - 301);
+	CHECK(ipop_routes_lookup(&B.routes, 2, NOW_S) == IPOP_GW_NO_PEER);
+	CHECK(ipop_routes_lookup(&B.routes, 2, NOW_S - 300) == SLOT_A_IN_B);
+	all_quiet("route miss");
+
+	/* A MAC behind a gateway that has a direct tunnel goes by the tunnel
+	 * as plain data, whatever its route says. */
+	ipop_bridge_learn(&A.br, HC, IPOP_LOC_GW_BASE + 2, NOW_S);
+	forget_cache(&A);
+	frame_udp4(f, HC, HA, 80, 3, 45);
+	struct rte_mbuf *x = mk(pool, f, 80);
+	local_rx(&A, &x, 1, IPOP_LOC_LAN);
+	if (one_out(&A, SLOT_C_IN_A, IPOP_MSG_DATA, 80, out))
+		free_all(out, 1);
+	ipop_bridge_flush_loc(&A.br, IPOP_LOC_GW_BASE + 2);
+	ipop_bridge_flush_loc(&B.br, IPOP_LOC_GW_BASE + 2);
+	ipop_bridge_flush_loc(&C.br, IPOP_LOC_GW_BASE + 1);
+	ipop_bridge_flush_loc(&A.br, SLOT_B_IN_A);
+	ipop_bridge_flush_loc(&A.br, SLOT_C_IN_A);
+	forget_cache(&A), forget_cache(&B), forget_cache(&C);
+	directory_set(false);
+	ring_ids(false);
+	all_quiet("transit end");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1886,6 +2076,7 @@ int main(int argc, char **argv)
 	test_bridge_burst();
 	test_reasm_overflow();
 	test_bounded_flood();
+	test_transit();
 
 	/* Everything the test triggered, and nothing else, was counted. */
 	drops_none(&A, "end");

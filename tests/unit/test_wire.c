@@ -52,7 +52,7 @@ static void test_classify(void)
 		int r = ipop_wire_classify(b, 92);
 		if (t == IPOP_MSG_HANDSHAKE_RESP)
 			CHECK(r == t);
-		else if (t == IPOP_MSG_DATA || t == IPOP_MSG_FLOOD)
+		else if (t == IPOP_MSG_DATA || t == IPOP_MSG_FLOOD || t == IPOP_MSG_TRANSIT)
 			CHECK(r == t);   /* 92 bytes: a frame of 24 behind a fabric header */
 		else
 			CHECK(r < 0);
@@ -67,6 +67,14 @@ static void test_classify(void)
 	CHECK(ipop_wire_classify(b, IPOP_DATA_OVERHEAD) == -EMSGSIZE);
 	CHECK(ipop_wire_classify(b, fmax) == IPOP_MSG_FLOOD);
 	CHECK(ipop_wire_classify(b, fmax + 1) == -EMSGSIZE);
+	/* A transit frame: the same bounds. */
+	b[0] = IPOP_MSG_TRANSIT;
+	CHECK(ipop_wire_classify(b, fmin) == IPOP_MSG_TRANSIT);
+	CHECK(ipop_wire_classify(b, fmin - 1) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, fmax) == IPOP_MSG_TRANSIT);
+	CHECK(ipop_wire_classify(b, fmax + 1) == -EMSGSIZE);
+	CHECK(ipop_wire_frame_bytes(IPOP_MSG_TRANSIT, fmin - IPOP_DATA_OVERHEAD) ==
+	      IPOP_MIN_INNER_FRAME);
 	/* The fabric header's layout. */
 	CHECK(offsetof(struct ipop_fabric_hdr, bound) == 16);
 	CHECK(offsetof(struct ipop_fabric_hdr, hops) == 32);

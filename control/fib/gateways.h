@@ -1,0 +1,53 @@
+/* gateways.h - the gateway directory: every gateway of the overlay this node
+ * knows by node ID (the online signalled members' announced identities), each
+ * in a slot that stays put while the member does, published with the table
+ * (dataplane/tables.h: struct ipop_fp_gw) so the lcores can name a gateway
+ * that is not a neighbour: a MAC learnt behind it, a transit frame's
+ * destination, its route (dataplane/routes.h). Thread: control.
+ *
+ * A member that goes offline keeps its slot for signal.offline_grace (a
+ * reconnect, or the XMPP server's restart, is not a departure: its MACs and
+ * routes stay); then the slot is freed, the bridge forgets the MACs learnt
+ * behind it and its route is dropped. The same node ID held again within the
+ * grace gets its old slot back.
+ */
+#ifndef IPOP_CONTROL_FIB_GATEWAYS_H
+#define IPOP_CONTROL_FIB_GATEWAYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "dataplane/ring.h"
+#include "dataplane/tables.h"
+
+struct ipop_node;
+
+/* One directory slot. Written only by the control thread. */
+struct ipop_gw_entry {
+	struct ipop_node_id id;
+	bool used;              /* the slot names this gateway */
+	bool held;              /* an online member holds the ID now */
+	uint64_t released_ms;   /* when the last holder let go (held false) */
+};
+
+struct ipop_gw_dir {
+	unsigned n_used;
+	uint64_t holds, releases, expired, full;   /* `show`: gateways */
+	struct ipop_gw_entry e[IPOP_MAX_GATEWAYS];
+};
+
+/* An online member holds this node ID: give it a slot (its old one if it
+ * still has one). Returns the slot, or -ENOSPC when every slot is held. */
+int ipop_gateways_hold(struct ipop_node *n, struct ipop_node_id id);
+/* Its holder let go (at now_ms); the slot is freed by ipop_gateways_expire. */
+void ipop_gateways_release(struct ipop_node *n, struct ipop_node_id id, uint64_t now_ms);
+/* Free the slots released more than grace_ms ago. Every control tick. */
+void ipop_gateways_expire(struct ipop_node *n, uint64_t now_ms, uint64_t grace_ms);
+/* Copy the used slots into a table being built (gw[]; the caller then runs
+ * ipop_fp_table_gateways). */
+void ipop_gateways_fill(const struct ipop_node *n, struct ipop_fp_table *t);
+/* `show`'s gateways object: counts and the used slots. */
+json_object *ipop_gateways_json(const struct ipop_node *n);
+
+#endif
