@@ -99,6 +99,12 @@ static gboolean on_tick(gpointer data)
 	ipop_timers_run(n, now);
 	ipop_neigh_timers(n, now);
 	ipop_gateways_expire(n, now, (uint64_t)n->cfg->sig_offline_grace_s * 1000);
+	const struct ipop_ondemand_cfg od = {
+		.bytes = (uint64_t)n->cfg->topo_ondemand_kib * 1024,
+		.window_ms = (uint64_t)n->cfg->topo_ondemand_window_s * 1000,
+		.idle_ms = (uint64_t)n->cfg->topo_ondemand_idle_s * 1000,
+	};
+	ipop_gateways_traffic(n, now, &od);
 	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
 	return G_SOURCE_CONTINUE;
@@ -121,6 +127,11 @@ static gboolean on_signal(gpointer data)
 
 _Static_assert(IPOP_TOPO_MAX_STATIC >= IPOP_CFG_MAX_STATIC, "topology.static fits the policy");
 
+static size_t hot_gateways(void *ctx, struct ipop_node_id *out, size_t cap)
+{
+	return ipop_gateways_hot(ctx, out, cap);
+}
+
 /* The topology { } settings and who we are, for the policy. */
 static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *set)
 {
@@ -133,6 +144,9 @@ static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *
 	set->successors = c->topo_successors;
 	set->long_links = c->topo_long_links;
 	set->max_incoming = c->topo_max_incoming;
+	set->max_ondemand = c->topo_ondemand_max;
+	set->hot = hot_gateways;
+	set->hot_ctx = (void *)n;
 	set->n_static = c->topo_n_static;
 	/* Servers fold JIDs to lower case (nodeprep), and so do presences. */
 	for (unsigned i = 0; i < c->topo_n_static; i++) {

@@ -1016,7 +1016,9 @@ static int parse_statics(struct ctx *c, const config_setting_t *list)
 static int check_alltoall(struct ctx *c, const config_setting_t *g)
 {
 	static const char *const symphony_only[] = { "successors", "long_links",
-						     "max_incoming", "static" };
+						     "max_incoming", "static", "ondemand_kib",
+						     "ondemand_window", "ondemand_idle",
+						     "ondemand_max" };
 	const config_setting_t *s;
 	size_t i;
 
@@ -1046,7 +1048,8 @@ static int check_incoming(struct ctx *c, const config_setting_t *g)
 static int parse_topology(struct ctx *c, const config_setting_t *root)
 {
 	static const char *const known[] = { "policy", "successors", "long_links",
-					     "max_incoming", "static" };
+					     "max_incoming", "static", "ondemand_kib",
+					     "ondemand_window", "ondemand_idle", "ondemand_max" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g;
 	int rc;
@@ -1063,7 +1066,12 @@ static int parse_topology(struct ctx *c, const config_setting_t *root)
 	    (rc = conv_uint(c, member(g, "successors"), 1, 8, &cfg->topo_successors)) < 0 ||
 	    (rc = conv_uint(c, member(g, "long_links"), 0, 32, &cfg->topo_long_links)) < 0 ||
 	    (rc = conv_uint(c, member(g, "max_incoming"), 0, 64, &cfg->topo_max_incoming)) < 0 ||
-	    (rc = check_incoming(c, g)) < 0)
+	    (rc = check_incoming(c, g)) < 0 ||
+	    (rc = conv_uint(c, member(g, "ondemand_kib"), 0, 4194304, &cfg->topo_ondemand_kib)) < 0 ||
+	    (rc = conv_uint(c, member(g, "ondemand_window"), 1, 3600,
+			    &cfg->topo_ondemand_window_s)) < 0 ||
+	    (rc = conv_uint(c, member(g, "ondemand_idle"), 1, 86400, &cfg->topo_ondemand_idle_s)) < 0 ||
+	    (rc = conv_uint(c, member(g, "ondemand_max"), 0, 16, &cfg->topo_ondemand_max)) < 0)
 		return rc;
 	return parse_statics(c, member(g, "static"));
 }
@@ -1402,6 +1410,10 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->sig_link_timeout_s = 20;
 	cfg->topo_policy = IPOP_TOPO_POLICY_SYMPHONY;
 	cfg->topo_successors = 2;
+	cfg->topo_ondemand_kib = 10240;
+	cfg->topo_ondemand_window_s = 30;
+	cfg->topo_ondemand_idle_s = 60;
+	cfg->topo_ondemand_max = 4;
 }
 
 static int parse_all(struct ctx *c)

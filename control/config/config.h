@@ -119,6 +119,10 @@ struct ipop_cfg {
 	unsigned topo_successors;              /* s; default 2, 1..8 */
 	unsigned topo_long_links;              /* k; default 0 = round(log2 n_est), 0..32 */
 	unsigned topo_max_incoming;            /* incoming long links accepted; 0 = 2k */
+	unsigned topo_ondemand_kib;            /* transit KiB in a window for an on-demand link; 10240, 0 = off */
+	unsigned topo_ondemand_window_s;       /* 30 */
+	unsigned topo_ondemand_idle_s;         /* an on-demand link idle this long goes; 60 */
+	unsigned topo_ondemand_max;            /* on-demand links at most (each direction); 4 */
 	unsigned topo_n_static;
 	char topo_static[IPOP_CFG_MAX_STATIC][IPOP_CFG_JID_LEN]; /* bare JIDs, user@domain */
 

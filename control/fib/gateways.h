@@ -23,17 +23,45 @@
 
 struct ipop_node;
 
+/* On-demand links: how much of our traffic to one gateway crosses other
+ * gateways (transit), and whether that makes it worth a direct link. */
+struct ipop_ondemand_cfg {
+	uint64_t bytes;         /* transit bytes within one window that make a gateway hot; 0 = off */
+	uint64_t window_ms;
+	uint64_t idle_ms;       /* hot until no byte went to it (transit or direct) for this long */
+};
+
+struct ipop_gw_traffic {
+	uint64_t window_start_ms;   /* 0: not started */
+	uint64_t mark;              /* transit bytes at the window's start */
+	uint64_t last_total;        /* transit + direct bytes at the last look */
+	uint64_t last_active_ms;    /* when last_total last moved */
+	uint64_t hot_since_ms;
+	bool hot;
+};
+
+/* Feed one look at a gateway's counters (transit: bytes sent to it as transit
+ * so far, over all lcores; direct: bytes over our direct tunnel to it, both
+ * ways, 0 without one). Returns whether it is hot now: its transit bytes
+ * reached cfg->bytes within the current window, and it has not been idle for
+ * cfg->idle_ms since. Pure (unit-tested). */
+bool ipop_gw_traffic_update(struct ipop_gw_traffic *tr, uint64_t transit, uint64_t direct,
+			    uint64_t now_ms, const struct ipop_ondemand_cfg *cfg);
+
 /* One directory slot. Written only by the control thread. */
 struct ipop_gw_entry {
 	struct ipop_node_id id;
 	bool used;              /* the slot names this gateway */
 	bool held;              /* an online member holds the ID now */
 	uint64_t released_ms;   /* when the last holder let go (held false) */
+	struct ipop_gw_traffic tr;
 };
 
 struct ipop_gw_dir {
 	unsigned n_used;
-	uint64_t holds, releases, expired, full;   /* `show`: gateways */
+	unsigned n_hot;
+	uint64_t holds, releases, expired, full, hot_starts;   /* `show`: gateways */
+	uint64_t last_look_ms;
 	struct ipop_gw_entry e[IPOP_MAX_GATEWAYS];
 };
 
@@ -44,6 +72,10 @@ int ipop_gateways_hold(struct ipop_node *n, struct ipop_node_id id);
 void ipop_gateways_release(struct ipop_node *n, struct ipop_node_id id, uint64_t now_ms);
 /* Free the slots released more than grace_ms ago. Every control tick. */
 void ipop_gateways_expire(struct ipop_node *n, uint64_t now_ms, uint64_t grace_ms);
+/* Once a second: look at every gateway's traffic (ipop_gw_traffic_update). */
+void ipop_gateways_traffic(struct ipop_node *n, uint64_t now_ms, const struct ipop_ondemand_cfg *cfg);
+/* The hot gateways' node IDs (at most cap), for the topology's on-demand links. */
+size_t ipop_gateways_hot(const struct ipop_node *n, struct ipop_node_id *out, size_t cap);
 /* Copy the used slots into a table being built (gw[]; the caller then runs
  * ipop_fp_table_gateways). */
 void ipop_gateways_fill(const struct ipop_node *n, struct ipop_fp_table *t);

@@ -310,6 +310,11 @@ static void topo_timer(struct ipop_module *mod, uint64_t now)
 			submit_unwant(tm, k, mb, "member left the overlay", true);
 		}
 	}
+	if (tm->set.hot != NULL && tm->ops->set_ondemand != NULL) {
+		struct ipop_node_id hot[IPOP_TOPO_MAX_ONDEMAND];
+		size_t n = tm->set.hot(tm->set.hot_ctx, hot, IPOP_TOPO_MAX_ONDEMAND);
+		tm->ops->set_ondemand(tm->policy, hot, n);
+	}
 	replan_unless_settling(tm);
 }
 

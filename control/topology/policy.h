@@ -33,7 +33,15 @@ struct ipop_topo_settings {
 	unsigned n_static;
 	char statics[IPOP_TOPO_MAX_STATIC][IPOP_JID_LEN];   /* bare JIDs */
 	uint64_t seed;                 /* for the long-link draws */
+	unsigned max_ondemand;         /* on-demand links at most, each direction; 0 = none */
+	/* Optional: the gateways this node sends much traffic to through other
+	 * gateways (node IDs, at most cap): wanted as on-demand links. The
+	 * module asks on its timer (the node's answer: control/fib/gateways.h). */
+	size_t (*hot)(void *ctx, struct ipop_node_id *out, size_t cap);
+	void *hot_ctx;
 };
+
+#define IPOP_TOPO_MAX_ONDEMAND 16
 
 /* The link manager's view of the link to one member (IPOP_OP_LINK_REPORT). */
 struct ipop_topo_link_info {
@@ -59,6 +67,8 @@ struct ipop_topology_ops {
 	void (*update)(void *st, uint64_t now_ms);
 	/* The type of link wanted to member jid now (NONE: no link) and why. */
 	enum ipop_link_type (*want)(void *st, const char *jid, char why[IPOP_TOPO_WHY_LEN]);
+	/* Optional: the members that should get an on-demand link now (hot). */
+	void (*set_ondemand)(void *st, const struct ipop_node_id *ids, size_t n);
 	/* Caps on links members request that we do not want ourselves (0: none). */
 	void (*limits)(void *st, unsigned max_in[IPOP_LINK_NTYPES]);
 	/* This node's view of the overlay (ipopctl topology). */

@@ -50,6 +50,8 @@ struct sym {
 	size_t n_placed, cap_placed;
 	double n_est;
 	unsigned k;
+	struct ipop_node_id ondemand[IPOP_TOPO_MAX_ONDEMAND];   /* hot gateways */
+	size_t n_ondemand;
 	uint64_t updates, build_errors;
 	int last_error;
 };
@@ -63,6 +65,7 @@ static void *sym_create(const struct ipop_topo_settings *set)
 	s->p.successors = set->successors;
 	s->p.long_links = set->long_links;
 	s->p.max_in_long = set->max_incoming;
+	s->p.max_ondemand = set->max_ondemand;
 	if (ipop_sym_check_params(&s->p) != 0) {
 		g_free(s);
 		return NULL;
@@ -248,6 +251,10 @@ static void explain(const struct sym *s, const struct ipop_node_id *cand,
 	case IPOP_LINK_STATIC:
 		snprintf(m->why, sizeof(m->why), "static (topology.static)");
 		break;
+	case IPOP_LINK_ONDEMAND:
+		snprintf(m->why, sizeof(m->why), "on demand: our traffic to it crossed other "
+			 "gateways (topology.ondemand_kib)");
+		break;
 	default:
 		snprintf(m->why, sizeof(m->why), "%s", ipop_link_type_name(a->type));
 		break;
@@ -311,6 +318,7 @@ static void sym_update(void *st, uint64_t now_ms)
 			.links = links, .nlinks = current_links(s, now_ms, links),
 			.statics = statics, .nstatic = static_ids(s, statics),
 			.refused = refused, .nrefused = refused_ids(s, now_ms, refused),
+			.ondemand = s->ondemand, .nondemand = s->n_ondemand,
 		};
 		r = build(s, &in);
 	}
@@ -321,6 +329,14 @@ static void sym_update(void *st, uint64_t now_ms)
 	free(statics);
 	free(refused);
 	free(links);
+}
+
+static void sym_set_ondemand(void *st, const struct ipop_node_id *ids, size_t n)
+{
+	struct sym *s = st;
+
+	s->n_ondemand = n < IPOP_TOPO_MAX_ONDEMAND ? n : IPOP_TOPO_MAX_ONDEMAND;
+	memcpy(s->ondemand, ids, s->n_ondemand * sizeof(*ids));
 }
 
 static enum ipop_link_type sym_want(void *st, const char *jid, char why[IPOP_TOPO_WHY_LEN])
@@ -438,6 +454,7 @@ const struct ipop_topology_ops ipop_topology_symphony = {
 	.create = sym_create,
 	.destroy = sym_destroy,
 	.on_member_online = sym_online,
+	.set_ondemand = sym_set_ondemand,
 	.on_member_offline = sym_offline,
 	.on_link = sym_on_link,
 	.update = sym_update,

@@ -26,7 +26,9 @@
 #     gateways that are not linked too.
 #  9. transit: on a sparse ring (s = 1, k = 1) every host pings every other;
 #     between two gateways without a tunnel, pings and a TCP stream cross other
-#     gateways as transit frames (not floods), with no transit drops anywhere.
+#     gateways as transit frames (not floods), with no transit drops anywhere;
+#     the stream makes the sender want an on-demand link, which carries the
+#     next pings directly and goes after its idle time.
 # Knobs: RING_N (gateways, default 8), RING_STAGES (default "1 8 2 3 6 4 5 7 9").
 # ipop-timeout: 600
 set -euo pipefail
@@ -362,7 +364,9 @@ if stage 9; then
 	stop_all "${SITES[@]}"
 	SPARSE=""
 	for l in "${SITES[@]}"; do
-		ring_conf "$l" "topology: { successors = 1; long_links = 1; };"
+		# On-demand links at 512 KiB in 5 s, let go after 8 s idle (stage 9's end).
+		ring_conf "$l" "topology: { successors = 1; long_links = 1; ondemand_kib = 512;
+			ondemand_window = 5; ondemand_idle = 8; };"
 		SPARSE+="$l:1:1:0,"
 	done
 	start_all "${SITES[@]}"
@@ -415,7 +419,27 @@ PY
 		echo "iperf3 TCP host-$TA -> host-$TB through a transit gateway: $mbps Mbit/s"
 		t_check "a TCP stream crosses the transit gateway (got $mbps Mbit/s)" test "$mbps" -gt 10
 		bg_stop "$IPERF_PID"
-fi
+
+		# On-demand: the stream sent far more than 512 KiB through other
+		# gateways within 5 s, so gw-$TA wants a direct link to gw-$TB.
+		od_state() { gw_get "$TA" "next((x['state'] + ':' + x['type'] for x in d['links'] if x['member'] == 'gw-$TB@$DOMAIN'), 'none')"; }
+		od_up() { [[ "$(od_state)" == connected:ondemand ]]; }
+		t_wait "gw-$TA holds an on-demand link to gw-$TB, connected" 30 od_up
+		echo "gw-$TA's link to gw-$TB: $(gw_get "$TA" "next((x['why'] for x in d['links'] if x['member'] == 'gw-$TB@$DOMAIN'), None)")"
+		t_eq "gw-$TB holds it too, for gw-$TA's wish" ondemand \
+			"$(gw_get "$TB" "next((x['remote_type'] for x in d['links'] if x['member'] == 'gw-$TA@$DOMAIN'), 'none')")"
+		t_check "gw-$TA lists gw-$TB as hot" test "$(gw_get "$TA" "d['gateways']['hot']")" -ge 1
+		rxb=$(tr_get "$TB" transit_rx)
+		t_check "host-$TA pings host-$TB over the direct link" \
+			nsx "host-$TA" ping -c 10 -i 0.05 -W 2 -q "${T_HOST_IP[$TB]}"
+		t_eq "... and no longer as transit (gw-$TB transit_rx unchanged)" "$rxb" "$(tr_get "$TB" transit_rx)"
+		od_gone() { [[ "$(od_state)" != connected:ondemand ]]; }
+		t0=$(_t_now_ms)
+		t_wait "the on-demand link goes after 8 s without traffic" 40 od_gone
+		echo "on-demand link let go $(($(_t_now_ms) - t0)) ms after the last ping"
+		t_check "host-$TA still pings host-$TB (transit again)" \
+			nsx "host-$TA" ping -c 3 -W 2 -q "${T_HOST_IP[$TB]}"
+	fi
 fi
 
 for l in "${SITES[@]}" "$NEW"; do
