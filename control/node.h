@@ -42,6 +42,8 @@
 	X(hs_no_nexthop, "packets the control thread could not send: next hop unresolved (ARP unanswered)") \
 	X(hs_no_index, "handshakes refused: no free receiver index") \
 	X(hs_collisions, "initiations ignored while ours to the same peer was in flight (one session results)") \
+	X(hs_init_shed, "initiations dropped unread: over the per-tick handshake budget (`IPOP_CTRL_HS_BUDGET`, docs/handshake.md)") \
+	X(hs_resp_shed, "responses dropped unread: over the per-tick handshake budget") \
 	X(hs_resp_dropped, "responses not sent: the table making their session live was not published (the initiator retries)") \
 	X(keepalive_tx, "keepalives sent by the control thread") \
 	X(arp_rx, "ARP frames received (copies from the workers)") \
