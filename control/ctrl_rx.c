@@ -6,6 +6,7 @@
 #include "control/session/handshake.h"
 
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -14,7 +15,8 @@
 
 enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_OTHER };
 
-static enum rx_kind kind_of(const struct rte_mbuf *m)
+/* What m is, by its headers alone; for handshakes *src_ip is its source. */
+static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
@@ -24,6 +26,7 @@ static enum rx_kind kind_of(const struct rte_mbuf *m)
 		return RX_ARP;
 	if (ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen) != 0)
 		return RX_OTHER;
+	*src_ip = ((const struct rte_ipv4_hdr *)(f + ip_off))->src_addr;
 	switch (ipop_wire_classify(f + poff, plen)) {
 	case IPOP_MSG_HANDSHAKE_RESP:
 		return RX_RESP;
@@ -37,7 +40,10 @@ static enum rx_kind kind_of(const struct rte_mbuf *m)
 void ipop_ctrl_rx_drain(struct ipop_node *n)
 {
 	void *objs[IPOP_CTRL_RX_MAX];
+	uint32_t init_src[IPOP_CTRL_RX_MAX];
 	unsigned k, n_init = 0, budget = IPOP_CTRL_HS_BUDGET;
+	uint64_t now = ipop_now_ms();
+	uint32_t src = 0;
 
 	k = rte_ring_dequeue_burst(n->sh.to_ctrl, objs, RTE_DIM(objs), NULL);
 	if (k == 0)
@@ -49,8 +55,9 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 	 * kept in place at the front of objs. */
 	for (unsigned i = 0; i < k; i++) {
 		struct rte_mbuf *m = objs[i];
-		switch (kind_of(m)) {
+		switch (kind_of(m, &src)) {
 		case RX_INIT:
+			init_src[n_init] = src;
 			objs[n_init++] = m;
 			continue;
 		case RX_ARP:
@@ -70,13 +77,19 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 		}
 		rte_pktmbuf_free(m);
 	}
+	/* A source over its rate is refused before it can use up the budget. */
 	for (unsigned i = 0; i < n_init; i++) {
 		struct rte_mbuf *m = objs[i];
-		if (budget > 0) {
+		src = init_src[i];
+		if (!ipop_srclim_allow(&n->srclim, src, now)) {
+			n->cs.hs_src_limited++;
+			ipop_hs_log_refusal(n, now, src, "source address over its initiation rate");
+		} else if (budget > 0) {
 			budget--;
 			ipop_hs_handle(n, m);
 		} else {
 			n->cs.hs_init_shed++;
+			ipop_hs_log_refusal(n, now, src, "over the control thread's handshake budget");
 		}
 		rte_pktmbuf_free(m);
 	}

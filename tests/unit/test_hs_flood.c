@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <rte_arp.h>
 #include <rte_cycles.h>
@@ -150,8 +151,8 @@ static void put_forged_resp(uint32_t src)
 	put_udp(src, &msg, sizeof(msg));
 }
 
-/* A genuine initiation from the configured peer (fresh timestamp). */
-static void put_peer_init(uint32_t src)
+/* A genuine initiation from the static key id (fresh timestamp). */
+static void put_init_from(const struct ipop_noise_keypair *id, uint32_t src)
 {
 	struct ipop_noise_hs hs;
 	struct ipop_hs_payload pl;
@@ -160,10 +161,16 @@ static void put_peer_init(uint32_t src)
 	memset(&pl, 0, sizeof(pl));
 	ipop_tai64n_now(pl.timestamp);
 	pl.rx_cipher = IPOP_CIPHER_AES256GCM;
-	CHECK(ipop_noise_init_create(&hs, &peer_id, node.id.pub, node.prologue, node.prologue_len,
+	CHECK(ipop_noise_init_create(&hs, id, node.id.pub, node.prologue, node.prologue_len,
 				     &pl, randombytes_random(), &msg) == 0);
 	ipop_noise_hs_wipe(&hs);
 	put_udp(src, &msg, sizeof(msg));
+}
+
+/* A genuine initiation from the configured peer. */
+static void put_peer_init(uint32_t src)
+{
+	put_init_from(&peer_id, src);
 }
 
 static void put_arp(uint32_t sip)
@@ -254,6 +261,160 @@ static void test_genuine(void)
 	CHECK(sent_count() == 1);
 }
 
+/* The per-source bucket on a clock of our own: a burst, then the rate; a
+ * table of fixed size whatever the number of senders; a sender that keeps
+ * sending keeps its bucket among a crowd of one-off senders. */
+static void test_srclim(void)
+{
+	static struct ipop_srclim l;
+	uint32_t a = ip4(192, 0, 2, 1);
+	unsigned ok = 0;
+
+	for (unsigned i = 0; i < 100; i++)
+		ok += ipop_srclim_allow(&l, a, 1000);
+	CHECK(ok == IPOP_SRCLIM_BURST);
+	CHECK(!ipop_srclim_allow(&l, a, 1000 + 1000 / IPOP_SRCLIM_RATE - 1));
+	CHECK(ipop_srclim_allow(&l, a, 1000 + 1000 / IPOP_SRCLIM_RATE));
+	CHECK(!ipop_srclim_allow(&l, a, 1000 + 1000 / IPOP_SRCLIM_RATE));
+	/* Ten seconds of 1000 a second from one source: RATE a second get in. */
+	ok = 0;
+	for (uint64_t t = 2000; t < 12000; t++)
+		ok += ipop_srclim_allow(&l, a, t);
+	CHECK(ok >= 10 * IPOP_SRCLIM_RATE - 1 && ok <= 10 * IPOP_SRCLIM_RATE + IPOP_SRCLIM_BURST);
+	/* Idle long enough: a full burst again, never more. */
+	ok = 0;
+	for (unsigned i = 0; i < 100; i++)
+		ok += ipop_srclim_allow(&l, a, 1000000);
+	CHECK(ok == IPOP_SRCLIM_BURST);
+	/* 200,000 other senders, one packet each, interleaved with the hot one:
+	 * every newcomer gets in (a full bucket), the hot one stays limited. */
+	unsigned hot = 0, cold = 0;
+	for (uint32_t i = 0; i < 200000; i++) {
+		cold += ipop_srclim_allow(&l, rte_cpu_to_be_32(0x0b000000u + i), 2000000);
+		hot += ipop_srclim_allow(&l, a, 2000000);
+	}
+	CHECK(cold == 200000);
+	CHECK(hot <= 2 * IPOP_SRCLIM_BURST);
+	printf("hot source among 200000 one-off senders: %u of 200000 allowed\n", hot);
+	CHECK(sizeof(l) <= 32 * 1024);   /* fixed, whatever the senders */
+}
+
+/* One address floods: it gets its burst, the rest is refused before the
+ * budget, so a genuine initiation from elsewhere in the same tick is answered. */
+static void test_src_flood(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+
+	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);   /* the peer may initiate again */
+	for (unsigned i = 0; i < 100; i++)
+		put_forged_init(ip4(10, 52, 0, 1));
+	put_peer_init(ip4(10, 91, 3, 2));
+	drain_ms();
+	CHECK(node.cs.hs_src_limited - before.hs_src_limited == 100 - IPOP_SRCLIM_BURST);
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == IPOP_SRCLIM_BURST + 1);
+	CHECK(node.cs.hs_init_shed - before.hs_init_shed == 0);
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 1);
+	CHECK(sent_count() == 1);
+}
+
+static unsigned indices_used(void)
+{
+	unsigned u = 0;
+
+	for (unsigned i = 0; i < IPOP_MAX_KEYPAIRS; i++)
+		u += node.index_used[i] != 0;
+	return u;
+}
+
+/* An authenticated peer initiating from many addresses at once: one is
+ * answered, the rest refused after authentication and before any receiver
+ * index, session or response; after the interval it may again. */
+static void test_peer_limit(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+
+	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);
+	unsigned used = indices_used();
+	for (unsigned i = 0; i < 20; i++)
+		put_peer_init(ip4(10, 53, 0, i));
+	drain_ms();
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == 20);
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 1);
+	CHECK(node.cs.hs_peer_limited - before.hs_peer_limited == 19);
+	CHECK(indices_used() <= used + 1);
+	CHECK(sent_count() == 1);
+	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);
+	put_peer_init(ip4(10, 53, 1, 0));
+	drain_ms();
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 2);
+	CHECK(sent_count() == 1);
+}
+
+/* Lines of stderr written by fn. */
+static unsigned stderr_lines(void (*fn)(void), const char *must, unsigned *with)
+{
+	char path[] = "/tmp/test_hs_flood.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(2);
+	unsigned lines = 0;
+
+	CHECK(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	FILE *f = fdopen(fd, "r");
+	rewind(f);
+	*with = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		*with += strstr(line, must) != NULL;
+	}
+	fclose(f);
+	unlink(path);
+	return lines;
+}
+
+static void unknown_keys_20(void)
+{
+	for (unsigned i = 0; i < 20; i++) {
+		struct ipop_noise_keypair k;
+		randombytes_buf(k.priv, 32);
+		ipop_noise_pubkey(k.priv, k.pub);
+		put_init_from(&k, ip4(10, 54, 0, i));
+	}
+	drain_ms();
+}
+
+static void unknown_key_1(void)
+{
+	struct ipop_noise_keypair k;
+
+	randombytes_buf(k.priv, 32);
+	ipop_noise_pubkey(k.priv, k.pub);
+	put_init_from(&k, ip4(10, 54, 1, 1));
+	drain_ms();
+}
+
+/* Refused handshakes are logged at most once a second, the next line saying
+ * how many were left out. */
+static void test_log_bounded(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	unsigned with;
+
+	usleep(IPOP_HS_LOG_MS * 1000 + 50000);
+	unsigned lines = stderr_lines(unknown_keys_20, "refused", &with);
+	printf("20 initiations from unknown keys: %u log line(s)\n", lines);
+	CHECK(node.cs.hs_unknown_peer - before.hs_unknown_peer == 20);
+	CHECK(lines == 1 && with == 1);
+	CHECK(node.cs.hs_refusals_not_logged - before.hs_refusals_not_logged == 19);
+	usleep(IPOP_HS_LOG_MS * 1000 + 50000);
+	lines = stderr_lines(unknown_key_1, "and 19 more since the last line", &with);
+	CHECK(lines == 1 && with == 1);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -263,7 +424,11 @@ int main(int argc, char **argv)
 	}
 	CHECK(sodium_init() >= 0);
 	CHECK(node_setup() == 0);
+	test_srclim();
 	test_genuine();
 	test_budget();
+	test_src_flood();
+	test_peer_limit();
+	test_log_bounded();
 	return check_report("hs_flood");
 }
