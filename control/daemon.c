@@ -11,6 +11,7 @@
 #include "control/daemon.h"
 #include "control/api/api.h"
 #include "control/config/identity.h"
+#include "control/ctrl_rx.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/fib/table.h"
@@ -68,34 +69,12 @@ static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **ar
 	return argc;
 }
 
-static void drain_ring(struct ipop_node *n)
-{
-	void *objs[32];
-	unsigned k;
-
-	while ((k = rte_ring_dequeue_burst(n->sh.to_ctrl, objs, RTE_DIM(objs), NULL)) > 0) {
-		for (unsigned i = 0; i < k; i++) {
-			struct rte_mbuf *m = objs[i];
-			const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-			n->cs.ring_rx++;
-			if (m->data_len >= sizeof(*eth) &&
-			    eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-				ipop_neigh_handle_arp(n, m);
-			else
-				ipop_hs_handle(n, m);
-			rte_pktmbuf_free(m);
-		}
-		/* One publication per burst, then the responses it made valid. */
-		ipop_table_flush(n);
-	}
-}
-
 static gboolean on_tick(gpointer data)
 {
 	struct ipop_node *n = data;
 	uint64_t now = ipop_now_ms();
 
-	drain_ring(n);
+	ipop_ctrl_rx_drain(n);
 	ipop_timers_run(n, now);
 	ipop_neigh_timers(n, now);
 	ipop_gateways_expire(n, now, (uint64_t)n->cfg->sig_offline_grace_s * 1000);

@@ -20,6 +20,7 @@
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/session/handshake.h"
+#include "control/session/hslimit.h"
 #include "control/session/noise.h"
 #include "control/session/peer.h"
 #include "dataplane/counters.h"
@@ -43,6 +44,11 @@
 	X(hs_no_nexthop, "packets the control thread could not send: next hop unresolved (ARP unanswered)") \
 	X(hs_no_index, "handshakes refused: no free receiver index") \
 	X(hs_collisions, "initiations ignored while ours to the same peer was in flight (one session results)") \
+	X(hs_init_shed, "initiations dropped unread: over the per-tick handshake budget (`IPOP_CTRL_HS_BUDGET`, docs/handshake.md)") \
+	X(hs_src_limited, "initiations dropped unread: their source address was over its rate (docs/handshake.md)") \
+	X(hs_peer_limited, "initiations refused from a peer that had one accepted less than 200 ms before") \
+	X(hs_refusals_not_logged, "refused handshakes not logged: at most one line a second is") \
+	X(hs_resp_shed, "responses dropped unread: over the per-tick handshake budget") \
 	X(hs_resp_dropped, "responses not sent: the table making their session live was not published (the initiator retries)") \
 	X(keepalive_tx, "keepalives sent by the control thread") \
 	X(arp_rx, "ARP frames received (copies from the workers)") \
@@ -91,6 +97,10 @@ struct ipop_node {
 	struct ipop_gw_dir gws;        /* the gateway directory (fib/gateways.h) */
 
 	struct ipop_ctrl_stats cs;
+	/* Handshake admission (session/hslimit.h): per-source buckets, and the
+	 * limit on logging refusals. */
+	struct ipop_srclim srclim;
+	struct ipop_ratelog hs_log;
 	uint64_t start_ms;
 	GMainLoop *loop;
 	int api_fd;

@@ -23,7 +23,10 @@
 #include "control/node.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -103,6 +106,24 @@ int ipop_hs_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	return r;
 }
 
+void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, const char *why)
+{
+	uint64_t more;
+	struct in_addr a = { .s_addr = src_ip };
+	char ip[INET_ADDRSTRLEN];
+
+	if (!ipop_ratelog_ok(&n->hs_log, now, &more)) {
+		n->cs.hs_refusals_not_logged++;
+		return;
+	}
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	if (more)
+		LOG_WARN("handshake from %s refused: %s (and %" PRIu64 " more since the last line, not logged)",
+			 ip, why, more);
+	else
+		LOG_WARN("handshake from %s refused: %s", ip, why);
+}
+
 /* A message noise.c refused: mac1 (cheap, checked first) or the AEAD. */
 static void count_refused(struct ipop_node *n, int r)
 {
@@ -142,15 +163,27 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	}
 	struct ipop_peer *p = ipop_peer_find(n, remote);
 	if (p == NULL) {
-		char b64[48];
-		sodium_bin2base64(b64, sizeof(b64), remote, 32, sodium_base64_VARIANT_ORIGINAL);
-		LOG_WARN("handshake from unknown key %s refused", b64);
+		char why[96];
+		memcpy(why, "unknown key ", 12);
+		sodium_bin2base64(why + 12, sizeof(why) - 12, remote, 32, sodium_base64_VARIANT_ORIGINAL);
+		ipop_hs_log_refusal(n, now, src_ip, why);
 		n->cs.hs_unknown_peer++;
 		ipop_noise_hs_wipe(&hs);
 		return;
 	}
 	if (p->have_ts && !ipop_tai64n_newer(pl.timestamp, p->last_ts)) {
 		n->cs.hs_replayed++;
+		ipop_noise_hs_wipe(&hs);
+		return;
+	}
+	/* An authenticated peer still may not make us answer (X25519, a receiver
+	 * index, a session, a table publication) more often than this; its own
+	 * retries are far slower (timers.handshake_retry_ms, back-off). */
+	if (p->hs_accept_ms != 0 && now - p->hs_accept_ms < IPOP_HS_PEER_MIN_MS) {
+		n->cs.hs_peer_limited++;
+		char why[IPOP_CFG_NAME_LEN + 48];
+		snprintf(why, sizeof(why), "peer %s initiates too often", p->name);
+		ipop_hs_log_refusal(n, now, src_ip, why);
 		ipop_noise_hs_wipe(&hs);
 		return;
 	}
@@ -171,6 +204,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	}
 	memcpy(p->last_ts, pl.timestamp, sizeof(p->last_ts));
 	p->have_ts = true;
+	p->hs_accept_ms = now;
 	p->send_cipher = pl.rx_cipher;
 	update_endpoint(n, p, src_ip, src_port);
 	if (ipop_index_alloc(n, &idx) != 0) {

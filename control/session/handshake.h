@@ -39,6 +39,10 @@ void ipop_hs_confirm(struct ipop_node *n, struct ipop_peer *p, uint64_t now);
 /* How long to wait before the next attempt: exponential up to 16x the
  * configured retry, with jitter. */
 uint64_t ipop_hs_retry_delay(const struct ipop_node *n, const struct ipop_peer *p);
+/* Log a refused handshake from src_ip (network order) and why, at most one
+ * line per IPOP_HS_LOG_MS over all reasons; the next line says how many were
+ * not logged (counted in hs_refusals_not_logged too). */
+void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, const char *why);
 /* Queue a handshake response until the next ipop_table_flush(). */
 void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
 			const struct ipop_hs_resp *msg);

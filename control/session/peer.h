@@ -54,6 +54,7 @@ struct ipop_peer {
 
 	uint8_t last_ts[IPOP_TIMESTAMP_LEN];   /* newest accepted initiation */
 	bool have_ts;
+	uint64_t hs_accept_ms;         /* when we last accepted its initiation; 0 never */
 
 	uint64_t rx_pkts_seen;         /* sum over workers at last check */
 	/* The slot's counts when this peer took it: workers' per-slot counters

@@ -6,6 +6,13 @@
  *       session key can produce); the inner frame carries the marker IPOP-INJECTED
  *   ipop-inject garbage IP PORT N                  random payloads of random sizes,
  *       with valid and invalid type/version bytes
+ *   ipop-inject hsflood IP PORT PUBKEY SECONDS PPS one|spoof
+ *       handshake initiations with a valid mac1 for the responder's public key
+ *       PUBKEY (base64) and random content, so each costs the responder an
+ *       X25519 before it fails; at most PPS a second (0: as fast as it can) for
+ *       SECONDS; from this host's address (one) or from a random source in
+ *       10.99.0.0/16 per packet (spoof: raw socket, needs CAP_NET_RAW). Prints
+ *       "sent N in S s".
  * INDEX is the receiver index as printed by tcpdump-free tools: 8 hex digits of the
  * wire bytes. Exit 0 when everything was sent.
  */
@@ -14,12 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <arpa/inet.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sodium.h>
 
 #include "dataplane/aead.h"
 #include "dataplane/wire.h"
+#include "control/session/noise.h"
 
 static int open_to(const char *ip, const char *port, struct sockaddr_in *sa)
 {
@@ -91,6 +103,104 @@ static int garbage(int fd, const struct sockaddr_in *sa, int n)
 	return 0;
 }
 
+static uint64_t xs_state;
+
+/* xorshift64: random enough to make every initiation different, and cheap
+ * enough not to be what limits the rate. */
+static uint64_t xs_next(void)
+{
+	xs_state ^= xs_state << 13;
+	xs_state ^= xs_state >> 7;
+	xs_state ^= xs_state << 17;
+	return xs_state;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int hsflood(const char *ip, const char *port, const char *pub_b64, double seconds,
+		   double pps, int spoof)
+{
+	uint8_t pub[32], key[32];
+	size_t len;
+	struct sockaddr_in sa;
+	struct {
+		struct iphdr ip;
+		struct udphdr udp;
+		struct ipop_hs_init msg;
+	} __attribute__((packed)) pkt;
+	struct ipop_hs_init *msg = &pkt.msg;
+	int fd;
+
+	if (sodium_init() < 0 ||
+	    sodium_base642bin(pub, sizeof(pub), pub_b64, strlen(pub_b64), NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || len != 32) {
+		fprintf(stderr, "bad public key\n");
+		return 2;
+	}
+	ipop_noise_mac1_key(pub, key);
+	if ((fd = open_to(ip, port, &sa)) < 0)
+		return 1;
+	if (spoof) {
+		close(fd);
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);   /* implies IP_HDRINCL */
+		if (fd < 0) {
+			perror("raw socket");
+			return 1;
+		}
+	}
+	getrandom(&xs_state, sizeof(xs_state), 0);
+	xs_state |= 1;
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.daddr = sa.sin_addr.s_addr;
+	pkt.udp.dest = sa.sin_port;
+	pkt.udp.len = htons(sizeof(pkt.udp) + sizeof(pkt.msg));
+	double t0 = now_s(), t = t0;
+	uint64_t sent = 0;
+	while (t - t0 < seconds) {
+		for (int b = 0; b < 16; b++) {
+			uint64_t r[17];
+			for (unsigned i = 0; i < 17; i++)
+				r[i] = xs_next();
+			memcpy(msg, r, sizeof(*msg));
+			msg->type = IPOP_MSG_HANDSHAKE_INIT;
+			msg->version = IPOP_WIRE_VERSION;
+			msg->reserved = 0;
+			ipop_noise_mac1(key, (const uint8_t *)msg, offsetof(struct ipop_hs_init, mac1),
+					msg->mac1);
+			ssize_t w;
+			if (spoof) {
+				pkt.ip.saddr = htonl(0x0a630000u | (uint32_t)(r[0] >> 48));
+				pkt.udp.source = htons(5800);
+				w = sendto(fd, &pkt, sizeof(pkt), 0, (const struct sockaddr *)&sa, sizeof(sa));
+			} else {
+				w = sendto(fd, msg, sizeof(*msg), 0, (const struct sockaddr *)&sa, sizeof(sa));
+			}
+			if (w >= 0)
+				sent++;
+		}
+		t = now_s();
+		if (pps > 0 && (double)sent > (t - t0) * pps) {
+			double ahead = (double)sent / pps - (t - t0);
+			struct timespec d = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+			nanosleep(&d, NULL);
+			t = now_s();
+		}
+	}
+	printf("sent %llu in %.1f s\n", (unsigned long long)sent, t - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
@@ -107,6 +217,10 @@ int main(int argc, char **argv)
 			return 1;
 		return garbage(fd, &sa, atoi(argv[4]));
 	}
-	fprintf(stderr, "usage: ipop-inject wrongkey IP PORT INDEX_HEX COUNTER N | garbage IP PORT N\n");
+	if (argc == 8 && strcmp(argv[1], "hsflood") == 0)
+		return hsflood(argv[2], argv[3], argv[4], atof(argv[5]), atof(argv[6]),
+			       strcmp(argv[7], "spoof") == 0);
+	fprintf(stderr, "usage: ipop-inject wrongkey IP PORT INDEX_HEX COUNTER N | garbage IP PORT N"
+			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof\n");
 	return 2;
 }

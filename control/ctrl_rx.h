@@ -1,0 +1,36 @@
+/* ctrl_rx.h - the control thread's receive path: what the workers hand over on
+ * the to_ctrl ring (ARP copies, handshake messages), taken once per tick under
+ * a budget. Thread: control.
+ *
+ * Why a budget: a handshake initiation that passes mac1 (anyone who knows our
+ * public key can make one) costs X25519 work before it can be refused, so a
+ * flood of them used to keep the tick busy for as long as it lasted, and with
+ * it the timers, keepalives, the API socket and XMPP (docs/handshake.md,
+ * "Handshakes under load").
+ */
+#ifndef IPOP_CONTROL_CTRL_RX_H
+#define IPOP_CONTROL_CTRL_RX_H
+
+struct ipop_node;
+
+/* At most this many packets are taken from the ring per tick: the ring's size
+ * (control/node.c), i.e. everything that was there when the tick began and
+ * not what the workers keep adding meanwhile. Taking them is cheap (a look at
+ * the headers, a free); emptying the ring every tick is what leaves room in it
+ * for the workers' ARP copies and our peers' responses during a flood. */
+#define IPOP_CTRL_RX_MAX 1024
+/* At most this many handshake messages per tick reach the Noise code (any
+ * X25519): responses first, then initiations; initiations over it are dropped
+ * and counted (hs_init_shed). 32 x ~0.2 ms (a valid initiation: consume and
+ * respond) is ~6 ms of a 10 ms tick at worst, ~1.3 ms for forged ones (one
+ * X25519 each), and still 3,200 handshakes a second, far more than any
+ * gateway's peers need (one per peer per rekey_after, or per retry). */
+#define IPOP_CTRL_HS_BUDGET 32
+
+/* Take what the workers queued for control (at most IPOP_CTRL_RX_MAX) and
+ * handle it: every ARP copy to the next-hop table; handshake responses, then
+ * initiations, to the session state machine up to IPOP_CTRL_HS_BUDGET, the
+ * rest dropped and counted; publish what changed. */
+void ipop_ctrl_rx_drain(struct ipop_node *n);
+
+#endif
