@@ -342,9 +342,38 @@ int ipop_linkmgr_drop(struct ipop_linkmgr *lm, const char *jid, const char *why)
 	return 0;
 }
 
+/* The incoming-only link of this type (held only for its member) made last,
+ * or NULL. */
+static struct ipop_link *newest_incoming(struct ipop_linkmgr *lm, uint8_t type)
+{
+	struct ipop_link *best = NULL;
+
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		struct ipop_link *o = lm->links[i];
+		if (o->remote_type == type && !wanted(o) && o->state != IPOP_LINK_CLOSED &&
+		    o->state != IPOP_LINK_FAILED && (best == NULL || o->created_ms > best->created_ms))
+			best = o;
+	}
+	return best;
+}
+
 void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP_LINK_NTYPES])
 {
 	memcpy(lm->max_in, max_in, sizeof(lm->max_in));
+	/* A cap that went down (k follows the size estimate, which a leave can
+	 * move across a rounding boundary) bounds what we hold now, not only the
+	 * next request: the newest links over it are shed, their members draw
+	 * elsewhere. */
+	for (uint8_t type = 0; type < IPOP_LINK_NTYPES; type++) {
+		if (max_in[type] == 0)
+			continue;
+		struct ipop_link *l;
+		while (incoming_of_type(lm, NULL, type) > max_in[type] &&
+		       (l = newest_incoming(lm, type)) != NULL) {
+			lm->st.shed_over_cap++;
+			refuse(lm, l, type);
+		}
+	}
 }
 
 /* The member's key and endpoint are known: add its peer and handshake. */

@@ -577,10 +577,10 @@ int main(void)
 	deliver(&D, &B);
 	CHECK(st(&B, "d@x") == IPOP_LINK_CONNECTED && B.lm.st.shed_over_cap == 1);
 	/* ... and with the cap back at 1, the next retype to long is shed. */
-	caps[IPOP_LINK_LONG] = 1;
-	ipop_linkmgr_set_limits(&B.lm, caps);
 	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
 	deliver(&D, &B);
+	caps[IPOP_LINK_LONG] = 1;
+	ipop_linkmgr_set_limits(&B.lm, caps);
 	CHECK(st(&B, "d@x") == IPOP_LINK_CONNECTED && B.lm.st.shed_over_cap == 1);
 	B.n_out = 0;
 	ipop_linkmgr_want(&D.lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
@@ -590,6 +590,37 @@ int main(void)
 	deliver(&B, &D);
 	CHECK(st(&D, "b@x") == IPOP_LINK_FAILED && ipop_linkmgr_find(&D.lm, "b@x")->refused);
 	CHECK(st(&B, "c@x") == IPOP_LINK_CONNECTED);
+
+	/* ---- a cap that goes down sheds the newest incoming links over it */
+	side_init(&A, "a@x", "a@x/r");
+	side_init(&B, "b@x", "b@x/r");
+	side_init(&C, "c@x", "c@x/r");
+	side_init(&D, "d@x", "d@x/r");
+	caps[IPOP_LINK_LONG] = 3;
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	struct side *rq[3] = { &A, &C, &D };
+	for (int i = 0; i < 3; i++) {
+		ipop_linkmgr_want(&rq[i]->lm, "b@x", "b@x/r", IPOP_LINK_LONG, NULL);
+		deliver(rq[i], &B);
+		deliver(&B, rq[i]);
+		fpeer(&B, rq[i]->pub, false)->up = true;
+		fpeer(rq[i], B.pub, false)->up = true;
+		advance(200, &B, rq[i]);   /* created in this order: A, C, D */
+	}
+	CHECK(st(&B, "a@x") == IPOP_LINK_CONNECTED && st(&B, "c@x") == IPOP_LINK_CONNECTED &&
+	      st(&B, "d@x") == IPOP_LINK_CONNECTED);
+	uint64_t shed0 = B.lm.st.shed_over_cap;
+	B.n_out = 0;
+	caps[IPOP_LINK_LONG] = 3;
+	ipop_linkmgr_set_limits(&B.lm, caps);   /* unchanged: nothing shed */
+	CHECK(B.lm.st.shed_over_cap == shed0 && B.n_out == 0);
+	caps[IPOP_LINK_LONG] = 1;
+	ipop_linkmgr_set_limits(&B.lm, caps);
+	CHECK(B.lm.st.shed_over_cap == shed0 + 2 && B.n_out == 2);
+	CHECK(st(&B, "a@x") == IPOP_LINK_CONNECTED);   /* the oldest stays */
+	CHECK(st(&B, "c@x") == IPOP_LINK_CLOSED && st(&B, "d@x") == IPOP_LINK_CLOSED);
+	CHECK(B.out[0].op == IPOP_LINK_REFUSE && B.out[1].op == IPOP_LINK_REFUSE);
+	CHECK(strstr(ipop_linkmgr_find(&B.lm, "d@x")->last_error, "cap of 1") != NULL);
 
 	/* ---- a member that floods requests: 8 per 10 s are answered, the rest
 	 * ignored and counted, and it is served again in the next window */
