@@ -171,6 +171,7 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 		return;
 	}
 	c->st->flood_rx++;
+	c->st->flood_rx_hops[h->hops < IPOP_FLOOD_HOPS_HIST ? h->hops : IPOP_FLOOD_HOPS_HIST - 1]++;
 	uint16_t learn = learn_origin(c, t, ipop_node_id_from_bytes(h->origin), slot, h->hops);
 	/* Copies only for the next hops (a leaf copies nothing); m stays ours. */
 	c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, m, &bound,

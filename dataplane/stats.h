@@ -17,6 +17,7 @@
 
 #define IPOP_MAX_PEERS 1024   /* peer slots in the fast-path table */
 #define IPOP_MAX_GATEWAYS_STATS 4096   /* = IPOP_MAX_GATEWAYS (tables.h checks) */
+#define IPOP_FLOOD_HOPS_HIST 16
 
 /* Summed over the workers in `show`'s dataplane object. */
 #define IPOP_LCORE_COUNTERS(X) \
@@ -126,6 +127,10 @@ struct ipop_lcore_stats {
 	 * the directory (tables.h: IPOP_MAX_GATEWAYS slots): control's on-demand
 	 * links read them (control/fib/gateways.c). */
 	uint64_t transit_bytes[IPOP_MAX_GATEWAYS_STATS];
+	/* Flood copies accepted here by the length of the path they took
+	 * (gateways crossed: the fabric header's hops + 1), [i] = i + 1 hops, the
+	 * last bucket everything longer: `show`'s dataplane.flood_rx_by_hops. */
+	uint64_t flood_rx_hops[IPOP_FLOOD_HOPS_HIST];
 } __attribute__((aligned(64)));
 
 /* The families above, for the management API (stats.c). */

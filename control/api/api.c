@@ -105,6 +105,16 @@ static json_object *dataplane_json(const struct ipop_node *n)
 	JADD(o, "busy_pct", json_object_new_double(total ? 100.0 * (double)busy / (double)total : 0));
 	ipop_counters_json(d, &ipop_drop_family, &s);
 	JADD(o, "drops", d);
+	/* Flood copies received by path length: [i] = i + 1 gateways crossed,
+	 * the last entry that many or more. */
+	json_object *h = json_object_new_array();
+	for (unsigned i = 0; i < IPOP_FLOOD_HOPS_HIST; i++) {
+		uint64_t v = 0;
+		for (unsigned w = 0; w < n->n_workers; w++)
+			v += n->workers[w].stats.flood_rx_hops[i];
+		json_object_array_add(h, JU64(v));
+	}
+	JADD(o, "flood_rx_by_hops", h);
 	return o;
 }
 

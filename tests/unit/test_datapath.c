@@ -1791,6 +1791,7 @@ static void test_bounded_flood(void)
 	frame_eth(f, BCAST, HB, 0x0806, 60, 7);
 	uint64_t b_tx = B.st->flood_tx, a_rx = A.st->flood_rx, a_rel = A.st->flood_relayed;
 	uint64_t c_rx = C.st->flood_rx;
+	uint64_t a_h1 = A.st->flood_rx_hops[0], c_h2 = C.st->flood_rx_hops[1];
 	unsigned n = send1(&B, f, 60, out, 8);
 	CHECK(n == 1 && B.st->flood_tx == b_tx + 1);       /* one copy: to A */
 	if (n != 1)
@@ -1815,6 +1816,8 @@ static void test_bounded_flood(void)
 	CHECK(take(&C, Q_LAN, got, 8) == 1 && same(got[0], f, 60));
 	free_all(got, 1);
 	CHECK(C.st->flood_rx == c_rx + 1);
+	/* Path lengths: A got it straight from its origin, C two gateways on. */
+	CHECK(A.st->flood_rx_hops[0] == a_h1 + 1 && C.st->flood_rx_hops[1] == c_h2 + 1);
 	/* C got it from A, not from its origin B: nothing learnt about HB. */
 	CHECK(ipop_bridge_lookup(&C.br, HB, NOW_S) == IPOP_LOC_NONE);
 	CHECK(wan_out(&C, out, 8) == 0);                            /* C's arc is empty */
