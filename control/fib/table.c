@@ -15,6 +15,7 @@
 
 #include "dataplane/encap.h"
 #include "dataplane/tables.h"
+#include "dataplane/wire.h"
 
 static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 {
@@ -37,6 +38,11 @@ int ipop_table_publish(struct ipop_node *n)
 	t->wan_mtu = n->cfg->wan_mtu;
 	/* Inner IPv4 MTU = underlay MTU - ipop overhead - inner Ethernet header. */
 	t->mss_clamp = (uint16_t)(n->cfg->wan_mtu - IPOP_IP_OVERHEAD - 14 - 40);
+	/* With symphony, TCP between sites without a tunnel crosses gateways as
+	 * transit frames, which carry the fabric header too: leave room for it
+	 * (a full-size segment would otherwise leave as two outer fragments). */
+	if (n->cfg->signal_enabled && n->cfg->topo_policy != IPOP_TOPO_POLICY_ALLTOALL)
+		t->mss_clamp = (uint16_t)(t->mss_clamp - IPOP_FABRIC_HDR_LEN);
 	t->tsc_hz = n->tsc_hz;
 	t->n_peers = n->n_peers;
 	for (uint16_t i = 0; i < n->n_peers; i++) {

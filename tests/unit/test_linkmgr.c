@@ -317,7 +317,7 @@ int main(void)
 	CHECK(ipop_linkmgr_find(&A.lm, "b@x")->remote_type == IPOP_LINK_NONE);
 
 	/* ---- a handshake answered just before the deadline: the member's side is
-	 * up, its first packet due; the link waits for it (once) rather than
+	 * up, its first packet due; the link waits for it (a few times) rather than
 	 * removing the peer under the member's session */
 	side_init(&A, "a@x", "a@x/r");
 	side_init(&B, "b@x", "b@x/r");
@@ -331,12 +331,16 @@ int main(void)
 	fpeer(&A, B.pub, false)->up = true;
 	advance(200, &A, NULL);
 	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED);
-	/* The grace is bounded: a confirmation that never comes fails the link. */
+	/* More than once (the member initiated again after a lost confirmation),
+	 * but bounded: a confirmation that never comes fails the link after 4
+	 * extensions of 2 s. */
 	fpeer(&A, B.pub, false)->deaths++;
 	fpeer(&A, B.pub, false)->up = false;
 	advance(200, &A, NULL);
 	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);
 	advance(TIMEOUT_MS + 2500, &A, NULL);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING);   /* in its second extension */
+	advance(4 * 2000, &A, NULL);
 	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED);
 
 	/* ---- capped back-off: many failures never wait longer than max + 25% */
