@@ -29,6 +29,10 @@
  * (open, then check and update the window, advancing it by one). Re-sealing
  * per pass would time the sender too; a long pre-sealed sequence would need
  * gigabytes at 1420 bytes.
+ *
+ * --modes transit,flood (issue 12) measure forwarding for another gateway
+ * and a flood to FLOOD_PEERS next hops on gateways of their own; see the
+ * section "transit and flood" below.
  */
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
