@@ -221,26 +221,37 @@ if want E3; then
 	rx_out=$(t_mkdir mcast)
 	for r in "$R1" "$R2"; do
 		nsx "host-$r" ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
-		bg_start "host-$r" "$rx_out/rx-$r.log" "$RING_PY" -c '
+		bg_start "host-$r" "$rx_out/rx-$r.log" "$RING_PY" -u -c '
 import socket, struct, sys, time
 g, cnt = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("", 5007))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(sys.argv[3])))
-s.settimeout(8)
 seen = {}
-try:
-    while True:
+end = time.time() + 25
+print("joined", flush=True)
+while time.time() < end:
+    s.settimeout(max(0.1, end - time.time()))
+    try:
         seq = int(s.recv(64))
-        seen[seq] = seen.get(seq, 0) + 1
-except socket.timeout:
-    pass
-print(len(seen), sum(v - 1 for v in seen.values()))
+    except socket.timeout:
+        break
+    seen[seq] = seen.get(seq, 0) + 1
+    if len(seen) == cnt:
+        s.settimeout(1)   # a duplicate of the last one would come now
+        try:
+            while True:
+                seq = int(s.recv(64))
+                seen[seq] = seen.get(seq, 0) + 1
+        except socket.timeout:
+            pass
+        break
+print(len(seen), sum(v - 1 for v in seen.values()), flush=True)
 ' "$G" "$CNT" "${T_HOST_IP[$r]}"
 		eval "RXPID_$r=\$BG_PID"
 	done
-	sleep 1
+	for r in "$R1" "$R2"; do wait_until 15 grep -q joined "$rx_out/rx-$r.log" || log "E3: receiver $r not ready"; done
 	nsx host-1 ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
 	b=$(all_dp flood_rx "${SITES[@]}")
 	nsx host-1 "$RING_PY" -c '
@@ -252,12 +263,13 @@ for i in range(int(sys.argv[2])):
     s.sendto(str(i).encode(), (sys.argv[1], 5007))
     time.sleep(0.01)
 ' "$G" "$CNT" "${T_HOST_IP[1]}"
-	sleep 9
-	a=$(all_dp flood_rx "${SITES[@]}")
 	res=()
 	for r in "$R1" "$R2"; do
 		p="RXPID_$r"
-		wait_until 10 bash -c "! kill -0 ${!p} 2>/dev/null" || true
+		wait_until 30 bash -c "! kill -0 ${!p} 2>/dev/null" || log "E3: receiver $r still running"
+	done
+	a=$(all_dp flood_rx "${SITES[@]}")
+	for r in "$R1" "$R2"; do
 		res+=("$(tail -n 1 "$rx_out/rx-$r.log")")
 	done
 	e3=$("$RING_PY" - "$CNT" "$R1" "${res[0]}" "$R2" "${res[1]}" "$(delta_json "$b" "$a")" <<'PY'
@@ -265,8 +277,11 @@ import json, sys
 cnt = int(sys.argv[1])
 out = {"sent": cnt, "receivers": {}}
 for site, r in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
-    got, dup = (list(map(int, r.split())) + [0, 0])[:2] if r else (0, 0)
-    out["receivers"][site] = {"distinct": got, "duplicates": dup}
+    try:
+        got, dup = map(int, r.split())
+        out["receivers"][site] = {"distinct": got, "duplicates": dup}
+    except ValueError:
+        out["receivers"][site] = {"error": "no result: %r" % r}
 rx = json.loads(sys.argv[6])
 out["flood_copies_per_gateway"] = sorted(set(v for k, v in rx.items() if k != "1"))
 print(json.dumps(out))
