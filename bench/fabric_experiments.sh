@@ -17,10 +17,11 @@
 #       received exactly once at each
 #   E7  a bulk transfer between two sites without a direct link: transit hops
 #       and RTT before, the on-demand link it triggers, RTT after
-#   E5  s = 2: one stopped gateway: broadcast delivery (one ARP request from
-#       every live site at once; copies accepted against m (m - 1)) at once,
-#       after detection, after repair; then two adjacent stopped
-#   E4  s = 1 (last: restarts the overlay with s = 1): one stopped gateway,
+#   E5  s = 2: one killed gateway (SIGKILL, as a crash): broadcast delivery
+#       (one ARP request from every live site at once; copies accepted against
+#       m (m - 1)) at once, after detection, after repair; then two adjacent
+#       killed
+#   E4  s = 1 (last: restarts the overlay with s = 1): one killed gateway,
 #       broadcast delivery at once and after repair
 #   E9  an iperf3 TCP stream between two sites while random other gateways
 #       leave and rejoin; the stream's throughput per second, and pings
@@ -350,7 +351,7 @@ PY
 )"
 	X=${ORDER[3]} Y=${ORDER[4]}
 	mapfile -t ALIVE < <(alive_except "$X")
-	gw_stop "$X"
+	gw_kill "$X"
 	r_now=$(reach_all "${ALIVE[@]}")
 	sleep 4   # dead_after (6 s with the 2 s keepalive) from the stop: detected
 	r_det=$(reach_all "${ALIVE[@]}")
@@ -359,7 +360,7 @@ PY
 	rep1=$(($(_t_now_ms) - t0))
 	r_rep=$(reach_all "${ALIVE[@]}")
 	mapfile -t ALIVE2 < <(alive_except "$X" "$Y")
-	gw_stop "$Y"
+	gw_kill "$Y"
 	r2_now=$(reach_all "${ALIVE2[@]}")
 	t0=$(_t_now_ms)
 	wait_until 60 converged "${ALIVE2[@]}" || true
@@ -437,7 +438,7 @@ PY
 )"
 	X=${ORDER[3]}
 	mapfile -t ALIVE < <(alive_except "$X")
-	gw_stop "$X"
+	gw_kill "$X"
 	r_now=$(reach_all "${ALIVE[@]}")
 	t0=$(_t_now_ms)
 	wait_until 60 converged "${ALIVE[@]}" || true
