@@ -124,6 +124,11 @@ print("%d/%d" % (sum(int(a[k]) - int(b[k]) for k in a), m * (m - 1)))
 PY
 }
 converged() { ring_ok "${PARAMS:-}" "$@"; }
+# why_not : the last ring check's problems, as a JSON string (for a report
+# whose convergence wait timed out).
+why_not() {
+	"$RING_PY" -c 'import json, sys; print(json.dumps([l.strip() for l in open(sys.argv[1]) if "PROBLEM" in l][:6]))' "$T_TMP/ring.last" 2>/dev/null || echo '[]'
+}
 up_ring() {
 	local t0
 	start_all "${SITES[@]}" >&2
@@ -356,17 +361,19 @@ PY
 	sleep 4   # dead_after (6 s with the 2 s keepalive) from the stop: detected
 	r_det=$(reach_all "${ALIVE[@]}")
 	t0=$(_t_now_ms)
-	wait_until 60 converged "${ALIVE[@]}" || true
+	nc1='[]'
+	wait_until 60 converged "${ALIVE[@]}" || nc1=$(why_not)
 	rep1=$(($(_t_now_ms) - t0))
 	r_rep=$(reach_all "${ALIVE[@]}")
 	mapfile -t ALIVE2 < <(alive_except "$X" "$Y")
 	gw_kill "$Y"
 	r2_now=$(reach_all "${ALIVE2[@]}")
 	t0=$(_t_now_ms)
-	wait_until 60 converged "${ALIVE2[@]}" || true
+	nc2='[]'
+	wait_until 60 converged "${ALIVE2[@]}" || nc2=$(why_not)
 	rep2=$(($(_t_now_ms) - t0))
 	r2_rep=$(reach_all "${ALIVE2[@]}")
-	e5="{\"one_stopped\": {\"copies_at_once\": \"$r_now\", \"copies_after_detection\": \"$r_det\", \"copies_after_repair\": \"$r_rep\", \"repair_ms\": $rep1}, \"two_adjacent_stopped\": {\"copies_at_once\": \"$r2_now\", \"copies_after_repair\": \"$r2_rep\", \"repair_ms\": $rep2}}"
+	e5="{\"one_stopped\": {\"copies_at_once\": \"$r_now\", \"copies_after_detection\": \"$r_det\", \"copies_after_repair\": \"$r_rep\", \"repair_ms\": $rep1, \"not_converged_because\": $nc1}, \"two_adjacent_stopped\": {\"copies_at_once\": \"$r2_now\", \"copies_after_repair\": \"$r2_rep\", \"repair_ms\": $rep2, \"not_converged_because\": $nc2}}"
 	log "E5: $e5"
 	put E5 "$e5"
 	gw_start "$X" >&2
