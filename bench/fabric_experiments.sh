@@ -13,8 +13,8 @@
 #       simulator's numbers for the same n (docs/overlay-algorithms.md)
 #   E2  an IP address (with its MAC) moves from one site's LAN to another's and
 #       announces itself (gratuitous ARP): time until a third site reaches it
-#   E3  IP multicast: one sender, receivers at two other sites, every datagram
-#       received exactly once at each
+#   E3  (first) IP multicast: one sender, receivers at two other sites, every
+#       datagram received exactly once at each
 #   E7  a bulk transfer between two sites without a direct link: transit hops
 #       and RTT before, the on-demand link it triggers, RTT after
 #   E5  s = 2: one killed gateway (SIGKILL, as a crash): broadcast delivery
@@ -43,7 +43,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=16
 OUT=""
-EXPS="E1 E8 E2 E3 E7 E5 E9 E4"
+EXPS="E3 E1 E8 E2 E7 E5 E9 E4"
 while getopts "b:n:o:x:h" o; do
 	case $o in
 	b) export IPOP_BUILD=$OPTARG ;; n) N=$OPTARG ;; o) OUT=$OPTARG ;; x) EXPS=$OPTARG ;;
@@ -143,6 +143,82 @@ up_ring() {
 	up_ring
 } >&2
 
+# ---- E3: IP multicast, one sender, receivers at two sites
+if want E3; then
+	R1=$((N / 3 + 1)) R2=$((2 * N / 3 + 1)) G=239.1.2.3 CNT=200
+	rx_out=$(t_mkdir mcast)
+	for r in "$R1" "$R2"; do
+		nsx "host-$r" ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
+		bg_start "host-$r" "$rx_out/rx-$r.log" "$RING_PY" -u -c '
+import socket, struct, sys, time
+g, cnt = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 5007))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(sys.argv[3])))
+seen = {}
+end = time.time() + 25
+print("joined", flush=True)
+while time.time() < end:
+    s.settimeout(max(0.1, end - time.time()))
+    try:
+        seq = int(s.recv(64))
+    except socket.timeout:
+        break
+    seen[seq] = seen.get(seq, 0) + 1
+    if len(seen) == cnt:
+        s.settimeout(1)   # a duplicate of the last one would come now
+        try:
+            while True:
+                seq = int(s.recv(64))
+                seen[seq] = seen.get(seq, 0) + 1
+        except socket.timeout:
+            pass
+        break
+print(len(seen), sum(v - 1 for v in seen.values()), flush=True)
+' "$G" "$CNT" "${T_HOST_IP[$r]}"
+		eval "RXPID_$r=\$BG_PID"
+	done
+	for r in "$R1" "$R2"; do wait_until 15 grep -q joined "$rx_out/rx-$r.log" || log "E3: receiver $r not ready"; done
+	nsx host-1 ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
+	b=$(all_dp flood_rx "${SITES[@]}")
+	nsx host-1 "$RING_PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[3]))
+for i in range(int(sys.argv[2])):
+    s.sendto(str(i).encode(), (sys.argv[1], 5007))
+    time.sleep(0.01)
+' "$G" "$CNT" "${T_HOST_IP[1]}"
+	res=()
+	for r in "$R1" "$R2"; do
+		p="RXPID_$r"
+		wait_until 30 bash -c "! kill -0 ${!p} 2>/dev/null" || log "E3: receiver $r still running"
+	done
+	a=$(all_dp flood_rx "${SITES[@]}")
+	for r in "$R1" "$R2"; do
+		res+=("$(tail -n 1 "$rx_out/rx-$r.log")")
+	done
+	e3=$("$RING_PY" - "$CNT" "$R1" "${res[0]}" "$R2" "${res[1]}" "$(delta_json "$b" "$a")" <<'PY'
+import json, sys
+cnt = int(sys.argv[1])
+out = {"sent": cnt, "receivers": {}}
+for site, r in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
+    try:
+        got, dup = map(int, r.split())
+        out["receivers"][site] = {"distinct": got, "duplicates": dup}
+    except ValueError:
+        out["receivers"][site] = {"error": "no result: %r" % r}
+rx = json.loads(sys.argv[6])
+out["flood_copies_per_gateway"] = sorted(set(v for k, v in rx.items() if k != "1"))
+print(json.dumps(out))
+PY
+)
+	log "E3: $e3"
+	put E3 "$e3"
+fi
+
 # ---- E1: one ARP request, every gateway once; the reply by unicast
 if want E1; then
 	b=$(all_dp flood_rx "${SITES[@]}")
@@ -219,82 +295,6 @@ if want E2; then
 	e2="{\"from_site\": $A, \"to_site\": $B, \"pinged_from\": $C, \"reachable_after_ms\": $moved}"
 	log "E2: $e2"
 	put E2 "$e2"
-fi
-
-# ---- E3: IP multicast, one sender, receivers at two sites
-if want E3; then
-	R1=$((N / 3 + 1)) R2=$((2 * N / 3 + 1)) G=239.1.2.3 CNT=200
-	rx_out=$(t_mkdir mcast)
-	for r in "$R1" "$R2"; do
-		nsx "host-$r" ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
-		bg_start "host-$r" "$rx_out/rx-$r.log" "$RING_PY" -u -c '
-import socket, struct, sys, time
-g, cnt = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 5007))
-s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(sys.argv[3])))
-seen = {}
-end = time.time() + 25
-print("joined", flush=True)
-while time.time() < end:
-    s.settimeout(max(0.1, end - time.time()))
-    try:
-        seq = int(s.recv(64))
-    except socket.timeout:
-        break
-    seen[seq] = seen.get(seq, 0) + 1
-    if len(seen) == cnt:
-        s.settimeout(1)   # a duplicate of the last one would come now
-        try:
-            while True:
-                seq = int(s.recv(64))
-                seen[seq] = seen.get(seq, 0) + 1
-        except socket.timeout:
-            pass
-        break
-print(len(seen), sum(v - 1 for v in seen.values()), flush=True)
-' "$G" "$CNT" "${T_HOST_IP[$r]}"
-		eval "RXPID_$r=\$BG_PID"
-	done
-	for r in "$R1" "$R2"; do wait_until 15 grep -q joined "$rx_out/rx-$r.log" || log "E3: receiver $r not ready"; done
-	nsx host-1 ip route add 224.0.0.0/4 dev eth0 2>/dev/null || true
-	b=$(all_dp flood_rx "${SITES[@]}")
-	nsx host-1 "$RING_PY" -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[3]))
-for i in range(int(sys.argv[2])):
-    s.sendto(str(i).encode(), (sys.argv[1], 5007))
-    time.sleep(0.01)
-' "$G" "$CNT" "${T_HOST_IP[1]}"
-	res=()
-	for r in "$R1" "$R2"; do
-		p="RXPID_$r"
-		wait_until 30 bash -c "! kill -0 ${!p} 2>/dev/null" || log "E3: receiver $r still running"
-	done
-	a=$(all_dp flood_rx "${SITES[@]}")
-	for r in "$R1" "$R2"; do
-		res+=("$(tail -n 1 "$rx_out/rx-$r.log")")
-	done
-	e3=$("$RING_PY" - "$CNT" "$R1" "${res[0]}" "$R2" "${res[1]}" "$(delta_json "$b" "$a")" <<'PY'
-import json, sys
-cnt = int(sys.argv[1])
-out = {"sent": cnt, "receivers": {}}
-for site, r in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
-    try:
-        got, dup = map(int, r.split())
-        out["receivers"][site] = {"distinct": got, "duplicates": dup}
-    except ValueError:
-        out["receivers"][site] = {"error": "no result: %r" % r}
-rx = json.loads(sys.argv[6])
-out["flood_copies_per_gateway"] = sorted(set(v for k, v in rx.items() if k != "1"))
-print(json.dumps(out))
-PY
-)
-	log "E3: $e3"
-	put E3 "$e3"
 fi
 
 # pair_unlinked : two sites whose gateways hold no tunnel to each other.
