@@ -4,6 +4,7 @@
 #include "control/node.h"
 #include "control/fib/table.h"
 #include "control/netif.h"
+#include "control/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -122,6 +123,52 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* Appends the fd of each of port's queues [q0, q0 + nq) to fds; on a queue
+ * without one, names the port in why and returns its error. */
+static int add_rx_fds(const struct ipop_port *p, uint16_t q0, uint16_t nq, int *fds,
+		      unsigned *n, const char **why)
+{
+	for (uint16_t q = q0; q < q0 + nq; q++) {
+		int fd = ipop_port_rx_fd(p, q);
+
+		if (fd < 0) {
+			*why = p->name;
+			return fd;
+		}
+		fds[(*n)++] = fd;
+	}
+	return 0;
+}
+
+/* dpdk.idle_wait: each worker waits in epoll on the fds of every rx queue it
+ * polls; a worker with a queue that has none keeps the nanosleep back-off. */
+static void setup_idle_wait(struct ipop_node *n, struct ipop_worker *w)
+{
+	int fds[2 + 2 * IPOP_MAX_WORKERS];
+	const char *why = NULL;
+	unsigned nfd = 0;
+	int r = 0;
+
+	if (n->have_lan)
+		r = add_rx_fds(&n->lan, w->rxq, 1, fds, &nfd, &why);
+	if (r == 0)
+		r = add_rx_fds(&n->wan, w->rxq, 1, fds, &nfd, &why);
+	if (r == 0 && w->poll_slow)
+		r = add_rx_fds(&n->exc, 0, w->tap_queues, fds, &nfd, &why);
+	if (r == 0 && w->poll_slow && n->have_host)
+		r = add_rx_fds(&n->host, 0, w->tap_queues, fds, &nfd, &why);
+	if (r != 0) {
+		LOG_INFO("worker %u: idle back-off by nanosleep: %s has no rx fd to wait on "
+			 "(idle_wait works with net_af_packet and net_tap)", w->idx, why);
+		return;
+	}
+	r = ipop_worker_wait_init(w, fds, nfd);
+	if (r != 0)
+		LOG_WARN("worker %u: idle back-off by nanosleep: epoll: %s", w->idx, strerror(-r));
+	else
+		LOG_DEBUG("worker %u: idle wait on %u rx fds", w->idx, nfd);
+}
+
 static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 {
 	unsigned i = 0, lcore;
@@ -130,6 +177,9 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 	n->workers = rte_zmalloc("ipop_workers", sizeof(*n->workers) * n->n_workers, RTE_CACHE_LINE_SIZE);
 	if (n->workers == NULL)
 		return -ENOMEM;
+	/* Stop and fini may see workers that never reached ipop_worker_init. */
+	for (i = 0; i < n->n_workers; i++)
+		n->workers[i].epfd = n->workers[i].evfd = -1;
 	for (i = 0; i < n->n_workers; i++) {
 		struct ipop_worker *w = &n->workers[i];
 		w->lan_port = n->have_lan ? n->lan.id : IPOP_NO_PORT;
@@ -142,6 +192,8 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u init: %s", i, strerror(-r));
 			return r;
 		}
+		if (ipop_cfg_idle_wait(n->cfg))
+			setup_idle_wait(n, w);
 	}
 	i = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -161,6 +213,8 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 void ipop_node_stop(struct ipop_node *n)
 {
 	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
+		ipop_worker_kick(&n->workers[i]);   /* out of a wait in epoll */
 	rte_eal_mp_wait_lcore();
 	for (uint16_t i = 0; i < n->n_peers; i++) {
 		if (n->peers[i] == NULL)

@@ -36,6 +36,16 @@ int ipop_port_start(struct ipop_port *p, uint16_t n_rxq, uint16_t n_txq,
 
 int ipop_port_set_mac(struct ipop_port *p, const struct rte_ether_addr *mac);
 
+/* A file descriptor that becomes readable (level-triggered) when rx queue q of a
+ * started port has frames, for a worker that waits in epoll instead of polling
+ * (lcore/worker.c, dpdk.idle_wait). The fd stays owned by the driver and closes
+ * with the port. net_tap: its queue's TAP fd, through DPDK's rx interrupt
+ * vector (ipop_port_start asks for rx interrupts on TAPs). net_af_packet: the
+ * queue's PACKET_RX_RING socket (the driver has no rx interrupts; see port.c).
+ * -ENOTSUP for every other driver (memif, af_xdp, PCI NICs: they keep the
+ * nanosleep back-off). Control thread, after ipop_port_start. */
+int ipop_port_rx_fd(const struct ipop_port *p, uint16_t q);
+
 void ipop_port_stop(struct ipop_port *p);
 
 #endif
