@@ -2,8 +2,10 @@
 #include "drivers/port.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <linux/if_packet.h>
 #include <rte_ethdev.h>
@@ -166,6 +168,26 @@ int ipop_port_rx_fd(const struct ipop_port *p, uint16_t q)
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index > 0)
 		return af_packet_rx_fd(p, q, (int)info.if_index);
 	return -ENOTSUP;
+}
+
+/* DPDK's net_tap reads its queues only after a real-time signal it asked the
+ * kernel for (F_SETSIG) has bumped a counter (tap_trigger): an rx burst without
+ * a new signal returns nothing, even with frames in the TAP. The kernel raises
+ * the signal before it wakes the fd's waiters, but sends it to the process, and
+ * the control thread (or any other) may take it: a worker woken by the fd then
+ * finds nothing until that thread has run the handler, and waits again at once,
+ * many times. Sent to the waiting thread itself, the signal ends its
+ * epoll_wait (EINTR) and its handler has run before the worker polls. */
+int ipop_port_rx_fd_claim(int fd)
+{
+	struct f_owner_ex o = { .type = F_OWNER_TID, .pid = gettid() };
+	int sig = fcntl(fd, F_GETSIG);
+
+	if (sig < 0)
+		return -errno;
+	if (sig == 0)
+		return 0;   /* no signal-driven I/O on fd (af_packet) */
+	return fcntl(fd, F_SETOWN_EX, &o) == 0 ? 0 : -errno;
 }
 
 void ipop_port_stop(struct ipop_port *p)

@@ -46,6 +46,11 @@ int ipop_port_set_mac(struct ipop_port *p, const struct rte_ether_addr *mac);
  * nanosleep back-off). Control thread, after ipop_port_start. */
 int ipop_port_rx_fd(const struct ipop_port *p, uint16_t q);
 
+/* Called by the thread that waits on fd (from ipop_port_rx_fd): if the driver
+ * asked the kernel for a signal on fd's arrivals (net_tap does, see port.c),
+ * direct it to the calling thread. 0, or a negative errno. */
+int ipop_port_rx_fd_claim(int fd);
+
 void ipop_port_stop(struct ipop_port *p);
 
 #endif

@@ -20,9 +20,11 @@
  * from_ctrl ring has no fd: control writes the eventfd after enqueueing, but
  * only while the worker says it is waiting (a Dekker pair of seq_cst fences in
  * idle_wait and ipop_worker_notify makes sure one of the two sees the other).
- * The worker is RCU-offline while it waits, as while it sleeps.
+ * The worker is RCU-offline while it waits, as while it sleeps. net_tap's rx
+ * signal is directed at the worker that waits on the TAP (ipop_port_rx_fd_claim).
  */
 #include "lcore/worker.h"
+#include "drivers/port.h"
 
 #include <errno.h>
 #include <string.h>
@@ -155,7 +157,13 @@ int ipop_worker_wait_init(struct ipop_worker *w, const int *fds, unsigned n)
 		r = -errno;
 		goto fail;
 	}
+	if (n > RTE_DIM(w->wait_fds)) {
+		r = -E2BIG;
+		goto fail;
+	}
+	w->n_wait_fds = n;
 	for (unsigned i = 0; i < n; i++) {
+		w->wait_fds[i] = fds[i];
 		ev.data.fd = fds[i];
 		/* Level-triggered: readable while the queue holds frames, so a frame
 		 * that came between the last poll and the wait cannot be missed. */
@@ -303,6 +311,9 @@ int ipop_worker_main(void *arg)
 
 	/* Best effort: without it sleeps are only longer. */
 	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	/* Best effort: without it a TAP frame costs spurious wake-ups (port.c). */
+	for (unsigned i = 0; w->epfd >= 0 && i < w->n_wait_fds; i++)
+		(void)ipop_port_rx_fd_claim(w->wait_fds[i]);
 	rte_rcu_qsbr_thread_register(sh->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(sh->qsbr, w->idx);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {

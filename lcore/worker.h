@@ -61,6 +61,8 @@ struct ipop_worker {
 	 * control in ipop_worker_notify. */
 	int epfd, evfd;
 	int waiting;
+	unsigned n_wait_fds;
+	int wait_fds[2 + 2 * IPOP_MAX_WORKERS];   /* the ports' fds in epfd */
 };
 
 /* Fill w's dataplane context and queues. Start-up, control thread. */
