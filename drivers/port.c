@@ -1,4 +1,5 @@
-/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown. */
+/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown;
+ * ipop_port_rx_fd_claim: a worker as it starts. */
 #include "drivers/port.h"
 
 #include <errno.h>

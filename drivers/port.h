@@ -1,5 +1,7 @@
 /* port.h - DPDK ethdev set-up for the gateway's ports (NICs and vdevs) and the
- * TAP exception paths. Thread: control, at start-up and shutdown only.
+ * TAP exception paths, and the rx queues' fds an idle worker waits on. Thread:
+ * control, at start-up and shutdown only; ipop_port_rx_fd_claim: a worker, as it
+ * starts.
  */
 #ifndef IPOP_DRIVERS_PORT_H
 #define IPOP_DRIVERS_PORT_H
