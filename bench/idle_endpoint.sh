@@ -54,6 +54,7 @@ thread_ticks() {
 	echo "$w $c $r"
 }
 wakeups() { gw_get a "d['dataplane']['waits'] + d['dataplane']['sleeps']"; }
+slowed() { gw_get a "d['control']['ticks_slowed']"; }
 
 for mode in $MODES; do
 	case $mode in
@@ -79,17 +80,18 @@ for mode in $MODES; do
 		firsts+=("$(nsx gw-a ping -c1 -W2 -I ipop0 "$HB" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p')")
 	done
 	warm=$(nsx gw-a ping -c20 -i0.01 -W2 -I ipop0 "$HB" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
-	python3 - "$mode" "$CPU_S" "$(getconf CLK_TCK)" "$w0" "$w1" "$c0" "$c1" "$r0" "$r1" "$k0" "$k1" "$warm" "${firsts[@]}" <<'PY'
+	slow=$(slowed)
+	python3 - "$mode" "$CPU_S" "$(getconf CLK_TCK)" "$w0" "$w1" "$c0" "$c1" "$r0" "$r1" "$k0" "$k1" "$slow" "$warm" "${firsts[@]}" <<'PY'
 import json, statistics, sys
 mode, s, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 w0, w1, c0, c1, r0, r1, k0, k1 = map(int, sys.argv[4:12])
-warm = sys.argv[12]
-firsts = [float(x) for x in sys.argv[13:] if x]
+slowed, warm = int(sys.argv[12]), sys.argv[13]
+firsts = [float(x) for x in sys.argv[14:] if x]
 print(json.dumps({"mode": mode, "idle_s": s,
                   "cpu_core": round((w1 - w0 + c1 - c0 + r1 - r0) / hz / s, 4),
                   "cpu_worker": round((w1 - w0) / hz / s, 4), "cpu_control": round((c1 - c0) / hz / s, 4),
                   "cpu_other": round((r1 - r0) / hz / s, 4),
-                  "worker_wakeups_per_s": round((k1 - k0) / s, 1),
+                  "worker_wakeups_per_s": round((k1 - k0) / s, 1), "control_ticks_slowed": slowed,
                   "first_rtt_ms": firsts, "first_rtt_median_ms": statistics.median(firsts) if firsts else None,
                   "warm_rtt_avg_ms": float(warm) if warm else None}))
 PY

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <sodium.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -117,6 +119,12 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 		return r;
 	}
 	ipop_routes_init(&n->sh.routes, n->sh.bridge.age_s);   /* a route lives as long as a MAC */
+	n->sh.ctrl_waiting = 0;
+	n->sh.ctrl_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->sh.ctrl_evfd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
 	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
 	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
@@ -229,6 +237,9 @@ void ipop_node_stop(struct ipop_node *n)
 	ipop_publish_drain(&n->pub);
 	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
 		ipop_worker_fini(&n->workers[i]);
+	if (n->sh.ctrl_evfd > 0)
+		close(n->sh.ctrl_evfd);
+	n->sh.ctrl_evfd = -1;
 	ipop_port_stop(&n->host);
 	ipop_port_stop(&n->exc);
 	ipop_port_stop(&n->wan);

@@ -71,6 +71,17 @@ static void flush_ctrl(struct ipop_pktq *q)
 		rte_pktmbuf_free(q->pkts[i]);
 	w->stats.drops[IPOP_DROP_CTRL_RING_FULL] += q->n - done;
 	q->n = 0;
+	if (done == 0)
+		return;
+	/* Orders the enqueue before the load: either control sees the frames
+	 * before it slows its tick, or this sees it waiting and wakes it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->sh->ctrl_waiting, __ATOMIC_RELAXED)) {
+		uint64_t one = 1;
+
+		if (write(w->sh->ctrl_evfd, &one, sizeof(one)) < 0)
+			return;   /* EAGAIN: the counter is full, control wakes anyway */
+	}
 }
 
 static void q_init(struct ipop_worker *w, struct ipop_pktq *q, uint16_t port, uint16_t queue)

@@ -34,6 +34,11 @@ struct ipop_shared {
 	struct rte_ring *to_ctrl;         /* handshakes, ARP copies: workers -> control */
 	struct rte_ring *from_ctrl;       /* complete frames control sends on the WAN */
 	volatile int stop;
+	/* Control's quiet tick (control/daemon.c): while ctrl_waiting is 1, a
+	 * worker that enqueued to to_ctrl writes ctrl_evfd (seq_cst fence pair,
+	 * as for ipop_worker_notify). Written by control, read by workers. */
+	int ctrl_waiting;
+	int ctrl_evfd;
 	unsigned idle_sleep_max_us;       /* sleep bound after a long quiet spell */
 	unsigned idle_sleep_recent_us;    /* sleep bound within IPOP_IDLE_RECENT_MS of traffic */
 	const char *aead_path;            /* IPsec-MB code path of every manager, NULL = auto */

@@ -11,7 +11,7 @@
 # (reported) with the workers polling, not waiting, while it runs; a frame from the
 # host TAP wakes the worker a bounded number of times; (d) with
 # idle_wait = false the worker falls back to the nanosleep back-off; (e) a waiting
-# gateway stops promptly. The idle CPU of gw-a over the idle window is reported.
+# gateway stops promptly. The idle control thread slows its tick to 100 ms. The idle CPU of gw-a over the idle window is reported.
 # ipop-timeout: 120
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -63,6 +63,8 @@ t_check "gw-a idle: under 50 wake-ups/s ($(((wa1 - wa0) / IDLE_S)))" test $((wa1
 t_check "gw-b idle: under 50 wake-ups/s ($(((wb1 - wb0) / IDLE_S)))" test $((wb1 - wb0)) -lt $((50 * IDLE_S))
 t_check "gw-a idle: under 20000 polls/s" test $((pa1 - pa0)) -lt $((20000 * IDLE_S))
 t_eq "the tunnel stayed up on keepalives alone" up "$(gw_get a "p('gw-b')['state']")"
+# With nothing to do for 1 s the control thread ticks every 100 ms, not 10 ms.
+t_check "gw-a's control thread slowed its tick" test "$(gw_get a "d['control']['ticks_slowed']")" -gt 0
 
 # ---- (b) the first packet after a quiet spell wakes both gateways
 rtt() { sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | head -n1; }
