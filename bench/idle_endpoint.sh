@@ -12,7 +12,8 @@
 #
 # Modes: wait (dpdk.idle_wait = true), sleep (idle_wait = false, ipopd's
 # idle_sleep defaults 1000 / 100 us), poll (idle_wait = false, idle_sleep_max_us =
-# 0: never sleeps; latency reference). Both gateways run the mode. One line of
+# 0: never sleeps; latency reference), default (nothing set: ipopd's defaults, for
+# a build from before idle_wait, -b). Both gateways run the mode. One line of
 # JSON per mode on stdout, progress on stderr; cleanup by lib.sh's trap.
 set -euo pipefail
 
@@ -53,14 +54,15 @@ thread_ticks() {
 	done
 	echo "$w $c $r"
 }
-wakeups() { gw_get a "d['dataplane']['waits'] + d['dataplane']['sleeps']"; }
-slowed() { gw_get a "d['control']['ticks_slowed']"; }
+wakeups() { gw_get a "d['dataplane'].get('waits', 0) + d['dataplane']['sleeps']"; }
+slowed() { gw_get a "d['control'].get('ticks_slowed', -1)"; }
 
 for mode in $MODES; do
 	case $mode in
 	wait) GW_IDLE_WAIT_DEFAULT=true GW_IDLE_MAX_US="" ;;
 	sleep) GW_IDLE_WAIT_DEFAULT=false GW_IDLE_MAX_US="" ;;
 	poll) GW_IDLE_WAIT_DEFAULT=false GW_IDLE_MAX_US=0 ;;
+	default) GW_IDLE_WAIT_DEFAULT="" GW_IDLE_MAX_US="" ;;
 	*) echo "unknown mode $mode" >&2; exit 2 ;;
 	esac
 	gw_config a 'host: { enabled = true; tap = "ipop0"; address = "10.200.0.201/24"; };'

@@ -11,7 +11,8 @@
 # (reported) with the workers polling, not waiting, while it runs; a frame from the
 # host TAP wakes the worker a bounded number of times; (d) with
 # idle_wait = false the worker falls back to the nanosleep back-off; (e) a waiting
-# gateway stops promptly. The idle control thread slows its tick to 100 ms. The idle CPU of gw-a over the idle window is reported.
+# gateway stops promptly; (f) with two workers both wait. The idle control thread
+# slows its tick to 100 ms. The idle CPU of gw-a over the idle window is reported.
 # ipop-timeout: 120
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -114,6 +115,18 @@ t_check "host-a pings host-b" nsx host-a ping -c2 -W2 "$HB"
 read -r _ wb sb <<<"$(counters b)"
 t_eq "gw-b never waited" 0 "$wb"
 t_check "gw-b slept instead ($sb sleeps)" test "$sb" -gt 0
+
+# ---- (f) two workers: each waits on its own af_packet queue (worker 0 also on
+# the TAPs and the control ring); traffic still crosses.
+gw_stop b
+GW_IDLE_WAIT[b]=""
+GW_WORKERS=2 gw_config b
+t_require "ipopd b restarts with two workers" gw_start b
+t_wait "b sees a up with two workers" 15 gw_wait_peer b a up 15
+t_check "host-a pings host-b" nsx host-a ping -c3 -i0.2 -W2 "$HB"
+sleep 2
+t_eq "both of gw-b's workers waited, neither slept" "True" \
+	"$(gw_get b "len(d['per_worker']) == 2 and all(w['waits'] > 0 and w['sleeps'] == 0 for w in d['per_worker'])")"
 gw_stop a
 gw_stop b
 t_summary
