@@ -44,8 +44,8 @@ cpu_ticks() {
 
 # ---- (a) idle: waits, no sleeps, few wake-ups
 IDLE_S=5
-read -r pa0 wa0 sa0 <<<"$(counters a)"
-read -r pb0 wb0 sb0 <<<"$(counters b)"
+read -r pa0 wa0 _ <<<"$(counters a)"
+read -r pb0 wb0 _ <<<"$(counters b)"
 ca0=$(cpu_ticks "${GW_PID[a]}")
 sleep "$IDLE_S"
 read -r pa1 wa1 sa1 <<<"$(counters a)"
