@@ -26,6 +26,10 @@
 # 10000 / 1000 16-19 %, 10000 / 10000 8.5 % (then ~100 worker wake-ups a second
 # and the control thread's ~160 share it). So 10 ms both: a ping through a
 # gateway may wait up to 10 ms for the worker, which no check here minds.
+# Light mode now turns dpdk.idle_wait on (workers block in epoll on their
+# af_packet sockets and TAPs), so these bounds apply only with
+# GW_IDLE_WAIT_DEFAULT=false; 8 gateways idle at 6.8 % of one CPU together with
+# idle wait and the control thread's quiet tick (docs/benchmarks.md §11).
 # shellcheck shell=bash disable=SC2034
 
 RING_CHECK="$T_LIBDIR/ring_check.py"
