@@ -19,7 +19,9 @@
 #       link_counters.sent over the gateways: requests, replies, closes,
 #       refusals, wish updates)
 #   Environment: GW_IDLE_MAX_US / GW_IDLE_RECENT_US (default 10000 / 10000, see
-#   tests/netns/ring.sh; empty = ipopd's defaults 1000 / 100), CPU_SECONDS (10).
+#   tests/netns/ring.sh; empty = ipopd's defaults 1000 / 100), GW_IDLE_WAIT_DEFAULT
+#   (dpdk.idle_wait of every gateway; unset: "auto", which is on in light mode),
+#   CPU_SECONDS (10).
 #
 # Testbed: tests/netns/lib.sh, ipop.sh and ring.sh, exactly as test_ring.sh runs
 # it: sites 1..N around one router, Prosody (plain SASL, shared roster group) in
@@ -209,7 +211,7 @@ if ((rc == 0 && MESH)); then
 fi
 
 report=$(python3 - "$T_TMP" "$N" "$MESH" "$sent_ring" "${GW_IDLE_MAX_US:-default}" \
-	"${GW_IDLE_RECENT_US:-default}" "$0 $*" <<'PY'
+	"${GW_IDLE_RECENT_US:-default}" "$0 $*" "${GW_IDLE_WAIT_DEFAULT:-auto}" <<'PY'
 import json, os, platform, sys
 d, n, mesh, sent = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 def load(f):
@@ -224,7 +226,7 @@ rep = {"command": sys.argv[7], "n": n, "cpu": cpu, "vcpus": os.cpu_count(),
        "kernel": platform.release(),
        "settings": {"policy": "symphony", "successors": 2, "long_links": "auto",
                     "idle_sleep_max_us": sys.argv[5], "idle_sleep_recent_us": sys.argv[6],
-                    "eal_mb": 128, "mbufs": 4095, "keepalive_s": 2, "aead_code_path": "compact"}}
+                    "idle_wait": sys.argv[8], "eal_mb": 128, "mbufs": 4095, "keepalive_s": 2, "aead_code_path": "compact"}}
 topo = load("ring.topology.json")
 ring = {"convergence": load("ring.conv"), "idle": load("ring.cpu.json")}
 if topo:

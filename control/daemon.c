@@ -7,6 +7,18 @@
  * workers (handshakes, ARP), runs the session and next-hop timers, republishes
  * the fast-path table when something changed and reclaims what RCU allows; the
  * management socket and SIGTERM/SIGINT are event sources of the same loop.
+ *
+ * Quiet tick: after 1 s in which no tick had anything to do (nothing from the
+ * workers, no handshake in flight or answer waiting, every peer up, nothing to
+ * publish or reclaim) the tick slows to 100 ms, because on an idle gateway
+ * whose workers wait in epoll the wake-ups of the 10 ms tick were nearly all of
+ * its CPU. What is left on the slow tick runs on second-scale timers
+ * (keepalives, dead peers, rekeying by age, ARP refresh, gateway expiry), which
+ * 100 ms does not change; key expiry does not depend on it (the workers check
+ * it per packet). Anything from the workers ends it at once: they write an
+ * eventfd (sh.ctrl_evfd) after enqueueing to to_ctrl while control says it
+ * ticks slowly (sh.ctrl_waiting; seq_cst fence pair, as for the workers' idle
+ * wait), and any tick that finds work goes back to 10 ms.
  */
 #include "control/daemon.h"
 #include "control/api/api.h"
@@ -20,6 +32,7 @@
 #include "control/log.h"
 #include "control/node.h"
 #include "control/session/handshake.h"
+#include "control/session/peer.h"
 #include "control/session/timers.h"
 #include "control/signal/signalling.h"
 #include "control/topology/module.h"
@@ -30,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib-unix.h>
 #include <sodium.h>
 #include <rte_cycles.h>
@@ -43,6 +57,8 @@
 #include "dataplane/wire.h"
 
 #define TICK_MS 10
+#define QUIET_TICK_MS 100
+#define QUIET_AFTER_MS 1000
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
 #define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
 
@@ -69,10 +85,44 @@ static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **ar
 	return argc;
 }
 
-static gboolean on_tick(gpointer data)
+/* The tick's timeout source and since when its ticks found nothing to do. */
+static struct {
+	guint src;
+	bool slow;
+	uint64_t quiet_since_ms;
+} tick;
+
+static gboolean on_tick(gpointer data);
+
+/* Nothing that needs the 10 ms tick: no handshake of ours in flight, none
+ * waiting for its answer, every peer up, no table to publish, nothing in RCU
+ * limbo or retiring. */
+static bool tick_quiet(const struct ipop_node *n)
 {
-	struct ipop_node *n = data;
-	uint64_t now = ipop_now_ms();
+	if (n->dirty || n->n_pending_resp || n->retiring != NULL || n->pub.head != NULL)
+		return false;
+	for (uint16_t i = 0; i < n->n_peers; i++) {
+		const struct ipop_peer *p = n->peers[i];
+		if (p != NULL && (p->hs_active || p->state != IPOP_PEER_UP))
+			return false;
+	}
+	return true;
+}
+
+static void tick_set(struct ipop_node *n, bool slow)
+{
+	if (tick.src)
+		g_source_remove(tick.src);
+	tick.slow = slow;
+	tick.src = g_timeout_add(slow ? QUIET_TICK_MS : TICK_MS, on_tick, n);
+	if (slow)
+		n->cs.ticks_slowed++;
+}
+
+/* One tick's work; true if it found any (then the tick stays or gets fast). */
+static bool tick_run(struct ipop_node *n)
+{
+	uint64_t now = ipop_now_ms(), rx = n->cs.ring_rx;
 
 	ipop_ctrl_rx_drain(n);
 	ipop_timers_run(n, now);
@@ -86,6 +136,54 @@ static gboolean on_tick(gpointer data)
 	ipop_gateways_traffic(n, now, &od);
 	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
+	bool busy = n->cs.ring_rx != rx || !tick_quiet(n);
+	if (busy)
+		tick.quiet_since_ms = now;
+	return busy;
+}
+
+static gboolean on_tick(gpointer data)
+{
+	struct ipop_node *n = data;
+	bool busy = tick_run(n);
+
+	if (tick.slow) {
+		if (!busy)
+			return G_SOURCE_CONTINUE;
+		__atomic_store_n(&n->sh.ctrl_waiting, 0, __ATOMIC_RELAXED);
+		tick.src = 0;   /* this source: removed by returning G_SOURCE_REMOVE */
+		tick_set(n, false);
+		return G_SOURCE_REMOVE;
+	}
+	if (ipop_now_ms() - tick.quiet_since_ms >= QUIET_AFTER_MS) {
+		__atomic_store_n(&n->sh.ctrl_waiting, 1, __ATOMIC_RELAXED);
+		/* Orders the store before the ring check; pairs with the fence
+		 * after the workers' enqueue (lcore/worker.c, flush_ctrl). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!rte_ring_empty(n->sh.to_ctrl)) {
+			__atomic_store_n(&n->sh.ctrl_waiting, 0, __ATOMIC_RELAXED);
+			return G_SOURCE_CONTINUE;
+		}
+		tick.src = 0;
+		tick_set(n, true);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* A worker queued something for control while it ticked slowly. */
+static gboolean on_ctrl_kick(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ipop_node *n = data;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_WARN("control eventfd: %s", strerror(errno));
+	__atomic_store_n(&n->sh.ctrl_waiting, 0, __ATOMIC_RELAXED);
+	tick.quiet_since_ms = ipop_now_ms();
+	if (tick.slow)
+		tick_set(n, false);
+	(void)tick_run(n);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -284,7 +382,9 @@ int ipop_daemon_main(int argc, char **argv)
 		 cfg.signal_enabled ? ", signalling as " : "",
 		 cfg.signal_enabled ? cfg.sig_jid : "");
 	node.loop = g_main_loop_new(NULL, FALSE);
-	g_timeout_add(TICK_MS, on_tick, &node);
+	tick.quiet_since_ms = ipop_now_ms();
+	tick_set(&node, false);
+	g_unix_fd_add(node.sh.ctrl_evfd, G_IO_IN, on_ctrl_kick, &node);
 	g_unix_fd_add(node.api_fd, G_IO_IN, on_api, &node);
 	g_unix_signal_add(SIGTERM, on_signal, &node);
 	g_unix_signal_add(SIGINT, on_signal, &node);

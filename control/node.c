@@ -4,12 +4,15 @@
 #include "control/node.h"
 #include "control/fib/table.h"
 #include "control/netif.h"
+#include "control/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <sodium.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -116,10 +119,62 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 		return r;
 	}
 	ipop_routes_init(&n->sh.routes, n->sh.bridge.age_s);   /* a route lives as long as a MAC */
+	n->sh.ctrl_waiting = 0;
+	n->sh.ctrl_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->sh.ctrl_evfd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
 	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
 	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
 	return 0;
+}
+
+/* Appends the fd of each of port's queues [q0, q0 + nq) to fds; on a queue
+ * without one, names the port in why and returns its error. */
+static int add_rx_fds(const struct ipop_port *p, uint16_t q0, uint16_t nq, int *fds,
+		      unsigned *n, const char **why)
+{
+	for (uint16_t q = q0; q < q0 + nq; q++) {
+		int fd = ipop_port_rx_fd(p, q);
+
+		if (fd < 0) {
+			*why = p->name;
+			return fd;
+		}
+		fds[(*n)++] = fd;
+	}
+	return 0;
+}
+
+/* dpdk.idle_wait: each worker waits in epoll on the fds of every rx queue it
+ * polls; a worker with a queue that has none keeps the nanosleep back-off. */
+static void setup_idle_wait(struct ipop_node *n, struct ipop_worker *w)
+{
+	int fds[2 + 2 * IPOP_MAX_WORKERS];
+	const char *why = NULL;
+	unsigned nfd = 0;
+	int r = 0;
+
+	if (n->have_lan)
+		r = add_rx_fds(&n->lan, w->rxq, 1, fds, &nfd, &why);
+	if (r == 0)
+		r = add_rx_fds(&n->wan, w->rxq, 1, fds, &nfd, &why);
+	if (r == 0 && w->poll_slow)
+		r = add_rx_fds(&n->exc, 0, w->tap_queues, fds, &nfd, &why);
+	if (r == 0 && w->poll_slow && n->have_host)
+		r = add_rx_fds(&n->host, 0, w->tap_queues, fds, &nfd, &why);
+	if (r != 0) {
+		LOG_INFO("worker %u: idle back-off by nanosleep: %s has no rx fd to wait on "
+			 "(idle_wait works with net_af_packet and net_tap)", w->idx, why);
+		return;
+	}
+	r = ipop_worker_wait_init(w, fds, nfd);
+	if (r != 0)
+		LOG_WARN("worker %u: idle back-off by nanosleep: epoll: %s", w->idx, strerror(-r));
+	else
+		LOG_DEBUG("worker %u: idle wait on %u rx fds", w->idx, nfd);
 }
 
 static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
@@ -130,6 +185,9 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 	n->workers = rte_zmalloc("ipop_workers", sizeof(*n->workers) * n->n_workers, RTE_CACHE_LINE_SIZE);
 	if (n->workers == NULL)
 		return -ENOMEM;
+	/* Stop and fini may see workers that never reached ipop_worker_init. */
+	for (i = 0; i < n->n_workers; i++)
+		n->workers[i].epfd = n->workers[i].evfd = -1;
 	for (i = 0; i < n->n_workers; i++) {
 		struct ipop_worker *w = &n->workers[i];
 		w->lan_port = n->have_lan ? n->lan.id : IPOP_NO_PORT;
@@ -142,6 +200,8 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 			snprintf(err, errlen, "worker %u init: %s", i, strerror(-r));
 			return r;
 		}
+		if (ipop_cfg_idle_wait(n->cfg))
+			setup_idle_wait(n, w);
 	}
 	i = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -161,6 +221,8 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 void ipop_node_stop(struct ipop_node *n)
 {
 	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
+		ipop_worker_kick(&n->workers[i]);   /* out of a wait in epoll */
 	rte_eal_mp_wait_lcore();
 	for (uint16_t i = 0; i < n->n_peers; i++) {
 		if (n->peers[i] == NULL)
@@ -175,6 +237,9 @@ void ipop_node_stop(struct ipop_node *n)
 	ipop_publish_drain(&n->pub);
 	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
 		ipop_worker_fini(&n->workers[i]);
+	if (n->sh.ctrl_evfd > 0)
+		close(n->sh.ctrl_evfd);
+	n->sh.ctrl_evfd = -1;
 	ipop_port_stop(&n->host);
 	ipop_port_stop(&n->exc);
 	ipop_port_stop(&n->wan);

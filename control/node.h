@@ -57,7 +57,8 @@
 	X(ring_bad, "packets from the workers' ring that were neither a handshake nor valid ARP") \
 	X(tx_ring_full, "packets not sent: the ring to the workers was full") \
 	X(tx_nomem, "packets not sent: no mbuf") \
-	X(tables_published, "fast-path tables published (at most one per burst of control messages)")
+	X(tables_published, "fast-path tables published (at most one per burst of control messages)") \
+	X(ticks_slowed, "times the control thread slowed its 10 ms tick to 100 ms: nothing to do for 1 s (docs/architecture.md, \"Idle back-off\")")
 
 struct ipop_ctrl_stats {
 	IPOP_CTRL_COUNTERS(IPOP_COUNTER_FIELD)

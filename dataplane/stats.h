@@ -42,6 +42,7 @@
 	X(polls, "poll-loop iterations") \
 	X(idle_polls, "poll-loop iterations that found no packet") \
 	X(sleeps, "idle back-off sleeps") \
+	X(waits, "idle waits in epoll on the ports' fds (dpdk.idle_wait), each ended by a frame, control or a 1 s timeout") \
 	X(flood_tx, "Bounded Flood copies sealed for peers (originated here or relayed)") \
 	X(flood_rx, "Bounded Flood copies received that passed every check") \
 	X(flood_relayed, "Bounded Flood copies relayed onward (one per next hop)") \
@@ -57,7 +58,7 @@
 
 /* `show`'s per_worker[] entries: fields of the two lists above, in this order. */
 #define IPOP_WORKER_COUNTERS(X) \
-	X(lan_rx) X(wan_rx) X(encrypted) X(decrypted) X(busy_tsc) X(total_tsc) X(sleeps)
+	X(lan_rx) X(wan_rx) X(encrypted) X(decrypted) X(busy_tsc) X(total_tsc) X(sleeps) X(waits)
 
 /* Every reason the fast path drops a packet: X(enum suffix, name, meaning).
  * Names (ipop_drop_name) are part of the management API: never renumber, only

@@ -1,9 +1,14 @@
-/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown. */
+/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown;
+ * ipop_port_rx_fd_claim: a worker as it starts. */
 #include "drivers/port.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
 #include <rte_ethdev.h>
 
 bool ipop_port_is_vdev(const char *spec)
@@ -61,6 +66,10 @@ int ipop_port_start(struct ipop_port *p, uint16_t n_rxq, uint16_t n_txq,
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
 	}
+	/* A TAP's rx interrupt vector is just its queues' fds: nothing changes on
+	 * the data path, and ipop_port_rx_fd can hand them to an idle worker. */
+	if (strcmp(info.driver_name, "net_tap") == 0)
+		conf.intr_conf.rxq = 1;
 	r = rte_eth_dev_configure(p->id, n_rxq, n_txq, &conf);
 	if (r != 0) {
 		snprintf(err, errlen, "%s: configure failed: %s", p->name, strerror(-r));
@@ -107,6 +116,79 @@ int ipop_port_set_mac(struct ipop_port *p, const struct rte_ether_addr *mac)
 	if (r == 0)
 		p->mac = *mac;
 	return r;
+}
+
+/* DPDK's af_packet driver has no rx interrupts, but each rx queue reads a
+ * PACKET_RX_RING socket, and the kernel wakes that socket's waiters for every
+ * frame it puts in the ring (poll() says readable while the newest frame is not
+ * handed back). The driver keeps the socket as the first field of its rx queue
+ * (struct pkt_rx_queue, DPDK 22.11 to 24.11), which ethdev publishes in
+ * rte_eth_fp_ops. Because that layout is private, the fd is only trusted if it
+ * is a raw AF_PACKET socket with a TPACKET_V2 ring bound to the port's
+ * interface; anything else means "no fd" and the nanosleep back-off. */
+static int af_packet_rx_fd(const struct ipop_port *p, uint16_t q, int if_index)
+{
+	const void *rxq = rte_eth_fp_ops[p->id].rxq.data ? rte_eth_fp_ops[p->id].rxq.data[q] : NULL;
+	struct sockaddr_ll sll;
+	socklen_t len;
+	int fd, v;
+
+	if (rxq == NULL)
+		return -ENOTSUP;
+	fd = *(const int *)rxq;
+	if (fd < 0)
+		return -ENOTSUP;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_PACKET)
+		return -ENOTSUP;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0 || v != SOCK_RAW)
+		return -ENOTSUP;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, &len) != 0 || v != TPACKET_V2)
+		return -ENOTSUP;
+	len = sizeof(sll);
+	memset(&sll, 0, sizeof(sll));
+	if (getsockname(fd, (struct sockaddr *)&sll, &len) != 0 || sll.sll_family != AF_PACKET ||
+	    sll.sll_ifindex != if_index)
+		return -ENOTSUP;
+	return fd;
+}
+
+int ipop_port_rx_fd(const struct ipop_port *p, uint16_t q)
+{
+	struct rte_eth_dev_info info;
+	int fd;
+
+	if (!p->started || q >= p->n_rxq || rte_eth_dev_info_get(p->id, &info) != 0)
+		return -EINVAL;
+	if (strcmp(info.driver_name, "net_tap") == 0) {
+		fd = rte_eth_dev_rx_intr_ctl_q_get_fd(p->id, q);
+		return fd >= 0 ? fd : -ENOTSUP;
+	}
+	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index > 0)
+		return af_packet_rx_fd(p, q, (int)info.if_index);
+	return -ENOTSUP;
+}
+
+/* DPDK's net_tap reads its queues only after a real-time signal it asked the
+ * kernel for (F_SETSIG) has bumped a counter (tap_trigger): an rx burst without
+ * a new signal returns nothing, even with frames in the TAP. The kernel raises
+ * the signal before it wakes the fd's waiters, but sends it to the process, and
+ * the control thread (or any other) may take it: a worker woken by the fd then
+ * finds nothing until that thread has run the handler, and waits again at once,
+ * many times. Sent to the waiting thread itself, the signal ends its
+ * epoll_wait (EINTR) and its handler has run before the worker polls. */
+int ipop_port_rx_fd_claim(int fd)
+{
+	struct f_owner_ex o = { .type = F_OWNER_TID, .pid = gettid() };
+	int sig = fcntl(fd, F_GETSIG);
+
+	if (sig < 0)
+		return -errno;
+	if (sig == 0)
+		return 0;   /* no signal-driven I/O on fd (af_packet) */
+	return fcntl(fd, F_SETOWN_EX, &o) == 0 ? 0 : -errno;
 }
 
 void ipop_port_stop(struct ipop_port *p)

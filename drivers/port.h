@@ -1,5 +1,7 @@
 /* port.h - DPDK ethdev set-up for the gateway's ports (NICs and vdevs) and the
- * TAP exception paths. Thread: control, at start-up and shutdown only.
+ * TAP exception paths, and the rx queues' fds an idle worker waits on. Thread:
+ * control, at start-up and shutdown only; ipop_port_rx_fd_claim: a worker, as it
+ * starts.
  */
 #ifndef IPOP_DRIVERS_PORT_H
 #define IPOP_DRIVERS_PORT_H
@@ -35,6 +37,21 @@ int ipop_port_start(struct ipop_port *p, uint16_t n_rxq, uint16_t n_txq,
 		    struct rte_mempool *pool, uint16_t nb_desc, char *err, size_t errlen);
 
 int ipop_port_set_mac(struct ipop_port *p, const struct rte_ether_addr *mac);
+
+/* A file descriptor that becomes readable (level-triggered) when rx queue q of a
+ * started port has frames, for a worker that waits in epoll instead of polling
+ * (lcore/worker.c, dpdk.idle_wait). The fd stays owned by the driver and closes
+ * with the port. net_tap: its queue's TAP fd, through DPDK's rx interrupt
+ * vector (ipop_port_start asks for rx interrupts on TAPs). net_af_packet: the
+ * queue's PACKET_RX_RING socket (the driver has no rx interrupts; see port.c).
+ * -ENOTSUP for every other driver (memif, af_xdp, PCI NICs: they keep the
+ * nanosleep back-off). Control thread, after ipop_port_start. */
+int ipop_port_rx_fd(const struct ipop_port *p, uint16_t q);
+
+/* Called by the thread that waits on fd (from ipop_port_rx_fd): if the driver
+ * asked the kernel for a signal on fd's arrivals (net_tap does, see port.c),
+ * direct it to the calling thread. 0, or a negative errno. */
+int ipop_port_rx_fd_claim(int fd);
 
 void ipop_port_stop(struct ipop_port *p);
 

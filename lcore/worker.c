@@ -12,12 +12,26 @@
  * gateway that stays quiet still wakes only every idle_sleep_max_us. The worker's
  * timer slack is set to 1 us: the kernel's default 50 us would stretch every
  * short sleep by that much.
+ *
+ * Idle wait (dpdk.idle_wait, when every rx queue the worker polls has an fd:
+ * see ipop_port_rx_fd): instead of the sleeps, the worker blocks in epoll_wait
+ * on those fds and on its eventfd, so an idle gateway costs nothing between
+ * packets (keepalives included) and the first packet wakes it at once. The
+ * from_ctrl ring has no fd: control writes the eventfd after enqueueing, but
+ * only while the worker says it is waiting (a Dekker pair of seq_cst fences in
+ * idle_wait and ipop_worker_notify makes sure one of the two sees the other).
+ * The worker is RCU-offline while it waits, as while it sleeps. net_tap's rx
+ * signal is directed at the worker that waits on the TAP (ipop_port_rx_fd_claim).
  */
 #include "lcore/worker.h"
+#include "drivers/port.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -57,6 +71,17 @@ static void flush_ctrl(struct ipop_pktq *q)
 		rte_pktmbuf_free(q->pkts[i]);
 	w->stats.drops[IPOP_DROP_CTRL_RING_FULL] += q->n - done;
 	q->n = 0;
+	if (done == 0)
+		return;
+	/* Orders the enqueue before the load: either control sees the frames
+	 * before it slows its tick, or this sees it waiting and wakes it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->sh->ctrl_waiting, __ATOMIC_RELAXED)) {
+		uint64_t one = 1;
+
+		if (write(w->sh->ctrl_evfd, &one, sizeof(one)) < 0)
+			return;   /* EAGAIN: the counter is full, control wakes anyway */
+	}
 }
 
 static void q_init(struct ipop_worker *w, struct ipop_pktq *q, uint16_t port, uint16_t queue)
@@ -76,6 +101,9 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 
 	w->sh = sh;
 	w->idx = idx;
+	w->epfd = -1;
+	w->evfd = -1;
+	w->waiting = 0;
 	w->rxq = (uint16_t)idx;
 	w->txq = (uint16_t)idx;
 	w->poll_slow = idx == 0;
@@ -116,6 +144,72 @@ void ipop_worker_fini(struct ipop_worker *w)
 	w->dp.frag_tbl = NULL;
 	ipop_aead_mgr_free(w->dp.aead);
 	w->dp.aead = NULL;
+	/* The ports' fds in the set belong to the drivers: only ours are closed. */
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	w->epfd = w->evfd = -1;
+}
+
+int ipop_worker_wait_init(struct ipop_worker *w, const int *fds, unsigned n)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r = 0;
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->evfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	ev.data.fd = w->evfd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (n > RTE_DIM(w->wait_fds)) {
+		r = -E2BIG;
+		goto fail;
+	}
+	w->n_wait_fds = n;
+	for (unsigned i = 0; i < n; i++) {
+		w->wait_fds[i] = fds[i];
+		ev.data.fd = fds[i];
+		/* Level-triggered: readable while the queue holds frames, so a frame
+		 * that came between the last poll and the wait cannot be missed. */
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0 && errno != EEXIST) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	w->epfd = w->evfd = -1;
+	return r;
+}
+
+void ipop_worker_kick(struct ipop_worker *w)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN only when the counter is saturated: the worker is woken anyway. */
+	if (w->evfd >= 0 && write(w->evfd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void ipop_worker_notify(struct ipop_worker *w)
+{
+	if (w->evfd < 0)
+		return;
+	/* Orders the caller's enqueue before the load of 'waiting' (see idle_wait). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->waiting, __ATOMIC_RELAXED))
+		ipop_worker_kick(w);
 }
 
 static void flush_all(struct ipop_worker *w)
@@ -193,6 +287,31 @@ static void idle_sleep(struct ipop_worker *w, unsigned us)
 	w->stats.sleeps++;
 }
 
+static void idle_wait(struct ipop_worker *w)
+{
+	struct epoll_event ev[8];
+	int n = 0;
+
+	rte_rcu_qsbr_thread_offline(w->sh->qsbr, w->idx);
+	__atomic_store_n(&w->waiting, 1, __ATOMIC_RELAXED);
+	/* Orders the store of 'waiting' before the ring check: either control's
+	 * ipop_worker_notify sees waiting = 1 and writes the eventfd, or this
+	 * check sees the frame it enqueued. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&w->sh->stop, __ATOMIC_RELAXED) &&
+	    !(w->poll_slow && !rte_ring_empty(w->sh->from_ctrl)))
+		n = epoll_wait(w->epfd, ev, RTE_DIM(ev), IPOP_IDLE_WAIT_MS);
+	__atomic_store_n(&w->waiting, 0, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++) {
+		uint64_t v;
+
+		if (ev[i].data.fd == w->evfd && read(w->evfd, &v, sizeof(v)) < 0)
+			break;   /* EAGAIN: already drained */
+	}
+	rte_rcu_qsbr_thread_online(w->sh->qsbr, w->idx);
+	w->stats.waits++;
+}
+
 int ipop_worker_main(void *arg)
 {
 	struct ipop_worker *w = arg;
@@ -203,6 +322,9 @@ int ipop_worker_main(void *arg)
 
 	/* Best effort: without it sleeps are only longer. */
 	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	/* Best effort: without it a TAP frame costs spurious wake-ups (port.c). */
+	for (unsigned i = 0; w->epfd >= 0 && i < w->n_wait_fds; i++)
+		(void)ipop_port_rx_fd_claim(w->wait_fds[i]);
 	rte_rcu_qsbr_thread_register(sh->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(sh->qsbr, w->idx);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
@@ -224,7 +346,14 @@ int ipop_worker_main(void *arg)
 			continue;
 		}
 		w->stats.idle_polls++;
-		if (++empty < IDLE_SPINS || sh->idle_sleep_max_us == 0)
+		if (++empty < IDLE_SPINS)
+			continue;
+		if (w->epfd >= 0) {
+			/* 'empty' stays: a wake-up without a packet waits again at once. */
+			idle_wait(w);
+			continue;
+		}
+		if (sh->idle_sleep_max_us == 0)
 			continue;
 		unsigned cap = t1 - last_pkt_tsc < recent_tsc ?
 			RTE_MIN(sh->idle_sleep_recent_us, sh->idle_sleep_max_us) : sh->idle_sleep_max_us;

@@ -1,5 +1,6 @@
-/* worker.h - worker lcores: queue mapping, the poll loop, idle back-off, and the
- * RCU reader side of the published tables.
+/* worker.h - worker lcores: queue mapping, the poll loop, idle back-off (a wait
+ * in epoll on the ports' fds, or nanosleep), and the RCU reader side of the
+ * published tables.
  *
  * Thread: a worker runs ipop_worker_main on its own lcore. Ownership:
  *  - struct ipop_worker: written by control before launch; afterwards only its
@@ -33,6 +34,11 @@ struct ipop_shared {
 	struct rte_ring *to_ctrl;         /* handshakes, ARP copies: workers -> control */
 	struct rte_ring *from_ctrl;       /* complete frames control sends on the WAN */
 	volatile int stop;
+	/* Control's quiet tick (control/daemon.c): while ctrl_waiting is 1, a
+	 * worker that enqueued to to_ctrl writes ctrl_evfd (seq_cst fence pair,
+	 * as for ipop_worker_notify). Written by control, read by workers. */
+	int ctrl_waiting;
+	int ctrl_evfd;
 	unsigned idle_sleep_max_us;       /* sleep bound after a long quiet spell */
 	unsigned idle_sleep_recent_us;    /* sleep bound within IPOP_IDLE_RECENT_MS of traffic */
 	const char *aead_path;            /* IPsec-MB code path of every manager, NULL = auto */
@@ -40,6 +46,9 @@ struct ipop_shared {
 
 /* How long after its last packet a worker keeps its sleeps short. */
 #define IPOP_IDLE_RECENT_MS 1000
+/* Longest idle wait in epoll. Nothing needs the worker on a timer: this only
+ * bounds what a lost wake-up could cost. */
+#define IPOP_IDLE_WAIT_MS 1000
 
 struct ipop_worker {
 	unsigned idx;                     /* 0..n-1, also the RCU thread id */
@@ -52,12 +61,32 @@ struct ipop_worker {
 	struct ipop_dp_ctx dp;
 	struct ipop_pktq q_wan, q_lan, q_host, q_exc, q_ctrl;
 	struct ipop_lcore_stats stats;
+	/* Idle wait (ipop_worker_wait_init): -1 when the worker uses nanosleep.
+	 * 'waiting' is written by the worker around its epoll_wait and read by
+	 * control in ipop_worker_notify. */
+	int epfd, evfd;
+	int waiting;
+	unsigned n_wait_fds;
+	int wait_fds[2 + 2 * IPOP_MAX_WORKERS];   /* the ports' fds in epfd */
 };
 
 /* Fill w's dataplane context and queues. Start-up, control thread. */
 int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx,
 		     struct rte_mempool *pool, struct rte_mempool *indirect_pool);
 void ipop_worker_fini(struct ipop_worker *w);
+
+/* Make w wait in epoll when idle instead of sleeping: on fds (its rx queues'
+ * fds from ipop_port_rx_fd, each readable while its queue has frames) and on an
+ * eventfd of its own that control writes. Control thread, after
+ * ipop_worker_init and before launch; on failure w keeps the nanosleep back-off. */
+int ipop_worker_wait_init(struct ipop_worker *w, const int *fds, unsigned n);
+
+/* Wake w if it is waiting in epoll: control calls it after putting frames in
+ * from_ctrl (for worker 0, its only consumer). Cheap when w is awake. */
+void ipop_worker_notify(struct ipop_worker *w);
+
+/* Wake w unconditionally (control, after setting stop). */
+void ipop_worker_kick(struct ipop_worker *w);
 
 /* lcore entry point (rte_eal_remote_launch); arg is a struct ipop_worker. */
 int ipop_worker_main(void *arg);

@@ -708,10 +708,42 @@ static int conv_aead_path(struct ctx *c, const config_setting_t *s, char *buf, s
 	return 0;
 }
 
+/* true, false or "auto" */
+static int conv_idle_wait(struct ctx *c, const config_setting_t *s, int *out)
+{
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		*out = config_setting_get_bool(s) ? IPOP_IDLE_WAIT_ON : IPOP_IDLE_WAIT_OFF;
+		return 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), "auto") == 0) {
+		*out = IPOP_IDLE_WAIT_AUTO;
+		return 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return fail_at(c, s, "expected true, false or \"auto\", got \"%.40s\"",
+			       config_setting_get_string(s));
+	return fail_at(c, s, "expected true, false or \"auto\", got %s", type_name(s));
+}
+
+bool ipop_cfg_idle_wait(const struct ipop_cfg *cfg)
+{
+	if (cfg->idle_wait != IPOP_IDLE_WAIT_AUTO)
+		return cfg->idle_wait == IPOP_IDLE_WAIT_ON;
+	if (cfg->host_enabled)
+		return true;
+	for (int i = 1; i < cfg->eal_argc; i++)
+		if (cfg->eal_argv[i] != NULL && strcmp(cfg->eal_argv[i], "--no-huge") == 0)
+			return true;
+	return false;
+}
+
 static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 {
 	static const char *const known[] = { "eal", "workers", "mbufs", "idle_sleep_max_us",
-					     "idle_sleep_recent_us", "aead_code_path" };
+					     "idle_sleep_recent_us", "idle_wait", "aead_code_path" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g;
 	int rc;
@@ -731,6 +763,8 @@ static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 		return rc;
 	if ((rc = conv_uint(c, member(g, "idle_sleep_recent_us"), 0, 1000000,
 			    &cfg->idle_sleep_recent_us)) < 0)
+		return rc;
+	if ((rc = conv_idle_wait(c, member(g, "idle_wait"), &cfg->idle_wait)) < 0)
 		return rc;
 	if ((rc = conv_aead_path(c, member(g, "aead_code_path"), cfg->aead_code_path,
 				 sizeof(cfg->aead_code_path))) < 0)
@@ -1392,6 +1426,7 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->mbufs = 8191;
 	cfg->idle_sleep_max_us = 1000;
 	cfg->idle_sleep_recent_us = 100;
+	cfg->idle_wait = IPOP_IDLE_WAIT_AUTO;
 	snprintf(cfg->aead_code_path, sizeof(cfg->aead_code_path), "auto");
 	cfg->wan_port = 5800;
 	cfg->wan_mtu = 1500;

@@ -53,6 +53,9 @@ struct ipop_cfg_port {
 	char device[IPOP_CFG_DEV_LEN];
 };
 
+/* dpdk.idle_wait: true, false, or "auto" (ipop_cfg_idle_wait). */
+enum ipop_cfg_idle_wait { IPOP_IDLE_WAIT_AUTO, IPOP_IDLE_WAIT_ON, IPOP_IDLE_WAIT_OFF };
+
 struct ipop_cfg {
 	char path[IPOP_CFG_PATH_LEN];      /* the file this came from */
 
@@ -71,6 +74,7 @@ struct ipop_cfg {
 	unsigned idle_sleep_recent_us;         /* bound within 1 s of traffic, default 100 */
 	char aead_code_path[16];               /* "auto" (default), "compact", or an
 						  IPsec-MB path name (aead.h) */
+	int idle_wait;                         /* enum ipop_cfg_idle_wait, default AUTO */
 
 	/* lan { } : the bridged edge LAN */
 	struct ipop_cfg_port lan;
@@ -138,6 +142,11 @@ int ipop_cfg_load(struct ipop_cfg *cfg, const char *file, char *err, size_t errl
 /* Same, from a string (for tests); name is used in messages in place of a file. */
 int ipop_cfg_load_string(struct ipop_cfg *cfg, const char *text, const char *name,
 			 char *err, size_t errlen);
+
+/* Whether idle workers should wait in epoll (dpdk.idle_wait): as set, or for
+ * "auto" on in light mode (the EAL runs with --no-huge) and in endpoint mode
+ * (host.enabled), off otherwise. */
+bool ipop_cfg_idle_wait(const struct ipop_cfg *cfg);
 
 /* Free what ipop_cfg_load allocated (eal_argv). Safe on a zeroed struct. */
 void ipop_cfg_free(struct ipop_cfg *cfg);

@@ -17,6 +17,9 @@ int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
 		n->cs.tx_ring_full++;
 		return -ENOBUFS;
 	}
+	/* Worker 0 drains the ring; an idle one may be waiting in epoll. */
+	if (n->workers != NULL)
+		ipop_worker_notify(&n->workers[0]);
 	return 0;
 }
 

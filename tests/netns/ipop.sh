@@ -15,7 +15,9 @@
 # GW_WORKERS (1 or 2), GW_CIPHER[SITE], GW_KEEPALIVE, GW_DEAD_AFTER, GW_REKEY_AFTER,
 # GW_REKEY_PACKETS, GW_REJECT_AFTER, GW_LOG_LEVEL, GW_OVERLAY, GW_NO_LAN[SITE]=1 (no LAN
 # port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095), GW_IDLE_MAX_US and
-# GW_IDLE_RECENT_US (dpdk.idle_sleep_max_us / idle_sleep_recent_us; unset: the defaults).
+# GW_IDLE_RECENT_US (dpdk.idle_sleep_max_us / idle_sleep_recent_us; unset: the defaults),
+# GW_IDLE_WAIT[SITE] or, for every site, GW_IDLE_WAIT_DEFAULT (dpdk.idle_wait: true,
+# false or '"auto"'; unset: the default, on here: these are light-mode gateways).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -83,6 +85,7 @@ dpdk: {
   aead_code_path = "${GW_AEAD_PATH[$l]:-auto}";
 ${GW_IDLE_MAX_US:+  idle_sleep_max_us = $GW_IDLE_MAX_US;}
 ${GW_IDLE_RECENT_US:+  idle_sleep_recent_us = $GW_IDLE_RECENT_US;}
+$(w=${GW_IDLE_WAIT[$l]:-${GW_IDLE_WAIT_DEFAULT:-}}; [[ -z "$w" ]] || echo "  idle_wait = $w;")
 };
 $( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
 wan: {
@@ -107,7 +110,7 @@ $peers
 CONF
 }
 
-declare -gA GW_CIPHER=() GW_NO_LAN=() GW_AEAD_PATH=()
+declare -gA GW_CIPHER=() GW_NO_LAN=() GW_AEAD_PATH=() GW_IDLE_WAIT=()
 
 # gw_signal_block SITE PASSWORD : a signal { } group for EXTRA in gw_config; the
 # site's JID is gw-SITE@$GW_XMPP_DOMAIN on the srv namespace's Prosody. Knobs:

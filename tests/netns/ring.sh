@@ -26,6 +26,10 @@
 # 10000 / 1000 16-19 %, 10000 / 10000 8.5 % (then ~100 worker wake-ups a second
 # and the control thread's ~160 share it). So 10 ms both: a ping through a
 # gateway may wait up to 10 ms for the worker, which no check here minds.
+# Light mode now turns dpdk.idle_wait on (workers block in epoll on their
+# af_packet sockets and TAPs), so these bounds apply only with
+# GW_IDLE_WAIT_DEFAULT=false; 8 gateways idle at 6.8 % of one CPU together with
+# idle wait and the control thread's quiet tick (docs/benchmarks.md §11).
 # shellcheck shell=bash disable=SC2034
 
 RING_CHECK="$T_LIBDIR/ring_check.py"
@@ -123,7 +127,9 @@ stop_all() {
 }
 
 # cpu_rss SECONDS JSON SITE... : CPU of the gateways together over SECONDS (utime
-# + stime of all threads from /proc/PID/stat), and each one's RSS (VmRSS).
+# + stime of all threads from /proc/PID/stat), by thread name too (ipopd: the
+# control thread; rte-worker-N: lcores; gmain, eal-intr-thread), and each one's
+# RSS (VmRSS).
 cpu_rss() {
 	local secs=$1 json=$2 l pids=()
 	shift 2
@@ -137,24 +143,41 @@ hz = os.sysconf("SC_CLK_TCK")
 def ticks(p):
     f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
+def by_thread(p):
+    out = {}
+    for t in os.listdir("/proc/%s/task" % p):
+        try:
+            name = open("/proc/%s/task/%s/comm" % (p, t)).read().strip()
+            f = open("/proc/%s/task/%s/stat" % (p, t)).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = "rte-worker" if name.startswith("rte-worker") else name
+        out[name] = out.get(name, 0) + int(f[11]) + int(f[12])
+    return out
 def rss(p):
     for line in open("/proc/%s/status" % p):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
-t0 = {p: ticks(p) for p in pids}; w0 = time.time()
+t0 = {p: ticks(p) for p in pids}; b0 = {p: by_thread(p) for p in pids}; w0 = time.time()
 time.sleep(secs)
-t1 = {p: ticks(p) for p in pids}; w = time.time() - w0
+t1 = {p: ticks(p) for p in pids}; b1 = {p: by_thread(p) for p in pids}; w = time.time() - w0
+thr = {}
+for p in pids:
+    for name, v in b1[p].items():
+        thr[name] = thr.get(name, 0) + 100.0 * (v - b0[p].get(name, 0)) / hz / w
 per = {l: 100.0 * (t1[p] - t0[p]) / hz / w for l, p in zip(labels, pids)}
 mem = {l: rss(p) for l, p in zip(labels, pids)}
 tot = sum(per.values())
 print("idle CPU of %d gateways over %.1f s: %.1f%% of one CPU together (%.2f%% each on average)"
       % (len(pids), w, tot, tot / len(pids)))
 print("per gateway (CPU %/RSS MiB): " + " ".join("gw-%s %.1f/%.0f" % (l, per[l], mem[l]) for l in labels))
+print("by thread, all gateways (CPU %): " + " ".join("%s %.1f" % (k, v) for k, v in sorted(thr.items())))
 print("RSS: total %.0f MiB, mean %.1f MiB, max %.1f MiB" % (sum(mem.values()), sum(mem.values()) / len(mem),
                                                            max(mem.values())))
 if out:
     json.dump({"seconds": round(w, 2), "cpu_pct_total": round(tot, 2),
                "cpu_pct_per_gateway": {l: round(v, 2) for l, v in per.items()},
+               "cpu_pct_by_thread": {k: round(v, 2) for k, v in sorted(thr.items())},
                "rss_mib": {l: round(v, 1) for l, v in mem.items()},
                "rss_mib_total": round(sum(mem.values()), 1)}, open(out, "w"), indent=1)
 PY

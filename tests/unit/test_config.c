@@ -65,6 +65,7 @@ static const char full_conf[] =
 	"  mbufs = 16383;\n"
 	"  idle_sleep_max_us = 0;\n"
 	"  idle_sleep_recent_us = 20;\n"
+	"  idle_wait = false;\n"
 	"  aead_code_path = \"compact\";\n"
 	"};\n"
 	"lan = { device = \"net_af_packet0,iface=veth-lan\"; };\n"
@@ -112,6 +113,8 @@ static void test_full(void)
 	CHECK(cfg.mbufs == 16383);
 	CHECK(cfg.idle_sleep_max_us == 0);
 	CHECK(cfg.idle_sleep_recent_us == 20);
+	CHECK(cfg.idle_wait == IPOP_IDLE_WAIT_OFF);
+	CHECK(!ipop_cfg_idle_wait(&cfg));   /* off although the EAL has --no-huge */
 	CHECK(strcmp(cfg.aead_code_path, "compact") == 0);
 	CHECK(cfg.lan_enabled);
 	CHECK(strcmp(cfg.lan.device, "net_af_packet0,iface=veth-lan") == 0);
@@ -167,6 +170,8 @@ static void test_defaults(void)
 	CHECK(cfg.mbufs == 8191);
 	CHECK(cfg.idle_sleep_max_us == 1000);
 	CHECK(cfg.idle_sleep_recent_us == 100);
+	CHECK(cfg.idle_wait == IPOP_IDLE_WAIT_AUTO);
+	CHECK(!ipop_cfg_idle_wait(&cfg));   /* neither light nor endpoint mode */
 	CHECK(strcmp(cfg.aead_code_path, "auto") == 0);
 	CHECK(!cfg.lan_enabled);
 	CHECK(cfg.lan.device[0] == '\0');
@@ -263,6 +268,10 @@ static const struct bad_case bad_cases[] = {
 	  "between 0 and 1000000" },
 	{ NODE WAN "dpdk = { idle_sleep_recent_us = 1000001; };\n", 3, "dpdk.idle_sleep_recent_us",
 	  "between 0 and 1000000 (got 1000001)" },
+	{ NODE WAN "dpdk = { idle_wait = 1; };\n", 3, "dpdk.idle_wait",
+	  "expected true, false or \"auto\", got an integer" },
+	{ NODE WAN "dpdk = { idle_wait = \"yes\"; };\n", 3, "dpdk.idle_wait",
+	  "expected true, false or \"auto\", got \"yes\"" },
 	{ NODE WAN "dpdk = { aead_code_path = \"avx1024\"; };\n", 3, "dpdk.aead_code_path",
 	  "unknown IPsec-MB code path \"avx1024\" (known: auto, compact, sse, avx, avx2, avx512)" },
 	{ NODE WAN "dpdk = { aead_code_path = 2; };\n", 3, "dpdk.aead_code_path",
@@ -478,6 +487,30 @@ static bool error_matches(const char *err, const char *name, const struct bad_ca
 		snprintf(prefix, sizeof(prefix), "%s:%u: %s: ", name, bc->line, bc->path);
 	return strncmp(err, prefix, strlen(prefix)) == 0 && strstr(err, bc->problem) != NULL &&
 	       strchr(err, '\n') == NULL;
+}
+
+/* "auto" is on in light mode (--no-huge) and endpoint mode (host.enabled). */
+static void test_idle_wait(void)
+{
+	static const struct { const char *text; bool on; } cases[] = {
+		{ NODE WAN, false },
+		{ NODE WAN "dpdk = { eal = [ \"--no-pci\", \"--no-huge\" ]; };\n", true },
+		{ NODE WAN "dpdk = { eal = [ \"--no-pci\", \"--in-memory\" ]; };\n", false },
+		{ NODE WAN "host = { enabled = true; };\n", true },
+		{ NODE WAN "host = { enabled = true; };\ndpdk = { idle_wait = false; };\n", false },
+		{ NODE WAN "dpdk = { idle_wait = true; };\n", true },
+		{ NODE WAN "dpdk = { idle_wait = \"auto\"; eal = [ \"--no-huge\" ]; };\n", true },
+	};
+	char err[IPOP_CFG_ERR_LEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		CHECK(ipop_cfg_load_string(&cfg, cases[i].text, "iw.conf", err, sizeof(err)) == 0);
+		if (err[0] != '\0')
+			fprintf(stderr, "idle_wait case %zu: %s\n", i, err);
+		CHECK(ipop_cfg_idle_wait(&cfg) == cases[i].on);
+		ipop_cfg_free(&cfg);
+	}
 }
 
 static void test_broken(void)
@@ -804,6 +837,7 @@ int main(int argc, char **argv)
 	}
 	test_full();
 	test_defaults();
+	test_idle_wait();
 	test_broken();
 	test_peer_limit();
 	test_policy_names();
