@@ -297,20 +297,9 @@ if want E2; then
 	put E2 "$e2"
 fi
 
-# pair_unlinked : two sites whose gateways hold no tunnel to each other.
+# pair_unlinked SITE... : a fresh snapshot, then ring_unlinked_pair (ring.sh).
 pair_unlinked() {
-	snap "$T_TMP/snap" "$@" >/dev/null 2>&1 || return 1
-	"$RING_PY" - "$T_TMP/snap" "$@" <<'PY'
-import json, sys
-d, sites = sys.argv[1], sys.argv[2:]
-linked = set()
-for a in sites:
-    for x in json.load(open("%s/%s.show.json" % (d, a))).get("links", []):
-        if x["state"] == "connected":
-            linked.add((a, x["member"].split("@")[0][3:]))
-print(next(("%s %s" % (a, b) for a in sites for b in sites
-            if a != b and (a, b) not in linked and (b, a) not in linked), ""))
-PY
+	snap "$T_TMP/snap" "$@" >/dev/null 2>&1 && ring_unlinked_pair "$@"
 }
 rtt_ms() { nsx "host-$1" ping -c 20 -i 0.05 -W 2 -q "${T_HOST_IP[$2]}" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p'; }
 relayed_total() {
@@ -347,13 +336,7 @@ fi
 # ---- E5: s = 2, one stopped gateway, then two adjacent: broadcast delivery
 # from every live site at once, after detection, after repair
 if want E5; then
-	read -r -a ORDER <<<"$(python3 - "$T_TMP/snap" "${SITES[@]}" <<'PY'
-import json, sys
-d = sys.argv[1]
-ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
-print(" ".join(sorted(ids, key=ids.get)))
-PY
-)"
+	read -r -a ORDER <<<"$(ring_order "${SITES[@]}")"
 	X=${ORDER[3]} Y=${ORDER[4]}
 	mapfile -t ALIVE < <(alive_except "$X")
 	gw_kill "$X"
@@ -436,13 +419,7 @@ if want E4; then
 		PARAMS+="$l:1:0:0,"
 	done
 	up_ring >&2
-	read -r -a ORDER <<<"$(python3 - "$T_TMP/snap" "${SITES[@]}" <<'PY'
-import json, sys
-d = sys.argv[1]
-ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
-print(" ".join(sorted(ids, key=ids.get)))
-PY
-)"
+	read -r -a ORDER <<<"$(ring_order "${SITES[@]}")"
 	X=${ORDER[3]}
 	mapfile -t ALIVE < <(alive_except "$X")
 	gw_kill "$X"

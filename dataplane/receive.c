@@ -49,6 +49,15 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
+/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing). */
+static void learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
+		      const struct rte_ether_hdr *eth, uint16_t loc)
+{
+	if (loc != IPOP_LOC_NONE &&
+	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, loc, c->now_s))
+		c->st->learned++;
+}
+
 /* learn: where the frame's source MAC sits (a peer slot for a direct frame or
  * a flood copy from its origin, a gateway location for a frame that crossed
  * gateways), or IPOP_LOC_NONE to learn nothing. */
@@ -67,9 +76,7 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	if (learn != IPOP_LOC_NONE &&
-	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, learn, c->now_s))
-		c->st->learned++;
+	learn_src(c, b, eth, learn);
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
 		loc = ipop_bridge_burst_lookup(c->bridge, &b->bb, eth->dst_addr.addr_bytes, c->now_s);
@@ -230,9 +237,8 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 	 * Ethernet header is there.) */
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
 								   IPOP_FABRIC_HDR_LEN);
-	if (learn != IPOP_LOC_NONE && rte_is_valid_assigned_ether_addr(&eth->src_addr) &&
-	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, learn, c->now_s))
-		c->st->learned++;
+	if (rte_is_valid_assigned_ether_addr(&eth->src_addr))
+		learn_src(c, b, eth, learn);
 	int r = ipop_dp_transit_out(c, t, &c->relay, m, (unsigned)g, (uint8_t)(h->hops + 1), slot);
 	if (r == 0)
 		c->st->transit_relayed++;

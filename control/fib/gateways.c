@@ -128,6 +128,16 @@ bool ipop_gw_traffic_update(struct ipop_gw_traffic *tr, uint64_t transit, uint64
 	return tr->hot;
 }
 
+/* Bytes sent as transit to gateway slot g so far, over all workers. */
+static uint64_t transit_bytes(const struct ipop_node *n, unsigned g)
+{
+	uint64_t b = 0;
+
+	for (unsigned w = 0; w < n->n_workers; w++)
+		b += n->workers[w].stats.transit_bytes[g];
+	return b;
+}
+
 /* Bytes over the direct tunnel to the gateway with this node ID, both ways. */
 static uint64_t direct_bytes(const struct ipop_node *n, struct ipop_node_id id)
 {
@@ -154,9 +164,7 @@ void ipop_gateways_traffic(struct ipop_node *n, uint64_t now_ms, const struct ip
 		struct ipop_gw_entry *e = &d->e[g];
 		if (!e->used)
 			continue;
-		uint64_t transit = 0;
-		for (unsigned w = 0; w < n->n_workers; w++)
-			transit += n->workers[w].stats.transit_bytes[g];
+		uint64_t transit = transit_bytes(n, g);
 		bool was = e->tr.hot;
 		/* The direct tunnel counts only while hot: before, it is the
 		 * transit that decides; after, any traffic keeps it. */
@@ -208,10 +216,8 @@ json_object *ipop_gateways_json(const struct ipop_node *n)
 		json_object_object_add(x, "slot", json_object_new_int((int)g));
 		json_object_object_add(x, "node_id", json_object_new_string(hex));
 		json_object_object_add(x, "online", json_object_new_boolean(d->e[g].held));
-		uint64_t tb = 0;
-		for (unsigned w = 0; w < n->n_workers; w++)
-			tb += n->workers[w].stats.transit_bytes[g];
-		json_object_object_add(x, "transit_tx_bytes", json_object_new_int64((int64_t)tb));
+		json_object_object_add(x, "transit_tx_bytes",
+				       json_object_new_int64((int64_t)transit_bytes(n, g)));
 		json_object_object_add(x, "hot", json_object_new_boolean(d->e[g].tr.hot));
 		json_object_array_add(a, x);
 	}

@@ -8,6 +8,8 @@
 #                                (a topology { } group)
 #   start_all SITE... / stop_all SITE...   random order; sets LAST_START_MS
 #   snap DIR SITE...             show --json and topology --json of each gateway
+#   ring_order SITE...           the sites by node ID (last snapshot)
+#   ring_unlinked_pair SITE...   two sites without a link (last snapshot)
 #   ring_ok PARAMS SITE...       a fresh snapshot (T_TMP/snap) passes
 #                                ring_check.py check --part ring (PARAMS:
 #                                "L:s:k:maxin,..."); report in T_TMP/ring.last,
@@ -108,6 +110,32 @@ ring_ok() {
 	snap "$T_TMP/snap" "$@" || return 1
 	"$RING_PY" "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
 		--json "$T_TMP/ring.json" --part ring ${RING_CAP_NOTE:+--cap-note} >"$T_TMP/ring.last" 2>&1
+}
+
+# ring_order SITE... : the sites sorted by node ID (from the snapshot T_TMP/snap).
+ring_order() {
+	"$RING_PY" - "$T_TMP/snap" "$@" <<'PY'
+import json, sys
+d = sys.argv[1]
+ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
+print(" ".join(sorted(ids, key=ids.get)))
+PY
+}
+
+# ring_unlinked_pair SITE... : "A B", two sites whose gateways hold no connected
+# link to each other in the snapshot T_TMP/snap, or "" if every pair is linked.
+ring_unlinked_pair() {
+	"$RING_PY" - "$T_TMP/snap" "$@" <<'PY'
+import json, sys
+d, sites = sys.argv[1], sys.argv[2:]
+linked = set()
+for a in sites:
+    for x in json.load(open("%s/%s.show.json" % (d, a))).get("links", []):
+        if x["state"] == "connected":
+            linked.add((a, x["member"].split("@")[0][3:]))
+print(next(("%s %s" % (a, b) for i, a in enumerate(sites) for b in sites[i + 1:]
+            if (a, b) not in linked and (b, a) not in linked), ""))
+PY
 }
 
 # start_all SITE... : random order, a short random pause between starts.

@@ -86,15 +86,6 @@ succ_of() { topo_get "$1" "','.join(e['member'].split('@')[0][3:] for e in t['su
 succ_up() { topo_get "$1" "all(e['up'] for e in t['successors'])"; }
 link_of() { gw_get "$1" "next((x['$3'] for x in d['links'] if x['member'] == 'gw-$2@$DOMAIN'), 'none')"; }
 
-# ring_order SITE... : the sites sorted by node ID (from the last snapshot).
-ring_order() {
-	"$RING_PY" - "$T_TMP/snap" "$@" <<'PY'
-import json, sys
-d = sys.argv[1]
-ids = {l: int(json.load(open("%s/%s.topo.json" % (d, l)))["node_id"], 16) for l in sys.argv[2:]}
-print(" ".join(sorted(ids, key=ids.get)))
-PY
-}
 # next_alive SITE K SITE... : the K sites after SITE clockwise among the list.
 next_of() {
 	local x=$1 k=$2 order i j out=()
@@ -388,18 +379,7 @@ if stage 9; then
 	# Transit: two gateways without a tunnel between them (from the last
 	# snapshot); their hosts' unicast crosses a third gateway as transit
 	# frames, not as floods.
-	read -r TA TB < <(python3 - "$T_TMP/snap" "$DOMAIN" "${SITES[@]}" <<'PY'
-import json, sys
-d, dom, sites = sys.argv[1], sys.argv[2], sys.argv[3:]
-linked = set()
-for a in sites:
-    for x in json.load(open("%s/%s.show.json" % (d, a))).get("links", []):
-        if x["state"] == "connected":
-            linked.add((a, x["member"].split("@")[0][3:]))
-print(next(("%s %s" % (a, b) for a in sites for b in sites
-            if a < b and (a, b) not in linked and (b, a) not in linked), ""))
-PY
-	)
+	read -r TA TB < <(ring_unlinked_pair "${SITES[@]}")
 	if [[ -z "${TB:-}" ]]; then
 		t_check "some two gateways hold no tunnel (s = 1, k = 1 at n = $N)" false
 	else
