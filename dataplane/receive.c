@@ -147,20 +147,24 @@ static enum ipop_drop flood_check(const struct ipop_fp_table *t, const struct ip
 }
 
 /* A frame from gateway origin reached us through peer slot: that neighbour
- * is our way back to it (routes.h), and the frame's source MAC sits behind
- * the origin. Returns where to learn the MAC: the peer itself when it is the
- * origin, the origin's gateway location, or nothing for a gateway not in the
- * directory (not an online member: nothing to name it by). */
+ * is a way back to it (routes.h: a flood copy names our parent in the
+ * origin's tree and is learnt; a transit frame only confirms), and the frame's
+ * source MAC sits behind the origin. Returns where to learn the MAC: the peer
+ * itself when it is the origin, the origin's gateway location, or nothing for
+ * a gateway not in the directory (not an online member: nothing to name it
+ * by). */
 static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			     struct ipop_node_id origin, uint16_t slot, uint8_t hops)
+			     struct ipop_node_id origin, uint16_t slot, uint8_t hops, bool flood)
 {
 	if (hops == 0)
 		return slot;
 	int g = ipop_fp_gw_find(t, origin);
 	if (g < 0)
 		return IPOP_LOC_NONE;
-	if (c->routes != NULL)
+	if (c->routes != NULL && flood)
 		ipop_routes_learn(c->routes, (unsigned)g, slot, c->now_s);
+	else if (c->routes != NULL)
+		ipop_routes_confirm(c->routes, (unsigned)g, slot, c->now_s);
 	return (uint16_t)(IPOP_LOC_GW_BASE + (unsigned)g);
 }
 
@@ -179,7 +183,7 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 	}
 	c->st->flood_rx++;
 	c->st->flood_rx_hops[h->hops < IPOP_FLOOD_HOPS_HIST ? h->hops : IPOP_FLOOD_HOPS_HIST - 1]++;
-	uint16_t learn = learn_origin(c, t, ipop_node_id_from_bytes(h->origin), slot, h->hops);
+	uint16_t learn = learn_origin(c, t, ipop_node_id_from_bytes(h->origin), slot, h->hops, true);
 	/* Copies only for the next hops (a leaf copies nothing); m stays ours. */
 	c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, m, &bound,
 						  (uint8_t)(h->hops + 1), true);
@@ -220,7 +224,7 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 	 * (a hop count of 0 from a peer that is not the origin is a lie we do
 	 * not learn a MAC from). */
 	uint8_t hops = h->hops != 0 || ipop_node_id_eq(origin, t->peers[slot].id) ? h->hops : 1;
-	uint16_t learn = learn_origin(c, t, origin, slot, hops);
+	uint16_t learn = learn_origin(c, t, origin, slot, hops, false);
 	if (ipop_node_id_eq(dst, t->self_id)) {
 		c->st->transit_rx++;
 		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);

@@ -14,7 +14,7 @@ unsigned ipop_routes_flush_nbr(struct ipop_routes *r, uint16_t nbr)
 
 	for (unsigned g = 0; g < IPOP_MAX_GATEWAYS; g++) {
 		uint64_t w = __atomic_load_n(&r->w[g], __ATOMIC_RELAXED);
-		if (w != 0 && (uint32_t)w == (uint32_t)nbr + 1u &&
+		if (w != 0 && (w & IPOP_ROUTE_NBR_MASK) == (uint32_t)nbr + 1u &&
 		    __atomic_compare_exchange_n(&r->w[g], &w, 0, false, __ATOMIC_RELAXED,
 						__ATOMIC_RELAXED))
 			n++;

@@ -13,7 +13,8 @@
 #
 # Environment: IPOP_BUILD (default build/), IPOP_BUILD_ASAN (default build-asan/),
 # IPOP_JOBS (default nproc), IPOP_NETNS_TIMEOUT (seconds per script, default 300; a
-# script may set its own with a "# ipop-timeout: N" line). Logs: $IPOP_BUILD/test-logs/.
+# script may set its own with a "# ipop-timeout: N" line). Logs: $IPOP_BUILD/test-logs/;
+# a netns script that failed leaves its daemons' logs in test-logs/NAME.failed/.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -205,8 +206,9 @@ run_script() {
 	limit=$(script_timeout "$f")
 	section "netns/$name (limit ${limit}s)"
 	: >"$log"
+	rm -rf "$LOGDIR/$name.failed"   # the daemons' logs of a failed run (lib.sh)
 	# Its own session: one signal reaches the script and its foreground children.
-	IPOP_BUILD=$BUILD setsid bash "$f" </dev/null >"$log" 2>&1 &
+	IPOP_BUILD=$BUILD IPOP_FAIL_LOGS="$LOGDIR/$name.failed" setsid bash "$f" </dev/null >"$log" 2>&1 &
 	pid=$!
 	CUR_PID=$pid
 	tail -n +1 -s 0.2 -f --pid="$pid" "$log" 2>/dev/null | sed -u 's/^/  /' &

@@ -217,6 +217,7 @@ static void report(struct lm_module *lmm, const struct ipop_link *l)
 		.exists = l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED,
 		.up = l->state == IPOP_LINK_CONNECTED,
 		.refused = l->refused, .type = l->type, .remote_type = l->remote_type,
+		.failed = l->state == IPOP_LINK_FAILED && !l->refused,
 	};
 	json_object *p = json_object_new_object();
 	struct ipop_task *t;

@@ -109,7 +109,7 @@ static void reconcile(struct topo_module *tm)
 		if (type != IPOP_LINK_NONE && (type != mb->wanted || strcmp(why, mb->why) != 0))
 			submit_want(tm, k, mb, type, why);
 		else if (type == IPOP_LINK_NONE && mb->wanted != IPOP_LINK_NONE)
-			submit_unwant(tm, k, mb, mb->online ? "not wanted by the topology" :
+			submit_unwant(tm, k, mb, why[0] ? why : mb->online ? "not wanted by the topology" :
 						   "member left the overlay", !mb->online);
 	}
 }
@@ -180,6 +180,7 @@ static int on_online(struct topo_module *tm, const char *jid, const char *full,
 {
 	struct member *mb = get_member(tm, jid);
 	bool moved = strcmp(mb->full, full) != 0;
+	bool renewed = moved || !mb->present;   /* a new session, or back within the grace */
 
 	g_strlcpy(mb->full, full, sizeof(mb->full));
 	mb->present = true;
@@ -192,8 +193,12 @@ static int on_online(struct topo_module *tm, const char *jid, const char *full,
 	if (!mb->online) {
 		mb->online = true;
 		tm->ops->on_member_online(tm->policy, jid, ident);
-	} else if (moved && mb->wanted != IPOP_LINK_NONE) {
-		submit_want(tm, jid, mb, mb->wanted, mb->why);   /* new resource: tell where it is */
+	} else if (renewed) {
+		/* A new session (a restart the grace hid): the policy may try it
+		 * again at once, whatever failed before. */
+		tm->ops->on_member_online(tm->policy, jid, ident);
+		if (moved && mb->wanted != IPOP_LINK_NONE)
+			submit_want(tm, jid, mb, mb->wanted, mb->why);   /* tell where it is */
 	}
 	membership_changed(tm);   /* planned by the timer once presences settle */
 	return 0;

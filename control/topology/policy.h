@@ -48,6 +48,8 @@ struct ipop_topo_link_info {
 	bool exists;                   /* the link manager holds a link to it */
 	bool up;                       /* connected */
 	bool refused;                  /* the member refused our request */
+	bool failed;                   /* went down without a refusal: no answer to the
+					* request, or no handshake completed in time */
 	uint8_t type;                  /* our wish (enum ipop_link_type) */
 	uint8_t remote_type;           /* the member's wish */
 };
@@ -58,7 +60,8 @@ struct ipop_topology_ops {
 	void *(*create)(const struct ipop_topo_settings *set);
 	void (*destroy)(void *st);
 	/* ident: the ring identity the member's presence announced (known=false:
-	 * none). A member that comes back with another identity is online again. */
+	 * none). A member that comes back with another identity is online again;
+	 * one that logs in again (a new resource) while online is told again. */
 	void (*on_member_online)(void *st, const char *jid, const struct ipop_member_ident *ident);
 	void (*on_member_offline)(void *st, const char *jid);
 	void (*on_link)(void *st, const char *jid, const struct ipop_topo_link_info *li,

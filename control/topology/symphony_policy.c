@@ -22,6 +22,21 @@
 /* A member that refused a long link is not asked again for this long: its
  * incoming links stay at the cap for a while, another member will do. */
 #define REFUSE_HOLD_MS 30000
+/* A member whose link we wanted failed (no answer, no handshake) while its
+ * presence stays: most likely a gateway that crashed and whose XMPP session
+ * the server has not yet timed out (ipopd's XMPP runs over the exception TAP,
+ * which dies with it, so no FIN tells the server), or one cut off on the
+ * underlay. Left on the ring it would stay our successor and the ring would
+ * stay broken for as long as the server lists it (minutes). So it is held
+ * off the ring - the next member takes its place - for a time that doubles
+ * with each hold in a row, from HOLD_BASE_MS up to HOLD_MAX_MS; when the hold
+ * ends it is placed again and tried once more (our old links are kept until
+ * the new one is up, as for any new successor). A link from it that comes up,
+ * or a new presence, ends the hold at once. We hold nobody while none of our
+ * links is up: then the fault is most likely ours, and holding every member
+ * in turn would only churn. */
+#define HOLD_BASE_MS 30000
+#define HOLD_MAX_MS 300000
 
 struct sym_member {
 	char jid[IPOP_JID_LEN];
@@ -29,6 +44,8 @@ struct sym_member {
 	bool online;
 	struct ipop_topo_link_info li;
 	uint64_t refused_until_ms;
+	uint64_t held_until_ms;        /* off the ring until then: its link failed */
+	unsigned holds;                /* holds in a row (no link up since) */
 	uint8_t want;                  /* enum ipop_link_type the last plan chose */
 	uint32_t n_est;                /* LONG: the size estimate it was drawn for */
 	char why[IPOP_TOPO_WHY_LEN];
@@ -53,6 +70,8 @@ struct sym {
 	struct ipop_node_id ondemand[IPOP_TOPO_MAX_ONDEMAND];   /* hot gateways */
 	size_t n_ondemand;
 	uint64_t updates, build_errors;
+	uint64_t holds_total;          /* members held off the ring, ever */
+	uint64_t now_ms;               /* of the last update */
 	int last_error;
 };
 
@@ -103,7 +122,11 @@ static void sym_online(void *st, const char *jid, const struct ipop_member_ident
 
 	if (strcmp(jid, s->set.self_jid) == 0 || (m = member(s, jid, true)) == NULL)
 		return;
+	/* Online again, or a new session of a member already online: whatever
+	 * failed before may be fixed; try it at once. */
 	m->online = true;
+	m->held_until_ms = 0;
+	m->holds = 0;
 	if (ident != NULL)
 		m->ident = *ident;
 }
@@ -118,16 +141,61 @@ static void sym_offline(void *st, const char *jid)
 	}
 }
 
+/* Whether any member's link is up (other than m's). */
+static bool any_link_up(struct sym *s, const struct sym_member *m)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, s->members);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (v != m && ((struct sym_member *)v)->li.up)
+			return true;
+	return false;
+}
+
+/* A link to the member, wanted by either side, just failed: hold the member
+ * off the ring (HOLD_BASE_MS), unless it is static for us. A link only the
+ * member wants counts too: its failure says as much about reaching it, and a
+ * member we cannot reach should not count in our size estimate or be drawn. */
+static void hold_if_unreachable(struct sym *s, struct sym_member *m,
+				const struct ipop_topo_link_info *li, uint64_t now_ms)
+{
+	unsigned shift = m->holds < 4 ? m->holds : 4;
+	uint64_t d = (uint64_t)HOLD_BASE_MS << shift;
+	bool wished = m->want != IPOP_LINK_NONE || li->type != IPOP_LINK_NONE ||
+		      li->remote_type != IPOP_LINK_NONE;
+
+	if (!li->failed || m->li.failed || !wished || m->want == IPOP_LINK_STATIC ||
+	    li->type == IPOP_LINK_STATIC || !m->online || !any_link_up(s, m))
+		return;
+	m->held_until_ms = now_ms + (d < HOLD_MAX_MS ? d : HOLD_MAX_MS);
+	m->holds++;
+	m->want = IPOP_LINK_NONE;
+	s->holds_total++;
+}
+
 static void sym_on_link(void *st, const char *jid, const struct ipop_topo_link_info *li,
 			uint64_t now_ms)
 {
-	struct sym_member *m = member(st, jid, false);
+	struct sym *s = st;
+	struct sym_member *m = member(s, jid, false);
 
 	if (m == NULL)
 		return;
 	if (li->refused && !m->li.refused)
 		m->refused_until_ms = now_ms + REFUSE_HOLD_MS;
+	if (li->up) {
+		m->held_until_ms = 0;
+		m->holds = 0;
+	}
+	hold_if_unreachable(s, m, li, now_ms);
 	m->li = *li;
+}
+
+static bool held(const struct sym_member *m, uint64_t now_ms)
+{
+	return m->held_until_ms > now_ms;
 }
 
 static int cmp_placed(const void *a, const void *b)
@@ -135,10 +203,10 @@ static int cmp_placed(const void *a, const void *b)
 	return ipop_node_id_cmp(((const struct placed *)a)->id, ((const struct placed *)b)->id);
 }
 
-/* The online members with an identity, sorted by ID; a second member with
- * the same ID (signal refuses those) is left out rather than confusing the
- * ring. Returns 0 or -ENOMEM. */
-static int place_members(struct sym *s)
+/* The online members with an identity that are not held off the ring, sorted
+ * by ID; a second member with the same ID (signal refuses those) is left out
+ * rather than confusing the ring. Returns 0 or -ENOMEM. */
+static int place_members(struct sym *s, uint64_t now_ms)
 {
 	size_t need = g_hash_table_size(s->members), w = 0;
 	GHashTableIter it;
@@ -154,7 +222,9 @@ static int place_members(struct sym *s)
 	g_hash_table_iter_init(&it, s->members);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct sym_member *m = v;
-		if (m->online && m->ident.known && !ipop_node_id_eq(m->ident.node, s->set.self_id))
+		if (held(m, now_ms))
+			m->want = IPOP_LINK_NONE;
+		else if (m->online && m->ident.known && !ipop_node_id_eq(m->ident.node, s->set.self_id))
 			s->placed[w++] = (struct placed){ .id = m->ident.node, .m = m };
 	}
 	qsort(s->placed, w, sizeof(*s->placed), cmp_placed);
@@ -299,9 +369,10 @@ static void sym_update(void *st, uint64_t now_ms)
 	struct sym *s = st;
 	struct ipop_node_id *cand = NULL, *statics = NULL, *refused = NULL;
 	struct ipop_topo_link *links = NULL;
-	int r = place_members(s);
+	int r = place_members(s, now_ms);
 
 	s->updates++;
+	s->now_ms = now_ms;
 	if (r == 0) {
 		size_t n = s->n_placed + 1;
 		cand = calloc(n, sizeof(*cand));
@@ -343,6 +414,9 @@ static enum ipop_link_type sym_want(void *st, const char *jid, char why[IPOP_TOP
 {
 	struct sym_member *m = member(st, jid, false);
 
+	if (m != NULL && m->online && held(m, ((struct sym *)st)->now_ms))
+		snprintf(why, IPOP_TOPO_WHY_LEN, "held off the ring for now: our link to it "
+			 "failed while XMPP lists it (hold %u in a row)", m->holds);
 	if (m == NULL || !m->online || m->want == IPOP_LINK_NONE)
 		return IPOP_LINK_NONE;
 	g_strlcpy(why, m->why, IPOP_TOPO_WHY_LEN);
@@ -427,6 +501,28 @@ static unsigned members_without_id(const struct sym *s)
 	return n;
 }
 
+/* Members held off the ring (hold_if_unreachable), with the seconds left. */
+static json_object *held_json(const struct sym *s)
+{
+	json_object *arr = json_object_new_array();
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, s->members);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct sym_member *m = v;
+		if (!m->online || !held(m, s->now_ms))
+			continue;
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "member", json_object_new_string(m->jid));
+		json_object_object_add(o, "seconds_left", json_object_new_double(
+			(double)(m->held_until_ms - s->now_ms) / 1000.0));
+		json_object_object_add(o, "holds_in_a_row", json_object_new_int((int)m->holds));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static json_object *sym_json(void *st)
 {
 	struct sym *s = st;
@@ -444,6 +540,8 @@ static json_object *sym_json(void *st)
 	json_object_object_add(o, "predecessor", s->n_placed == 0 ? NULL :
 			       peer_json(s, &s->placed[(start + s->n_placed - 1) % s->n_placed]));
 	links_json(s, o);
+	json_object_object_add(o, "held_off_ring", held_json(s));
+	json_object_object_add(o, "holds", json_object_new_int64((int64_t)s->holds_total));
 	json_object_object_add(o, "updates", json_object_new_int64((int64_t)s->updates));
 	json_object_object_add(o, "build_errors", json_object_new_int64((int64_t)s->build_errors));
 	return o;

@@ -935,6 +935,14 @@ t_cleanup() {
 		ip link set dev "$dev" xdp off 2>/dev/null
 		ip link delete "$dev" 2>/dev/null
 	done
+	# After a failure, the daemons' logs and configurations go where run.sh
+	# keeps its logs (IPOP_FAIL_LOGS), so a failure in CI can be read.
+	if ((T_FAIL > 0)) && [[ -n "${IPOP_FAIL_LOGS:-}" && -n "$T_TMP" && -d "$T_TMP" ]]; then
+		rm -rf "$IPOP_FAIL_LOGS" && mkdir -p "$IPOP_FAIL_LOGS" &&
+			(cd "$T_TMP" && find . -type f \( -name '*.log' -o -name '*.conf' -o -name '*.json' \) \
+				-exec cp --parents {} "$IPOP_FAIL_LOGS" \; 2>/dev/null) &&
+			_t_log "lib.sh: logs of this failed run kept in $IPOP_FAIL_LOGS"
+	fi
 	if [[ -n "$T_TMP" && -d "$T_TMP" && -z "${T_KEEP_TMP:-}" ]]; then
 		rm -rf "$T_TMP"
 	elif [[ -n "$T_TMP" ]]; then

@@ -13,7 +13,8 @@
 #   ring_ok PARAMS SITE...       a fresh snapshot (T_TMP/snap) passes
 #                                ring_check.py check --part ring (PARAMS:
 #                                "L:s:k:maxin,..."); report in T_TMP/ring.last,
-#                                JSON in T_TMP/ring.json
+#                                JSON in T_TMP/ring.json; RING_GHOST=L,...
+#                                names gateways gone while XMPP lists them
 #   cpu_rss SECONDS JSON SITE... the gateways' CPU together over SECONDS (utime +
 #                                stime of every thread, /proc/PID/stat) and each
 #                                one's RSS; prints a summary, writes JSON
@@ -109,7 +110,8 @@ ring_ok() {
 	shift
 	snap "$T_TMP/snap" "$@" || return 1
 	"$RING_PY" "$RING_CHECK" check "$T_TMP/snap" --alive "$(csv "$@")" --params "$par" \
-		--json "$T_TMP/ring.json" --part ring ${RING_CAP_NOTE:+--cap-note} >"$T_TMP/ring.last" 2>&1
+		--json "$T_TMP/ring.json" --part ring ${RING_CAP_NOTE:+--cap-note} \
+		${RING_GHOST:+--ghost "$RING_GHOST"} >"$T_TMP/ring.last" 2>&1
 }
 
 # ring_order SITE... : the sites sorted by node ID (from the snapshot T_TMP/snap).

@@ -4,7 +4,8 @@
  * and routes learnt behind them; the published, ID-sorted directory and its
  * lookup; and the on-demand rule (ipop_gw_traffic_update): a gateway is hot
  * when its transit bytes reach the threshold within one window, and stays hot
- * until no byte went to it for the idle time.
+ * until no byte went to it for the idle time; routes learnt from floods win
+ * over what transit frames say.
  *
  * Thread: a plain test program; no EAL, the "workers" are bare structs.
  */
@@ -159,11 +160,42 @@ static void test_hot_list(void)
 	ipop_bridge_free(&n->sh.bridge);
 }
 
+/* Routes from floods are tree routes and win; a transit frame only keeps a
+ * route alive that points the same way or fills in a missing one (two
+ * gateways must never point at each other: transit_loop). */
+static void test_route_learning(void)
+{
+	struct ipop_routes *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return;
+	ipop_routes_init(r, 300);
+	ipop_routes_learn(r, 3, 7, 100);                    /* flood via 7 */
+	ipop_routes_confirm(r, 3, 9, 101);                  /* transit via 9: ignored */
+	CHECK(ipop_routes_lookup(r, 3, 101) == 7);
+	ipop_routes_confirm(r, 3, 7, 390);                  /* transit via 7: kept alive */
+	CHECK(ipop_routes_lookup(r, 3, 690) == 7);
+	CHECK(ipop_routes_lookup(r, 3, 691) == IPOP_GW_NO_PEER);
+	ipop_routes_confirm(r, 3, 9, 700);                  /* none live: filled in */
+	CHECK(ipop_routes_lookup(r, 3, 700) == 9);
+	ipop_routes_confirm(r, 3, 7, 701);                  /* ... and not moved */
+	CHECK(ipop_routes_lookup(r, 3, 701) == 9);
+	ipop_routes_learn(r, 3, 7, 702);                    /* the next flood overrides */
+	CHECK(ipop_routes_lookup(r, 3, 702) == 7);
+	ipop_routes_confirm(r, 4, 65534, 702);              /* the highest slot fits */
+	CHECK(ipop_routes_lookup(r, 4, 702) == 65534);
+	CHECK(ipop_routes_flush_nbr(r, 7) == 1);            /* the link to 7 went down */
+	CHECK(ipop_routes_lookup(r, 3, 702) == IPOP_GW_NO_PEER);
+	CHECK(ipop_routes_lookup(r, 4, 702) == 65534);
+	free(r);
+}
+
 int main(void)
 {
 	CHECK(sodium_init() >= 0);
 	test_directory();
 	test_traffic_rule();
 	test_hot_list();
+	test_route_learning();
 	return check_report("gateways");
 }

@@ -198,6 +198,133 @@ static void test_refusal(void)
 	ops->destroy(st);
 }
 
+static void report_at(void *st, int i, struct ipop_topo_link_info li, uint64_t now)
+{
+	ipop_topology_symphony.on_link(st, m[i].jid, &li, now);
+}
+
+static bool held_listed(void *st, int i)
+{
+	json_object *j = ipop_topology_symphony.json(st), *arr;
+	bool found = false;
+
+	if (json_object_object_get_ex(j, "held_off_ring", &arr))
+		for (size_t k = 0; k < json_object_array_length(arr); k++) {
+			json_object *e = json_object_array_get_idx(arr, k), *v;
+			if (json_object_object_get_ex(e, "member", &v) &&
+			    strcmp(json_object_get_string(v), m[i].jid) == 0)
+				found = true;
+		}
+	json_object_put(j);
+	return found;
+}
+
+/* A member whose link fails while it stays online (a crashed gateway the XMPP
+ * server still lists) is held off the ring: the next member takes its place;
+ * the hold ends by time (doubling), by a link of it coming up, or by a new
+ * presence; nobody is held while none of our links is up; statics never. */
+static void test_unreachable(void)
+{
+	const struct ipop_topology_ops *ops = &ipop_topology_symphony;
+	struct ipop_topo_settings set = settings(2);
+	const struct ipop_topo_link_info failed = { .failed = true, .type = IPOP_LINK_SUCC };
+	const struct ipop_topo_link_info trying = { .exists = true, .type = IPOP_LINK_SUCC };
+	const struct ipop_topo_link_info up = { .exists = true, .up = true, .type = IPOP_LINK_SUCC };
+	char why[IPOP_TOPO_WHY_LEN];
+	int s1 = nth_after_self(N, 1), s2 = nth_after_self(N, 2), s3 = nth_after_self(N, 3);
+
+	set.long_links = 1;
+	void *st = ops->create(&set);
+	for (int i = 0; i < N; i++)
+		ops->on_member_online(st, m[i].jid, &m[i].ident);
+	ops->update(st, 1000);
+	/* Nothing up yet: a failure is most likely ours, nobody is held. */
+	report_at(st, s1, failed, 1000);
+	ops->update(st, 1100);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_SUCC && !held_listed(st, s1));
+	report_at(st, s1, trying, 1200);
+	report_at(st, s2, up, 1200);
+	/* s2 is up; s1 fails: held, s2 and s3 are the successors now. */
+	report_at(st, s1, failed, 2000);
+	ops->update(st, 2000);
+	CHECK(want(ops, st, s1, why) == IPOP_LINK_NONE && strstr(why, "held off the ring") != NULL);
+	CHECK(want(ops, st, s2, why) == IPOP_LINK_SUCC && strcmp(why, "successor 1 of 2") == 0);
+	CHECK(want(ops, st, s3, why) == IPOP_LINK_SUCC && strcmp(why, "successor 2 of 2") == 0);
+	CHECK(held_listed(st, s1));
+	json_object *j = ops->json(st), *v;
+	CHECK(json_object_object_get_ex(j, "members_on_ring", &v) && json_object_get_int(v) == N - 1);
+	CHECK(json_object_object_get_ex(j, "holds", &v) && json_object_get_int(v) == 1);
+	json_object_put(j);
+	/* The hold ends after 30 s: placed again, wanted again. */
+	ops->update(st, 2000 + 29999);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_NONE);
+	ops->update(st, 2000 + 30000);
+	CHECK(want(ops, st, s1, why) == IPOP_LINK_SUCC && strcmp(why, "successor 1 of 2") == 0);
+	/* It fails again: held twice as long. */
+	report_at(st, s1, trying, 32100);
+	report_at(st, s1, failed, 40000);
+	ops->update(st, 40000 + 59999);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_NONE);
+	ops->update(st, 40000 + 60000);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_SUCC);
+	/* Held again; then a link from it comes up: the hold ends at once. */
+	report_at(st, s1, trying, 100100);
+	report_at(st, s1, failed, 101000);
+	ops->update(st, 101000);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_NONE);
+	report_at(st, s1, up, 102000);
+	ops->update(st, 102000);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_SUCC && !held_listed(st, s1));
+	/* Held; a new presence (it restarted) ends the hold too. */
+	report_at(st, s1, failed, 103000);
+	ops->update(st, 103000);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_NONE);
+	ops->on_member_online(st, m[s1].jid, &m[s1].ident);
+	ops->update(st, 103100);
+	CHECK(want(ops, st, s1, NULL) == IPOP_LINK_SUCC);
+	ops->destroy(st);
+
+	/* A link only the member wanted fails: held too (unreachable either way). */
+	st = ops->create(&set);
+	for (int i = 0; i < N; i++)
+		ops->on_member_online(st, m[i].jid, &m[i].ident);
+	ops->update(st, 1000);
+	report_at(st, s1, up, 1000);
+	int inc = -1;
+	for (int i = 0; i < N && inc < 0; i++)
+		if (i != s1 && want(ops, st, i, NULL) == IPOP_LINK_NONE)
+			inc = i;
+	CHECK(inc >= 0);
+	if (inc >= 0) {
+		report_at(st, inc, (struct ipop_topo_link_info){ .exists = true, .up = true,
+				.remote_type = IPOP_LINK_LONG }, 1000);
+		report_at(st, inc, (struct ipop_topo_link_info){ .failed = true,
+				.remote_type = IPOP_LINK_LONG }, 2000);
+		ops->update(st, 2000);
+		CHECK(held_listed(st, inc));
+		json_object *jj = ops->json(st), *vv;
+		CHECK(json_object_object_get_ex(jj, "members_on_ring", &vv) &&
+		      json_object_get_int(vv) == N - 1);
+		json_object_put(jj);
+	}
+	ops->destroy(st);
+	/* A static member is never held: the operator asked for that link. */
+	int far = nth_after_self(N, N / 2);
+	set.n_static = 1;
+	snprintf(set.statics[0], sizeof(set.statics[0]), "%s", m[far].jid);
+	st = ops->create(&set);
+	for (int i = 0; i < N; i++)
+		ops->on_member_online(st, m[i].jid, &m[i].ident);
+	ops->update(st, 1000);
+	report_at(st, s1, up, 1000);
+	CHECK(want(ops, st, far, NULL) == IPOP_LINK_STATIC);
+	report_at(st, far, (struct ipop_topo_link_info){ .exists = true, .type = IPOP_LINK_STATIC }, 1000);
+	report_at(st, far, (struct ipop_topo_link_info){ .failed = true, .type = IPOP_LINK_STATIC }, 2000);
+	ops->update(st, 2000);
+	CHECK(want(ops, st, far, NULL) == IPOP_LINK_STATIC && !held_listed(st, far));
+	ops->destroy(st);
+}
+
 /* Static members; members without a ring identity; all-to-all. */
 static void test_static_and_unknown(void)
 {
@@ -253,6 +380,7 @@ int main(void)
 	}
 	test_successors();
 	test_refusal();
+	test_unreachable();
 	test_static_and_unknown();
 	return check_report("topology_policy");
 }
