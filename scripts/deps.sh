@@ -21,7 +21,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# netns testbed: servers, traffic, plumbing (tests/netns/lib.sh)
 	prosody coturn iperf3 tcpdump iproute2 ethtool iputils-ping iputils-arping
-	nftables iptables socat python3 openssl procps util-linux
+	nftables iptables conntrack socat python3 openssl procps util-linux
 	# benchmark plots
 	gnuplot-nox
 )
