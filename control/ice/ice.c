@@ -164,7 +164,7 @@ static int setup(struct ipop_ice *a, const struct ipop_ice_params *p)
 	if (a->agent == NULL)
 		return -ENOMEM;
 	g_object_set(a->agent, "controlling-mode", (gboolean)p->controlling, "ice-tcp", FALSE,
-		     "upnp", FALSE, NULL);
+		     "upnp", FALSE, "force-relay", (gboolean)p->force_relay, NULL);
 	a->stream = nice_agent_add_stream(a->agent, 1);
 	if (a->stream == 0)
 		return -ENOMEM;

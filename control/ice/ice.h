@@ -84,6 +84,7 @@ struct ipop_ice_params {
 	struct in_addr bind_ip;            /* the WAN address */
 	uint16_t port_min, port_max;       /* the socket's port range, inclusive */
 	struct ipop_ice_servers servers;
+	bool force_relay;                  /* offer and use relayed candidates only */
 	struct ipop_ice_events ev;
 };
 

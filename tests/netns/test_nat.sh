@@ -3,26 +3,30 @@
 # mappings seen by two cloud addresses, filtering of an unsolicited cloud port, the
 # reflexive address coturn's STUN reports, TURN through a symmetric NAT, hole
 # punching between two port-restricted cones (and not across a symmetric NAT), and a
-# NAT's restart and port change giving new mappings. No ipopd: the gateways' kernels
-# hold the WAN addresses here.
-# ipop-timeout: 120
+# NAT's restart and port change giving new mappings. Then ipopd's ICE module
+# (control/ice, driven by tests/tools/ipop-ice-pair with one agent in each of two
+# gateway namespaces) connects each NAT pair with the candidate types ICE should
+# choose, and reports how long it took. No ipopd: the gateways' kernels hold the
+# WAN addresses here.
+# ipop-timeout: 240
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nat.sh"
 
-# ---- sites: a none, b eim, c prc, d sym, e prc (c's hole-punching partner)
+# ---- sites: a none, b eim, c prc, d sym, e prc (c's hole-punching partner), f sym
 t0=$(_t_now_ms)
 nat_site a 1 none
 nat_site b 2 eim
 nat_site c 3 prc
 nat_site d 4 sym
 nat_site e 5 prc
-for s in a b c d e; do
+nat_site f 6 sym
+for s in a b c d e f; do
 	gw_kernel_wan "$s" wan
 done
 t_require "the cloud runs coturn" nat_cloud
 t_require "the cloud reflects on two addresses" nat_reflector
-echo "testbed of 5 sites, coturn and reflectors ready in $(($(_t_now_ms) - t0)) ms"
+echo "testbed of 6 sites, coturn and reflectors ready in $(($(_t_now_ms) - t0)) ms"
 
 # mapping_of SITE PORT DEST_IP DEST_PORT : what DEST saw from gw-SITE's WAN:PORT
 mapping_of() {
@@ -105,6 +109,53 @@ relay_ok() {
 	[[ "${BASH_REMATCH[1]}" == "$T_SRV_IP" && "${BASH_REMATCH[3]}" == "${T_PUBLIC_IP[d]}" ]]
 }
 t_check "sym: TURN allocates a relay on the cloud" relay_ok
+
+# ---- ICE (control/ice) across each NAT pair, STUN and TURN from the cloud
+ice_pair_bin=$(ipop_bin ipop-ice-pair)
+ice_log=$(t_mkdir ice)
+# ice_pair S1 S2 PORT [--relay] : prints the tool's line (SELECTED ... or FAILED ...)
+ice_pair() {
+	local s1=$1 s2=$2 port=$3 turn=(--turn "$T_SRV_IP:$COTURN_PORT" "$COTURN_USER" "$COTURN_PASS")
+	shift 3
+	[[ -z "${ICE_NO_TURN:-}" ]] || turn=()
+	timeout 30 "$ice_pair_bin" "/run/netns/$(nsn "gw-$s1")" "${T_GW_WAN_IP[$s1]}" \
+		"/run/netns/$(nsn "gw-$s2")" "${T_GW_WAN_IP[$s2]}" "$port" \
+		--stun "$T_SRV_IP:$COTURN_PORT" "${turn[@]}" --timeout "${ICE_TIMEOUT:-15}" "$@" \
+		2>>"$ice_log/$s1-$s2-$port.log" || true
+}
+# ice_case NAME S1 S2 PORT EXPECT [--relay] : EXPECT is a regex the types must match
+ice_case() {
+	local name=$1 s1=$2 s2=$3 port=$4 expect=$5 out
+	shift 5
+	out=$(ice_pair "$s1" "$s2" "$port" "$@")
+	echo "ICE $name ($s1 ${T_NAT_MODE[$s1]} <-> $s2 ${T_NAT_MODE[$s2]}${1:+ $1}): $out"
+	if [[ "$out" != SELECTED* ]]; then
+		t_fail "ICE $name: both agents select a pair" "$out"
+		return 0
+	fi
+	t_pass "ICE $name: both agents select a pair"
+	if [[ "$out" =~ $expect ]]; then
+		t_pass "ICE $name: the pair has the expected candidate types"
+	else
+		t_fail "ICE $name: the pair has the expected candidate types" "'$out' !~ /$expect/"
+	fi
+}
+host_only=' a=host/host .* b=host/host '
+no_relay=' a=(host|srflx|prflx)/(host|srflx|prflx) .* b=(host|srflx|prflx)/(host|srflx|prflx) '
+to_srflx=' a=[a-z]+/srflx .* b=[a-z]+/srflx '
+relayed=' a=([a-z]+/relay|relay/[a-z]+) .* b=([a-z]+/relay|relay/[a-z]+) '
+# One site without NAT: both agents in gw-a, on two ports of its address.
+ice_case "none-none" a a 42000 "$host_only"
+ice_case "prc-prc" c e 42100 "$to_srflx"
+ice_case "none-prc" a c 42200 "$no_relay"
+ice_case "eim-sym" b d 42300 "$no_relay"
+ice_case "prc-sym" c d 42400 "$relayed"
+ice_case "sym-sym" d f 42500 "$relayed"
+ice_case "prc-prc forced relay" c e 42600 ' a=relay/relay .* b=relay/relay ' --relay
+out=$(ICE_NO_TURN=1 ICE_TIMEOUT=8 ice_pair c d 42700)
+echo "ICE prc-sym without TURN: $out"
+t_check "ICE prc-sym without TURN: no pair (only the relay crosses this pair)" \
+	test "${out%% *}" = FAILED
 
 # ---- a NAT restart and a port change give new mappings
 before=$(mapping_of c 40020 "$T_SRV_IP" "$T_REFLECT_PORT")
