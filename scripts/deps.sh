@@ -16,7 +16,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	# libraries (see docs/ for what each is used for)
 	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libstrophe-dev libconfig-dev
-	libsodium-dev libjson-c-dev libglib2.0-dev
+	libsodium-dev libjson-c-dev libglib2.0-dev libnice-dev
 	# sanitizer and fuzzing builds
 	clang libclang-rt-14-dev
 	# netns testbed: servers, traffic, plumbing (tests/netns/lib.sh)
