@@ -405,6 +405,13 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	int type = ipop_wire_classify(f + poff, plen);
+	if (unlikely(type < 0 && ipop_wire_is_stun(f + poff, plen))) {
+		/* ICE's checks on the tunnel's port: for the agent's socket. */
+		c->st->stun_exc++;
+		c->st->exc_tx++;
+		ipop_pktq_put(c->q_exc, m);
+		return;
+	}
 	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
 		wan_data(c, t, b, m, f + poff, plen);
 	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {

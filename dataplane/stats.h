@@ -29,6 +29,7 @@
 	X(host_tx, "frames sent to the host TAP") \
 	X(exc_rx, "frames the kernel sent through the WAN exception TAP") \
 	X(exc_tx, "WAN frames handed to the kernel through the exception TAP (ARP, the host's own traffic)") \
+	X(stun_exc, "STUN messages (magic cookie 0x2112A442 at bytes 4-7) to the tunnel's address and port, handed to the kernel for the ICE agent (also counted in exc_tx)") \
 	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
 	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \
 	X(encrypted, "frames sealed for a peer") \

@@ -151,6 +151,21 @@ _Static_assert(sizeof(struct ipop_fabric_hdr) == IPOP_FABRIC_HDR_LEN, "fabric he
  * >= header + tag for data), else a negative errno:
  *   -EPROTO  unknown version, -EBADMSG unknown type or nonzero reserved,
  *   -EMSGSIZE wrong length for the type. */
+/* STUN (RFC 8489) on the tunnel's 5-tuple: ICE's connectivity checks and
+ * consent freshness share the port with the data. A STUN message has the top
+ * two bits of its first byte clear, the magic cookie 0x2112A442 at bytes 4-7 and
+ * at least its 20-byte header. ipop messages carry an index at bytes 4-7, and
+ * ipop never issues one equal to the cookie (control/session/keypair.c), so the
+ * test never takes an ipop message for STUN. */
+#define IPOP_STUN_MAGIC 0x2112A442u
+#define IPOP_STUN_HDR_LEN 20
+
+static inline int ipop_wire_is_stun(const uint8_t *p, size_t len)
+{
+	return len >= IPOP_STUN_HDR_LEN && (p[0] & 0xc0) == 0 && p[4] == 0x21 && p[5] == 0x12 &&
+	       p[6] == 0xa4 && p[7] == 0x42;
+}
+
 static inline int ipop_wire_classify(const uint8_t *p, size_t len)
 {
 	if (len < 4)

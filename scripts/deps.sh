@@ -16,12 +16,12 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	# libraries (see docs/ for what each is used for)
 	dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libstrophe-dev libconfig-dev
-	libsodium-dev libjson-c-dev libglib2.0-dev
+	libsodium-dev libjson-c-dev libglib2.0-dev libnice-dev
 	# sanitizer and fuzzing builds
 	clang libclang-rt-14-dev
 	# netns testbed: servers, traffic, plumbing (tests/netns/lib.sh)
 	prosody coturn iperf3 tcpdump iproute2 ethtool iputils-ping iputils-arping
-	nftables iptables socat python3 openssl procps util-linux
+	nftables iptables conntrack socat python3 openssl procps util-linux
 	# benchmark plots
 	gnuplot-nox
 )

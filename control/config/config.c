@@ -945,6 +945,40 @@ static int parse_signal(struct ctx *c, const config_setting_t *root)
 	return 0;
 }
 
+/* ---- ice { } ---- */
+
+/* STUN and TURN servers for the ICE agents of signalled links. Addresses, not
+ * host names: the control thread never blocks on a resolver. */
+static int parse_ice(struct ctx *c, const config_setting_t *root)
+{
+	static const char *const known[] = { "stun", "turn", "turn_user", "turn_password" };
+	struct ipop_cfg *cfg = c->cfg;
+	config_setting_t *g, *turn, *user, *pw;
+	int rc;
+
+	if ((rc = get_group(c, root, "ice", known, N_ELEMS(known), &g)) < 0 || g == NULL)
+		return rc;
+	if (!cfg->signal_enabled)
+		return fail_at(c, g, "needs a signal { } group: candidates travel in the link "
+			       "stanzas (static peers use their configured endpoint)");
+	cfg->ice_enabled = true;
+	turn = member(g, "turn");
+	user = member(g, "turn_user");
+	pw = member(g, "turn_password");
+	if ((rc = conv_endpoint(c, member(g, "stun"), &cfg->ice_stun_ip, &cfg->ice_stun_port)) < 0 ||
+	    (rc = conv_endpoint(c, turn, &cfg->ice_turn_ip, &cfg->ice_turn_port)) < 0 ||
+	    (rc = conv_str(c, user, cfg->ice_turn_user, sizeof(cfg->ice_turn_user))) < 0 ||
+	    (rc = conv_str(c, pw, cfg->ice_turn_password, sizeof(cfg->ice_turn_password))) < 0)
+		return rc;
+	if (turn != NULL && user == NULL)
+		return fail_missing(c, g, "turn_user", "setting (turn needs credentials)");
+	if (turn != NULL && pw == NULL)
+		return fail_missing(c, g, "turn_password", "setting (turn needs credentials)");
+	if (turn == NULL && (user != NULL || pw != NULL))
+		return fail_at(c, user != NULL ? user : pw, "has no meaning without turn");
+	return 0;
+}
+
 /* ---- topology { } ---- */
 
 static const char *const policy_names[IPOP_TOPO_NPOLICIES] = {
@@ -1454,7 +1488,7 @@ static void set_defaults(struct ipop_cfg *cfg)
 static int parse_all(struct ctx *c)
 {
 	static const char *const known[] = { "node", "dpdk", "lan", "wan", "host", "timers",
-					     "control", "signal", "topology", "peers" };
+					     "control", "signal", "ice", "topology", "peers" };
 	const config_setting_t *root = config_root_setting(&c->lc);
 	int rc;
 
@@ -1467,6 +1501,7 @@ static int parse_all(struct ctx *c)
 	    (rc = parse_timers(c, root)) < 0 ||
 	    (rc = parse_control(c, root)) < 0 ||
 	    (rc = parse_signal(c, root)) < 0 ||
+	    (rc = parse_ice(c, root)) < 0 ||
 	    (rc = parse_topology(c, root)) < 0)
 		return rc;
 	return parse_peers(c, root);

@@ -118,6 +118,15 @@ struct ipop_cfg {
 	unsigned sig_offline_grace_s;          /* member offline this long: links torn down; 10 */
 	unsigned sig_link_timeout_s;           /* negotiation/handshake limit per attempt; 20 */
 
+	/* ice { } : NAT traversal servers for signalled links; only with signal { } */
+	bool ice_enabled;                      /* the group is present */
+	struct in_addr ice_stun_ip;            /* stun = "A.B.C.D:PORT"; 0 = none */
+	uint16_t ice_stun_port;
+	struct in_addr ice_turn_ip;            /* turn = "A.B.C.D:PORT" (UDP); 0 = none */
+	uint16_t ice_turn_port;
+	char ice_turn_user[IPOP_CFG_JID_LEN];  /* required with turn */
+	char ice_turn_password[IPOP_CFG_JID_LEN];
+
 	/* topology { } : which members to link to; only with signal { } */
 	int topo_policy;                       /* enum ipop_topo_policy; default symphony */
 	unsigned topo_successors;              /* s; default 2, 1..8 */

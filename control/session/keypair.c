@@ -13,6 +13,7 @@
 #include <rte_cycles.h>
 
 #include "dataplane/tables.h"
+#include "dataplane/wire.h"
 
 int ipop_index_alloc(struct ipop_node *n, uint32_t *wire_index)
 {
@@ -23,8 +24,13 @@ int ipop_index_alloc(struct ipop_node *n, uint32_t *wire_index)
 		if (n->index_used[s])
 			continue;
 		n->index_used[s] = 1;
-		/* Random high bits: a stale or guessed index rarely hits a live slot. */
-		uint32_t v = (randombytes_random() & ~IPOP_INDEX_MASK) | s;
+		/* Random high bits: a stale or guessed index rarely hits a live slot.
+		 * Never STUN's magic cookie, which marks STUN on the tunnel's port
+		 * (dataplane/wire.h, ipop_wire_is_stun). */
+		uint32_t v;
+		do
+			v = (randombytes_random() & ~IPOP_INDEX_MASK) | s;
+		while (v == IPOP_STUN_MAGIC);
 		*wire_index = rte_cpu_to_be_32(v);
 		return 0;
 	}

@@ -17,6 +17,17 @@ test built on it can fail:
   udp-whoami-server IP PORT                    answers every datagram with the
                                                sender's "ip:port" (runs until killed)
   udp-whoami HOST PORT [--bind IP:PORT]        asks such a server; prints "SEEN ip:port"
+  udp-poke HOST PORT [--bind IP:PORT]          asks such a server to answer and also to
+                                               send one datagram from another port of
+                                               its address (a source we never sent to);
+                                               prints "SEEN ip:port" and "POKED yes|no":
+                                               whether that unsolicited datagram got in
+  udp-punch PEER_IP PEER_PORT --bind IP:PORT [--seconds S]
+                                               UDP hole punching: sends to the peer every
+                                               50 ms and answers what it hears; exit 0
+                                               once both directions worked with exactly
+                                               PEER_IP:PEER_PORT; prints "PUNCHED" or
+                                               "NOT PUNCHED" (and any other source heard)
 
 Why Python: no Debian package ships a scriptable STUN/TURN/XMPP client, and these
 few hundred bytes of protocol are easier to audit here than to pull in a tool.
@@ -212,8 +223,15 @@ def cmd_udp_whoami_server(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.ip, a.port))
     while True:
-        _, peer = s.recvfrom(2048)
+        data, peer = s.recvfrom(2048)
         s.sendto(("%s:%d" % peer).encode(), peer)
+        if data == b"poke":
+            # From a port the client never sent to: only a NAT with endpoint-
+            # independent filtering lets it in.
+            o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            o.bind((a.ip, 0))
+            o.sendto(b"poked", peer)
+            o.close()
 
 
 def cmd_udp_whoami(a):
@@ -227,6 +245,64 @@ def cmd_udp_whoami(a):
         except socket.timeout:
             continue
     print("no answer from %s:%d" % (a.host, a.port), file=sys.stderr)
+    return 1
+
+
+def cmd_udp_poke(a):
+    s = udp_socket(a.bind, a.timeout)
+    seen, poked = None, False
+    for _ in range(a.tries):
+        s.sendto(b"poke", (a.host, a.port))
+        try:
+            while True:
+                data, src = s.recvfrom(2048)
+                if data == b"poked":
+                    poked = True
+                elif src == (a.host, a.port):
+                    seen = data.decode()
+        except socket.timeout:
+            pass
+        if seen is not None:
+            break
+    if seen is None:
+        print("no answer from %s:%d" % (a.host, a.port), file=sys.stderr)
+        return 1
+    print("SEEN %s" % seen)
+    print("POKED %s" % ("yes" if poked else "no"))
+    return 0
+
+
+def cmd_udp_punch(a):
+    import time
+    s = udp_socket(a.bind, 0.05)
+    peer = (a.peer_ip, a.peer_port)
+    heard, acked, others = False, False, set()
+    deadline = time.monotonic() + a.seconds
+    linger = None
+    while time.monotonic() < deadline:
+        s.sendto(b"ack" if heard else b"punch", peer)
+        try:
+            while True:
+                data, src = s.recvfrom(2048)
+                if src != peer:
+                    others.add("%s:%d" % src)
+                    continue
+                heard = True
+                if data == b"ack":
+                    acked = True
+        except socket.timeout:
+            pass
+        if heard and acked and linger is None:
+            # Keep answering a little so the peer hears our ack too.
+            linger = time.monotonic() + 0.3
+        if linger is not None and time.monotonic() >= linger:
+            break
+    for o in sorted(others):
+        print("HEARD FROM %s" % o)
+    if heard and acked:
+        print("PUNCHED %s:%d" % peer)
+        return 0
+    print("NOT PUNCHED %s:%d" % peer)
     return 1
 
 
@@ -248,9 +324,16 @@ def main():
     c.add_argument("ip"); c.add_argument("port", type=int)
     c = sub.add_parser("udp-whoami")
     c.add_argument("host"); c.add_argument("port", type=int); c.add_argument("--bind")
+    c = sub.add_parser("udp-poke")
+    c.add_argument("host"); c.add_argument("port", type=int); c.add_argument("--bind")
+    c = sub.add_parser("udp-punch")
+    c.add_argument("peer_ip"); c.add_argument("peer_port", type=int)
+    c.add_argument("--bind", required=True)
+    c.add_argument("--seconds", type=float, default=3.0)
     a = p.parse_args()
     handlers = {"stun": cmd_stun, "turn-alloc": cmd_turn_alloc, "xmpp-login": cmd_xmpp_login,
-                "udp-whoami-server": cmd_udp_whoami_server, "udp-whoami": cmd_udp_whoami}
+                "udp-whoami-server": cmd_udp_whoami_server, "udp-whoami": cmd_udp_whoami,
+                "udp-poke": cmd_udp_poke, "udp-punch": cmd_udp_punch}
     try:
         return handlers[a.cmd](a)
     except (TimeoutError, ValueError, OSError) as e:

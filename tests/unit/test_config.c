@@ -393,6 +393,30 @@ static const struct bad_case bad_cases[] = {
 	  "dpdk.eal[1]", "reserved for ipopd's own TAP ports" },
 	{ NODE WAN "host = { enabled = true;\n tap = \"ipop-wan\"; };\n", 4, "host.tap",
 	  "is also wan.tap" },
+	/* ice { } */
+	{ NODE WAN "ice = { };\n", 3, "ice", "needs a signal { } group: candidates travel in "
+	  "the link stanzas" },
+	{ NODE WAN SIG "ice = 1;\n", 4, "ice", "expected a group" },
+	{ NODE WAN SIG "ice = {\n stun_server = \"10.9.0.1:3478\"; };\n", 5, "ice.stun_server",
+	  "unknown setting (known here: stun, turn, turn_user, turn_password)" },
+	{ NODE WAN SIG "ice = { stun = \"10.9.0.1\"; };\n", 4, "ice.stun",
+	  "expected A.B.C.D:PORT, got \"10.9.0.1\"" },
+	{ NODE WAN SIG "ice = { stun = \"stun.example.org:3478\"; };\n", 4, "ice.stun",
+	  "expected A.B.C.D:PORT" },
+	{ NODE WAN SIG "ice = { stun = \"10.9.0.1:0\"; };\n", 4, "ice.stun",
+	  "port must be between 1 and 65535" },
+	{ NODE WAN SIG "ice = { turn = \"224.0.0.1:3478\"; turn_user = \"u\"; "
+	  "turn_password = \"p\"; };\n", 4, "ice.turn", "224.0.0.1:3478" },
+	{ NODE WAN SIG "ice = {\n turn = \"10.9.0.1:3478\";\n turn_password = \"p\"; };\n", 4,
+	  "ice.turn_user", "missing required setting (turn needs credentials)" },
+	{ NODE WAN SIG "ice = { turn = \"10.9.0.1:3478\"; turn_user = \"u\"; };\n", 4,
+	  "ice.turn_password", "missing required setting (turn needs credentials)" },
+	{ NODE WAN SIG "ice = { turn = \"10.9.0.1:3478\"; turn_user = \"\"; "
+	  "turn_password = \"p\"; };\n", 4, "ice.turn_user", "must not be empty" },
+	{ NODE WAN SIG "ice = {\n stun = \"10.9.0.1:3478\";\n turn_user = \"u\"; };\n", 6,
+	  "ice.turn_user", "has no meaning without turn" },
+	{ NODE WAN SIG "ice = { turn = \"10.9.0.1:3478\"; turn_user = 5; "
+	  "turn_password = \"p\"; };\n", 4, "ice.turn_user", "expected a string, got an integer" },
 	/* topology { } */
 	{ NODE WAN "topology = { };\n", 3, "topology",
 	  "needs a signal { } group: links are chosen among the members signalling finds" },
@@ -595,6 +619,36 @@ static void test_policy_names(void)
 	CHECK(ipop_topo_policy_parse("all-to-all") == IPOP_TOPO_POLICY_ALLTOALL);
 	CHECK(ipop_topo_policy_parse("?") == -EINVAL);
 	CHECK(ipop_topo_policy_parse("") == -EINVAL);
+}
+
+static void test_ice(void)
+{
+	char err[IPOP_CFG_ERR_LEN] = "";
+
+	/* no group: no ICE; signalled links use wan.address as before */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG, "ice.conf", err, sizeof(err)) == 0);
+	CHECK(!cfg.ice_enabled && cfg.ice_stun_ip.s_addr == 0 && cfg.ice_turn_ip.s_addr == 0);
+	ipop_cfg_free(&cfg);
+	/* an empty group: host candidates only */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN SIG "ice = { };\n", "ice.conf", err,
+				   sizeof(err)) == 0);
+	CHECK(cfg.ice_enabled && cfg.ice_stun_ip.s_addr == 0 && cfg.ice_turn_ip.s_addr == 0);
+	ipop_cfg_free(&cfg);
+	/* every setting; the group may come before signal */
+	CHECK(ipop_cfg_load_string(&cfg, NODE WAN
+				   "ice = {\n"
+				   "  stun = \"10.9.0.1:3478\";\n"
+				   "  turn = \"10.9.0.2:3479\";\n"
+				   "  turn_user = \"ipop\";\n"
+				   "  turn_password = \"s3cret\";\n"
+				   "};\n" SIG, "ice.conf", err, sizeof(err)) == 0);
+	if (err[0] != '\0')
+		fprintf(stderr, "ice.conf: %s\n", err);
+	CHECK(cfg.ice_enabled && cfg.ice_stun_ip.s_addr == ip("10.9.0.1") &&
+	      cfg.ice_stun_port == 3478);
+	CHECK(cfg.ice_turn_ip.s_addr == ip("10.9.0.2") && cfg.ice_turn_port == 3479);
+	CHECK(strcmp(cfg.ice_turn_user, "ipop") == 0 && strcmp(cfg.ice_turn_password, "s3cret") == 0);
+	ipop_cfg_free(&cfg);
 }
 
 static void test_topology(void)
@@ -841,6 +895,7 @@ int main(int argc, char **argv)
 	test_broken();
 	test_peer_limit();
 	test_policy_names();
+	test_ice();
 	test_topology();
 	test_static_limit();
 	test_files();

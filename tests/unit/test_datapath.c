@@ -1068,6 +1068,36 @@ static void test_wan_garbage(void)
 	for (unsigned i = 0; i < g && i < 6; i++)
 		CHECK(same(got[i], keep[i], klen[i]));
 	free_all(got, g);
+	/* STUN on the tunnel's port: to the kernel (the ICE agent's socket) and
+	 * counted; a datagram that only looks like STUN in part is an ipop drop. */
+	uint8_t stun[3][400], stun_pl[64];
+	uint32_t slen[3];
+	memset(stun_pl, 0, sizeof(stun_pl));
+	memcpy(stun_pl, "\x00\x01\x00\x08\x21\x12\xa4\x42", 8);     /* binding request */
+	slen[0] = frame_outer(stun[0], &B, 17, port, stun_pl, 28);
+	memcpy(stun_pl, "\x01\x01\x00\x0c\x21\x12\xa4\x42", 8);     /* binding success */
+	slen[1] = frame_outer(stun[1], &B, 17, port, stun_pl, 32);
+	slen[2] = frame_outer(stun[2], &B, 17, port, stun_pl, IPOP_STUN_HDR_LEN);
+	for (int i = 0; i < 3; i++)
+		m[n++] = mk(pool, stun[i], slen[i]);
+	stun_pl[0] = 0x41;                                      /* top bits set: not STUN */
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, stun_pl, 32));
+	stun_pl[0] = 0x01;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, stun_pl, IPOP_STUN_HDR_LEN - 1));
+	stun_pl[7] = 0x43;                                      /* not the cookie */
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, stun_pl, 32));
+	exc = B.st->exc_tx;
+	uint64_t stun_exc = B.st->stun_exc;
+	wan_rx(&B, m, (uint16_t)n);
+	n = 0;
+	CHECK(B.st->stun_exc == stun_exc + 3 && B.st->exc_tx == exc + 3);
+	/* The look-alikes have non-zero reserved bytes (STUN's length field). */
+	drops_expect(&B, IPOP_DROP_WAN_TYPE, 3, "STUN look-alikes");
+	g = take(&B, Q_EXC, got, 8);
+	CHECK(g == 3);
+	for (unsigned i = 0; i < g && i < 3; i++)
+		CHECK(same(got[i], stun[i], slen[i]));
+	free_all(got, g);
 	/* ARP: to the kernel, and a copy to control. */
 	uint8_t arp[60];
 	frame_eth(arp, BCAST, mac_wan[0].addr_bytes, 0x0806, 60, 2);
