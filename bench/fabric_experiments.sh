@@ -157,7 +157,11 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("", 5007))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(sys.argv[3])))
 seen = {}
-end = time.time() + 25
+# Up to 120 s for the first datagram (the sender starts after every receiver
+# joined and the counters of all gateways were read, which on a loaded machine
+# with 32 gateways took longer than a fixed window: the cause of "every gateway
+# counted the copies, no receiver got one"), then 10 s for the 2 s of sending.
+end = time.time() + 120
 print("joined", flush=True)
 while time.time() < end:
     s.settimeout(max(0.1, end - time.time()))
@@ -165,6 +169,8 @@ while time.time() < end:
         seq = int(s.recv(64))
     except socket.timeout:
         break
+    if not seen:
+        end = time.time() + 10
     seen[seq] = seen.get(seq, 0) + 1
     if len(seen) == cnt:
         s.settimeout(1)   # a duplicate of the last one would come now
