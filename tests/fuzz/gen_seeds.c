@@ -2,11 +2,14 @@
  * almost valid) inputs made with the same fixtures the targets use, so that
  * the sealed packets authenticate and the handshake messages open.
  *
- *   gen_seeds DIR     writes DIR/{wire,encap,mss,handshake,wan_rx}/NAME
+ *   gen_seeds DIR     writes DIR/{wire,encap,mss,handshake,wan_rx,signal,config}/NAME
  *
  * Deterministic: the same files every run (the handshake fixture replaces
  * libsodium's random source). Thread: one. Test tool only. */
+#include "control/config/identity.h"
 #include "control/session/noise.h"
+#include "control/signal/linkmsg.h"
+#include "control/signal/presence.h"
 #include "dataplane/aead.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
@@ -242,6 +245,80 @@ static void seeds_dp(struct ipop_aead_mgr *mgr, const struct hs_fixture *hs)
 	put_mode("wan_rx", "sealed_mix", 2, burst, b);
 }
 
+/* Append a token (with its NUL) to the seed being made. */
+static void tok(uint8_t *b, size_t *at, const char *t)
+{
+	size_t l = strlen(t) + 1;
+
+	memcpy(b + *at, t, l);
+	*at += l;
+}
+
+/* A stanza as fuzz_signal's tokens (its header), with its mode byte: each
+ * child element of the stanza with its namespace and attributes. */
+static void put_stanza(const char *name, uint8_t mode, xmpp_stanza_t *st)
+{
+	static uint8_t b[4096];
+	size_t at = 0;
+
+	if (st == NULL) {
+		fprintf(stderr, "gen_seeds: %s: cannot build the stanza\n", name);
+		failures++;
+		return;
+	}
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c)) {
+		const char *attrs[64];
+		int na = xmpp_stanza_get_attributes(c, attrs, 64);
+		char el[128];
+
+		snprintf(el, sizeof(el), "<%s", xmpp_stanza_get_name(c));
+		tok(b, &at, el);
+		tok(b, &at, xmpp_stanza_get_ns(c) ? xmpp_stanza_get_ns(c) : "");
+		for (int i = 0; i + 1 < na; i += 2) {
+			if (strcmp(attrs[i], "xmlns") == 0)
+				continue;
+			tok(b, &at, attrs[i]);
+			tok(b, &at, attrs[i + 1]);
+		}
+	}
+	put_mode("signal", name, mode, b, at);
+	xmpp_stanza_release(st);
+}
+
+/* Every link op and a presence, built by the codecs themselves (so each one
+ * parses), from a fixed key. */
+static void seeds_signal(void)
+{
+	xmpp_ctx_t *ctx;
+	struct ipop_link_msg m = { .ip = htonl(0x0a000001), .port = 51820, .type = IPOP_LINK_SUCC };
+	static const char *const names[] = { "link-request", "link-reply", "link-close", "link-refuse" };
+
+	xmpp_initialize();
+	ctx = xmpp_ctx_new(NULL, NULL);
+	for (int i = 0; i < 32; i++)
+		m.key[i] = (uint8_t)(i * 7 + 1);
+	m.node = ipop_node_id_of_key(m.key);
+	snprintf(m.reason, sizeof(m.reason), "incoming long links at their cap");
+	for (int op = 0; op < IPOP_LINK_OP__MAX; op++) {
+		m.op = (enum ipop_link_op)op;
+		put_stanza(names[op], 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
+	}
+	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key));
+	xmpp_ctx_free(ctx);
+}
+
+/* Configurations: the smallest valid one, one with every group, one with an error. */
+static void seeds_config(void)
+{
+	static const char minimal[] =
+		"wan: { port = \"net_af_packet0\"; address = \"192.0.2.1/24\"; gateway = \"192.0.2.254\"; };\n"
+		"lan: { port = \"net_af_packet1\"; };\n";
+	static const char bad[] = "wan: { port = 5; };\n";
+
+	put("config", "minimal", minimal, sizeof(minimal) - 1, NULL, 0);
+	put("config", "bad-type", bad, sizeof(bad) - 1, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct hs_fixture hs;
@@ -263,6 +340,8 @@ int main(int argc, char **argv)
 	seeds_handshake(&hs, &resp);
 	seeds_mss();
 	seeds_dp(mgr, &hs);
+	seeds_signal();
+	seeds_config();
 	ipop_aead_mgr_free(mgr);
 	return failures ? 1 : 0;
 }
