@@ -122,18 +122,19 @@ def links_of(show):
 
 
 def ghosts(a, snap, jid):
-    """Node IDs of the --ghost gateways, from any alive gateway's member list."""
-    out = []
+    """{bare JID: node ID} of the --ghost gateways, from any alive gateway's
+    member list."""
+    out = {}
     for g in [x for x in (a.ghost or "").split(",") if x]:
         want = "gw-%s@" % g
         found = None
         for show, _ in snap.values():
             for mb in show.get("signalling", {}).get("members", []):
                 if mb.get("jid", "").startswith(want) and mb.get("node_id"):
-                    found = int(mb["node_id"], 16)
+                    found = (mb["jid"].split("/")[0], int(mb["node_id"], 16))
         if found is None:
             raise SystemExit("ghost gw-%s: no alive gateway knows its node ID" % g)
-        out.append(found)
+        out[found[0]] = found[1]
     return out
 
 
@@ -166,14 +167,16 @@ def cmd_check(a):
         bad = lambda msg: problems.append("gw-%s: %s" % (x, msg))
         if topo.get("policy") != "symphony":
             bad("policy is %s, not symphony" % topo.get("policy"))
-        # Ghosts this gateway may still place (it never heard of their end).
-        placed_ghosts = []
-        if ghost_ids and topo.get("members_on_ring") == m + len(ghost_ids):
-            placed_ghosts = list(ghost_ids)
+        # Ghosts this gateway may still place: those it does not hold off
+        # the ring (it never had a failing link to them), unless it has seen
+        # them leave the overlay altogether.
+        held = {e["member"] for e in topo.get("held_off_ring", [])}
+        maybe = [i for j, i in ghost_ids.items() if j not in held]
+        placed_ghosts = maybe if topo.get("members_on_ring") == m + len(maybe) else []
         m_est = m + len(placed_ghosts)
         if topo.get("members_on_ring") != m_est:
             bad("members_on_ring %s, expected %d%s" % (topo.get("members_on_ring"), m,
-                " (or %d with the ghosts)" % (m + len(ghost_ids)) if ghost_ids else ""))
+                " (or %d with the ghosts it does not hold)" % (m + len(maybe)) if maybe else ""))
         if topo.get("successors_wanted") != s:
             bad("successors_wanted %s, expected s=%d" % (topo.get("successors_wanted"), s))
         exp_succ = [jid[l] for l in others[:min(s, m)]]
