@@ -59,6 +59,7 @@
 #define TICK_MS 10
 #define QUIET_TICK_MS 100
 #define QUIET_AFTER_MS 1000
+#define PORT_STATS_MS 1000
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
 #define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
 
@@ -136,6 +137,8 @@ static bool tick_run(struct ipop_node *n)
 	ipop_gateways_traffic(n, now, &od);
 	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
+	if (now - n->port_stats_ms >= PORT_STATS_MS)
+		ipop_node_ports_poll(n);
 	bool busy = n->cs.ring_rx != rx || !tick_quiet(n);
 	if (busy)
 		tick.quiet_since_ms = now;

@@ -218,6 +218,15 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 	return 0;
 }
 
+void ipop_node_ports_poll(struct ipop_node *n)
+{
+	ipop_port_sock_stats_poll(&n->lan);
+	ipop_port_sock_stats_poll(&n->wan);
+	ipop_port_sock_stats_poll(&n->exc);
+	ipop_port_sock_stats_poll(&n->host);
+	n->port_stats_ms = ipop_now_ms();
+}
+
 void ipop_node_stop(struct ipop_node *n)
 {
 	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);

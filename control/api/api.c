@@ -134,6 +134,38 @@ static json_object *workers_json(const struct ipop_node *n)
 	return arr;
 }
 
+static json_object *port_json(const char *role, const struct ipop_port *p)
+{
+	json_object *o = json_object_new_object();
+	struct ipop_port_stats s;
+	int r = ipop_port_stats(p, &s);
+
+	JADD(o, "port", json_object_new_string(role));
+	JADD(o, "device", json_object_new_string(p->name));
+	JADD(o, "driver", json_object_new_string(p->driver));
+	JADD(o, "interface", p->ifname[0] ? json_object_new_string(p->ifname) : NULL);
+	if (r != 0) {
+		JADD(o, "error", json_object_new_string(strerror(-r)));
+		return o;
+	}
+	ipop_counters_json(o, &ipop_port_family, &s);
+	return o;
+}
+
+/* Each port's own statistics (drivers/port.h), as of ipop_node_ports_poll. */
+static json_object *ports_json(const struct ipop_node *n)
+{
+	json_object *arr = json_object_new_array();
+
+	if (n->have_lan)
+		json_object_array_add(arr, port_json("lan", &n->lan));
+	json_object_array_add(arr, port_json("wan", &n->wan));
+	json_object_array_add(arr, port_json("wan_tap", &n->exc));
+	if (n->have_host)
+		json_object_array_add(arr, port_json("host", &n->host));
+	return arr;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -182,6 +214,7 @@ static json_object *node_json(const struct ipop_node *n)
 	}
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));
+	JADD(o, "ports", ports_json(n));
 	JADD(o, "control", control_json(n));
 	return o;
 }
@@ -290,6 +323,7 @@ void ipop_api_serve(struct ipop_node *n)
 	}
 	req[got] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
+	ipop_node_ports_poll(n);
 	reply(fd, req, n);
 	close(fd);
 }

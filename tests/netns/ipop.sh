@@ -17,7 +17,9 @@
 # port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095), GW_IDLE_MAX_US and
 # GW_IDLE_RECENT_US (dpdk.idle_sleep_max_us / idle_sleep_recent_us; unset: the defaults),
 # GW_IDLE_WAIT[SITE] or, for every site, GW_IDLE_WAIT_DEFAULT (dpdk.idle_wait: true,
-# false or '"auto"'; unset: the default, on here: these are light-mode gateways).
+# false or '"auto"'; unset: the default, on here: these are light-mode gateways),
+# GW_AFP_ARGS (extra net_af_packet vdev arguments for both ports, e.g.
+# "framecnt=512": ring sizes; unset: ipopd's defaults).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -87,9 +89,9 @@ ${GW_IDLE_MAX_US:+  idle_sleep_max_us = $GW_IDLE_MAX_US;}
 ${GW_IDLE_RECENT_US:+  idle_sleep_recent_us = $GW_IDLE_RECENT_US;}
 $(w=${GW_IDLE_WAIT[$l]:-${GW_IDLE_WAIT_DEFAULT:-}}; [[ -z "$w" ]] || echo "  idle_wait = $w;")
 };
-$( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
+$( ((${GW_NO_LAN[$l]:-0})) || echo "lan: { device = \"net_af_packet_lan,iface=lan${GW_AFP_ARGS:+,$GW_AFP_ARGS}\"; };" )
 wan: {
-  device = "net_af_packet_wan,iface=wan";
+  device = "net_af_packet_wan,iface=wan${GW_AFP_ARGS:+,$GW_AFP_ARGS}";
   address = "${T_GW_WAN_CIDR[$l]}";
   gateway = "${T_GW_WAN_GW[$l]}";
   port = $GW_PORT;
