@@ -71,7 +71,8 @@ snapshot() {
 
 run_one() {
 	local name=$1 args=$2 round=$3 s0="$T_TMP/s0.json" s1="$T_TMP/s1.json"
-	local ipj="$T_TMP/iperf.json" pingf="$T_TMP/ping.txt"
+	# bg_start appends to its log: one file per run.
+	local ipj="$T_TMP/iperf-$name-$round.json" pingf="$T_TMP/ping-$name-$round.txt"
 	GW_AFP_ARGS=$args
 	gw_config a
 	gw_config b
@@ -81,7 +82,7 @@ run_one() {
 	wait_until 10 nsx host-a ping -c1 -W1 "$HB" >/dev/null
 	sleep 1
 	snapshot "$s0"
-	bg_start host-a "$pingf" ping -q -i 0.1 -c $((SECS * 10 - 10)) -W 1 "$HB"
+	bg_start host-a "$pingf" ping -i 0.1 -c $((SECS * 10 - 10)) -W 1 "$HB"
 	local ping_pid=$BG_PID
 	nsx host-a timeout $((SECS + 15)) iperf3 -c "$HB" -t "$SECS" -J >"$ipj" || true
 	wait_until 10 bash -c "! kill -0 $ping_pid 2>/dev/null" || true
@@ -121,6 +122,9 @@ sent = ip.get("end", {}).get("sum_sent", {})
 rcvd = ip.get("end", {}).get("sum_received", {})
 ping = open(fp).read()
 m = re.search(r"(\d+) packets transmitted, (\d+) received", ping)
+got = {int(x) for x in re.findall(r"icmp_seq=(\d+) ttl", ping)}
+rtts = sorted(float(x) for x in re.findall(r"time=([\d.]+)", ping))
+lost = sorted(set(range(1, int(m.group(1)) + 1)) - got) if m else None
 hops = {
     "host-a eth0 tx": link("host-a:eth0", "tx.packets"),
     "gw-a lan (kernel) rx": link("gw-a:lan", "rx.packets"),
@@ -152,7 +156,9 @@ print(json.dumps({"variant": name, "afp_args": args, "round": int(rnd),
                   "mbps": round(rcvd.get("bits_per_second", 0) / 1e6),
                   "retransmits": sent.get("retransmits"),
                   "retransmits_per_s": round(sent.get("retransmits", 0) / max(sent.get("seconds", 1), 1), 1),
-                  "ping_sent": int(m.group(1)) if m else None, "ping_received": int(m.group(2)) if m else None,
+                  "ping_sent": int(m.group(1)) if m else None, "ping_received": len(got),
+                  "ping_lost_seq": lost, "ping_rtt_median_ms": rtts[len(rtts) // 2] if rtts else None,
+                  "ping_rtt_max_ms": rtts[-1] if rtts else None,
                   "gw_a_drops": drops("gw-a"), "gw_b_drops": drops("gw-b"),
                   "port_drops": port_drops, "hops": hops}))
 PY

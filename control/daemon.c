@@ -24,6 +24,7 @@
 #include "control/api/api.h"
 #include "control/config/identity.h"
 #include "control/ctrl_rx.h"
+#include "control/eal_log.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/fib/table.h"
@@ -366,6 +367,8 @@ int ipop_daemon_main(int argc, char **argv)
 	node.prologue_len = (size_t)snprintf((char *)node.prologue, sizeof(node.prologue),
 					     "ipop v1 overlay=%s", cfg.overlay);
 	int eal_argc = build_eal_args(&cfg, cfg.workers, eal_argv, IPOP_CFG_MAX_EAL_ARGS);
+	if ((r = ipop_eal_log_init()) != 0)
+		LOG_WARN("DPDK's messages keep DPDK's format: %s", strerror(-r));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "ipopd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
