@@ -8,8 +8,12 @@
 # sender's TCP retransmissions (iperf3) and the ping's loss. Variants alternate
 # in one run, ROUNDS times, so machine noise hits them alike.
 #
-#   sudo bench/port_loss.sh [-b BUILD] [-t SECONDS] [-r ROUNDS] [-v NAME=ARGS]... [-o OUT.json]
+#   sudo bench/port_loss.sh [-b BUILD] [-t SECONDS] [-r ROUNDS] [-v NAME=ARGS]... [-o OUT.json] [-e]
 #
+#   -e  endpoint instead: gw-a has no LAN and puts its host on the overlay
+#       through ipop0 (10.200.0.201); the stream runs host-b -> gw-a's ipop0, so
+#       it enters the endpoint through its WAN ring (the per-hop table is left
+#       out; every port's losses are still reported)
 #   -v  a variant: NAME and the vdev arguments appended to both af_packet ports
 #       (ARGS empty: ipopd's own defaults). Default: "dpdk=blocksz=4096,framesz=2048,
 #       framecnt=512" (DPDK 22.11's defaults, what ipopd used before) and "ipopd=".
@@ -24,11 +28,12 @@ SECS=20
 ROUNDS=2
 OUT=""
 VARIANTS=()
-while getopts "b:t:r:v:o:h" o; do
+ENDPOINT=0
+while getopts "b:t:r:v:o:eh" o; do
 	case $o in
 	b) export IPOP_BUILD=$OPTARG ;; t) SECS=$OPTARG ;; r) ROUNDS=$OPTARG ;;
-	v) VARIANTS+=("$OPTARG") ;; o) OUT=$OPTARG ;;
-	*) sed -n '2,19p' "$0"; exit 2 ;;
+	v) VARIANTS+=("$OPTARG") ;; o) OUT=$OPTARG ;; e) ENDPOINT=1 ;;
+	*) sed -n '2,25p' "$0"; exit 2 ;;
 	esac
 done
 ((${#VARIANTS[@]})) || VARIANTS=("dpdk=blocksz=4096,framesz=2048,framecnt=512" "ipopd=")
@@ -44,8 +49,15 @@ GW_PEERS[a]="b"
 GW_PEERS[b]="a"
 gw_setup a >/dev/null
 gw_setup b >/dev/null
-HB=${T_HOST_IP[b]}
-iperf_server host-b "$HB"
+# SRC sends the stream and the pings to DST, which runs the iperf3 server.
+if ((ENDPOINT)); then
+	GW_NO_LAN[a]=1
+	A_EXTRA='host: { enabled = true; tap = "ipop0"; address = "10.200.0.201/24"; };'
+	SRC=host-b DST_NS=gw-a DST=10.200.0.201
+else
+	A_EXTRA=""
+	SRC=host-a DST_NS=host-b DST=${T_HOST_IP[b]}
+fi
 
 # snapshot FILE : the kernel's counters of every interface on the a -> b path
 # and both gateways' `show --json`, as one JSON object.
@@ -54,7 +66,9 @@ snapshot() {
 	{
 		echo '{"links": {'
 		local first=1
-		for ns_if in host-a:eth0 gw-a:lan gw-a:wan router:s1 router:s2 gw-b:wan gw-b:lan host-b:eth0; do
+		local hops="host-a:eth0 gw-a:lan gw-a:wan router:s1 router:s2 gw-b:wan gw-b:lan host-b:eth0"
+		((ENDPOINT)) && hops="gw-a:wan host-b:eth0"
+		for ns_if in $hops; do
 			ns=${ns_if%%:*} ifc=${ns_if#*:}
 			((first)) || echo ','
 			first=0
@@ -74,26 +88,30 @@ run_one() {
 	# bg_start appends to its log: one file per run.
 	local ipj="$T_TMP/iperf-$name-$round.json" pingf="$T_TMP/ping-$name-$round.txt"
 	GW_AFP_ARGS=$args
-	gw_config a
+	gw_config a "$A_EXTRA"
 	gw_config b
 	gw_start a && gw_start b
 	wait_until 20 gw_peer_is a b up
 	wait_until 20 gw_peer_is b a up
-	wait_until 10 nsx host-a ping -c1 -W1 "$HB" >/dev/null
+	# The endpoint's iperf3 binds ipop0's address: it lives as long as ipopd.
+	iperf_server "$DST_NS" "$DST"
+	local srv_pid=$IPERF_PID
+	wait_until 10 nsx "$SRC" ping -c1 -W1 "$DST" >/dev/null
 	sleep 1
 	snapshot "$s0"
-	bg_start host-a "$pingf" ping -i 0.1 -c $((SECS * 10 - 10)) -W 1 "$HB"
+	bg_start "$SRC" "$pingf" ping -i 0.1 -c $((SECS * 10 - 10)) -W 1 "$DST"
 	local ping_pid=$BG_PID
-	nsx host-a timeout $((SECS + 15)) iperf3 -c "$HB" -t "$SECS" -J >"$ipj" || true
+	nsx "$SRC" timeout $((SECS + 15)) iperf3 -c "$DST" -t "$SECS" -J >"$ipj" || true
 	wait_until 10 bash -c "! kill -0 $ping_pid 2>/dev/null" || true
 	bg_stop "$ping_pid" 1 >/dev/null 2>&1 || true
 	sleep 0.5
 	snapshot "$s1"
+	bg_stop "$srv_pid"
 	gw_stop a
 	gw_stop b
-	python3 - "$name" "$args" "$round" "$s0" "$s1" "$ipj" "$pingf" >"$T_TMP/line.json" <<'PY'
+	python3 - "$name" "$args" "$round" "$s0" "$s1" "$ipj" "$pingf" "$ENDPOINT" >"$T_TMP/line.json" <<'PY'
 import json, re, sys
-name, args, rnd, f0, f1, fi, fp = sys.argv[1:8]
+name, args, rnd, f0, f1, fi, fp, endpoint = sys.argv[1:9]
 a, b = json.load(open(f0)), json.load(open(f1))
 def link(ns_if, key):
     s0 = a["links"][ns_if][0]["stats64"]; s1 = b["links"][ns_if][0]["stats64"]
@@ -125,7 +143,7 @@ m = re.search(r"(\d+) packets transmitted, (\d+) received", ping)
 got = {int(x) for x in re.findall(r"icmp_seq=(\d+) ttl", ping)}
 rtts = sorted(float(x) for x in re.findall(r"time=([\d.]+)", ping))
 lost = sorted(set(range(1, int(m.group(1)) + 1)) - got) if m else None
-hops = {
+hops = {} if endpoint == "1" else {
     "host-a eth0 tx": link("host-a:eth0", "tx.packets"),
     "gw-a lan (kernel) rx": link("gw-a:lan", "rx.packets"),
     "gw-a lan (kernel) rx_dropped": link("gw-a:lan", "rx.dropped"),
@@ -172,4 +190,3 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		[[ -z "$OUT" ]] || cat "$T_TMP/line.json" >>"$OUT"
 	done
 done
-bg_stop "$IPERF_PID"

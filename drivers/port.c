@@ -33,7 +33,8 @@ static bool spec_has_arg(const char *spec, const char *key)
 	return false;
 }
 
-int ipop_port_vdev_arg(const char *spec, unsigned queues, char *out, size_t outlen)
+int ipop_port_vdev_arg(const char *spec, unsigned queues, unsigned frames, char *out,
+		       size_t outlen)
 {
 	char extra[64] = "";
 	int n;
@@ -41,13 +42,10 @@ int ipop_port_vdev_arg(const char *spec, unsigned queues, char *out, size_t outl
 	if (strncmp(spec, "net_af_packet", 13) == 0) {
 		if (!spec_has_arg(spec, "qpairs"))
 			snprintf(extra, sizeof(extra), ",qpairs=%u", queues);
-		/* DPDK's 512-frame ring overflowed whenever a worker sharing its CPU
-		 * was descheduled for a few ms under one TCP stream (4 % of the
-		 * frames, docs/benchmarks.md §12); the frame size stays DPDK's 2048. */
 		if (!spec_has_arg(spec, "framecnt") && !spec_has_arg(spec, "blocksz") &&
 		    !spec_has_arg(spec, "framesz"))
 			snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-				 ",framecnt=%u", IPOP_AF_PACKET_FRAMES);
+				 ",framecnt=%u", frames);
 	}
 	n = snprintf(out, outlen, "--vdev=%s%s", spec, extra);
 	return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;

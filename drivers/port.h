@@ -56,17 +56,13 @@ struct ipop_port {
 /* True if spec names a vdev ("net_..."), which ipopd passes to the EAL itself. */
 bool ipop_port_is_vdev(const char *spec);
 
-/* Frames in each ring (rx and tx: DPDK 22.11 sizes both alike) of a net_af_packet
- * queue unless the spec sizes its rings itself: 2048 frames of 2048 bytes, 4 MiB
- * per ring, which holds what one TCP stream has in flight (docs/benchmarks.md
- * §12; DPDK's own 512 lost 4 % of the frames). */
-#define IPOP_AF_PACKET_FRAMES 2048
-
 /* Write the EAL --vdev argument for spec into out, adding what ipopd needs for
- * net_af_packet when the spec does not say: qpairs=queues, and
- * framecnt=IPOP_AF_PACKET_FRAMES unless it has any of framecnt, blocksz or
- * framesz. Returns 0 or -ENAMETOOLONG. */
-int ipop_port_vdev_arg(const char *spec, unsigned queues, char *out, size_t outlen);
+ * net_af_packet when the spec does not say: qpairs=queues, and framecnt=frames
+ * (the frames of each ring of a queue; DPDK 22.11 sizes the rx and tx rings
+ * alike) unless it has any of framecnt, blocksz or framesz. Returns 0 or
+ * -ENAMETOOLONG. */
+int ipop_port_vdev_arg(const char *spec, unsigned queues, unsigned frames, char *out,
+		       size_t outlen);
 
 /* Find the port of a device spec (vdev name before the first comma, or a PCI
  * address / device name) after rte_eal_init. */

@@ -25,6 +25,9 @@
 #include <sodium.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_memzone.h>
 
 #include "dataplane/wire.h"
 
@@ -166,6 +169,51 @@ static json_object *ports_json(const struct ipop_node *n)
 	return arr;
 }
 
+static void mempool_visit(struct rte_mempool *mp, void *arg)
+{
+	json_object *o = json_object_new_object();
+	size_t obj = (size_t)mp->header_size + mp->elt_size + mp->trailer_size;
+
+	JADD(o, "name", json_object_new_string(mp->name));
+	JADD(o, "size", JU64(mp->size));
+	JADD(o, "in_use", JU64(rte_mempool_in_use_count(mp)));
+	JADD(o, "object_bytes", JU64(obj));
+	JADD(o, "bytes", JU64((uint64_t)mp->size * obj));
+	json_object_array_add(arg, o);
+}
+
+static void memzone_visit(const struct rte_memzone *mz, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	JADD(o, "name", json_object_new_string(mz->name));
+	JADD(o, "bytes", JU64(mz->len));
+	json_object_array_add(arg, o);
+}
+
+/* What lives in DPDK's memory (hugepages, or --no-huge's heap): the malloc
+ * heap's totals, the mempools (mbufs) and the memzones (rings, ethdev data,
+ * the mempools' own). Gauges, read when asked: docs/benchmarks.md §13. */
+static json_object *memory_json(void)
+{
+	json_object *o = json_object_new_object(), *h = json_object_new_object();
+	json_object *pools = json_object_new_array(), *zones = json_object_new_array();
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats((int)rte_socket_id(), &st) == 0) {
+		JADD(h, "total_bytes", JU64(st.heap_totalsz_bytes));
+		JADD(h, "allocated_bytes", JU64(st.heap_allocsz_bytes));
+		JADD(h, "free_bytes", JU64(st.heap_freesz_bytes));
+		JADD(h, "allocations", JU64(st.alloc_count));
+	}
+	JADD(o, "heap", h);
+	rte_mempool_walk(mempool_visit, pools);
+	JADD(o, "mempools", pools);
+	rte_memzone_walk(memzone_visit, zones);
+	JADD(o, "memzones", zones);
+	return o;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -215,6 +263,7 @@ static json_object *node_json(const struct ipop_node *n)
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));
 	JADD(o, "ports", ports_json(n));
+	JADD(o, "memory", memory_json());
 	JADD(o, "control", control_json(n));
 	return o;
 }
