@@ -2,8 +2,9 @@
 # mem_endpoint.sh - where the resident memory of one light-mode endpoint goes
 # (issue 15 item 3: "light-mode endpoint resident memory at most 24 MiB"). gw-a
 # runs as configs/endpoint.conf.example describes (no LAN, the host TAP ipop0, WAN
-# on net_af_packet, --no-huge -m 256 --no-shconf, one worker on lcores 0-1, 4095
-# mbufs, aead_code_path compact, idle wait) linked to gw-b; after the tunnel is up
+# on net_af_packet with 512-frame rings, --no-huge -m 32 --no-shconf, one worker on
+# lcores 0-1, 1023 mbufs, aead_code_path compact, idle wait) linked to gw-b (the
+# testbed's defaults); after the tunnel is up
 # and SETTLE seconds of pings through ipop0, gw-a's /proc/PID/smaps is summed by
 # what each mapping is (DPDK's --no-huge heap, the af_packet rings, DPDK's
 # libraries and PMDs, the other libraries, the C heap, thread stacks, other
@@ -11,10 +12,12 @@
 # in the DPDK heap (mempools, rings, the heap's own use).
 #
 #   sudo bench/mem_endpoint.sh [-b BUILD] [-s SETTLE] [-e "EXTRA CONFIG"] [-o OUT.json]
+#   (about 15 s)
 #
 #   -e  extra lines for gw-a's configuration (to compare settings)
-#   Environment: GW_EAL_MB (default 256, as the example), GW_MBUFS (4095),
-#   GW_AFP_ARGS (net_af_packet ring arguments; unset: ipopd's defaults).
+#   Environment, for gw-a: EP_EAL_MB (EAL -m, default 32), EP_MBUFS (1023),
+#   EP_AFP_ARGS (its WAN's net_af_packet arguments, default "framecnt=512"; empty:
+#   ipopd's default rings), as the example sets them.
 # One JSON object on stdout; cleanup by lib.sh's trap.
 set -euo pipefail
 
@@ -25,7 +28,7 @@ OUT=""
 while getopts "b:s:e:o:h" o; do
 	case $o in
 	b) export IPOP_BUILD=$OPTARG ;; s) SETTLE=$OPTARG ;; e) EXTRA=$OPTARG ;; o) OUT=$OPTARG ;;
-	*) sed -n '2,19p' "$0"; exit 2 ;;
+	*) sed -n '2,22p' "$0"; exit 2 ;;
 	esac
 done
 source "$TOP/tests/netns/lib.sh"
@@ -38,10 +41,10 @@ GW_PEERS[a]="b"
 GW_PEERS[b]="a"
 GW_NO_LAN[a]=1
 GW_AEAD_PATH[a]=compact
-GW_EAL_MB=${GW_EAL_MB:-256}
 gw_setup a >/dev/null
 gw_setup b >/dev/null
-gw_config a "host: { enabled = true; tap = \"ipop0\"; address = \"10.200.0.201/24\"; };
+GW_EAL_MB=${EP_EAL_MB:-32} GW_MBUFS=${EP_MBUFS:-1023} GW_AFP_ARGS=${EP_AFP_ARGS-framecnt=512} \
+	gw_config a "host: { enabled = true; tap = \"ipop0\"; address = \"10.200.0.201/24\"; };
 $EXTRA"
 # The example's lcores: the control thread and one worker, no spare lcore.
 sed -i 's/--lcores=[^"]*/--lcores=0@0,1@1/' "${GW_CONF[a]}"

@@ -42,6 +42,13 @@ source "$TOP/tests/netns/ipop.sh"
 T_SUMMARY_DONE=1   # a benchmark, not a test: no PASS/FAIL summary
 
 stage() { printf '%s port_loss: %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	stage "FAILED: $*"
+	for l in a b; do
+		[[ -f "${GW_LOG[$l]:-}" ]] && tail -n 5 "${GW_LOG[$l]}" | sed "s/^/  gw-$l: /" >&2
+	done
+	exit 1
+}
 
 TOPO_HOST_MTU=1400
 topo_pair
@@ -90,13 +97,16 @@ run_one() {
 	GW_AFP_ARGS=$args
 	gw_config a "$A_EXTRA"
 	gw_config b
-	gw_start a && gw_start b
-	wait_until 20 gw_peer_is a b up
-	wait_until 20 gw_peer_is b a up
+	gw_start a || die "gw-a did not start"
+	gw_start b || die "gw-b did not start"
+	wait_until 30 gw_peer_is a b up || die "gw-a does not see gw-b up"
+	wait_until 30 gw_peer_is b a up || die "gw-b does not see gw-a up"
 	# The endpoint's iperf3 binds ipop0's address: it lives as long as ipopd.
-	iperf_server "$DST_NS" "$DST"
+	iperf_server "$DST_NS" "$DST" || die "iperf3 server on $DST_NS"
 	local srv_pid=$IPERF_PID
-	wait_until 10 nsx "$SRC" ping -c1 -W1 "$DST" >/dev/null
+	# ipop0 gets a new MAC at every start: forget the last run's.
+	ip -n "$(nsn "$SRC")" neigh flush all
+	wait_until 10 nsx "$SRC" ping -c1 -W1 "$DST" >/dev/null || die "$SRC cannot ping $DST"
 	sleep 1
 	snapshot "$s0"
 	bg_start "$SRC" "$pingf" ping -i 0.1 -c $((SECS * 10 - 10)) -W 1 "$DST"

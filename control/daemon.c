@@ -64,19 +64,19 @@
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
 #define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
 
-/* Frames per net_af_packet ring when the device spec does not size it. A
- * bridged gateway: DPDK's 512 overflowed whenever a worker sharing its CPU was
- * descheduled for a few ms under one TCP stream (4-10 % of the frames lost,
- * docs/benchmarks.md §12), 2048 did not. An endpoint (no LAN port) keeps 512:
- * its traffic is bounded by the host TAP, and the rings are resident (2048
- * frames: 8 MiB a queue) in what light mode must keep under 24 MiB (§13). */
-#define AF_PACKET_FRAMES_GATEWAY 2048
-#define AF_PACKET_FRAMES_ENDPOINT 512
+/* Frames per net_af_packet ring when the device spec does not size it. DPDK's
+ * own 512 overflowed whenever a worker sharing its CPU was descheduled for a few
+ * ms under one TCP stream: 4-10 % of the frames lost through the bridged pair,
+ * 6-9 % into an endpoint; 1024 still lost 3-5 % into an endpoint; 2048 lost
+ * almost none (docs/benchmarks.md §12). The price is memory: both rings of a
+ * queue are resident, 8 MiB at 2048 frames (a light endpoint may choose 512:
+ * configs/endpoint.conf.example, §13). */
+#define AF_PACKET_FRAMES 2048
 
 static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **argv, int max)
 {
 	static char vdevs[4][IPOP_CFG_DEV_LEN + 64];
-	unsigned frames = cfg->lan_enabled ? AF_PACKET_FRAMES_GATEWAY : AF_PACKET_FRAMES_ENDPOINT;
+	unsigned frames = AF_PACKET_FRAMES;
 	int argc = 0, nv = 0;
 
 	for (int i = 0; i < cfg->eal_argc && argc < max; i++)
