@@ -66,9 +66,9 @@
 
 /* Frames per net_af_packet ring when the device spec does not size it. DPDK's
  * own 512 overflowed whenever a worker sharing its CPU was descheduled for a few
- * ms under one TCP stream: 4-10 % of the frames lost through the bridged pair,
- * 6-9 % into an endpoint; 1024 still lost 3-5 % into an endpoint; 2048 lost
- * almost none (docs/benchmarks.md §12). The price is memory: both rings of a
+ * ms under one TCP stream: 7-10 % of the frames lost through the bridged pair,
+ * about 100,000 frames in 20 s into an endpoint's ring; 1024 still lost
+ * 46,000-61,000 there; 2048 almost none (docs/benchmarks.md §12). The price is memory: both rings of a
  * queue are resident, 8 MiB at 2048 frames (a light endpoint may choose 512:
  * configs/endpoint.conf.example, §13). */
 #define AF_PACKET_FRAMES 2048
