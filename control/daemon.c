@@ -68,9 +68,9 @@
  * own 512 overflowed whenever a worker sharing its CPU was descheduled for a few
  * ms under one TCP stream: 7-10 % of the frames lost through the bridged pair,
  * about 100,000 frames in 20 s into an endpoint's ring; 1024 still lost
- * 46,000-61,000 there; 2048 almost none (docs/benchmarks.md §12). The price is memory: both rings of a
- * queue are resident, 8 MiB at 2048 frames (a light endpoint may choose 512:
- * configs/endpoint.conf.example, §13). */
+ * 46,000-61,000 there; 2048 almost none (docs/benchmarks.md §12). The price is
+ * memory: both rings of a queue are resident, 8 MiB at 2048 frames (a light
+ * endpoint may choose 512: configs/endpoint.conf.example, §13). */
 #define AF_PACKET_FRAMES 2048
 
 static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **argv, int max)

@@ -308,10 +308,8 @@ fail:
 static int setup_pools(struct ipop_node *n, char *err, size_t errlen)
 {
 	const struct ipop_cfg *c = n->cfg;
-	bool packed = pool_packed(c);
+	bool packed = pool_packed(c), light = !rte_eal_has_hugepages();
 	int sock = (int)rte_socket_id();
-
-	bool light = !rte_eal_has_hugepages();
 
 	/* Light mode: no per-lcore caches. A pool with caches has a header of one
 	 * cache per possible lcore (RTE_MAX_LCORE 128), 1 MiB resident each; without,
@@ -323,7 +321,8 @@ static int setup_pools(struct ipop_node *n, char *err, size_t errlen)
 	n->indirect_pool = mbuf_pool("ipop_indirect", RTE_MIN(2047u, c->mbufs / 2), light ? 0 : 64,
 				     0, sock, packed);
 	if (n->pool == NULL || n->indirect_pool == NULL) {
-		snprintf(err, errlen, "mbuf pool of %u: %s", c->mbufs, rte_strerror(rte_errno));
+		snprintf(err, errlen, "%s pool of %u: %s", n->pool ? "indirect mbuf" : "mbuf",
+			 n->pool ? RTE_MIN(2047u, c->mbufs / 2) : c->mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	return 0;
