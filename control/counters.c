@@ -7,6 +7,7 @@
 #include "control/signal/linkmsg.h"
 #include "control/signal/presence.h"
 #include "control/signal/signalling.h"
+#include "drivers/port.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -76,11 +77,23 @@ const struct ipop_counter_family ipop_fw_family = {
 	fw_counters, IPOP_COUNTER_DIM(fw_counters),
 };
 
+#define X(name, doc) { #name, offsetof(struct ipop_port_stats, name), doc },
+static const struct ipop_counter_desc port_counters[] = { IPOP_PORT_COUNTERS(X) };
+#undef X
+const struct ipop_counter_family ipop_port_family = {
+	"ports", "ports[]",
+	"each DPDK port's own statistics, as the device, the kernel socket and the kernel "
+	"interface count them (drivers/port.h): what happened before a frame reached a "
+	"worker or after it left one",
+	port_counters, IPOP_COUNTER_DIM(port_counters),
+};
+
 /* In the order `show` lists them, which is also the docs' order. */
 static const struct ipop_counter_family *const families[] = {
 	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family,
 	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family, &ipop_fw_family,
-	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_ctrl_family,
+	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_port_family,
+	&ipop_ctrl_family,
 };
 
 uint64_t ipop_counters_json(json_object *o, const struct ipop_counter_family *f, const void *base)

@@ -24,6 +24,7 @@
 #include "control/api/api.h"
 #include "control/config/identity.h"
 #include "control/ctrl_rx.h"
+#include "control/eal_log.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/fib/table.h"
@@ -59,21 +60,32 @@
 #define TICK_MS 10
 #define QUIET_TICK_MS 100
 #define QUIET_AFTER_MS 1000
+#define PORT_STATS_MS 1000
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
 #define HOST_TAP_DEV IPOP_CFG_HOST_TAP_VDEV
+
+/* Frames per net_af_packet ring when the device spec does not size it. DPDK's
+ * own 512 overflowed whenever a worker sharing its CPU was descheduled for a few
+ * ms under one TCP stream: 7-10 % of the frames lost through the bridged pair,
+ * about 100,000 frames in 20 s into an endpoint's ring; 1024 still lost
+ * 46,000-61,000 there; 2048 almost none (docs/benchmarks.md §13). The price is
+ * memory: both rings of a queue are resident, 8 MiB at 2048 frames (a light
+ * endpoint may choose 512: configs/endpoint.conf.example, §14). */
+#define AF_PACKET_FRAMES 2048
 
 static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **argv, int max)
 {
 	static char vdevs[4][IPOP_CFG_DEV_LEN + 64];
+	unsigned frames = AF_PACKET_FRAMES;
 	int argc = 0, nv = 0;
 
 	for (int i = 0; i < cfg->eal_argc && argc < max; i++)
 		argv[argc++] = cfg->eal_argv[i];
 	if (cfg->lan_enabled && ipop_port_is_vdev(cfg->lan.device) &&
-	    ipop_port_vdev_arg(cfg->lan.device, queues, vdevs[nv], sizeof(vdevs[nv])) == 0)
+	    ipop_port_vdev_arg(cfg->lan.device, queues, frames, vdevs[nv], sizeof(vdevs[nv])) == 0)
 		argv[argc++] = vdevs[nv++];
 	if (ipop_port_is_vdev(cfg->wan.device) &&
-	    ipop_port_vdev_arg(cfg->wan.device, queues, vdevs[nv], sizeof(vdevs[nv])) == 0)
+	    ipop_port_vdev_arg(cfg->wan.device, queues, frames, vdevs[nv], sizeof(vdevs[nv])) == 0)
 		argv[argc++] = vdevs[nv++];
 	snprintf(vdevs[nv], sizeof(vdevs[nv]), "--vdev=%s,iface=%s", EXC_TAP_DEV, cfg->wan_tap);
 	argv[argc++] = vdevs[nv++];
@@ -136,6 +148,8 @@ static bool tick_run(struct ipop_node *n)
 	ipop_gateways_traffic(n, now, &od);
 	ipop_table_flush(n);
 	ipop_publish_reclaim(&n->pub);
+	if (now - n->port_stats_ms >= PORT_STATS_MS)
+		ipop_node_ports_poll(n);
 	bool busy = n->cs.ring_rx != rx || !tick_quiet(n);
 	if (busy)
 		tick.quiet_since_ms = now;
@@ -363,6 +377,8 @@ int ipop_daemon_main(int argc, char **argv)
 	node.prologue_len = (size_t)snprintf((char *)node.prologue, sizeof(node.prologue),
 					     "ipop v1 overlay=%s", cfg.overlay);
 	int eal_argc = build_eal_args(&cfg, cfg.workers, eal_argv, IPOP_CFG_MAX_EAL_ARGS);
+	if ((r = ipop_eal_log_init()) != 0)
+		LOG_WARN("DPDK's messages keep DPDK's format: %s", strerror(-r));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "ipopd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;

@@ -21,6 +21,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #define RING_SIZE 1024
 #define EXC_TAP_DEV IPOP_CFG_WAN_TAP_VDEV
@@ -34,8 +35,15 @@ uint64_t ipop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Descriptors of a LAN or WAN queue; of a TAP queue. net_tap holds one mbuf per
+ * rx descriptor for a scattered read, but reads each frame into the first
+ * unless rx scatter is on (ipopd never asks for it): 1024 of them per TAP held
+ * a quarter of a light node's pool doing nothing (docs/benchmarks.md §14). */
+#define PORT_DESC 1024
+#define TAP_DESC 64
+
 static int start_port(struct ipop_node *n, struct ipop_port *p, const char *spec,
-		      uint16_t nrx, uint16_t ntx, char *err, size_t errlen)
+		      uint16_t nrx, uint16_t ntx, uint16_t desc, char *err, size_t errlen)
 {
 	int r = ipop_port_lookup(spec, p);
 
@@ -43,7 +51,7 @@ static int start_port(struct ipop_node *n, struct ipop_port *p, const char *spec
 		snprintf(err, errlen, "device '%s' not found (is it in dpdk.eal or a valid vdev?)", spec);
 		return r;
 	}
-	return ipop_port_start(p, nrx, ntx, n->pool, 1024, err, errlen);
+	return ipop_port_start(p, nrx, ntx, n->pool, desc, err, errlen);
 }
 
 static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
@@ -53,14 +61,14 @@ static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
 	int r;
 
 	if (c->lan_enabled) {
-		r = start_port(n, &n->lan, c->lan.device, w, w, err, errlen);
+		r = start_port(n, &n->lan, c->lan.device, w, w, PORT_DESC, err, errlen);
 		if (r != 0)
 			return r;
 		n->have_lan = true;
 	}
-	r = start_port(n, &n->wan, c->wan.device, w, w, err, errlen);
+	r = start_port(n, &n->wan, c->wan.device, w, w, PORT_DESC, err, errlen);
 	if (r == 0)
-		r = start_port(n, &n->exc, EXC_TAP_DEV, w, w, err, errlen);
+		r = start_port(n, &n->exc, EXC_TAP_DEV, w, w, TAP_DESC, err, errlen);
 	if (r != 0)
 		return r;
 	/* The kernel answers ARP for the WAN address: it must use the WAN's MAC. */
@@ -70,7 +78,7 @@ static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
 		return r;
 	}
 	if (c->host_enabled) {
-		r = start_port(n, &n->host, HOST_TAP_DEV, w, w, err, errlen);
+		r = start_port(n, &n->host, HOST_TAP_DEV, w, w, TAP_DESC, err, errlen);
 		if (r != 0)
 			return r;
 		n->have_host = true;
@@ -218,6 +226,15 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 	return 0;
 }
 
+void ipop_node_ports_poll(struct ipop_node *n)
+{
+	ipop_port_sock_stats_poll(&n->lan);
+	ipop_port_sock_stats_poll(&n->wan);
+	ipop_port_sock_stats_poll(&n->exc);
+	ipop_port_sock_stats_poll(&n->host);
+	n->port_stats_ms = ipop_now_ms();
+}
+
 void ipop_node_stop(struct ipop_node *n)
 {
 	__atomic_store_n(&n->sh.stop, 1, __ATOMIC_RELEASE);
@@ -248,10 +265,72 @@ void ipop_node_stop(struct ipop_node *n)
 	ipop_aead_mgr_free(n->aead);
 }
 
+/* Without hugepages an mbuf pool whose objects must not cross a page boundary
+ * (DPDK's rule while objects must be IOVA-contiguous) puts one 2368-byte mbuf
+ * in each 4 KiB page: 42 % of a light node's pool was padding. Packed pools are
+ * fine for every device that copies (af_packet, TAP, memif, ring, null); not for
+ * af_xdp, whose zero-copy UMEM is the pool itself and whose frames must not
+ * cross non-contiguous pages. */
+static bool pool_packed(const struct ipop_cfg *c)
+{
+	if (rte_eal_has_hugepages())
+		return false;
+	if (strncmp(c->wan.device, "net_af_xdp", 10) == 0)
+		return false;
+	return !c->lan_enabled || strncmp(c->lan.device, "net_af_xdp", 10) != 0;
+}
+
+/* rte_pktmbuf_pool_create, with RTE_MEMPOOL_F_NO_IOVA_CONTIG when packed. */
+static struct rte_mempool *mbuf_pool(const char *name, unsigned n, unsigned cache,
+				     uint16_t data_room, int sock, bool packed)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = data_room };
+	struct rte_mempool *mp;
+
+	if (!packed)
+		return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, sock);
+	mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + data_room, cache,
+				      sizeof(priv), sock, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	return NULL;
+}
+
+static int setup_pools(struct ipop_node *n, char *err, size_t errlen)
+{
+	const struct ipop_cfg *c = n->cfg;
+	bool packed = pool_packed(c), light = !rte_eal_has_hugepages();
+	int sock = (int)rte_socket_id();
+
+	/* Light mode: no per-lcore caches. A pool with caches has a header of one
+	 * cache per possible lcore (RTE_MAX_LCORE 128), 1 MiB resident each; without,
+	 * a get or put is an atomic on the pool's ring, a few ns at light mode's
+	 * rates. Indirect mbufs only carry fragments' payload references: half as
+	 * many as mbufs, at most 2047. */
+	n->pool = mbuf_pool("ipop_pool", c->mbufs, light ? 0 : 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+			    sock, packed);
+	n->indirect_pool = mbuf_pool("ipop_indirect", RTE_MIN(2047u, c->mbufs / 2), light ? 0 : 64,
+				     0, sock, packed);
+	if (n->pool == NULL || n->indirect_pool == NULL) {
+		snprintf(err, errlen, "%s pool of %u: %s", n->pool ? "indirect mbuf" : "mbuf",
+			 n->pool ? RTE_MIN(2047u, c->mbufs / 2) : c->mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int ipop_node_start(struct ipop_node *n, char *err, size_t errlen)
 {
 	const struct ipop_cfg *c = n->cfg;
-	int sock = (int)rte_socket_id();
 	int r;
 
 	n->tsc_hz = rte_get_tsc_hz();
@@ -262,13 +341,8 @@ int ipop_node_start(struct ipop_node *n, char *err, size_t errlen)
 			 rte_lcore_count(), n->n_workers);
 		return -EINVAL;
 	}
-	n->pool = rte_pktmbuf_pool_create("ipop_pool", c->mbufs, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, sock);
-	n->indirect_pool = rte_pktmbuf_pool_create("ipop_indirect", 2047, 64, 0, 0, sock);
-	if (n->pool == NULL || n->indirect_pool == NULL) {
-		snprintf(err, errlen, "mbuf pool of %u: %s", c->mbufs, rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
+	if ((r = setup_pools(n, err, errlen)) != 0)
+		return r;
 	/* One code path for every manager: control expands the keys the workers use. */
 	if ((r = ipop_aead_path_resolve(c->aead_code_path, &n->sh.aead_path)) != 0) {
 		snprintf(err, errlen, "dpdk.aead_code_path = \"%s\": %s", c->aead_code_path,

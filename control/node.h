@@ -78,6 +78,7 @@ struct ipop_node {
 
 	struct ipop_port lan, wan, exc, host;
 	bool have_lan, have_host;
+	uint64_t port_stats_ms;        /* last ipop_node_ports_poll */
 	struct rte_mempool *pool, *indirect_pool;
 	struct ipop_shared sh;
 	unsigned n_workers;
@@ -127,6 +128,11 @@ uint64_t ipop_now_ms(void);
  * AEAD manager, RCU and rings, ports, the kernel side of the TAPs, the static
  * peers, the first table, then the workers. err says what failed. */
 int ipop_node_start(struct ipop_node *n, char *err, size_t errlen);
+/* Fold the kernel's reset-on-read port counts (net_af_packet's PACKET_STATISTICS)
+ * into the ports: before reading the ports' statistics, and at least once a
+ * second (the daemon's tick), so the kernel's 32-bit counts never wrap unseen. */
+void ipop_node_ports_poll(struct ipop_node *n);
+
 /* Stop the workers, wipe every session and peer, free the tables after their
  * grace periods, stop the ports. Safe after a partial ipop_node_start. */
 void ipop_node_stop(struct ipop_node *n);

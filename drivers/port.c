@@ -1,29 +1,53 @@
-/* port.c - ethdev set-up (see port.h). Thread: control, start-up/shutdown;
- * ipop_port_rx_fd_claim: a worker as it starts. */
+/* port.c - ethdev set-up and port statistics (see port.h). Thread: control,
+ * start-up/shutdown and statistics; ipop_port_rx_fd_claim: a worker as it
+ * starts. */
 #include "drivers/port.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/socket.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <rte_ethdev.h>
+
+static int if_drops(const char *ifname, uint32_t *rx, uint32_t *tx);
 
 bool ipop_port_is_vdev(const char *spec)
 {
 	return strncmp(spec, "net_", 4) == 0;
 }
 
-int ipop_port_vdev_arg(const char *spec, unsigned queues, char *out, size_t outlen)
+/* True if the vdev spec has argument key ("framecnt" matches ",framecnt=..."). */
+static bool spec_has_arg(const char *spec, const char *key)
 {
+	size_t k = strlen(key);
+
+	for (const char *a = strchr(spec, ','); a != NULL; a = strchr(a + 1, ','))
+		if (strncmp(a + 1, key, k) == 0 && a[1 + k] == '=')
+			return true;
+	return false;
+}
+
+int ipop_port_vdev_arg(const char *spec, unsigned queues, unsigned frames, char *out,
+		       size_t outlen)
+{
+	char extra[64] = "";
 	int n;
 
-	if (strncmp(spec, "net_af_packet", 13) == 0 && strstr(spec, "qpairs=") == NULL)
-		n = snprintf(out, outlen, "--vdev=%s,qpairs=%u", spec, queues);
-	else
-		n = snprintf(out, outlen, "--vdev=%s", spec);
+	if (strncmp(spec, "net_af_packet", 13) == 0) {
+		if (!spec_has_arg(spec, "qpairs"))
+			snprintf(extra, sizeof(extra), ",qpairs=%u", queues);
+		if (!spec_has_arg(spec, "framecnt") && !spec_has_arg(spec, "blocksz") &&
+		    !spec_has_arg(spec, "framesz"))
+			snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+				 ",framecnt=%u", frames);
+	}
+	n = snprintf(out, outlen, "--vdev=%s%s", spec, extra);
 	return (n < 0 || (size_t)n >= outlen) ? -ENAMETOOLONG : 0;
 }
 
@@ -105,6 +129,16 @@ int ipop_port_start(struct ipop_port *p, uint16_t n_rxq, uint16_t n_txq,
 	rte_eth_macaddr_get(p->id, &p->mac);
 	p->n_rxq = n_rxq;
 	p->n_txq = n_txq;
+	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	if (info.if_index > 0 && if_indextoname(info.if_index, p->ifname) != NULL) {
+		uint32_t rx, tx;
+
+		p->if_index = info.if_index;
+		if (if_drops(p->ifname, &rx, &tx) == 0) {
+			p->if_rx_dropped0 = rx;
+			p->if_tx_dropped0 = tx;
+		}
+	}
 	return 0;
 }
 
@@ -189,6 +223,75 @@ int ipop_port_rx_fd_claim(int fd)
 	if (sig == 0)
 		return 0;   /* no signal-driven I/O on fd (af_packet) */
 	return fcntl(fd, F_SETOWN_EX, &o) == 0 ? 0 : -errno;
+}
+
+/* The kernel interface's drop counts (rtnl_link_stats through getifaddrs, in
+ * this process's network namespace). They are 32 bits: callers subtract in
+ * 32 bits, which stays right across one wrap. */
+static int if_drops(const char *ifname, uint32_t *rx, uint32_t *tx)
+{
+	struct ifaddrs *all, *i;
+	int r = -ENODEV;
+
+	if (getifaddrs(&all) != 0)
+		return -errno;
+	for (i = all; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_PACKET ||
+		    i->ifa_data == NULL || strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		const struct rtnl_link_stats *st = i->ifa_data;
+		*rx = st->rx_dropped;
+		*tx = st->tx_dropped;
+		r = 0;
+		break;
+	}
+	freeifaddrs(all);
+	return r;
+}
+
+void ipop_port_sock_stats_poll(struct ipop_port *p)
+{
+	if (!p->started || strcmp(p->driver, "net_af_packet") != 0 || p->if_index == 0)
+		return;
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+		int fd = af_packet_rx_fd(p, q, (int)p->if_index);
+
+		if (fd < 0 || getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0)
+			continue;   /* not the socket we know: no kernel counts for it */
+		p->sock_rx += st.tp_packets;
+		p->sock_rx_dropped += st.tp_drops;
+	}
+}
+
+int ipop_port_stats(const struct ipop_port *p, struct ipop_port_stats *s)
+{
+	struct rte_eth_stats e;
+	uint32_t rx, tx;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if (!p->started)
+		return -ENODEV;
+	r = rte_eth_stats_get(p->id, &e);
+	if (r != 0)
+		return r;
+	s->ipackets = e.ipackets;
+	s->opackets = e.opackets;
+	s->ibytes = e.ibytes;
+	s->obytes = e.obytes;
+	s->imissed = e.imissed;
+	s->ierrors = e.ierrors;
+	s->oerrors = e.oerrors;
+	s->rx_nombuf = e.rx_nombuf;
+	s->sock_rx = p->sock_rx;
+	s->sock_rx_dropped = p->sock_rx_dropped;
+	if (p->ifname[0] != '\0' && if_drops(p->ifname, &rx, &tx) == 0) {
+		s->if_rx_dropped = (uint32_t)(rx - (uint32_t)p->if_rx_dropped0);
+		s->if_tx_dropped = (uint32_t)(tx - (uint32_t)p->if_tx_dropped0);
+	}
+	return 0;
 }
 
 void ipop_port_stop(struct ipop_port *p)

@@ -25,6 +25,9 @@
 #include <sodium.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_memzone.h>
 
 #include "dataplane/wire.h"
 
@@ -134,6 +137,83 @@ static json_object *workers_json(const struct ipop_node *n)
 	return arr;
 }
 
+static json_object *port_json(const char *role, const struct ipop_port *p)
+{
+	json_object *o = json_object_new_object();
+	struct ipop_port_stats s;
+	int r = ipop_port_stats(p, &s);
+
+	JADD(o, "port", json_object_new_string(role));
+	JADD(o, "device", json_object_new_string(p->name));
+	JADD(o, "driver", json_object_new_string(p->driver));
+	JADD(o, "interface", p->ifname[0] ? json_object_new_string(p->ifname) : NULL);
+	if (r != 0) {
+		JADD(o, "error", json_object_new_string(strerror(-r)));
+		return o;
+	}
+	ipop_counters_json(o, &ipop_port_family, &s);
+	return o;
+}
+
+/* Each port's own statistics (drivers/port.h), as of ipop_node_ports_poll. */
+static json_object *ports_json(const struct ipop_node *n)
+{
+	json_object *arr = json_object_new_array();
+
+	if (n->have_lan)
+		json_object_array_add(arr, port_json("lan", &n->lan));
+	json_object_array_add(arr, port_json("wan", &n->wan));
+	json_object_array_add(arr, port_json("wan_tap", &n->exc));
+	if (n->have_host)
+		json_object_array_add(arr, port_json("host", &n->host));
+	return arr;
+}
+
+static void mempool_visit(struct rte_mempool *mp, void *arg)
+{
+	json_object *o = json_object_new_object();
+	size_t obj = (size_t)mp->header_size + mp->elt_size + mp->trailer_size;
+
+	JADD(o, "name", json_object_new_string(mp->name));
+	JADD(o, "size", JU64(mp->size));
+	JADD(o, "in_use", JU64(rte_mempool_in_use_count(mp)));
+	JADD(o, "object_bytes", JU64(obj));
+	JADD(o, "bytes", JU64((uint64_t)mp->size * obj));
+	json_object_array_add(arg, o);
+}
+
+static void memzone_visit(const struct rte_memzone *mz, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	JADD(o, "name", json_object_new_string(mz->name));
+	JADD(o, "bytes", JU64(mz->len));
+	json_object_array_add(arg, o);
+}
+
+/* What lives in DPDK's memory (hugepages, or --no-huge's heap): the malloc
+ * heap's totals, the mempools (mbufs) and the memzones (rings, ethdev data,
+ * the mempools' own). Gauges, read when asked: docs/benchmarks.md §14. */
+static json_object *memory_json(void)
+{
+	json_object *o = json_object_new_object(), *h = json_object_new_object();
+	json_object *pools = json_object_new_array(), *zones = json_object_new_array();
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats((int)rte_socket_id(), &st) == 0) {
+		JADD(h, "total_bytes", JU64(st.heap_totalsz_bytes));
+		JADD(h, "allocated_bytes", JU64(st.heap_allocsz_bytes));
+		JADD(h, "free_bytes", JU64(st.heap_freesz_bytes));
+		JADD(h, "allocations", JU64(st.alloc_count));
+	}
+	JADD(o, "heap", h);
+	rte_mempool_walk(mempool_visit, pools);
+	JADD(o, "mempools", pools);
+	rte_memzone_walk(memzone_visit, zones);
+	JADD(o, "memzones", zones);
+	return o;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -182,6 +262,8 @@ static json_object *node_json(const struct ipop_node *n)
 	}
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));
+	JADD(o, "ports", ports_json(n));
+	JADD(o, "memory", memory_json());
 	JADD(o, "control", control_json(n));
 	return o;
 }
@@ -290,6 +372,7 @@ void ipop_api_serve(struct ipop_node *n)
 	}
 	req[got] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
+	ipop_node_ports_poll(n);
 	reply(fd, req, n);
 	close(fd);
 }

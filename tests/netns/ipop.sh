@@ -17,7 +17,10 @@
 # port: endpoint mode only), GW_EAL_MB (EAL -m, 128), GW_MBUFS (4095), GW_IDLE_MAX_US and
 # GW_IDLE_RECENT_US (dpdk.idle_sleep_max_us / idle_sleep_recent_us; unset: the defaults),
 # GW_IDLE_WAIT[SITE] or, for every site, GW_IDLE_WAIT_DEFAULT (dpdk.idle_wait: true,
-# false or '"auto"'; unset: the default, on here: these are light-mode gateways).
+# false or '"auto"'; unset: the default, on here: these are light-mode gateways),
+# GW_AFP_ARGS (extra net_af_packet vdev arguments for both ports, e.g.
+# "framecnt=512": ring sizes; unset: ipopd's defaults), GW_EAL_LOG (the EAL's
+# --log-level; unset: "*:error"; empty: none, DPDK's own levels).
 # shellcheck disable=SC2034
 
 declare -gA GW_KEY=() GW_PUB=() GW_CONF=() GW_SOCK=() GW_LOG=() GW_PID=() GW_PEERS=()
@@ -58,7 +61,8 @@ gw_setup() {
 
 # gw_config SITE [EXTRA_LINES] : static peers from GW_PEERS[SITE] or GW_PEERFILE[SITE].
 gw_config() {
-	local l=$1 extra=${2:-} p peers="" name pub ep
+	local l=$1 extra=${2:-} p peers="" name pub ep eal_log="" log_level=${GW_EAL_LOG-*:error}
+	[[ -z "$log_level" ]] || eal_log=", \"--log-level=$log_level\""
 	for p in ${GW_PEERS[$l]:-}; do
 		peers+="  { name = \"gw-$p\"; public_key = \"${GW_PUB[$p]}\"; endpoint = \"${T_PUBLIC_IP[$p]}:$GW_PORT\"; },"$'\n'
 	done
@@ -79,7 +83,7 @@ node: {
 };
 dpdk: {
   eal = [ "--no-pci", "--no-huge", "--no-shconf", "-m", "${GW_EAL_MB:-128}", "--no-telemetry",
-          "--lcores=${GW_LCORES[$l]}", "--log-level=*:error" ];
+          "--lcores=${GW_LCORES[$l]}"$eal_log ];
   workers = ${GW_WORKERS:-1};
   mbufs = ${GW_MBUFS:-4095};
   aead_code_path = "${GW_AEAD_PATH[$l]:-auto}";
@@ -87,9 +91,9 @@ ${GW_IDLE_MAX_US:+  idle_sleep_max_us = $GW_IDLE_MAX_US;}
 ${GW_IDLE_RECENT_US:+  idle_sleep_recent_us = $GW_IDLE_RECENT_US;}
 $(w=${GW_IDLE_WAIT[$l]:-${GW_IDLE_WAIT_DEFAULT:-}}; [[ -z "$w" ]] || echo "  idle_wait = $w;")
 };
-$( ((${GW_NO_LAN[$l]:-0})) || echo 'lan: { device = "net_af_packet_lan,iface=lan"; };' )
+$( ((${GW_NO_LAN[$l]:-0})) || echo "lan: { device = \"net_af_packet_lan,iface=lan${GW_AFP_ARGS:+,$GW_AFP_ARGS}\"; };" )
 wan: {
-  device = "net_af_packet_wan,iface=wan";
+  device = "net_af_packet_wan,iface=wan${GW_AFP_ARGS:+,$GW_AFP_ARGS}";
   address = "${T_GW_WAN_CIDR[$l]}";
   gateway = "${T_GW_WAN_GW[$l]}";
   port = $GW_PORT;
