@@ -101,6 +101,10 @@ int ipop_ice_gather(struct ipop_ice *a);
 int ipop_ice_local_credentials(struct ipop_ice *a, char ufrag[IPOP_ICE_UFRAG_LEN],
 			       char pwd[IPOP_ICE_UFRAG_LEN]);
 
+/* Which side nominates: the link's handshake initiator, known only once the
+ * member's identity is; set before the first remote candidate. 0 or -EINVAL. */
+int ipop_ice_set_controlling(struct ipop_ice *a, bool controlling);
+
 /* The peer's ufrag and password: 4 to 63 ice-chars each (RFC 8445 15.4), else
  * -EINVAL. Checks start once they and a remote candidate are known. */
 int ipop_ice_set_remote_credentials(struct ipop_ice *a, const char *ufrag, const char *pwd);

@@ -55,10 +55,30 @@ void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
 	lm->retry_max_ms = RETRY_MAX_MS;
 }
 
+static void ice_close(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice != NULL && lm->env.ice_close != NULL)
+		lm->env.ice_close(lm->env.ctx, l);
+}
+
+static void ice_open(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (lm->env.ice_open != NULL)
+		lm->env.ice_open(lm->env.ctx, l);
+}
+
+static void ice_sent(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice != NULL && lm->env.ice_sent != NULL)
+		lm->env.ice_sent(lm->env.ctx, l);
+}
+
 void ipop_linkmgr_free(struct ipop_linkmgr *lm)
 {
-	for (unsigned i = 0; i < lm->n_links; i++)
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		ice_close(lm, lm->links[i]);
 		free(lm->links[i]);
+	}
 	lm->n_links = 0;
 }
 
@@ -141,6 +161,7 @@ static struct ipop_link *create(struct ipop_linkmgr *lm, const char *jid)
 
 static void destroy(struct ipop_linkmgr *lm, unsigned i)
 {
+	ice_close(lm, lm->links[i]);
 	free(lm->links[i]);
 	lm->links[i] = lm->links[--lm->n_links];
 	lm->links[lm->n_links] = NULL;
@@ -189,7 +210,9 @@ static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
 		set_state(lm, l, IPOP_LINK_REQUESTED);   /* wait until the member is online */
 		return;
 	}
+	ice_open(lm, l);
 	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	ice_sent(lm, l);
 	set_state(lm, l, IPOP_LINK_NEGOTIATING);
 	l->deadline_ms = now(lm) + lm->link_timeout_ms;
 }
@@ -197,6 +220,7 @@ static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
 static void fail(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
 {
 	drop_peer(lm, l, why);
+	ice_close(lm, l);
 	set_error(l, why);
 	set_state(lm, l, IPOP_LINK_FAILED);
 	l->failures++;
@@ -209,6 +233,7 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	if (tell && l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED)
 		send_msg(lm, l, IPOP_LINK_CLOSE, NULL);
 	drop_peer(lm, l, why);
+	ice_close(lm, l);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
 	/* A link already down keeps the reason it went down: a refusal, for one,
@@ -453,7 +478,12 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 		l->remote_type = m->type;
 		notify(lm, l);
 	}
+	/* The responder's agent: before the reply, which carries its credentials. */
+	ice_open(lm, l);
+	if (l->ice != NULL && lm->env.ice_remote != NULL)
+		lm->env.ice_remote(lm->env.ctx, l, m);
 	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
+	ice_sent(lm, l);
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
 	    l->peer_added) {
 		/* A request on a live link: the member lost its side (restart);
@@ -473,6 +503,8 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	lm->st.replies_rx++;
 	if (!take_remote(lm, l, m))
 		return -EPERM;
+	if (l->ice != NULL && lm->env.ice_remote != NULL)
+		lm->env.ice_remote(lm->env.ctx, l, m);
 	if (l->remote_type != m->type) {
 		l->remote_type = m->type;   /* the member's own wish, "none" if it has none */
 		notify(lm, l);

@@ -73,6 +73,10 @@ struct ipop_link {
 	unsigned req_in_window;        /* requests it sent in that window */
 	uint64_t tx_bytes, rx_bytes;   /* since the peer was added */
 	char last_error[128];
+	/* ICE (only with env.ice_open): the link's agent, owned by the env
+	 * (control/link/ice_link.c); the state machine only says when a
+	 * negotiation starts and ends. */
+	void *ice;
 };
 
 struct ipop_link_env {
@@ -93,6 +97,17 @@ struct ipop_link_env {
 	/* Optional: l moved from old to l->state, or one side's type changed
 	 * (old == l->state then). */
 	void (*on_state)(void *ctx, const struct ipop_link *l, enum ipop_link_state old);
+	/* Optional, ICE (NULL: links use the signalled endpoint only). ice_open:
+	 * a negotiation starts; give l an agent if it has none (an error is the
+	 * env's to report: the link goes on with the signalled endpoint).
+	 * ice_sent: our request or reply is out; candidates may follow it.
+	 * ice_remote: the member's request or reply was taken (its identity, so
+	 * the controlling side, is known). ice_close: the negotiation is over
+	 * (failed, closed, link freed); free the agent. */
+	int (*ice_open)(void *ctx, struct ipop_link *l);
+	void (*ice_sent)(void *ctx, struct ipop_link *l);
+	void (*ice_remote)(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m);
+	void (*ice_close)(void *ctx, struct ipop_link *l);
 };
 
 /* `show`: link_counters. X(name, meaning): dataplane/counters.h. */

@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -43,6 +44,10 @@ struct side {
 	struct sent out[64];
 	unsigned n_out;
 	bool send_fails;
+	/* ICE hooks (with_ice): agents open and closed, gathers started (and how
+	 * many messages were out by then), members' answers seen. */
+	bool with_ice;
+	unsigned ice_opens, ice_closes, ice_sents, ice_remotes, ice_live, out_at_sent;
 };
 
 static uint64_t clock_ms = 1000000;
@@ -145,7 +150,43 @@ static uint32_t f_rand(void *ctx, uint32_t upper)
 	return upper ? upper - 1 : 0;   /* worst case: the longest jittered delay */
 }
 
-static void side_init(struct side *s, const char *jid, const char *full)
+/* A fake agent: a heap object, so ASan reports one the manager never closes. */
+static int f_ice_open(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	if (l->ice != NULL)
+		return 0;
+	l->ice = malloc(16);
+	s->ice_opens++;
+	s->ice_live++;
+	return 0;
+}
+
+static void f_ice_sent(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	s->ice_sents++;
+	s->out_at_sent = s->n_out;
+}
+
+static void f_ice_remote(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	((struct side *)ctx)->ice_remotes++;
+}
+
+static void f_ice_close(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	free(l->ice);
+	l->ice = NULL;
+	s->ice_closes++;
+	s->ice_live--;
+}
+
+static void side_init_ice(struct side *s, const char *jid, const char *full, bool ice)
 {
 	struct ipop_link_env env = { .ctx = s, .add_peer = f_add, .set_endpoint = f_set_ep,
 				     .reset_peer = f_reset, .remove_peer = f_remove,
@@ -153,12 +194,24 @@ static void side_init(struct side *s, const char *jid, const char *full)
 				     .random = f_rand };
 	uint8_t sk[32];
 
+	if (ice) {
+		env.ice_open = f_ice_open;
+		env.ice_sent = f_ice_sent;
+		env.ice_remote = f_ice_remote;
+		env.ice_close = f_ice_close;
+	}
 	ipop_linkmgr_free(&s->lm);
 	memset(s, 0, sizeof(*s));
+	s->with_ice = ice;
 	s->jid = jid;
 	s->full = full;
 	crypto_box_keypair(s->pub, sk);
 	ipop_linkmgr_init(&s->lm, &env, s->pub, TIMEOUT_MS);
+}
+
+static void side_init(struct side *s, const char *jid, const char *full)
+{
+	side_init_ice(s, jid, full, false);
 }
 
 /* The message side `from` sends with op (its identity, endpoint 10.0.0.x:5800). */
@@ -642,6 +695,32 @@ int main(void)
 	CHECK(ipop_linkmgr_find(&A.lm, "b@x") != NULL);
 	clock_ms += 10000;
 	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &flood) == 0 && A.lm.st.requests_rx == 9);
+
+	/* ---- ICE hooks: each side opens one agent per negotiation (the
+	 * requester before its request, the responder before its reply), starts
+	 * gathering once that message is out, hears the member's answer, and the
+	 * agent is closed when the link fails, closes or is freed */
+	side_init_ice(&A, "a@x", "a@x/r", true);
+	side_init_ice(&B, "b@x", "b@x/r", true);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	CHECK(A.ice_opens == 1 && A.ice_sents == 1 && A.out_at_sent == 1);
+	deliver(&A, &B);
+	CHECK(B.ice_opens == 1 && B.ice_remotes == 1 && B.ice_sents == 1 && B.out_at_sent == 1);
+	deliver(&B, &A);
+	CHECK(A.ice_remotes == 1 && A.ice_opens == 1);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && ipop_linkmgr_find(&A.lm, "b@x")->ice);
+	advance(TIMEOUT_MS + 200, &A, &B);   /* no session: both fail, agents go */
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED && A.ice_live == 0 && A.ice_closes == 1);
+	CHECK(B.ice_live == 0 && ipop_linkmgr_find(&A.lm, "b@x")->ice == NULL);
+	advance(5000, &A, &B);               /* the retry opens a new agent */
+	CHECK(A.ice_opens == 2 && A.ice_live == 1);
+	ipop_linkmgr_unwant(&A.lm, "b@x", "test");
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && A.ice_live == 0);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	CHECK(A.ice_live == 1);
+	ipop_linkmgr_free(&A.lm);            /* freed with the link */
+	CHECK(A.ice_live == 0);
+	side_init(&A, "a@x", "a@x/r");
 
 	json_object *j = ipop_linkmgr_json(&A.lm);
 	CHECK(j != NULL);
