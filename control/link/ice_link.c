@@ -17,12 +17,13 @@ struct ice_link {
 	uint64_t opened_ms;
 };
 
-void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n)
+void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm)
 {
 	const struct ipop_cfg *c = n->cfg;
 
 	memset(il, 0, sizeof(*il));
 	il->n = n;
+	il->lm = lm;
 	il->servers = (struct ipop_ice_servers){
 		.stun_ip = c->ice_stun_ip, .stun_port = c->ice_stun_port,
 		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
@@ -34,8 +35,10 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 {
 	struct ice_link *k = ctx;
 
-	k->il->st.candidates_tx++;
 	LOG_DEBUG("link %s: ICE candidate %s", k->l->jid, cand);
+	/* Trickled: each goes as it is found; the member takes it once our
+	 * request or reply (sent before gathering started) told it our ufrag. */
+	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
 }
 
 static void on_selected(void *ctx, struct ipop_ice *a, const struct ipop_ice_pair *p)
@@ -98,6 +101,17 @@ int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
 		free(k);
 		return r;
 	}
+	char u[IPOP_ICE_UFRAG_LEN], pw[IPOP_ICE_UFRAG_LEN];
+	if ((r = ipop_ice_local_credentials(k->agent, u, pw)) != 0 ||
+	    strlen(u) >= sizeof(l->ice_ufrag) || strlen(pw) >= sizeof(l->ice_pwd)) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: no ICE agent: its credentials do not fit the link stanza", l->jid);
+		ipop_ice_free(k->agent);
+		free(k);
+		return r != 0 ? r : -EOVERFLOW;
+	}
+	memcpy(l->ice_ufrag, u, strlen(u) + 1);
+	memcpy(l->ice_pwd, pw, strlen(pw) + 1);
 	l->ice = k;
 	il->st.agents_opened++;
 	return 0;
@@ -129,6 +143,23 @@ void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
 		return;
 	/* The handshake's initiator (the smaller node ID) nominates. */
 	ipop_ice_set_controlling(k->agent, ipop_node_id_cmp(il->n->node_id, l->node) < 0);
+	if (ipop_ice_set_remote_credentials(k->agent, m->ufrag, m->pwd) != 0) {
+		il->st.bad_credentials++;
+		LOG_WARN("link %s: ICE: the member's ufrag/pwd were refused by the agent", l->jid);
+	}
+}
+
+int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand)
+{
+	struct ice_link *k = l->ice;
+	int r;
+
+	if (k == NULL)
+		return -ENOENT;
+	r = ipop_ice_add_remote_candidate(k->agent, cand);
+	if (r != 0)
+		LOG_WARN("link %s: ICE candidate refused (%s): %.255s", l->jid, strerror(-r), cand);
+	return r;
 }
 
 void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)

@@ -27,7 +27,7 @@
 	X(agents_opened, "ICE agents opened (one per link negotiation)") \
 	X(agents_failed, "ICE agents that could not be opened or gather (no free port in the range, libnice refused): the link goes on with the signalled endpoint") \
 	X(agents_closed, "ICE agents freed (the negotiation ended or the link went)") \
-	X(candidates_tx, "local candidates gathered and handed to the link stanzas") \
+	X(bad_credentials, "members' ufrag/pwd the agent refused (logged): that link's checks cannot succeed") \
 	X(pairs_selected, "pairs ICE selected (a change of pair counts again)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)")
 
@@ -40,11 +40,12 @@ struct ipop_node;
 /* Every link's agent of one node. */
 struct ipop_ice_links {
 	struct ipop_node *n;
+	struct ipop_linkmgr *lm;       /* sends our candidates in the link stanzas */
 	struct ipop_ice_servers servers;
 	struct ipop_ice_link_stats st;
 };
 
-void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n);
+void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm);
 
 /* The linkmgr env's ICE hooks (linkmgr.h says when each is called). */
 int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l);
@@ -52,5 +53,6 @@ void ipop_ice_link_sent(struct ipop_ice_links *il, struct ipop_link *l);
 void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
 			  const struct ipop_link_msg *m);
 void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l);
+int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand);
 
 #endif

@@ -59,6 +59,8 @@ static void ice_close(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
 	if (l->ice != NULL && lm->env.ice_close != NULL)
 		lm->env.ice_close(lm->env.ctx, l);
+	l->ice_ufrag[0] = l->ice_pwd[0] = l->remote_ufrag[0] = '\0';
+	l->cands_rx = 0;
 }
 
 static void ice_open(struct ipop_linkmgr *lm, struct ipop_link *l)
@@ -183,6 +185,10 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 
 	if (reason != NULL)
 		snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	if ((op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY) && l->ice != NULL) {
+		memcpy(m.ufrag, l->ice_ufrag, sizeof(m.ufrag));
+		memcpy(m.pwd, l->ice_pwd, sizeof(m.pwd));
+	}
 	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, &m) != 0) {
 		lm->st.send_failed++;
 		return;
@@ -465,6 +471,78 @@ static bool rate_limited(struct ipop_linkmgr *lm, struct ipop_link *l)
 	return true;
 }
 
+/* The member's agent, from its request or reply. A request answers with our
+ * agent's credentials, so it opens ours if needed, and one announcing another
+ * agent than before (the member started over) replaces ours too; a reply only
+ * completes what our request started (a reply never restarts anything, so two
+ * sides can never make each other restart in turn). No ufrag: the member runs
+ * no ICE, and the link uses its signalled endpoint only. */
+static void ice_take(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m,
+		     bool request)
+{
+	if (lm->env.ice_open == NULL)
+		return;
+	if (m->ufrag[0] == '\0') {
+		ice_close(lm, l);
+		return;
+	}
+	if (strcmp(m->ufrag, l->remote_ufrag) == 0)
+		return;
+	if (l->remote_ufrag[0] != '\0') {
+		if (!request)
+			return;
+		lm->st.ice_restarts++;
+		ice_close(lm, l);
+	}
+	if (request)
+		ice_open(lm, l);
+	if (l->ice == NULL)
+		return;
+	memcpy(l->remote_ufrag, m->ufrag, sizeof(l->remote_ufrag));
+	l->cands_rx = 0;
+	if (lm->env.ice_remote != NULL)
+		lm->env.ice_remote(lm->env.ctx, l, m);
+}
+
+/* One candidate of the member's agent, for ours. */
+static int on_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	if (l == NULL || !l->have_remote || !ipop_node_id_eq(l->node, m->node)) {
+		lm->st.unsolicited++;
+		return -ENOENT;
+	}
+	if (l->ice == NULL || lm->env.ice_candidate == NULL || strcmp(m->ufrag, l->remote_ufrag) != 0) {
+		lm->st.candidates_stale++;
+		return -ESTALE;
+	}
+	if (l->cands_rx >= IPOP_LINK_MAX_CANDS) {
+		lm->st.candidates_too_many++;
+		return -ENOSPC;
+	}
+	l->cands_rx++;
+	if (lm->env.ice_candidate(lm->env.ctx, l, m->cand) != 0) {
+		lm->st.candidates_bad++;
+		return -EINVAL;
+	}
+	lm->st.candidates_rx++;
+	return 0;
+}
+
+int ipop_linkmgr_send_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const char *cand)
+{
+	struct ipop_link_msg m = { .op = IPOP_LINK_CANDIDATE };
+
+	memcpy(m.ufrag, l->ice_ufrag, sizeof(m.ufrag));
+	snprintf(m.cand, sizeof(m.cand), "%s", cand);
+	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, &m) != 0) {
+		lm->st.send_failed++;
+		return -ENOTCONN;
+	}
+	lm->st.sent++;
+	lm->st.candidates_tx++;
+	return 0;
+}
+
 static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	bool fresh = !l->have_remote || !l->peer_added;
@@ -478,10 +556,7 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 		l->remote_type = m->type;
 		notify(lm, l);
 	}
-	/* The responder's agent: before the reply, which carries its credentials. */
-	ice_open(lm, l);
-	if (l->ice != NULL && lm->env.ice_remote != NULL)
-		lm->env.ice_remote(lm->env.ctx, l, m);
+	ice_take(lm, l, m, true);
 	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 	ice_sent(lm, l);
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
@@ -503,8 +578,7 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	lm->st.replies_rx++;
 	if (!take_remote(lm, l, m))
 		return -EPERM;
-	if (l->ice != NULL && lm->env.ice_remote != NULL)
-		lm->env.ice_remote(lm->env.ctx, l, m);
+	ice_take(lm, l, m, false);
 	if (l->remote_type != m->type) {
 		l->remote_type = m->type;   /* the member's own wish, "none" if it has none */
 		notify(lm, l);
@@ -557,6 +631,8 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 {
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
+	if (m->op == IPOP_LINK_CANDIDATE)
+		return on_candidate(lm, l, m);
 	if (m->op == IPOP_LINK_CLOSE || m->op == IPOP_LINK_REFUSE) {
 		/* A refusal answers our request, which we may have sent before
 		 * hearing anything from the member (no identity yet): it needs only

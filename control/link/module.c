@@ -270,6 +270,11 @@ static void ice_close(void *ctx, struct ipop_link *l)
 	ipop_ice_link_close(&((struct lm_module *)ctx)->ice, l);
 }
 
+static int ice_candidate(void *ctx, struct ipop_link *l, const char *cand)
+{
+	return ipop_ice_link_candidate(&((struct lm_module *)ctx)->ice, l, cand);
+}
+
 static void lm_stop(struct ipop_module *mod)
 {
 	struct lm_module *lmm = (struct lm_module *)mod;
@@ -293,11 +298,12 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 	env.ctx = lmm;
 	lmm->n = n;
 	if (n->cfg->ice_enabled) {
-		ipop_ice_links_init(&lmm->ice, n);
+		ipop_ice_links_init(&lmm->ice, n, &lmm->lm);
 		env.ice_open = ice_open;
 		env.ice_sent = ice_sent;
 		env.ice_remote = ice_remote;
 		env.ice_close = ice_close;
+		env.ice_candidate = ice_candidate;
 	}
 	lmm->m = (struct ipop_module){ .name = "linkmgr", .state = lmm, .stop = lm_stop,
 				       .handle_task = lm_handle, .task_done = lm_done,
