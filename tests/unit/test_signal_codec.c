@@ -344,7 +344,7 @@ int main(int argc, char **argv)
 	CHECK(strstr(text, "key=") == NULL && strstr(text, "pwd=") == NULL);
 	xmpp_free(ctx, text);
 	{
-		char x[1024], long_cand[300];
+		char x[1024], long_cand[320];
 		snprintf(long_cand, sizeof(long_cand), "candidate:1 1 UDP 1 10.0.0.1 5801 typ host%0260d", 0);
 		const char *cands[] = {
 			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host",
