@@ -2,6 +2,9 @@
 #include "control/link/ice_link.h"
 #include "control/log.h"
 #include "control/node.h"
+#include "control/session/peer.h"
+
+#include <rte_byteorder.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +17,9 @@ struct ice_link {
 	struct ipop_link *l;           /* links are heap objects that outlive their agent */
 	struct ipop_ice *agent;
 	bool gathering;
-	uint64_t opened_ms;
+	bool have_pair, failed, applied;
+	struct ipop_ice_pair pair;
+	uint64_t opened_ms, selected_ms;
 };
 
 void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm)
@@ -41,18 +46,61 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
 }
 
+/* The tunnel takes the selected pair's 5-tuple: the peer's endpoint is its
+ * remote address and port, our source port its local one (the workers take
+ * tunnel messages on the agents' ports too: dataplane/receive.c), so the data
+ * rides the NAT bindings ICE's checks opened. A relayed pair would need TURN
+ * framing on the fast path, which does not exist yet: the tunnel then keeps
+ * the signalled endpoint (and fails behind NATs that need the relay). */
+static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
+{
+	struct ipop_node *n = il->n;
+	struct ipop_peer *p;
+
+	if (!k->have_pair || k->pair.local_type == IPOP_ICE_RELAY || !k->l->peer_added ||
+	    (p = ipop_peer_find(n, k->l->key)) == NULL)
+		return;
+	uint16_t port = rte_cpu_to_be_16(k->pair.remote_port);
+	uint16_t lport = rte_cpu_to_be_16(k->pair.local_port);
+	if (p->ip == k->pair.remote_ip && p->port == port && p->local_port == lport)
+		return;
+	p->ip = k->pair.remote_ip;
+	p->port = port;
+	p->local_port = lport;
+	/* A handshake due to the old (unreachable) endpoint goes now. */
+	p->hs_next_ms = ipop_now_ms();
+	n->dirty = true;
+	k->applied = true;
+	il->st.pairs_applied++;
+}
+
+void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	if (l->ice != NULL)
+		apply_pair(il, l->ice);
+}
+
 static void on_selected(void *ctx, struct ipop_ice *a, const struct ipop_ice_pair *p)
 {
 	struct ice_link *k = ctx;
 	char lip[INET_ADDRSTRLEN], rip[INET_ADDRSTRLEN];
 
 	k->il->st.pairs_selected++;
+	k->pair = *p;
+	k->have_pair = true;
+	k->selected_ms = ipop_now_ms();
 	inet_ntop(AF_INET, &p->local_ip, lip, sizeof(lip));
 	inet_ntop(AF_INET, &p->remote_ip, rip, sizeof(rip));
 	LOG_INFO("link %s: ICE selected %s %s:%u -> %s %s:%u after %llu ms", k->l->jid,
 		 ipop_ice_cand_type_name(p->local_type), lip, p->local_port,
 		 ipop_ice_cand_type_name(p->remote_type), rip, p->remote_port,
 		 (unsigned long long)(ipop_now_ms() - k->opened_ms));
+	if (p->local_type == IPOP_ICE_RELAY) {
+		k->il->st.relay_unused++;
+		LOG_WARN("link %s: ICE chose a relayed pair; the fast path does not speak TURN "
+			 "yet: the tunnel keeps the signalled endpoint", k->l->jid);
+	}
+	apply_pair(k->il, k);
 }
 
 static void on_failed(void *ctx, struct ipop_ice *a)
@@ -60,6 +108,7 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 	struct ice_link *k = ctx;
 
 	k->il->st.ice_failed++;
+	k->failed = true;
 	LOG_WARN("link %s: ICE failed: no candidate pair answered", k->l->jid);
 }
 
@@ -172,4 +221,53 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 	free(k);
 	l->ice = NULL;
 	il->st.agents_closed++;
+}
+
+static json_object *addr_json(uint32_t ip, uint16_t port)
+{
+	char a[INET_ADDRSTRLEN], buf[32];
+
+	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s:%u", a, port);
+	return json_object_new_string(buf);
+}
+
+json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l)
+{
+	const struct ice_link *k = l->ice;
+	json_object *o = json_object_new_object();
+	uint64_t now = ipop_now_ms();
+
+	if (k == NULL)
+		return o;
+	const struct ipop_ice_stats *st = ipop_ice_stats(k->agent);
+	const char *state = k->have_pair ? "selected" : k->failed ? "failed" :
+			    l->remote_ufrag[0] ? "checking" : "gathering";
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "ufrag", json_object_new_string(l->ice_ufrag));
+	json_object_object_add(o, "local_candidates", json_object_new_int64((int64_t)st->local_candidates));
+	json_object_object_add(o, "remote_candidates",
+			       json_object_new_int64((int64_t)st->remote_candidates));
+	json_object_object_add(o, "age_ms", json_object_new_int64((int64_t)(now - k->opened_ms)));
+	if (!k->have_pair)
+		return o;
+	const struct ipop_ice_pair *p = &k->pair;
+	json_object_object_add(o, "local_type",
+			       json_object_new_string(ipop_ice_cand_type_name(p->local_type)));
+	json_object_object_add(o, "remote_type",
+			       json_object_new_string(ipop_ice_cand_type_name(p->remote_type)));
+	json_object_object_add(o, "local", addr_json(p->local_ip, p->local_port));
+	json_object_object_add(o, "remote_endpoint", addr_json(p->remote_ip, p->remote_port));
+	if (p->local_type == IPOP_ICE_RELAY)
+		json_object_object_add(o, "relay", addr_json(p->relay_ip, p->relay_port));
+	/* The tunnel's 5-tuple is the pair's (false: a relayed pair, or the peer
+	 * is not added yet). */
+	json_object_object_add(o, "in_use", json_object_new_boolean(k->applied));
+	json_object_object_add(o, "selected_after_ms",
+			       json_object_new_int64((int64_t)(k->selected_ms - k->opened_ms)));
+	json_object_object_add(o, "selected_s_ago",
+			       json_object_new_int64((int64_t)((now - k->selected_ms) / 1000)));
+	/* libnice 0.1.21 has no API for a pair's round-trip time. */
+	json_object_object_add(o, "rtt_ms", NULL);
+	return o;
 }

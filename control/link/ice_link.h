@@ -29,6 +29,8 @@
 	X(agents_closed, "ICE agents freed (the negotiation ended or the link went)") \
 	X(bad_credentials, "members' ufrag/pwd the agent refused (logged): that link's checks cannot succeed") \
 	X(pairs_selected, "pairs ICE selected (a change of pair counts again)") \
+	X(pairs_applied, "selected pairs that became a peer's endpoint and source port (the tunnel's 5-tuple)") \
+	X(relay_unused, "relayed pairs selected but not used: the fast path does not speak TURN yet (the tunnel keeps the signalled endpoint)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)")
 
 struct ipop_ice_link_stats {
@@ -53,6 +55,10 @@ void ipop_ice_link_sent(struct ipop_ice_links *il, struct ipop_link *l);
 void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
 			  const struct ipop_link_msg *m);
 void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l);
+/* l's peer was just added to the node: give it the selected pair if there is one. */
+void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l);
+/* `show`: links[].ice, the link's agent: state, the pair in use, when. */
+json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l);
 int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand);
 
 #endif

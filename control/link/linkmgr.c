@@ -421,6 +421,8 @@ static void start_handshake(struct ipop_linkmgr *lm, struct ipop_link *l)
 	}
 	l->peer_added = true;
 	l->peer_static = r == -EEXIST;
+	if (l->ice != NULL && lm->env.ice_peer_added != NULL)
+		lm->env.ice_peer_added(lm->env.ctx, l);
 	l->endpoint_set = l->initiator || l->peer_static;
 	set_state(lm, l, IPOP_LINK_HANDSHAKING);
 	l->deadline_ms = now(lm) + lm->link_timeout_ms;
@@ -818,6 +820,8 @@ static json_object *link_json(const struct ipop_linkmgr *lm, const struct ipop_l
 	json_object_object_add(o, "failures", json_object_new_int64((int64_t)l->failures));
 	json_object_object_add(o, "last_error",
 			       l->last_error[0] ? json_object_new_string(l->last_error) : NULL);
+	if (l->ice != NULL && lm->env.ice_json != NULL)
+		json_object_object_add(o, "ice", lm->env.ice_json(lm->env.ctx, l));
 	return o;
 }
 

@@ -118,6 +118,10 @@ struct ipop_link_env {
 	void (*ice_close)(void *ctx, struct ipop_link *l);
 	/* A member's candidate for our agent: 0, or -EINVAL if the agent refused it. */
 	int (*ice_candidate)(void *ctx, struct ipop_link *l, const char *cand);
+	/* l's peer was added (a pair ICE selected before may apply now). */
+	void (*ice_peer_added)(void *ctx, struct ipop_link *l);
+	/* `show`: the link's "ice" object (l->ice is set). */
+	json_object *(*ice_json)(void *ctx, const struct ipop_link *l);
 };
 
 /* `show`: link_counters. X(name, meaning): dataplane/counters.h. */
