@@ -12,8 +12,9 @@
  * 5801 typ host"); remote ones are taken the same way. The selected pair is
  * reported once per change.
  *
- * Not yet (docs/architecture.md, Planned): the fast path sending on the
- * selected pair's 5-tuple, TURN ChannelData on the fast path, ICE restarts.
+ * Its owner (control/link/ice_link.c) makes a selected direct pair the
+ * tunnel's 5-tuple. Not yet (docs/architecture.md, Planned): TURN ChannelData
+ * on the fast path, ICE restarts.
  */
 #ifndef IPOP_CONTROL_ICE_H
 #define IPOP_CONTROL_ICE_H

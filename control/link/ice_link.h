@@ -7,7 +7,9 @@
  * WAN exception TAP, so the agent's STUN and TURN traffic crosses the workers'
  * exception path) and to the first free port of [wan.port + 1, wan.port +
  * IPOP_ICE_LINK_PORTS]: one port per link, since libnice cannot share a socket
- * between agents. Without ice { } in the configuration nothing here runs.
+ * between agents. A direct pair the agents select becomes the link's peer's
+ * endpoint and source port, so the tunnel rides the NAT bindings ICE opened.
+ * Without ice { } in the configuration nothing here runs.
  */
 #ifndef IPOP_CONTROL_LINK_ICE_LINK_H
 #define IPOP_CONTROL_LINK_ICE_LINK_H
@@ -16,11 +18,12 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "control/config/config.h"
 #include "control/ice/ice.h"
 #include "control/link/linkmgr.h"
 #include "dataplane/counters.h"
 
-#define IPOP_ICE_LINK_PORTS 64   /* agents' ports: wan.port + 1 .. wan.port + 64 */
+#define IPOP_ICE_LINK_PORTS IPOP_CFG_ICE_PORTS   /* agents' ports: wan.port + 1 .. + 64 */
 
 /* `show`: ice.counters. X(name, meaning): dataplane/counters.h. */
 #define IPOP_ICE_LINK_COUNTERS(X) \

@@ -730,6 +730,20 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
 			    "(the member may not hold that key)");
 }
 
+/* The session over ICE's pair died: the pair is likely gone too (a NAT that
+ * restarted or moved its ports). The initiator starts over with a new agent
+ * and a request, which makes the member replace its own (ice_take) and answer
+ * with it; only one side, or two new agents would each wait for the other's
+ * answer to a request it never saw. */
+static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	lm->st.ice_restarts++;
+	ice_close(lm, l);
+	ice_open(lm, l);
+	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	ice_sent(lm, l);
+}
+
 static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 {
 	struct ipop_link_peer_status st = { 0 };
@@ -746,6 +760,8 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 		set_error(l, "session died: nothing received within dead_after");
 		set_state(lm, l, IPOP_LINK_HANDSHAKING);
 		l->deadline_ms = t + lm->link_timeout_ms;
+		if (l->ice != NULL && l->initiator)
+			ice_restart(lm, l);
 	}
 }
 

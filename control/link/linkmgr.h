@@ -147,7 +147,7 @@ struct ipop_link_env {
 	X(candidates_stale, "ICE candidates ignored: no agent on the link, or for another agent of the member's than the one its last request or reply announced (a restart crossed them)") \
 	X(candidates_too_many, "ICE candidates refused: the member already sent IPOP_LINK_MAX_CANDS (16) for its agent") \
 	X(candidates_bad, "ICE candidates the agent refused (libnice could not parse or use it; logged)") \
-	X(ice_restarts, "requests announcing a new agent of the member's on a link that had one: our agent is replaced too")
+	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died and we started over with a new agent and a request")
 
 struct ipop_linkmgr_stats {
 	IPOP_LINKMGR_COUNTERS(IPOP_COUNTER_FIELD)

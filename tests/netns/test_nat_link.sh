@@ -45,6 +45,10 @@ link_get() {
 	gw_get "$1" "next((str($3) for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
 }
 link_is() { [[ "$(link_get "$1" "$2" "x['state']" 2>/dev/null)" == "$3" ]]; }
+link_not() {
+	local v
+	v=$(link_get "$1" "$2" "x['state']") && [[ "$v" != "$3" ]]
+}
 online() { [[ "$(gw_get "$1" "d['signalling']['state']" 2>/dev/null)" == online ]]; }
 pings() { nsx "host-$1" ping -c1 -W1 "${T_HOST_IP[$2]}" >/dev/null 2>&1; }
 
@@ -139,23 +143,26 @@ check_ice a c 'host|srflx|prflx' host
 t_check "host-a pings host-c" pings a c
 
 # ---- 3. a's NAT restarts (every mapping flushed): the tunnel comes back by
-# itself. There is no ICE restart on a dead pair yet: the sessions die after
-# dead_after, the links fail after link_timeout, and are negotiated again with
-# new agents (docs/architecture.md, Planned); the time it takes is printed.
+# itself. The flush also cuts gw-a's XMPP connection (its TCP mapping goes with
+# the rest, as in a real NAT reboot), so how long it takes depends on signalling
+# too. When the session over the old pair dies (dead_after, 6 s here) the
+# link's initiator restarts ICE (a new agent and a request, which makes the
+# member start over too); if that exchange is lost, the link fails after
+# link_timeout and is negotiated again. The ping check is not enough here: c
+# can carry a-b traffic as transit while the a-b link is down.
 ep0=$(gw_get b "p('gw-a')['endpoint']")
 fails0=$(link_get a b "x['failures']")
+logins0=$(gw_get a "d['signalling']['counters']['logins']")
 t0=$(_t_now_ms)
 t_require "nat-a flushes its mappings" nat_flush a
-if wait_until 60 pings a b; then
-	echo "NAT restart at a: host-a pings host-b again after $(($(_t_now_ms) - t0)) ms"
-	t_pass "after a's NAT restart the a-b tunnel comes back by itself"
-else
-	t_fail "after a's NAT restart the a-b tunnel comes back by itself" "no ping within 60 s"
-fi
-t_wait "a's link to b is connected again" 20 link_is a b connected
-echo "NAT restart at a: b saw a at $ep0 before, at $(gw_get b "p('gw-a')['endpoint']") after;" \
-	"a's link to b failed $(($(link_get a b "x['failures']") - fails0)) time(s) meanwhile"
-
+went_down=no
+wait_until 10 link_not a b connected && went_down=yes
+t_wait "a's link to b is connected again after the NAT restart" 60 link_is a b connected
+t_check "host-a pings host-b" pings a b
+echo "NAT restart at a: the a-b link went down: $went_down; connected again after" \
+	"$(($(_t_now_ms) - t0)) ms; b saw a at $ep0 before, at $(gw_get b "p('gw-a')['endpoint']") after;" \
+	"a's link to b failed $(($(link_get a b "x['failures']") - fails0)) time(s);" \
+	"gw-a logged in to XMPP $(($(gw_get a "d['signalling']['counters']['logins']") - logins0)) more time(s)"
 check_ice a b srflx srflx
 
 t_eq "no candidate refused anywhere" 0 "$(gw_get a "d['link_counters']['candidates_bad'] + d['link_counters']['candidates_too_many']")"

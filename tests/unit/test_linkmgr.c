@@ -785,6 +785,46 @@ int main(void)
 	CHECK(A.ice_live == 1);
 	ipop_linkmgr_free(&A.lm);            /* freed with the link */
 	CHECK(A.ice_live == 0);
+
+	/* the session over ICE's pair dies (a NAT restarted): the initiator
+	 * replaces its agent and asks again; the member replaces its own on
+	 * that request and answers with it; the initiator takes the answer */
+	side_init_ice(&A, "a@x", "a@x/r", true);
+	side_init_ice(&B, "b@x", "b@x/r", true);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	fpeer(&A, B.pub, false)->up = true;
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	struct side *ini = ipop_linkmgr_find(&A.lm, "b@x")->initiator ? &A : &B;
+	struct side *rsp = ini == &A ? &B : &A;
+	struct ipop_link *li = ipop_linkmgr_find(&ini->lm, ini == &A ? "b@x" : "a@x");
+	struct ipop_link *lr = ipop_linkmgr_find(&rsp->lm, rsp == &A ? "b@x" : "a@x");
+	char old_i[IPOP_LINK_UFRAG_LEN], old_r[IPOP_LINK_UFRAG_LEN];
+	memcpy(old_i, li->ice_ufrag, sizeof(old_i));
+	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
+	ini->n_out = rsp->n_out = 0;
+	fpeer(ini, rsp->pub, false)->deaths++;
+	fpeer(ini, rsp->pub, false)->up = false;
+	ipop_linkmgr_tick(&ini->lm);
+	CHECK(ini->lm.st.ice_restarts == 1 && ini->n_out == 1 && ini->out[0].op == IPOP_LINK_REQUEST);
+	CHECK(strcmp(li->ice_ufrag, old_i) != 0 && strcmp(ini->out[0].ufrag, li->ice_ufrag) == 0);
+	deliver(ini, rsp);
+	CHECK(rsp->lm.st.ice_restarts == 1 && strcmp(lr->ice_ufrag, old_r) != 0);
+	CHECK(strcmp(lr->remote_ufrag, li->ice_ufrag) == 0);
+	deliver(rsp, ini);
+	CHECK(strcmp(li->remote_ufrag, lr->ice_ufrag) == 0);
+	/* the member's own death (it is not the initiator) restarts nothing */
+	fpeer(rsp, ini->pub, false)->deaths++;
+	rsp->n_out = 0;
+	ipop_linkmgr_tick(&rsp->lm);
+	CHECK(rsp->lm.st.ice_restarts == 1 && rsp->n_out == 0);
+	ipop_linkmgr_free(&B.lm);
+	CHECK(B.ice_live == 0);
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_free(&A.lm);
 	side_init(&A, "a@x", "a@x/r");
 
 	json_object *j = ipop_linkmgr_json(&A.lm);
