@@ -2,6 +2,7 @@
 #include "control/counters.h"
 #include "control/framework.h"
 #include "control/link/linkmgr.h"
+#include "control/link/ice_link.h"
 #include "control/node.h"
 #include "control/session/peer.h"
 #include "control/signal/linkmsg.h"
@@ -88,9 +89,18 @@ const struct ipop_counter_family ipop_port_family = {
 	port_counters, IPOP_COUNTER_DIM(port_counters),
 };
 
+#define X(name, doc) { #name, offsetof(struct ipop_ice_link_stats, name), doc },
+static const struct ipop_counter_desc ice_link_counters[] = { IPOP_ICE_LINK_COUNTERS(X) };
+#undef X
+const struct ipop_counter_family ipop_ice_link_family = {
+	"ice", "ice.counters", "the links' ICE agents (with `ice { }` configured; "
+	"each link's agent is in links[].ice)",
+	ice_link_counters, IPOP_COUNTER_DIM(ice_link_counters),
+};
+
 /* In the order `show` lists them, which is also the docs' order. */
 static const struct ipop_counter_family *const families[] = {
-	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family,
+	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family, &ipop_ice_link_family,
 	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family, &ipop_fw_family,
 	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_port_family,
 	&ipop_ctrl_family,

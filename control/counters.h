@@ -1,5 +1,5 @@
 /* counters.h - every counter family of the management API in one registry: the
- * control side's descriptor tables (generated from the lists in node.h,
+ * control side's descriptor tables (generated from the lists in node.h, link/ice_link.h,
  * session/peer.h, link/linkmgr.h, signal/signalling.h, signal/linkmsg.h,
  * signal/presence.h, framework.h and drivers/port.h; the fast path's are in dataplane/stats.c), their JSON, and the
  * listing `ipopctl counters` prints, whose --markdown form is the "Counters"
@@ -24,6 +24,7 @@ extern const struct ipop_counter_family ipop_reject_family;         /* "signal_r
 extern const struct ipop_counter_family ipop_presence_reject_family; /* "presence_rejects" */
 extern const struct ipop_counter_family ipop_fw_family;             /* "framework" */
 extern const struct ipop_counter_family ipop_port_family;           /* "ports" */
+extern const struct ipop_counter_family ipop_ice_link_family;       /* "ice" */
 
 /* Add each counter of f, read from base (f's struct), to o in list order, keyed
  * by its name. Returns their sum (for totals). */

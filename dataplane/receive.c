@@ -375,7 +375,7 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		    struct open_batch *b, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	uint32_t ip_off, poff, plen;
+	uint32_t ip_off = 0, poff = 0, plen = 0;
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
 
 	if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
@@ -397,17 +397,26 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);   /* old m may be freed */
 		r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
 	}
-	if (r != 0 || ip->dst_addr != t->wan_ip ||
-	    ((const struct rte_udp_hdr *)(f + poff - 8))->dst_port != t->wan_port) {
+	uint16_t dport = r == 0 ? ((const struct rte_udp_hdr *)(f + poff - 8))->dst_port : 0;
+	/* wan.port, or one of the ICE agents' ports after it: one subtraction
+	 * (host order, wrapping) tells both. */
+	uint16_t above = (uint16_t)(rte_be_to_cpu_16(dport) - rte_be_to_cpu_16(t->wan_port));
+	if (r != 0 || ip->dst_addr != t->wan_ip || above > t->wan_port_span) {
 		/* Not a tunnel packet: the host's own traffic, to the kernel. */
 		c->st->exc_tx++;
 		ipop_pktq_put(c->q_exc, m);
 		return;
 	}
 	int type = ipop_wire_classify(f + poff, plen);
-	if (unlikely(type < 0 && ipop_wire_is_stun(f + poff, plen))) {
-		/* ICE's checks on the tunnel's port: for the agent's socket. */
-		c->st->stun_exc++;
+	bool stun = type < 0 && ipop_wire_is_stun(f + poff, plen);
+	if (unlikely(type < 0 && (stun || above != 0))) {
+		/* ICE's checks on the tunnel's port: for the agent's socket. On an
+		 * agent's own port, whatever is not ipop's is the agent's (STUN,
+		 * and TURN ChannelData from its relay): the kernel's too. */
+		if (stun)
+			c->st->stun_exc++;
+		else
+			c->st->ice_port_exc++;
 		c->st->exc_tx++;
 		ipop_pktq_put(c->q_exc, m);
 		return;

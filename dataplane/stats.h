@@ -29,7 +29,8 @@
 	X(host_tx, "frames sent to the host TAP") \
 	X(exc_rx, "frames the kernel sent through the WAN exception TAP") \
 	X(exc_tx, "WAN frames handed to the kernel through the exception TAP (ARP, the host's own traffic)") \
-	X(stun_exc, "STUN messages (magic cookie 0x2112A442 at bytes 4-7) to the tunnel's address and port, handed to the kernel for the ICE agent (also counted in exc_tx)") \
+	X(stun_exc, "STUN messages (magic cookie 0x2112A442 at bytes 4-7) to the tunnel's address and port or an ICE agent's port, handed to the kernel for the ICE agent (also counted in exc_tx)") \
+	X(ice_port_exc, "datagrams to an ICE agent's port (wan.port + 1 .. + 64, with ice { }) that are neither ipop messages nor STUN, e.g. TURN ChannelData from the agent's relay: handed to the kernel for the agent (also counted in exc_tx)") \
 	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
 	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \
 	X(encrypted, "frames sealed for a peer") \

@@ -108,6 +108,9 @@ struct ipop_fp_table {
 	/* Local underlay identity. */
 	uint32_t wan_ip;                  /* network order */
 	uint16_t wan_port;                /* network order */
+	/* Tunnel messages are taken on wan.port and the next wan_port_span ports
+	 * (the ICE agents', with ice { }; 0 without): host order. */
+	uint16_t wan_port_span;
 	struct rte_ether_addr wan_mac;
 	uint16_t wan_mtu;                 /* underlay IP MTU */
 	uint16_t mss_clamp;               /* max TCP MSS for inner IPv4 SYNs; 0 = off */

@@ -253,6 +253,9 @@ static json_object *node_json(const struct ipop_node *n)
 		if (json_object_object_get_ex(lm, "counters", &v))
 			JADD(o, "link_counters", json_object_get(v));
 		json_object_put(lm);
+		json_object *ice = ipop_linkmgr_ice_json(n->mod_linkmgr);
+		if (ice != NULL)
+			JADD(o, "ice", ice);
 		JADD(o, "signalling", ipop_signal_json(n->mod_signal));
 		JADD(o, "topology", ipop_topology_json(n->mod_topology));
 		JADD(o, "gateways", ipop_gateways_json(n));

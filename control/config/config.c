@@ -962,6 +962,10 @@ static int parse_ice(struct ctx *c, const config_setting_t *root)
 		return fail_at(c, g, "needs a signal { } group: candidates travel in the link "
 			       "stanzas (static peers use their configured endpoint)");
 	cfg->ice_enabled = true;
+	if (cfg->wan_port > 65535 - IPOP_CFG_ICE_PORTS)
+		return fail_at(c, g, "wan.port %u leaves no room for the ICE agents' ports "
+			       "(wan.port + 1 .. + %u): wan.port must be at most %u", cfg->wan_port,
+			       IPOP_CFG_ICE_PORTS, 65535 - IPOP_CFG_ICE_PORTS);
 	turn = member(g, "turn");
 	user = member(g, "turn_user");
 	pw = member(g, "turn_password");

@@ -118,7 +118,9 @@ struct ipop_cfg {
 	unsigned sig_offline_grace_s;          /* member offline this long: links torn down; 10 */
 	unsigned sig_link_timeout_s;           /* negotiation/handshake limit per attempt; 20 */
 
-	/* ice { } : NAT traversal servers for signalled links; only with signal { } */
+	/* ice { } : NAT traversal servers for signalled links; only with signal { }.
+	 * The links' ICE agents take ports wan_port + 1 .. + IPOP_CFG_ICE_PORTS. */
+#define IPOP_CFG_ICE_PORTS 64
 	bool ice_enabled;                      /* the group is present */
 	struct in_addr ice_stun_ip;            /* stun = "A.B.C.D:PORT"; 0 = none */
 	uint16_t ice_stun_port;

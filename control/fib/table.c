@@ -3,6 +3,7 @@
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
+#include "control/link/ice_link.h"
 #include "control/session/handshake.h"
 #include "control/session/keypair.h"
 #include "control/node.h"
@@ -34,6 +35,7 @@ int ipop_table_publish(struct ipop_node *n)
 	t->version = ++n->table_version;
 	t->wan_ip = n->cfg->wan_addr.s_addr;
 	t->wan_port = rte_cpu_to_be_16(n->cfg->wan_port);
+	t->wan_port_span = n->cfg->ice_enabled ? IPOP_ICE_LINK_PORTS : 0;
 	t->wan_mac = n->wan.mac;
 	t->wan_mtu = n->cfg->wan_mtu;
 	/* Inner IPv4 MTU = underlay MTU - ipop overhead - inner Ethernet header. */
@@ -64,7 +66,8 @@ int ipop_table_publish(struct ipop_node *n)
 		struct ipop_encap_addr ea = {
 			.src_mac = t->wan_mac, .dst_mac = fp->nh_mac,
 			.src_ip = t->wan_ip, .dst_ip = fp->ip,
-			.src_port = t->wan_port, .dst_port = fp->port,
+			.src_port = p->local_port ? p->local_port : t->wan_port,
+			.dst_port = fp->port,
 		};
 		fp->hdr_sum = ipop_encap_template(fp->hdr, &ea);
 		fp->hdr_ok = 1;

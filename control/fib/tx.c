@@ -23,7 +23,7 @@ int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
 	return 0;
 }
 
-int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port,
+int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
 		       const void *payload, uint16_t len)
 {
 	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
@@ -49,7 +49,7 @@ int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port,
 	a.dst_mac = nb->mac;
 	a.src_ip = n->cfg->wan_addr.s_addr;
 	a.dst_ip = ip;
-	a.src_port = rte_cpu_to_be_16(n->cfg->wan_port);
+	a.src_port = src_port != 0 ? src_port : rte_cpu_to_be_16(n->cfg->wan_port);
 	a.dst_port = port;
 	ipop_encap_write(p, &a, len, (uint16_t)n->cs.hs_init_tx);
 	memcpy(p + IPOP_OUTER_HDR_LEN, payload, len);

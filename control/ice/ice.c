@@ -224,6 +224,12 @@ int ipop_ice_local_credentials(struct ipop_ice *a, char ufrag[IPOP_ICE_UFRAG_LEN
 	return r;
 }
 
+int ipop_ice_set_controlling(struct ipop_ice *a, bool controlling)
+{
+	g_object_set(a->agent, "controlling-mode", (gboolean)controlling, NULL);
+	return 0;
+}
+
 /* RFC 8445 15.4: ice-char is ALPHA / DIGIT / "+" / "/". */
 static bool ice_chars(const char *s, size_t min)
 {

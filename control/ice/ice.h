@@ -12,8 +12,9 @@
  * 5801 typ host"); remote ones are taken the same way. The selected pair is
  * reported once per change.
  *
- * Not yet (docs/architecture.md, Planned): the fast path sending on the
- * selected pair's 5-tuple, TURN ChannelData on the fast path, ICE restarts.
+ * Its owner (control/link/ice_link.c) makes a selected direct pair the
+ * tunnel's 5-tuple. Not yet (docs/architecture.md, Planned): TURN ChannelData
+ * on the fast path, ICE restarts.
  */
 #ifndef IPOP_CONTROL_ICE_H
 #define IPOP_CONTROL_ICE_H
@@ -100,6 +101,10 @@ int ipop_ice_gather(struct ipop_ice *a);
 /* Our ufrag and password, for the peer (copied into the buffers). */
 int ipop_ice_local_credentials(struct ipop_ice *a, char ufrag[IPOP_ICE_UFRAG_LEN],
 			       char pwd[IPOP_ICE_UFRAG_LEN]);
+
+/* Which side nominates: the link's handshake initiator, known only once the
+ * member's identity is; set before the first remote candidate. 0 or -EINVAL. */
+int ipop_ice_set_controlling(struct ipop_ice *a, bool controlling);
 
 /* The peer's ufrag and password: 4 to 63 ice-chars each (RFC 8445 15.4), else
  * -EINVAL. Checks start once they and a remote candidate are known. */

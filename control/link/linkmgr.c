@@ -55,10 +55,32 @@ void ipop_linkmgr_init(struct ipop_linkmgr *lm, const struct ipop_link_env *env,
 	lm->retry_max_ms = RETRY_MAX_MS;
 }
 
+static void ice_close(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice != NULL && lm->env.ice_close != NULL)
+		lm->env.ice_close(lm->env.ctx, l);
+	l->ice_ufrag[0] = l->ice_pwd[0] = l->remote_ufrag[0] = '\0';
+	l->cands_rx = 0;
+}
+
+static void ice_open(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (lm->env.ice_open != NULL)
+		lm->env.ice_open(lm->env.ctx, l);
+}
+
+static void ice_sent(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice != NULL && lm->env.ice_sent != NULL)
+		lm->env.ice_sent(lm->env.ctx, l);
+}
+
 void ipop_linkmgr_free(struct ipop_linkmgr *lm)
 {
-	for (unsigned i = 0; i < lm->n_links; i++)
+	for (unsigned i = 0; i < lm->n_links; i++) {
+		ice_close(lm, lm->links[i]);
 		free(lm->links[i]);
+	}
 	lm->n_links = 0;
 }
 
@@ -141,6 +163,7 @@ static struct ipop_link *create(struct ipop_linkmgr *lm, const char *jid)
 
 static void destroy(struct ipop_linkmgr *lm, unsigned i)
 {
+	ice_close(lm, lm->links[i]);
 	free(lm->links[i]);
 	lm->links[i] = lm->links[--lm->n_links];
 	lm->links[lm->n_links] = NULL;
@@ -162,6 +185,10 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 
 	if (reason != NULL)
 		snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	if ((op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY) && l->ice != NULL) {
+		memcpy(m.ufrag, l->ice_ufrag, sizeof(m.ufrag));
+		memcpy(m.pwd, l->ice_pwd, sizeof(m.pwd));
+	}
 	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, &m) != 0) {
 		lm->st.send_failed++;
 		return;
@@ -189,7 +216,9 @@ static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
 		set_state(lm, l, IPOP_LINK_REQUESTED);   /* wait until the member is online */
 		return;
 	}
+	ice_open(lm, l);
 	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	ice_sent(lm, l);
 	set_state(lm, l, IPOP_LINK_NEGOTIATING);
 	l->deadline_ms = now(lm) + lm->link_timeout_ms;
 }
@@ -197,6 +226,7 @@ static void send_request(struct ipop_linkmgr *lm, struct ipop_link *l)
 static void fail(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
 {
 	drop_peer(lm, l, why);
+	ice_close(lm, l);
 	set_error(l, why);
 	set_state(lm, l, IPOP_LINK_FAILED);
 	l->failures++;
@@ -209,6 +239,7 @@ static void close_link(struct ipop_linkmgr *lm, struct ipop_link *l, const char 
 	if (tell && l->state != IPOP_LINK_CLOSED && l->state != IPOP_LINK_FAILED)
 		send_msg(lm, l, IPOP_LINK_CLOSE, NULL);
 	drop_peer(lm, l, why);
+	ice_close(lm, l);
 	if (l->state != IPOP_LINK_CLOSED)
 		lm->st.closed++;
 	/* A link already down keeps the reason it went down: a refusal, for one,
@@ -390,6 +421,8 @@ static void start_handshake(struct ipop_linkmgr *lm, struct ipop_link *l)
 	}
 	l->peer_added = true;
 	l->peer_static = r == -EEXIST;
+	if (l->ice != NULL && lm->env.ice_peer_added != NULL)
+		lm->env.ice_peer_added(lm->env.ctx, l);
 	l->endpoint_set = l->initiator || l->peer_static;
 	set_state(lm, l, IPOP_LINK_HANDSHAKING);
 	l->deadline_ms = now(lm) + lm->link_timeout_ms;
@@ -440,6 +473,78 @@ static bool rate_limited(struct ipop_linkmgr *lm, struct ipop_link *l)
 	return true;
 }
 
+/* The member's agent, from its request or reply. A request answers with our
+ * agent's credentials, so it opens ours if needed, and one announcing another
+ * agent than before (the member started over) replaces ours too; a reply only
+ * completes what our request started (a reply never restarts anything, so two
+ * sides can never make each other restart in turn). No ufrag: the member runs
+ * no ICE, and the link uses its signalled endpoint only. */
+static void ice_take(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m,
+		     bool request)
+{
+	if (lm->env.ice_open == NULL)
+		return;
+	if (m->ufrag[0] == '\0') {
+		ice_close(lm, l);
+		return;
+	}
+	if (strcmp(m->ufrag, l->remote_ufrag) == 0)
+		return;
+	if (l->remote_ufrag[0] != '\0') {
+		if (!request)
+			return;
+		lm->st.ice_restarts++;
+		ice_close(lm, l);
+	}
+	if (request)
+		ice_open(lm, l);
+	if (l->ice == NULL)
+		return;
+	memcpy(l->remote_ufrag, m->ufrag, sizeof(l->remote_ufrag));
+	l->cands_rx = 0;
+	if (lm->env.ice_remote != NULL)
+		lm->env.ice_remote(lm->env.ctx, l, m);
+}
+
+/* One candidate of the member's agent, for ours. */
+static int on_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	if (l == NULL || !l->have_remote || !ipop_node_id_eq(l->node, m->node)) {
+		lm->st.unsolicited++;
+		return -ENOENT;
+	}
+	if (l->ice == NULL || lm->env.ice_candidate == NULL || strcmp(m->ufrag, l->remote_ufrag) != 0) {
+		lm->st.candidates_stale++;
+		return -ESTALE;
+	}
+	if (l->cands_rx >= IPOP_LINK_MAX_CANDS) {
+		lm->st.candidates_too_many++;
+		return -ENOSPC;
+	}
+	l->cands_rx++;
+	if (lm->env.ice_candidate(lm->env.ctx, l, m->cand) != 0) {
+		lm->st.candidates_bad++;
+		return -EINVAL;
+	}
+	lm->st.candidates_rx++;
+	return 0;
+}
+
+int ipop_linkmgr_send_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const char *cand)
+{
+	struct ipop_link_msg m = { .op = IPOP_LINK_CANDIDATE };
+
+	memcpy(m.ufrag, l->ice_ufrag, sizeof(m.ufrag));
+	snprintf(m.cand, sizeof(m.cand), "%s", cand);
+	if (l->full[0] == '\0' || lm->env.send(lm->env.ctx, l, &m) != 0) {
+		lm->st.send_failed++;
+		return -ENOTCONN;
+	}
+	lm->st.sent++;
+	lm->st.candidates_tx++;
+	return 0;
+}
+
 static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	bool fresh = !l->have_remote || !l->peer_added;
@@ -453,7 +558,9 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 		l->remote_type = m->type;
 		notify(lm, l);
 	}
+	ice_take(lm, l, m, true);
 	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
+	ice_sent(lm, l);
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
 	    l->peer_added) {
 		/* A request on a live link: the member lost its side (restart);
@@ -473,6 +580,7 @@ static int on_reply(struct ipop_linkmgr *lm, struct ipop_link *l, const struct i
 	lm->st.replies_rx++;
 	if (!take_remote(lm, l, m))
 		return -EPERM;
+	ice_take(lm, l, m, false);
 	if (l->remote_type != m->type) {
 		l->remote_type = m->type;   /* the member's own wish, "none" if it has none */
 		notify(lm, l);
@@ -525,6 +633,8 @@ int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *fu
 {
 	struct ipop_link *l = ipop_linkmgr_find(lm, jid);
 
+	if (m->op == IPOP_LINK_CANDIDATE)
+		return on_candidate(lm, l, m);
 	if (m->op == IPOP_LINK_CLOSE || m->op == IPOP_LINK_REFUSE) {
 		/* A refusal answers our request, which we may have sent before
 		 * hearing anything from the member (no identity yet): it needs only
@@ -620,6 +730,20 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
 			    "(the member may not hold that key)");
 }
 
+/* The session over ICE's pair died: the pair is likely gone too (a NAT that
+ * restarted or moved its ports). The initiator starts over with a new agent
+ * and a request, which makes the member replace its own (ice_take) and answer
+ * with it; only one side, or two new agents would each wait for the other's
+ * answer to a request it never saw. */
+static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	lm->st.ice_restarts++;
+	ice_close(lm, l);
+	ice_open(lm, l);
+	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	ice_sent(lm, l);
+}
+
 static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 {
 	struct ipop_link_peer_status st = { 0 };
@@ -636,6 +760,8 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 		set_error(l, "session died: nothing received within dead_after");
 		set_state(lm, l, IPOP_LINK_HANDSHAKING);
 		l->deadline_ms = t + lm->link_timeout_ms;
+		if (l->ice != NULL && l->initiator)
+			ice_restart(lm, l);
 	}
 }
 
@@ -710,6 +836,8 @@ static json_object *link_json(const struct ipop_linkmgr *lm, const struct ipop_l
 	json_object_object_add(o, "failures", json_object_new_int64((int64_t)l->failures));
 	json_object_object_add(o, "last_error",
 			       l->last_error[0] ? json_object_new_string(l->last_error) : NULL);
+	if (l->ice != NULL && lm->env.ice_json != NULL)
+		json_object_object_add(o, "ice", lm->env.ice_json(lm->env.ctx, l));
 	return o;
 }
 

@@ -73,7 +73,19 @@ struct ipop_link {
 	unsigned req_in_window;        /* requests it sent in that window */
 	uint64_t tx_bytes, rx_bytes;   /* since the peer was added */
 	char last_error[128];
+	/* ICE (only with env.ice_open): the link's agent, owned by the env
+	 * (control/link/ice_link.c); the state machine only says when a
+	 * negotiation starts and ends. ice_ufrag/ice_pwd: the agent's, set by
+	 * the env when it opens one, sent in our request and reply; remote_ufrag:
+	 * the member's agent, from its request or reply ("" none); cands_rx: its
+	 * candidates taken for that agent. */
+	void *ice;
+	char ice_ufrag[IPOP_LINK_UFRAG_LEN], ice_pwd[IPOP_LINK_PWD_LEN];
+	char remote_ufrag[IPOP_LINK_UFRAG_LEN];
+	unsigned cands_rx;
 };
+
+#define IPOP_LINK_MAX_CANDS 16     /* a member's candidates taken per agent of its */
 
 struct ipop_link_env {
 	void *ctx;
@@ -93,6 +105,23 @@ struct ipop_link_env {
 	/* Optional: l moved from old to l->state, or one side's type changed
 	 * (old == l->state then). */
 	void (*on_state)(void *ctx, const struct ipop_link *l, enum ipop_link_state old);
+	/* Optional, ICE (NULL: links use the signalled endpoint only). ice_open:
+	 * a negotiation starts; give l an agent if it has none (an error is the
+	 * env's to report: the link goes on with the signalled endpoint).
+	 * ice_sent: our request or reply is out; candidates may follow it.
+	 * ice_remote: the member's request or reply was taken (its identity, so
+	 * the controlling side, is known). ice_close: the negotiation is over
+	 * (failed, closed, link freed); free the agent. */
+	int (*ice_open)(void *ctx, struct ipop_link *l);
+	void (*ice_sent)(void *ctx, struct ipop_link *l);
+	void (*ice_remote)(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m);
+	void (*ice_close)(void *ctx, struct ipop_link *l);
+	/* A member's candidate for our agent: 0, or -EINVAL if the agent refused it. */
+	int (*ice_candidate)(void *ctx, struct ipop_link *l, const char *cand);
+	/* l's peer was added (a pair ICE selected before may apply now). */
+	void (*ice_peer_added)(void *ctx, struct ipop_link *l);
+	/* `show`: the link's "ice" object (l->ice is set). */
+	json_object *(*ice_json)(void *ctx, const struct ipop_link *l);
 };
 
 /* `show`: link_counters. X(name, meaning): dataplane/counters.h. */
@@ -112,7 +141,13 @@ struct ipop_link_env {
 	X(send_failed, "link messages not sent (member not online, or signalling could not send)") \
 	X(connected, "times a link reached connected (its session came up)") \
 	X(failed, "times a link failed (no answer, handshake not completed, peer lost); retried after back-off") \
-	X(closed, "links closed (no longer wanted, or closed by the member)")
+	X(closed, "links closed (no longer wanted, or closed by the member)") \
+	X(candidates_rx, "ICE candidates from members handed to the link's agent") \
+	X(candidates_tx, "ICE candidates of our agents sent to members") \
+	X(candidates_stale, "ICE candidates ignored: no agent on the link, or for another agent of the member's than the one its last request or reply announced (a restart crossed them)") \
+	X(candidates_too_many, "ICE candidates refused: the member already sent IPOP_LINK_MAX_CANDS (16) for its agent") \
+	X(candidates_bad, "ICE candidates the agent refused (libnice could not parse or use it; logged)") \
+	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died and we started over with a new agent and a request")
 
 struct ipop_linkmgr_stats {
 	IPOP_LINKMGR_COUNTERS(IPOP_COUNTER_FIELD)
@@ -152,6 +187,8 @@ void ipop_linkmgr_set_limits(struct ipop_linkmgr *lm, const unsigned max_in[IPOP
 /* A validated link message from member JID at FULL. */
 int ipop_linkmgr_on_msg(struct ipop_linkmgr *lm, const char *jid, const char *full,
 			const struct ipop_link_msg *m);
+/* Send our agent's candidate to l's member (trickle). 0 or -ENOTCONN. */
+int ipop_linkmgr_send_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const char *cand);
 /* Our message to JID could not be sent. */
 void ipop_linkmgr_send_failed(struct ipop_linkmgr *lm, const char *jid);
 void ipop_linkmgr_tick(struct ipop_linkmgr *lm);

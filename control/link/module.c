@@ -1,5 +1,7 @@
 /* module.c - see module.h. Thread: control. */
 #include "control/link/module.h"
+#include "control/link/ice_link.h"
+#include "control/counters.h"
 #include "control/log.h"
 #include "control/node.h"
 #include "control/session/peer.h"
@@ -16,6 +18,7 @@ struct lm_module {
 	struct ipop_module m;          /* first: the framework hands us &m */
 	struct ipop_linkmgr lm;
 	struct ipop_node *n;
+	struct ipop_ice_links ice;     /* used only with ice { } configured */
 };
 
 static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
@@ -248,6 +251,41 @@ static void on_state(void *ctx, const struct ipop_link *l, enum ipop_link_state 
 			 ipop_link_state_name(l->state));
 }
 
+static int ice_open(void *ctx, struct ipop_link *l)
+{
+	return ipop_ice_link_open(&((struct lm_module *)ctx)->ice, l);
+}
+
+static void ice_sent(void *ctx, struct ipop_link *l)
+{
+	ipop_ice_link_sent(&((struct lm_module *)ctx)->ice, l);
+}
+
+static void ice_remote(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	ipop_ice_link_remote(&((struct lm_module *)ctx)->ice, l, m);
+}
+
+static void ice_close(void *ctx, struct ipop_link *l)
+{
+	ipop_ice_link_close(&((struct lm_module *)ctx)->ice, l);
+}
+
+static void ice_peer_added(void *ctx, struct ipop_link *l)
+{
+	ipop_ice_link_peer_added(&((struct lm_module *)ctx)->ice, l);
+}
+
+static json_object *ice_json(void *ctx, const struct ipop_link *l)
+{
+	return ipop_ice_link_json(&((struct lm_module *)ctx)->ice, l);
+}
+
+static int ice_candidate(void *ctx, struct ipop_link *l, const char *cand)
+{
+	return ipop_ice_link_candidate(&((struct lm_module *)ctx)->ice, l, cand);
+}
+
 static void lm_stop(struct ipop_module *mod)
 {
 	struct lm_module *lmm = (struct lm_module *)mod;
@@ -270,11 +308,35 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		return NULL;
 	env.ctx = lmm;
 	lmm->n = n;
+	if (n->cfg->ice_enabled) {
+		ipop_ice_links_init(&lmm->ice, n, &lmm->lm);
+		env.ice_open = ice_open;
+		env.ice_sent = ice_sent;
+		env.ice_remote = ice_remote;
+		env.ice_close = ice_close;
+		env.ice_candidate = ice_candidate;
+		env.ice_peer_added = ice_peer_added;
+		env.ice_json = ice_json;
+	}
 	lmm->m = (struct ipop_module){ .name = "linkmgr", .state = lmm, .stop = lm_stop,
 				       .handle_task = lm_handle, .task_done = lm_done,
 				       .timer = lm_timer, .timer_ms = 100 };
 	ipop_linkmgr_init(&lmm->lm, &env, n->id.pub, n->cfg->sig_link_timeout_s * 1000);
 	return &lmm->m;
+}
+
+json_object *ipop_linkmgr_ice_json(struct ipop_module *m)
+{
+	struct lm_module *lmm = (struct lm_module *)m;
+	json_object *o, *c;
+
+	if (!lmm->n->cfg->ice_enabled)
+		return NULL;
+	o = json_object_new_object();
+	c = json_object_new_object();
+	ipop_counters_json(c, &ipop_ice_link_family, &lmm->ice.st);
+	json_object_object_add(o, "counters", c);
+	return o;
 }
 
 struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m)

@@ -16,5 +16,7 @@ struct ipop_node;
 
 struct ipop_module *ipop_linkmgr_module(struct ipop_node *n);
 struct ipop_linkmgr *ipop_linkmgr_of(struct ipop_module *m);
+/* `show`: ice (the agents' counters), or NULL without ice { }. */
+json_object *ipop_linkmgr_ice_json(struct ipop_module *m);
 
 #endif

@@ -77,7 +77,7 @@ int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	p->hs_sent_ms = now;
 	if (p->state == IPOP_PEER_DOWN)
 		p->state = IPOP_PEER_HANDSHAKE;
-	r = ipop_ctrl_send_udp(n, p->ip, p->port, &msg, sizeof(msg));
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, &msg, sizeof(msg));
 	if (r == 0)
 		n->cs.hs_init_tx++;
 	LOG_DEBUG("peer %s: handshake initiation sent (%d)", p->name, r);
@@ -100,7 +100,7 @@ int ipop_hs_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	if (r != 0)
 		return r;
 	p->last_keepalive_ms = now;
-	r = ipop_ctrl_send_udp(n, p->ip, p->port, buf, sizeof(buf));
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, buf, sizeof(buf));
 	if (r == 0)
 		n->cs.keepalive_tx++;
 	return r;
@@ -133,18 +133,24 @@ static void count_refused(struct ipop_node *n, int r)
 		n->cs.hs_bad_auth++;
 }
 
-/* Roaming: an authenticated handshake tells where the peer is now. */
-static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port)
+/* Roaming: an authenticated handshake tells where the peer is now, and the
+ * port of ours it reached (wan.port, or an ICE agent's: the NAT binding in
+ * between is that 5-tuple, so our replies and data must leave from it). */
+static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port,
+			    uint16_t local_port)
 {
-	if (p->ip == ip && p->port == port)
+	if (local_port == rte_cpu_to_be_16(n->cfg->wan_port))
+		local_port = 0;
+	if (p->ip == ip && p->port == port && p->local_port == local_port)
 		return;
 	p->ip = ip;
 	p->port = port;
+	p->local_port = local_port;
 	n->dirty = true;
 }
 
 static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
-			uint32_t src_ip, uint16_t src_port, uint64_t now)
+			uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t now)
 {
 	struct ipop_noise_hs hs;
 	struct ipop_hs_payload pl, mypl;
@@ -206,7 +212,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	p->have_ts = true;
 	p->hs_accept_ms = now;
 	p->send_cipher = pl.rx_cipher;
-	update_endpoint(n, p, src_ip, src_port);
+	update_endpoint(n, p, src_ip, src_port, dst_port);
 	if (ipop_index_alloc(n, &idx) != 0) {
 		n->cs.hs_no_index++;
 		ipop_noise_hs_wipe(&hs);
@@ -231,7 +237,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	n->dirty = true;
 	/* The index must be live before the response leaves: the response waits
 	 * for the one publication that covers this whole burst of handshakes. */
-	ipop_hs_queue_resp(n, p->ip, p->port, &resp);
+	ipop_hs_queue_resp(n, p->ip, p->port, p->local_port, &resp);
 	p->last_rx_ms = now;
 	/* Give the initiator time to confirm before we start one of our own. */
 	p->hs_next_ms = now + ipop_hs_retry_delay(n, p);
@@ -270,7 +276,7 @@ static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
 }
 
 static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
-			uint32_t src_ip, uint16_t src_port, uint64_t now)
+			uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t now)
 {
 	struct ipop_noise_session keys;
 	struct ipop_hs_payload pl;
@@ -303,7 +309,7 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
 		return;
 	}
-	update_endpoint(n, p, src_ip, src_port);
+	update_endpoint(n, p, src_ip, src_port, dst_port);
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
 	/* Published by ipop_table_flush() after this burst of control messages;
@@ -328,9 +334,11 @@ void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 	ipop_neigh_learn_via(n, ip->src_addr, &eth->src_addr, now);
 	int type = ipop_wire_classify(f + poff, plen);
 	if (type == IPOP_MSG_HANDSHAKE_INIT)
-		handle_init(n, (const struct ipop_hs_init *)(f + poff), ip->src_addr, udp->src_port, now);
+		handle_init(n, (const struct ipop_hs_init *)(f + poff), ip->src_addr, udp->src_port,
+			    udp->dst_port, now);
 	else if (type == IPOP_MSG_HANDSHAKE_RESP)
-		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), ip->src_addr, udp->src_port, now);
+		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), ip->src_addr, udp->src_port,
+			    udp->dst_port, now);
 	else
 		n->cs.ring_bad++;
 }
@@ -355,7 +363,7 @@ void ipop_hs_confirm(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	n->dirty = true;
 }
 
-void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
+void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
 			  const struct ipop_hs_resp *msg)
 {
 	if (n->n_pending_resp == IPOP_PENDING_RESP)
@@ -363,6 +371,7 @@ void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port,
 	struct ipop_pending_resp *q = &n->pending_resp[n->n_pending_resp++];
 	q->ip = ip;
 	q->port = port;
+	q->src_port = src_port;
 	q->msg = *msg;
 }
 
@@ -374,7 +383,7 @@ void ipop_hs_send_queued(struct ipop_node *n, bool live)
 		 * confirmation would be dropped, so it had better retry. */
 		if (!live)
 			n->cs.hs_resp_dropped++;
-		else if (ipop_ctrl_send_udp(n, q->ip, q->port, &q->msg, sizeof(q->msg)) == 0)
+		else if (ipop_ctrl_send_udp(n, q->ip, q->port, q->src_port, &q->msg, sizeof(q->msg)) == 0)
 			n->cs.hs_resp_tx++;
 	}
 	n->n_pending_resp = 0;

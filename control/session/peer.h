@@ -38,6 +38,11 @@ struct ipop_peer {
 	uint8_t mac1_key[32];          /* keys mac1 of messages we send to this peer */
 	uint32_t ip;                   /* underlay endpoint, network order; 0 unknown */
 	uint16_t port;                 /* network order */
+	/* Our UDP source port towards it, network order; 0: wan.port. The port
+	 * its last authenticated handshake reached us on, or the local port of
+	 * the pair ICE selected (control/link/ice_link.c): a NAT binding is one
+	 * 5-tuple, so the tunnel must keep to the one that was opened. */
+	uint16_t local_port;
 	int send_cipher;               /* the peer's rx preference */
 	enum ipop_peer_state state;
 

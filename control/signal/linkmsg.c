@@ -9,10 +9,13 @@
 #include "control/config/identity.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sodium.h>
 
 #define MAX_ATTRS 16
@@ -35,6 +38,7 @@ static const char *const link_op_names[IPOP_LINK_OP__MAX] = {
 	[IPOP_LINK_REPLY] = "reply",
 	[IPOP_LINK_CLOSE] = "close",
 	[IPOP_LINK_REFUSE] = "refuse",
+	[IPOP_LINK_CANDIDATE] = "candidate",
 };
 
 const char *ipop_link_op_name(enum ipop_link_op op)
@@ -111,7 +115,7 @@ static int parse_port(const char *v, uint16_t *port)
 }
 
 struct attrs {
-	const char *op, *node, *key, *ip, *port, *overlay, *type, *reason;
+	const char *op, *node, *key, *ip, *port, *overlay, *type, *reason, *ufrag, *pwd, *cand;
 };
 
 /* Collect the known attributes; any other one, or a repeated one, is refused. */
@@ -137,6 +141,9 @@ static int collect(xmpp_stanza_t *link, struct attrs *a)
 		else if (strcmp(k, "overlay") == 0) slot = &a->overlay;
 		else if (strcmp(k, "type") == 0) slot = &a->type;
 		else if (strcmp(k, "reason") == 0) slot = &a->reason;
+		else if (strcmp(k, "ufrag") == 0) slot = &a->ufrag;
+		else if (strcmp(k, "pwd") == 0) slot = &a->pwd;
+		else if (strcmp(k, "cand") == 0) slot = &a->cand;
 		if (slot == NULL || *slot != NULL || v == NULL)
 			return -EINVAL;
 		*slot = v;
@@ -176,12 +183,150 @@ static int parse_reason(const char *v, char out[IPOP_LINK_REASON_LEN])
 	return 0;
 }
 
+/* RFC 8445 15.4: ice-char is ALPHA / DIGIT / "+" / "/"; min..max of them. */
+static int parse_ice_chars(const char *v, size_t min, size_t max, char *out)
+{
+	size_t n = strlen(v);
+
+	if (n < min || n > max)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '+' && v[i] != '/')
+			return -EINVAL;
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+static int parse_ufrag(const char *v, char out[IPOP_LINK_UFRAG_LEN])
+{
+	return parse_ice_chars(v, 4, IPOP_LINK_UFRAG_LEN - 1, out);
+}
+
+/* Decimal without leading zeros (a lone "0" only if zero_ok), at most max. */
+static int parse_dec(const char *v, size_t len, uint64_t max, bool zero_ok, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (len == 0 || len > 10 || (v[0] == '0' && (len > 1 || !zero_ok)))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -EINVAL;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+/* Dotted-decimal IPv4 (any address: a related address may be 0.0.0.0). */
+static int parse_any_ip(const char *v, size_t len)
+{
+	char buf[16];
+	struct in_addr a;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1 ? 0 : -EINVAL;
+}
+
+/* An SDP candidate value as libnice writes it for a UDP IPv4 component 1
+ * (RFC 8839 5.1 without extensions, which ipop never sends):
+ *   candidate:FOUNDATION 1 UDP PRIORITY ADDRESS PORT typ TYPE [raddr ADDR rport PORT]
+ * one space between fields; FOUNDATION 1-32 ice-chars; PRIORITY 1 to 2^32-1;
+ * ADDRESS unicast (parse_ip); TYPE host, srflx, prflx or relay; raddr/rport
+ * only for the last three. The agent parses it again (control/ice). */
+static int parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN])
+{
+	const char *tok[12];
+	size_t len[12], n = 0, vl = strlen(v);
+	const char *p = v;
+	uint64_t x;
+	uint32_t ip;
+	char fnd[IPOP_LINK_UFRAG_LEN], buf[16];
+
+	if (vl == 0 || vl >= IPOP_LINK_CAND_LEN || strncmp(v, "candidate:", 10) != 0)
+		return -EINVAL;
+	p += 10;
+	while (n < 12) {
+		const char *e = strchr(p, ' ');
+		tok[n] = p;
+		len[n] = e ? (size_t)(e - p) : strlen(p);
+		if (len[n] == 0)
+			return -EINVAL;    /* two spaces, or a trailing one */
+		n++;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	if ((n != 8 && n != 12) || tok[n - 1][len[n - 1]] != '\0')
+		return -EINVAL;
+	if (len[0] >= sizeof(fnd))
+		return -EINVAL;
+	memcpy(fnd, tok[0], len[0]);
+	fnd[len[0]] = '\0';
+	if (parse_ice_chars(fnd, 1, 32, fnd) != 0)
+		return -EINVAL;
+	if (len[1] != 1 || tok[1][0] != '1' || len[2] != 3 || strncasecmp(tok[2], "UDP", 3) != 0)
+		return -EINVAL;
+	if (parse_dec(tok[3], len[3], UINT32_MAX, false, &x) != 0 || x == 0)
+		return -EINVAL;
+	if (len[4] >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, tok[4], len[4]);
+	buf[len[4]] = '\0';
+	if (parse_ip(buf, &ip) != 0 || parse_dec(tok[5], len[5], 65535, false, &x) != 0)
+		return -EINVAL;
+	if (len[6] != 3 || strncmp(tok[6], "typ", 3) != 0)
+		return -EINVAL;
+	bool host = len[7] == 4 && strncmp(tok[7], "host", 4) == 0;
+	if (!host && !(len[7] == 5 && (strncmp(tok[7], "srflx", 5) == 0 ||
+				       strncmp(tok[7], "prflx", 5) == 0 ||
+				       strncmp(tok[7], "relay", 5) == 0)))
+		return -EINVAL;
+	if (n == 12 && (host || len[8] != 5 || strncmp(tok[8], "raddr", 5) != 0 ||
+			parse_any_ip(tok[9], len[9]) != 0 || len[10] != 5 ||
+			strncmp(tok[10], "rport", 5) != 0 ||
+			parse_dec(tok[11], len[11], 65535, true, &x) != 0))
+		return -EINVAL;
+	memcpy(out, v, vl + 1);
+	return 0;
+}
+
+/* ufrag and pwd of a request or reply: both or neither. */
+static int parse_credentials(const struct attrs *a, struct ipop_link_msg *out,
+			     enum ipop_linkmsg_reject *why)
+{
+	if (a->ufrag == NULL && a->pwd == NULL)
+		return 0;
+	if (a->ufrag == NULL || a->pwd == NULL || parse_ufrag(a->ufrag, out->ufrag) != 0 ||
+	    parse_ice_chars(a->pwd, 22, IPOP_LINK_PWD_LEN - 1, out->pwd) != 0)
+		return reject(why, IPOP_REJ_BAD_ICE_CREDENTIALS);
+	return 0;
+}
+
+/* candidate: the sender's ufrag and one candidate, nothing else. */
+static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
+			  enum ipop_linkmsg_reject *why)
+{
+	if (a->key || a->ip || a->port || a->type || a->reason || a->pwd || !a->ufrag || !a->cand)
+		return reject(why, IPOP_REJ_BAD_ATTR);
+	if (parse_ufrag(a->ufrag, out->ufrag) != 0)
+		return reject(why, IPOP_REJ_BAD_ICE_CREDENTIALS);
+	if (parse_candidate(a->cand, out->cand) != 0)
+		return reject(why, IPOP_REJ_BAD_CANDIDATE);
+	return 0;
+}
+
 /* close and refuse name the sender only (endpoint, key and type have no
  * meaning there); refuse says why. */
 static int parse_release(const struct attrs *a, struct ipop_link_msg *out,
 			 enum ipop_linkmsg_reject *why)
 {
-	if (a->key || a->ip || a->port || a->type)
+	if (a->key || a->ip || a->port || a->type || a->ufrag || a->pwd || a->cand)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (out->op == IPOP_LINK_CLOSE)
 		return a->reason ? reject(why, IPOP_REJ_BAD_ATTR) : 0;
@@ -207,7 +352,10 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_NODE);
 	if (out->op == IPOP_LINK_CLOSE || out->op == IPOP_LINK_REFUSE)
 		return parse_release(&a, out, why);
-	if (a.key == NULL || a.ip == NULL || a.port == NULL || a.type == NULL || a.reason)
+	if (out->op == IPOP_LINK_CANDIDATE)
+		return parse_cand_msg(&a, out, why);
+	if (a.key == NULL || a.ip == NULL || a.port == NULL || a.type == NULL || a.reason ||
+	    a.cand)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (parse_type(a.type, out->op, &out->type) != 0)
 		return reject(why, IPOP_REJ_BAD_TYPE);
@@ -217,6 +365,8 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_IP);
 	if (parse_port(a.port, &out->port) != 0)
 		return reject(why, IPOP_REJ_BAD_PORT);
+	if (parse_credentials(&a, out, why) != 0)
+		return -EBADMSG;
 	if (!ipop_node_id_eq(ipop_node_id_of_key(out->key), out->node))
 		return reject(why, IPOP_REJ_NODE_KEY_MISMATCH);
 	return 0;
@@ -275,6 +425,10 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 	xmpp_stanza_set_attribute(link, "node", hex);
 	if (m->op == IPOP_LINK_REFUSE)
 		xmpp_stanza_set_attribute(link, "reason", m->reason);
+	if (m->op == IPOP_LINK_CANDIDATE) {
+		xmpp_stanza_set_attribute(link, "ufrag", m->ufrag);
+		xmpp_stanza_set_attribute(link, "cand", m->cand);
+	}
 	if (m->op == IPOP_LINK_REQUEST || m->op == IPOP_LINK_REPLY) {
 		struct in_addr a = { .s_addr = m->ip };
 		xmpp_stanza_set_attribute(link, "type", ipop_link_type_name(m->type));
@@ -284,6 +438,10 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 		xmpp_stanza_set_attribute(link, "key", b64);
 		xmpp_stanza_set_attribute(link, "ip", ip);
 		xmpp_stanza_set_attribute(link, "port", port);
+		if (m->ufrag[0] != '\0') {
+			xmpp_stanza_set_attribute(link, "ufrag", m->ufrag);
+			xmpp_stanza_set_attribute(link, "pwd", m->pwd);
+		}
 	}
 	xmpp_stanza_add_child(msg, link);
 	xmpp_stanza_release(link);

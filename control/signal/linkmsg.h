@@ -4,8 +4,10 @@
  *
  *   <message type='normal' to='gw2@example.org/ipop-…'>
  *     <link xmlns='urn:ipop:link:1' op='request' overlay='testnet' type='long'
- *           node='<32 hex>' key='<base64 of 32 bytes>' ip='A.B.C.D' port='N'/>
+ *           node='<32 hex>' key='<base64 of 32 bytes>' ip='A.B.C.D' port='N'
+ *           ufrag='…' pwd='…'/>
  *   </message>
+ *   (op='candidate': node, ufrag and cand='candidate:1 1 UDP 2013266431 …')
  *
  * docs/signalling.md is the schema: attribute set per op, value syntax, size
  * limit. Anything else is refused with a reason that the caller counts.
@@ -23,12 +25,17 @@
 #define IPOP_LINKMSG_MAX 2048     /* serialized <message> size limit, bytes */
 #define IPOP_LINK_OVERLAY_LEN 64
 #define IPOP_LINK_REASON_LEN 64   /* a refusal's reason, with its NUL */
+#define IPOP_LINK_UFRAG_LEN 33    /* ICE ufrag: 4..32 ice-chars, with its NUL */
+#define IPOP_LINK_PWD_LEN 64      /* ICE password: 22..63 ice-chars, with its NUL */
+#define IPOP_LINK_CAND_LEN 256    /* an SDP candidate value: at most 255 characters */
 
 /* request: "I want a link of this type"; reply: "here I am" (with the type the
  * replier wants the link for itself, "none" if only the requester does);
- * close: "I no longer want it"; refuse: "not from me" (with a reason). */
+ * close: "I no longer want it"; refuse: "not from me" (with a reason);
+ * candidate: one ICE candidate of the sender's agent (trickled). */
 enum ipop_link_op {
-	IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_REFUSE, IPOP_LINK_OP__MAX
+	IPOP_LINK_REQUEST, IPOP_LINK_REPLY, IPOP_LINK_CLOSE, IPOP_LINK_REFUSE,
+	IPOP_LINK_CANDIDATE, IPOP_LINK_OP__MAX
 };
 
 struct ipop_link_msg {
@@ -39,6 +46,12 @@ struct ipop_link_msg {
 	uint16_t port;                 /* host order; request/reply only */
 	uint8_t type;                  /* enum ipop_link_type; request/reply only */
 	char reason[IPOP_LINK_REASON_LEN];   /* refuse only: printable ASCII */
+	/* ICE: the sender's agent's ufrag (request/reply, optional, then with
+	 * pwd; candidate: which agent the candidate belongs to) and password;
+	 * "" when absent. */
+	char ufrag[IPOP_LINK_UFRAG_LEN];
+	char pwd[IPOP_LINK_PWD_LEN];
+	char cand[IPOP_LINK_CAND_LEN];       /* candidate only: "candidate:..." */
 };
 
 /* Why a stanza was refused: X(enum suffix, name, meaning). Each has a counter in
@@ -57,7 +70,9 @@ struct ipop_link_msg {
 	X(BAD_PORT, bad_port, "`port` is not a number from 1 to 65535") \
 	X(BAD_OVERLAY, bad_overlay, "`overlay` is not this node's overlay") \
 	X(BAD_TYPE, bad_type, "`type` is not a link type (or `none` in a request)") \
-	X(BAD_REASON, bad_reason, "`reason` is empty, too long or not printable ASCII")
+	X(BAD_REASON, bad_reason, "`reason` is empty, too long or not printable ASCII") \
+	X(BAD_ICE_CREDENTIALS, bad_ice_credentials, "`ufrag` or `pwd` is not 4-32 (ufrag) or 22-63 (pwd) ice-chars, or one comes without the other") \
+	X(BAD_CANDIDATE, bad_candidate, "`cand` is not a UDP IPv4 candidate of component 1 in the SDP grammar ipop accepts (docs/signalling.md)")
 
 #define IPOP_LINKMSG_REJECT_ENUM(id, name, doc) IPOP_REJ_##id,
 enum ipop_linkmsg_reject {

@@ -640,6 +640,9 @@ static int send_link(struct sig_module *sm, const struct ipop_task *t)
 	/* The link manager says what (op, type, reason); who and where are ours. */
 	m = *want;
 	m.reason[sizeof(m.reason) - 1] = '\0';
+	m.ufrag[sizeof(m.ufrag) - 1] = '\0';
+	m.pwd[sizeof(m.pwd) - 1] = '\0';
+	m.cand[sizeof(m.cand) - 1] = '\0';
 	m.node = sm->node_id;
 	memcpy(m.key, sm->n->id.pub, 32);
 	m.ip = sm->cfg->wan_addr.s_addr;

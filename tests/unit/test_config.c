@@ -397,6 +397,9 @@ static const struct bad_case bad_cases[] = {
 	{ NODE WAN "ice = { };\n", 3, "ice", "needs a signal { } group: candidates travel in "
 	  "the link stanzas" },
 	{ NODE WAN SIG "ice = 1;\n", 4, "ice", "expected a group" },
+	{ NODE "wan = { device = \"net_null0\"; address = \"10.1.0.2/24\"; port = 65472; };\n"
+	  SIG "ice = { };\n", 4, "ice", "wan.port 65472 leaves no room for the ICE agents' ports "
+	  "(wan.port + 1 .. + 64): wan.port must be at most 65471" },
 	{ NODE WAN SIG "ice = {\n stun_server = \"10.9.0.1:3478\"; };\n", 5, "ice.stun_server",
 	  "unknown setting (known here: stun, turn, turn_user, turn_password)" },
 	{ NODE WAN SIG "ice = { stun = \"10.9.0.1\"; };\n", 4, "ice.stun",

@@ -887,6 +887,67 @@ static void set_index(struct rte_mbuf *m, uint32_t idx)
 	memcpy(rte_pktmbuf_mtod(m, uint8_t *) + IPOP_OUTER_HDR_LEN + 4, &w, 4);
 }
 
+/* With ICE (wan_port_span > 0) tunnel messages are taken on the agents' ports
+ * after wan.port too: the selected pair's 5-tuple carries the data. STUN there
+ * goes to the kernel (stun_exc), anything else that is not ipop's too
+ * (ice_port_exc: TURN ChannelData for the agent); past the span it is not a
+ * tunnel port at all. */
+static void test_ice_ports(void)
+{
+	uint8_t f[200], stun_pl[32], raw[400];
+	struct rte_mbuf *m, *got[4];
+	uint16_t base = ntohs(B.t->wan_port);
+
+	B.t->wan_port_span = 64;
+	/* A's data sealed for B, readdressed to an agent's port (the outer UDP
+	 * checksum is zero; the IPv4 header does not cover ports). */
+	CHECK((m = sealed_ab(f, 100, 30)) != NULL);
+	if (m == NULL)
+		return;
+	uint8_t *u = rte_pktmbuf_mtod(m, uint8_t *) + 14 + 20;
+	u[2] = (uint8_t)((base + 5) >> 8), u[3] = (uint8_t)(base + 5);
+	CHECK(deliver_b(m, f, 100));
+	CHECK((m = sealed_ab(f, 100, 31)) != NULL);
+	if (m == NULL)
+		return;
+	u = rte_pktmbuf_mtod(m, uint8_t *) + 14 + 20;
+	u[2] = (uint8_t)((base + 64) >> 8), u[3] = (uint8_t)(base + 64);
+	CHECK(deliver_b(m, f, 100));                       /* the last port of the span */
+	memset(stun_pl, 0, sizeof(stun_pl));
+	memcpy(stun_pl, "\x00\x01\x00\x08\x21\x12\xa4\x42", 8);
+	uint64_t exc = B.st->exc_tx, se = B.st->stun_exc, ie = B.st->ice_port_exc;
+	struct rte_mbuf *in[3];
+	in[0] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), stun_pl, 28));
+	stun_pl[0] = 0x40;                                 /* ChannelData 0x4000 */
+	stun_pl[4] = 0;
+	in[1] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), stun_pl, 28));
+	CHECK((m = sealed_ab(f, 100, 32)) != NULL);
+	if (m == NULL)
+		return;
+	u = rte_pktmbuf_mtod(m, uint8_t *) + 14 + 20;
+	u[2] = (uint8_t)((base + 65) >> 8), u[3] = (uint8_t)(base + 65);
+	in[2] = m;                                         /* past the span: the host's */
+	wan_rx(&B, in, 3);
+	CHECK(B.st->stun_exc == se + 1 && B.st->ice_port_exc == ie + 1 && B.st->exc_tx == exc + 3);
+	unsigned g = take(&B, Q_EXC, got, 4);
+	CHECK(g == 3);
+	free_all(got, g);
+	/* Without ICE the agents' ports are the host's, as any other port. */
+	B.t->wan_port_span = 0;
+	CHECK((m = sealed_ab(f, 100, 33)) != NULL);
+	if (m == NULL)
+		return;
+	u = rte_pktmbuf_mtod(m, uint8_t *) + 14 + 20;
+	u[2] = (uint8_t)((base + 5) >> 8), u[3] = (uint8_t)(base + 5);
+	exc = B.st->exc_tx;
+	wan_rx(&B, &m, 1);
+	CHECK(B.st->exc_tx == exc + 1 && take(&B, Q_LAN, got, 4) == 0);
+	g = take(&B, Q_EXC, got, 4);
+	CHECK(g == 1);
+	free_all(got, g);
+	all_quiet("ice ports");
+}
+
 static void test_index_expiry(void)
 {
 	uint8_t f[150];
@@ -2095,6 +2156,7 @@ int main(int argc, char **argv)
 	test_local();
 	test_flood();
 	test_tamper_replay();
+	test_ice_ports();
 	test_index_expiry();
 	test_keepalive();
 	test_wan_garbage();

@@ -108,7 +108,8 @@ static json_object *param(int64_t v)
  * refused when larger than the task holds. */
 static void test_body(void)
 {
-	struct { uint64_t a; uint8_t b[40]; } x = { .a = 0x1122334455667788ull }, big[4];
+	struct { uint64_t a; uint8_t b[40]; } x = { .a = 0x1122334455667788ull },
+		big[IPOP_TASK_BODY_MAX / 48 + 1];
 	struct ipop_task *t = ipop_task_new("a", "b", OP_BODY, NULL);
 
 	memset(x.b, 0xab, sizeof(x.b));

@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -31,6 +32,7 @@ struct sent {
 	enum ipop_link_op op;
 	uint8_t type;
 	char reason[IPOP_LINK_REASON_LEN];
+	char ufrag[IPOP_LINK_UFRAG_LEN], pwd[IPOP_LINK_PWD_LEN], cand[IPOP_LINK_CAND_LEN];
 };
 
 /* One side: its manager, its node's peers, and what it sent. */
@@ -43,6 +45,12 @@ struct side {
 	struct sent out[64];
 	unsigned n_out;
 	bool send_fails;
+	/* ICE hooks (with_ice): agents open and closed, gathers started (and how
+	 * many messages were out by then), members' answers seen. */
+	bool with_ice;
+	unsigned ice_opens, ice_closes, ice_sents, ice_remotes, ice_live, out_at_sent;
+	unsigned ice_cands;
+	bool cand_refused;
 };
 
 static uint64_t clock_ms = 1000000;
@@ -130,6 +138,9 @@ static int f_send(void *ctx, const struct ipop_link *l, const struct ipop_link_m
 		snprintf(s->out[s->n_out].to, sizeof(s->out[0].to), "%.63s", l->full);
 		s->out[s->n_out].type = m->type;
 		memcpy(s->out[s->n_out].reason, m->reason, sizeof(m->reason));
+		memcpy(s->out[s->n_out].ufrag, m->ufrag, sizeof(m->ufrag));
+		memcpy(s->out[s->n_out].pwd, m->pwd, sizeof(m->pwd));
+		memcpy(s->out[s->n_out].cand, m->cand, sizeof(m->cand));
 		s->out[s->n_out++].op = m->op;
 	}
 	return 0;
@@ -145,7 +156,53 @@ static uint32_t f_rand(void *ctx, uint32_t upper)
 	return upper ? upper - 1 : 0;   /* worst case: the longest jittered delay */
 }
 
-static void side_init(struct side *s, const char *jid, const char *full)
+/* A fake agent: a heap object, so ASan reports one the manager never closes. */
+static int f_ice_open(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	if (l->ice != NULL)
+		return 0;
+	l->ice = malloc(16);
+	s->ice_opens++;
+	snprintf(l->ice_ufrag, sizeof(l->ice_ufrag), "%.1s%04u", s->jid, s->ice_opens);
+	snprintf(l->ice_pwd, sizeof(l->ice_pwd), "pppppppppppppppppppppp");
+	s->ice_live++;
+	return 0;
+}
+
+static void f_ice_sent(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	s->ice_sents++;
+	s->out_at_sent = s->n_out;
+}
+
+static void f_ice_remote(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	((struct side *)ctx)->ice_remotes++;
+}
+
+static int f_ice_cand(void *ctx, struct ipop_link *l, const char *cand)
+{
+	struct side *s = ctx;
+
+	s->ice_cands++;
+	return s->cand_refused ? -EINVAL : 0;
+}
+
+static void f_ice_close(void *ctx, struct ipop_link *l)
+{
+	struct side *s = ctx;
+
+	free(l->ice);
+	l->ice = NULL;
+	s->ice_closes++;
+	s->ice_live--;
+}
+
+static void side_init_ice(struct side *s, const char *jid, const char *full, bool ice)
 {
 	struct ipop_link_env env = { .ctx = s, .add_peer = f_add, .set_endpoint = f_set_ep,
 				     .reset_peer = f_reset, .remove_peer = f_remove,
@@ -153,12 +210,25 @@ static void side_init(struct side *s, const char *jid, const char *full)
 				     .random = f_rand };
 	uint8_t sk[32];
 
+	if (ice) {
+		env.ice_open = f_ice_open;
+		env.ice_sent = f_ice_sent;
+		env.ice_remote = f_ice_remote;
+		env.ice_close = f_ice_close;
+		env.ice_candidate = f_ice_cand;
+	}
 	ipop_linkmgr_free(&s->lm);
 	memset(s, 0, sizeof(*s));
+	s->with_ice = ice;
 	s->jid = jid;
 	s->full = full;
 	crypto_box_keypair(s->pub, sk);
 	ipop_linkmgr_init(&s->lm, &env, s->pub, TIMEOUT_MS);
+}
+
+static void side_init(struct side *s, const char *jid, const char *full)
+{
+	side_init_ice(s, jid, full, false);
 }
 
 /* The message side `from` sends with op (its identity, endpoint 10.0.0.x:5800). */
@@ -184,6 +254,9 @@ static void deliver(struct side *a, struct side *b)
 		struct ipop_link_msg m = msg_of(a, a->out[i].op);
 		m.type = a->out[i].type;
 		memcpy(m.reason, a->out[i].reason, sizeof(m.reason));
+		memcpy(m.ufrag, a->out[i].ufrag, sizeof(m.ufrag));
+		memcpy(m.pwd, a->out[i].pwd, sizeof(m.pwd));
+		memcpy(m.cand, a->out[i].cand, sizeof(m.cand));
 		ipop_linkmgr_on_msg(&b->lm, a->jid, a->full, &m);
 	}
 }
@@ -642,6 +715,117 @@ int main(void)
 	CHECK(ipop_linkmgr_find(&A.lm, "b@x") != NULL);
 	clock_ms += 10000;
 	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &flood) == 0 && A.lm.st.requests_rx == 9);
+
+	/* ---- ICE hooks: each side opens one agent per negotiation (the
+	 * requester before its request, the responder before its reply), starts
+	 * gathering once that message is out, hears the member's answer, and the
+	 * agent is closed when the link fails, closes or is freed */
+	side_init_ice(&A, "a@x", "a@x/r", true);
+	side_init_ice(&B, "b@x", "b@x/r", true);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	CHECK(A.ice_opens == 1 && A.ice_sents == 1 && A.out_at_sent == 1);
+	deliver(&A, &B);
+	CHECK(B.ice_opens == 1 && B.ice_remotes == 1 && B.ice_sents == 1 && B.out_at_sent == 1);
+	deliver(&B, &A);
+	CHECK(A.ice_remotes == 1 && A.ice_opens == 1);
+	CHECK(st(&A, "b@x") == IPOP_LINK_HANDSHAKING && ipop_linkmgr_find(&A.lm, "b@x")->ice);
+	struct ipop_link *ia = ipop_linkmgr_find(&A.lm, "b@x");
+	struct ipop_link *ib = ipop_linkmgr_find(&B.lm, "a@x");
+	CHECK(strcmp(ia->remote_ufrag, ib->ice_ufrag) == 0 && strcmp(ib->remote_ufrag, ia->ice_ufrag) == 0);
+	/* trickled candidates: taken for the agent the member announced, at most
+	 * IPOP_LINK_MAX_CANDS of them; one for another agent of its is stale, one
+	 * the agent refuses is counted */
+	for (int i = 0; i < IPOP_LINK_MAX_CANDS + 3; i++)
+		ipop_linkmgr_send_candidate(&B.lm, ib, "candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host");
+	CHECK(B.lm.st.candidates_tx == IPOP_LINK_MAX_CANDS + 3 && B.out[0].op == IPOP_LINK_CANDIDATE &&
+	      strcmp(B.out[0].ufrag, ib->ice_ufrag) == 0);
+	deliver(&B, &A);
+	CHECK(A.ice_cands == IPOP_LINK_MAX_CANDS && A.lm.st.candidates_rx == IPOP_LINK_MAX_CANDS);
+	CHECK(A.lm.st.candidates_too_many == 3);
+	struct ipop_link_msg cm = msg_of(&B, IPOP_LINK_CANDIDATE);
+	snprintf(cm.ufrag, sizeof(cm.ufrag), "zzzz");
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cm) == -ESTALE && A.lm.st.candidates_stale == 1);
+	memcpy(cm.ufrag, ia->remote_ufrag, sizeof(cm.ufrag));
+	B.cand_refused = A.cand_refused = true;
+	ia->cands_rx = 0;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cm) == -EINVAL && A.lm.st.candidates_bad == 1);
+	cm.node = ipop_node_id_of_key(A.pub);   /* not the member's node */
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cm) == -ENOENT);
+	/* the member starts over (a request with a new agent): ours is replaced
+	 * and the reply carries the new one; a reply never restarts */
+	struct ipop_link_msg irq = msg_of(&B, IPOP_LINK_REQUEST);
+	snprintf(irq.ufrag, sizeof(irq.ufrag), "new1");
+	snprintf(irq.pwd, sizeof(irq.pwd), "qqqqqqqqqqqqqqqqqqqqqq");
+	char before[IPOP_LINK_UFRAG_LEN];
+	memcpy(before, ia->ice_ufrag, sizeof(before));
+	A.n_out = 0;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &irq) == 0 && A.lm.st.ice_restarts == 1);
+	CHECK(strcmp(ia->remote_ufrag, "new1") == 0 && strcmp(ia->ice_ufrag, before) != 0);
+	CHECK(A.n_out >= 1 && A.out[0].op == IPOP_LINK_REPLY && strcmp(A.out[0].ufrag, ia->ice_ufrag) == 0);
+	struct ipop_link_msg rp = msg_of(&B, IPOP_LINK_REPLY);
+	snprintf(rp.ufrag, sizeof(rp.ufrag), "new2");
+	snprintf(rp.pwd, sizeof(rp.pwd), "qqqqqqqqqqqqqqqqqqqqqq");
+	ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &rp);
+	CHECK(strcmp(ia->remote_ufrag, "new1") == 0 && A.lm.st.ice_restarts == 1);
+	/* a member without ICE (no ufrag): our agent goes, the link goes on */
+	struct ipop_link_msg plain = msg_of(&B, IPOP_LINK_REQUEST);
+	ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &plain);
+	CHECK(ia->ice == NULL && ia->remote_ufrag[0] == '\0' && A.ice_live == 0);
+	B.cand_refused = A.cand_refused = false;
+	A.n_out = B.n_out = 0;
+	advance(TIMEOUT_MS + 200, &A, &B);   /* no session: both fail, agents go */
+	CHECK(st(&A, "b@x") == IPOP_LINK_FAILED && A.ice_live == 0);
+	CHECK(B.ice_live == 0 && ipop_linkmgr_find(&A.lm, "b@x")->ice == NULL);
+	unsigned opens = A.ice_opens;
+	advance(5000, &A, &B);               /* the retry opens a new agent */
+	CHECK(A.ice_opens == opens + 1 && A.ice_live == 1);
+	ipop_linkmgr_unwant(&A.lm, "b@x", "test");
+	CHECK(st(&A, "b@x") == IPOP_LINK_CLOSED && A.ice_live == 0);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	CHECK(A.ice_live == 1);
+	ipop_linkmgr_free(&A.lm);            /* freed with the link */
+	CHECK(A.ice_live == 0);
+
+	/* the session over ICE's pair dies (a NAT restarted): the initiator
+	 * replaces its agent and asks again; the member replaces its own on
+	 * that request and answers with it; the initiator takes the answer */
+	side_init_ice(&A, "a@x", "a@x/r", true);
+	side_init_ice(&B, "b@x", "b@x/r", true);
+	ipop_linkmgr_want(&A.lm, "b@x", "b@x/r", IPOP_LINK_SUCC, NULL);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	fpeer(&A, B.pub, false)->up = true;
+	fpeer(&B, A.pub, false)->up = true;
+	advance(200, &A, &B);
+	CHECK(st(&A, "b@x") == IPOP_LINK_CONNECTED && st(&B, "a@x") == IPOP_LINK_CONNECTED);
+	struct side *ini = ipop_linkmgr_find(&A.lm, "b@x")->initiator ? &A : &B;
+	struct side *rsp = ini == &A ? &B : &A;
+	struct ipop_link *li = ipop_linkmgr_find(&ini->lm, ini == &A ? "b@x" : "a@x");
+	struct ipop_link *lr = ipop_linkmgr_find(&rsp->lm, rsp == &A ? "b@x" : "a@x");
+	char old_i[IPOP_LINK_UFRAG_LEN], old_r[IPOP_LINK_UFRAG_LEN];
+	memcpy(old_i, li->ice_ufrag, sizeof(old_i));
+	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
+	ini->n_out = rsp->n_out = 0;
+	fpeer(ini, rsp->pub, false)->deaths++;
+	fpeer(ini, rsp->pub, false)->up = false;
+	ipop_linkmgr_tick(&ini->lm);
+	CHECK(ini->lm.st.ice_restarts == 1 && ini->n_out == 1 && ini->out[0].op == IPOP_LINK_REQUEST);
+	CHECK(strcmp(li->ice_ufrag, old_i) != 0 && strcmp(ini->out[0].ufrag, li->ice_ufrag) == 0);
+	deliver(ini, rsp);
+	CHECK(rsp->lm.st.ice_restarts == 1 && strcmp(lr->ice_ufrag, old_r) != 0);
+	CHECK(strcmp(lr->remote_ufrag, li->ice_ufrag) == 0);
+	deliver(rsp, ini);
+	CHECK(strcmp(li->remote_ufrag, lr->ice_ufrag) == 0);
+	/* the member's own death (it is not the initiator) restarts nothing */
+	fpeer(rsp, ini->pub, false)->deaths++;
+	rsp->n_out = 0;
+	ipop_linkmgr_tick(&rsp->lm);
+	CHECK(rsp->lm.st.ice_restarts == 1 && rsp->n_out == 0);
+	ipop_linkmgr_free(&B.lm);
+	CHECK(B.ice_live == 0);
+	side_init(&B, "b@x", "b@x/r");
+	ipop_linkmgr_free(&A.lm);
+	side_init(&A, "a@x", "a@x/r");
 
 	json_object *j = ipop_linkmgr_json(&A.lm);
 	CHECK(j != NULL);

@@ -299,6 +299,110 @@ int main(int argc, char **argv)
 		      strcmp(out.reason, "at the cap") == 0);
 	}
 
+	/* ICE: credentials in a request or reply (both or neither, ice-chars,
+	 * 4-32 and 22-63 of them) and the candidate op round-trip; a candidate
+	 * is one UDP IPv4 component-1 SDP value, nothing else. */
+	memset(&m, 0, sizeof(m));
+	m.op = IPOP_LINK_REQUEST;
+	m.type = IPOP_LINK_SUCC;
+	memcpy(m.key, pk, 32);
+	m.node = nid;
+	inet_pton(AF_INET, "10.91.1.2", &m.ip);
+	m.port = 5800;
+	snprintf(m.ufrag, sizeof(m.ufrag), "wX3+");
+	snprintf(m.pwd, sizeof(m.pwd), "abcdefghijklmnopqrstu/");
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && strcmp(out.ufrag, m.ufrag) == 0 &&
+	      strcmp(out.pwd, m.pwd) == 0 && out.cand[0] == '\0');
+	xmpp_free(ctx, text);
+	CHECK(variant(NULL, NULL, " ufrag='abcd' pwd='abcdefghijklmnopqrstuv'") == IPOP_REJ_NONE);
+	CHECK(variant("op", "reply", " ufrag='abcd' pwd='abcdefghijklmnopqrstuv'") == IPOP_REJ_NONE);
+	CHECK(variant(NULL, NULL, " ufrag='abcd'") == IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " pwd='abcdefghijklmnopqrstuv'") == IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " ufrag='abc' pwd='abcdefghijklmnopqrstuv'") ==
+	      IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " ufrag='ab-d' pwd='abcdefghijklmnopqrstuv'") ==
+	      IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " ufrag='abcd' pwd='short'") == IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " ufrag='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+		      "pwd='abcdefghijklmnopqrstuv'") == IPOP_REJ_BAD_ICE_CREDENTIALS);
+	CHECK(variant(NULL, NULL, " cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'") ==
+	      IPOP_REJ_BAD_ATTR);   /* candidate op only */
+	memset(&m, 0, sizeof(m));
+	m.op = IPOP_LINK_CANDIDATE;
+	m.node = nid;
+	snprintf(m.ufrag, sizeof(m.ufrag), "wX3+");
+	snprintf(m.cand, sizeof(m.cand), "candidate:2 1 UDP 1677721855 203.0.113.7 40001 typ srflx "
+		 "raddr 10.0.0.2 rport 5801");
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && out.op == IPOP_LINK_CANDIDATE &&
+	      strcmp(out.cand, m.cand) == 0 && strcmp(out.ufrag, "wX3+") == 0);
+	CHECK(strstr(text, "key=") == NULL && strstr(text, "pwd=") == NULL);
+	xmpp_free(ctx, text);
+	{
+		char x[1024], long_cand[320];
+		snprintf(long_cand, sizeof(long_cand), "candidate:1 1 UDP 1 10.0.0.1 5801 typ host%0260d", 0);
+		const char *cands[] = {
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:Ab+/ 1 udp 2013266431 10.0.0.2 5801 typ host",
+			"candidate:3 1 UDP 16777215 198.51.100.9 50000 typ relay raddr 0.0.0.0 rport 0",
+			"candidate:4 1 UDP 1862270975 10.0.0.9 60000 typ prflx raddr 10.0.0.9 rport 60000",
+			/* refused: */
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host raddr 1.2.3.4 rport 5",
+			"candidate:1 2 UDP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:1 1 TCP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:1 1 UDP 2013266431 fe80::1 5801 typ host",
+			"candidate:1 1 UDP 2013266431 127.0.0.1 5801 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 0 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 65536 typ host",
+			"candidate:1 1 UDP 4294967296 10.0.0.2 5801 typ host",
+			"candidate:1 1 UDP 0 10.0.0.2 5801 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ nat",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host generation 0",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host ",
+			"candidate:1  1 UDP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801",
+			"candidate: 1 UDP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:a-b 1 UDP 2013266431 10.0.0.2 5801 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 05801 typ host",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ srflx raddr 10.0.0.2",
+			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ srflx raddr x rport 1",
+			"a=candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host",
+			"hello", "", long_cand,
+		};
+		for (unsigned i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+			snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='candidate' "
+				 "overlay='testnet' node='%s' ufrag='wX3+' cand='%s'/></message>",
+				 node_hex, cands[i]);
+			int r = try(x, &out, &why);
+			bool good = i < 4;
+			CHECK(good ? r == 0 : (r == -EBADMSG && why == IPOP_REJ_BAD_CANDIDATE));
+			if (good ? r != 0 : r == 0)
+				fprintf(stderr, "candidate case %u: %s\n", i, cands[i]);
+		}
+		/* the candidate op: ufrag and cand required, nothing of request/refuse */
+		const char *tail[] = { "cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'",
+				       "ufrag='wX3+'",
+				       "ufrag='wX3+' pwd='abcdefghijklmnopqrstuv' cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'",
+				       "ufrag='wX3+' type='long' cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'",
+				       "ufrag='w' cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'" };
+		const int expect[] = { IPOP_REJ_BAD_ATTR, IPOP_REJ_BAD_ATTR, IPOP_REJ_BAD_ATTR,
+				       IPOP_REJ_BAD_ATTR, IPOP_REJ_BAD_ICE_CREDENTIALS };
+		for (unsigned i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+			snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='candidate' "
+				 "overlay='testnet' node='%s' %s/></message>", node_hex, tail[i]);
+			CHECK(try(x, &out, &why) == -EBADMSG && (int)why == expect[i]);
+		}
+		/* close and refuse carry no ICE attribute */
+		snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='close' "
+			 "overlay='testnet' node='%s' ufrag='wX3+'/></message>", node_hex);
+		CHECK(try(x, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_ATTR);
+	}
+
 	/* Structure: a child or text inside <link>, two <link>s, a wrong element name. */
 	char xml[8192];
 	snprintf(xml, sizeof(xml), "<message><link xmlns='urn:ipop:link:1' op='close' "

@@ -1,0 +1,273 @@
+/* ice_link.c - see ice_link.h. Thread: control. */
+#include "control/link/ice_link.h"
+#include "control/log.h"
+#include "control/node.h"
+#include "control/session/peer.h"
+
+#include <rte_byteorder.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One link's agent: l->ice. */
+struct ice_link {
+	struct ipop_ice_links *il;
+	struct ipop_link *l;           /* links are heap objects that outlive their agent */
+	struct ipop_ice *agent;
+	bool gathering;
+	bool have_pair, failed, applied;
+	struct ipop_ice_pair pair;
+	uint64_t opened_ms, selected_ms;
+};
+
+void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm)
+{
+	const struct ipop_cfg *c = n->cfg;
+
+	memset(il, 0, sizeof(*il));
+	il->n = n;
+	il->lm = lm;
+	il->servers = (struct ipop_ice_servers){
+		.stun_ip = c->ice_stun_ip, .stun_port = c->ice_stun_port,
+		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
+		.turn_user = c->ice_turn_user, .turn_password = c->ice_turn_password,
+	};
+}
+
+static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
+{
+	struct ice_link *k = ctx;
+
+	LOG_DEBUG("link %s: ICE candidate %s", k->l->jid, cand);
+	/* Trickled: each goes as it is found; the member takes it once our
+	 * request or reply (sent before gathering started) told it our ufrag. */
+	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
+}
+
+/* The tunnel takes the selected pair's 5-tuple: the peer's endpoint is its
+ * remote address and port, our source port its local one (the workers take
+ * tunnel messages on the agents' ports too: dataplane/receive.c), so the data
+ * rides the NAT bindings ICE's checks opened. A relayed pair would need TURN
+ * framing on the fast path, which does not exist yet: the tunnel then keeps
+ * the signalled endpoint (and fails behind NATs that need the relay). */
+static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
+{
+	struct ipop_node *n = il->n;
+	struct ipop_peer *p;
+
+	if (!k->have_pair || k->pair.local_type == IPOP_ICE_RELAY || !k->l->peer_added ||
+	    (p = ipop_peer_find(n, k->l->key)) == NULL)
+		return;
+	uint16_t port = rte_cpu_to_be_16(k->pair.remote_port);
+	uint16_t lport = rte_cpu_to_be_16(k->pair.local_port);
+	if (p->ip == k->pair.remote_ip && p->port == port && p->local_port == lport)
+		return;
+	p->ip = k->pair.remote_ip;
+	p->port = port;
+	p->local_port = lport;
+	/* A handshake due to the old (unreachable) endpoint goes now. */
+	p->hs_next_ms = ipop_now_ms();
+	n->dirty = true;
+	k->applied = true;
+	il->st.pairs_applied++;
+}
+
+void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	if (l->ice != NULL)
+		apply_pair(il, l->ice);
+}
+
+static void on_selected(void *ctx, struct ipop_ice *a, const struct ipop_ice_pair *p)
+{
+	struct ice_link *k = ctx;
+	char lip[INET_ADDRSTRLEN], rip[INET_ADDRSTRLEN];
+
+	k->il->st.pairs_selected++;
+	k->pair = *p;
+	k->have_pair = true;
+	k->selected_ms = ipop_now_ms();
+	inet_ntop(AF_INET, &p->local_ip, lip, sizeof(lip));
+	inet_ntop(AF_INET, &p->remote_ip, rip, sizeof(rip));
+	LOG_INFO("link %s: ICE selected %s %s:%u -> %s %s:%u after %llu ms", k->l->jid,
+		 ipop_ice_cand_type_name(p->local_type), lip, p->local_port,
+		 ipop_ice_cand_type_name(p->remote_type), rip, p->remote_port,
+		 (unsigned long long)(ipop_now_ms() - k->opened_ms));
+	if (p->local_type == IPOP_ICE_RELAY) {
+		k->il->st.relay_unused++;
+		LOG_WARN("link %s: ICE chose a relayed pair; the fast path does not speak TURN "
+			 "yet: the tunnel keeps the signalled endpoint", k->l->jid);
+	}
+	apply_pair(k->il, k);
+}
+
+static void on_failed(void *ctx, struct ipop_ice *a)
+{
+	struct ice_link *k = ctx;
+
+	k->il->st.ice_failed++;
+	k->failed = true;
+	LOG_WARN("link %s: ICE failed: no candidate pair answered", k->l->jid);
+}
+
+int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	const struct ipop_cfg *c = il->n->cfg;
+	struct ice_link *k;
+	int r;
+
+	if (l->ice != NULL)
+		return 0;
+	if ((unsigned)c->wan_port + IPOP_ICE_LINK_PORTS > 65535) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: no ICE agent: wan.port %u leaves no room for its %u ports",
+			 l->jid, c->wan_port, IPOP_ICE_LINK_PORTS);
+		return -ERANGE;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: no ICE agent: out of memory", l->jid);
+		return -ENOMEM;
+	}
+	struct ipop_ice_params p = {
+		.context = NULL,   /* the daemon's main loop runs the default context */
+		.controlling = false,   /* known with the member's identity (ice_remote) */
+		.bind_ip = c->wan_addr,
+		.port_min = (uint16_t)(c->wan_port + 1),
+		.port_max = (uint16_t)(c->wan_port + IPOP_ICE_LINK_PORTS),
+		.servers = il->servers,
+		.ev = { .ctx = k, .candidate = on_candidate, .selected = on_selected,
+			.failed = on_failed },
+	};
+	k->il = il;
+	k->l = l;
+	k->opened_ms = ipop_now_ms();
+	if ((r = ipop_ice_new(&p, &k->agent)) != 0) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: no ICE agent: %s", l->jid, strerror(-r));
+		free(k);
+		return r;
+	}
+	char u[IPOP_ICE_UFRAG_LEN], pw[IPOP_ICE_UFRAG_LEN];
+	if ((r = ipop_ice_local_credentials(k->agent, u, pw)) != 0 ||
+	    strlen(u) >= sizeof(l->ice_ufrag) || strlen(pw) >= sizeof(l->ice_pwd)) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: no ICE agent: its credentials do not fit the link stanza", l->jid);
+		ipop_ice_free(k->agent);
+		free(k);
+		return r != 0 ? r : -EOVERFLOW;
+	}
+	memcpy(l->ice_ufrag, u, strlen(u) + 1);
+	memcpy(l->ice_pwd, pw, strlen(pw) + 1);
+	l->ice = k;
+	il->st.agents_opened++;
+	return 0;
+}
+
+void ipop_ice_link_sent(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	struct ice_link *k = l->ice;
+	int r;
+
+	if (k == NULL || k->gathering)
+		return;
+	k->gathering = true;
+	if ((r = ipop_ice_gather(k->agent)) != 0) {
+		il->st.agents_failed++;
+		LOG_WARN("link %s: ICE agent cannot gather on ports %u-%u: %s", l->jid,
+			 il->n->cfg->wan_port + 1, il->n->cfg->wan_port + IPOP_ICE_LINK_PORTS,
+			 strerror(-r));
+		ipop_ice_link_close(il, l);
+	}
+}
+
+void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
+			  const struct ipop_link_msg *m)
+{
+	struct ice_link *k = l->ice;
+
+	if (k == NULL)
+		return;
+	/* The handshake's initiator (the smaller node ID) nominates. */
+	ipop_ice_set_controlling(k->agent, ipop_node_id_cmp(il->n->node_id, l->node) < 0);
+	if (ipop_ice_set_remote_credentials(k->agent, m->ufrag, m->pwd) != 0) {
+		il->st.bad_credentials++;
+		LOG_WARN("link %s: ICE: the member's ufrag/pwd were refused by the agent", l->jid);
+	}
+}
+
+int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand)
+{
+	struct ice_link *k = l->ice;
+	int r;
+
+	if (k == NULL)
+		return -ENOENT;
+	r = ipop_ice_add_remote_candidate(k->agent, cand);
+	if (r != 0)
+		LOG_WARN("link %s: ICE candidate refused (%s): %.255s", l->jid, strerror(-r), cand);
+	return r;
+}
+
+void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	struct ice_link *k = l->ice;
+
+	if (k == NULL)
+		return;
+	ipop_ice_free(k->agent);
+	free(k);
+	l->ice = NULL;
+	il->st.agents_closed++;
+}
+
+static json_object *addr_json(uint32_t ip, uint16_t port)
+{
+	char a[INET_ADDRSTRLEN], buf[32];
+
+	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s:%u", a, port);
+	return json_object_new_string(buf);
+}
+
+json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l)
+{
+	const struct ice_link *k = l->ice;
+	json_object *o = json_object_new_object();
+	uint64_t now = ipop_now_ms();
+
+	if (k == NULL)
+		return o;
+	const struct ipop_ice_stats *st = ipop_ice_stats(k->agent);
+	const char *state = k->have_pair ? "selected" : k->failed ? "failed" :
+			    l->remote_ufrag[0] ? "checking" : "gathering";
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "ufrag", json_object_new_string(l->ice_ufrag));
+	json_object_object_add(o, "local_candidates", json_object_new_int64((int64_t)st->local_candidates));
+	json_object_object_add(o, "remote_candidates",
+			       json_object_new_int64((int64_t)st->remote_candidates));
+	json_object_object_add(o, "age_ms", json_object_new_int64((int64_t)(now - k->opened_ms)));
+	if (!k->have_pair)
+		return o;
+	const struct ipop_ice_pair *p = &k->pair;
+	json_object_object_add(o, "local_type",
+			       json_object_new_string(ipop_ice_cand_type_name(p->local_type)));
+	json_object_object_add(o, "remote_type",
+			       json_object_new_string(ipop_ice_cand_type_name(p->remote_type)));
+	json_object_object_add(o, "local", addr_json(p->local_ip, p->local_port));
+	json_object_object_add(o, "remote_endpoint", addr_json(p->remote_ip, p->remote_port));
+	if (p->local_type == IPOP_ICE_RELAY)
+		json_object_object_add(o, "relay", addr_json(p->relay_ip, p->relay_port));
+	/* The tunnel's 5-tuple is the pair's (false: a relayed pair, or the peer
+	 * is not added yet). */
+	json_object_object_add(o, "in_use", json_object_new_boolean(k->applied));
+	json_object_object_add(o, "selected_after_ms",
+			       json_object_new_int64((int64_t)(k->selected_ms - k->opened_ms)));
+	json_object_object_add(o, "selected_s_ago",
+			       json_object_new_int64((int64_t)((now - k->selected_ms) / 1000)));
+	/* libnice 0.1.21 has no API for a pair's round-trip time. */
+	json_object_object_add(o, "rtt_ms", NULL);
+	return o;
+}

@@ -1,0 +1,67 @@
+/* ice_link.h - a signalled link's ICE agent (control/ice): opened when the link's
+ * negotiation starts, freed when it ends or the link goes. Thread: control (the
+ * agents run on the daemon's GLib default context, which its main loop
+ * iterates; nothing here is shared with the workers).
+ *
+ * Each agent's socket is bound to the WAN address (the kernel holds it on the
+ * WAN exception TAP, so the agent's STUN and TURN traffic crosses the workers'
+ * exception path) and to the first free port of [wan.port + 1, wan.port +
+ * IPOP_ICE_LINK_PORTS]: one port per link, since libnice cannot share a socket
+ * between agents. A direct pair the agents select becomes the link's peer's
+ * endpoint and source port, so the tunnel rides the NAT bindings ICE opened.
+ * Without ice { } in the configuration nothing here runs.
+ */
+#ifndef IPOP_CONTROL_LINK_ICE_LINK_H
+#define IPOP_CONTROL_LINK_ICE_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "control/config/config.h"
+#include "control/ice/ice.h"
+#include "control/link/linkmgr.h"
+#include "dataplane/counters.h"
+
+#define IPOP_ICE_LINK_PORTS IPOP_CFG_ICE_PORTS   /* agents' ports: wan.port + 1 .. + 64 */
+
+/* `show`: ice.counters. X(name, meaning): dataplane/counters.h. */
+#define IPOP_ICE_LINK_COUNTERS(X) \
+	X(agents_opened, "ICE agents opened (one per link negotiation)") \
+	X(agents_failed, "ICE agents that could not be opened or gather (no free port in the range, libnice refused): the link goes on with the signalled endpoint") \
+	X(agents_closed, "ICE agents freed (the negotiation ended or the link went)") \
+	X(bad_credentials, "members' ufrag/pwd the agent refused (logged): that link's checks cannot succeed") \
+	X(pairs_selected, "pairs ICE selected (a change of pair counts again)") \
+	X(pairs_applied, "selected pairs that became a peer's endpoint and source port (the tunnel's 5-tuple)") \
+	X(relay_unused, "relayed pairs selected but not used: the fast path does not speak TURN yet (the tunnel keeps the signalled endpoint)") \
+	X(ice_failed, "agents that reached the failed state (no pair answered)")
+
+struct ipop_ice_link_stats {
+	IPOP_ICE_LINK_COUNTERS(IPOP_COUNTER_FIELD)
+};
+
+struct ipop_node;
+
+/* Every link's agent of one node. */
+struct ipop_ice_links {
+	struct ipop_node *n;
+	struct ipop_linkmgr *lm;       /* sends our candidates in the link stanzas */
+	struct ipop_ice_servers servers;
+	struct ipop_ice_link_stats st;
+};
+
+void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm);
+
+/* The linkmgr env's ICE hooks (linkmgr.h says when each is called). */
+int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l);
+void ipop_ice_link_sent(struct ipop_ice_links *il, struct ipop_link *l);
+void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
+			  const struct ipop_link_msg *m);
+void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l);
+/* l's peer was just added to the node: give it the selected pair if there is one. */
+void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l);
+/* `show`: links[].ice, the link's agent: state, the pair in use, when. */
+json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l);
+int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand);
+
+#endif

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# test_nat_link.sh - signalled ipopd gateways behind the NATs of tests/netns/nat.sh
+# find a path with ICE (control/link/ice_link.c) and carry the tunnel on it.
+# Three sites: a and b behind port-restricted cone NATs (prc), c with no NAT; Prosody
+# (shared roster group, plain) and coturn (STUN) in the cloud namespace; every
+# gateway has ice { stun } and the all-to-all topology, so a-b is prc<->prc and a-c,
+# b-c are none<->prc. Without ICE none of these tunnels could form: each gateway
+# signals its private WAN address, which the others cannot reach.
+# Proves: a and b, started together, link through their NATs with server-reflexive
+# candidates (srflx/srflx), the tunnel runs on ICE's 5-tuple (the peer's endpoint
+# is the member's public NAT mapping, our source port an agent's port), their LAN
+# hosts ping each other and an iperf3 TCP stream crosses; c joins and links to both
+# (host on c's side, prflx for the NATed member); and the time from both gateways
+# online (XMPP) to the first ping crossing, printed for each pair.
+# ipop-timeout: 240
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ipop.sh"
+source "$(dirname "$0")/nat.sh"
+
+DOMAIN=ipop.test
+GW_XMPP_TLS=false
+GW_LINK_TIMEOUT=8
+
+nat_site a 1 prc
+nat_site b 2 prc
+nat_site c 3 none
+
+gdir=$(t_mkdir groups)
+printf '[testnet]\ngw-a@%s\ngw-b@%s\ngw-c@%s\n' "$DOMAIN" "$DOMAIN" "$DOMAIN" >"$gdir/groups.txt"
+chmod 644 "$gdir/groups.txt"
+PROSODY_EXTRA_MODULES="groups"
+PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+for l in a b c; do
+	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
+	t_require "gateway $l set up" gw_setup "$l"
+	gw_config "$l" "$(gw_signal_block "$l" "pw-$l")
+topology: { policy = \"all-to-all\"; };
+ice: { stun = \"$T_SRV_IP:3478\"; };"
+done
+
+# link_get SITE MEMBER_SITE PYEXPR : PYEXPR over SITE's link to gw-MEMBER as 'x'.
+link_get() {
+	gw_get "$1" "next((str($3) for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
+}
+link_is() { [[ "$(link_get "$1" "$2" "x['state']" 2>/dev/null)" == "$3" ]]; }
+link_not() {
+	local v
+	v=$(link_get "$1" "$2" "x['state']") && [[ "$v" != "$3" ]]
+}
+online() { [[ "$(gw_get "$1" "d['signalling']['state']" 2>/dev/null)" == online ]]; }
+pings() { nsx "host-$1" ping -c1 -W1 "${T_HOST_IP[$2]}" >/dev/null 2>&1; }
+
+# first_ping FROM TO : the time (epoch ms) the first ping from host-FROM to
+# host-TO was answered: one every 20 ms until one is, 20 s at most. The hosts
+# know each other's MAC (static neighbour entries), so an ARP request lost
+# before the tunnel was up cannot add the kernel's 1 s ARP retry to the figure.
+first_ping() {
+	nsx "host-$1" ip neigh replace "${T_HOST_IP[$2]}" lladdr "${T_HOST_MAC[$2]}" dev eth0 &&
+		nsx "host-$1" ping -c1 -i 0.02 -w 20 "${T_HOST_IP[$2]}" >/dev/null 2>&1 && _t_now_ms
+}
+
+# login_ms SITE : when gw-SITE logged in to XMPP (epoch ms, from its log).
+login_ms() {
+	local t
+	t=$(grep -m1 'signal: logged in as' "${GW_LOG[$1]}" | cut -d' ' -f1) || return 1
+	[[ -n "$t" ]] && echo "${t//./}"
+}
+
+# report_first_ping LABEL FROM TO : the first ping's time since both gateways
+# were online (the later login); fails without a ping.
+report_first_ping() {
+	local tp la lb
+	tp=$(first_ping "$2" "$3") || return 1
+	wait_until 15 online "$2" && wait_until 15 online "$3" || return 1
+	la=$(login_ms "$2") && lb=$(login_ms "$3") || return 1
+	((la > lb)) || la=$lb
+	echo "$1: both gateways online (XMPP login) to the first ping crossing: $((tp - la)) ms"
+	FIRST_PING_MS=$((tp - la))
+}
+
+matches() { [[ "$1" =~ ^($2)$ ]]; }
+
+# check_ice SITE MEMBER LOCAL_TYPES REMOTE_TYPES : the link's ICE pair has types
+# among those given ("srflx|prflx") and is in use; its remote endpoint is the
+# peer's endpoint.
+check_ice() {
+	local s=$1 m=$2
+	t_eq "gw-$s -> gw-$m: ICE selected a pair" selected "$(link_get "$s" "$m" "x['ice']['state']")"
+	local lt rt
+	lt=$(link_get "$s" "$m" "x['ice']['local_type']")
+	rt=$(link_get "$s" "$m" "x['ice']['remote_type']")
+	t_check "gw-$s -> gw-$m: local candidate type $lt is one of $3" matches "$lt" "$3"
+	t_check "gw-$s -> gw-$m: remote candidate type $rt is one of $4" matches "$rt" "$4"
+	t_eq "gw-$s -> gw-$m: the pair is the tunnel's 5-tuple" True "$(link_get "$s" "$m" "x['ice']['in_use']")"
+	local ep peer_ep lport
+	ep=$(link_get "$s" "$m" "x['ice']['remote_endpoint']")
+	peer_ep=$(gw_get "$s" "p('gw-$m')['endpoint']")
+	t_eq "gw-$s -> gw-$m: the peer's endpoint is the pair's remote endpoint" "$ep" "$peer_ep"
+	lport=$(link_get "$s" "$m" "x['ice']['local'].split(':')[1]")
+	t_check "gw-$s -> gw-$m: the local port is an agent's (wan.port+1..+64)" \
+		test "$lport" -gt "$GW_PORT" -a "$lport" -le $((GW_PORT + 64))
+	echo "gw-$s -> gw-$m: $(link_get "$s" "$m" "x['ice']")"
+}
+
+# ---- 1. prc <-> prc: both start together
+t_require "ipopd a starts" gw_start a
+t_require "ipopd b starts" gw_start b
+FIRST_PING_MS=""
+report_first_ping "prc<->prc" a b || true
+t_check "host-a pings host-b through two port-restricted NATs" test -n "$FIRST_PING_MS"
+t_check "... within 2 s of both gateways online (${FIRST_PING_MS:-never} ms)" \
+	test "${FIRST_PING_MS:-99999}" -lt 2000
+t_wait "a's link to b is connected" 10 link_is a b connected
+t_wait "b's link to a is connected" 10 link_is b a connected
+check_ice a b srflx srflx
+check_ice b a srflx srflx
+t_check "gw-a: STUN on the agents' ports reached the kernel (consent checks): stun_exc" \
+	test "$(gw_get a "d['dataplane']['stun_exc']")" -gt 0
+t_eq "gw-a: b's endpoint is b's public NAT address" "${T_PUBLIC_IP[b]}" \
+	"$(gw_get a "p('gw-b')['endpoint'].split(':')[0]")"
+t_check "host-b pings host-a" pings b a
+t_require "iperf3 server on host-b" iperf_server host-b "${T_HOST_IP[b]}"
+mbps=$(iperf_mbps host-a "${T_HOST_IP[b]}" 3) || mbps=0
+echo "prc<->prc: iperf3 TCP host-a -> host-b: $mbps Mbit/s"
+t_check "an iperf3 TCP stream crosses (more than 10 Mbit/s)" test "$mbps" -gt 10
+bg_stop "$IPERF_PID" 5
+
+# ---- 2. none <-> prc: c joins
+t_require "ipopd c starts" gw_start c
+FIRST_PING_MS=""
+report_first_ping "none<->prc" c a || true
+t_check "host-c pings host-a (none <-> prc)" test -n "$FIRST_PING_MS"
+t_check "... within 2 s of both gateways online (${FIRST_PING_MS:-never} ms)" \
+	test "${FIRST_PING_MS:-99999}" -lt 2000
+t_check "host-c pings host-b (none <-> prc)" wait_until 10 pings c b
+t_wait "c's link to a is connected" 10 link_is c a connected
+# a's candidate is seen as srflx if a's trickled srflx candidate came before
+# a's first check, as prflx otherwise: with a prc NAT both are its one mapping.
+check_ice c a host 'prflx|srflx'
+check_ice a c 'host|srflx|prflx' host
+t_check "host-a pings host-c" pings a c
+
+# ---- 3. a's NAT restarts (every mapping flushed): the tunnel comes back by
+# itself. The flush also cuts gw-a's XMPP connection (its TCP mapping goes with
+# the rest, as in a real NAT reboot), so how long it takes depends on signalling
+# too. When the session over the old pair dies (dead_after, 6 s here) the
+# link's initiator restarts ICE (a new agent and a request, which makes the
+# member start over too); if that exchange is lost, the link fails after
+# link_timeout and is negotiated again. The ping check is not enough here: c
+# can carry a-b traffic as transit while the a-b link is down.
+ep0=$(gw_get b "p('gw-a')['endpoint']")
+fails0=$(link_get a b "x['failures']")
+logins0=$(gw_get a "d['signalling']['counters']['logins']")
+t0=$(_t_now_ms)
+t_require "nat-a flushes its mappings" nat_flush a
+went_down=no
+wait_until 10 link_not a b connected && went_down=yes
+t_wait "a's link to b is connected again after the NAT restart" 60 link_is a b connected
+t_check "host-a pings host-b" pings a b
+echo "NAT restart at a: the a-b link went down: $went_down; connected again after" \
+	"$(($(_t_now_ms) - t0)) ms; b saw a at $ep0 before, at $(gw_get b "p('gw-a')['endpoint']") after;" \
+	"a's link to b failed $(($(link_get a b "x['failures']") - fails0)) time(s);" \
+	"gw-a logged in to XMPP $(($(gw_get a "d['signalling']['counters']['logins']") - logins0)) more time(s)"
+check_ice a b srflx srflx
+
+t_eq "no candidate refused anywhere" 0 "$(gw_get a "d['link_counters']['candidates_bad'] + d['link_counters']['candidates_too_many']")"
+t_summary
