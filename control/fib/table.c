@@ -3,7 +3,6 @@
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
-#include "control/link/ice_link.h"
 #include "control/session/handshake.h"
 #include "control/session/keypair.h"
 #include "control/node.h"
@@ -35,7 +34,7 @@ int ipop_table_publish(struct ipop_node *n)
 	t->version = ++n->table_version;
 	t->wan_ip = n->cfg->wan_addr.s_addr;
 	t->wan_port = rte_cpu_to_be_16(n->cfg->wan_port);
-	t->wan_port_span = n->cfg->ice_enabled ? IPOP_ICE_LINK_PORTS : 0;
+	t->wan_port_span = n->cfg->ice_enabled ? IPOP_CFG_ICE_PORTS : 0;   /* the links' ICE agents */
 	t->wan_mac = n->wan.mac;
 	t->wan_mtu = n->cfg->wan_mtu;
 	/* Inner IPv4 MTU = underlay MTU - ipop overhead - inner Ethernet header. */
