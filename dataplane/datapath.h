@@ -17,11 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <rte_mbuf.h>
-#include <rte_ip_frag.h>
 
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
 #include "dataplane/pktq.h"
+#include "dataplane/reasm.h"
 #include "dataplane/routes.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
@@ -46,8 +46,7 @@ struct ipop_dp_ctx {
 	struct ipop_lcore_stats *st;         /* this lcore's */
 	struct rte_mempool *pool;            /* copies and fragment headers */
 	struct rte_mempool *indirect_pool;   /* fragment payload references */
-	struct rte_ip_frag_tbl *frag_tbl;    /* this lcore's reassembly table */
-	struct rte_ip_frag_death_row death_row;
+	struct ipop_reasm reasm;             /* this lcore's outer reassembly */
 	uint64_t now_tsc;                    /* set by the caller per burst */
 	uint32_t now_s;
 	uint16_t ip_id;

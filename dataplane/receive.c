@@ -13,10 +13,10 @@
 #include "dataplane/wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
 
@@ -343,25 +343,55 @@ static enum ipop_drop classify_drop(int err, uint32_t plen)
 	}
 }
 
-/* Reassemble fragments addressed to us. Returns the whole packet (linear) or NULL
- * when more fragments are needed or reassembly failed (counted). */
-static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+/* A reassembled datagram that is not ours goes to the kernel. DPDK left its
+ * IPv4 checksum 0 for an offload the TAP does not do: the kernel would drop
+ * it. It stays a chain: the TAP writes chains, and it may not fit one mbuf. */
+static void reasm_to_kernel(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 
-	if (c->frag_tbl == NULL) {
-		ipop_dp_drop(c, m, IPOP_DROP_REASM);
-		return NULL;
-	}
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	c->st->exc_tx++;
+	ipop_pktq_put(c->q_exc, m);
+}
+
+/* Is reassembled m UDP to our tunnel port? Its first segment holds the UDP
+ * header: every fragment but the last carries a multiple of 8 bytes. */
+static bool reasm_is_tunnel(const struct ipop_fp_table *t, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	uint32_t l4 = RTE_ETHER_HDR_LEN + (uint32_t)(ip->version_ihl & 0xf) * 4;
+
+	if (m->data_len < l4 + sizeof(struct rte_udp_hdr))
+		return false;
+	return rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4)->dst_port == t->wan_port;
+}
+
+/* Reassemble fragments addressed to us. Returns the whole tunnel datagram
+ * (linear), or NULL when more fragments are needed, the datagram went to the
+ * kernel, or it was dropped (counted). */
+static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				   struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = (uint16_t)((ip->version_ihl & 0xf) * 4);
-	struct rte_mbuf *r = rte_ipv4_frag_reassemble_packet(c->frag_tbl, &c->death_row, m,
-							     c->now_tsc, ip);
+	struct rte_mbuf *r = ipop_reasm_add(&c->reasm, m, ip, c->now_tsc, c->st);
 	if (r == NULL)
 		return NULL;
 	c->st->reasm_in++;
+	if (!reasm_is_tunnel(t, r)) {
+		reasm_to_kernel(c, r);
+		return NULL;
+	}
 	if (r->nb_segs > 1 && rte_pktmbuf_linearize(r) != 0) {
-		ipop_dp_drop(c, r, IPOP_DROP_REASM);
+		/* Counted as its fragments, like every reassembly drop. */
+		c->st->drops[IPOP_DROP_REASM] += r->nb_segs;
+		rte_pktmbuf_free(r);
 		return NULL;
 	}
 	return r;
@@ -386,7 +416,7 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	int r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 	if (r == -EINPROGRESS && ip->dst_addr == t->wan_ip) {
-		m = reassemble(c, m);
+		m = reassemble(c, t, m);
 		if (m == NULL)
 			return;
 		f = rte_pktmbuf_mtod(m, uint8_t *);
@@ -424,9 +454,4 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	open_flush(c, t, &b);
 	ipop_dp_seal_flush(c, t, &c->relay);
-	if (c->frag_tbl) {
-		/* Fragments evicted by the table (timeout, overflow, overlap) die here. */
-		c->st->drops[IPOP_DROP_REASM] += c->death_row.cnt;
-		rte_ip_frag_free_death_row(&c->death_row, 0);
-	}
 }

@@ -84,7 +84,7 @@
 	X(MULTISEG, multiseg, "chained mbuf that could not be linearised") \
 	X(NOMEM, no_mbuf, "mbuf allocation failed (copy, fragment)") \
 	X(FRAG, frag_failed, "fragmentation failed") \
-	X(REASM, reasm_failed, "reassembly failed or timed out") \
+	X(REASM, reasm_failed, "outer fragments dropped by reassembly: overlapping, duplicate, more than 8 to a datagram, bad length, or no room in their hash bucket") \
 	X(CTRL_RING_FULL, ctrl_ring_full, "the ring to the control thread was full") \
 	X(TX_FULL, tx_full, "a port's TX queue was full") \
 	X(NO_FLOOD_TARGET, no_flood_target, "broadcast with nowhere to go (no peer up, no other local port)") \
@@ -98,7 +98,10 @@
 	X(TRANSIT_OWN, transit_own_origin, "transit frame claiming this gateway as its origin") \
 	X(TRANSIT_UNKNOWN, transit_unknown_gateway, "transit frame for a gateway this one does not know (not an online member)") \
 	X(TRANSIT_NO_ROUTE, transit_no_route, "transit frame for a gateway with neither a direct tunnel nor a live route from here") \
-	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from")
+	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from") \
+	X(REASM_TIMEOUT, reasm_timeout, "outer fragments of a datagram not complete within 1 s of its first fragment") \
+	X(REASM_EVICTED, reasm_evicted, "outer fragments evicted, older than 1 ms, to make room when reassembly held its cap of mbufs") \
+	X(REASM_FULL, reasm_full, "outer fragments refused: reassembly held its cap of mbufs, none older than 1 ms")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {
@@ -132,6 +135,9 @@ struct ipop_lcore_stats {
 	 * (gateways crossed: the fabric header's hops + 1), [i] = i + 1 hops, the
 	 * last bucket everything longer: `show`'s dataplane.flood_rx_by_hops. */
 	uint64_t flood_rx_hops[IPOP_FLOOD_HOPS_HIST];
+	/* A gauge, not a counter: mbufs this lcore's outer reassembly holds now
+	 * (dataplane/reasm.h), `show`'s dataplane.reasm_held_mbufs summed. */
+	uint64_t reasm_held;
 } __attribute__((aligned(64)));
 
 /* The families above, for the management API (stats.c). */

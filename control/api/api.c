@@ -25,6 +25,7 @@
 #include <sodium.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_mempool.h>
 
 #include "dataplane/wire.h"
 
@@ -134,6 +135,23 @@ static json_object *workers_json(const struct ipop_node *n)
 	return arr;
 }
 
+/* Gauges of the packet buffers: how much of the pool is out (on rx rings, in
+ * flight, in caches, held by reassembly), and what reassembly holds and may
+ * hold (dataplane/reasm.h). */
+static json_object *pool_json(const struct ipop_node *n)
+{
+	json_object *o = json_object_new_object();
+	uint64_t held = 0;
+
+	for (unsigned w = 0; w < n->n_workers; w++)
+		held += n->workers[w].stats.reasm_held;
+	JADD(o, "size", JU64(n->pool->size));
+	JADD(o, "in_use", JU64(rte_mempool_in_use_count(n->pool)));
+	JADD(o, "reasm_held", JU64(held));
+	JADD(o, "reasm_cap", JU64((uint64_t)n->sh.reasm_cap * n->n_workers));
+	return o;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -182,6 +200,7 @@ static json_object *node_json(const struct ipop_node *n)
 	}
 	JADD(o, "dataplane", dataplane_json(n));
 	JADD(o, "per_worker", workers_json(n));
+	JADD(o, "mbuf_pool", pool_json(n));
 	JADD(o, "control", control_json(n));
 	return o;
 }

@@ -34,6 +34,7 @@
 #define SINK_CAP 1024
 #define WAN_MTU  1500
 #define NOW_S    1000
+#define REASM_CAP 256   /* mbufs B's reassembly may hold */
 #define MAX_UNFRAG (WAN_MTU - IPOP_IP_OVERHEAD)   /* largest frame sent unfragmented */
 
 static struct rte_mempool *pool, *ind_pool, *jumbo_pool;
@@ -221,8 +222,7 @@ static void gw_init(struct gw *g, const char *name, int me, int with_host)
 	g->c.st = g->st;
 	g->c.pool = pool;
 	g->c.indirect_pool = ind_pool;
-	g->c.frag_tbl = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz() * 2, SOCKET_ID_ANY);
-	CHECK(g->c.frag_tbl != NULL);
+	CHECK(ipop_reasm_init(&g->c.reasm, REASM_CAP, rte_get_tsc_hz(), SOCKET_ID_ANY) == 0);
 	g->c.ip_id = (uint16_t)(me << 12);
 	for (int i = 0; i < Q_N; i++) {
 		g->q[i].flush = sink_flush;
@@ -238,7 +238,7 @@ static void gw_init(struct gw *g, const char *name, int me, int with_host)
 
 static void gw_fini(struct gw *g)
 {
-	rte_ip_frag_table_destroy(g->c.frag_tbl);
+	ipop_reasm_fini(&g->c.reasm);
 	ipop_aead_mgr_free(g->c.aead);
 	ipop_bridge_free(&g->br);
 	free(g->t);
@@ -1311,36 +1311,186 @@ static void test_inner_frag(void)
 	drops_none(&B, "1518");
 }
 
-/* First fragments that never complete fill B's reassembly table (64 buckets x 4
- * ways, 256 entries); what it cannot hold goes to the death row and must be
- * counted as a reassembly drop, not vanish. */
-static void test_reasm_overflow(void)
+/* ---- outer reassembly, bounded (dataplane/reasm.h) ---- */
+
+static void wan_rx_at(struct gw *g, struct rte_mbuf **m, uint16_t n, uint64_t tsc)
+{
+	g->c.now_tsc = tsc;
+	g->c.now_s = NOW_S;
+	ipop_dp_wan_rx(&g->c, g->t, m, n);
+	flush_all(g);
+}
+
+/* The first fragment of a tunnel datagram from A to B (its second is freed). */
+static struct rte_mbuf *first_frag(uint32_t seed)
 {
 	static uint8_t f[1514];
-	struct rte_mbuf *out[8];
-	const unsigned n_pkts = 320;
-	uint64_t d0 = B.st->drops[IPOP_DROP_REASM], ri = B.st->reasm_in;
+	struct rte_mbuf *out[4];
 
-	for (unsigned k = 0; k < n_pkts; k++) {
-		frame_udp4(f, HB, HA, 1514, 1, 1000 + k);
-		unsigned n = send1(&A, f, 1514, out, 8);
+	frame_udp4(f, HB, HA, 1514, 1, seed);
+	unsigned n = send1(&A, f, 1514, out, 4);
+	CHECK(n == 2);
+	if (n > 1)
+		free_all(out + 1, n - 1);
+	return n ? out[0] : NULL;
+}
+
+/* Lone first fragments (what a spoofing flood sends) cannot hold more than
+ * the cap; a genuine datagram still gets through a full table; what nobody
+ * completes goes on time with no other fragment arriving; every fragment shed
+ * is counted once, by reason. Time is B's now_tsc, set per call. */
+static void test_reasm_bounded(void)
+{
+	static uint8_t f[1514];
+	struct rte_mbuf *out[4], *m, *got[4];
+	struct ipop_reasm *r = &B.c.reasm;
+	uint64_t hz = rte_get_tsc_hz(), ms = hz / 1000;
+	uint64_t t0 = rte_rdtsc() + 10 * hz;   /* after everything earlier tests left */
+	const unsigned flood = REASM_CAP + 64;
+
+	/* test_outer_frag's lone fragments (on real time) go first. */
+	uint32_t left = r->held;
+	ipop_reasm_expire(r, t0, B.st);
+	CHECK(r->held == 0 && B.st->reasm_held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_TIMEOUT, left, "reasm leftovers");
+	unsigned base = rte_mempool_avail_count(pool);
+	uint64_t ri = B.st->reasm_in;
+
+	/* 1. The cap: at one instant, REASM_CAP are held, the rest refused. */
+	unsigned over = 0;
+	for (unsigned k = 0; k < flood; k++) {
+		if ((m = first_frag(2000 + k)) == NULL)
+			continue;
+		wan_rx_at(&B, &m, 1, t0);
+		over += r->held > REASM_CAP;
+	}
+	CHECK(over == 0);
+	CHECK(r->held == REASM_CAP && B.st->reasm_held == REASM_CAP);
+	CHECK(base - rte_mempool_avail_count(pool) == REASM_CAP);
+	drops_expect(&B, IPOP_DROP_REASM_FULL, flood - REASM_CAP, "reasm cap");
+
+	/* 2. 2 ms later a genuine datagram: its first fragment evicts what is
+	 * older than 1 ms, its second completes it. */
+	frame_udp4(f, HB, HA, 1514, 1, 77);
+	CHECK(send1(&A, f, 1514, out, 4) == 2);
+	wan_rx_at(&B, &out[0], 1, t0 + 2 * ms);
+	wan_rx_at(&B, &out[1], 1, t0 + 2 * ms + 100);
+	unsigned g = take(&B, Q_LAN, got, 4);
+	CHECK(g == 1 && same(got[0], f, 1514));
+	free_all(got, g);
+	CHECK(B.st->reasm_in == ri + 1);
+	CHECK(r->held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_EVICTED, REASM_CAP, "reasm evict");
+	CHECK(rte_mempool_avail_count(pool) == base);
+
+	/* 3. On time: 100 lone first fragments, then none; the timer alone frees
+	 * them once 1 s old, not before. */
+	uint64_t t1 = t0 + 10 * ms;
+	for (unsigned k = 0; k < 100; k++) {
+		if ((m = first_frag(3000 + k)) != NULL)
+			wan_rx_at(&B, &m, 1, t1 + k);
+	}
+	CHECK(r->held == 100);
+	ipop_reasm_expire(r, t1 + (IPOP_REASM_TTL_MS - 1) * ms, B.st);
+	CHECK(r->held == 100);
+	drops_none(&B, "reasm before ttl");
+	ipop_reasm_expire(r, t1 + (IPOP_REASM_TTL_MS + 1) * ms, B.st);
+	CHECK(r->held == 0 && B.st->reasm_held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_TIMEOUT, 100, "reasm ttl");
+	CHECK(rte_mempool_avail_count(pool) == base);
+
+	/* 4. Counted per fragment: a first fragment that comes twice fails
+	 * its datagram; both copies are dropped. */
+	uint64_t t2 = t1 + 2 * hz;
+	if ((m = first_frag(4000)) != NULL) {
+		struct rte_mbuf *d = dup(m);
+		wan_rx_at(&B, &m, 1, t2);
+		wan_rx_at(&B, &d, 1, t2 + 1);
+	}
+	CHECK(r->held == 0);
+	drops_expect(&B, IPOP_DROP_REASM, 2, "reasm duplicate");
+	CHECK(rte_mempool_avail_count(pool) == base);
+	all_quiet("reasm bounded");
+	drops_none(&A, "reasm bounded");
+}
+
+/* A frame of 1441..1447 bytes makes an outer datagram whose last fragment
+ * carries 1..7 bytes: valid (only the other fragments carry multiples of 8),
+ * shorter than a UDP header, and it completes the datagram. */
+static void test_reasm_short_last(void)
+{
+	static uint8_t f[1448];
+	static const int fwd[2] = { 0, 1 }, rev[2] = { 1, 0 };
+	struct rte_mbuf *out[4];
+
+	for (uint32_t k = 1; k <= 7; k++) {
+		uint32_t len = 1440 + k;
+		frame_udp4(f, HB, HA, len, 1, 50 + k);
+		unsigned n = send1(&A, f, len, out, 4);
 		CHECK(n == 2);
 		if (n != 2) {
 			free_all(out, n);
 			continue;
 		}
-		wan_rx(&B, out, 1);
-		rte_pktmbuf_free(out[1]);
+		CHECK(be16(rte_pktmbuf_mtod_offset(out[1], uint8_t *, 14 + 2)) == 20 + k);
+		uint64_t ri = B.st->reasm_in;
+		CHECK(deliver_frags(out, 2, k % 2 ? fwd : rev, f, len));
+		CHECK(B.st->reasm_in == ri + 1);
 	}
-	uint64_t d = B.st->drops[IPOP_DROP_REASM] - d0;
-	printf("datapath: %u lone first fragments, %lu counted as reassembly drops\n",
-	       n_pkts, (unsigned long)d);
-	CHECK(B.st->reasm_in == ri);
-	CHECK(d >= n_pkts - 256 && d <= n_pkts);
-	B.want_drops[IPOP_DROP_REASM] += d;
-	all_quiet("reasm overflow");
-	drops_none(&A, "reasm overflow");
-	drops_none(&B, "reasm overflow");
+	all_quiet("short last fragment");
+	drops_none(&B, "short last fragment");
+}
+
+/* UDP to B's address but not its tunnel port, in fragments: reassembled and
+ * handed to the kernel whole, with a valid IPv4 checksum (DPDK leaves it 0),
+ * as a chain when it does not fit one mbuf. */
+static void test_reasm_to_kernel(void)
+{
+	static uint8_t f[14 + 20 + 8 + 3000], payload[3000], fr[1600];
+	static const uint32_t sizes[2] = { 2000, 3000 };
+
+	for (unsigned i = 0; i < 2; i++) {
+		for (uint32_t j = 0; j < sizes[i]; j++)
+			payload[j] = (uint8_t)(j * 13 + i);
+		uint32_t len = frame_outer(f, &B, 17, 53, payload, sizes[i]);
+		uint32_t body = len - 34, off = 0;
+		uint64_t ri = B.st->reasm_in, ex = B.st->exc_tx;
+		uint16_t id = (uint16_t)(0x4d00 + i);
+		while (off < body) {
+			uint32_t part = body - off > 1480 ? 1480 : body - off;
+			uint8_t *ip = fr + 14;
+			memcpy(fr, f, 34);
+			ip[2] = (uint8_t)((20 + part) >> 8), ip[3] = (uint8_t)(20 + part);
+			ip[4] = (uint8_t)(id >> 8), ip[5] = (uint8_t)id;
+			uint16_t fo = (uint16_t)(off / 8 | (off + part < body ? 0x2000 : 0));
+			ip[6] = (uint8_t)(fo >> 8), ip[7] = (uint8_t)fo;
+			ref_ip_csum_set(ip);
+			memcpy(fr + 34, f + 34 + off, part);
+			struct rte_mbuf *m = mk(pool, fr, 34 + part);
+			wan_rx(&B, &m, 1);
+			off += part;
+		}
+		struct rte_mbuf *got[4];
+		unsigned g = take(&B, Q_EXC, got, 4);
+		CHECK(g == 1 && B.st->reasm_in == ri + 1 && B.st->exc_tx == ex + 1);
+		if (g != 1) {
+			free_all(got, g);
+			continue;
+		}
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == len);
+		static uint8_t back[sizeof(f)];
+		const uint8_t *b = rte_pktmbuf_read(got[0], 0, len, back);
+		CHECK(b != NULL);
+		if (b != NULL) {
+			CHECK(ref_ip_csum_ok(b + 14));
+			CHECK(be16(b + 14 + 2) == len - 14 && be16(b + 14 + 6) == 0);
+			CHECK(memcmp(b + 34, f + 34, len - 34) == 0);
+		}
+		CHECK(i == 0 || got[0]->nb_segs > 1);   /* 3000 bytes: a chain */
+		rte_pktmbuf_free(got[0]);
+	}
+	all_quiet("reasm to kernel");
+	drops_none(&B, "reasm to kernel");
 }
 
 static uint16_t tcp_sum(const uint8_t *ip)
@@ -2077,7 +2227,9 @@ int main(int argc, char **argv)
 	test_outer_template();
 	test_room();
 	test_bridge_burst();
-	test_reasm_overflow();
+	test_reasm_bounded();
+	test_reasm_short_last();
+	test_reasm_to_kernel();
 	test_bounded_flood();
 	test_transit();
 
