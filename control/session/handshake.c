@@ -133,18 +133,29 @@ static void count_refused(struct ipop_node *n, int r)
 		n->cs.hs_bad_auth++;
 }
 
-/* Roaming: an authenticated handshake tells where the peer is now. */
-static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port)
+/* Where a handshake message came from. */
+struct hs_src {
+	uint32_t ip;
+	uint16_t port;
+	struct rte_ether_addr mac;   /* the frame's source: our next hop towards ip */
+};
+
+/* Roaming: an authenticated handshake tells where the peer is now, and the
+ * frame came through our next hop towards it: its MAC serves until ARP
+ * answers (only now that the handshake authenticated). */
+static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, const struct hs_src *src,
+			    uint64_t now)
 {
-	if (p->ip == ip && p->port == port)
+	ipop_neigh_learn_via(n, src->ip, &src->mac, now);
+	if (p->ip == src->ip && p->port == src->port)
 		return;
-	p->ip = ip;
-	p->port = port;
+	p->ip = src->ip;
+	p->port = src->port;
 	n->dirty = true;
 }
 
 static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
-			uint32_t src_ip, uint16_t src_port, uint64_t now)
+			const struct hs_src *src, uint64_t now)
 {
 	struct ipop_noise_hs hs;
 	struct ipop_hs_payload pl, mypl;
@@ -166,7 +177,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		char why[96];
 		memcpy(why, "unknown key ", 12);
 		sodium_bin2base64(why + 12, sizeof(why) - 12, remote, 32, sodium_base64_VARIANT_ORIGINAL);
-		ipop_hs_log_refusal(n, now, src_ip, why);
+		ipop_hs_log_refusal(n, now, src->ip, why);
 		n->cs.hs_unknown_peer++;
 		ipop_noise_hs_wipe(&hs);
 		return;
@@ -183,7 +194,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		n->cs.hs_peer_limited++;
 		char why[IPOP_CFG_NAME_LEN + 48];
 		snprintf(why, sizeof(why), "peer %s initiates too often", p->name);
-		ipop_hs_log_refusal(n, now, src_ip, why);
+		ipop_hs_log_refusal(n, now, src->ip, why);
 		ipop_noise_hs_wipe(&hs);
 		return;
 	}
@@ -206,7 +217,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	p->have_ts = true;
 	p->hs_accept_ms = now;
 	p->send_cipher = pl.rx_cipher;
-	update_endpoint(n, p, src_ip, src_port);
+	update_endpoint(n, p, src, now);
 	if (ipop_index_alloc(n, &idx) != 0) {
 		n->cs.hs_no_index++;
 		ipop_noise_hs_wipe(&hs);
@@ -270,7 +281,7 @@ static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
 }
 
 static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
-			uint32_t src_ip, uint16_t src_port, uint64_t now)
+			const struct hs_src *src, uint64_t now)
 {
 	struct ipop_noise_session keys;
 	struct ipop_hs_payload pl;
@@ -303,7 +314,7 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
 		return;
 	}
-	update_endpoint(n, p, src_ip, src_port);
+	update_endpoint(n, p, src, now);
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
 	/* Published by ipop_table_flush() after this burst of control messages;
@@ -324,13 +335,12 @@ void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ip_off);
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
-	/* The frame came through our next hop: use it until ARP answers. */
-	ipop_neigh_learn_via(n, ip->src_addr, &eth->src_addr, now);
+	struct hs_src src = { ip->src_addr, udp->src_port, eth->src_addr };
 	int type = ipop_wire_classify(f + poff, plen);
 	if (type == IPOP_MSG_HANDSHAKE_INIT)
-		handle_init(n, (const struct ipop_hs_init *)(f + poff), ip->src_addr, udp->src_port, now);
+		handle_init(n, (const struct ipop_hs_init *)(f + poff), &src, now);
 	else if (type == IPOP_MSG_HANDSHAKE_RESP)
-		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), ip->src_addr, udp->src_port, now);
+		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), &src, now);
 	else
 		n->cs.ring_bad++;
 }
