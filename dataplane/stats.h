@@ -71,7 +71,7 @@
 	X(WAN_INDEX, wan_unknown_index, "receiver index of no live session (old session, restarted peer, forgery)") \
 	X(WAN_AUTH, wan_auth_failed, "AEAD tag did not verify (wrong key, corruption, forgery)") \
 	X(WAN_REPLAY, wan_replay, "counter already seen") \
-	X(WAN_OLD, wan_too_old, "counter behind the 4032-packet replay window") \
+	X(WAN_OLD, wan_too_old, "counter behind the 2048-packet replay window") \
 	X(WAN_EXPIRED, wan_session_expired, "session older than `timers.reject_after`") \
 	X(INNER_SHORT, inner_short, "frame shorter than an Ethernet header") \
 	X(INNER_SRC, inner_bad_src_mac, "decrypted frame with a multicast or zero source MAC") \

@@ -26,6 +26,7 @@
 #include <rte_eal.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
+#include <pthread.h>
 #include <rte_ip_frag.h>
 
 #define POOL_N   8191
@@ -1311,6 +1312,135 @@ static void test_inner_frag(void)
 	drops_none(&B, "1518");
 }
 
+/* ---- two workers on one session ---- */
+
+#define TW_ROUNDS 20
+#define TW_N      1024  /* packets per round, each given to both workers (<= SINK_CAP) */
+#define TW_BURST  1     /* packets per call: the two workers in step, packet by packet */
+
+static struct gw B2;   /* a second worker of gateway B: B's table and bridge */
+static struct rte_mbuf *tw_in[2][TW_N];
+static pthread_barrier_t tw_done;
+static unsigned tw_round;   /* the round the workers may run: they spin on it, so start together */
+
+static void twin_init(struct gw *t, const struct gw *g)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = "B'";
+	t->st = aligned_alloc(64, sizeof(*t->st));
+	memset(t->st, 0, sizeof(*t->st));
+	CHECK(ipop_aead_mgr_create(&t->c.aead) == 0);
+	t->c.bridge = g->c.bridge;
+	t->c.routes = g->c.routes;
+	t->c.st = t->st;
+	t->c.pool = pool;
+	t->c.indirect_pool = ind_pool;
+	CHECK(ipop_reasm_init(&t->c.reasm, REASM_CAP, rte_get_tsc_hz(), SOCKET_ID_ANY) == 0);
+	for (int i = 0; i < Q_N; i++) {
+		t->q[i].flush = sink_flush;
+		t->q[i].arg = &t->s[i];
+	}
+	t->c.q_wan = &t->q[Q_WAN];
+	t->c.q_lan = &t->q[Q_LAN];
+	t->c.q_exc = &t->q[Q_EXC];
+	t->c.q_ctrl = &t->q[Q_CTRL];
+	t->t = g->t;
+}
+
+static void twin_fini(struct gw *t)
+{
+	ipop_reasm_fini(&t->c.reasm);
+	ipop_aead_mgr_free(t->c.aead);
+	free(t->st);
+}
+
+/* One worker: every round, its copy of the round's packets in bursts of 32. */
+static void *tw_worker(void *arg)
+{
+	unsigned w = (unsigned)(uintptr_t)arg;
+	struct gw *g = w ? &B2 : &B;
+
+	for (unsigned r = 1; r <= TW_ROUNDS; r++) {
+		while (__atomic_load_n(&tw_round, __ATOMIC_ACQUIRE) < r)
+			;
+		for (unsigned i = 0; i < TW_N; i += TW_BURST)
+			wan_rx(g, &tw_in[w][i], TW_BURST);
+		pthread_barrier_wait(&tw_done);
+	}
+	return NULL;
+}
+
+/* Count the frames a worker delivered, by the sequence number they carry. */
+static unsigned tw_collect(struct gw *g, uint8_t *seen, unsigned *dups)
+{
+	struct rte_mbuf *got[TW_N];
+	unsigned n = take(g, Q_LAN, got, TW_N);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t seq;
+		memcpy(&seq, rte_pktmbuf_mtod_offset(got[i], uint8_t *, 42), 4);
+		if (seq < TW_ROUNDS * TW_N && seen[seq]++)
+			(*dups)++;
+	}
+	free_all(got, n);
+	return n;
+}
+
+/* Both of B's workers receive every packet of one session at the same time
+ * (a replay from another address, or datagrams of one session on two queues):
+ * each frame reaches the LAN exactly once, the other copy is a replay. */
+static void test_two_workers(void)
+{
+	static uint8_t seen[TW_ROUNDS * TW_N];
+	static uint8_t f[64];
+	pthread_t th[2];
+	unsigned by[2] = { 0, 0 }, dups = 0;
+	uint64_t rb0 = B.st->drops[IPOP_DROP_WAN_REPLAY] + B.st->drops[IPOP_DROP_WAN_OLD];
+
+	twin_init(&B2, &B);
+	tw_round = 0;
+	CHECK(pthread_barrier_init(&tw_done, NULL, 3) == 0);
+	for (unsigned w = 0; w < 2; w++)
+		CHECK(pthread_create(&th[w], NULL, tw_worker, (void *)(uintptr_t)w) == 0);
+	for (unsigned r = 0; r < TW_ROUNDS; r++) {
+		for (unsigned i = 0; i < TW_N; i += 32) {
+			struct rte_mbuf *m[32];
+			for (unsigned k = 0; k < 32; k++) {
+				uint32_t seq = r * TW_N + i + k;
+				frame_udp4(f, HB, HA, sizeof(f), 1, seq);
+				memcpy(f + 42, &seq, 4);
+				m[k] = mk(pool, f, sizeof(f));
+			}
+			local_rx(&A, m, 32, IPOP_LOC_LAN);
+			CHECK(wan_out(&A, &tw_in[0][i], 32) == 32);
+			for (unsigned k = 0; k < 32; k++)
+				tw_in[1][i + k] = dup(tw_in[0][i + k]);
+		}
+		__atomic_store_n(&tw_round, r + 1, __ATOMIC_RELEASE);   /* both workers run it */
+		pthread_barrier_wait(&tw_done);
+		by[0] += tw_collect(&B, seen, &dups);
+		by[1] += tw_collect(&B2, seen, &dups);
+	}
+	for (unsigned w = 0; w < 2; w++)
+		pthread_join(th[w], NULL);
+	pthread_barrier_destroy(&tw_done);
+	uint64_t rb = B.st->drops[IPOP_DROP_WAN_REPLAY] + B.st->drops[IPOP_DROP_WAN_OLD] - rb0 +
+		      B2.st->drops[IPOP_DROP_WAN_REPLAY] + B2.st->drops[IPOP_DROP_WAN_OLD];
+	printf("datapath: two workers, %u packets each: %u delivered by B, %u by B', %u twice, "
+	       "%lu refused as replays\n", TW_ROUNDS * TW_N, by[0], by[1], dups, (unsigned long)rb);
+	CHECK(dups == 0);
+	CHECK(by[0] + by[1] == TW_ROUNDS * TW_N);
+	CHECK(rb == TW_ROUNDS * TW_N);
+	B.want_drops[IPOP_DROP_WAN_REPLAY] += B.st->drops[IPOP_DROP_WAN_REPLAY] - B.want_drops[IPOP_DROP_WAN_REPLAY];
+	B.want_drops[IPOP_DROP_WAN_OLD] += B.st->drops[IPOP_DROP_WAN_OLD] - B.want_drops[IPOP_DROP_WAN_OLD];
+	for (unsigned d = 0; d < IPOP_DROP__MAX; d++)
+		CHECK(d == IPOP_DROP_WAN_REPLAY || d == IPOP_DROP_WAN_OLD || B2.st->drops[d] == 0);
+	CHECK(quiet(&B2, "two workers"));
+	twin_fini(&B2);
+	all_quiet("two workers");
+	drops_none(&B, "two workers");
+}
+
 /* ---- outer reassembly, bounded (dataplane/reasm.h) ---- */
 
 static void wan_rx_at(struct gw *g, struct rte_mbuf **m, uint16_t n, uint64_t tsc)
@@ -2227,6 +2357,7 @@ int main(int argc, char **argv)
 	test_outer_template();
 	test_room();
 	test_bridge_burst();
+	test_two_workers();
 	test_reasm_bounded();
 	test_reasm_short_last();
 	test_reasm_to_kernel();
