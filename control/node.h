@@ -37,6 +37,7 @@
 	X(hs_resp_tx, "handshake responses sent") \
 	X(hs_bad_mac1, "handshake messages not addressed to our key (mac1 did not verify)") \
 	X(hs_bad_auth, "handshake messages that failed authentication") \
+	X(hs_local_fail, "handshakes we could not complete for a reason of our own (key generation, a session's keys or memory), not the sender's") \
 	X(hs_unknown_peer, "initiations from a key that is not in `peers` (also logged with the key)") \
 	X(hs_replayed, "initiations not newer than the peer's last one") \
 	X(hs_bad_index, "responses to no handshake of ours") \
@@ -57,6 +58,7 @@
 	X(ring_bad, "packets from the workers' ring that were neither a handshake nor valid ARP") \
 	X(tx_ring_full, "packets not sent: the ring to the workers was full") \
 	X(tx_nomem, "packets not sent: no mbuf") \
+	X(nomem, "control-thread allocations that failed (a session, a table, a retirement queue entry, an API client): each is refused or falls back") \
 	X(tables_published, "fast-path tables published (at most one per burst of control messages)") \
 	X(neigh_evicted, "next hops dropped from the full neighbour table (64) to make room: the least recently used") \
 	X(neigh_expired, "next hops forgotten: neither a peer nor a send needed them for 60 s") \

@@ -39,7 +39,7 @@ static void __rte_noinline frag_out(struct ipop_dp_ctx *c, const struct ipop_fp_
 					  c->pool, c->indirect_pool);
 	rte_pktmbuf_free(m);
 	if (nf < 0) {
-		c->st->drops[IPOP_DROP_FRAG]++;
+		c->st->drops[nf == -ENOMEM ? IPOP_DROP_NOMEM : IPOP_DROP_FRAG]++;
 		return;
 	}
 	for (int i = 0; i < nf; i++) {
@@ -145,8 +145,12 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	for (uint16_t i = 0; i < b->n; i++) {
 		struct rte_mbuf *m = b->m[i];
 		struct ipop_peer_counters *pc = &c->st->peer[b->slot[i]];
-		if (unlikely(b->op[i].counter >= IPOP_REJECT_AFTER_MESSAGES || b->op[i].status != 0)) {
-			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
+		if (unlikely(b->op[i].counter >= IPOP_REJECT_AFTER_MESSAGES)) {
+			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);   /* used up: must rekey */
+			continue;
+		}
+		if (unlikely(b->op[i].status != 0)) {
+			ipop_dp_drop(c, m, IPOP_DROP_SEAL_FAILED);
 			continue;
 		}
 		pc->tx_packets++;
@@ -401,7 +405,7 @@ static bool inner_fragment(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 					  c->pool, c->indirect_pool);
 	rte_pktmbuf_free(m);
 	if (nf < 0) {
-		c->st->drops[IPOP_DROP_FRAG]++;
+		c->st->drops[nf == -ENOMEM ? IPOP_DROP_NOMEM : IPOP_DROP_FRAG]++;
 		return true;
 	}
 	for (int i = 0; i < nf; i++) {

@@ -101,7 +101,8 @@
 	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from") \
 	X(REASM_TIMEOUT, reasm_timeout, "outer fragments of a datagram not complete within 1 s of its first fragment") \
 	X(REASM_EVICTED, reasm_evicted, "outer fragments evicted, older than 1 ms, to make room when reassembly held its cap of mbufs") \
-	X(REASM_FULL, reasm_full, "outer fragments refused: reassembly held its cap of mbufs, none older than 1 ms")
+	X(REASM_FULL, reasm_full, "outer fragments refused: reassembly held its cap of mbufs, none older than 1 ms") \
+	X(SEAL_FAILED, seal_failed, "frame the AEAD refused to seal (a key its IPsec-MB manager cannot use): a local fault, not a missing session")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

@@ -354,6 +354,7 @@ static gboolean conn_answer(struct ipop_api_conn *c)
 	c->req[strcspn(c->req, "\r\n")] = '\0';
 	c->n->cs.api_requests++;
 	if (mf == NULL) {
+		c->n->cs.nomem++;
 		c->watch = 0;
 		conn_close(c);
 		return G_SOURCE_REMOVE;
@@ -420,6 +421,7 @@ void ipop_api_serve(struct ipop_node *n)
 		slot = free_slot(n);
 		struct ipop_api_conn *c = calloc(1, sizeof(*c));
 		if (c == NULL) {
+			n->cs.nomem++;
 			close(fd);
 			continue;
 		}

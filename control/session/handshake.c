@@ -124,13 +124,23 @@ void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, con
 		LOG_WARN("handshake from %s refused: %s", ip, why);
 }
 
-/* A message noise.c refused: mac1 (cheap, checked first) or the AEAD. */
+/* A message noise.c refused: mac1 (cheap, checked first), the AEAD or the
+ * sender's key material (-EINVAL: a low-order point), or a failure of ours. */
 static void count_refused(struct ipop_node *n, int r)
 {
 	if (r == -EKEYREJECTED)
 		n->cs.hs_bad_mac1++;
-	else
+	else if (r == -EBADMSG || r == -EINVAL)
 		n->cs.hs_bad_auth++;
+	else
+		n->cs.hs_local_fail++;
+}
+
+/* A keypair for an authenticated handshake could not be made: ours to count. */
+static void count_keypair_fail(struct ipop_node *n, struct ipop_peer *p, int err)
+{
+	n->cs.hs_local_fail++;
+	snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
 }
 
 /* Where a handshake message came from. */
@@ -226,15 +236,16 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	fill_payload(n, &mypl, false);
 	r = ipop_noise_resp_create(&hs, &mypl, idx, msg->sender_index, &resp, &keys);
 	if (r != 0) {
+		/* Our ephemeral key or our own DH: the initiation was fine. */
 		ipop_index_free(n, idx);
-		n->cs.hs_bad_auth++;
+		n->cs.hs_local_fail++;
 		return;
 	}
 	struct ipop_keypair *kp = ipop_keypair_new(n, p, &keys, idx, msg->sender_index, false, &err);
 	sodium_memzero(&keys, sizeof(keys));
 	if (kp == NULL) {
 		ipop_index_free(n, idx);
-		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		count_keypair_fail(n, p, err);
 		return;
 	}
 	ipop_keypair_retire(n, &p->next);
@@ -311,7 +322,7 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	sodium_memzero(&keys, sizeof(keys));
 	if (kp == NULL) {
 		ipop_index_free(n, p->hs_index);
-		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		count_keypair_fail(n, p, err);
 		return;
 	}
 	update_endpoint(n, p, src, now);

@@ -1312,6 +1312,23 @@ static void test_inner_frag(void)
 	drops_none(&B, "1518");
 }
 
+/* A key the AEAD cannot use (wiped here): the frame is dropped as a seal
+ * failure, a local fault, not as a frame without a session. */
+static void test_seal_failed(void)
+{
+	static uint8_t f[100];
+	struct rte_mbuf *out[4];
+
+	ipop_aead_key_wipe(&kAB->send_key);
+	frame_udp4(f, HB, HA, sizeof(f), 1, 9);
+	CHECK(send1(&A, f, sizeof(f), out, 4) == 0);
+	drops_expect(&A, IPOP_DROP_SEAL_FAILED, 1, "seal failed");
+	keys_set(&A, kAB, &B, kBA, IPOP_CIPHER_AES256GCM, IPOP_CIPHER_CHACHA20POLY1305, 1);
+	struct rte_mbuf *m = sealed_ab(f, sizeof(f), 10);   /* the restored key works */
+	CHECK(m != NULL && deliver_b(m, f, sizeof(f)));
+	all_quiet("seal failed");
+}
+
 /* ---- two workers on one session ---- */
 
 #define TW_ROUNDS 20
@@ -2357,6 +2374,7 @@ int main(int argc, char **argv)
 	test_outer_template();
 	test_room();
 	test_bridge_burst();
+	test_seal_failed();
 	test_two_workers();
 	test_reasm_bounded();
 	test_reasm_short_last();

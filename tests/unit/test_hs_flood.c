@@ -452,6 +452,27 @@ static void test_neigh_unauth(void)
 	memcpy(udp_src_mac, node.neigh[0].mac.addr_bytes, 6);
 }
 
+/* A genuine initiation we cannot answer for a reason of our own (here: a
+ * receive cipher our AEAD manager has no key size for, as a broken
+ * configuration would be) is counted as ours, not as the sender's bad
+ * authentication. */
+static void test_local_fail(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	int cipher = cfg.cipher;
+
+	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);   /* test_neigh_unauth's was accepted */
+	cfg.cipher = 99;
+	put_peer_init(ip4(10, 91, 2, 250));
+	drain_ms();
+	cfg.cipher = cipher;
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == 1);
+	CHECK(node.cs.hs_local_fail - before.hs_local_fail == 1);
+	CHECK(node.cs.hs_bad_auth == before.hs_bad_auth);
+	CHECK(node.cs.hs_resp_tx == before.hs_resp_tx);
+	CHECK(sent_count() == 0);
+}
+
 /* The table never refuses a next hop: full, it drops its least recently used
  * entry; what nothing needs for 60 s is forgotten, a peer's next hop is not. */
 static void test_neigh_evict(void)
@@ -492,6 +513,7 @@ int main(int argc, char **argv)
 	test_peer_limit();
 	test_log_bounded();
 	test_neigh_unauth();
+	test_local_fail();
 	test_neigh_evict();
 	return check_report("hs_flood");
 }
