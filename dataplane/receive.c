@@ -49,13 +49,44 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
-/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing). */
-static void learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
+/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing), within
+ * loc's learning budget on this lcore. false: a MAC seen on our LAN or host
+ * port within IPOP_MAC_HOLD_S, which a peer may not take (drop the frame: the
+ * LAN's switch would move the local host's MAC to us). */
+static bool learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
 		      const struct rte_ether_hdr *eth, uint16_t loc)
 {
-	if (loc != IPOP_LOC_NONE &&
-	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, loc, c->now_s))
+	if (loc == IPOP_LOC_NONE)
+		return true;
+	struct ipop_learn_budget *lb = &c->learn_budget[loc % IPOP_LEARN_SLOTS];
+	if (lb->sec != c->now_s) {
+		lb->sec = c->now_s;
+		lb->n = 0;
+	}
+	switch (ipop_bridge_burst_learn_remote(c->bridge, &b->bb, eth->src_addr.addr_bytes, loc,
+					       c->now_s, lb->n < IPOP_LEARN_PER_S)) {
+	case IPOP_LEARN_CHANGED:
+		lb->n++;
 		c->st->learned++;
+		return true;
+	case IPOP_LEARN_HELD:
+		return false;
+	case IPOP_LEARN_NO_ROOM:
+		c->st->learn_no_room++;
+		return true;
+	case IPOP_LEARN_LIMITED:
+		c->st->learn_limited++;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Is the Ethernet frame at offset off of m for an IEEE link-local group? */
+static bool inner_link_local(const struct rte_mbuf *m, uint32_t off)
+{
+	return rte_pktmbuf_data_len(m) >= off + RTE_ETHER_HDR_LEN &&
+	       ipop_mac_link_local(rte_pktmbuf_mtod_offset(m, const uint8_t *, off));
 }
 
 /* learn: where the frame's source MAC sits (a peer slot for a direct frame or
@@ -76,7 +107,14 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	learn_src(c, b, eth, learn);
+	if (unlikely(ipop_mac_link_local(eth->dst_addr.addr_bytes))) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_LINK_LOCAL);
+		return;
+	}
+	if (unlikely(!learn_src(c, b, eth, learn))) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC_LOCAL);
+		return;
+	}
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
 		loc = ipop_bridge_burst_lookup(c->bridge, &b->bb, eth->dst_addr.addr_bytes, c->now_s);
@@ -173,6 +211,8 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 	struct ipop_node_id bound;
 	enum ipop_drop why = flood_check(t, h, slot, &bound);
 
+	if (why == IPOP_DROP__MAX && inner_link_local(m, IPOP_FABRIC_HDR_LEN))
+		why = IPOP_DROP_INNER_LINK_LOCAL;   /* not relayed either */
 	if (why != IPOP_DROP__MAX) {
 		ipop_dp_drop(c, m, why);
 		return;

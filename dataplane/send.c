@@ -453,6 +453,10 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	if (ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, in_loc, c->now_s))
 		c->st->learned++;
+	if (unlikely(ipop_mac_link_local(eth->dst_addr.addr_bytes))) {
+		ipop_dp_drop(c, m, IPOP_DROP_LAN_LINK_LOCAL);   /* for this link only */
+		return;
+	}
 	if (t->mss_clamp && !chained)
 		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
 	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))

@@ -49,6 +49,8 @@
 	X(transit_tx, "unicast frames sent towards a gateway without a direct tunnel, through the neighbour its route names (wire type 5)") \
 	X(transit_rx, "transit frames for this gateway, delivered here") \
 	X(transit_relayed, "transit frames for another gateway, forwarded to the next neighbour") \
+	X(learn_limited, "MACs not learnt (or not moved) behind a peer: over 128 table changes a second for that peer on that worker") \
+	X(learn_no_room, "MACs not learnt behind a peer: every way of their bucket held a live LAN or host MAC, which a peer's MAC never evicts") \
 	X(transit_route_miss, "unicast frames for a MAC behind a gateway with neither a direct tunnel nor a live route: flooded instead (the flood relearns the route)")
 
 /* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
@@ -102,7 +104,10 @@
 	X(REASM_TIMEOUT, reasm_timeout, "outer fragments of a datagram not complete within 1 s of its first fragment") \
 	X(REASM_EVICTED, reasm_evicted, "outer fragments evicted, older than 1 ms, to make room when reassembly held its cap of mbufs") \
 	X(REASM_FULL, reasm_full, "outer fragments refused: reassembly held its cap of mbufs, none older than 1 ms") \
-	X(SEAL_FAILED, seal_failed, "frame the AEAD refused to seal (a key its IPsec-MB manager cannot use): a local fault, not a missing session")
+	X(SEAL_FAILED, seal_failed, "frame the AEAD refused to seal (a key its IPsec-MB manager cannot use): a local fault, not a missing session") \
+	X(LAN_LINK_LOCAL, lan_link_local, "LAN or host TAP frame to an IEEE link-local group (01:80:C2:00:00:00-0F: STP, PAUSE, LACP, EAPOL): it stays on its link") \
+	X(INNER_LINK_LOCAL, inner_link_local, "decrypted frame or flood copy to an IEEE link-local group: never delivered or relayed") \
+	X(INNER_SRC_LOCAL, inner_src_local, "decrypted frame whose source MAC was seen on this gateway's LAN or host port within 5 s: a peer may not take a local host's MAC")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

@@ -1867,6 +1867,73 @@ static struct rte_mbuf *seal_direct(const uint8_t *f, uint32_t len)
 	return n == 1 ? out[0] : NULL;
 }
 
+/* L2 hygiene between sites (issue 14 item 4), through both paths: IEEE
+ * link-local frames neither leave a LAN nor are delivered from a peer; a peer
+ * cannot take the MAC of a host on B's LAN; a peer sending frames from 300
+ * new source MACs in one second gets 128 learnt, and every frame delivered. */
+static void test_l2_hygiene(void)
+{
+	static uint8_t f[80];
+	static const uint8_t STP[6] = { 0x01, 0x80, 0xC2, 0, 0, 0 };
+	static const uint8_t EAPOL[6] = { 0x01, 0x80, 0xC2, 0, 0, 3 };
+	struct rte_mbuf *m, *out[4], *got[SINK_CAP];
+
+	/* From A's LAN: to STP's and EAPOL's groups, nothing leaves. */
+	frame_eth(f, STP, HA, 0x0026, 60, 1);
+	CHECK(send1(&A, f, 60, out, 4) == 0);
+	frame_eth(f, EAPOL, HA, 0x888e, 60, 2);
+	CHECK(send1(&A, f, 60, out, 4) == 0);
+	drops_expect(&A, IPOP_DROP_LAN_LINK_LOCAL, 2, "lan link-local");
+
+	/* Sealed by A's session all the same (a hostile peer): B delivers none. */
+	frame_eth(f, STP, HA, 0x0026, 60, 3);
+	if ((m = seal_direct(f, 60)) != NULL)
+		wan_rx(&B, &m, 1);
+	drops_expect(&B, IPOP_DROP_INNER_LINK_LOCAL, 1, "inner link-local");
+
+	/* HB speaks on B's LAN; then A's session claims HB. */
+	frame_eth(f, BCAST, HB, 0x0806, 60, 4);
+	m = mk(pool, f, 60);
+	local_rx(&B, &m, 1, IPOP_LOC_LAN);
+	free_all(got, take(&B, Q_WAN, got, RTE_DIM(got)));
+	CHECK(ipop_bridge_lookup(&B.br, HB, NOW_S) == IPOP_LOC_LAN);
+	frame_eth(f, HA, HB, 0x0800, 60, 5);
+	if ((m = seal_direct(f, 60)) != NULL)
+		wan_rx(&B, &m, 1);
+	drops_expect(&B, IPOP_DROP_INNER_SRC_LOCAL, 1, "mac held");
+	CHECK(ipop_bridge_lookup(&B.br, HB, NOW_S) == IPOP_LOC_LAN);
+	CHECK(take(&B, Q_LAN, got, RTE_DIM(got)) == 0);
+
+	/* 300 new source MACs from A in one second. */
+	forget_cache(&B);
+	memset(B.c.learn_budget, 0, sizeof(B.c.learn_budget));
+	uint64_t learned = B.st->learned, limited = B.st->learn_limited;
+	unsigned delivered = 0;
+	for (unsigned i = 0; i < 300; i++) {
+		uint8_t src[6] = { 0x02, 0x66, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+		frame_eth(f, HB, src, 0x0800, 60, 100 + i);
+		if ((m = seal_direct(f, 60)) != NULL)
+			wan_rx(&B, &m, 1);
+		unsigned g = take(&B, Q_LAN, got, RTE_DIM(got));
+		delivered += g;
+		free_all(got, g);
+	}
+	printf("datapath: 300 new MACs from one peer in a second: %lu learnt, %lu limited, "
+	       "%u delivered\n", (unsigned long)(B.st->learned - learned),
+	       (unsigned long)(B.st->learn_limited - limited), delivered);
+	CHECK(B.st->learned - learned == IPOP_LEARN_PER_S);
+	CHECK(B.st->learn_limited - limited == 300 - IPOP_LEARN_PER_S);
+	CHECK(delivered == 300);
+	/* The next second has a budget again. */
+	B.c.now_s = NOW_S + 1;
+	CHECK(ipop_bridge_flush_loc(&B.br, SLOT_A_IN_B) >= IPOP_LEARN_PER_S);
+	memset(B.c.learn_budget, 0, sizeof(B.c.learn_budget));
+	forget_cache(&B);
+	all_quiet("l2 hygiene");
+	drops_none(&A, "l2 hygiene");
+	drops_none(&B, "l2 hygiene");
+}
+
 /* Learning once per run of one source within a burst and reusing the last
  * lookup must not change what the bridge says or where frames go. */
 static void test_bridge_burst(void)
@@ -2375,6 +2442,7 @@ int main(int argc, char **argv)
 	test_room();
 	test_bridge_burst();
 	test_seal_failed();
+	test_l2_hygiene();
 	test_two_workers();
 	test_reasm_bounded();
 	test_reasm_short_last();
