@@ -640,8 +640,7 @@ static int lane_init(struct lane *l, unsigned id, struct rte_mempool *pool)
 	l->c.pool = pool;
 	l->c.indirect_pool = pool;
 	l->c.ip_id = (uint16_t)(id << 12);
-	l->c.frag_tbl = rte_ip_frag_table_create(256, 4, 1024, 2 * tsc_hz, (int)rte_socket_id());
-	if (l->c.frag_tbl == NULL)
+	if (ipop_reasm_init(&l->c.reasm, IPOP_REASM_MAX_CAP, tsc_hz, (int)rte_socket_id()) != 0)
 		return -ENOMEM;
 	l->c.q_wan = &l->q_wan;
 	l->c.q_lan = &l->q_lan;

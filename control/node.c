@@ -2,6 +2,7 @@
  * main lcore (the control thread to be), before and after the event loop.
  */
 #include "control/node.h"
+#include "dataplane/reasm.h"
 #include "control/fib/table.h"
 #include "control/netif.h"
 #include "control/log.h"
@@ -135,6 +136,7 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 	}
 	n->sh.idle_sleep_max_us = n->cfg->idle_sleep_max_us;
 	n->sh.idle_sleep_recent_us = n->cfg->idle_sleep_recent_us;
+	n->sh.reasm_cap = ipop_reasm_cap(n->pool->size, n->n_workers);
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
 	return 0;
 }

@@ -37,6 +37,7 @@
 	X(hs_resp_tx, "handshake responses sent") \
 	X(hs_bad_mac1, "handshake messages not addressed to our key (mac1 did not verify)") \
 	X(hs_bad_auth, "handshake messages that failed authentication") \
+	X(hs_local_fail, "handshakes we could not complete for a reason of our own (key generation, a session's keys or memory), not the sender's") \
 	X(hs_unknown_peer, "initiations from a key that is not in `peers` (also logged with the key)") \
 	X(hs_replayed, "initiations not newer than the peer's last one") \
 	X(hs_bad_index, "responses to no handshake of ours") \
@@ -57,7 +58,13 @@
 	X(ring_bad, "packets from the workers' ring that were neither a handshake nor valid ARP") \
 	X(tx_ring_full, "packets not sent: the ring to the workers was full") \
 	X(tx_nomem, "packets not sent: no mbuf") \
+	X(nomem, "control-thread allocations that failed (a session, a table, a retirement queue entry, an API client): each is refused or falls back") \
 	X(tables_published, "fast-path tables published (at most one per burst of control messages)") \
+	X(neigh_evicted, "next hops dropped from the full neighbour table (64) to make room: the least recently used") \
+	X(neigh_expired, "next hops forgotten: neither a peer nor a send needed them for 60 s") \
+	X(api_requests, "management API requests answered (or being answered)") \
+	X(api_timeouts, "management API clients closed at their deadline (2 s from connecting to the end of the answer): too slow to ask or to read") \
+	X(api_evicted, "management API clients closed to make room for a new one: 16 were being served, the oldest went") \
 	X(ticks_slowed, "times the control thread slowed its 10 ms tick to 100 ms: nothing to do for 1 s (docs/architecture.md, \"Idle back-off\")")
 
 struct ipop_ctrl_stats {
@@ -65,7 +72,13 @@ struct ipop_ctrl_stats {
 };
 
 struct ipop_retired;
+struct ipop_api_conn;
 struct ipop_fw;
+
+/* Management API (control/api/api.c): clients served at once, and each one's
+ * time from connecting to the end of its answer. */
+#define IPOP_API_MAX_CONNS 16
+#define IPOP_API_DEADLINE_MS 2000
 struct ipop_module;
 
 struct ipop_node {
@@ -95,6 +108,7 @@ struct ipop_node {
 
 	unsigned n_neigh;
 	struct ipop_neigh neigh[IPOP_MAX_NEIGH];
+	uint64_t neigh_swept_ms;
 
 	struct ipop_gw_dir gws;        /* the gateway directory (fib/gateways.h) */
 
@@ -106,6 +120,9 @@ struct ipop_node {
 	uint64_t start_ms;
 	GMainLoop *loop;
 	int api_fd;
+	/* The management socket's clients being served (control/api/api.c). */
+	struct ipop_api_conn *api_conns[IPOP_API_MAX_CONNS];
+	uint64_t api_seq;
 
 	/* Keypairs unlinked from their peers but perhaps still in the published
 	 * table: the next ipop_table_publish() hands them to RCU reclamation, so a

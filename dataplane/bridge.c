@@ -95,6 +95,69 @@ bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc,
 	return true;
 }
 
+static inline bool loc_local(uint16_t loc)
+{
+	return loc == IPOP_LOC_LAN || loc == IPOP_LOC_HOST;
+}
+
+/* victim_way for a remote MAC: never a live local entry; -1 if all are. */
+static int victim_way_remote(const struct ipop_bridge_bucket *bk, uint32_t now_s, uint32_t age)
+{
+	int victim = -1;
+	uint32_t oldest = UINT32_MAX;
+
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
+		bool expired = e == 0 || (int32_t)(now_s - seen) > (int32_t)age;
+		if (!expired && loc_local((uint16_t)e))
+			continue;
+		uint32_t rank = expired ? 0 : seen + 1;
+		if (rank < oldest) {
+			oldest = rank;
+			victim = w;
+		}
+	}
+	return victim;
+}
+
+enum ipop_learn_result ipop_bridge_learn_remote(struct ipop_bridge *br, const uint8_t *mac,
+						uint16_t loc, uint32_t now_s, bool may_change)
+{
+	uint64_t key = ipop_mac_key(mac);
+	uint64_t want = (key << 16) | loc;
+	struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
+
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		if (e == 0 || (e >> 16) != key)
+			continue;
+		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
+		if (e == want) {
+			if (seen != now_s)
+				__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+			return IPOP_LEARN_SAME;
+		}
+		if (loc_local((uint16_t)e) && (int32_t)(now_s - seen) <= IPOP_MAC_HOLD_S)
+			return IPOP_LEARN_HELD;
+		if (!may_change)
+			return IPOP_LEARN_LIMITED;
+		__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
+		__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
+		return IPOP_LEARN_CHANGED;
+	}
+	if (!may_change)
+		return IPOP_LEARN_LIMITED;
+	int v = victim_way_remote(bk, now_s, br->age_s);
+	if (v < 0)
+		return IPOP_LEARN_NO_ROOM;
+	__atomic_store_n(&bk->seen[v], now_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&bk->ent[v], want, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
+	return IPOP_LEARN_CHANGED;
+}
+
 unsigned ipop_bridge_flush_loc(struct ipop_bridge *br, uint16_t loc)
 {
 	unsigned n = 0;

@@ -48,6 +48,34 @@ void ipop_bridge_free(struct ipop_bridge *br);
 uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, uint32_t now_s);
 /* Returns true if the table changed (new or moved MAC). */
 bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s);
+/* A MAC's link-local group (IEEE 802.1D reserved, 01:80:C2:00:00:00-0F: STP,
+ * PAUSE, LACP, EAPOL...): frames to it belong to one link and never cross the
+ * overlay. */
+static inline bool ipop_mac_link_local(const uint8_t *mac)
+{
+	return mac[0] == 0x01 && mac[1] == 0x80 && mac[2] == 0xC2 && mac[3] == 0 && mac[4] == 0 &&
+	       (mac[5] & 0xF0) == 0;
+}
+
+/* How long a MAC seen on a local port (LAN, host) stays there whatever a peer's
+ * frames claim: a peer cannot take a local host's MAC; a host that really moved
+ * to another site is learnt there this long after its last frame here. */
+#define IPOP_MAC_HOLD_S 5
+
+enum ipop_learn_result {
+	IPOP_LEARN_SAME,      /* known at loc: refreshed */
+	IPOP_LEARN_CHANGED,   /* new, or moved to loc */
+	IPOP_LEARN_HELD,      /* seen on a local port within IPOP_MAC_HOLD_S: not moved */
+	IPOP_LEARN_NO_ROOM,   /* new, and every way of its bucket holds a live local MAC */
+	IPOP_LEARN_LIMITED,   /* a change, but may_change was false: not made */
+};
+
+/* Learn mac behind a remote location loc (a peer, or a gateway behind one):
+ * as ipop_bridge_learn, except that a MAC seen on a local port within
+ * IPOP_MAC_HOLD_S is not moved, a new MAC never takes the way of a live local
+ * one, and nothing changes unless may_change (the caller's rate limit). */
+enum ipop_learn_result ipop_bridge_learn_remote(struct ipop_bridge *br, const uint8_t *mac,
+						uint16_t loc, uint32_t now_s, bool may_change);
 /* Forget every MAC at loc (a peer that went away). Control thread. Returns count. */
 unsigned ipop_bridge_flush_loc(struct ipop_bridge *br, uint16_t loc);
 /* Visit live entries (for the management API). */
@@ -170,6 +198,28 @@ static inline bool ipop_bridge_burst_learn(struct ipop_bridge *br, struct ipop_b
 	e->gen = bb->gen;
 	e->stamp = bb->stamp | IPOP_MC_LEARNT;
 	return changed;
+}
+
+/* ipop_bridge_learn_remote through the cache, as ipop_bridge_burst_learn. */
+static inline enum ipop_learn_result ipop_bridge_burst_learn_remote(struct ipop_bridge *br,
+								    struct ipop_bridge_burst *bb,
+								    const uint8_t *mac, uint16_t loc,
+								    uint32_t now_s, bool may_change)
+{
+	uint64_t k = ipop_mac_key(mac), want = k << 16 | loc;
+	struct ipop_mac_cache_ent *e = ipop_mac_cache_slot(bb->mc, k);
+
+	if (e->ent == want && e->gen == bb->gen && e->stamp == (bb->stamp | IPOP_MC_LEARNT))
+		return IPOP_LEARN_SAME;
+	enum ipop_learn_result r = ipop_bridge_learn_remote(br, mac, loc, now_s, may_change);
+	if (r == IPOP_LEARN_CHANGED)
+		bb->gen = ipop_bridge_gen(br);
+	if (r != IPOP_LEARN_SAME && r != IPOP_LEARN_CHANGED)
+		return r;   /* not at loc: nothing to remember */
+	e->ent = want;
+	e->gen = bb->gen;
+	e->stamp = bb->stamp | IPOP_MC_LEARNT;
+	return r;
 }
 
 /* ipop_bridge_lookup through the cache (misses are cached too). */

@@ -17,16 +17,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <rte_mbuf.h>
-#include <rte_ip_frag.h>
 
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
 #include "dataplane/pktq.h"
+#include "dataplane/reasm.h"
 #include "dataplane/routes.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 
 #define IPOP_DP_BATCH 64
+
+/* Learning from peers, rate limited per location (a peer slot, or a gateway
+ * behind one) and lcore: at most IPOP_LEARN_PER_S table changes a second, so
+ * a peer sending random source MACs cannot churn the table. Locations share
+ * IPOP_LEARN_SLOTS budgets by their low bits. */
+#define IPOP_LEARN_PER_S 128
+#define IPOP_LEARN_SLOTS 1024
+struct ipop_learn_budget {
+	uint32_t sec, n;
+};
 
 /* Frames waiting to be sealed for peers with one IPsec-MB call: each with its
  * peer, the message type its header gets, and the AEAD operation. */
@@ -46,8 +56,7 @@ struct ipop_dp_ctx {
 	struct ipop_lcore_stats *st;         /* this lcore's */
 	struct rte_mempool *pool;            /* copies and fragment headers */
 	struct rte_mempool *indirect_pool;   /* fragment payload references */
-	struct rte_ip_frag_tbl *frag_tbl;    /* this lcore's reassembly table */
-	struct rte_ip_frag_death_row death_row;
+	struct ipop_reasm reasm;             /* this lcore's outer reassembly */
 	uint64_t now_tsc;                    /* set by the caller per burst */
 	uint32_t now_s;
 	uint16_t ip_id;
@@ -55,6 +64,7 @@ struct ipop_dp_ctx {
 	struct ipop_pktq *q_wan, *q_lan, *q_host, *q_exc, *q_ctrl;
 	struct ipop_mac_cache mac_cache;     /* this lcore's answers of the bridge */
 	struct ipop_seal_batch relay;        /* flood copies the WAN path relays */
+	struct ipop_learn_budget learn_budget[IPOP_LEARN_SLOTS];   /* zeroed at start */
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

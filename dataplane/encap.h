@@ -65,7 +65,8 @@ static inline void ipop_encap_from_template(uint8_t *hdr, const uint8_t *tmpl, u
 /* Parse an Ethernet frame as IPv4/UDP. On success returns 0 and sets the
  * offsets of the IP header and the UDP payload and the payload length; the
  * frame length may include Ethernet padding. Negative errno if it is not a
- * well-formed, unfragmented IPv4/UDP packet. Inline: it runs once per received
+ * well-formed, unfragmented IPv4/UDP packet (-EINPROGRESS: an IPv4 UDP fragment
+ * whose IPv4 header and length are sound, however short). Inline: it runs once per received
  * packet and its results would otherwise go through memory. */
 static inline int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t *ip_off,
 				   uint32_t *payload_off, uint32_t *payload_len)
@@ -75,7 +76,7 @@ static inline int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t 
 	const struct rte_udp_hdr *udp;
 	uint32_t ihl, tot, ulen;
 
-	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp))
+	if (len < sizeof(*eth) + sizeof(*ip))
 		return -EMSGSIZE;
 	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 		return -EPROTONOSUPPORT;
@@ -84,12 +85,16 @@ static inline int ipop_encap_parse(const uint8_t *frame, uint32_t len, uint32_t 
 		return -EPROTO;
 	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	tot = rte_be_to_cpu_16(ip->total_length);
-	if (ihl < 20 || tot < ihl + 8 || sizeof(*eth) + tot > len)
+	if (ihl < 20 || tot < ihl || sizeof(*eth) + tot > len)
 		return -EMSGSIZE;
 	if (ip->next_proto_id != IPPROTO_UDP)
 		return -EPROTONOSUPPORT;
+	/* Before any UDP check: a valid last fragment may carry fewer than the
+	 * 8 bytes of a UDP header (only the others carry multiples of 8). */
 	if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
 		return -EINPROGRESS;
+	if (tot < ihl + sizeof(*udp))
+		return -EMSGSIZE;
 	udp = (const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
 	ulen = rte_be_to_cpu_16(udp->dgram_len);
 	if (ulen < 8 || ulen > tot - ihl)

@@ -13,10 +13,10 @@
 #include "dataplane/wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_ip_frag.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
 
@@ -49,13 +49,44 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
-/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing). */
-static void learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
+/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing), within
+ * loc's learning budget on this lcore. false: a MAC seen on our LAN or host
+ * port within IPOP_MAC_HOLD_S, which a peer may not take (drop the frame: the
+ * LAN's switch would move the local host's MAC to us). */
+static bool learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
 		      const struct rte_ether_hdr *eth, uint16_t loc)
 {
-	if (loc != IPOP_LOC_NONE &&
-	    ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, loc, c->now_s))
+	if (loc == IPOP_LOC_NONE)
+		return true;
+	struct ipop_learn_budget *lb = &c->learn_budget[loc % IPOP_LEARN_SLOTS];
+	if (lb->sec != c->now_s) {
+		lb->sec = c->now_s;
+		lb->n = 0;
+	}
+	switch (ipop_bridge_burst_learn_remote(c->bridge, &b->bb, eth->src_addr.addr_bytes, loc,
+					       c->now_s, lb->n < IPOP_LEARN_PER_S)) {
+	case IPOP_LEARN_CHANGED:
+		lb->n++;
 		c->st->learned++;
+		return true;
+	case IPOP_LEARN_HELD:
+		return false;
+	case IPOP_LEARN_NO_ROOM:
+		c->st->learn_no_room++;
+		return true;
+	case IPOP_LEARN_LIMITED:
+		c->st->learn_limited++;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Is the Ethernet frame at offset off of m for an IEEE link-local group? */
+static bool inner_link_local(const struct rte_mbuf *m, uint32_t off)
+{
+	return rte_pktmbuf_data_len(m) >= off + RTE_ETHER_HDR_LEN &&
+	       ipop_mac_link_local(rte_pktmbuf_mtod_offset(m, const uint8_t *, off));
 }
 
 /* learn: where the frame's source MAC sits (a peer slot for a direct frame or
@@ -76,7 +107,14 @@ static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rt
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
 	}
-	learn_src(c, b, eth, learn);
+	if (unlikely(ipop_mac_link_local(eth->dst_addr.addr_bytes))) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_LINK_LOCAL);
+		return;
+	}
+	if (unlikely(!learn_src(c, b, eth, learn))) {
+		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC_LOCAL);
+		return;
+	}
 	uint16_t loc = IPOP_LOC_NONE;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
 		loc = ipop_bridge_burst_lookup(c->bridge, &b->bb, eth->dst_addr.addr_bytes, c->now_s);
@@ -177,6 +215,8 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 	struct ipop_node_id bound;
 	enum ipop_drop why = flood_check(t, h, slot, &bound);
 
+	if (why == IPOP_DROP__MAX && inner_link_local(m, IPOP_FABRIC_HDR_LEN))
+		why = IPOP_DROP_INNER_LINK_LOCAL;   /* not relayed either */
 	if (why != IPOP_DROP__MAX) {
 		ipop_dp_drop(c, m, why);
 		return;
@@ -347,25 +387,55 @@ static enum ipop_drop classify_drop(int err, uint32_t plen)
 	}
 }
 
-/* Reassemble fragments addressed to us. Returns the whole packet (linear) or NULL
- * when more fragments are needed or reassembly failed (counted). */
-static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, struct rte_mbuf *m)
+/* A reassembled datagram that is not ours goes to the kernel. DPDK left its
+ * IPv4 checksum 0 for an offload the TAP does not do: the kernel would drop
+ * it. It stays a chain: the TAP writes chains, and it may not fit one mbuf. */
+static void reasm_to_kernel(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 
-	if (c->frag_tbl == NULL) {
-		ipop_dp_drop(c, m, IPOP_DROP_REASM);
-		return NULL;
-	}
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	c->st->exc_tx++;
+	ipop_pktq_put(c->q_exc, m);
+}
+
+/* Is reassembled m UDP to our tunnel port? Its first segment holds the UDP
+ * header: every fragment but the last carries a multiple of 8 bytes. */
+static bool reasm_is_tunnel(const struct ipop_fp_table *t, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	uint32_t l4 = RTE_ETHER_HDR_LEN + (uint32_t)(ip->version_ihl & 0xf) * 4;
+
+	if (m->data_len < l4 + sizeof(struct rte_udp_hdr))
+		return false;
+	return rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4)->dst_port == t->wan_port;
+}
+
+/* Reassemble fragments addressed to us. Returns the whole tunnel datagram
+ * (linear), or NULL when more fragments are needed, the datagram went to the
+ * kernel, or it was dropped (counted). */
+static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				   struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = (uint16_t)((ip->version_ihl & 0xf) * 4);
-	struct rte_mbuf *r = rte_ipv4_frag_reassemble_packet(c->frag_tbl, &c->death_row, m,
-							     c->now_tsc, ip);
+	struct rte_mbuf *r = ipop_reasm_add(&c->reasm, m, ip, c->now_tsc, c->st);
 	if (r == NULL)
 		return NULL;
 	c->st->reasm_in++;
+	if (!reasm_is_tunnel(t, r)) {
+		reasm_to_kernel(c, r);
+		return NULL;
+	}
 	if (r->nb_segs > 1 && rte_pktmbuf_linearize(r) != 0) {
-		ipop_dp_drop(c, r, IPOP_DROP_REASM);
+		/* Counted as its fragments, like every reassembly drop. */
+		c->st->drops[IPOP_DROP_REASM] += r->nb_segs;
+		rte_pktmbuf_free(r);
 		return NULL;
 	}
 	return r;
@@ -390,7 +460,7 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	int r = ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 	if (r == -EINPROGRESS && ip->dst_addr == t->wan_ip) {
-		m = reassemble(c, m);
+		m = reassemble(c, t, m);
 		if (m == NULL)
 			return;
 		f = rte_pktmbuf_mtod(m, uint8_t *);
@@ -444,9 +514,4 @@ void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	open_flush(c, t, &b);
 	ipop_dp_seal_flush(c, t, &c->relay);
-	if (c->frag_tbl) {
-		/* Fragments evicted by the table (timeout, overflow, overlap) die here. */
-		c->st->drops[IPOP_DROP_REASM] += c->death_row.cnt;
-		rte_ip_frag_free_death_row(&c->death_row, 0);
-	}
 }

@@ -39,7 +39,7 @@ static void __rte_noinline frag_out(struct ipop_dp_ctx *c, const struct ipop_fp_
 					  c->pool, c->indirect_pool);
 	rte_pktmbuf_free(m);
 	if (nf < 0) {
-		c->st->drops[IPOP_DROP_FRAG]++;
+		c->st->drops[nf == -ENOMEM ? IPOP_DROP_NOMEM : IPOP_DROP_FRAG]++;
 		return;
 	}
 	for (int i = 0; i < nf; i++) {
@@ -145,8 +145,12 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	for (uint16_t i = 0; i < b->n; i++) {
 		struct rte_mbuf *m = b->m[i];
 		struct ipop_peer_counters *pc = &c->st->peer[b->slot[i]];
-		if (unlikely(b->op[i].counter >= IPOP_REJECT_AFTER_MESSAGES || b->op[i].status != 0)) {
-			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
+		if (unlikely(b->op[i].counter >= IPOP_REJECT_AFTER_MESSAGES)) {
+			ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);   /* used up: must rekey */
+			continue;
+		}
+		if (unlikely(b->op[i].status != 0)) {
+			ipop_dp_drop(c, m, IPOP_DROP_SEAL_FAILED);
 			continue;
 		}
 		pc->tx_packets++;
@@ -401,7 +405,7 @@ static bool inner_fragment(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 					  c->pool, c->indirect_pool);
 	rte_pktmbuf_free(m);
 	if (nf < 0) {
-		c->st->drops[IPOP_DROP_FRAG]++;
+		c->st->drops[nf == -ENOMEM ? IPOP_DROP_NOMEM : IPOP_DROP_FRAG]++;
 		return true;
 	}
 	for (int i = 0; i < nf; i++) {
@@ -449,6 +453,10 @@ static void local_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	if (ipop_bridge_burst_learn(c->bridge, &b->bb, eth->src_addr.addr_bytes, in_loc, c->now_s))
 		c->st->learned++;
+	if (unlikely(ipop_mac_link_local(eth->dst_addr.addr_bytes))) {
+		ipop_dp_drop(c, m, IPOP_DROP_LAN_LINK_LOCAL);   /* for this link only */
+		return;
+	}
 	if (t->mss_clamp && !chained)
 		ipop_mss_clamp((uint8_t *)eth, len, t->mss_clamp);
 	if (unlikely(len > (uint32_t)(t->wan_mtu - IPOP_IP_OVERHEAD)) && inner_fragment(c, t, b, m, in_loc))

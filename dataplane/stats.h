@@ -51,6 +51,8 @@
 	X(transit_tx, "unicast frames sent towards a gateway without a direct tunnel, through the neighbour its route names (wire type 5)") \
 	X(transit_rx, "transit frames for this gateway, delivered here") \
 	X(transit_relayed, "transit frames for another gateway, forwarded to the next neighbour") \
+	X(learn_limited, "MACs not learnt (or not moved) behind a peer: over 128 table changes a second for that peer on that worker") \
+	X(learn_no_room, "MACs not learnt behind a peer: every way of their bucket held a live LAN or host MAC, which a peer's MAC never evicts") \
 	X(transit_route_miss, "unicast frames for a MAC behind a gateway with neither a direct tunnel nor a live route: flooded instead (the flood relearns the route)")
 
 /* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
@@ -73,7 +75,7 @@
 	X(WAN_INDEX, wan_unknown_index, "receiver index of no live session (old session, restarted peer, forgery)") \
 	X(WAN_AUTH, wan_auth_failed, "AEAD tag did not verify (wrong key, corruption, forgery)") \
 	X(WAN_REPLAY, wan_replay, "counter already seen") \
-	X(WAN_OLD, wan_too_old, "counter behind the 4032-packet replay window") \
+	X(WAN_OLD, wan_too_old, "counter behind the 2048-packet replay window") \
 	X(WAN_EXPIRED, wan_session_expired, "session older than `timers.reject_after`") \
 	X(INNER_SHORT, inner_short, "frame shorter than an Ethernet header") \
 	X(INNER_SRC, inner_bad_src_mac, "decrypted frame with a multicast or zero source MAC") \
@@ -86,7 +88,7 @@
 	X(MULTISEG, multiseg, "chained mbuf that could not be linearised") \
 	X(NOMEM, no_mbuf, "mbuf allocation failed (copy, fragment)") \
 	X(FRAG, frag_failed, "fragmentation failed") \
-	X(REASM, reasm_failed, "reassembly failed or timed out") \
+	X(REASM, reasm_failed, "outer fragments dropped by reassembly: overlapping, duplicate, more than 8 to a datagram, bad length, or no room in their hash bucket") \
 	X(CTRL_RING_FULL, ctrl_ring_full, "the ring to the control thread was full") \
 	X(TX_FULL, tx_full, "a port's TX queue was full") \
 	X(NO_FLOOD_TARGET, no_flood_target, "broadcast with nowhere to go (no peer up, no other local port)") \
@@ -100,7 +102,14 @@
 	X(TRANSIT_OWN, transit_own_origin, "transit frame claiming this gateway as its origin") \
 	X(TRANSIT_UNKNOWN, transit_unknown_gateway, "transit frame for a gateway this one does not know (not an online member)") \
 	X(TRANSIT_NO_ROUTE, transit_no_route, "transit frame for a gateway with neither a direct tunnel nor a live route from here") \
-	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from")
+	X(TRANSIT_LOOP, transit_loop, "transit frame whose next hop would be the neighbour it came from") \
+	X(REASM_TIMEOUT, reasm_timeout, "outer fragments of a datagram not complete within 1 s of its first fragment") \
+	X(REASM_EVICTED, reasm_evicted, "outer fragments evicted, older than 1 ms, to make room when reassembly held its cap of mbufs") \
+	X(REASM_FULL, reasm_full, "outer fragments refused: reassembly held its cap of mbufs, none older than 1 ms") \
+	X(SEAL_FAILED, seal_failed, "frame the AEAD refused to seal (a key its IPsec-MB manager cannot use): a local fault, not a missing session") \
+	X(LAN_LINK_LOCAL, lan_link_local, "LAN or host TAP frame to an IEEE link-local group (01:80:C2:00:00:00-0F: STP, PAUSE, LACP, EAPOL): it stays on its link") \
+	X(INNER_LINK_LOCAL, inner_link_local, "decrypted frame or flood copy to an IEEE link-local group: never delivered or relayed") \
+	X(INNER_SRC_LOCAL, inner_src_local, "decrypted frame whose source MAC was seen on this gateway's LAN or host port within 5 s: a peer may not take a local host's MAC")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {
@@ -134,6 +143,9 @@ struct ipop_lcore_stats {
 	 * (gateways crossed: the fabric header's hops + 1), [i] = i + 1 hops, the
 	 * last bucket everything longer: `show`'s dataplane.flood_rx_by_hops. */
 	uint64_t flood_rx_hops[IPOP_FLOOD_HOPS_HIST];
+	/* A gauge, not a counter: mbufs this lcore's outer reassembly holds now
+	 * (dataplane/reasm.h), `show`'s dataplane.reasm_held_mbufs summed. */
+	uint64_t reasm_held;
 } __attribute__((aligned(64)));
 
 /* The families above, for the management API (stats.c). */

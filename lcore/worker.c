@@ -124,11 +124,9 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 	c->pool = pool;
 	c->indirect_pool = indirect_pool;
 	c->ip_id = (uint16_t)(idx << 12);
-	uint64_t hz = rte_get_tsc_hz();
-	/* Reassembly: up to 1024 datagrams in flight per lcore, 2 s lifetime. */
-	c->frag_tbl = rte_ip_frag_table_create(256, 4, 1024, 2 * hz, (int)rte_socket_id());
-	if (c->frag_tbl == NULL)
-		return -ENOMEM;
+	r = ipop_reasm_init(&c->reasm, sh->reasm_cap, rte_get_tsc_hz(), (int)rte_socket_id());
+	if (r != 0)
+		return r;
 	c->q_wan = &w->q_wan;
 	c->q_lan = w->lan_port != IPOP_NO_PORT ? &w->q_lan : NULL;
 	c->q_host = w->host_port != IPOP_NO_PORT ? &w->q_host : NULL;
@@ -139,9 +137,7 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 
 void ipop_worker_fini(struct ipop_worker *w)
 {
-	if (w->dp.frag_tbl)
-		rte_ip_frag_table_destroy(w->dp.frag_tbl);
-	w->dp.frag_tbl = NULL;
+	ipop_reasm_fini(&w->dp.reasm);
 	ipop_aead_mgr_free(w->dp.aead);
 	w->dp.aead = NULL;
 	/* The ports' fds in the set belong to the drivers: only ours are closed. */
@@ -333,6 +329,8 @@ int ipop_worker_main(void *arg)
 		w->dp.now_tsc = t0;
 		w->dp.now_s = (uint32_t)(t0 / hz);
 		unsigned n = poll_once(w, t);
+		/* On time, not only when the next fragment comes. */
+		ipop_reasm_expire(&w->dp.reasm, t0, &w->stats);
 		flush_all(w);
 		rte_rcu_qsbr_quiescent(sh->qsbr, w->idx);
 		uint64_t t1 = rte_rdtsc();

@@ -42,6 +42,7 @@ struct ipop_shared {
 	unsigned idle_sleep_max_us;       /* sleep bound after a long quiet spell */
 	unsigned idle_sleep_recent_us;    /* sleep bound within IPOP_IDLE_RECENT_MS of traffic */
 	const char *aead_path;            /* IPsec-MB code path of every manager, NULL = auto */
+	unsigned reasm_cap;               /* mbufs each worker's reassembly may hold (reasm.h) */
 };
 
 /* How long after its last packet a worker keeps its sleeps short. */

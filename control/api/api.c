@@ -1,8 +1,11 @@
 /* api.c - see api.h. Thread: control.
  *
  * One JSON document describes the node; the text form is rendered from the same
- * object so the two never disagree. A client gets 2 s to send its request line;
- * the control thread serves one request at a time (requests are tiny).
+ * object so the two never disagree. Every client is served without blocking:
+ * its request line and its answer move as the socket allows, on GLib sources
+ * of the control thread's loop, and a client gets IPOP_API_DEADLINE_MS from
+ * connecting to the end of its answer, however it trickles; at most
+ * IPOP_API_MAX_CONNS at a time (a newcomer closes the oldest, counted).
  */
 #include "control/api/api.h"
 #include "control/counters.h"
@@ -12,6 +15,8 @@
 #include "control/topology/module.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <glib-unix.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -214,6 +219,23 @@ static json_object *memory_json(void)
 	return o;
 }
 
+/* Gauges of the packet buffers: how much of the pool is out (on rx rings, in
+ * flight, in caches, held by reassembly), and what reassembly holds and may
+ * hold (dataplane/reasm.h). */
+static json_object *pool_json(const struct ipop_node *n)
+{
+	json_object *o = json_object_new_object();
+	uint64_t held = 0;
+
+	for (unsigned w = 0; w < n->n_workers; w++)
+		held += n->workers[w].stats.reasm_held;
+	JADD(o, "size", JU64(n->pool->size));
+	JADD(o, "in_use", JU64(rte_mempool_in_use_count(n->pool)));
+	JADD(o, "reasm_held", JU64(held));
+	JADD(o, "reasm_cap", JU64((uint64_t)n->sh.reasm_cap * n->n_workers));
+	return o;
+}
+
 static json_object *control_json(const struct ipop_node *n)
 {
 	json_object *o = json_object_new_object();
@@ -267,6 +289,7 @@ static json_object *node_json(const struct ipop_node *n)
 	JADD(o, "per_worker", workers_json(n));
 	JADD(o, "ports", ports_json(n));
 	JADD(o, "memory", memory_json());
+	JADD(o, "mbuf_pool", pool_json(n));
 	JADD(o, "control", control_json(n));
 	return o;
 }
@@ -309,22 +332,20 @@ static void render_text(FILE *f, json_object *o, int depth, const char *key)
 	}
 }
 
-static void reply(int fd, const char *req, const struct ipop_node *n)
+/* The answer to req, rendered into f. */
+static void reply(FILE *f, const char *req, const struct ipop_node *n)
 {
 	json_object *o = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mf;
 
 	if (strcmp(req, "ping") == 0) {
-		(void)!write(fd, "pong\n", 5);
+		fputs("pong\n", f);
 		return;
 	}
 	if (strcmp(req, "show") == 0 || strcmp(req, "show json") == 0) {
 		o = node_json(n);
 	} else if (strcmp(req, "topology") == 0 || strcmp(req, "topology json") == 0) {
 		if (n->mod_topology == NULL) {
-			dprintf(fd, "error: no topology: this node has no signal { } group\n");
+			fputs("error: no topology: this node has no signal { } group\n", f);
 			return;
 		}
 		o = ipop_topology_ring_json(n->mod_topology);
@@ -332,52 +353,171 @@ static void reply(int fd, const char *req, const struct ipop_node *n)
 		o = json_object_new_array();
 		ipop_bridge_walk(&n->sh.bridge, (uint32_t)(rte_rdtsc() / n->tsc_hz), mac_visit, o);
 	} else {
-		dprintf(fd, "error: unknown request '%s' (try: show, show json, topology, "
+		fprintf(f, "error: unknown request '%s' (try: show, show json, topology, "
 			"topology json, macs json, ping)\n", req);
 		return;
 	}
-	mf = open_memstream(&text, &len);
-	if (mf == NULL) {
-		json_object_put(o);
-		return;
-	}
 	if (strstr(req, "json"))
-		fprintf(mf, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	else
-		render_text(mf, o, 0, NULL);
-	fclose(mf);
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	free(text);
+		render_text(f, o, 0, NULL);
 	json_object_put(o);
+}
+
+/* One client's request: its line as it arrives, then the answer as the
+ * client takes it. Both sides are non-blocking GLib sources, so a client that
+ * sends one byte at a time or never reads costs the control thread nothing
+ * while it waits; one deadline (IPOP_API_DEADLINE_MS from accept) covers the
+ * whole request. Owned by n->api_conns[slot]. */
+struct ipop_api_conn {
+	struct ipop_node *n;
+	unsigned slot;
+	uint64_t seq;           /* order of arrival */
+	int fd;
+	guint watch, timer;     /* GLib source ids, 0 when not attached */
+	size_t got;
+	char req[128];
+	char *out;
+	size_t out_len, out_off;
+};
+
+static void conn_close(struct ipop_api_conn *c)
+{
+	if (c->watch)
+		g_source_remove(c->watch);
+	if (c->timer)
+		g_source_remove(c->timer);
+	close(c->fd);
+	c->n->api_conns[c->slot] = NULL;
+	free(c->out);
+	free(c);
+}
+
+static gboolean conn_deadline(gpointer data)
+{
+	struct ipop_api_conn *c = data;
+
+	c->timer = 0;   /* this source ends with the G_SOURCE_REMOVE below */
+	c->n->cs.api_timeouts++;
+	conn_close(c);
+	return G_SOURCE_REMOVE;
+}
+
+/* Send what the socket takes now. 1: all sent; 0: more later; <0: errno. */
+static int conn_send(struct ipop_api_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		c->out_off += (size_t)w;
+	}
+	return 1;
+}
+
+static gboolean conn_writable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ipop_api_conn *c = data;
+
+	(void)fd;
+	(void)cond;
+	if (conn_send(c) == 0)
+		return G_SOURCE_CONTINUE;
+	c->watch = 0;   /* removed by returning G_SOURCE_REMOVE */
+	conn_close(c);
+	return G_SOURCE_REMOVE;
+}
+
+/* The request line is complete: render the answer and start sending it. */
+static gboolean conn_answer(struct ipop_api_conn *c)
+{
+	FILE *mf = open_memstream(&c->out, &c->out_len);
+
+	c->req[c->got] = '\0';
+	c->req[strcspn(c->req, "\r\n")] = '\0';
+	c->n->cs.api_requests++;
+	if (mf == NULL) {
+		c->n->cs.nomem++;
+		c->watch = 0;
+		conn_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	ipop_node_ports_poll(c->n);   /* the ports' counters as of now */
+	reply(mf, c->req, c->n);
+	fclose(mf);
+	if (conn_send(c) != 0) {
+		c->watch = 0;
+		conn_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	/* Replaces this watch: the socket is full, the client reads slowly. */
+	c->watch = g_unix_fd_add(c->fd, G_IO_OUT, conn_writable, c);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ipop_api_conn *c = data;
+	ssize_t r = recv(fd, c->req + c->got, sizeof(c->req) - 1 - c->got, MSG_DONTWAIT);
+
+	(void)cond;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return G_SOURCE_CONTINUE;
+	if (r <= 0 && c->got == 0) {   /* gone before asking anything */
+		c->watch = 0;
+		conn_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	if (r > 0)
+		c->got += (size_t)r;
+	if (r > 0 && c->got < sizeof(c->req) - 1 && memchr(c->req, '\n', c->got) == NULL)
+		return G_SOURCE_CONTINUE;
+	return conn_answer(c);   /* a line, a full buffer, or EOF after a partial line */
+}
+
+/* A free slot; when all are taken, the oldest client's, closed: clients that
+ * hold connections open cannot lock out the next one (a ping is answered as
+ * soon as it is read). */
+static unsigned free_slot(struct ipop_node *n)
+{
+	unsigned oldest = 0;
+
+	for (unsigned i = 0; i < IPOP_API_MAX_CONNS; i++) {
+		if (n->api_conns[i] == NULL)
+			return i;
+		if (n->api_conns[i]->seq < n->api_conns[oldest]->seq)
+			oldest = i;
+	}
+	n->cs.api_evicted++;
+	conn_close(n->api_conns[oldest]);
+	return oldest;
 }
 
 void ipop_api_serve(struct ipop_node *n)
 {
-	char req[128];
-	size_t got = 0;
-	int fd = accept4(n->api_fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Every connection waiting now, but no more than there are slots. */
+	for (unsigned k = 0; k < IPOP_API_MAX_CONNS; k++) {
+		int fd = accept4(n->api_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		unsigned slot = 0;
 
-	if (fd < 0)
-		return;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	while (got < sizeof(req) - 1 && poll(&pfd, 1, 2000) == 1) {
-		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (memchr(req, '\n', got))
-			break;
+		if (fd < 0)
+			return;   /* EAGAIN: none left (or an error the next wake-up retries) */
+		slot = free_slot(n);
+		struct ipop_api_conn *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			n->cs.nomem++;
+			close(fd);
+			continue;
+		}
+		c->n = n;
+		c->slot = slot;
+		c->fd = fd;
+		c->seq = ++n->api_seq;
+		n->api_conns[slot] = c;
+		c->watch = g_unix_fd_add(fd, G_IO_IN, conn_readable, c);
+		c->timer = g_timeout_add(IPOP_API_DEADLINE_MS, conn_deadline, c);
 	}
-	req[got] = '\0';
-	req[strcspn(req, "\r\n")] = '\0';
-	ipop_node_ports_poll(n);
-	reply(fd, req, n);
-	close(fd);
 }
 
 int ipop_api_open(struct ipop_node *n, char *err, size_t errlen)
@@ -416,6 +556,9 @@ int ipop_api_open(struct ipop_node *n, char *err, size_t errlen)
 
 void ipop_api_close(struct ipop_node *n)
 {
+	for (unsigned i = 0; i < IPOP_API_MAX_CONNS; i++)
+		if (n->api_conns[i] != NULL)
+			conn_close(n->api_conns[i]);
 	if (n->api_fd >= 0) {
 		close(n->api_fd);
 		unlink(n->cfg->api_socket);

@@ -1,8 +1,14 @@
-/* neigh.c - see neigh.h. Thread: control. */
+/* neigh.c - see neigh.h. Thread: control.
+ *
+ * Entries are made only for next hops the node needs (a peer's endpoint, a
+ * destination control sends to, the source of an authenticated handshake),
+ * never from unauthenticated packets, and go when unused: a peer's next hop
+ * is marked used once a second, anything else by each send. */
 #include "control/fib/neigh.h"
 #include "control/fib/tx.h"
 #include "control/log.h"
 #include "control/node.h"
+#include "control/session/peer.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,6 +19,7 @@
 
 #define NEIGH_RETRY_MS   1000
 #define NEIGH_REFRESH_MS 30000
+#define NEIGH_IDLE_MS    60000
 
 uint32_t ipop_neigh_nexthop(const struct ipop_node *n, uint32_t dst_ip)
 {
@@ -23,16 +30,31 @@ uint32_t ipop_neigh_nexthop(const struct ipop_node *n, uint32_t dst_ip)
 	return n->cfg->wan_gateway.s_addr;
 }
 
-static struct ipop_neigh *neigh_get(struct ipop_node *n, uint32_t ip, bool create)
+/* The entry for ip; with create, a new one if there is none, taking the
+ * least recently used entry's place when the table is full. */
+static struct ipop_neigh *neigh_get(struct ipop_node *n, uint32_t ip, bool create, uint64_t now_ms)
 {
-	for (unsigned i = 0; i < n->n_neigh; i++)
+	unsigned lru = 0;
+
+	for (unsigned i = 0; i < n->n_neigh; i++) {
 		if (n->neigh[i].ip == ip)
 			return &n->neigh[i];
-	if (!create || n->n_neigh >= IPOP_MAX_NEIGH)
+		if (n->neigh[i].used_ms < n->neigh[lru].used_ms)
+			lru = i;
+	}
+	if (!create)
 		return NULL;
-	struct ipop_neigh *e = &n->neigh[n->n_neigh++];
+	struct ipop_neigh *e;
+	if (n->n_neigh < IPOP_MAX_NEIGH) {
+		e = &n->neigh[n->n_neigh++];
+	} else {
+		e = &n->neigh[lru];
+		n->cs.neigh_evicted++;
+		n->dirty = true;   /* a table may carry the evicted next hop's MAC */
+	}
 	memset(e, 0, sizeof(*e));
 	e->ip = ip;
+	e->used_ms = now_ms;
 	return e;
 }
 
@@ -66,10 +88,9 @@ static int send_arp_request(struct ipop_node *n, uint32_t target)
 
 const struct ipop_neigh *ipop_neigh_lookup(struct ipop_node *n, uint32_t dst_ip, uint64_t now_ms)
 {
-	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, dst_ip), true);
+	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, dst_ip), true, now_ms);
 
-	if (e == NULL)
-		return NULL;
+	e->used_ms = now_ms;
 	if (!e->valid && now_ms - e->last_req_ms >= NEIGH_RETRY_MS) {
 		e->last_req_ms = now_ms;
 		send_arp_request(n, e->ip);
@@ -79,7 +100,7 @@ const struct ipop_neigh *ipop_neigh_lookup(struct ipop_node *n, uint32_t dst_ip,
 
 void ipop_neigh_learn(struct ipop_node *n, uint32_t ip, const struct rte_ether_addr *mac, uint64_t now_ms)
 {
-	struct ipop_neigh *e = neigh_get(n, ip, false);
+	struct ipop_neigh *e = neigh_get(n, ip, false, now_ms);
 
 	if (e == NULL)
 		return;   /* not a next hop we need */
@@ -96,9 +117,10 @@ void ipop_neigh_learn(struct ipop_node *n, uint32_t ip, const struct rte_ether_a
 void ipop_neigh_learn_via(struct ipop_node *n, uint32_t src_ip, const struct rte_ether_addr *mac,
 			  uint64_t now_ms)
 {
-	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, src_ip), true);
+	struct ipop_neigh *e = neigh_get(n, ipop_neigh_nexthop(n, src_ip), true, now_ms);
 
-	if (e != NULL && !e->valid)
+	e->used_ms = now_ms;
+	if (!e->valid)
 		ipop_neigh_learn(n, e->ip, mac, now_ms);
 }
 
@@ -120,8 +142,33 @@ void ipop_neigh_handle_arp(struct ipop_node *n, struct rte_mbuf *m)
 	ipop_neigh_learn(n, arp->arp_data.arp_sip, &arp->arp_data.arp_sha, ipop_now_ms());
 }
 
+/* Once a second: the peers' next hops are in use; what nothing used for
+ * NEIGH_IDLE_MS goes (neither its ARP refresh nor its slot is needed). */
+static void neigh_sweep(struct ipop_node *n, uint64_t now_ms)
+{
+	if (now_ms - n->neigh_swept_ms < 1000)
+		return;
+	n->neigh_swept_ms = now_ms;
+	for (uint16_t i = 0; i < n->n_peers; i++) {
+		const struct ipop_peer *p = n->peers[i];
+		struct ipop_neigh *e = p && p->ip ? neigh_get(n, ipop_neigh_nexthop(n, p->ip), false,
+							      now_ms) : NULL;
+		if (e != NULL)
+			e->used_ms = now_ms;
+	}
+	for (unsigned i = 0; i < n->n_neigh;) {
+		if (now_ms - n->neigh[i].used_ms < NEIGH_IDLE_MS) {
+			i++;
+			continue;
+		}
+		n->neigh[i] = n->neigh[--n->n_neigh];
+		n->cs.neigh_expired++;
+	}
+}
+
 void ipop_neigh_timers(struct ipop_node *n, uint64_t now_ms)
 {
+	neigh_sweep(n, now_ms);
 	for (unsigned i = 0; i < n->n_neigh; i++) {
 		struct ipop_neigh *e = &n->neigh[i];
 		uint64_t period = e->valid ? NEIGH_REFRESH_MS : NEIGH_RETRY_MS;

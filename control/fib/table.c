@@ -28,8 +28,10 @@ int ipop_table_publish(struct ipop_node *n)
 	struct ipop_fp_table *t = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*t), 64));
 	uint64_t now = ipop_now_ms();
 
-	if (t == NULL)
+	if (t == NULL) {
+		n->cs.nomem++;
 		return -ENOMEM;
+	}
 	memset(t, 0, sizeof(*t));
 	t->version = ++n->table_version;
 	t->wan_ip = n->cfg->wan_addr.s_addr;

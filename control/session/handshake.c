@@ -124,33 +124,56 @@ void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, con
 		LOG_WARN("handshake from %s refused: %s", ip, why);
 }
 
-/* A message noise.c refused: mac1 (cheap, checked first) or the AEAD. */
+/* A message noise.c refused: mac1 (cheap, checked first), the AEAD or the
+ * sender's key material (-EINVAL: a low-order point), or a failure of ours. */
 static void count_refused(struct ipop_node *n, int r)
 {
 	if (r == -EKEYREJECTED)
 		n->cs.hs_bad_mac1++;
-	else
+	else if (r == -EBADMSG || r == -EINVAL)
 		n->cs.hs_bad_auth++;
+	else
+		n->cs.hs_local_fail++;
 }
+
+/* A keypair for an authenticated handshake could not be made: ours to count. */
+static void count_keypair_fail(struct ipop_node *n, struct ipop_peer *p, int err)
+{
+	n->cs.hs_local_fail++;
+	snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+}
+
+/* Where a handshake message came from, and the port of ours it reached. */
+struct hs_src {
+	uint32_t ip;
+	uint16_t port;
+	struct rte_ether_addr mac;   /* the frame's source: our next hop towards ip */
+	uint16_t local_port;         /* network order: wan.port, or an ICE agent's */
+};
 
 /* Roaming: an authenticated handshake tells where the peer is now, and the
  * port of ours it reached (wan.port, or an ICE agent's: the NAT binding in
- * between is that 5-tuple, so our replies and data must leave from it). */
-static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, uint32_t ip, uint16_t port,
-			    uint16_t local_port)
+ * between is that 5-tuple, so our replies and data must leave from it); the
+ * frame came through our next hop towards it: its MAC serves until ARP
+ * answers (only now that the handshake authenticated). */
+static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, const struct hs_src *src,
+			    uint64_t now)
 {
+	uint16_t local_port = src->local_port;
+
+	ipop_neigh_learn_via(n, src->ip, &src->mac, now);
 	if (local_port == rte_cpu_to_be_16(n->cfg->wan_port))
 		local_port = 0;
-	if (p->ip == ip && p->port == port && p->local_port == local_port)
+	if (p->ip == src->ip && p->port == src->port && p->local_port == local_port)
 		return;
-	p->ip = ip;
-	p->port = port;
+	p->ip = src->ip;
+	p->port = src->port;
 	p->local_port = local_port;
 	n->dirty = true;
 }
 
 static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
-			uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t now)
+			const struct hs_src *src, uint64_t now)
 {
 	struct ipop_noise_hs hs;
 	struct ipop_hs_payload pl, mypl;
@@ -172,7 +195,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		char why[96];
 		memcpy(why, "unknown key ", 12);
 		sodium_bin2base64(why + 12, sizeof(why) - 12, remote, 32, sodium_base64_VARIANT_ORIGINAL);
-		ipop_hs_log_refusal(n, now, src_ip, why);
+		ipop_hs_log_refusal(n, now, src->ip, why);
 		n->cs.hs_unknown_peer++;
 		ipop_noise_hs_wipe(&hs);
 		return;
@@ -189,7 +212,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		n->cs.hs_peer_limited++;
 		char why[IPOP_CFG_NAME_LEN + 48];
 		snprintf(why, sizeof(why), "peer %s initiates too often", p->name);
-		ipop_hs_log_refusal(n, now, src_ip, why);
+		ipop_hs_log_refusal(n, now, src->ip, why);
 		ipop_noise_hs_wipe(&hs);
 		return;
 	}
@@ -212,7 +235,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	p->have_ts = true;
 	p->hs_accept_ms = now;
 	p->send_cipher = pl.rx_cipher;
-	update_endpoint(n, p, src_ip, src_port, dst_port);
+	update_endpoint(n, p, src, now);
 	if (ipop_index_alloc(n, &idx) != 0) {
 		n->cs.hs_no_index++;
 		ipop_noise_hs_wipe(&hs);
@@ -221,15 +244,16 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	fill_payload(n, &mypl, false);
 	r = ipop_noise_resp_create(&hs, &mypl, idx, msg->sender_index, &resp, &keys);
 	if (r != 0) {
+		/* Our ephemeral key or our own DH: the initiation was fine. */
 		ipop_index_free(n, idx);
-		n->cs.hs_bad_auth++;
+		n->cs.hs_local_fail++;
 		return;
 	}
 	struct ipop_keypair *kp = ipop_keypair_new(n, p, &keys, idx, msg->sender_index, false, &err);
 	sodium_memzero(&keys, sizeof(keys));
 	if (kp == NULL) {
 		ipop_index_free(n, idx);
-		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		count_keypair_fail(n, p, err);
 		return;
 	}
 	ipop_keypair_retire(n, &p->next);
@@ -276,7 +300,7 @@ static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
 }
 
 static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
-			uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t now)
+			const struct hs_src *src, uint64_t now)
 {
 	struct ipop_noise_session keys;
 	struct ipop_hs_payload pl;
@@ -306,10 +330,10 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	sodium_memzero(&keys, sizeof(keys));
 	if (kp == NULL) {
 		ipop_index_free(n, p->hs_index);
-		snprintf(p->last_error, sizeof(p->last_error), "keypair: %s", strerror(-err));
+		count_keypair_fail(n, p, err);
 		return;
 	}
-	update_endpoint(n, p, src_ip, src_port, dst_port);
+	update_endpoint(n, p, src, now);
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
 	/* Published by ipop_table_flush() after this burst of control messages;
@@ -330,15 +354,12 @@ void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ip_off);
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
-	/* The frame came through our next hop: use it until ARP answers. */
-	ipop_neigh_learn_via(n, ip->src_addr, &eth->src_addr, now);
+	struct hs_src src = { ip->src_addr, udp->src_port, eth->src_addr, udp->dst_port };
 	int type = ipop_wire_classify(f + poff, plen);
 	if (type == IPOP_MSG_HANDSHAKE_INIT)
-		handle_init(n, (const struct ipop_hs_init *)(f + poff), ip->src_addr, udp->src_port,
-			    udp->dst_port, now);
+		handle_init(n, (const struct ipop_hs_init *)(f + poff), &src, now);
 	else if (type == IPOP_MSG_HANDSHAKE_RESP)
-		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), ip->src_addr, udp->src_port,
-			    udp->dst_port, now);
+		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), &src, now);
 	else
 		n->cs.ring_bad++;
 }

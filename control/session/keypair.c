@@ -60,6 +60,7 @@ struct ipop_keypair *ipop_keypair_new(struct ipop_node *n, struct ipop_peer *p,
 	}
 	kp = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*kp) + ssz + rsz, 64));
 	if (kp == NULL) {
+		n->cs.nomem++;
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -121,6 +122,7 @@ void ipop_keypair_retire(struct ipop_node *n, struct ipop_keypair **kpp)
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		/* No room to queue it: take it out of the table and wait here. */
+		n->cs.nomem++;
 		ipop_table_publish(n);
 		rte_rcu_qsbr_synchronize(n->sh.qsbr, RTE_QSBR_THRID_INVALID);
 		keypair_destroy(n, kp);

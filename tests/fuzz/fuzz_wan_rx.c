@@ -85,8 +85,7 @@ static int gateway_setup(void)
 	ctx.st = stats;
 	ctx.pool = pool;
 	ctx.indirect_pool = ind_pool;
-	ctx.frag_tbl = rte_ip_frag_table_create(16, 4, 64, rte_get_tsc_hz(), SOCKET_ID_ANY);
-	if (ctx.frag_tbl == NULL)
+	if (ipop_reasm_init(&ctx.reasm, 64, rte_get_tsc_hz(), SOCKET_ID_ANY) != 0)
 		return -1;
 	for (int i = 0; i < 5; i++)
 		queues[i].flush = drop_all;
@@ -226,8 +225,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 5; i++)
 		ipop_pktq_flush(&queues[i]);
 	/* Forget fragments still waiting for their peers, then check for leaks. */
-	rte_ip_frag_table_del_expired_entries(ctx.frag_tbl, &ctx.death_row, UINT64_MAX);
-	rte_ip_frag_free_death_row(&ctx.death_row, 0);
+	ipop_reasm_expire(&ctx.reasm, UINT64_MAX, stats);
+	if (ctx.reasm.held != 0) {
+		fprintf(stderr, "fuzz_wan_rx: reassembly says it holds %u mbufs after expiring all\n",
+			ctx.reasm.held);
+		abort();
+	}
 	if (rte_mempool_avail_count(pool) != POOL_N || rte_mempool_avail_count(ind_pool) != IND_N) {
 		fprintf(stderr, "fuzz_wan_rx: mbuf leak: %u/%u, %u/%u\n",
 			rte_mempool_avail_count(pool), POOL_N, rte_mempool_avail_count(ind_pool), IND_N);

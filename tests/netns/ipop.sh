@@ -9,6 +9,10 @@
 #   gw_start SITE / gw_stop SITE [SIG] / gw_kill SITE
 #   gw_json SITE / gw_get SITE PYEXPR / gw_wait_peer SITE PEER STATE TIMEOUT_S
 #   gw_signal_block SITE PW  a signal { } group (XMPP signalling) for gw_config's EXTRA
+#   gw_wan_tap_bridge SITE   with GW_WAN_TAP[SITE]=NAME the WAN is a net_tap named NAME
+#                          instead of af_packet on `wan`: after gw_start, this bridges
+#                          NAME with `wan` in the kernel (frames pass whole: no
+#                          reassembly before DPDK, unlike af_packet)
 #
 # Two busy pollers on one CPU collapse (machine-notes), so sites alternate their
 # workers between the two CPUs and every gateway runs with idle back-off. Knobs:
@@ -93,7 +97,7 @@ $(w=${GW_IDLE_WAIT[$l]:-${GW_IDLE_WAIT_DEFAULT:-}}; [[ -z "$w" ]] || echo "  idl
 };
 $( ((${GW_NO_LAN[$l]:-0})) || echo "lan: { device = \"net_af_packet_lan,iface=lan${GW_AFP_ARGS:+,$GW_AFP_ARGS}\"; };" )
 wan: {
-  device = "net_af_packet_wan,iface=wan${GW_AFP_ARGS:+,$GW_AFP_ARGS}";
+  device = "$(_gw_wan_dev "$l")";
   address = "${T_GW_WAN_CIDR[$l]}";
   gateway = "${T_GW_WAN_GW[$l]}";
   port = $GW_PORT;
@@ -114,7 +118,33 @@ $peers
 CONF
 }
 
-declare -gA GW_CIPHER=() GW_NO_LAN=() GW_AEAD_PATH=() GW_IDLE_WAIT=()
+declare -gA GW_CIPHER=() GW_NO_LAN=() GW_AEAD_PATH=() GW_IDLE_WAIT=() GW_WAN_TAP=()
+
+_gw_wan_dev() {
+	if [[ -n "${GW_WAN_TAP[$1]:-}" ]]; then
+		echo "net_tap_wan,iface=${GW_WAN_TAP[$1]}"
+	else
+		echo "net_af_packet_wan,iface=wan${GW_AFP_ARGS:+,$GW_AFP_ARGS}"
+	fi
+}
+
+# gw_wan_tap_bridge SITE : join the WAN TAP ipopd created to the `wan` veth with a
+# kernel bridge (no address, so the kernel only forwards); gw_guard's drop on
+# `wan` goes, or the bridge would never see a frame. The TAP's kernel side
+# starts with the MAC DPDK uses: as a bridge port's own address the bridge
+# would keep every frame for ipopd to itself, so it gets another one.
+gw_wan_tap_bridge() {
+	local l=$1 tap=${GW_WAN_TAP[$1]:-}
+	[[ -n "$tap" ]] || return 1
+	wait_until 15 nsx "gw-$l" ip link show dev "$tap" || return 1
+	nsx "gw-$l" nft delete chain netdev ipopguard wan || return 1
+	nsx "gw-$l" ip link set dev "$tap" address "02:00:00:00:fe:$(printf %02x "${T_SITE_IDX[$l]}")" || return 1
+	nsx "gw-$l" ip link add br-wan type bridge forward_delay 0 stp_state 0 || return 1
+	nsx "gw-$l" ip link set dev wan master br-wan || return 1
+	nsx "gw-$l" ip link set dev "$tap" master br-wan || return 1
+	nsx "gw-$l" ip link set dev "$tap" up || return 1
+	nsx "gw-$l" ip link set dev br-wan up
+}
 
 # gw_signal_block SITE PASSWORD : a signal { } group for EXTRA in gw_config; the
 # site's JID is gw-SITE@$GW_XMPP_DOMAIN on the srv namespace's Prosody. Knobs:

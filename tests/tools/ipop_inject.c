@@ -13,6 +13,11 @@
  *       SECONDS; from this host's address (one) or from a random source in
  *       10.99.0.0/16 per packet (spoof: raw socket, needs CAP_NET_RAW). Prints
  *       "sent N in S s".
+ *   ipop-inject fragflood IP PORT SECONDS PPS
+ *       first fragments (MF set, offset 0, 1,000 bytes of UDP to PORT) of
+ *       datagrams that never complete, each from a random source in
+ *       10.99.0.0/16 with a random IP ID (raw socket, needs CAP_NET_RAW): what
+ *       pins a reassembly table that is not bounded. Rate and output as hsflood.
  * INDEX is the receiver index as printed by tcpdump-free tools: 8 hex digits of the
  * wire bytes. Exit 0 when everything was sent.
  */
@@ -123,6 +128,18 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Sleep until sent packets are due at pps since t0; returns the time. */
+static double pace(double t0, double t, uint64_t sent, double pps)
+{
+	if (pps > 0 && (double)sent > (t - t0) * pps) {
+		double ahead = (double)sent / pps - (t - t0);
+		struct timespec d = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+		nanosleep(&d, NULL);
+		t = now_s();
+	}
+	return t;
+}
+
 static int hsflood(const char *ip, const char *port, const char *pub_b64, double seconds,
 		   double pps, int spoof)
 {
@@ -189,13 +206,55 @@ static int hsflood(const char *ip, const char *port, const char *pub_b64, double
 			if (w >= 0)
 				sent++;
 		}
-		t = now_s();
-		if (pps > 0 && (double)sent > (t - t0) * pps) {
-			double ahead = (double)sent / pps - (t - t0);
-			struct timespec d = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
-			nanosleep(&d, NULL);
-			t = now_s();
+		t = pace(t0, now_s(), sent, pps);
+	}
+	printf("sent %llu in %.1f s\n", (unsigned long long)sent, t - t0);
+	return 0;
+}
+
+static int fragflood(const char *ip, const char *port, double seconds, double pps)
+{
+	struct sockaddr_in sa;
+	struct {
+		struct iphdr ip;
+		struct udphdr udp;
+		uint8_t data[1000 - sizeof(struct udphdr)];
+	} __attribute__((packed)) pkt;
+	int fd = open_to(ip, port, &sa);
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);   /* implies IP_HDRINCL */
+	if (fd < 0) {
+		perror("raw socket");
+		return 1;
+	}
+	getrandom(&xs_state, sizeof(xs_state), 0);
+	xs_state |= 1;
+	memset(&pkt, 0, sizeof(pkt));
+	getrandom(pkt.data, sizeof(pkt.data), 0);
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.frag_off = htons(IP_MF);                /* offset 0: a first fragment */
+	pkt.ip.daddr = sa.sin_addr.s_addr;
+	pkt.udp.source = htons(5800);
+	pkt.udp.dest = sa.sin_port;
+	pkt.udp.len = htons(1400);                     /* the whole datagram's, never sent */
+	double t0 = now_s(), t = t0;
+	uint64_t sent = 0;
+	while (t - t0 < seconds) {
+		for (int b = 0; b < 16; b++) {
+			uint64_t r = xs_next();
+			pkt.ip.saddr = htonl(0x0a630000u | (uint32_t)(r >> 48));
+			pkt.ip.id = (uint16_t)(r >> 16) | 1;   /* 0 would let the kernel pick */
+			if (sendto(fd, &pkt, sizeof(pkt), 0, (const struct sockaddr *)&sa, sizeof(sa)) >= 0)
+				sent++;
 		}
+		t = pace(t0, now_s(), sent, pps);
 	}
 	printf("sent %llu in %.1f s\n", (unsigned long long)sent, t - t0);
 	return 0;
@@ -217,10 +276,12 @@ int main(int argc, char **argv)
 			return 1;
 		return garbage(fd, &sa, atoi(argv[4]));
 	}
+	if (argc == 6 && strcmp(argv[1], "fragflood") == 0)
+		return fragflood(argv[2], argv[3], atof(argv[4]), atof(argv[5]));
 	if (argc == 8 && strcmp(argv[1], "hsflood") == 0)
 		return hsflood(argv[2], argv[3], argv[4], atof(argv[5]), atof(argv[6]),
 			       strcmp(argv[7], "spoof") == 0);
 	fprintf(stderr, "usage: ipop-inject wrongkey IP PORT INDEX_HEX COUNTER N | garbage IP PORT N"
-			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof\n");
+			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof | fragflood IP PORT SECONDS PPS\n");
 	return 2;
 }

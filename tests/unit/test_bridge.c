@@ -469,10 +469,114 @@ static void test_cache(void)
 	ipop_bridge_free(&br);
 }
 
+/* L2 hygiene (issue 14 item 4): the IEEE link-local groups; a peer cannot
+ * take a MAC seen on the LAN within the hold time; a peer's new MACs never
+ * evict live LAN ones; the caller's rate limit stops every change. */
+static void test_link_local(void)
+{
+	uint8_t m[6] = { 0x01, 0x80, 0xC2, 0, 0, 0 };
+
+	for (unsigned i = 0; i < 0x10; i++) {
+		m[5] = (uint8_t)i;
+		CHECK(ipop_mac_link_local(m));
+	}
+	m[5] = 0x10;
+	CHECK(!ipop_mac_link_local(m));
+	m[5] = 0x0e, m[4] = 1;
+	CHECK(!ipop_mac_link_local(m));
+	CHECK(!ipop_mac_link_local((const uint8_t *)"\xff\xff\xff\xff\xff\xff"));
+	CHECK(!ipop_mac_link_local((const uint8_t *)"\x01\x00\x5e\x00\x00\x01"));
+}
+
+static void test_remote_hold(void)
+{
+	struct ipop_bridge br;
+	uint8_t h[6];
+	const uint32_t t = 1000;
+
+	CHECK(ipop_bridge_init(&br, 1024, 300) == 0);
+	mac_of(h, 0x020000000101ull);
+	CHECK(ipop_bridge_learn(&br, h, IPOP_LOC_LAN, t));
+	/* A peer claims the LAN host's MAC: refused while the host is recent. */
+	CHECK(ipop_bridge_learn_remote(&br, h, 7, t, true) == IPOP_LEARN_HELD);
+	CHECK(ipop_bridge_learn_remote(&br, h, 7, t + IPOP_MAC_HOLD_S, true) == IPOP_LEARN_HELD);
+	CHECK(ipop_bridge_lookup(&br, h, t + IPOP_MAC_HOLD_S) == IPOP_LOC_LAN);
+	/* The host refreshes it; later silent for longer: it moved. */
+	CHECK(!ipop_bridge_learn(&br, h, IPOP_LOC_LAN, t + 3));
+	CHECK(ipop_bridge_learn_remote(&br, h, 7, t + 3 + IPOP_MAC_HOLD_S, true) == IPOP_LEARN_HELD);
+	CHECK(ipop_bridge_learn_remote(&br, h, 7, t + 4 + IPOP_MAC_HOLD_S, true) ==
+	      IPOP_LEARN_CHANGED);
+	CHECK(ipop_bridge_lookup(&br, h, t + 4 + IPOP_MAC_HOLD_S) == 7);
+	/* Between peers and from the host TAP alike. */
+	CHECK(ipop_bridge_learn_remote(&br, h, 8, t + 10, true) == IPOP_LEARN_CHANGED);
+	CHECK(ipop_bridge_learn_remote(&br, h, 8, t + 10, true) == IPOP_LEARN_SAME);
+	CHECK(ipop_bridge_learn(&br, h, IPOP_LOC_HOST, t + 11));   /* local wins at once */
+	CHECK(ipop_bridge_learn_remote(&br, h, 8, t + 12, true) == IPOP_LEARN_HELD);
+	/* The caller's rate limit: no change, but a refresh. */
+	mac_of(h, 0x020000000202ull);
+	CHECK(ipop_bridge_learn_remote(&br, h, 9, t, false) == IPOP_LEARN_LIMITED);
+	CHECK(ipop_bridge_lookup(&br, h, t) == IPOP_LOC_NONE);
+	CHECK(ipop_bridge_learn_remote(&br, h, 9, t, true) == IPOP_LEARN_CHANGED);
+	CHECK(ipop_bridge_learn_remote(&br, h, 9, t + 1, false) == IPOP_LEARN_SAME);
+	CHECK(ipop_bridge_learn_remote(&br, h, 10, t + 2, false) == IPOP_LEARN_LIMITED);
+	CHECK(ipop_bridge_lookup(&br, h, t + 2) == 9);
+	ipop_bridge_free(&br);
+}
+
+/* A peer sending random source MACs at its bucket cannot push out a live LAN
+ * MAC; once the LAN entries have aged out, its MACs are learnt again. */
+static void test_remote_no_evict(void)
+{
+	struct ipop_bridge br;
+	uint8_t lan[IPOP_BRIDGE_WAYS][6], m[6];
+	const uint32_t t = 5000;
+	unsigned n_lan = 0, no_room = 0, learnt = 0;
+
+	CHECK(ipop_bridge_init(&br, 256, 300) == 0);
+	uint32_t target = UINT32_MAX;
+	for (unsigned tries = 0; tries < 1000000 && n_lan < IPOP_BRIDGE_WAYS; tries++) {
+		mac_of(m, rng() & 0xFEFFFFFFFFFFull);
+		uint32_t bucket = ipop_mac_hash(ipop_mac_key(m)) & br.mask;
+		if (target == UINT32_MAX)
+			target = bucket;
+		if (bucket != target)
+			continue;
+		memcpy(lan[n_lan++], m, 6);
+		CHECK(ipop_bridge_learn(&br, m, IPOP_LOC_LAN, t));
+	}
+	CHECK(n_lan == IPOP_BRIDGE_WAYS);
+	for (unsigned tries = 0; tries < 1000000 && no_room < 50; tries++) {
+		mac_of(m, rng() & 0xFEFFFFFFFFFFull);
+		if ((ipop_mac_hash(ipop_mac_key(m)) & br.mask) != target)
+			continue;
+		enum ipop_learn_result r = ipop_bridge_learn_remote(&br, m, 3, t + 1, true);
+		no_room += r == IPOP_LEARN_NO_ROOM;
+		learnt += r == IPOP_LEARN_CHANGED;
+	}
+	CHECK(no_room == 50 && learnt == 0);
+	for (unsigned i = 0; i < n_lan; i++)
+		CHECK(ipop_bridge_lookup(&br, lan[i], t + 1) == IPOP_LOC_LAN);
+	/* The old, unprotected learning would have evicted them. */
+	CHECK(ipop_bridge_learn(&br, m, 3, t + 1));
+	unsigned still = 0;
+	for (unsigned i = 0; i < n_lan; i++)
+		still += ipop_bridge_lookup(&br, lan[i], t + 1) == IPOP_LOC_LAN;
+	CHECK(still == n_lan - 1);
+	CHECK(ipop_bridge_learn_remote(&br, m, 3, t + 302, true) == IPOP_LEARN_SAME);
+	mac_of(m, 0x02aa00000001ull);
+	while ((ipop_mac_hash(ipop_mac_key(m)) & br.mask) != target)
+		m[5]++;
+	CHECK(ipop_bridge_learn_remote(&br, m, 3, t + 302, true) == IPOP_LEARN_CHANGED);
+	ipop_bridge_free(&br);
+}
+
 int main(void)
 {
 	test_mac_key();
 	test_cache();
+	test_link_local();
+	test_remote_hold();
+	test_remote_no_evict();
 	test_init_args();
 	test_learn_lookup_move();
 	test_ageing();

@@ -26,6 +26,7 @@
 #include <rte_eal.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
+#include <pthread.h>
 #include <rte_ip_frag.h>
 
 #define POOL_N   8191
@@ -34,6 +35,7 @@
 #define SINK_CAP 1024
 #define WAN_MTU  1500
 #define NOW_S    1000
+#define REASM_CAP 256   /* mbufs B's reassembly may hold */
 #define MAX_UNFRAG (WAN_MTU - IPOP_IP_OVERHEAD)   /* largest frame sent unfragmented */
 
 static struct rte_mempool *pool, *ind_pool, *jumbo_pool;
@@ -221,8 +223,7 @@ static void gw_init(struct gw *g, const char *name, int me, int with_host)
 	g->c.st = g->st;
 	g->c.pool = pool;
 	g->c.indirect_pool = ind_pool;
-	g->c.frag_tbl = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz() * 2, SOCKET_ID_ANY);
-	CHECK(g->c.frag_tbl != NULL);
+	CHECK(ipop_reasm_init(&g->c.reasm, REASM_CAP, rte_get_tsc_hz(), SOCKET_ID_ANY) == 0);
 	g->c.ip_id = (uint16_t)(me << 12);
 	for (int i = 0; i < Q_N; i++) {
 		g->q[i].flush = sink_flush;
@@ -238,7 +239,7 @@ static void gw_init(struct gw *g, const char *name, int me, int with_host)
 
 static void gw_fini(struct gw *g)
 {
-	rte_ip_frag_table_destroy(g->c.frag_tbl);
+	ipop_reasm_fini(&g->c.reasm);
 	ipop_aead_mgr_free(g->c.aead);
 	ipop_bridge_free(&g->br);
 	free(g->t);
@@ -1402,36 +1403,332 @@ static void test_inner_frag(void)
 	drops_none(&B, "1518");
 }
 
-/* First fragments that never complete fill B's reassembly table (64 buckets x 4
- * ways, 256 entries); what it cannot hold goes to the death row and must be
- * counted as a reassembly drop, not vanish. */
-static void test_reasm_overflow(void)
+/* A key the AEAD cannot use (wiped here): the frame is dropped as a seal
+ * failure, a local fault, not as a frame without a session. */
+static void test_seal_failed(void)
+{
+	static uint8_t f[100];
+	struct rte_mbuf *out[4];
+
+	ipop_aead_key_wipe(&kAB->send_key);
+	frame_udp4(f, HB, HA, sizeof(f), 1, 9);
+	CHECK(send1(&A, f, sizeof(f), out, 4) == 0);
+	drops_expect(&A, IPOP_DROP_SEAL_FAILED, 1, "seal failed");
+	keys_set(&A, kAB, &B, kBA, IPOP_CIPHER_AES256GCM, IPOP_CIPHER_CHACHA20POLY1305, 1);
+	struct rte_mbuf *m = sealed_ab(f, sizeof(f), 10);   /* the restored key works */
+	CHECK(m != NULL && deliver_b(m, f, sizeof(f)));
+	all_quiet("seal failed");
+}
+
+/* ---- two workers on one session ---- */
+
+#define TW_ROUNDS 20
+#define TW_N      1024  /* packets per round, each given to both workers (<= SINK_CAP) */
+#define TW_BURST  1     /* packets per call: the two workers in step, packet by packet */
+
+static struct gw B2;   /* a second worker of gateway B: B's table and bridge */
+static struct rte_mbuf *tw_in[2][TW_N];
+static pthread_barrier_t tw_done;
+static unsigned tw_round;   /* the round the workers may run: they spin on it, so start together */
+
+static void twin_init(struct gw *t, const struct gw *g)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = "B'";
+	t->st = aligned_alloc(64, sizeof(*t->st));
+	memset(t->st, 0, sizeof(*t->st));
+	CHECK(ipop_aead_mgr_create(&t->c.aead) == 0);
+	t->c.bridge = g->c.bridge;
+	t->c.routes = g->c.routes;
+	t->c.st = t->st;
+	t->c.pool = pool;
+	t->c.indirect_pool = ind_pool;
+	CHECK(ipop_reasm_init(&t->c.reasm, REASM_CAP, rte_get_tsc_hz(), SOCKET_ID_ANY) == 0);
+	for (int i = 0; i < Q_N; i++) {
+		t->q[i].flush = sink_flush;
+		t->q[i].arg = &t->s[i];
+	}
+	t->c.q_wan = &t->q[Q_WAN];
+	t->c.q_lan = &t->q[Q_LAN];
+	t->c.q_exc = &t->q[Q_EXC];
+	t->c.q_ctrl = &t->q[Q_CTRL];
+	t->t = g->t;
+}
+
+static void twin_fini(struct gw *t)
+{
+	ipop_reasm_fini(&t->c.reasm);
+	ipop_aead_mgr_free(t->c.aead);
+	free(t->st);
+}
+
+/* One worker: every round, its copy of the round's packets in bursts of 32. */
+static void *tw_worker(void *arg)
+{
+	unsigned w = (unsigned)(uintptr_t)arg;
+	struct gw *g = w ? &B2 : &B;
+
+	for (unsigned r = 1; r <= TW_ROUNDS; r++) {
+		while (__atomic_load_n(&tw_round, __ATOMIC_ACQUIRE) < r)
+			;
+		for (unsigned i = 0; i < TW_N; i += TW_BURST)
+			wan_rx(g, &tw_in[w][i], TW_BURST);
+		pthread_barrier_wait(&tw_done);
+	}
+	return NULL;
+}
+
+/* Count the frames a worker delivered, by the sequence number they carry. */
+static unsigned tw_collect(struct gw *g, uint8_t *seen, unsigned *dups)
+{
+	struct rte_mbuf *got[TW_N];
+	unsigned n = take(g, Q_LAN, got, TW_N);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t seq;
+		memcpy(&seq, rte_pktmbuf_mtod_offset(got[i], uint8_t *, 42), 4);
+		if (seq < TW_ROUNDS * TW_N && seen[seq]++)
+			(*dups)++;
+	}
+	free_all(got, n);
+	return n;
+}
+
+/* Both of B's workers receive every packet of one session at the same time
+ * (a replay from another address, or datagrams of one session on two queues):
+ * each frame reaches the LAN exactly once, the other copy is a replay. */
+static void test_two_workers(void)
+{
+	static uint8_t seen[TW_ROUNDS * TW_N];
+	static uint8_t f[64];
+	pthread_t th[2];
+	unsigned by[2] = { 0, 0 }, dups = 0;
+	uint64_t rb0 = B.st->drops[IPOP_DROP_WAN_REPLAY] + B.st->drops[IPOP_DROP_WAN_OLD];
+
+	twin_init(&B2, &B);
+	tw_round = 0;
+	CHECK(pthread_barrier_init(&tw_done, NULL, 3) == 0);
+	for (unsigned w = 0; w < 2; w++)
+		CHECK(pthread_create(&th[w], NULL, tw_worker, (void *)(uintptr_t)w) == 0);
+	for (unsigned r = 0; r < TW_ROUNDS; r++) {
+		for (unsigned i = 0; i < TW_N; i += 32) {
+			struct rte_mbuf *m[32];
+			for (unsigned k = 0; k < 32; k++) {
+				uint32_t seq = r * TW_N + i + k;
+				frame_udp4(f, HB, HA, sizeof(f), 1, seq);
+				memcpy(f + 42, &seq, 4);
+				m[k] = mk(pool, f, sizeof(f));
+			}
+			local_rx(&A, m, 32, IPOP_LOC_LAN);
+			CHECK(wan_out(&A, &tw_in[0][i], 32) == 32);
+			for (unsigned k = 0; k < 32; k++)
+				tw_in[1][i + k] = dup(tw_in[0][i + k]);
+		}
+		__atomic_store_n(&tw_round, r + 1, __ATOMIC_RELEASE);   /* both workers run it */
+		pthread_barrier_wait(&tw_done);
+		by[0] += tw_collect(&B, seen, &dups);
+		by[1] += tw_collect(&B2, seen, &dups);
+	}
+	for (unsigned w = 0; w < 2; w++)
+		pthread_join(th[w], NULL);
+	pthread_barrier_destroy(&tw_done);
+	uint64_t rb = B.st->drops[IPOP_DROP_WAN_REPLAY] + B.st->drops[IPOP_DROP_WAN_OLD] - rb0 +
+		      B2.st->drops[IPOP_DROP_WAN_REPLAY] + B2.st->drops[IPOP_DROP_WAN_OLD];
+	printf("datapath: two workers, %u packets each: %u delivered by B, %u by B', %u twice, "
+	       "%lu refused as replays\n", TW_ROUNDS * TW_N, by[0], by[1], dups, (unsigned long)rb);
+	CHECK(dups == 0);
+	CHECK(by[0] + by[1] == TW_ROUNDS * TW_N);
+	CHECK(rb == TW_ROUNDS * TW_N);
+	B.want_drops[IPOP_DROP_WAN_REPLAY] += B.st->drops[IPOP_DROP_WAN_REPLAY] - B.want_drops[IPOP_DROP_WAN_REPLAY];
+	B.want_drops[IPOP_DROP_WAN_OLD] += B.st->drops[IPOP_DROP_WAN_OLD] - B.want_drops[IPOP_DROP_WAN_OLD];
+	for (unsigned d = 0; d < IPOP_DROP__MAX; d++)
+		CHECK(d == IPOP_DROP_WAN_REPLAY || d == IPOP_DROP_WAN_OLD || B2.st->drops[d] == 0);
+	CHECK(quiet(&B2, "two workers"));
+	twin_fini(&B2);
+	all_quiet("two workers");
+	drops_none(&B, "two workers");
+}
+
+/* ---- outer reassembly, bounded (dataplane/reasm.h) ---- */
+
+static void wan_rx_at(struct gw *g, struct rte_mbuf **m, uint16_t n, uint64_t tsc)
+{
+	g->c.now_tsc = tsc;
+	g->c.now_s = NOW_S;
+	ipop_dp_wan_rx(&g->c, g->t, m, n);
+	flush_all(g);
+}
+
+/* The first fragment of a tunnel datagram from A to B (its second is freed). */
+static struct rte_mbuf *first_frag(uint32_t seed)
 {
 	static uint8_t f[1514];
-	struct rte_mbuf *out[8];
-	const unsigned n_pkts = 320;
-	uint64_t d0 = B.st->drops[IPOP_DROP_REASM], ri = B.st->reasm_in;
+	struct rte_mbuf *out[4];
 
-	for (unsigned k = 0; k < n_pkts; k++) {
-		frame_udp4(f, HB, HA, 1514, 1, 1000 + k);
-		unsigned n = send1(&A, f, 1514, out, 8);
+	frame_udp4(f, HB, HA, 1514, 1, seed);
+	unsigned n = send1(&A, f, 1514, out, 4);
+	CHECK(n == 2);
+	if (n > 1)
+		free_all(out + 1, n - 1);
+	return n ? out[0] : NULL;
+}
+
+/* Lone first fragments (what a spoofing flood sends) cannot hold more than
+ * the cap; a genuine datagram still gets through a full table; what nobody
+ * completes goes on time with no other fragment arriving; every fragment shed
+ * is counted once, by reason. Time is B's now_tsc, set per call. */
+static void test_reasm_bounded(void)
+{
+	static uint8_t f[1514];
+	struct rte_mbuf *out[4], *m, *got[4];
+	struct ipop_reasm *r = &B.c.reasm;
+	uint64_t hz = rte_get_tsc_hz(), ms = hz / 1000;
+	uint64_t t0 = rte_rdtsc() + 10 * hz;   /* after everything earlier tests left */
+	const unsigned flood = REASM_CAP + 64;
+
+	/* test_outer_frag's lone fragments (on real time) go first. */
+	uint32_t left = r->held;
+	ipop_reasm_expire(r, t0, B.st);
+	CHECK(r->held == 0 && B.st->reasm_held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_TIMEOUT, left, "reasm leftovers");
+	unsigned base = rte_mempool_avail_count(pool);
+	uint64_t ri = B.st->reasm_in;
+
+	/* 1. The cap: at one instant, REASM_CAP are held, the rest refused. */
+	unsigned over = 0;
+	for (unsigned k = 0; k < flood; k++) {
+		if ((m = first_frag(2000 + k)) == NULL)
+			continue;
+		wan_rx_at(&B, &m, 1, t0);
+		over += r->held > REASM_CAP;
+	}
+	CHECK(over == 0);
+	CHECK(r->held == REASM_CAP && B.st->reasm_held == REASM_CAP);
+	CHECK(base - rte_mempool_avail_count(pool) == REASM_CAP);
+	drops_expect(&B, IPOP_DROP_REASM_FULL, flood - REASM_CAP, "reasm cap");
+
+	/* 2. 2 ms later a genuine datagram: its first fragment evicts what is
+	 * older than 1 ms, its second completes it. */
+	frame_udp4(f, HB, HA, 1514, 1, 77);
+	CHECK(send1(&A, f, 1514, out, 4) == 2);
+	wan_rx_at(&B, &out[0], 1, t0 + 2 * ms);
+	wan_rx_at(&B, &out[1], 1, t0 + 2 * ms + 100);
+	unsigned g = take(&B, Q_LAN, got, 4);
+	CHECK(g == 1 && same(got[0], f, 1514));
+	free_all(got, g);
+	CHECK(B.st->reasm_in == ri + 1);
+	CHECK(r->held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_EVICTED, REASM_CAP, "reasm evict");
+	CHECK(rte_mempool_avail_count(pool) == base);
+
+	/* 3. On time: 100 lone first fragments, then none; the timer alone frees
+	 * them once 1 s old, not before. */
+	uint64_t t1 = t0 + 10 * ms;
+	for (unsigned k = 0; k < 100; k++) {
+		if ((m = first_frag(3000 + k)) != NULL)
+			wan_rx_at(&B, &m, 1, t1 + k);
+	}
+	CHECK(r->held == 100);
+	ipop_reasm_expire(r, t1 + (IPOP_REASM_TTL_MS - 1) * ms, B.st);
+	CHECK(r->held == 100);
+	drops_none(&B, "reasm before ttl");
+	ipop_reasm_expire(r, t1 + (IPOP_REASM_TTL_MS + 1) * ms, B.st);
+	CHECK(r->held == 0 && B.st->reasm_held == 0);
+	drops_expect(&B, IPOP_DROP_REASM_TIMEOUT, 100, "reasm ttl");
+	CHECK(rte_mempool_avail_count(pool) == base);
+
+	/* 4. Counted per fragment: a first fragment that comes twice fails
+	 * its datagram; both copies are dropped. */
+	uint64_t t2 = t1 + 2 * hz;
+	if ((m = first_frag(4000)) != NULL) {
+		struct rte_mbuf *d = dup(m);
+		wan_rx_at(&B, &m, 1, t2);
+		wan_rx_at(&B, &d, 1, t2 + 1);
+	}
+	CHECK(r->held == 0);
+	drops_expect(&B, IPOP_DROP_REASM, 2, "reasm duplicate");
+	CHECK(rte_mempool_avail_count(pool) == base);
+	all_quiet("reasm bounded");
+	drops_none(&A, "reasm bounded");
+}
+
+/* A frame of 1441..1447 bytes makes an outer datagram whose last fragment
+ * carries 1..7 bytes: valid (only the other fragments carry multiples of 8),
+ * shorter than a UDP header, and it completes the datagram. */
+static void test_reasm_short_last(void)
+{
+	static uint8_t f[1448];
+	static const int fwd[2] = { 0, 1 }, rev[2] = { 1, 0 };
+	struct rte_mbuf *out[4];
+
+	for (uint32_t k = 1; k <= 7; k++) {
+		uint32_t len = 1440 + k;
+		frame_udp4(f, HB, HA, len, 1, 50 + k);
+		unsigned n = send1(&A, f, len, out, 4);
 		CHECK(n == 2);
 		if (n != 2) {
 			free_all(out, n);
 			continue;
 		}
-		wan_rx(&B, out, 1);
-		rte_pktmbuf_free(out[1]);
+		CHECK(be16(rte_pktmbuf_mtod_offset(out[1], uint8_t *, 14 + 2)) == 20 + k);
+		uint64_t ri = B.st->reasm_in;
+		CHECK(deliver_frags(out, 2, k % 2 ? fwd : rev, f, len));
+		CHECK(B.st->reasm_in == ri + 1);
 	}
-	uint64_t d = B.st->drops[IPOP_DROP_REASM] - d0;
-	printf("datapath: %u lone first fragments, %lu counted as reassembly drops\n",
-	       n_pkts, (unsigned long)d);
-	CHECK(B.st->reasm_in == ri);
-	CHECK(d >= n_pkts - 256 && d <= n_pkts);
-	B.want_drops[IPOP_DROP_REASM] += d;
-	all_quiet("reasm overflow");
-	drops_none(&A, "reasm overflow");
-	drops_none(&B, "reasm overflow");
+	all_quiet("short last fragment");
+	drops_none(&B, "short last fragment");
+}
+
+/* UDP to B's address but not its tunnel port, in fragments: reassembled and
+ * handed to the kernel whole, with a valid IPv4 checksum (DPDK leaves it 0),
+ * as a chain when it does not fit one mbuf. */
+static void test_reasm_to_kernel(void)
+{
+	static uint8_t f[14 + 20 + 8 + 3000], payload[3000], fr[1600];
+	static const uint32_t sizes[2] = { 2000, 3000 };
+
+	for (unsigned i = 0; i < 2; i++) {
+		for (uint32_t j = 0; j < sizes[i]; j++)
+			payload[j] = (uint8_t)(j * 13 + i);
+		uint32_t len = frame_outer(f, &B, 17, 53, payload, sizes[i]);
+		uint32_t body = len - 34, off = 0;
+		uint64_t ri = B.st->reasm_in, ex = B.st->exc_tx;
+		uint16_t id = (uint16_t)(0x4d00 + i);
+		while (off < body) {
+			uint32_t part = body - off > 1480 ? 1480 : body - off;
+			uint8_t *ip = fr + 14;
+			memcpy(fr, f, 34);
+			ip[2] = (uint8_t)((20 + part) >> 8), ip[3] = (uint8_t)(20 + part);
+			ip[4] = (uint8_t)(id >> 8), ip[5] = (uint8_t)id;
+			uint16_t fo = (uint16_t)(off / 8 | (off + part < body ? 0x2000 : 0));
+			ip[6] = (uint8_t)(fo >> 8), ip[7] = (uint8_t)fo;
+			ref_ip_csum_set(ip);
+			memcpy(fr + 34, f + 34 + off, part);
+			struct rte_mbuf *m = mk(pool, fr, 34 + part);
+			wan_rx(&B, &m, 1);
+			off += part;
+		}
+		struct rte_mbuf *got[4];
+		unsigned g = take(&B, Q_EXC, got, 4);
+		CHECK(g == 1 && B.st->reasm_in == ri + 1 && B.st->exc_tx == ex + 1);
+		if (g != 1) {
+			free_all(got, g);
+			continue;
+		}
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == len);
+		static uint8_t back[sizeof(f)];
+		const uint8_t *b = rte_pktmbuf_read(got[0], 0, len, back);
+		CHECK(b != NULL);
+		if (b != NULL) {
+			CHECK(ref_ip_csum_ok(b + 14));
+			CHECK(be16(b + 14 + 2) == len - 14 && be16(b + 14 + 6) == 0);
+			CHECK(memcmp(b + 34, f + 34, len - 34) == 0);
+		}
+		CHECK(i == 0 || got[0]->nb_segs > 1);   /* 3000 bytes: a chain */
+		rte_pktmbuf_free(got[0]);
+	}
+	all_quiet("reasm to kernel");
+	drops_none(&B, "reasm to kernel");
 }
 
 static uint16_t tcp_sum(const uint8_t *ip)
@@ -1659,6 +1956,73 @@ static struct rte_mbuf *seal_direct(const uint8_t *f, uint32_t len)
 	unsigned n = wan_out(&A, out, 2);
 	CHECK(n == 1);
 	return n == 1 ? out[0] : NULL;
+}
+
+/* L2 hygiene between sites (issue 14 item 4), through both paths: IEEE
+ * link-local frames neither leave a LAN nor are delivered from a peer; a peer
+ * cannot take the MAC of a host on B's LAN; a peer sending frames from 300
+ * new source MACs in one second gets 128 learnt, and every frame delivered. */
+static void test_l2_hygiene(void)
+{
+	static uint8_t f[80];
+	static const uint8_t STP[6] = { 0x01, 0x80, 0xC2, 0, 0, 0 };
+	static const uint8_t EAPOL[6] = { 0x01, 0x80, 0xC2, 0, 0, 3 };
+	struct rte_mbuf *m, *out[4], *got[SINK_CAP];
+
+	/* From A's LAN: to STP's and EAPOL's groups, nothing leaves. */
+	frame_eth(f, STP, HA, 0x0026, 60, 1);
+	CHECK(send1(&A, f, 60, out, 4) == 0);
+	frame_eth(f, EAPOL, HA, 0x888e, 60, 2);
+	CHECK(send1(&A, f, 60, out, 4) == 0);
+	drops_expect(&A, IPOP_DROP_LAN_LINK_LOCAL, 2, "lan link-local");
+
+	/* Sealed by A's session all the same (a hostile peer): B delivers none. */
+	frame_eth(f, STP, HA, 0x0026, 60, 3);
+	if ((m = seal_direct(f, 60)) != NULL)
+		wan_rx(&B, &m, 1);
+	drops_expect(&B, IPOP_DROP_INNER_LINK_LOCAL, 1, "inner link-local");
+
+	/* HB speaks on B's LAN; then A's session claims HB. */
+	frame_eth(f, BCAST, HB, 0x0806, 60, 4);
+	m = mk(pool, f, 60);
+	local_rx(&B, &m, 1, IPOP_LOC_LAN);
+	free_all(got, take(&B, Q_WAN, got, RTE_DIM(got)));
+	CHECK(ipop_bridge_lookup(&B.br, HB, NOW_S) == IPOP_LOC_LAN);
+	frame_eth(f, HA, HB, 0x0800, 60, 5);
+	if ((m = seal_direct(f, 60)) != NULL)
+		wan_rx(&B, &m, 1);
+	drops_expect(&B, IPOP_DROP_INNER_SRC_LOCAL, 1, "mac held");
+	CHECK(ipop_bridge_lookup(&B.br, HB, NOW_S) == IPOP_LOC_LAN);
+	CHECK(take(&B, Q_LAN, got, RTE_DIM(got)) == 0);
+
+	/* 300 new source MACs from A in one second. */
+	forget_cache(&B);
+	memset(B.c.learn_budget, 0, sizeof(B.c.learn_budget));
+	uint64_t learned = B.st->learned, limited = B.st->learn_limited;
+	unsigned delivered = 0;
+	for (unsigned i = 0; i < 300; i++) {
+		uint8_t src[6] = { 0x02, 0x66, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+		frame_eth(f, HB, src, 0x0800, 60, 100 + i);
+		if ((m = seal_direct(f, 60)) != NULL)
+			wan_rx(&B, &m, 1);
+		unsigned g = take(&B, Q_LAN, got, RTE_DIM(got));
+		delivered += g;
+		free_all(got, g);
+	}
+	printf("datapath: 300 new MACs from one peer in a second: %lu learnt, %lu limited, "
+	       "%u delivered\n", (unsigned long)(B.st->learned - learned),
+	       (unsigned long)(B.st->learn_limited - limited), delivered);
+	CHECK(B.st->learned - learned == IPOP_LEARN_PER_S);
+	CHECK(B.st->learn_limited - limited == 300 - IPOP_LEARN_PER_S);
+	CHECK(delivered == 300);
+	/* The next second has a budget again. */
+	B.c.now_s = NOW_S + 1;
+	CHECK(ipop_bridge_flush_loc(&B.br, SLOT_A_IN_B) >= IPOP_LEARN_PER_S);
+	memset(B.c.learn_budget, 0, sizeof(B.c.learn_budget));
+	forget_cache(&B);
+	all_quiet("l2 hygiene");
+	drops_none(&A, "l2 hygiene");
+	drops_none(&B, "l2 hygiene");
 }
 
 /* Learning once per run of one source within a burst and reusing the last
@@ -2169,7 +2533,12 @@ int main(int argc, char **argv)
 	test_outer_template();
 	test_room();
 	test_bridge_burst();
-	test_reasm_overflow();
+	test_seal_failed();
+	test_l2_hygiene();
+	test_two_workers();
+	test_reasm_bounded();
+	test_reasm_short_last();
+	test_reasm_to_kernel();
 	test_bounded_flood();
 	test_transit();
 

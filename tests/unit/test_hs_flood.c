@@ -12,6 +12,7 @@
 #include "tests/unit/test_eal.h"
 #include "control/config/identity.h"
 #include "control/ctrl_rx.h"
+#include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/node.h"
 #include "control/session/noise.h"
@@ -78,6 +79,7 @@ static int node_setup(void)
 	/* The next hop (the WAN gateway) is resolved, as ARP would have made it. */
 	n->neigh[0].ip = cfg.wan_gateway.s_addr;
 	n->neigh[0].valid = true;
+	n->neigh[0].used_ms = ipop_now_ms();
 	memcpy(n->neigh[0].mac.addr_bytes, "\x02\x00\x00\x00\x00\x01", 6);
 	n->n_neigh = 1;
 	memset(&cp, 0, sizeof(cp));
@@ -99,6 +101,9 @@ static unsigned sent_count(void)
 	return total;
 }
 
+/* The source MAC of the frames put_udp makes (the WAN gateway's, as set up). */
+static uint8_t udp_src_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
 /* A UDP datagram from src to our WAN port, as the workers hand it over. */
 static void put_udp(uint32_t src, const void *payload, uint16_t len)
 {
@@ -109,7 +114,7 @@ static void put_udp(uint32_t src, const void *payload, uint16_t len)
 	};
 	uint8_t *p;
 
-	memcpy(a.src_mac.addr_bytes, node.neigh[0].mac.addr_bytes, 6);
+	memcpy(a.src_mac.addr_bytes, udp_src_mac, 6);
 	CHECK(m != NULL);
 	if (m == NULL)
 		return;
@@ -415,6 +420,83 @@ static void test_log_bounded(void)
 	CHECK(lines == 1 && with == 1);
 }
 
+/* Forged handshakes from many addresses of the WAN's subnet (each its own
+ * next hop) and spoofed MACs leave the neighbour table alone: it learns from
+ * authenticated handshakes only. A genuine initiation from an address on the
+ * subnet is then answered at once, through the MAC its frame came from. */
+static void test_neigh_unauth(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	unsigned n0 = node.n_neigh;
+	const unsigned n_forged = 200;
+
+	memcpy(udp_src_mac, "\x02\xba\xd0\x00\x00\x01", 6);
+	for (unsigned i = 0; i < n_forged; i++) {
+		put_forged_init(ip4(10, 91, 2, 20 + i));
+		if (i % 16 == 15)
+			drain_ms();
+	}
+	drain_ms();
+	CHECK(node.cs.hs_bad_auth - before.hs_bad_auth == n_forged);
+	CHECK(node.n_neigh == n0);
+	CHECK(sent_count() == 0);   /* not even an ARP request for them */
+	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);   /* test_genuine's was accepted */
+	memcpy(udp_src_mac, "\x02\x00\x00\x00\x02\xfa", 6);
+	put_peer_init(ip4(10, 91, 2, 250));
+	drain_ms();
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 1);
+	CHECK(node.n_neigh == n0 + 1);
+	CHECK(node.neigh[n0].ip == ip4(10, 91, 2, 250) && node.neigh[n0].valid &&
+	      memcmp(node.neigh[n0].mac.addr_bytes, udp_src_mac, 6) == 0);
+	CHECK(sent_count() == 1);
+	memcpy(udp_src_mac, node.neigh[0].mac.addr_bytes, 6);
+}
+
+/* A genuine initiation we cannot answer for a reason of our own (here: a
+ * receive cipher our AEAD manager has no key size for, as a broken
+ * configuration would be) is counted as ours, not as the sender's bad
+ * authentication. */
+static void test_local_fail(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	int cipher = cfg.cipher;
+
+	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);   /* test_neigh_unauth's was accepted */
+	cfg.cipher = 99;
+	put_peer_init(ip4(10, 91, 2, 250));
+	drain_ms();
+	cfg.cipher = cipher;
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == 1);
+	CHECK(node.cs.hs_local_fail - before.hs_local_fail == 1);
+	CHECK(node.cs.hs_bad_auth == before.hs_bad_auth);
+	CHECK(node.cs.hs_resp_tx == before.hs_resp_tx);
+	CHECK(sent_count() == 0);
+}
+
+/* The table never refuses a next hop: full, it drops its least recently used
+ * entry; what nothing needs for 60 s is forgotten, a peer's next hop is not. */
+static void test_neigh_evict(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	uint64_t now = ipop_now_ms();
+	unsigned n0 = node.n_neigh;
+	const unsigned n_dst = 100;
+	struct ipop_peer *p = node.peers[0];
+
+	for (unsigned i = 0; i < n_dst; i++)
+		CHECK(ipop_neigh_lookup(&node, ip4(10, 91, 2, 100 + i), now + 1 + i) != NULL);
+	CHECK(node.n_neigh == IPOP_MAX_NEIGH);
+	CHECK(node.cs.neigh_evicted - before.neigh_evicted == n0 + n_dst - IPOP_MAX_NEIGH);
+	/* The peer (10.91.2.250, test_neigh_unauth) needs its next hop again. */
+	CHECK(p != NULL && p->ip == ip4(10, 91, 2, 250));
+	CHECK(ipop_neigh_lookup(&node, p->ip, now + 1 + n_dst) != NULL);
+	sent_count();
+	ipop_neigh_timers(&node, now + 1 + n_dst + 60000);
+	CHECK(node.n_neigh == 1 && node.neigh[0].ip == p->ip);
+	CHECK(node.cs.neigh_expired - before.neigh_expired == IPOP_MAX_NEIGH - 1);
+	sent_count();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -430,5 +512,8 @@ int main(int argc, char **argv)
 	test_src_flood();
 	test_peer_limit();
 	test_log_bounded();
+	test_neigh_unauth();
+	test_local_fail();
+	test_neigh_evict();
 	return check_report("hs_flood");
 }

@@ -6,6 +6,8 @@
 #include "dataplane/replay.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,6 +310,62 @@ static void test_random(void)
 	}
 }
 
+/* ---- two lcores on one window ---- */
+
+#define CONC_N 2000000u
+static struct ipop_replay cwin;
+static uint8_t *hits;             /* accepts per counter, both threads */
+static unsigned accepted[2];
+static volatile int go;
+
+/* Both threads present every counter, each in order with its own small
+ * reordering, as two workers that both receive a session's packets (a replay
+ * from another address, reassembled datagrams on another queue). */
+static void *conc_worker(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	uint64_t x = 0x9e3779b97f4a7c15ull * (id + 1);
+
+	while (!go)
+		;
+	for (uint64_t c = 0; c < CONC_N; c++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* Now and then an older one again, as reordering or a replay. */
+		uint64_t k[2] = { c, (x & 7) == 0 && c >= 3 ? c - 3 : c };
+		for (unsigned j = 0; j < 2; j++) {
+			if (ipop_replay_accept(&cwin, k[j]) == 0) {
+				__atomic_fetch_add(&hits[k[j]], 1, __ATOMIC_RELAXED);
+				accepted[id]++;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_two_writers(void)
+{
+	pthread_t t[2];
+	unsigned twice = 0, never = 0;
+
+	hits = calloc(CONC_N, 1);
+	ipop_replay_init(&cwin);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, conc_worker, (void *)(uintptr_t)i) == 0);
+	go = 1;
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (uint64_t c = 0; c < CONC_N; c++) {
+		twice += hits[c] > 1;
+		never += hits[c] == 0;
+	}
+	printf("two writers: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
+	       CONC_N, accepted[0], accepted[1], twice, never);
+	CHECK(twice == 0);                       /* no counter gets through twice */
+	CHECK(accepted[0] + accepted[1] + never == CONC_N);
+	CHECK(never == 0);                       /* each thread offered every counter */
+	free(hits);
+}
+
 int main(void)
 {
 	test_basics();
@@ -317,6 +375,7 @@ int main(void)
 	test_limit();
 	test_duplicates();
 	test_random();
+	test_two_writers();
 	CHECK(mismatches == 0);
 	printf("replay window %u bits, %u counters: %lu packets compared with the "
 	       "model, %lu mismatches\n", IPOP_REPLAY_BITS, W, steps, mismatches);
