@@ -17,7 +17,7 @@ struct ice_link {
 	struct ipop_link *l;           /* links are heap objects that outlive their agent */
 	struct ipop_ice *agent;
 	bool gathering;
-	bool have_pair, failed, applied;
+	bool have_pair, failed;
 	struct ipop_ice_pair pair;
 	uint64_t opened_ms, selected_ms;
 };
@@ -52,6 +52,13 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
  * rides the NAT bindings ICE's checks opened. A relayed pair would need TURN
  * framing on the fast path, which does not exist yet: the tunnel then keeps
  * the signalled endpoint (and fails behind NATs that need the relay). */
+/* Whether peer p's endpoint and source port are the pair's 5-tuple. */
+static bool pair_is_peers(const struct ice_link *k, const struct ipop_peer *p)
+{
+	return p->ip == k->pair.remote_ip && p->port == rte_cpu_to_be_16(k->pair.remote_port) &&
+	       p->local_port == rte_cpu_to_be_16(k->pair.local_port);
+}
+
 static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 {
 	struct ipop_node *n = il->n;
@@ -62,7 +69,8 @@ static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 		return;
 	uint16_t port = rte_cpu_to_be_16(k->pair.remote_port);
 	uint16_t lport = rte_cpu_to_be_16(k->pair.local_port);
-	if (p->ip == k->pair.remote_ip && p->port == port && p->local_port == lport)
+	/* (An authenticated handshake through the pair may have set it first.) */
+	if (pair_is_peers(k, p))
 		return;
 	p->ip = k->pair.remote_ip;
 	p->port = port;
@@ -70,7 +78,6 @@ static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 	/* A handshake due to the old (unreachable) endpoint goes now. */
 	p->hs_next_ms = ipop_now_ms();
 	n->dirty = true;
-	k->applied = true;
 	il->st.pairs_applied++;
 }
 
@@ -260,9 +267,13 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 	json_object_object_add(o, "remote_endpoint", addr_json(p->remote_ip, p->remote_port));
 	if (p->local_type == IPOP_ICE_RELAY)
 		json_object_object_add(o, "relay", addr_json(p->relay_ip, p->relay_port));
-	/* The tunnel's 5-tuple is the pair's (false: a relayed pair, or the peer
-	 * is not added yet). */
-	json_object_object_add(o, "in_use", json_object_new_boolean(k->applied));
+	/* The tunnel's 5-tuple is the pair's now (false: a relayed pair, the
+	 * peer not added yet, or it roamed since), whoever set it: this pair, or
+	 * an authenticated handshake that came through it first. */
+	const struct ipop_peer *peer = l->peer_added && p->local_type != IPOP_ICE_RELAY ?
+				       ipop_peer_find(il->n, l->key) : NULL;
+	json_object_object_add(o, "in_use", json_object_new_boolean(peer != NULL &&
+								    pair_is_peers(k, peer)));
 	json_object_object_add(o, "selected_after_ms",
 			       json_object_new_int64((int64_t)(k->selected_ms - k->opened_ms)));
 	json_object_object_add(o, "selected_s_ago",
