@@ -50,67 +50,25 @@ uint16_t ipop_bridge_lookup(const struct ipop_bridge *br, const uint8_t *mac, ui
 	return IPOP_LOC_NONE;
 }
 
-/* The way a new MAC takes: an empty or expired one, else the least recently
- * seen. Only on the miss path: a known MAC returns before this is needed. */
-static int victim_way(const struct ipop_bridge_bucket *bk, uint32_t now_s, uint32_t age)
-{
-	int victim = 0;
-	uint32_t oldest = UINT32_MAX;
-
-	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
-		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
-		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
-		uint32_t rank = (e == 0 || (int32_t)(now_s - seen) > (int32_t)age) ? 0 : seen + 1;
-		if (rank < oldest) {
-			oldest = rank;
-			victim = w;
-		}
-	}
-	return victim;
-}
-
-bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s)
-{
-	uint64_t key = ipop_mac_key(mac);
-	uint64_t want = (key << 16) | loc;
-	struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
-
-	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
-		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
-		if (e == 0 || (e >> 16) != key)
-			continue;
-		bool moved = e != want;
-		if (moved) {
-			__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
-			__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
-		}
-		if (moved || __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED) != now_s)
-			__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
-		return moved;
-	}
-	int v = victim_way(bk, now_s, br->age_s);
-	__atomic_store_n(&bk->seen[v], now_s, __ATOMIC_RELAXED);
-	__atomic_store_n(&bk->ent[v], want, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
-	return true;
-}
-
 static inline bool loc_local(uint16_t loc)
 {
 	return loc == IPOP_LOC_LAN || loc == IPOP_LOC_HOST;
 }
 
-/* victim_way for a remote MAC: never a live local entry; -1 if all are. */
-static int victim_way_remote(const struct ipop_bridge_bucket *bk, uint32_t now_s, uint32_t age)
+/* The way a new MAC takes: an empty or expired one, else the least recently
+ * seen; with spare_local, never a live local entry (-1 if all are). Only on
+ * the miss path: a known MAC returns before this is needed. */
+static int victim_way(const struct ipop_bridge_bucket *bk, uint32_t now_s, uint32_t age,
+		      bool spare_local)
 {
-	int victim = -1;
+	int victim = spare_local ? -1 : 0;
 	uint32_t oldest = UINT32_MAX;
 
 	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
 		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
 		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
 		bool expired = e == 0 || (int32_t)(now_s - seen) > (int32_t)age;
-		if (!expired && loc_local((uint16_t)e))
+		if (spare_local && !expired && loc_local((uint16_t)e))
 			continue;
 		uint32_t rank = expired ? 0 : seen + 1;
 		if (rank < oldest) {
@@ -121,17 +79,55 @@ static int victim_way_remote(const struct ipop_bridge_bucket *bk, uint32_t now_s
 	return victim;
 }
 
+/* The way holding key in bk (its entry in *e), or -1. */
+static inline int find_way(const struct ipop_bridge_bucket *bk, uint64_t key, uint64_t *e)
+{
+	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
+		*e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
+		if (*e != 0 && (*e >> 16) == key)
+			return w;
+	}
+	return -1;
+}
+
+/* Way w now holds entry want, seen now; readers' caches see the change. */
+static inline void put_way(struct ipop_bridge *br, struct ipop_bridge_bucket *bk, int w,
+			   uint64_t want, uint32_t now_s)
+{
+	__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
+}
+
+bool ipop_bridge_learn(struct ipop_bridge *br, const uint8_t *mac, uint16_t loc, uint32_t now_s)
+{
+	uint64_t key = ipop_mac_key(mac), e;
+	uint64_t want = (key << 16) | loc;
+	struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
+	int w = find_way(bk, key, &e);
+
+	if (w < 0) {
+		put_way(br, bk, victim_way(bk, now_s, br->age_s, false), want, now_s);
+		return true;
+	}
+	if (e != want) {
+		put_way(br, bk, w, want, now_s);
+		return true;
+	}
+	if (__atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED) != now_s)
+		__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
+	return false;
+}
+
 enum ipop_learn_result ipop_bridge_learn_remote(struct ipop_bridge *br, const uint8_t *mac,
 						uint16_t loc, uint32_t now_s, bool may_change)
 {
-	uint64_t key = ipop_mac_key(mac);
+	uint64_t key = ipop_mac_key(mac), e;
 	uint64_t want = (key << 16) | loc;
 	struct ipop_bridge_bucket *bk = &br->b[ipop_mac_hash(key) & br->mask];
+	int w = find_way(bk, key, &e);
 
-	for (int w = 0; w < IPOP_BRIDGE_WAYS; w++) {
-		uint64_t e = __atomic_load_n(&bk->ent[w], __ATOMIC_RELAXED);
-		if (e == 0 || (e >> 16) != key)
-			continue;
+	if (w >= 0) {
 		uint32_t seen = __atomic_load_n(&bk->seen[w], __ATOMIC_RELAXED);
 		if (e == want) {
 			if (seen != now_s)
@@ -140,21 +136,12 @@ enum ipop_learn_result ipop_bridge_learn_remote(struct ipop_bridge *br, const ui
 		}
 		if (loc_local((uint16_t)e) && (int32_t)(now_s - seen) <= IPOP_MAC_HOLD_S)
 			return IPOP_LEARN_HELD;
-		if (!may_change)
-			return IPOP_LEARN_LIMITED;
-		__atomic_store_n(&bk->ent[w], want, __ATOMIC_RELAXED);
-		__atomic_store_n(&bk->seen[w], now_s, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
-		return IPOP_LEARN_CHANGED;
 	}
 	if (!may_change)
 		return IPOP_LEARN_LIMITED;
-	int v = victim_way_remote(bk, now_s, br->age_s);
-	if (v < 0)
+	if (w < 0 && (w = victim_way(bk, now_s, br->age_s, true)) < 0)
 		return IPOP_LEARN_NO_ROOM;
-	__atomic_store_n(&bk->seen[v], now_s, __ATOMIC_RELAXED);
-	__atomic_store_n(&bk->ent[v], want, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&br->gen, 1, __ATOMIC_RELEASE);
+	put_way(br, bk, w, want, now_s);
 	return IPOP_LEARN_CHANGED;
 }
 
