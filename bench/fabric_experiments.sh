@@ -25,7 +25,8 @@
 #       broadcast delivery at once and after repair
 #   E9  an iperf3 TCP stream between two sites while random other gateways
 #       leave and rejoin; the stream's throughput per second, and pings
-#       alongside with any duplicate counted
+#       alongside with any duplicate counted; the same stream without churn
+#       first, for the ratio (churn_over_no_churn)
 #
 #   sudo bench/fabric_experiments.sh [-b BUILD] [-n N] [-o OUT.json] [-x "E1 E8 ..."]
 #
@@ -373,30 +374,33 @@ if want E5; then
 	wait_until 120 converged "${SITES[@]}" >&2 || true
 fi
 
-# ---- E9: a TCP stream through churn, pings alongside
-if want E9; then
-	P=1 Q=$N
+# ---- E9: a TCP stream through churn, pings alongside; first the same stream
+# without churn, so the churn's cost is a ratio measured in the same run.
+# e9_stream EVENTS OUT: the stream with EVENTS leaves and rejoins (0: none); its
+# JSON into file OUT. (Not in a $(...) subshell: gw_stop/gw_start must record
+# the gateways' new PIDs in this shell.)
+e9_stream() {
+	local churn=$1 out=$2 P=1 Q=$N ip9 ipid pingid events="" V
 	iperf_server "host-$Q" "${T_HOST_IP[$Q]}" >&2
-	ip9=$(t_mkdir e9)
+	ip9=$(t_mkdir "e9-$churn")
 	bg_start "host-$P" "$ip9/iperf.json" iperf3 -c "${T_HOST_IP[$Q]}" -t "$IPERF_S" -J
-	IPID=$BG_PID
+	ipid=$BG_PID
 	bg_start "host-$P" "$ip9/ping.log" ping -i 0.1 -c $((IPERF_S * 10)) -W 2 "${T_HOST_IP[$Q]}"
-	PPID_=$BG_PID
-	events=""
-	for _ in $(seq 1 "$CHURN"); do
-		sleep $((IPERF_S / (2 * CHURN + 1)))
+	pingid=$BG_PID
+	for _ in $(seq 1 "$churn"); do
+		sleep $((IPERF_S / (2 * churn + 1)))
 		mapfile -t CAND < <(alive_except "$P" "$Q")
 		V=${CAND[$((RANDOM % ${#CAND[@]}))]}
-		gw_stop "$V"
+		gw_stop "$V" >&2
 		events+="leave $V; "
-		sleep $((IPERF_S / (2 * CHURN + 1)))
+		sleep $((IPERF_S / (2 * churn + 1)))
 		gw_start "$V" >&2
 		events+="join $V; "
 	done
-	wait_until $((IPERF_S + 30)) bash -c "! kill -0 $IPID 2>/dev/null" || true
-	wait_until 30 bash -c "! kill -0 $PPID_ 2>/dev/null" || true
-	bg_stop "$IPERF_PID"
-	e9=$("$RING_PY" - "$ip9/iperf.json" "$ip9/ping.log" "$events" <<'PY'
+	wait_until $((IPERF_S + 30)) bash -c "! kill -0 $ipid 2>/dev/null" >&2 || true
+	wait_until 30 bash -c "! kill -0 $pingid 2>/dev/null" >&2 || true
+	bg_stop "$IPERF_PID" >&2
+	"$RING_PY" - "$ip9/iperf.json" "$ip9/ping.log" "$events" >"$out" <<'PY'
 import json, re, sys
 try:
     r = json.load(open(sys.argv[1]))
@@ -412,6 +416,22 @@ print(json.dumps({"events": sys.argv[3].strip(), "iperf_error": err, "mbps_total
                   "mbps_per_second": iv, "seconds_below_1_mbps": sum(1 for x in iv if x < 1),
                   "pings_sent": int(m.group(1)) if m else None,
                   "pings_received": int(m.group(2)) if m else None, "ping_duplicates": dups}))
+PY
+}
+
+if want E9; then
+	e9_dir=$(t_mkdir e9)
+	e9_stream 0 "$e9_dir/base.json"
+	e9_base=$(cat "$e9_dir/base.json")
+	log "E9 without churn: $e9_base"
+	e9_stream "$CHURN" "$e9_dir/churn.json"
+	e9_churn=$(cat "$e9_dir/churn.json")
+	log "E9 with churn: $e9_churn"
+	e9=$("$RING_PY" - "$e9_base" "$e9_churn" <<'PY'
+import json, sys
+b, c = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ratio = round(c["mbps_total"] / b["mbps_total"], 3) if b["mbps_total"] else None
+print(json.dumps(dict(c, without_churn=b, churn_over_no_churn=ratio)))
 PY
 )
 	log "E9: $e9"
