@@ -160,11 +160,12 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("", 5007))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(sys.argv[3])))
 seen = {}
-# Up to 120 s for the first datagram (the sender starts after every receiver
+# Up to 600 s for the first datagram (the sender starts after every receiver
 # joined and the counters of all gateways were read, which on a loaded machine
-# with 32 gateways took longer than a fixed window: the cause of "every gateway
-# counted the copies, no receiver got one"), then 10 s for the 2 s of sending.
-end = time.time() + 120
+# with 32 gateways took longer than a fixed window: 25 s and then 120 s were
+# both outlasted at n = 32, so every gateway counted the copies and no receiver
+# got one), then 10 s for the 2 s of sending.
+end = time.time() + 600
 print("joined", flush=True)
 while time.time() < end:
     s.settimeout(max(0.1, end - time.time()))

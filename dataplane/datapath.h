@@ -65,6 +65,9 @@ struct ipop_dp_ctx {
 	struct ipop_mac_cache mac_cache;     /* this lcore's answers of the bridge */
 	struct ipop_seal_batch relay;        /* flood copies the WAN path relays */
 	struct ipop_learn_budget learn_budget[IPOP_LEARN_SLOTS];   /* zeroed at start */
+	/* Directory slots found last (ipop_fp_gw_find_hinted): a transit
+	 * frame's destination, a fabric frame's origin. */
+	uint16_t gw_hint_dst, gw_hint_origin;
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

@@ -196,7 +196,7 @@ static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *
 {
 	if (hops == 0)
 		return slot;
-	int g = ipop_fp_gw_find(t, origin);
+	int g = ipop_fp_gw_find_hinted(t, origin, &c->gw_hint_origin);
 	if (g < 0)
 		return IPOP_LOC_NONE;
 	if (c->routes != NULL && flood)
@@ -271,7 +271,7 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 		deliver_local(c, b, m, learn);
 		return;
 	}
-	int g = ipop_fp_gw_find(t, dst);
+	int g = ipop_fp_gw_find_hinted(t, dst, &c->gw_hint_dst);
 	if (g < 0) {
 		ipop_dp_drop(c, m, IPOP_DROP_TRANSIT_UNKNOWN);
 		return;

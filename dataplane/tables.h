@@ -167,6 +167,24 @@ static inline int ipop_fp_gw_find(const struct ipop_fp_table *t, struct ipop_nod
 	return -1;
 }
 
+/* ipop_fp_gw_find with a hint: *hint is the slot a previous call found (any
+ * value at first). A transit stream names the same gateway frame after frame;
+ * checking the hinted slot costs one line of the directory instead of a
+ * search. The check makes any hint safe, stale or from another table: a used
+ * slot holding this ID is the answer. *hint is updated on a find. */
+static inline int ipop_fp_gw_find_hinted(const struct ipop_fp_table *t, struct ipop_node_id id,
+					 uint16_t *hint)
+{
+	uint16_t h = *hint;
+
+	if (h < IPOP_MAX_GATEWAYS && t->gw[h].used && ipop_node_id_eq(t->gw[h].id, id))
+		return h;
+	int g = ipop_fp_gw_find(t, id);
+	if (g >= 0)
+		*hint = (uint16_t)g;
+	return g;
+}
+
 /* Memory budget of issue 4: at most 2 KiB of fast-path state per tunnel: one
  * session with AES-256-GCM in both directions on the sse/avx code path (the
  * largest compact keys; avx2 needs 256 bytes less, ChaCha20-Poly1305 less

@@ -94,6 +94,23 @@ static void test_directory(void)
 		found = found && ipop_fp_gw_find(&t, n->gws.e[g].id) == (int)g;
 	CHECK(found);
 	CHECK(ipop_fp_gw_find(&t, a) == -1);
+	/* The hinted lookup: a hit, a hint that is stale (its slot now holds
+	 * another gateway, or is free), out of range, or for an ID not there. */
+	uint16_t hint = 0xFFFF;
+	struct ipop_node_id g5 = n->gws.e[5].id, g9 = n->gws.e[9].id;
+	CHECK(ipop_fp_gw_find_hinted(&t, g5, &hint) == 5 && hint == 5);
+	CHECK(ipop_fp_gw_find_hinted(&t, g5, &hint) == 5);
+	CHECK(ipop_fp_gw_find_hinted(&t, g9, &hint) == 9 && hint == 9);
+	t.gw[9].id = g5;                       /* slot 9 now names g5, slot 5 is free */
+	t.gw[5].used = 0;
+	ipop_fp_table_gateways(&t);
+	hint = 5;
+	CHECK(ipop_fp_gw_find_hinted(&t, g5, &hint) == 9 && hint == 9);
+	CHECK(ipop_fp_gw_find_hinted(&t, g9, &hint) == -1 && hint == 9);
+	t.gw[9].id = g9;
+	t.gw[5].used = 1;
+	ipop_fp_table_gateways(&t);
+	CHECK(ipop_fp_gw_find_hinted(&t, a, &hint) == -1 && hint == 9);
 	CHECK(t.gw[ga].peer == 2 && t.gw[7].peer == IPOP_GW_NO_PEER);
 	ipop_bridge_free(&n->sh.bridge);
 	memset(&n->gws, 0, sizeof(n->gws));
