@@ -95,35 +95,55 @@ static void note_candidate(struct ice_link *k, const char *cand)
 		ipop_turn_watch_reset(il->n->turn, port);
 }
 
-/* Gathering ended: with ice.turn, a relayed candidate should be among ours;
- * if not, say why as truthfully as the server's answers allow. */
-static void on_gathering_done(void *ctx, struct ipop_ice *a)
+/* Why an agent has no relayed candidate, from what the watch saw on its port
+ * (the server's error, or no answer); false: nothing to say yet. */
+static bool turn_reason(const struct ipop_ice_links *il, const struct ice_link *k, char *buf,
+			size_t len)
 {
-	struct ice_link *k = ctx;
-	struct ipop_ice_links *il = k->il;
 	const struct ipop_turn_port *tp;
 	char srv[INET_ADDRSTRLEN];
 
 	if (il->n->turn == NULL || k->relay_cands > 0)
+		return false;
+	tp = k->port != 0 ? ipop_turn_watch_port(il->n->turn, k->port) : NULL;
+	inet_ntop(AF_INET, &il->servers.turn_ip, srv, sizeof(srv));
+	if (tp != NULL && tp->err[0] != '\0')
+		snprintf(buf, len, "%s", tp->err);
+	else if (tp != NULL && tp->requests > 0 && tp->responses == 0)
+		snprintf(buf, len, "TURN server %s:%u did not answer (%llu requests, no response)",
+			 srv, il->servers.turn_port, (unsigned long long)tp->requests);
+	else
+		snprintf(buf, len, "no relayed candidate from TURN server %s:%u (%llu requests, "
+			 "%llu responses)", srv, il->servers.turn_port,
+			 (unsigned long long)(tp ? tp->requests : 0),
+			 (unsigned long long)(tp ? tp->responses : 0));
+	return true;
+}
+
+/* The agent's gathering ended, it failed or it closes: with ice.turn and no
+ * relayed candidate, say why once (counted per agent; logged once per
+ * distinct reason, not per agent or retry). libnice itself reports neither a
+ * refusal nor a silent server: gathering just ends without the candidate,
+ * after its retransmissions (or never, if the agent closes first). */
+static void turn_verdict(struct ice_link *k)
+{
+	struct ipop_ice_links *il = k->il;
+
+	if (k->turn_error[0] != '\0' || !turn_reason(il, k, k->turn_error, sizeof(k->turn_error)))
 		return;
 	il->st.turn_no_relay++;
-	inet_ntop(AF_INET, &il->servers.turn_ip, srv, sizeof(srv));
-	tp = k->port != 0 ? ipop_turn_watch_port(il->n->turn, k->port) : NULL;
-	if (tp != NULL && tp->err[0] != '\0')
-		snprintf(k->turn_error, sizeof(k->turn_error), "%s", tp->err);
-	else if (tp != NULL && tp->requests > 0 && tp->responses == 0)
-		snprintf(k->turn_error, sizeof(k->turn_error),
-			 "TURN server %s:%u did not answer (%llu requests, no response)", srv,
-			 il->servers.turn_port, (unsigned long long)tp->requests);
-	else
-		snprintf(k->turn_error, sizeof(k->turn_error),
-			 "no relayed candidate from TURN server %s:%u (%llu requests, %llu responses)",
-			 srv, il->servers.turn_port, (unsigned long long)(tp ? tp->requests : 0),
-			 (unsigned long long)(tp ? tp->responses : 0));
-	if (strcmp(k->turn_error, il->turn_logged) != 0) {
-		LOG_WARN("link %s: ICE gathered no relayed candidate: %s", k->l->jid, k->turn_error);
+	/* An error response was logged by the watch as it came. */
+	const struct ipop_turn_port *tp = ipop_turn_watch_port(il->n->turn, k->port);
+	bool logged = tp != NULL && tp->err[0] != '\0';
+	if (!logged && strcmp(k->turn_error, il->turn_logged) != 0) {
+		LOG_WARN("link %s: ICE has no relayed candidate: %s", k->l->jid, k->turn_error);
 		memcpy(il->turn_logged, k->turn_error, sizeof(il->turn_logged));
 	}
+}
+
+static void on_gathering_done(void *ctx, struct ipop_ice *a)
+{
+	turn_verdict(ctx);
 }
 
 static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
@@ -237,6 +257,7 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 
 	k->il->st.ice_failed++;
 	k->failed = true;
+	turn_verdict(k);
 	LOG_WARN("link %s: ICE failed: no candidate pair answered", k->l->jid);
 }
 
@@ -345,6 +366,7 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 
 	if (k == NULL)
 		return;
+	turn_verdict(k);
 	struct ice_link **s = k->port != 0 ? slot_of(il, k->port) : NULL;
 	if (s != NULL && *s == k)
 		*s = NULL;
@@ -389,7 +411,14 @@ static void turn_json(const struct ipop_ice_links *il, const struct ice_link *k,
 	json_object_object_add(o, "turn_requests", json_object_new_int64(tp ? (int64_t)tp->requests : 0));
 	json_object_object_add(o, "turn_responses", json_object_new_int64(tp ? (int64_t)tp->responses : 0));
 	json_object_object_add(o, "relay_candidates", json_object_new_int64((int64_t)k->relay_cands));
-	const char *err = k->turn_error[0] ? k->turn_error : tp != NULL && tp->err[0] ? tp->err : NULL;
+	/* Before the verdict: the server's error, or silence 2 s after the
+	 * first request (libnice retransmits for longer). */
+	char live[sizeof(k->turn_error)];
+	const char *err = k->turn_error[0] ? k->turn_error : NULL;
+	if (err == NULL && tp != NULL && (tp->err[0] || (tp->requests > 0 && tp->responses == 0 &&
+							   ipop_now_ms() - k->opened_ms > 2000)) &&
+	    turn_reason(il, k, live, sizeof(live)))
+		err = live;
 	json_object_object_add(o, "turn_error", err ? json_object_new_string(err) : NULL);
 }
 

@@ -5,17 +5,18 @@
 # channel libnice bound, which control learns from the TURN exchange the
 # workers copy to it (control/link/turn_watch.c).
 # Four sites: a and b behind symmetric NATs (sym-sym: only the relay crosses),
-# c behind a port-restricted cone (prc-sym with a) whose TURN password is
-# wrong, d without NAT whose TURN address answers nobody. All-to-all topology.
+# c behind a port-restricted cone (prc-sym with a), d without NAT whose TURN
+# password is wrong, then (restarted) whose TURN address answers nobody.
+# All-to-all topology.
 # Proves: a and b link through coturn (relayed candidates on the side(s) ICE
 # should), their LAN hosts ping each other and an iperf3 TCP stream crosses;
-# the workers count ChannelData both ways; between nat-a and the cloud the
+# the workers count ChannelData both ways; between the NATs and the cloud the
 # tunnel's packets are ChannelData to and from coturn's port (nftables counters
-# in nat-a); the data does not go through the kernel/libnice (the exception
-# counters do not grow with it); c still links to a (a's relay) and reports
-# its refused credentials (log once, show, counter); d reports that its TURN
-# server does not answer, and keeps running.
-# ipop-timeout: 300
+# in nat-a and nat-b); the data does not go through the kernel/libnice (the
+# exception counters do not grow with it); c links to a through a relay; d
+# reports its refused credentials (log once, show, counter), and after a
+# restart that its TURN server does not answer, and keeps running.
+# ipop-timeout: 420
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
@@ -39,37 +40,47 @@ PROSODY_EXTRA_MODULES="groups"
 PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
 t_require "the cloud runs coturn and Prosody" nat_cloud prosody
 for l in a b c d; do
-	turn="$T_SRV_IP:$COTURN_PORT" pass=$COTURN_PASS
-	[[ $l != c ]] || pass="not-$COTURN_PASS"
-	[[ $l != d ]] || turn="$NO_TURN_IP:$COTURN_PORT"
 	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
 	t_require "gateway $l set up" gw_setup "$l"
-	gw_config "$l" "$(gw_signal_block "$l" "pw-$l")
-topology: { policy = \"all-to-all\"; };
-ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$turn\"; turn_user = \"$COTURN_USER\";
-       turn_password = \"$pass\"; };"
 done
+# conf SITE TURN PASSWORD : the site's configuration with that TURN server.
+conf() {
+	gw_config "$1" "$(gw_signal_block "$1" "pw-$1")
+topology: { policy = \"all-to-all\"; };
+ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$2\"; turn_user = \"$COTURN_USER\";
+       turn_password = \"$3\"; };"
+}
+for l in a b c; do conf "$l" "$T_SRV_IP:$COTURN_PORT" "$COTURN_PASS"; done
+conf d "$T_SRV_IP:$COTURN_PORT" "not-$COTURN_PASS"
 
-# nat-a counts UDP between itself and coturn's port whose payload starts with
-# the bits 01 (ChannelData; STUN starts with 00): what crosses the Internet side.
-t_require "nftables counters in nat-a" nsx nat-a nft -f - <<-NFT
-	table ip ipop_relaytest {
-		chain fwd {
-			type filter hook postrouting priority 300; policy accept;
-			ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 1 counter
-			ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 0 counter
+# nat-a and nat-b count UDP between themselves and coturn's port whose payload
+# starts with the bits 01 (ChannelData; STUN starts with 00): what crosses the
+# Internet side (the side whose own candidate is relayed speaks ChannelData).
+for l in a b; do
+	t_require "nftables counters in nat-$l" nsx "nat-$l" nft -f - <<-NFT
+		table ip ipop_relaytest {
+			chain to_turn {
+				type filter hook postrouting priority 300; policy accept;
+				ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 1 counter
+				ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 0 counter
+			}
+			chain from_turn {
+				type filter hook prerouting priority -300; policy accept;
+				ip saddr $T_SRV_IP udp sport $COTURN_PORT @th,64,2 1 counter
+			}
 		}
-		chain back {
-			type filter hook prerouting priority -300; policy accept;
-			ip saddr $T_SRV_IP udp sport $COTURN_PORT @th,64,2 1 counter
-		}
-	}
-NFT
-# nft_count N : packets of nat-a's Nth counter (1: ChannelData out, 2: STUN
-# out, 3: ChannelData in).
+	NFT
+done
+# nft_count N : packets of nat-a's and nat-b's Nth counters together (1:
+# ChannelData out, 2: STUN out, 3: ChannelData in).
 nft_count() {
-	nsx nat-a nft list table ip ipop_relaytest | grep -o 'counter packets [0-9]*' |
-		sed -n "${1}p" | awk '{print $3}'
+	local l n=0 v
+	for l in a b; do
+		v=$(nsx "nat-$l" nft list table ip ipop_relaytest | grep -o 'counter packets [0-9]*' |
+			sed -n "${1}p" | awk '{print $3}')
+		n=$((n + v))
+	done
+	echo "$n"
 }
 
 link_get() {
@@ -149,33 +160,40 @@ rx=$(($(dp a turn_rx) + $(dp b turn_rx) - rx0))
 cd_out=$(($(nft_count 1) - cd_out0))
 cd_in=$(($(nft_count 3) - cd_in0))
 echo "during iperf3: ChannelData sent by the workers $tx, taken $rx; exception path (STUN + agent ports) $exc;" \
-	"nat-a saw ChannelData to coturn $cd_out, from coturn $cd_in; STUN to coturn in all $(nft_count 2)"
+	"nat-a and nat-b saw ChannelData to coturn $cd_out, from coturn $cd_in; STUN to coturn in all $(nft_count 2)"
 t_check "the workers sent the stream as ChannelData (turn_tx +$tx)" test "$tx" -gt 1000
 t_check "the workers took ChannelData in (turn_rx +$rx)" test "$rx" -gt 1000
-t_check "nat-a: ChannelData to coturn's port (+$cd_out)" test "$cd_out" -gt 1000
-t_check "nat-a: ChannelData from coturn's port (+$cd_in)" test "$cd_in" -gt 100
+t_check "the NATs: ChannelData to coturn's port (+$cd_out)" test "$cd_out" -gt 1000
+t_check "the NATs: ChannelData from coturn's port (+$cd_in)" test "$cd_in" -gt 1000
 t_check "the exception path did not carry the stream (+$exc, consent checks only)" test "$exc" -lt 100
-t_eq "no ChannelData dropped for an unknown channel (a)" 0 \
-	"$(gw_get a "d['dataplane']['drops']['turn_unknown_channel'] + d['dataplane']['drops']['turn_bad_length']")"
-t_check "gw-a: control learnt a channel from the TURN exchange" \
-	test "$(gw_get a "d['ice']['turn']['channels_bound']")" -ge 1
+for l in a b; do
+	t_eq "gw-$l: no ChannelData dropped (unknown channel, bad length)" 0 \
+		"$(gw_get $l "d['dataplane']['drops']['turn_unknown_channel'] + d['dataplane']['drops']['turn_bad_length']")"
+done
+t_check "control learnt a channel from the TURN exchange (a and b)" test \
+	$(($(gw_get a "d['ice']['turn']['channels_bound']") + $(gw_get b "d['ice']['turn']['channels_bound']"))) -ge 1
 
-# ---- 3. c: prc, its TURN password refused; c <-> a (prc-sym) goes through a's relay
+# ---- 3. c: prc <-> sym with a: through a relay
 t_require "ipopd c starts" gw_start c
-t_check "host-c pings host-a (prc <-> sym, through a's relay)" wait_until 25 pings c a
+t_check "host-c pings host-a (prc <-> sym, through a relay)" wait_until 25 pings c a
 t_wait "c's link to a is connected" 15 link_is c a connected
 check_relay a c
-t_wait "gw-c shows the refused credentials on its link to a" 15 eval \
-	"[[ \"\$(link_get c a \"x['ice']['turn_error']\")\" == *401* ]]"
-echo "gw-c's TURN error: $(link_get c a "x['ice']['turn_error']")"
-t_check "gw-c counts the refusal (ice.turn.auth_refused)" \
-	test "$(gw_get c "d['ice']['turn']['auth_refused']")" -ge 1
-t_eq "gw-c logged the refusal once (its agents each got it)" 1 \
-	"$(grep -c 'refused Allocate: 401' "${GW_LOG[c]}")"
+check_relay c a
+t_check "host-a pings host-c" pings a c
 
-# ---- 4. d: its TURN server does not answer
-t_require "ipopd d starts" gw_start d
-t_wait "gw-d shows that its TURN server does not answer" 40 eval \
+# ---- 4. d: its TURN password refused, then (restarted) a TURN address nobody answers on
+t_require "ipopd d starts (wrong TURN password)" gw_start d
+t_wait "gw-d shows the refused credentials on its link to a" 30 eval \
+	"[[ \"\$(link_get d a \"x['ice']['turn_error']\")\" == *'401 Unauthorized'* ]]"
+echo "gw-d's TURN error: $(link_get d a "x['ice']['turn_error']")"
+t_check "gw-d counts the refusal (ice.turn.auth_refused)" \
+	test "$(gw_get d "d['ice']['turn']['auth_refused']")" -ge 1
+t_eq "gw-d logged the refusal once (each of its agents got one)" 1 \
+	"$(grep -c 'refused Allocate: 401' "${GW_LOG[d]}")"
+t_require "ipopd d stops" gw_stop d
+conf d "$NO_TURN_IP:$COTURN_PORT" "$COTURN_PASS"
+t_require "ipopd d starts (a TURN address nobody answers on)" gw_start d
+t_wait "gw-d shows that its TURN server does not answer" 60 eval \
 	"[[ \"\$(link_get d a \"x['ice']['turn_error']\")\" == *'did not answer'* ]]"
 echo "gw-d's TURN error: $(link_get d a "x['ice']['turn_error']")"
 t_check "gw-d counts agents without a relayed candidate" \
