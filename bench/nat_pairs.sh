@@ -5,7 +5,8 @@
 # chose; then one iperf3 TCP stream over the direct prc-prc tunnel and over the
 # relayed sym-sym tunnel (through coturn, ChannelData on the fast path) in the
 # same run, their ratio, and coturn's CPU while each stream ran (from
-# /proc/PID/stat: a share of one CPU; near 100 % means coturn is the bottleneck).
+# /proc/PID/stat: a share of one CPU; near 100 % means coturn is the bottleneck)
+# and the datagrams the cloud namespace's full UDP receive buffers dropped.
 #
 #   sudo bench/nat_pairs.sh [-b BUILD] [-o OUT.json] [-t IPERF_SECONDS]
 #
@@ -79,19 +80,29 @@ pair_of() {
 	gw_get "$1" "next((x['ice'].get('local_type','?') + '/' + x['ice'].get('remote_type','?') for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# udp_rcvbuf_errors NS : the namespace's UDP RcvbufErrors (datagrams a socket's
+# full receive buffer dropped: coturn's, in srv).
+udp_rcvbuf_errors() {
+	nsx "$1" cat /proc/net/snmp | python3 -c 'import sys
+rows = [l.split() for l in sys.stdin if l.startswith("Udp:")]
+print(rows[1][rows[0].index("RcvbufErrors")])'
+}
 
-# stream SITE_FROM SITE_TO : iperf3 TCP Mbit/s and coturn's CPU % meanwhile.
+# stream SITE_FROM SITE_TO : iperf3 TCP Mbit/s, coturn's CPU % meanwhile, and
+# the datagrams the cloud's full UDP receive buffers dropped meanwhile.
 stream() {
-	local hz c0 c1 t0 t1 mbps
+	local hz c0 c1 t0 t1 mbps e0 e1
 	hz=$(getconf CLK_TCK)
 	iperf_server "host-$2" "${T_HOST_IP[$2]}" >&2
 	c0=$(cpu_ticks "$COTURN_PID")
+	e0=$(udp_rcvbuf_errors srv)
 	t0=$(_t_now_ms)
 	mbps=$(iperf_mbps "host-$1" "${T_HOST_IP[$2]}" "$SECS") || mbps=0
 	t1=$(_t_now_ms)
 	c1=$(cpu_ticks "$COTURN_PID")
+	e1=$(udp_rcvbuf_errors srv)
 	bg_stop "$IPERF_PID" 5 >&2
-	echo "$mbps $(((c1 - c0) * 100000 / hz / (t1 - t0)))"
+	echo "$mbps $(((c1 - c0) * 100000 / hz / (t1 - t0))) $((e1 - e0))"
 }
 
 results=()
@@ -112,18 +123,19 @@ for p in "${PAIRS[@]}"; do
 	results+=("{\"pair\": \"$name\", \"first_ping_ms\": $ms, \"chosen\": {\"$a\": \"$pa\", \"$b\": \"$pb\"}}")
 	if [[ $name == prc-prc ]]; then
 		direct=$(stream "$a" "$b")
-		log "$name: iperf3 $direct (Mbit/s, coturn CPU %)"
+		log "$name: iperf3 $direct (Mbit/s, coturn CPU %, cloud UDP drops)"
 	elif [[ $name == sym-sym ]]; then
 		relayed=$(stream "$a" "$b")
-		turn_tx=$(gw_get "$a" "d['dataplane']['turn_tx']")
-		log "$name: iperf3 $relayed (Mbit/s, coturn CPU %); gw-$a turn_tx $turn_tx"
+		turn=$(($(gw_get "$a" "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']") +
+			$(gw_get "$b" "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']")))
+		log "$name: iperf3 $relayed (Mbit/s, coturn CPU %, cloud UDP drops); ChannelData sent+taken by the two gateways $turn"
 	fi
 	gw_stop "$a" >&2
 	gw_stop "$b" >&2
 done
 
-read -r dm dc <<<"${direct:-0 0}"
-read -r rm rc <<<"${relayed:-0 0}"
+read -r dm dc de <<<"${direct:-0 0 0}"
+read -r rm rc re <<<"${relayed:-0 0 0}"
 ratio=$(python3 -c "print(round($rm / $dm, 3) if $dm else 0)")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 json=$(python3 -c 'import json, sys
@@ -132,7 +144,8 @@ print(json.dumps(json.loads(sys.argv[1]), indent=2))' "{
   \"first_ping\": [$(IFS=,; echo "${results[*]}")],
   \"throughput\": {\"iperf3_seconds\": $SECS,
     \"direct_prc_prc_mbps\": $dm, \"relayed_sym_sym_mbps\": $rm, \"ratio_relayed_to_direct\": $ratio,
-    \"coturn_cpu_pct_during_direct\": $dc, \"coturn_cpu_pct_during_relayed\": $rc}
+    \"coturn_cpu_pct_during_direct\": $dc, \"coturn_cpu_pct_during_relayed\": $rc,
+    \"cloud_udp_rcvbuf_drops_during_direct\": $de, \"cloud_udp_rcvbuf_drops_during_relayed\": $re}
 }")
 echo "$json"
 [[ -z "$OUT" ]] || echo "$json" >"$OUT"
