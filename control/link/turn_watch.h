@@ -18,7 +18,9 @@
  *  - how many requests and responses it saw (no response at all: the server
  *    does not answer).
  * The parser reads bytes from the network (a copy of what the kernel got):
- * it is strict and bounded, and fuzzed (tests/fuzz/fuzz_stun.c).
+ * it is strict and bounded; tests/fuzz/fuzz_stun.c is its fuzz target
+ * (replayed over its seeds by the unit tests, fuzz_corpus_stun; not yet in the
+ * -Dfuzz libFuzzer build).
  */
 #ifndef IPOP_CONTROL_LINK_TURN_WATCH_H
 #define IPOP_CONTROL_LINK_TURN_WATCH_H
