@@ -366,7 +366,9 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 
 	if (k == NULL)
 		return;
-	turn_verdict(k);
+	/* A young agent may still be in the middle of its allocation. */
+	if (ipop_now_ms() - k->opened_ms >= 3000)
+		turn_verdict(k);
 	struct ice_link **s = k->port != 0 ? slot_of(il, k->port) : NULL;
 	if (s != NULL && *s == k)
 		*s = NULL;
