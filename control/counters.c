@@ -3,6 +3,7 @@
 #include "control/framework.h"
 #include "control/link/linkmgr.h"
 #include "control/link/ice_link.h"
+#include "control/link/turn_watch.h"
 #include "control/node.h"
 #include "control/session/peer.h"
 #include "control/signal/linkmsg.h"
@@ -98,9 +99,20 @@ const struct ipop_counter_family ipop_ice_link_family = {
 	ice_link_counters, IPOP_COUNTER_DIM(ice_link_counters),
 };
 
+#define X(name, doc) { #name, offsetof(struct ipop_turn_stats, name), doc },
+static const struct ipop_counter_desc turn_counters[] = { IPOP_TURN_COUNTERS(X) };
+#undef X
+const struct ipop_counter_family ipop_turn_family = {
+	"turn", "ice.turn", "the TURN exchanges of the links' ICE agents as control sees them (with "
+	"`ice { turn }` configured; control/link/turn_watch.h): channels libnice bound, which "
+	"the fast path uses, and the server's errors",
+	turn_counters, IPOP_COUNTER_DIM(turn_counters),
+};
+
 /* In the order `show` lists them, which is also the docs' order. */
 static const struct ipop_counter_family *const families[] = {
 	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family, &ipop_ice_link_family,
+	&ipop_turn_family,
 	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family, &ipop_fw_family,
 	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_port_family,
 	&ipop_ctrl_family,

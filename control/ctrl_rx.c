@@ -2,6 +2,7 @@
 #include "control/ctrl_rx.h"
 #include "control/fib/neigh.h"
 #include "control/fib/table.h"
+#include "control/link/turn_watch.h"
 #include "control/node.h"
 #include "control/session/handshake.h"
 
@@ -13,7 +14,7 @@
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
-enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_OTHER };
+enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_TURN, RX_OTHER };
 
 /* What m is, by its headers alone; for handshakes *src_ip is its source. */
 static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
@@ -27,6 +28,8 @@ static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
 	if (ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen) != 0)
 		return RX_OTHER;
 	*src_ip = ((const struct rte_ipv4_hdr *)(f + ip_off))->src_addr;
+	if (ipop_wire_is_stun(f + poff, plen))
+		return RX_TURN;   /* copies of TURN messages (dataplane/turn.h) */
 	switch (ipop_wire_classify(f + poff, plen)) {
 	case IPOP_MSG_HANDSHAKE_RESP:
 		return RX_RESP;
@@ -70,6 +73,12 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			} else {
 				n->cs.hs_resp_shed++;
 			}
+			break;
+		case RX_TURN:
+			if (n->turn != NULL)
+				ipop_turn_watch_rx(n->turn, m);
+			else
+				n->cs.ring_bad++;
 			break;
 		case RX_OTHER:
 			ipop_hs_handle(n, m);   /* counts it as ring_bad; no crypto */

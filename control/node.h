@@ -81,6 +81,8 @@ struct ipop_fw;
 #define IPOP_API_DEADLINE_MS 2000
 struct ipop_module;
 
+struct ipop_turn_watch;
+
 struct ipop_node {
 	struct ipop_cfg *cfg;
 	struct ipop_noise_keypair id;
@@ -136,6 +138,10 @@ struct ipop_node {
 	/* Controller modules (signal { } configured); NULL otherwise. */
 	struct ipop_fw *fw;
 	struct ipop_module *mod_signal, *mod_linkmgr, *mod_topology;
+	/* The TURN exchanges the workers copy to control (ice.turn configured,
+	 * owned by the link manager's ICE part, control/link/ice_link.c); NULL
+	 * otherwise. */
+	struct ipop_turn_watch *turn;
 };
 
 /* The control thread's clock: CLOCK_MONOTONIC in milliseconds. */

@@ -10,10 +10,12 @@
  */
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
+#include "dataplane/turn.h"
 #include "dataplane/wire.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 #include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -441,6 +443,87 @@ static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_t
 	return r;
 }
 
+/* A classified ipop message at p (plen bytes) in m: data to the open batch,
+ * handshakes to control, the rest dropped. */
+static __rte_always_inline void wan_msg(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+					struct open_batch *b, struct rte_mbuf *m, uint8_t *p,
+					uint32_t plen, int type)
+{
+	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
+		wan_data(c, t, b, m, p, plen);
+	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+		to_ctrl(c, m);
+	} else {
+		ipop_dp_drop(c, m, classify_drop(type, plen));
+	}
+}
+
+/* A handshake that came as ChannelData goes to control as the UDP datagram the
+ * relay would have sent without a channel: the 4-byte header cut out (the
+ * headers before it move up), lengths and IPv4 checksum fixed. Control then
+ * sees the TURN server's address and the agent's port as its source and
+ * destination, which is the peer's endpoint on a relayed pair. */
+static void chandata_unwrap(struct rte_mbuf *m, uint32_t poff)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+
+	memmove(f + IPOP_CHANDATA_HDR_LEN, f, poff);
+	rte_pktmbuf_adj(m, IPOP_CHANDATA_HDR_LEN);
+	f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + poff - 8);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->total_length) -
+						       IPOP_CHANDATA_HDR_LEN));
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(udp->dgram_len) -
+						     IPOP_CHANDATA_HDR_LEN));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+/* TURN ChannelData (plen bytes at poff) to the agent port wan.port + above.
+ * An ipop message inside, from our TURN server on the channel control
+ * published for that port, is processed as if the peer had sent it directly;
+ * anything else inside (the agent's consent checks over its channel) is the
+ * agent's: to the kernel as it came. */
+static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+					struct open_batch *b, struct rte_mbuf *m, uint32_t poff,
+					uint32_t plen, uint16_t above)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *p = f + poff;
+	uint32_t dlen = ipop_turn_chandata_len(p);
+
+	if (dlen + IPOP_CHANDATA_HDR_LEN > plen || plen - IPOP_CHANDATA_HDR_LEN - dlen > 3) {
+		ipop_dp_drop(c, m, IPOP_DROP_TURN_LENGTH);
+		return;
+	}
+	int type = ipop_wire_classify(p + IPOP_CHANDATA_HDR_LEN, dlen);
+	if (type < 0) {
+		c->st->turn_chan_exc++;
+		c->st->ice_port_exc++;
+		c->st->exc_tx++;
+		ipop_pktq_put(c->q_exc, m);
+		return;
+	}
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p - 8);
+	const struct ipop_fp_relay *r = &t->relay_rx[above];
+	uint16_t chan;
+	memcpy(&chan, p, 2);
+	if (above > IPOP_FP_ICE_PORTS || r->chan == 0 || chan != r->chan ||
+	    ip->src_addr != r->srv_ip || udp->src_port != r->srv_port) {
+		ipop_dp_drop(c, m, IPOP_DROP_TURN_CHANNEL);
+		return;
+	}
+	c->st->turn_rx++;
+	if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+		chandata_unwrap(m, poff);
+		to_ctrl(c, m);
+		return;
+	}
+	wan_msg(c, t, b, m, p + IPOP_CHANDATA_HDR_LEN, dlen, type);
+}
+
 static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		    struct open_batch *b, struct rte_mbuf *m)
 {
@@ -478,26 +561,29 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	int type = ipop_wire_classify(f + poff, plen);
+	if (unlikely(type < 0 && above != 0 && ipop_turn_is_chandata(f + poff, plen))) {
+		wan_chandata(c, t, b, m, poff, plen, above);
+		return;
+	}
 	bool stun = type < 0 && ipop_wire_is_stun(f + poff, plen);
 	if (unlikely(type < 0 && (stun || above != 0))) {
 		/* ICE's checks on the tunnel's port: for the agent's socket. On an
 		 * agent's own port, whatever is not ipop's is the agent's (STUN,
-		 * and TURN ChannelData from its relay): the kernel's too. */
-		if (stun)
+		 * and TURN messages from its relay): the kernel's too. Responses
+		 * of the TURN server go to control as well (dataplane/turn.h). */
+		if (stun) {
 			c->st->stun_exc++;
-		else
+			if (t->turn_ip != 0 && above != 0 && ip->src_addr == t->turn_ip &&
+			    ipop_turn_stun_is_response(f + poff))
+				ipop_dp_turn_copy_to_ctrl(c, m);
+		} else {
 			c->st->ice_port_exc++;
+		}
 		c->st->exc_tx++;
 		ipop_pktq_put(c->q_exc, m);
 		return;
 	}
-	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
-		wan_data(c, t, b, m, f + poff, plen);
-	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
-		to_ctrl(c, m);
-	} else {
-		ipop_dp_drop(c, m, classify_drop(type, plen));
-	}
+	wan_msg(c, t, b, m, f + poff, plen, type);
 }
 
 void ipop_dp_wan_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,

@@ -9,6 +9,7 @@
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
 #include "dataplane/flood.h"
+#include "dataplane/turn.h"
 #include "dataplane/wire.h"
 
 #include <errno.h>
@@ -60,6 +61,45 @@ static void __rte_noinline frag_out(struct ipop_dp_ctx *c, const struct ipop_fp_
 	}
 }
 
+/* The other ways to write a peer's outer headers, out of line so the common
+ * one (a template, IPOP_HDR_TEMPLATE) stays one test: a table built without
+ * templates (by hand, in a test or a tool), or a relayed pair
+ * (IPOP_HDR_TURN): a 4-byte ChannelData header goes in front of the ipop
+ * message, and the template takes it to the TURN server. The caller made room
+ * for the outer header (m's data pointer is there); false: m was dropped. */
+static bool __rte_noinline encap_other(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				       const struct ipop_fp_peer *p, struct rte_mbuf *m,
+				       uint16_t *plen)
+{
+	uint8_t *h = rte_pktmbuf_mtod(m, uint8_t *);
+
+	if (p->hdr_ok == IPOP_HDR_NONE) {
+		struct ipop_encap_addr a = {
+			.src_mac = t->wan_mac, .dst_mac = p->nh_mac,
+			.src_ip = t->wan_ip, .dst_ip = p->ip,
+			.src_port = t->wan_port, .dst_port = p->port,
+		};
+		ipop_encap_write(h, &a, *plen, c->ip_id++);
+		return true;
+	}
+	/* The outer header's room is taken; ChannelData needs 4 bytes more. */
+	if (unlikely(rte_pktmbuf_headroom(m) < IPOP_CHANDATA_HDR_LEN)) {
+		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return false;
+	}
+	uint16_t dlen = rte_cpu_to_be_16(*plen);
+	m->data_off = (uint16_t)(m->data_off - IPOP_CHANDATA_HDR_LEN);
+	m->data_len = (uint16_t)(m->data_len + IPOP_CHANDATA_HDR_LEN);
+	m->pkt_len += IPOP_CHANDATA_HDR_LEN;
+	h = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(h + IPOP_OUTER_HDR_LEN, &p->chan, 2);
+	memcpy(h + IPOP_OUTER_HDR_LEN + 2, &dlen, 2);
+	*plen = (uint16_t)(*plen + IPOP_CHANDATA_HDR_LEN);
+	ipop_encap_from_template(h, p->hdr, p->hdr_sum, *plen, c->ip_id++);
+	c->st->turn_tx++;
+	return true;
+}
+
 /* Outer headers in front of the ipop message at m's data pointer (plen bytes),
  * then queue on q_wan, fragmenting above the underlay MTU. The caller has
  * checked that the first segment has IPOP_OUTER_HDR_LEN bytes of headroom, so
@@ -74,17 +114,10 @@ static __rte_always_inline void encap_out(struct ipop_dp_ctx *c, const struct ip
 	m->data_len = (uint16_t)(m->data_len + IPOP_OUTER_HDR_LEN);
 	m->pkt_len += IPOP_OUTER_HDR_LEN;
 	uint8_t *h = rte_pktmbuf_mtod(m, uint8_t *);
-	if (likely(p->hdr_ok)) {
+	if (likely(p->hdr_ok == IPOP_HDR_TEMPLATE))
 		ipop_encap_from_template(h, p->hdr, p->hdr_sum, plen, c->ip_id++);
-	} else {
-		/* A table built without templates (by hand, in a test or a tool). */
-		struct ipop_encap_addr a = {
-			.src_mac = t->wan_mac, .dst_mac = p->nh_mac,
-			.src_ip = t->wan_ip, .dst_ip = p->ip,
-			.src_port = t->wan_port, .dst_port = p->port,
-		};
-		ipop_encap_write(h, &a, plen, c->ip_id++);
-	}
+	else if (!encap_other(c, t, p, m, &plen))
+		return;
 	if (likely((uint32_t)plen + 28 <= t->wan_mtu))
 		ipop_pktq_put(c->q_wan, m);
 	else  /* oversized (non-TCP, since TCP is MSS-clamped) */

@@ -30,7 +30,11 @@
 	X(exc_rx, "frames the kernel sent through the WAN exception TAP") \
 	X(exc_tx, "WAN frames handed to the kernel through the exception TAP (ARP, the host's own traffic)") \
 	X(stun_exc, "STUN messages (magic cookie 0x2112A442 at bytes 4-7) to the tunnel's address and port or an ICE agent's port, handed to the kernel for the ICE agent (also counted in exc_tx)") \
-	X(ice_port_exc, "datagrams to an ICE agent's port (wan.port + 1 .. + 64, with ice { }) that are neither ipop messages nor STUN, e.g. TURN ChannelData from the agent's relay: handed to the kernel for the agent (also counted in exc_tx)") \
+	X(ice_port_exc, "datagrams to an ICE agent's port (wan.port + 1 .. + 64, with ice { }) that are neither ipop messages nor STUN, nor ChannelData carrying an ipop message: handed to the kernel for the agent (also counted in exc_tx)") \
+	X(turn_tx, "tunnel messages the workers sent as TURN ChannelData to the TURN server (a relayed pair: our local candidate is the relay's)") \
+	X(turn_rx, "ipop messages taken out of TURN ChannelData from the TURN server on a channel control published (then processed as any tunnel message)") \
+	X(turn_chan_exc, "ChannelData from the TURN server to an agent's port whose content is not an ipop message (the agent's consent checks over its channel): handed to the kernel for the agent (also counted in ice_port_exc)") \
+	X(turn_ctrl, "copies of STUN messages between the agents' ports and the TURN server sent to control (requests from the kernel, responses from the server), which learns the channel libnice bound and the server's errors from them") \
 	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
 	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \
 	X(encrypted, "frames sealed for a peer") \
@@ -109,7 +113,9 @@
 	X(SEAL_FAILED, seal_failed, "frame the AEAD refused to seal (a key its IPsec-MB manager cannot use): a local fault, not a missing session") \
 	X(LAN_LINK_LOCAL, lan_link_local, "LAN or host TAP frame to an IEEE link-local group (01:80:C2:00:00:00-0F: STP, PAUSE, LACP, EAPOL): it stays on its link") \
 	X(INNER_LINK_LOCAL, inner_link_local, "decrypted frame or flood copy to an IEEE link-local group: never delivered or relayed") \
-	X(INNER_SRC_LOCAL, inner_src_local, "decrypted frame whose source MAC was seen on this gateway's LAN or host port within 5 s: a peer may not take a local host's MAC")
+	X(INNER_SRC_LOCAL, inner_src_local, "decrypted frame whose source MAC was seen on this gateway's LAN or host port within 5 s: a peer may not take a local host's MAC") \
+	X(TURN_CHANNEL, turn_unknown_channel, "TURN ChannelData carrying an ipop message on an agent's port, but not from the TURN server on the channel control published for that port") \
+	X(TURN_LENGTH, turn_bad_length, "TURN ChannelData whose length field exceeds the datagram or leaves more than 3 bytes of padding")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

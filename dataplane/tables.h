@@ -72,8 +72,11 @@ struct ipop_fp_peer {
 	 * and the folded ones'-complement sum of its IPv4 header: built by
 	 * ipop_encap_template() (encap.h) from the table's wan_mac/wan_ip/wan_port
 	 * and nh_mac/ip/port below, whenever the table is built
-	 * (ipop_table_publish, control/fib/table.c). hdr_ok 0: not built, the fast path writes the
-	 * header field by field from those fields instead. */
+	 * (ipop_table_publish, control/fib/table.c). hdr_ok IPOP_HDR_NONE: not
+	 * built, the fast path writes the header field by field from those fields
+	 * instead; IPOP_HDR_TURN: the template is towards our TURN server (ip and
+	 * port are the server's) and a ChannelData header with channel chan goes
+	 * between it and the ipop message (a relayed pair, docs/wire-format.md). */
 	uint8_t hdr[42];
 	uint8_t hdr_ok;
 	uint8_t nh_valid;
@@ -82,10 +85,29 @@ struct ipop_fp_peer {
 	struct ipop_keypair *tx;          /* session to send with; NULL: none */
 	uint32_t ip;                      /* underlay address, network order */
 	uint8_t up;                       /* session and next hop: in the adjacency */
+	uint16_t chan;                    /* IPOP_HDR_TURN: TURN channel, network order */
 	struct rte_ether_addr nh_mac;     /* next-hop MAC towards ip */
 	struct ipop_node_id id;           /* the peer's ring ID (BLAKE2b-128 of its key) */
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct ipop_fp_peer) == 128, "two cache lines per peer slot");
+
+/* hdr_ok values: how the send path writes a peer's outer headers. */
+#define IPOP_HDR_NONE     0
+#define IPOP_HDR_TEMPLATE 1
+#define IPOP_HDR_TURN     2
+
+/* The ICE agents' ports: wan_port + 1 .. + IPOP_FP_ICE_PORTS (control checks it
+ * equals its configuration's count). */
+#define IPOP_FP_ICE_PORTS 64
+
+/* A TURN channel ChannelData may arrive on, for the agent port wan_port + i
+ * (relay_rx[i]): from our TURN server (ip, port: network order) with channel
+ * chan (network order); chan 0: none on that port. */
+struct ipop_fp_relay {
+	uint32_t srv_ip;
+	uint16_t srv_port;
+	uint16_t chan;
+};
 
 /* The gateway directory: every gateway of the overlay this node knows by node
  * ID (the online signalled members), in slots that stay put while the member
@@ -115,6 +137,12 @@ struct ipop_fp_table {
 	uint16_t wan_mtu;                 /* underlay IP MTU */
 	uint16_t mss_clamp;               /* max TCP MSS for inner IPv4 SYNs; 0 = off */
 	uint64_t tsc_hz;
+	/* TURN (ice.turn configured; else 0): the server, network order. The
+	 * workers copy STUN between it and the agents' ports to control
+	 * (dataplane/turn.h), and take ChannelData on the channels of relay_rx. */
+	uint32_t turn_ip;
+	uint16_t turn_port;
+	struct ipop_fp_relay relay_rx[IPOP_FP_ICE_PORTS + 1];
 
 	/* This node on the ring and its adjacency there: the peers that are up,
 	 * in increasing node-ID order (adj_id strictly increasing, as

@@ -24,6 +24,7 @@
  * signal is directed at the worker that waits on the TAP (ipop_port_rx_fd_claim).
  */
 #include "lcore/worker.h"
+#include "dataplane/turn.h"
 #include "drivers/port.h"
 
 #include <errno.h>
@@ -239,8 +240,8 @@ static unsigned poll_slow(struct ipop_worker *w, const struct ipop_fp_table *t)
 		n = rte_eth_rx_burst(w->exc_port, q, pkts, IPOP_RX_BURST);
 		w->stats.exc_rx += n;
 		total += n;
-		for (uint16_t i = 0; i < n; i++)
-			ipop_pktq_put(&w->q_wan, pkts[i]);
+		if (n)
+			ipop_dp_exc_out(&w->dp, t, pkts, n);
 	}
 	n = (uint16_t)rte_ring_dequeue_burst(w->sh->from_ctrl, (void **)pkts, IPOP_RX_BURST, NULL);
 	w->stats.ctrl_rx += n;

@@ -1,5 +1,6 @@
 /* table.c - see table.h. Thread: control. */
 #include "control/fib/table.h"
+#include "control/config/config.h"
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
@@ -15,7 +16,26 @@
 
 #include "dataplane/encap.h"
 #include "dataplane/tables.h"
+#include "dataplane/turn.h"
 #include "dataplane/wire.h"
+
+_Static_assert(IPOP_FP_ICE_PORTS == IPOP_CFG_ICE_PORTS, "the agents' ports, both sides");
+
+/* A relayed pair's peer: its outer headers go to the TURN server (ip:port)
+ * behind a ChannelData header, and ChannelData on that channel to its agent
+ * port is taken as the peer's (dataplane/turn.h). */
+static void relay_peer(struct ipop_fp_table *t, const struct ipop_peer *p, struct ipop_fp_peer *fp)
+{
+	uint16_t above = (uint16_t)(rte_be_to_cpu_16(p->local_port) - rte_be_to_cpu_16(t->wan_port));
+
+	if (p->relay_chan == 0 || above < 1 || above > t->wan_port_span)
+		return;
+	fp->hdr_ok = IPOP_HDR_TURN;
+	fp->chan = rte_cpu_to_be_16(p->relay_chan);
+	t->relay_rx[above] = (struct ipop_fp_relay){
+		.srv_ip = p->ip, .srv_port = p->port, .chan = fp->chan,
+	};
+}
 
 static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 {
@@ -41,6 +61,12 @@ int ipop_table_publish(struct ipop_node *n)
 	t->wan_mtu = n->cfg->wan_mtu;
 	/* Inner IPv4 MTU = underlay MTU - ipop overhead - inner Ethernet header. */
 	t->mss_clamp = (uint16_t)(n->cfg->wan_mtu - IPOP_IP_OVERHEAD - 14 - 40);
+	/* A relayed pair's messages carry a 4-byte ChannelData header too. */
+	if (n->cfg->ice_enabled && n->cfg->ice_turn_ip.s_addr != 0) {
+		t->mss_clamp = (uint16_t)(t->mss_clamp - IPOP_CHANDATA_HDR_LEN);
+		t->turn_ip = n->cfg->ice_turn_ip.s_addr;
+		t->turn_port = rte_cpu_to_be_16(n->cfg->ice_turn_port);
+	}
 	/* With symphony, TCP between sites without a tunnel crosses gateways as
 	 * transit frames, which carry the fabric header too: leave room for it
 	 * (a full-size segment would otherwise leave as two outer fragments). */
@@ -71,7 +97,8 @@ int ipop_table_publish(struct ipop_node *n)
 			.dst_port = fp->port,
 		};
 		fp->hdr_sum = ipop_encap_template(fp->hdr, &ea);
-		fp->hdr_ok = 1;
+		fp->hdr_ok = IPOP_HDR_TEMPLATE;
+		relay_peer(t, p, fp);
 		fp->up = p->cur != NULL && fp->nh_valid;
 		add_index(t, p->cur);
 		add_index(t, p->prev);

@@ -9,6 +9,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/encap.h"
+#include "dataplane/turn.h"
 
 int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
 {
@@ -24,8 +25,9 @@ int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
 }
 
 int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-		       const void *payload, uint16_t len)
+		       uint16_t chan, const void *payload, uint16_t len)
 {
+	uint16_t hlen = chan != 0 ? IPOP_CHANDATA_HDR_LEN : 0;
 	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
 	struct ipop_encap_addr a;
 	struct rte_mbuf *m;
@@ -40,7 +42,7 @@ int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t
 		n->cs.tx_nomem++;
 		return -ENOMEM;
 	}
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(IPOP_OUTER_HDR_LEN + len));
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(IPOP_OUTER_HDR_LEN + hlen + len));
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		return -EMSGSIZE;
@@ -51,7 +53,11 @@ int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t
 	a.dst_ip = ip;
 	a.src_port = src_port != 0 ? src_port : rte_cpu_to_be_16(n->cfg->wan_port);
 	a.dst_port = port;
-	ipop_encap_write(p, &a, len, (uint16_t)n->cs.hs_init_tx);
-	memcpy(p + IPOP_OUTER_HDR_LEN, payload, len);
+	ipop_encap_write(p, &a, (uint16_t)(hlen + len), (uint16_t)n->cs.hs_init_tx);
+	if (chan != 0) {
+		uint16_t h[2] = { rte_cpu_to_be_16(chan), rte_cpu_to_be_16(len) };
+		memcpy(p + IPOP_OUTER_HDR_LEN, h, sizeof(h));
+	}
+	memcpy(p + IPOP_OUTER_HDR_LEN + hlen, payload, len);
 	return ipop_ctrl_send(n, m);
 }

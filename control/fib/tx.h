@@ -14,9 +14,11 @@ struct ipop_node;
  * the ring is full (counted in tx_ring_full). */
 int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m);
 /* Send an ipop message (payload bytes) to ip:port from the WAN address and
- * src_port (all network order; src_port 0: wan.port): -EHOSTUNREACH while the
- * next hop is unresolved, -ENOMEM, -EMSGSIZE, or what ipop_ctrl_send returns. */
+ * src_port (all network order; src_port 0: wan.port), as TURN ChannelData on
+ * channel chan (host order; 0: none) when ip:port is our TURN server on a
+ * relayed pair: -EHOSTUNREACH while the next hop is unresolved, -ENOMEM,
+ * -EMSGSIZE, or what ipop_ctrl_send returns. */
 int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-		       const void *payload, uint16_t len);
+		       uint16_t chan, const void *payload, uint16_t len);
 
 #endif

@@ -12,9 +12,10 @@
  * 5801 typ host"); remote ones are taken the same way. The selected pair is
  * reported once per change.
  *
- * Its owner (control/link/ice_link.c) makes a selected direct pair the
- * tunnel's 5-tuple. Not yet (docs/architecture.md, Planned): TURN ChannelData
- * on the fast path, ICE restarts.
+ * Its owner (control/link/ice_link.c) makes a selected pair the tunnel's
+ * path: a direct pair's 5-tuple, or, with our relayed candidate, the TURN
+ * server and the channel libnice bound (control/link/turn_watch.c). Not yet
+ * (docs/architecture.md, Planned): ICE restarts.
  */
 #ifndef IPOP_CONTROL_ICE_H
 #define IPOP_CONTROL_ICE_H

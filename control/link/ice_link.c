@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,29 @@ struct ice_link {
 	bool have_pair, failed;
 	struct ipop_ice_pair pair;
 	uint64_t opened_ms, selected_ms;
+	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
+	unsigned relay_cands;          /* relayed local candidates gathered */
+	char turn_error[200];          /* why gathering ended without a relayed candidate */
 };
+
+static void apply_pair(struct ipop_ice_links *il, struct ice_link *k);
+
+static struct ice_link **slot_of(struct ipop_ice_links *il, uint16_t port)
+{
+	uint16_t i = (uint16_t)(port - il->n->cfg->wan_port);
+
+	return i >= 1 && i <= IPOP_ICE_LINK_PORTS ? &il->by_port[i] : NULL;
+}
+
+/* The TURN watch saw a channel bound, or an error, on an agent's port. */
+static void turn_changed(void *ctx, uint16_t port)
+{
+	struct ipop_ice_links *il = ctx;
+	struct ice_link **s = slot_of(il, port);
+
+	if (s != NULL && *s != NULL)
+		apply_pair(il, *s);
+}
 
 void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm)
 {
@@ -34,6 +57,93 @@ void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct 
 		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
 		.turn_user = c->ice_turn_user, .turn_password = c->ice_turn_password,
 	};
+	if (c->ice_turn_ip.s_addr == 0)
+		return;
+	ipop_turn_watch_init(&il->turn, c->wan_addr.s_addr, c->wan_port, c->ice_turn_ip.s_addr,
+			     c->ice_turn_port);
+	il->turn.ctx = il;
+	il->turn.changed = turn_changed;
+	n->turn = &il->turn;
+}
+
+/* A local candidate's port and type, from its SDP value. */
+static bool cand_port_type(const char *cand, uint16_t *port, char type[8])
+{
+	return sscanf(cand, "candidate:%*s %*u %*s %*u %*s %hu typ %7s", port, type) == 2;
+}
+
+/* Our host candidate names the agent's port: from now on TURN messages on it
+ * are this agent's. */
+static void note_candidate(struct ice_link *k, const char *cand)
+{
+	struct ipop_ice_links *il = k->il;
+	char type[8];
+	uint16_t port;
+
+	if (!cand_port_type(cand, &port, type))
+		return;
+	if (strcmp(type, "relay") == 0) {
+		k->relay_cands++;
+		return;
+	}
+	struct ice_link **s = slot_of(il, port);
+	if (strcmp(type, "host") != 0 || k->port != 0 || s == NULL)
+		return;
+	k->port = port;
+	*s = k;
+	if (il->n->turn != NULL)
+		ipop_turn_watch_reset(il->n->turn, port);
+}
+
+/* Why an agent has no relayed candidate, from what the watch saw on its port
+ * (the server's error, or no answer); false: nothing to say yet. */
+static bool turn_reason(const struct ipop_ice_links *il, const struct ice_link *k, char *buf,
+			size_t len)
+{
+	const struct ipop_turn_port *tp;
+	char srv[INET_ADDRSTRLEN];
+
+	if (il->n->turn == NULL || k->relay_cands > 0)
+		return false;
+	tp = k->port != 0 ? ipop_turn_watch_port(il->n->turn, k->port) : NULL;
+	inet_ntop(AF_INET, &il->servers.turn_ip, srv, sizeof(srv));
+	if (tp != NULL && tp->err[0] != '\0')
+		snprintf(buf, len, "%s", tp->err);
+	else if (tp != NULL && tp->requests > 0 && tp->responses == 0)
+		snprintf(buf, len, "TURN server %s:%u did not answer (%llu requests, no response)",
+			 srv, il->servers.turn_port, (unsigned long long)tp->requests);
+	else
+		snprintf(buf, len, "no relayed candidate from TURN server %s:%u (%llu requests, "
+			 "%llu responses)", srv, il->servers.turn_port,
+			 (unsigned long long)(tp ? tp->requests : 0),
+			 (unsigned long long)(tp ? tp->responses : 0));
+	return true;
+}
+
+/* The agent's gathering ended, it failed or it closes: with ice.turn and no
+ * relayed candidate, say why once (counted per agent; logged once per
+ * distinct reason, not per agent or retry). libnice itself reports neither a
+ * refusal nor a silent server: gathering just ends without the candidate,
+ * after its retransmissions (or never, if the agent closes first). */
+static void turn_verdict(struct ice_link *k)
+{
+	struct ipop_ice_links *il = k->il;
+
+	if (k->turn_error[0] != '\0' || !turn_reason(il, k, k->turn_error, sizeof(k->turn_error)))
+		return;
+	il->st.turn_no_relay++;
+	/* An error response was logged by the watch as it came. */
+	const struct ipop_turn_port *tp = ipop_turn_watch_port(il->n->turn, k->port);
+	bool logged = tp != NULL && tp->err[0] != '\0';
+	if (!logged && strcmp(k->turn_error, il->turn_logged) != 0) {
+		LOG_WARN("link %s: ICE has no relayed candidate: %s", k->l->jid, k->turn_error);
+		memcpy(il->turn_logged, k->turn_error, sizeof(il->turn_logged));
+	}
+}
+
+static void on_gathering_done(void *ctx, struct ipop_ice *a)
+{
+	turn_verdict(ctx);
 }
 
 static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
@@ -41,6 +151,7 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 	struct ice_link *k = ctx;
 
 	LOG_DEBUG("link %s: ICE candidate %s", k->l->jid, cand);
+	note_candidate(k, cand);
 	/* Trickled: each goes as it is found; the member takes it once our
 	 * request or reply (sent before gathering started) told it our ufrag. */
 	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
@@ -49,36 +160,71 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 /* The tunnel takes the selected pair's 5-tuple: the peer's endpoint is its
  * remote address and port, our source port its local one (the workers take
  * tunnel messages on the agents' ports too: dataplane/receive.c), so the data
- * rides the NAT bindings ICE's checks opened. A relayed pair would need TURN
- * framing on the fast path, which does not exist yet: the tunnel then keeps
- * the signalled endpoint (and fails behind NATs that need the relay). */
-/* Whether peer p's endpoint and source port are the pair's 5-tuple. */
-static bool pair_is_peers(const struct ice_link *k, const struct ipop_peer *p)
+ * rides the NAT bindings ICE's checks opened. A pair whose local candidate is
+ * relayed goes through the TURN server instead: the server is the endpoint,
+ * the agent's port our source port (the allocation's 5-tuple), and the
+ * channel libnice bound for the remote address frames the messages as
+ * ChannelData (dataplane/turn.h); until the server accepted that channel
+ * (control/link/turn_watch.c) the pair waits. */
+struct pair_target {
+	uint32_t ip;
+	uint16_t port, local_port;     /* network order */
+	uint16_t chan;                 /* host order; 0: direct */
+};
+
+static bool pair_target(const struct ipop_ice_links *il, const struct ice_link *k,
+			struct pair_target *t)
 {
-	return p->ip == k->pair.remote_ip && p->port == rte_cpu_to_be_16(k->pair.remote_port) &&
-	       p->local_port == rte_cpu_to_be_16(k->pair.local_port);
+	t->local_port = rte_cpu_to_be_16(k->pair.local_port);
+	if (k->pair.local_type != IPOP_ICE_RELAY) {
+		*t = (struct pair_target){ k->pair.remote_ip, rte_cpu_to_be_16(k->pair.remote_port),
+					   t->local_port, 0 };
+		return true;
+	}
+	const struct ipop_turn_port *tp = il->n->turn != NULL ?
+		ipop_turn_watch_port(il->n->turn, k->pair.local_port) : NULL;
+	if (tp == NULL || !tp->chan_ok || tp->chan_peer_ip != k->pair.remote_ip ||
+	    tp->chan_peer_port != k->pair.remote_port)
+		return false;
+	*t = (struct pair_target){ il->servers.turn_ip.s_addr, rte_cpu_to_be_16(il->servers.turn_port),
+				   t->local_port, tp->chan };
+	return true;
+}
+
+/* Whether peer p's endpoint, source port and channel are the pair's. */
+static bool pair_is_peers(const struct ipop_ice_links *il, const struct ice_link *k,
+			  const struct ipop_peer *p)
+{
+	struct pair_target t;
+
+	return pair_target(il, k, &t) && p->ip == t.ip && p->port == t.port &&
+	       p->local_port == t.local_port && p->relay_chan == t.chan;
 }
 
 static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 {
 	struct ipop_node *n = il->n;
 	struct ipop_peer *p;
+	struct pair_target t;
 
-	if (!k->have_pair || k->pair.local_type == IPOP_ICE_RELAY || !k->l->peer_added ||
+	if (!k->have_pair || !k->l->peer_added || !pair_target(il, k, &t) ||
 	    (p = ipop_peer_find(n, k->l->key)) == NULL)
 		return;
-	uint16_t port = rte_cpu_to_be_16(k->pair.remote_port);
-	uint16_t lport = rte_cpu_to_be_16(k->pair.local_port);
 	/* (An authenticated handshake through the pair may have set it first.) */
-	if (pair_is_peers(k, p))
+	if (pair_is_peers(il, k, p))
 		return;
-	p->ip = k->pair.remote_ip;
-	p->port = port;
-	p->local_port = lport;
+	p->ip = t.ip;
+	p->port = t.port;
+	p->local_port = t.local_port;
+	p->relay_chan = t.chan;
 	/* A handshake due to the old (unreachable) endpoint goes now. */
 	p->hs_next_ms = ipop_now_ms();
 	n->dirty = true;
 	il->st.pairs_applied++;
+	if (t.chan != 0) {
+		il->st.relay_applied++;
+		LOG_INFO("link %s: the tunnel goes through TURN channel 0x%04x", k->l->jid, t.chan);
+	}
 }
 
 void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l)
@@ -102,11 +248,6 @@ static void on_selected(void *ctx, struct ipop_ice *a, const struct ipop_ice_pai
 		 ipop_ice_cand_type_name(p->local_type), lip, p->local_port,
 		 ipop_ice_cand_type_name(p->remote_type), rip, p->remote_port,
 		 (unsigned long long)(ipop_now_ms() - k->opened_ms));
-	if (p->local_type == IPOP_ICE_RELAY) {
-		k->il->st.relay_unused++;
-		LOG_WARN("link %s: ICE chose a relayed pair; the fast path does not speak TURN "
-			 "yet: the tunnel keeps the signalled endpoint", k->l->jid);
-	}
 	apply_pair(k->il, k);
 }
 
@@ -116,6 +257,7 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 
 	k->il->st.ice_failed++;
 	k->failed = true;
+	turn_verdict(k);
 	LOG_WARN("link %s: ICE failed: no candidate pair answered", k->l->jid);
 }
 
@@ -146,7 +288,7 @@ int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
 		.port_max = (uint16_t)(c->wan_port + IPOP_ICE_LINK_PORTS),
 		.servers = il->servers,
 		.ev = { .ctx = k, .candidate = on_candidate, .selected = on_selected,
-			.failed = on_failed },
+			.failed = on_failed, .gathering_done = on_gathering_done },
 	};
 	k->il = il;
 	k->l = l;
@@ -224,6 +366,12 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 
 	if (k == NULL)
 		return;
+	/* A young agent may still be in the middle of its allocation. */
+	if (ipop_now_ms() - k->opened_ms >= 3000)
+		turn_verdict(k);
+	struct ice_link **s = k->port != 0 ? slot_of(il, k->port) : NULL;
+	if (s != NULL && *s == k)
+		*s = NULL;
 	ipop_ice_free(k->agent);
 	free(k);
 	l->ice = NULL;
@@ -239,6 +387,43 @@ static json_object *addr_json(uint32_t ip, uint16_t port)
 	return json_object_new_string(buf);
 }
 
+/* A relayed pair: our relayed address, the server, the channel (null until
+ * the server accepted libnice's ChannelBind). */
+static json_object *relay_json(const struct ipop_ice_links *il, const struct ice_link *k)
+{
+	json_object *o = json_object_new_object();
+	struct pair_target t;
+	char ch[8];
+
+	json_object_object_add(o, "address", addr_json(k->pair.relay_ip, k->pair.relay_port));
+	json_object_object_add(o, "server", addr_json(il->servers.turn_ip.s_addr, il->servers.turn_port));
+	snprintf(ch, sizeof(ch), "0x%04x", pair_target(il, k, &t) ? t.chan : 0);
+	json_object_object_add(o, "channel", pair_target(il, k, &t) ? json_object_new_string(ch) : NULL);
+	return o;
+}
+
+/* With ice.turn: the agent's TURN exchange (requests, responses, the last error). */
+static void turn_json(const struct ipop_ice_links *il, const struct ice_link *k, json_object *o)
+{
+	const struct ipop_turn_port *tp = il->n->turn != NULL && k->port != 0 ?
+		ipop_turn_watch_port(il->n->turn, k->port) : NULL;
+
+	if (il->n->turn == NULL)
+		return;
+	json_object_object_add(o, "turn_requests", json_object_new_int64(tp ? (int64_t)tp->requests : 0));
+	json_object_object_add(o, "turn_responses", json_object_new_int64(tp ? (int64_t)tp->responses : 0));
+	json_object_object_add(o, "relay_candidates", json_object_new_int64((int64_t)k->relay_cands));
+	/* Before the verdict: the server's error, or silence 2 s after the
+	 * first request (libnice retransmits for longer). */
+	char live[sizeof(k->turn_error)];
+	const char *err = k->turn_error[0] ? k->turn_error : NULL;
+	if (err == NULL && tp != NULL && (tp->err[0] || (tp->requests > 0 && tp->responses == 0 &&
+							   ipop_now_ms() - k->opened_ms > 2000)) &&
+	    turn_reason(il, k, live, sizeof(live)))
+		err = live;
+	json_object_object_add(o, "turn_error", err ? json_object_new_string(err) : NULL);
+}
+
 json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l)
 {
 	const struct ice_link *k = l->ice;
@@ -247,6 +432,7 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 
 	if (k == NULL)
 		return o;
+	turn_json(il, k, o);
 	const struct ipop_ice_stats *st = ipop_ice_stats(k->agent);
 	const char *state = k->have_pair ? "selected" : k->failed ? "failed" :
 			    l->remote_ufrag[0] ? "checking" : "gathering";
@@ -266,14 +452,14 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 	json_object_object_add(o, "local", addr_json(p->local_ip, p->local_port));
 	json_object_object_add(o, "remote_endpoint", addr_json(p->remote_ip, p->remote_port));
 	if (p->local_type == IPOP_ICE_RELAY)
-		json_object_object_add(o, "relay", addr_json(p->relay_ip, p->relay_port));
-	/* The tunnel's 5-tuple is the pair's now (false: a relayed pair, the
-	 * peer not added yet, or it roamed since), whoever set it: this pair, or
-	 * an authenticated handshake that came through it first. */
-	const struct ipop_peer *peer = l->peer_added && p->local_type != IPOP_ICE_RELAY ?
-				       ipop_peer_find(il->n, l->key) : NULL;
+		json_object_object_add(o, "relay", relay_json(il, k));
+	/* The tunnel's 5-tuple is the pair's now (false: the peer not added
+	 * yet, a relayed pair whose channel is not bound yet, or it roamed
+	 * since), whoever set it: this pair, or an authenticated handshake that
+	 * came through it first. */
+	const struct ipop_peer *peer = l->peer_added ? ipop_peer_find(il->n, l->key) : NULL;
 	json_object_object_add(o, "in_use", json_object_new_boolean(peer != NULL &&
-								    pair_is_peers(k, peer)));
+								    pair_is_peers(il, k, peer)));
 	json_object_object_add(o, "selected_after_ms",
 			       json_object_new_int64((int64_t)(k->selected_ms - k->opened_ms)));
 	json_object_object_add(o, "selected_s_ago",

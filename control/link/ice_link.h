@@ -9,6 +9,10 @@
  * IPOP_ICE_LINK_PORTS]: one port per link, since libnice cannot share a socket
  * between agents. A direct pair the agents select becomes the link's peer's
  * endpoint and source port, so the tunnel rides the NAT bindings ICE opened.
+ * A pair whose local candidate is relayed makes the TURN server the peer's
+ * endpoint and the agent's port our source port, with the channel libnice
+ * bound for the pair's remote address (learnt by control/link/turn_watch.c):
+ * the workers then send and receive the tunnel's messages as ChannelData.
  * Without ice { } in the configuration nothing here runs.
  */
 #ifndef IPOP_CONTROL_LINK_ICE_LINK_H
@@ -20,6 +24,7 @@
 
 #include "control/config/config.h"
 #include "control/ice/ice.h"
+#include "control/link/turn_watch.h"
 #include "control/link/linkmgr.h"
 #include "dataplane/counters.h"
 
@@ -33,7 +38,8 @@
 	X(bad_credentials, "members' ufrag/pwd the agent refused (logged): that link's checks cannot succeed") \
 	X(pairs_selected, "pairs ICE selected (a change of pair counts again)") \
 	X(pairs_applied, "selected pairs that became a peer's endpoint and source port (the tunnel's 5-tuple)") \
-	X(relay_unused, "relayed pairs selected but not used: the fast path does not speak TURN yet (the tunnel keeps the signalled endpoint)") \
+	X(relay_applied, "relayed pairs (our candidate the relay's) that became a peer's path: the TURN server as its endpoint, the tunnel's messages as ChannelData on the channel libnice bound") \
+	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)")
 
 struct ipop_ice_link_stats {
@@ -41,6 +47,7 @@ struct ipop_ice_link_stats {
 };
 
 struct ipop_node;
+struct ice_link;
 
 /* Every link's agent of one node. */
 struct ipop_ice_links {
@@ -48,6 +55,11 @@ struct ipop_ice_links {
 	struct ipop_linkmgr *lm;       /* sends our candidates in the link stanzas */
 	struct ipop_ice_servers servers;
 	struct ipop_ice_link_stats st;
+	struct ipop_turn_watch turn;   /* with ice.turn: node->turn points here */
+	/* The agent holding each port (wan.port + i), once its host candidate
+	 * told the port; NULL: none. */
+	struct ice_link *by_port[IPOP_ICE_LINK_PORTS + 1];
+	char turn_logged[200];         /* the last "no relayed candidate" line logged */
 };
 
 void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm);

@@ -292,6 +292,8 @@ static void lm_stop(struct ipop_module *mod)
 
 	/* Peers stay for the daemon's shutdown, which resets them all. */
 	ipop_linkmgr_free(&lmm->lm);
+	if (lmm->n->turn == &lmm->ice.turn)
+		lmm->n->turn = NULL;   /* the watch goes with the module */
 }
 
 struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
@@ -336,6 +338,11 @@ json_object *ipop_linkmgr_ice_json(struct ipop_module *m)
 	c = json_object_new_object();
 	ipop_counters_json(c, &ipop_ice_link_family, &lmm->ice.st);
 	json_object_object_add(o, "counters", c);
+	if (lmm->n->turn != NULL) {
+		json_object *t = json_object_new_object();
+		ipop_counters_json(t, &ipop_turn_family, &lmm->ice.turn.st);
+		json_object_object_add(o, "turn", t);
+	}
 	return o;
 }
 

@@ -77,7 +77,7 @@ int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	p->hs_sent_ms = now;
 	if (p->state == IPOP_PEER_DOWN)
 		p->state = IPOP_PEER_HANDSHAKE;
-	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, &msg, sizeof(msg));
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, p->relay_chan, &msg, sizeof(msg));
 	if (r == 0)
 		n->cs.hs_init_tx++;
 	LOG_DEBUG("peer %s: handshake initiation sent (%d)", p->name, r);
@@ -100,7 +100,7 @@ int ipop_hs_keepalive(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 	if (r != 0)
 		return r;
 	p->last_keepalive_ms = now;
-	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, buf, sizeof(buf));
+	r = ipop_ctrl_send_udp(n, p->ip, p->port, p->local_port, p->relay_chan, buf, sizeof(buf));
 	if (r == 0)
 		n->cs.keepalive_tx++;
 	return r;
@@ -166,6 +166,9 @@ static void update_endpoint(struct ipop_node *n, struct ipop_peer *p, const stru
 		local_port = 0;
 	if (p->ip == src->ip && p->port == src->port && p->local_port == local_port)
 		return;
+	/* Not through our relay's channel (that would be the same endpoint):
+	 * the peer is reachable directly now, so the channel is not ours to use. */
+	p->relay_chan = 0;
 	p->ip = src->ip;
 	p->port = src->port;
 	p->local_port = local_port;
@@ -261,7 +264,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	n->dirty = true;
 	/* The index must be live before the response leaves: the response waits
 	 * for the one publication that covers this whole burst of handshakes. */
-	ipop_hs_queue_resp(n, p->ip, p->port, p->local_port, &resp);
+	ipop_hs_queue_resp(n, p->ip, p->port, p->local_port, p->relay_chan, &resp);
 	p->last_rx_ms = now;
 	/* Give the initiator time to confirm before we start one of our own. */
 	p->hs_next_ms = now + ipop_hs_retry_delay(n, p);
@@ -385,7 +388,7 @@ void ipop_hs_confirm(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 }
 
 void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-			  const struct ipop_hs_resp *msg)
+			uint16_t chan, const struct ipop_hs_resp *msg)
 {
 	if (n->n_pending_resp == IPOP_PENDING_RESP)
 		ipop_table_flush(n);
@@ -393,6 +396,7 @@ void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_
 	q->ip = ip;
 	q->port = port;
 	q->src_port = src_port;
+	q->chan = chan;
 	q->msg = *msg;
 }
 
@@ -404,7 +408,8 @@ void ipop_hs_send_queued(struct ipop_node *n, bool live)
 		 * confirmation would be dropped, so it had better retry. */
 		if (!live)
 			n->cs.hs_resp_dropped++;
-		else if (ipop_ctrl_send_udp(n, q->ip, q->port, q->src_port, &q->msg, sizeof(q->msg)) == 0)
+		else if (ipop_ctrl_send_udp(n, q->ip, q->port, q->src_port, q->chan, &q->msg,
+					    sizeof(q->msg)) == 0)
 			n->cs.hs_resp_tx++;
 	}
 	n->n_pending_resp = 0;

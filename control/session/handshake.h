@@ -22,6 +22,7 @@ struct ipop_pending_resp {
 	uint32_t ip;                   /* network order */
 	uint16_t port;                 /* network order */
 	uint16_t src_port;             /* ours, network order; 0: wan.port */
+	uint16_t chan;                 /* TURN channel, host order; 0: none */
 	struct ipop_hs_resp msg;
 };
 
@@ -46,7 +47,7 @@ uint64_t ipop_hs_retry_delay(const struct ipop_node *n, const struct ipop_peer *
 void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, const char *why);
 /* Queue a handshake response until the next ipop_table_flush(). */
 void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-			const struct ipop_hs_resp *msg);
+			uint16_t chan, const struct ipop_hs_resp *msg);
 /* Send (live: the table with their indices is published) or drop and count
  * (not live) the queued responses. Called by ipop_table_flush. */
 void ipop_hs_send_queued(struct ipop_node *n, bool live);

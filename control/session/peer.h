@@ -43,6 +43,10 @@ struct ipop_peer {
 	 * the pair ICE selected (control/link/ice_link.c): a NAT binding is one
 	 * 5-tuple, so the tunnel must keep to the one that was opened. */
 	uint16_t local_port;
+	/* A relayed pair (control/link/ice_link.c): the TURN channel libnice bound
+	 * for the peer on our allocation, host order; ip:port above are then the
+	 * TURN server's, and the tunnel's messages travel as ChannelData. 0: none. */
+	uint16_t relay_chan;
 	int send_cipher;               /* the peer's rx preference */
 	enum ipop_peer_state state;
 

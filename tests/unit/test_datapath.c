@@ -18,6 +18,7 @@
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
+#include "dataplane/turn.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -920,6 +921,7 @@ static void test_ice_ports(void)
 	struct rte_mbuf *in[3];
 	in[0] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), stun_pl, 28));
 	stun_pl[0] = 0x40;                                 /* ChannelData 0x4000 */
+	stun_pl[3] = 24;                                   /* its length: not an ipop message */
 	stun_pl[4] = 0;
 	in[1] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), stun_pl, 28));
 	CHECK((m = sealed_ab(f, 100, 32)) != NULL);
@@ -947,6 +949,56 @@ static void test_ice_ports(void)
 	CHECK(g == 1);
 	free_all(got, g);
 	all_quiet("ice ports");
+}
+
+/* A relayed pair (dataplane/turn.h): A sends to B as ChannelData on B's
+ * channel; B takes ChannelData on the channel published for the agent port
+ * from the server (here A's address stands for it) and processes the ipop
+ * message inside as usual (replay window included); a wrong channel, another
+ * source and a length beyond the datagram are dropped and counted. */
+static void test_turn_relay(void)
+{
+	uint8_t f[2048];
+	struct ipop_fp_peer *p = &A.t->peers[SLOT_B_IN_A];
+	struct ipop_fp_peer save = *p;
+	uint16_t base = ntohs(B.t->wan_port);
+	uint64_t tx0 = A.st->turn_tx, rx0 = B.st->turn_rx;
+	struct rte_mbuf *m, *c[4];
+
+	p->hdr_ok = IPOP_HDR_TURN;
+	p->chan = htons(0x4001);
+	m = sealed_ab(f, 100, 40);
+	*p = save;
+	if (m == NULL)
+		return;
+	uint8_t *h = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t plen = rte_pktmbuf_pkt_len(m) - IPOP_OUTER_HDR_LEN;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(h + 34);
+	CHECK(h[42] == 0x40 && h[43] == 0x01 && (uint32_t)(h[44] << 8 | h[45]) == plen - 4);
+	CHECK(ntohs(udp->dgram_len) == plen + 8 && ntohs(ip->total_length) == plen + 28);
+	CHECK(rte_ipv4_cksum(ip) == 0 || ip->hdr_checksum == rte_ipv4_cksum(ip));
+	CHECK(h[46] == IPOP_MSG_DATA);
+	CHECK(A.st->turn_tx == tx0 + 1);
+	B.t->wan_port_span = 64;
+	udp->dst_port = htons((uint16_t)(base + 5));
+	B.t->relay_rx[5] = (struct ipop_fp_relay){ ip->src_addr, udp->src_port, htons(0x4001) };
+	for (int i = 0; i < 4; i++)
+		c[i] = dup(m);
+	CHECK(deliver_b(m, f, 100));
+	CHECK(B.st->turn_rx == rx0 + 1);
+	drops_none(&B, "ChannelData on the published channel");
+	rte_pktmbuf_mtod(c[0], uint8_t *)[43] = 0x02;                     /* another channel */
+	((struct rte_udp_hdr *)(rte_pktmbuf_mtod(c[1], uint8_t *) + 34))->src_port ^= 1;
+	rte_pktmbuf_mtod(c[2], uint8_t *)[45]++;                          /* past the datagram */
+	wan_rx(&B, c, 2);
+	drops_expect(&B, IPOP_DROP_TURN_CHANNEL, 2, "ChannelData: wrong channel or source");
+	wan_rx(&B, &c[2], 1);
+	drops_expect(&B, IPOP_DROP_TURN_LENGTH, 1, "ChannelData: bad length");
+	wan_rx(&B, &c[3], 1);                                              /* a replay */
+	drops_expect(&B, IPOP_DROP_WAN_REPLAY, 1, "ChannelData: replayed message");
+	B.t->relay_rx[5] = (struct ipop_fp_relay){ 0 };
+	B.t->wan_port_span = 0;
 }
 
 static void test_index_expiry(void)
@@ -2521,6 +2573,7 @@ int main(int argc, char **argv)
 	test_flood();
 	test_tamper_replay();
 	test_ice_ports();
+	test_turn_relay();
 	test_index_expiry();
 	test_keepalive();
 	test_wan_garbage();

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# test_nat_relay.sh - signalled ipopd gateways whose ICE pair needs the TURN
+# relay (coturn in the cloud) carry their tunnel through it on the fast path:
+# TURN ChannelData framed and unframed by the workers (dataplane/turn.h) on the
+# channel libnice bound, which control learns from the TURN exchange the
+# workers copy to it (control/link/turn_watch.c).
+# Four sites: a and b behind symmetric NATs (sym-sym: only the relay crosses),
+# c behind a port-restricted cone (prc-sym with a), d without NAT whose TURN
+# password is wrong, then (restarted) whose TURN address answers nobody.
+# All-to-all topology.
+# Proves: a and b link through coturn (relayed candidates on the side(s) ICE
+# should), their LAN hosts ping each other and an iperf3 TCP stream crosses;
+# the workers count ChannelData both ways; between the NATs and the cloud the
+# tunnel's packets are ChannelData to and from coturn's port (nftables counters
+# in nat-a and nat-b); the data does not go through the kernel/libnice (the
+# exception counters do not grow with it); c links to a through a relay; d
+# reports its refused credentials (log once, show, counter), and after a
+# restart that its TURN server does not answer, and keeps running.
+# ipop-timeout: 420
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ipop.sh"
+source "$(dirname "$0")/nat.sh"
+
+DOMAIN=ipop.test
+GW_XMPP_TLS=false
+GW_LINK_TIMEOUT=8
+NO_TURN_IP=10.91.0.99   # on the core's subnet, nobody there: no answer, no ICMP
+
+nat_site a 1 sym
+nat_site b 2 sym
+nat_site c 3 prc
+nat_site d 4 none
+
+gdir=$(t_mkdir groups)
+printf '[testnet]\ngw-a@%s\ngw-b@%s\ngw-c@%s\ngw-d@%s\n' "$DOMAIN" "$DOMAIN" "$DOMAIN" \
+	"$DOMAIN" >"$gdir/groups.txt"
+chmod 644 "$gdir/groups.txt"
+PROSODY_EXTRA_MODULES="groups"
+PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+for l in a b c d; do
+	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
+	t_require "gateway $l set up" gw_setup "$l"
+done
+# conf SITE TURN PASSWORD : the site's configuration with that TURN server.
+conf() {
+	gw_config "$1" "$(gw_signal_block "$1" "pw-$1")
+topology: { policy = \"all-to-all\"; };
+ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$2\"; turn_user = \"$COTURN_USER\";
+       turn_password = \"$3\"; };"
+}
+for l in a b c; do conf "$l" "$T_SRV_IP:$COTURN_PORT" "$COTURN_PASS"; done
+conf d "$T_SRV_IP:$COTURN_PORT" "not-$COTURN_PASS"
+
+# nat-a and nat-b count UDP between themselves and coturn's port whose payload
+# starts with the bits 01 (ChannelData; STUN starts with 00): what crosses the
+# Internet side (the side whose own candidate is relayed speaks ChannelData).
+for l in a b; do
+	t_require "nftables counters in nat-$l" nsx "nat-$l" nft -f - <<-NFT
+		table ip ipop_relaytest {
+			chain to_turn {
+				type filter hook postrouting priority 300; policy accept;
+				ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 1 counter
+				ip daddr $T_SRV_IP udp dport $COTURN_PORT @th,64,2 0 counter
+			}
+			chain from_turn {
+				type filter hook prerouting priority -300; policy accept;
+				ip saddr $T_SRV_IP udp sport $COTURN_PORT @th,64,2 1 counter
+			}
+		}
+	NFT
+done
+# nft_count N : packets of nat-a's and nat-b's Nth counters together (1:
+# ChannelData out, 2: STUN out, 3: ChannelData in).
+nft_count() {
+	local l n=0 v
+	for l in a b; do
+		v=$(nsx "nat-$l" nft list table ip ipop_relaytest | grep -o 'counter packets [0-9]*' |
+			sed -n "${1}p" | awk '{print $3}')
+		n=$((n + v))
+	done
+	echo "$n"
+}
+
+link_get() {
+	gw_get "$1" "next((str($3) for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
+}
+link_is() { [[ "$(link_get "$1" "$2" "x['state']" 2>/dev/null)" == "$3" ]]; }
+online() { [[ "$(gw_get "$1" "d['signalling']['state']" 2>/dev/null)" == online ]]; }
+pings() { nsx "host-$1" ping -c1 -W1 "${T_HOST_IP[$2]}" >/dev/null 2>&1; }
+dp() { gw_get "$1" "d['dataplane']['$2']"; }
+first_ping() {
+	nsx "host-$1" ip neigh replace "${T_HOST_IP[$2]}" lladdr "${T_HOST_MAC[$2]}" dev eth0 &&
+		nsx "host-$1" ping -c1 -i 0.02 -w 20 "${T_HOST_IP[$2]}" >/dev/null 2>&1 && _t_now_ms
+}
+login_ms() {
+	local t
+	t=$(grep -m1 'signal: logged in as' "${GW_LOG[$1]}" | cut -d' ' -f1) || return 1
+	[[ -n "$t" ]] && echo "${t//./}"
+}
+report_first_ping() {
+	local tp la lb
+	tp=$(first_ping "$2" "$3") || return 1
+	wait_until 15 online "$2" && wait_until 15 online "$3" || return 1
+	la=$(login_ms "$2") && lb=$(login_ms "$3") || return 1
+	((la > lb)) || la=$lb
+	echo "$1: both gateways online (XMPP login) to the first ping crossing: $((tp - la)) ms"
+	FIRST_PING_MS=$((tp - la))
+}
+matches() { [[ "$1" =~ ^($2)$ ]]; }
+
+# check_relay SITE MEMBER : the link's pair is relayed on at least one side
+# and is the tunnel's path; with our candidate relayed, the peer's endpoint is
+# coturn and a channel is shown.
+check_relay() {
+	local s=$1 m=$2 lt rt
+	t_eq "gw-$s -> gw-$m: ICE selected a pair" selected "$(link_get "$s" "$m" "x['ice']['state']")"
+	lt=$(link_get "$s" "$m" "x['ice']['local_type']")
+	rt=$(link_get "$s" "$m" "x['ice']['remote_type']")
+	t_check "gw-$s -> gw-$m: a relayed candidate in the pair ($lt/$rt)" \
+		matches "$lt/$rt" 'relay/[a-z]+|[a-z]+/relay'
+	t_eq "gw-$s -> gw-$m: the pair is the tunnel's path" True "$(link_get "$s" "$m" "x['ice']['in_use']")"
+	if [[ $lt == relay ]]; then
+		t_eq "gw-$s -> gw-$m: the peer's endpoint is coturn" "$T_SRV_IP:$COTURN_PORT" \
+			"$(gw_get "$s" "p('gw-$m')['endpoint']")"
+		t_check "gw-$s -> gw-$m: a TURN channel is shown" matches \
+			"$(link_get "$s" "$m" "x['ice']['relay']['channel']")" '0x[4-7][0-9a-f]{3}'
+	fi
+	echo "gw-$s -> gw-$m: $(link_get "$s" "$m" "x['ice']")"
+}
+
+# ---- 1. sym <-> sym: a and b start together; only the relay crosses
+t_require "ipopd a starts" gw_start a
+t_require "ipopd b starts" gw_start b
+FIRST_PING_MS=""
+report_first_ping "sym<->sym (TURN)" a b || true
+t_check "host-a pings host-b through two symmetric NATs (TURN relay)" test -n "$FIRST_PING_MS"
+echo "sym<->sym: first ping ${FIRST_PING_MS:-never} ms after both gateways online (goal < 3000)"
+t_wait "a's link to b is connected" 15 link_is a b connected
+t_wait "b's link to a is connected" 15 link_is b a connected
+check_relay a b
+check_relay b a
+t_check "host-b pings host-a" pings b a
+
+# ---- 2. the data on the fast path, as ChannelData, not through libnice
+exc0=$(($(dp a stun_exc) + $(dp a ice_port_exc) + $(dp b stun_exc) + $(dp b ice_port_exc)))
+tx0=$(($(dp a turn_tx) + $(dp b turn_tx)))
+rx0=$(($(dp a turn_rx) + $(dp b turn_rx)))
+cd_out0=$(nft_count 1)
+cd_in0=$(nft_count 3)
+t_require "iperf3 server on host-b" iperf_server host-b "${T_HOST_IP[b]}"
+mbps=$(iperf_mbps host-a "${T_HOST_IP[b]}" 3) || mbps=0
+echo "sym<->sym: iperf3 TCP host-a -> host-b through coturn: $mbps Mbit/s"
+t_check "an iperf3 TCP stream crosses the relay (more than 10 Mbit/s)" test "$mbps" -gt 10
+bg_stop "$IPERF_PID" 5
+exc=$(($(dp a stun_exc) + $(dp a ice_port_exc) + $(dp b stun_exc) + $(dp b ice_port_exc) - exc0))
+tx=$(($(dp a turn_tx) + $(dp b turn_tx) - tx0))
+rx=$(($(dp a turn_rx) + $(dp b turn_rx) - rx0))
+cd_out=$(($(nft_count 1) - cd_out0))
+cd_in=$(($(nft_count 3) - cd_in0))
+echo "during iperf3: ChannelData sent by the workers $tx, taken $rx; exception path (STUN + agent ports) $exc;" \
+	"nat-a and nat-b saw ChannelData to coturn $cd_out, from coturn $cd_in; STUN to coturn in all $(nft_count 2)"
+t_check "the workers sent the stream as ChannelData (turn_tx +$tx)" test "$tx" -gt 1000
+t_check "the workers took ChannelData in (turn_rx +$rx)" test "$rx" -gt 1000
+t_check "the NATs: ChannelData to coturn's port (+$cd_out)" test "$cd_out" -gt 1000
+t_check "the NATs: ChannelData from coturn's port (+$cd_in)" test "$cd_in" -gt 1000
+t_check "the exception path did not carry the stream (+$exc, consent checks only)" test "$exc" -lt 100
+for l in a b; do
+	t_eq "gw-$l: no ChannelData dropped (unknown channel, bad length)" 0 \
+		"$(gw_get $l "d['dataplane']['drops']['turn_unknown_channel'] + d['dataplane']['drops']['turn_bad_length']")"
+done
+t_check "control learnt a channel from the TURN exchange (a and b)" test \
+	$(($(gw_get a "d['ice']['turn']['channels_bound']") + $(gw_get b "d['ice']['turn']['channels_bound']"))) -ge 1
+
+# ---- 3. c: prc <-> sym with a: through a relay
+t_require "ipopd c starts" gw_start c
+t_check "host-c pings host-a (prc <-> sym, through a relay)" wait_until 25 pings c a
+t_wait "c's link to a is connected" 15 link_is c a connected
+check_relay a c
+check_relay c a
+t_check "host-a pings host-c" pings a c
+
+# ---- 4. d: its TURN password refused, then (restarted) a TURN address nobody answers on
+t_require "ipopd d starts (wrong TURN password)" gw_start d
+t_wait "gw-d shows the refused credentials on its link to a" 30 eval \
+	"[[ \"\$(link_get d a \"x['ice']['turn_error']\")\" == *'401 Unauthorized'* ]]"
+echo "gw-d's TURN error: $(link_get d a "x['ice']['turn_error']")"
+t_check "gw-d counts the refusal (ice.turn.auth_refused)" \
+	test "$(gw_get d "d['ice']['turn']['auth_refused']")" -ge 1
+t_eq "gw-d logged the refusal once (each of its agents got one)" 1 \
+	"$(grep -c 'refused Allocate: 401' "${GW_LOG[d]}")"
+t_require "ipopd d stops" gw_stop d
+conf d "$NO_TURN_IP:$COTURN_PORT" "$COTURN_PASS"
+t_require "ipopd d starts (a TURN address nobody answers on)" gw_start d
+t_wait "gw-d shows that its TURN server does not answer" 60 eval \
+	"[[ \"\$(link_get d a \"x['ice']['turn_error']\")\" == *'did not answer'* ]]"
+echo "gw-d's TURN error: $(link_get d a "x['ice']['turn_error']")"
+t_check "gw-d counts agents without a relayed candidate" \
+	test "$(gw_get d "d['ice']['counters']['turn_no_relay']")" -ge 1
+t_eq "gw-d logged it once" 1 "$(grep -c 'did not answer' "${GW_LOG[d]}")"
+t_check "gw-d still runs and answers" online d
+t_summary
