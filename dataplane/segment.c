@@ -75,7 +75,9 @@ int ipop_seg_begin(struct ipop_seg *s, const struct virtio_net_hdr *vh, const ui
 	if (type == VIRTIO_NET_HDR_GSO_NONE) {
 		if (len < RTE_ETHER_HDR_LEN)
 			return -EINVAL;
-		if (len > max_frame || len > mbuf_room)
+		/* Whether it fits the tunnel is the dataplane's to decide: it
+		 * fragments IPv4 without DF at the overlay's edge (send.c). */
+		if (len > mbuf_room)
 			return -EMSGSIZE;
 		s->csum_start = rte_le_to_cpu_16(vh->csum_start);
 		s->csum_offset = rte_le_to_cpu_16(vh->csum_offset);

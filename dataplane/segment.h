@@ -39,7 +39,8 @@ struct ipop_seg {
  * completed. Returns 0, -EINVAL (a header that does not describe the frame:
  * unknown or UDP GSO type, zero gso_size, headers that do not parse, lengths
  * that disagree, a checksum position outside the frame) or -EMSGSIZE (a
- * frame without GSO larger than max_frame or than one mbuf holds). */
+ * frame without GSO larger than one mbuf holds; one larger than max_frame
+ * passes: the dataplane fragments it or counts it too big, as for a LAN). */
 int ipop_seg_begin(struct ipop_seg *s, const struct virtio_net_hdr *vh, const uint8_t *frame,
 		   uint32_t len, uint32_t max_frame, uint32_t mbuf_room);
 
