@@ -302,7 +302,7 @@ static void vtap_frame(struct ipop_worker *w, const struct ipop_fp_table *t,
 		}
 	}
 	if (r < 0)   /* the pool ran dry: the frames not made are lost */
-		w->stats.drops[IPOP_DROP_NOMEM] += ipop_seg_count(&s) - s.index + 1;
+		w->stats.drops[IPOP_DROP_NOMEM] += ipop_seg_count(&s) - s.index;
 }
 
 static unsigned poll_vtap(struct ipop_worker *w, const struct ipop_fp_table *t)
