@@ -5,6 +5,7 @@
 #
 #   sudo bench/compare_vpns.sh [--json FILE] [--md FILE] [--time SECONDS]
 #                              [--rounds N] [--only plain,ipop,...] [--no-install]
+#                              [--topology bridged|endpoint]
 #
 # For each candidate -- plain kernel forwarding (the upper bound), the same with
 # TSO/GSO back on (a reference row), ipop, wireguard-go, nebula, tinc in switch
@@ -37,6 +38,14 @@
 # build && ninja -C build`). With the defaults (5 s, 2 rounds) a run takes about
 # 7 minutes.
 #
+# --topology endpoint (issue 15): no LAN hosts; the VPN's daemon and the measuring
+# tools run on the same two hosts, gw-a and gw-b, which talk over the VPN's own
+# interface: ipop's host TAP (GW_NO_LAN, host.offload as configured: on by
+# default), wireguard-go's and nebula's tun addresses, an address on the bridge of
+# the L2 candidates (tinc, OpenVPN, n2n, fastd), the WAN addresses for plain. The
+# VPN's CPU and memory leave iperf3 and ping out; an idle window (5 s, no traffic,
+# keepalives running) is sampled before the traffic.
+#
 # Output: a Markdown table and the verdicts on issue 4's end-to-end targets on
 # stdout (and in --md FILE), every number in --json FILE. Namespaces, processes and
 # temp files are removed by lib.sh's exit trap whatever happens; every process is
@@ -55,7 +64,7 @@ usage() {
 	exit "${1:-0}"
 }
 
-JSON_OUT="" MD_OUT="" SECS=5 ROUNDS=2 ONLY=$CMP_ALL INSTALL=1
+JSON_OUT="" MD_OUT="" SECS=5 ROUNDS=2 ONLY=$CMP_ALL INSTALL=1 CMP_TOPO=bridged
 while (($#)); do
 	case "$1" in
 	--json) JSON_OUT=$(realpath -m "$2"); shift 2 ;;
@@ -64,12 +73,17 @@ while (($#)); do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--only) ONLY=${2//,/ }; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
+	--topology) CMP_TOPO=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "compare_vpns.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
 	esac
 done
 if ! [[ "$SECS" =~ ^[0-9]+$ ]] || ((SECS < 3 || SECS > 60)); then
 	echo "compare_vpns.sh: --time must be 3..60 seconds" >&2
+	exit 2
+fi
+if [[ "$CMP_TOPO" != bridged && "$CMP_TOPO" != endpoint ]]; then
+	echo "compare_vpns.sh: --topology must be bridged or endpoint" >&2
 	exit 2
 fi
 if ! [[ "$ROUNDS" =~ ^[0-9]+$ ]] || ((ROUNDS < 1 || ROUNDS > 5)); then
@@ -171,6 +185,10 @@ vpn_pids() {
 	local ns p
 	for ns in gw-a gw-b; do
 		for p in $(ip netns pids "$(nsn "$ns")" 2>/dev/null); do
+			# Endpoint topology: the measuring tools share the namespace.
+			case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+			iperf3 | ping | timeout) continue ;;
+			esac
 			CMP_PIDS+=("$p")
 		done
 	done
@@ -250,7 +268,7 @@ snap() {
 window() {
 	local tag=$1 warm=$2 job rc=0
 	shift 2
-	nsx host-a timeout $((SECS + 25)) iperf3 -c "$CMP_DST" -J "$@" \
+	nsx "$CMP_SRC" timeout $((SECS + 25)) iperf3 -c "$CMP_DST" -J "$@" \
 		>"$D/$tag.json" 2>"$D/$tag.err" &
 	job=$!
 	sleep "$warm"
@@ -261,11 +279,20 @@ window() {
 	echo "$tag rc $rc" >>"$D/facts"
 }
 
+# idle_window : the VPN's CPU over 5 s without traffic (keepalives still run).
+idle_window() {
+	sleep 2
+	snap "$D/idle.snap0"
+	sleep 5
+	snap "$D/idle.snap1"
+}
+
 measure() {
 	vpn_pids
-	nsx host-a ping -q -c 3 -i 0.2 -W 1 "$CMP_DST" >/dev/null 2>&1 || true
-	nsx host-a ping -q -c 50 -i 0.05 -W 1 "$CMP_DST" >"$D/ping.txt" 2>&1 || true
-	iperf_server host-b "$CMP_DST" || {
+	[[ "$CMP_TOPO" == endpoint ]] && idle_window
+	nsx "$CMP_SRC" ping -q -c 3 -i 0.2 -W 1 "$CMP_DST" >/dev/null 2>&1 || true
+	nsx "$CMP_SRC" ping -q -c 50 -i 0.05 -W 1 "$CMP_DST" >"$D/ping.txt" 2>&1 || true
+	iperf_server "$CMP_SRV" "$CMP_DST" || {
 		echo "error iperf3 server did not start" >>"$D/facts"
 		return 1
 	}
@@ -315,15 +342,16 @@ run_one() {
 		echo "error the testbed could not be built" >>"$D/facts"
 		return 0
 	fi
-	if ! "vpn_up_$fn" 2>"$D/up.log"; then
+	CMP_SRC=host-a CMP_SRV=host-b
+	if ! "vpn_up_$fn" 2>"$D/up.log" || ! endpoint_dst "$v" 2>>"$D/up.log"; then
 		echo "error $v did not come up" >>"$D/facts"
 		keep_logs
-	elif ! wait_until 30 nsx host-a ping -c 1 -W 1 "$CMP_DST"; then
+	elif ! wait_until 30 nsx "$CMP_SRC" ping -c 1 -W 1 "$CMP_DST"; then
 		echo "error no ping from host-a to host-b ($CMP_DST) through $v within 30 s" >>"$D/facts"
 		keep_logs
 	else
 		measure || keep_logs
-		if declare -F "vpn_extra_$fn" >/dev/null; then
+		if [[ "$CMP_TOPO" == bridged ]] && declare -F "vpn_extra_$fn" >/dev/null; then
 			"vpn_extra_$fn" "$D" || echo "extra_failed 1" >>"$D/facts"
 		fi
 	fi
@@ -351,6 +379,7 @@ pkg_version() {
 	echo "secs $SECS"
 	echo "rounds $ROUNDS"
 	echo "mtu $CMP_MTU"
+	echo "topology $CMP_TOPO"
 	echo "kernel $(uname -r)"
 	echo "cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "ncpu $(nproc)"
@@ -377,5 +406,5 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine"
 
-python3 "$CMP_HERE/compare/report.py" --results "$RES" --order "$ONLY" \
+python3 "$CMP_HERE/compare/report.py" --results "$RES" --order "$ONLY" --topology "$CMP_TOPO" \
 	${JSON_OUT:+--json "$JSON_OUT"} ${MD_OUT:+--md "$MD_OUT"}

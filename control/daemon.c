@@ -89,7 +89,7 @@ static int build_eal_args(const struct ipop_cfg *cfg, unsigned queues, char **ar
 		argv[argc++] = vdevs[nv++];
 	snprintf(vdevs[nv], sizeof(vdevs[nv]), "--vdev=%s,iface=%s", EXC_TAP_DEV, cfg->wan_tap);
 	argv[argc++] = vdevs[nv++];
-	if (cfg->host_enabled) {
+	if (cfg->host_enabled && !cfg->host_offload) {
 		snprintf(vdevs[nv], sizeof(vdevs[nv]), "--vdev=%s,iface=%s", HOST_TAP_DEV, cfg->host_tap);
 		argv[argc++] = vdevs[nv++];
 	}

@@ -78,7 +78,12 @@ static int setup_ports(struct ipop_node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot set MAC: %s", c->wan_tap, strerror(-r));
 		return r;
 	}
-	if (c->host_enabled) {
+	if (c->host_enabled && c->host_offload) {
+		r = ipop_vtap_open(&n->vtap, c->host_tap, err, errlen);
+		if (r != 0)
+			return r;
+		n->have_host = true;
+	} else if (c->host_enabled) {
 		r = start_port(n, &n->host, HOST_TAP_DEV, w, w, TAP_DESC, err, errlen);
 		if (r != 0)
 			return r;
@@ -173,7 +178,9 @@ static void setup_idle_wait(struct ipop_node *n, struct ipop_worker *w)
 		r = add_rx_fds(&n->wan, w->rxq, 1, fds, &nfd, &why);
 	if (r == 0 && w->poll_slow)
 		r = add_rx_fds(&n->exc, 0, w->tap_queues, fds, &nfd, &why);
-	if (r == 0 && w->poll_slow && n->have_host)
+	if (r == 0 && w->poll_slow && n->vtap.fd >= 0)
+		fds[nfd++] = n->vtap.fd;
+	else if (r == 0 && w->poll_slow && n->have_host)
 		r = add_rx_fds(&n->host, 0, w->tap_queues, fds, &nfd, &why);
 	if (r != 0) {
 		LOG_INFO("worker %u: idle back-off by nanosleep: %s has no rx fd to wait on "
@@ -203,7 +210,8 @@ static int setup_workers(struct ipop_node *n, char *err, size_t errlen)
 		w->lan_port = n->have_lan ? n->lan.id : IPOP_NO_PORT;
 		w->wan_port = n->wan.id;
 		w->exc_port = n->exc.id;
-		w->host_port = n->have_host ? n->host.id : IPOP_NO_PORT;
+		w->host_port = n->have_host && n->vtap.fd < 0 ? n->host.id : IPOP_NO_PORT;
+		w->vtap = n->vtap.fd >= 0 ? &n->vtap : NULL;
 		w->tap_queues = (uint16_t)n->n_workers;
 		r = ipop_worker_init(w, &n->sh, i, n->pool, n->indirect_pool);
 		if (r != 0) {
@@ -260,6 +268,7 @@ void ipop_node_stop(struct ipop_node *n)
 		close(n->sh.ctrl_evfd);
 	n->sh.ctrl_evfd = -1;
 	ipop_port_stop(&n->host);
+	ipop_vtap_close(&n->vtap);
 	ipop_port_stop(&n->exc);
 	ipop_port_stop(&n->wan);
 	ipop_port_stop(&n->lan);
@@ -337,6 +346,7 @@ int ipop_node_start(struct ipop_node *n, char *err, size_t errlen)
 
 	n->tsc_hz = rte_get_tsc_hz();
 	n->start_ms = ipop_now_ms();
+	n->vtap.fd = -1;   /* before anything can fail: stop closes it */
 	if (rte_lcore_count() < n->n_workers + 1) {
 		snprintf(err, errlen, "dpdk.workers = %u needs %u lcores, the EAL arguments give %u "
 			 "(add e.g. \"-l\", \"0-%u\")", n->n_workers, n->n_workers + 1,

@@ -93,6 +93,7 @@ struct ipop_node {
 
 	struct ipop_port lan, wan, exc, host;
 	bool have_lan, have_host;
+	struct ipop_vtap vtap;                 /* the host TAP when host.offload (fd -1 otherwise) */
 	uint64_t port_stats_ms;        /* last ipop_node_ports_poll */
 	struct rte_mempool *pool, *indirect_pool;
 	struct ipop_shared sh;

@@ -57,7 +57,14 @@
 	X(transit_relayed, "transit frames for another gateway, forwarded to the next neighbour") \
 	X(learn_limited, "MACs not learnt (or not moved) behind a peer: over 128 table changes a second for that peer on that worker") \
 	X(learn_no_room, "MACs not learnt behind a peer: every way of their bucket held a live LAN or host MAC, which a peer's MAC never evicts") \
-	X(transit_route_miss, "unicast frames for a MAC behind a gateway with neither a direct tunnel nor a live route: flooded instead (the flood relearns the route)")
+	X(transit_route_miss, "unicast frames for a MAC behind a gateway with neither a direct tunnel nor a live route: flooded instead (the flood relearns the route)") \
+	X(host_reads, "reads from the offload host TAP (host.offload): one per frame or large segment the kernel handed over") \
+	X(host_gso_in, "large TCP segments (a virtio-net GSO header) read from the host TAP") \
+	X(host_gso_frames, "frames cut from those segments before sealing (software TSO; also counted in host_rx)") \
+	X(host_csum_done, "frames from the host TAP without GSO whose checksum ipopd completed (VIRTIO_NET_HDR_F_NEEDS_CSUM)") \
+	X(host_writes, "writes to the offload host TAP: one per frame or coalesced segment") \
+	X(host_gro_segments, "coalesced TCP segments written to the host TAP (GRO: a virtio-net GSO header)") \
+	X(host_gro_merged, "frames merged into those segments (each counted, the first of a segment too)")
 
 /* Cycle budget: shown per worker, and summed only as dataplane.busy_pct. */
 #define IPOP_LCORE_CYCLES(X) \
@@ -115,7 +122,9 @@
 	X(INNER_LINK_LOCAL, inner_link_local, "decrypted frame or flood copy to an IEEE link-local group: never delivered or relayed") \
 	X(INNER_SRC_LOCAL, inner_src_local, "decrypted frame whose source MAC was seen on this gateway's LAN or host port within 5 s: a peer may not take a local host's MAC") \
 	X(TURN_CHANNEL, turn_unknown_channel, "TURN ChannelData carrying an ipop message on an agent's port, but not from the TURN server on the channel control published for that port") \
-	X(TURN_LENGTH, turn_bad_length, "TURN ChannelData whose length field exceeds the datagram or leaves more than 3 bytes of padding")
+	X(TURN_LENGTH, turn_bad_length, "TURN ChannelData whose length field exceeds the datagram or leaves more than 3 bytes of padding") \
+	X(VNET_HDR, host_bad_vnet_hdr, "frame or segment from the offload host TAP whose virtio-net header does not describe it (unknown or UDP GSO type, zero gso_size, headers that do not parse, lengths that disagree, a checksum position outside the frame)") \
+	X(HOST_WRITE, host_write_failed, "frame the offload host TAP did not take (the write failed: the kernel's queue full, the interface down); a coalesced segment counts each frame in it")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

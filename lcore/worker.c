@@ -26,6 +26,8 @@
 #include "lcore/worker.h"
 #include "dataplane/turn.h"
 #include "drivers/port.h"
+#include "dataplane/coalesce.h"
+#include "dataplane/segment.h"
 
 #include <errno.h>
 #include <string.h>
@@ -41,6 +43,8 @@
 
 #define IDLE_SPINS 256
 #define IDLE_SLEEP_MIN_US 8
+/* Reads from the offload host TAP per poll: up to 8 x 64 KiB. */
+#define VTAP_READS 8
 
 static void flush_port(struct ipop_pktq *q)
 {
@@ -60,6 +64,49 @@ static void flush_port(struct ipop_pktq *q)
 		w->stats.lan_tx += sent;
 	else if (q == &w->q_host)
 		w->stats.host_tx += sent;
+	q->n = 0;
+}
+
+/* The offload host TAP: runs of one TCP flow's in-order segments leave as
+ * one coalesced segment (one write), everything else one frame per write. */
+static void flush_vtap(struct ipop_pktq *q)
+{
+	struct ipop_worker *w = q->arg;
+	struct iovec iov[IPOP_PKTQ_CAP];
+	struct virtio_net_hdr vh;
+	uint32_t hdrs;
+
+	for (unsigned i = 0; i < q->n;) {
+		unsigned k = ipop_coalesce_run(q->pkts + i, q->n - i, &vh, &hdrs);
+		struct rte_mbuf *m = q->pkts[i];
+
+		/* A chain is never merged (k = 1): it leaves as one buffer. */
+		if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+			ipop_dp_drop(&w->dp, m, IPOP_DROP_MULTISEG);
+			i++;
+			continue;
+		}
+		iov[0].iov_base = rte_pktmbuf_mtod(m, void *);
+		iov[0].iov_len = m->data_len;
+		for (unsigned j = 1; j < k; j++) {
+			struct rte_mbuf *x = q->pkts[i + j];
+			iov[j].iov_base = rte_pktmbuf_mtod_offset(x, void *, hdrs);
+			iov[j].iov_len = x->data_len - hdrs;
+		}
+		if (ipop_vtap_write(w->vtap, &vh, iov, k) == 0) {
+			w->stats.host_writes++;
+			w->stats.host_tx += k;
+			if (k > 1) {
+				w->stats.host_gro_segments++;
+				w->stats.host_gro_merged += k;
+			}
+		} else {
+			w->stats.drops[IPOP_DROP_HOST_WRITE] += k;
+		}
+		for (unsigned j = 0; j < k; j++)
+			rte_pktmbuf_free(q->pkts[i + j]);
+		i += k;
+	}
 	q->n = 0;
 }
 
@@ -111,6 +158,8 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 	q_init(w, &w->q_wan, w->wan_port, w->txq);
 	q_init(w, &w->q_lan, w->lan_port, w->txq);
 	q_init(w, &w->q_host, w->host_port, w->txq);
+	if (w->vtap != NULL)
+		w->q_host.flush = flush_vtap;
 	q_init(w, &w->q_exc, w->exc_port, w->txq);
 	q_init(w, &w->q_ctrl, IPOP_NO_PORT, 0);
 	w->q_ctrl.flush = flush_ctrl;
@@ -130,7 +179,7 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 		return r;
 	c->q_wan = &w->q_wan;
 	c->q_lan = w->lan_port != IPOP_NO_PORT ? &w->q_lan : NULL;
-	c->q_host = w->host_port != IPOP_NO_PORT ? &w->q_host : NULL;
+	c->q_host = w->host_port != IPOP_NO_PORT || w->vtap != NULL ? &w->q_host : NULL;
 	c->q_exc = &w->q_exc;
 	c->q_ctrl = &w->q_ctrl;
 	return 0;
@@ -220,6 +269,67 @@ static void flush_all(struct ipop_worker *w)
 	ipop_pktq_flush(&w->q_ctrl);
 }
 
+/* One frame or large segment read from the offload host TAP, cut to fit the
+ * tunnel, into pkts[*n..]: pkts go to the dataplane whenever they fill. */
+static void vtap_frame(struct ipop_worker *w, const struct ipop_fp_table *t,
+		       const struct virtio_net_hdr *vh, uint32_t len, struct rte_mbuf **pkts,
+		       unsigned *n)
+{
+	struct rte_mempool *pool = w->dp.pool;
+	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	struct ipop_seg s;
+	int r = ipop_seg_begin(&s, vh, w->vtap->rxbuf, len,
+			       (uint32_t)t->wan_mtu - IPOP_IP_OVERHEAD, room);
+
+	if (r != 0) {
+		w->stats.drops[r == -EMSGSIZE ? IPOP_DROP_TOO_BIG : IPOP_DROP_VNET_HDR]++;
+		return;
+	}
+	if (s.gso)
+		w->stats.host_gso_in++;
+	else if (s.needs_csum)
+		w->stats.host_csum_done++;
+	for (;;) {
+		r = ipop_seg_next(&s, pool, pkts + *n, IPOP_DP_BATCH - *n);
+		if (r <= 0)
+			break;
+		*n += (unsigned)r;
+		if (s.gso)
+			w->stats.host_gso_frames += (unsigned)r;
+		if (*n == IPOP_DP_BATCH) {
+			w->stats.host_rx += *n;
+			ipop_dp_local_rx(&w->dp, t, pkts, (uint16_t)*n, IPOP_LOC_HOST);
+			*n = 0;
+		}
+	}
+	if (r < 0)   /* the pool ran dry: the frames not made are lost */
+		w->stats.drops[IPOP_DROP_NOMEM] += ipop_seg_count(&s) - s.index;
+}
+
+static unsigned poll_vtap(struct ipop_worker *w, const struct ipop_fp_table *t)
+{
+	struct rte_mbuf *pkts[IPOP_DP_BATCH];
+	struct virtio_net_hdr vh;
+	unsigned n = 0, reads = 0;
+
+	for (; reads < VTAP_READS; reads++) {
+		int len = ipop_vtap_read(w->vtap, &vh);
+		if (len == -EINVAL) {   /* shorter than its header */
+			w->stats.drops[IPOP_DROP_VNET_HDR]++;
+			continue;
+		}
+		if (len < 0)
+			break;   /* -EAGAIN: empty */
+		w->stats.host_reads++;
+		vtap_frame(w, t, &vh, (uint32_t)len, pkts, &n);
+	}
+	if (n > 0) {
+		w->stats.host_rx += n;
+		ipop_dp_local_rx(&w->dp, t, pkts, (uint16_t)n, IPOP_LOC_HOST);
+	}
+	return reads;
+}
+
 /* The TAPs and the control ring: low-rate sources polled by worker 0 only. */
 static unsigned poll_slow(struct ipop_worker *w, const struct ipop_fp_table *t)
 {
@@ -227,6 +337,8 @@ static unsigned poll_slow(struct ipop_worker *w, const struct ipop_fp_table *t)
 	unsigned total = 0;
 	uint16_t n;
 
+	if (w->vtap != NULL)
+		total += poll_vtap(w, t);
 	/* net_tap needs as many rx as tx queues and the kernel spreads its
 	 * packets over all of them: worker 0 drains every one. */
 	for (uint16_t q = 0; q < w->tap_queues; q++) {

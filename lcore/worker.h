@@ -21,6 +21,7 @@
 #include "dataplane/datapath.h"
 #include "dataplane/tables.h"
 #include "dataplane/stats.h"
+#include "drivers/vtap.h"
 
 #define IPOP_MAX_WORKERS 16
 #define IPOP_RX_BURST 32
@@ -59,6 +60,9 @@ struct ipop_worker {
 	uint16_t rxq, txq;                /* this worker's queue on LAN/WAN; txq on all */
 	bool poll_slow;                   /* worker 0: TAPs and the control ring */
 	uint16_t tap_queues;              /* rx queues of each TAP (= workers) */
+	/* The offload host TAP (host.offload), NULL with net_tap or no host:
+	 * worker 0 reads it, every worker writes it (drivers/vtap.h). */
+	struct ipop_vtap *vtap;
 	struct ipop_dp_ctx dp;
 	struct ipop_pktq q_wan, q_lan, q_host, q_exc, q_ctrl;
 	struct ipop_lcore_stats stats;

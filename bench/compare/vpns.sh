@@ -97,12 +97,22 @@ vpn_up_plain() {
 # ---------------------------------------------------------------- ipop
 
 vpn_up_ipop() {
+	local l
 	# One worker per gateway: two gateways' pollers already fill the two vCPUs.
 	GW_WORKERS=1
 	GW_PEERS[a]="b"
 	GW_PEERS[b]="a"
 	gw_setup a && gw_setup b || return 1
-	gw_config a && gw_config b || return 1
+	if [[ "${CMP_TOPO:-bridged}" == endpoint ]]; then
+		GW_NO_LAN[a]=1
+		GW_NO_LAN[b]=1
+		for l in a b; do
+			gw_config "$l" "host: { enabled = true; tap = \"ipop0\"; address = \"10.204.0.${T_SITE_IDX[$l]}/24\"; offload = ${CMP_IPOP_OFFLOAD:-true}; };" ||
+				return 1
+		done
+	else
+		gw_config a && gw_config b || return 1
+	fi
 	gw_start a && gw_start b || return 1
 	gw_wait_peer a b up 20 || return 1
 	CMP_DST=${T_HOST_IP[b]}
@@ -354,6 +364,27 @@ vpn_up_plain_gso() {
 	done
 	vpn_up_plain || return 1
 	CMP_NOTE="plain forwarding with TX checksum offload, TSO and GSO back on (every other row has them off)"
+}
+
+# endpoint_dst NAME : with --topology endpoint, the address on gw-b that gw-a
+# measures, over the VPN's own interface (see compare_vpns.sh); a no-op otherwise.
+endpoint_dst() {
+	local l j=${T_SITE_IDX[b]}
+	[[ "${CMP_TOPO:-bridged}" == endpoint ]] || return 0
+	CMP_SRC=gw-a
+	CMP_SRV=gw-b
+	case "$1" in
+	plain | plain-gso) CMP_DST=${T_GW_WAN_IP[b]} ;;
+	wireguard-go | nebula) CMP_DST=10.202.0.$j ;;
+	ipop) CMP_DST=10.204.0.$j ;;
+	*)
+		for l in a b; do
+			addr_add "gw-$l" br0 "10.204.0.${T_SITE_IDX[$l]}/24" || return 1
+		done
+		CMP_DST=10.204.0.$j
+		;;
+	esac
+	CMP_MODE="endpoint ($CMP_MODE)"
 }
 
 # vpn_extra_ipop DIR : after the measurements, the ping again with the workers'

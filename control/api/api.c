@@ -169,7 +169,7 @@ static json_object *ports_json(const struct ipop_node *n)
 		json_object_array_add(arr, port_json("lan", &n->lan));
 	json_object_array_add(arr, port_json("wan", &n->wan));
 	json_object_array_add(arr, port_json("wan_tap", &n->exc));
-	if (n->have_host)
+	if (n->have_host && n->host.started)
 		json_object_array_add(arr, port_json("host", &n->host));
 	return arr;
 }

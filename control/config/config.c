@@ -776,7 +776,7 @@ static int parse_dpdk(struct ctx *c, const config_setting_t *root)
 
 static int parse_host(struct ctx *c, const config_setting_t *root)
 {
-	static const char *const known[] = { "enabled", "tap", "address" };
+	static const char *const known[] = { "enabled", "tap", "address", "offload" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g;
 	int rc;
@@ -786,6 +786,8 @@ static int parse_host(struct ctx *c, const config_setting_t *root)
 	if ((rc = conv_bool(c, member(g, "enabled"), &cfg->host_enabled)) < 0)
 		return rc;
 	if ((rc = conv_ifname(c, member(g, "tap"), cfg->host_tap, sizeof(cfg->host_tap))) < 0)
+		return rc;
+	if ((rc = conv_bool(c, member(g, "offload"), &cfg->host_offload)) < 0)
 		return rc;
 	/* Both are kernel interfaces; one name cannot be two of them. */
 	if (cfg->host_enabled && strcmp(cfg->host_tap, cfg->wan_tap) == 0)
@@ -1470,6 +1472,7 @@ static void set_defaults(struct ipop_cfg *cfg)
 	cfg->wan_mtu = 1500;
 	snprintf(cfg->wan_tap, sizeof(cfg->wan_tap), "ipop-wan");
 	snprintf(cfg->host_tap, sizeof(cfg->host_tap), "ipop0");
+	cfg->host_offload = true;
 	cfg->keepalive_s = 10;
 	cfg->dead_after_s = 30;
 	cfg->rekey_after_s = 120;

@@ -92,6 +92,7 @@ struct ipop_cfg {
 	/* host { } : endpoint mode, a TAP on the overlay for this host */
 	bool host_enabled;                     /* default false */
 	char host_tap[IPOP_CFG_NAME_LEN];      /* default "ipop0" */
+	bool host_offload;                     /* default true: drivers/vtap, else net_tap */
 	struct in_addr host_addr;              /* optional overlay address of this host */
 	uint8_t host_prefix;
 

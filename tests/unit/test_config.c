@@ -183,6 +183,7 @@ static void test_defaults(void)
 	CHECK(strcmp(cfg.wan_tap, "ipop-wan") == 0);
 	CHECK(!cfg.host_enabled);
 	CHECK(strcmp(cfg.host_tap, "ipop0") == 0);
+	CHECK(cfg.host_offload);   /* the virtio-net TAP unless told otherwise */
 	CHECK(cfg.host_addr.s_addr == 0 && cfg.host_prefix == 0);
 	CHECK(cfg.keepalive_s == 10);
 	CHECK(cfg.dead_after_s == 30);
@@ -252,6 +253,7 @@ static const struct bad_case bad_cases[] = {
 	  "expected an integer, got a string" },
 	{ NODE WAN "dpdk = { mbufs = 8191.0; };\n", 3, "dpdk.mbufs", "got a float" },
 	{ NODE WAN "host = { enabled = 1; };\n", 3, "host.enabled", "expected true or false" },
+	{ NODE WAN "host = { enabled = true; offload = \"yes\"; };\n", 3, "host.offload", "expected true or false" },
 	{ NODE WAN "dpdk = { eal = \"--no-pci\"; };\n", 3, "dpdk.eal",
 	  "expected a list of strings" },
 	{ NODE WAN "dpdk = { eal = ( \"--no-pci\", 5 ); };\n", 3, "dpdk.eal[1]",
