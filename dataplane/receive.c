@@ -493,7 +493,8 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	}
 	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
 		wan_data(c, t, b, m, f + poff, plen);
-	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
+		   type == IPOP_MSG_COOKIE_REPLY) {
 		to_ctrl(c, m);
 	} else {
 		ipop_dp_drop(c, m, classify_drop(type, plen));
