@@ -56,12 +56,12 @@ static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
 	return now < n->hs_load_until_ms;
 }
 
-/* Under load an initiation goes on to the per-source rate and the budget only
- * if its mac2 proves its source address and port (mac1 is checked later, by
- * the Noise code, as always); any other with a valid mac1 is answered with a
- * cookie reply (a few BLAKE2b and one XChaCha20-Poly1305, no X25519), at most
- * *cookies of them this tick; past that, mac1 is not even looked at. True
- * when it goes on. */
+/* Under load an initiation must first pass mac1 (one BLAKE2b, as when not
+ * under load: a flood of mere handshake-shaped packets costs no more), then
+ * prove its source address and port with mac2 to go on to the per-source rate
+ * and the budget; any other is answered with a cookie reply (two more BLAKE2b
+ * and one XChaCha20-Poly1305, no X25519), at most *cookies of them this tick.
+ * True when it goes on. */
 static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, unsigned *cookies)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -78,6 +78,10 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, 
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
 	const struct ipop_hs_init *msg = (const struct ipop_hs_init *)(f + poff);
 
+	if (ipop_cookie_check_mac1(&n->cookie, msg, offsetof(struct ipop_hs_init, mac1)) != 0) {
+		n->cs.hs_bad_mac1++;
+		return false;
+	}
 	if (ipop_cookie_check_mac2(&n->cookie, msg, offsetof(struct ipop_hs_init, mac2),
 				   ip->src_addr, udp->src_port, now) == 0) {
 		n->cs.hs_mac2_ok++;
@@ -86,11 +90,6 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, 
 	n->cs.hs_mac2_missing++;
 	if (*cookies == 0) {
 		n->cs.hs_cookie_shed++;
-		return false;
-	}
-	/* A cookie only for a message made for our key: no reply to scans. */
-	if (ipop_cookie_check_mac1(&n->cookie, msg, offsetof(struct ipop_hs_init, mac1)) != 0) {
-		n->cs.hs_bad_mac1++;
 		return false;
 	}
 	(*cookies)--;

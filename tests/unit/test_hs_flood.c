@@ -711,7 +711,7 @@ static void test_under_load(void)
 	/* Its cookie is for its own address and port: from elsewhere, mac2
 	 * fails and a cookie reply goes there instead. */
 	put_init_cookie(&peer_id, ip4(10, 91, 3, 3), cookie, NULL);
-	/* A valid mac2 over a bad mac1 goes on, and the Noise code drops it. */
+	/* A valid mac2 over a bad mac1 is nothing: mac1 is checked first. */
 	put_init_cookie(&peer_id, gen, cookie, &bad);
 	drain_ms();
 	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == n_forged + 2);
