@@ -4,7 +4,11 @@
 #include "control/fib/table.h"
 #include "control/link/turn_watch.h"
 #include "control/node.h"
+#include "control/fib/tx.h"
+#include "control/session/cookie.h"
 #include "control/session/handshake.h"
+
+#include <stddef.h>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -14,7 +18,7 @@
 #include "dataplane/encap.h"
 #include "dataplane/wire.h"
 
-enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_TURN, RX_OTHER };
+enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_COOKIE, RX_TURN, RX_OTHER };
 
 /* What m is, by its headers alone; for handshakes *src_ip is its source. */
 static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
@@ -35,16 +39,78 @@ static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
 		return RX_RESP;
 	case IPOP_MSG_HANDSHAKE_INIT:
 		return RX_INIT;
+	case IPOP_MSG_COOKIE_REPLY:
+		return RX_COOKIE;
 	default:
 		return RX_OTHER;
 	}
+}
+
+/* Whether this tick works under load: it found more initiations than the
+ * handshake budget can take (some would be shed at random, genuine ones with
+ * the flood), or one of the ticks of the last IPOP_CTRL_LOAD_HOLD_MS did (a
+ * flood that comes in bursts keeps us in it). */
+static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
+{
+	if (n_init > IPOP_CTRL_HS_BUDGET) {
+		n->cs.hs_load_ticks++;
+		n->hs_load_until_ms = now + IPOP_CTRL_LOAD_HOLD_MS;
+	}
+	return now < n->hs_load_until_ms;
+}
+
+/* Under load an initiation must first pass mac1 (one BLAKE2b, as when not
+ * under load: a flood of mere handshake-shaped packets costs no more), then
+ * prove its source address and port with mac2 to go on to the per-source rate
+ * and the budget; any other is answered with a cookie reply (two more BLAKE2b
+ * and one XChaCha20-Poly1305, no X25519), at most *cookies of them this tick.
+ * True when it goes on. */
+static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, unsigned *cookies)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t ip_off, poff, plen;
+	struct ipop_cookie_reply r;
+
+	if (ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen) != 0 ||
+	    plen != sizeof(struct ipop_hs_init)) {
+		n->cs.ring_bad++;   /* kind_of() parsed it: cannot happen */
+		return false;
+	}
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)f;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ip_off);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
+	const struct ipop_hs_init *msg = (const struct ipop_hs_init *)(f + poff);
+
+	if (ipop_cookie_check_mac1(&n->cookie, msg, offsetof(struct ipop_hs_init, mac1)) != 0) {
+		n->cs.hs_bad_mac1++;
+		return false;
+	}
+	if (ipop_cookie_check_mac2(&n->cookie, msg, offsetof(struct ipop_hs_init, mac2),
+				   ip->src_addr, udp->src_port, now) == 0) {
+		n->cs.hs_mac2_ok++;
+		return true;
+	}
+	n->cs.hs_mac2_missing++;
+	if (*cookies == 0) {
+		n->cs.hs_cookie_shed++;
+		return false;
+	}
+	(*cookies)--;
+	/* Back the way the frame came (its source MAC, the port it reached):
+	 * the sender is unproven, so neither the neighbour table nor ARP. */
+	if (ipop_cookie_reply_create(&n->cookie, msg->sender_index, msg->mac1, ip->src_addr,
+				     udp->src_port, now, &r) == 0 &&
+	    ipop_ctrl_send_udp_via(n, &eth->src_addr, ip->src_addr, udp->src_port, udp->dst_port,
+				   0, &r, sizeof(r)) == 0)
+		n->cs.hs_cookie_tx++;
+	return false;
 }
 
 void ipop_ctrl_rx_drain(struct ipop_node *n)
 {
 	void *objs[IPOP_CTRL_RX_MAX];
 	uint32_t init_src[IPOP_CTRL_RX_MAX];
-	unsigned k, n_init = 0, budget = IPOP_CTRL_HS_BUDGET;
+	unsigned k, n_init = 0, budget = IPOP_CTRL_HS_BUDGET, cookies = IPOP_CTRL_COOKIE_BUDGET;
 	uint64_t now = ipop_now_ms();
 	uint32_t src = 0;
 
@@ -80,17 +146,24 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			else
 				n->cs.ring_bad++;
 			break;
+		case RX_COOKIE:   /* one index lookup, one AEAD only if it is ours */
 		case RX_OTHER:
-			ipop_hs_handle(n, m);   /* counts it as ring_bad; no crypto */
+			ipop_hs_handle(n, m);   /* RX_OTHER: counted as ring_bad; no crypto */
 			break;
 		}
 		rte_pktmbuf_free(m);
 	}
-	/* A source over its rate is refused before it can use up the budget. */
+	bool load = under_load(n, n_init, now);
+	if (load && !n->cookie.ready && ipop_cookie_checker_init(&n->cookie, n->id.pub, now) != 0)
+		n->cs.hs_local_fail++;   /* no cookies: the budget alone holds the flood */
+	/* A source over its rate is refused before it can use up the budget;
+	 * under load, only once its address is proven. */
 	for (unsigned i = 0; i < n_init; i++) {
 		struct rte_mbuf *m = objs[i];
 		src = init_src[i];
-		if (!ipop_srclim_allow(&n->srclim, src, now)) {
+		if (load && n->cookie.ready && !cookie_admit(n, m, now, &cookies)) {
+			/* answered with a cookie reply, or counted */
+		} else if (!ipop_srclim_allow(&n->srclim, src, now)) {
 			n->cs.hs_src_limited++;
 			ipop_hs_log_refusal(n, now, src, "source address over its initiation rate");
 		} else if (budget > 0) {

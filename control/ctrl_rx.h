@@ -26,11 +26,25 @@ struct ipop_node;
  * X25519 each), and still 3,200 handshakes a second, far more than any
  * gateway's peers need (one per peer per rekey_after, or per retry). */
 #define IPOP_CTRL_HS_BUDGET 32
+/* More initiations in one tick than IPOP_CTRL_HS_BUDGET put the node under
+ * load for this long: initiations must then prove their source address with
+ * mac2 (a cookie, session/cookie.h) or get a cookie reply instead of X25519
+ * work (docs/handshake.md, "Cookie replies"). WireGuard holds its load state
+ * for 1 s too. */
+#define IPOP_CTRL_LOAD_HOLD_MS 1000
+/* At most this many cookie replies per tick (hs_cookie_shed over it): an
+ * initiation answered with one costs 10-20 us measured on the shared 2-vCPU
+ * VM (three BLAKE2b, one XChaCha20-Poly1305, an mbuf; tests/unit/
+ * test_hs_flood prints it), so at most ~2.5-5 ms of a tick, less than the
+ * X25519 budget's 6 ms, and 25,600 a second answer the issue's 22,000 flood
+ * entirely, so a genuine initiator in it gets its reply. */
+#define IPOP_CTRL_COOKIE_BUDGET 256
 
 /* Take what the workers queued for control (at most IPOP_CTRL_RX_MAX) and
- * handle it: every ARP copy to the next-hop table; handshake responses, then
- * initiations, to the session state machine up to IPOP_CTRL_HS_BUDGET, the
- * rest dropped and counted; publish what changed. */
+ * handle it: every ARP copy to the next-hop table; cookie replies, handshake
+ * responses, then initiations, to the session state machine up to
+ * IPOP_CTRL_HS_BUDGET, the rest dropped and counted (under load, initiations
+ * without a valid mac2 get cookie replies instead); publish what changed. */
 void ipop_ctrl_rx_drain(struct ipop_node *n);
 
 #endif

@@ -273,6 +273,7 @@ void ipop_node_stop(struct ipop_node *n)
 	ipop_port_stop(&n->wan);
 	ipop_port_stop(&n->lan);
 	sodium_memzero(&n->id, sizeof(n->id));
+	ipop_cookie_checker_wipe(&n->cookie);
 	ipop_aead_mgr_free(n->aead);
 }
 

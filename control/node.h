@@ -19,6 +19,7 @@
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
+#include "control/session/cookie.h"
 #include "control/session/handshake.h"
 #include "control/session/hslimit.h"
 #include "control/session/noise.h"
@@ -50,6 +51,15 @@
 	X(hs_peer_limited, "initiations refused from a peer that had one accepted less than 200 ms before") \
 	X(hs_refusals_not_logged, "refused handshakes not logged: at most one line a second is") \
 	X(hs_resp_shed, "responses dropped unread: over the per-tick handshake budget") \
+	X(hs_load_ticks, "ticks that found more initiations than the per-tick handshake budget: each keeps the node under load (cookie replies) for 1 s") \
+	X(hs_mac2_missing, "initiations under load whose mac2 did not prove their source address: answered with a cookie reply, no X25519") \
+	X(hs_mac2_ok, "initiations under load whose mac2 proved their source address (then the per-source rate and the budget apply)") \
+	X(hs_cookie_tx, "cookie replies sent") \
+	X(hs_cookie_shed, "cookie replies not sent: over the per-tick cookie budget (`IPOP_CTRL_COOKIE_BUDGET`)") \
+	X(hs_cookie_rx, "cookie replies accepted: the cookie is kept for mac2 of the next initiation to that peer") \
+	X(hs_cookie_bad_index, "cookie replies for no initiation of ours in flight") \
+	X(hs_cookie_bad_auth, "cookie replies that did not authenticate (forged, or for another initiation)") \
+	X(hs_cookie_replayed, "cookie replies for an initiation whose reply was already taken") \
 	X(hs_resp_dropped, "responses not sent: the table making their session live was not published (the initiator retries)") \
 	X(keepalive_tx, "keepalives sent by the control thread") \
 	X(arp_rx, "ARP frames received (copies from the workers)") \
@@ -120,6 +130,10 @@ struct ipop_node {
 	 * limit on logging refusals. */
 	struct ipop_srclim srclim;
 	struct ipop_ratelog hs_log;
+	/* Cookie replies (session/cookie.h): our secret, and until when the
+	 * node counts as under load (control/ctrl_rx.c says when it is). */
+	struct ipop_cookie_checker cookie;
+	uint64_t hs_load_until_ms;
 	uint64_t start_ms;
 	GMainLoop *loop;
 	int api_fd;

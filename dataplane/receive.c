@@ -451,7 +451,8 @@ static __rte_always_inline void wan_msg(struct ipop_dp_ctx *c, const struct ipop
 {
 	if (likely(type == IPOP_MSG_DATA || type == IPOP_MSG_FLOOD || type == IPOP_MSG_TRANSIT)) {
 		wan_data(c, t, b, m, p, plen);
-	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
+		   type == IPOP_MSG_COOKIE_REPLY) {
 		to_ctrl(c, m);
 	} else {
 		ipop_dp_drop(c, m, classify_drop(type, plen));
@@ -516,7 +517,8 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 		return;
 	}
 	c->st->turn_rx++;
-	if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP) {
+	if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
+	    type == IPOP_MSG_COOKIE_REPLY) {
 		chandata_unwrap(m, poff);
 		to_ctrl(c, m);
 		return;

@@ -22,12 +22,16 @@ enum ipop_msg_type {
 	IPOP_MSG_DATA           = 3,  /* AEAD-protected Ethernet frame (or keepalive) */
 	IPOP_MSG_FLOOD          = 4,  /* Bounded Flood copy: fabric header + frame, sealed */
 	IPOP_MSG_TRANSIT        = 5,  /* unicast through gateways: fabric header + frame, sealed */
+	IPOP_MSG_COOKIE_REPLY   = 6,  /* a responder under load: "prove your address" */
 };
 
 /* Sizes of the fixed parts. */
 #define IPOP_KEY_LEN        32   /* X25519 keys and session keys */
 #define IPOP_TAG_LEN        16   /* AEAD tag (GCM and Poly1305) */
 #define IPOP_MAC1_LEN       16   /* keyed BLAKE2b-128 over the preceding bytes */
+#define IPOP_MAC2_LEN       16   /* keyed with a cookie, over the bytes before it */
+#define IPOP_COOKIE_LEN     16   /* what a cookie reply carries (encrypted) */
+#define IPOP_COOKIE_NONCE_LEN 24 /* XChaCha20-Poly1305 nonce */
 #define IPOP_HS_PAYLOAD_LEN 16   /* plaintext handshake payload, see below */
 #define IPOP_TIMESTAMP_LEN  12   /* TAI64N */
 
@@ -42,7 +46,7 @@ struct ipop_hs_payload {
 	uint8_t reserved[3];
 } __attribute__((packed));
 
-/* Handshake initiation, 136 bytes:
+/* Handshake initiation, 152 bytes:
  *   0   1  type = 1
  *   1   1  version = 1
  *   2   2  reserved, 0
@@ -51,6 +55,8 @@ struct ipop_hs_payload {
  *  40  48  enc_static     (initiator's static public key, AEAD: 32 + 16)
  *  88  32  enc_payload    (struct ipop_hs_payload, AEAD: 16 + 16)
  * 120  16  mac1           (BLAKE2b-128 keyed with HASH("mac1----" || S_resp_pub))
+ * 136  16  mac2           (BLAKE2b-128 keyed with the responder's cookie, over
+ *                          bytes 0..135; zeros when the sender holds no fresh one)
  */
 struct ipop_hs_init {
 	uint8_t type;
@@ -61,9 +67,10 @@ struct ipop_hs_init {
 	uint8_t enc_static[IPOP_KEY_LEN + IPOP_TAG_LEN];
 	uint8_t enc_payload[IPOP_HS_PAYLOAD_LEN + IPOP_TAG_LEN];
 	uint8_t mac1[IPOP_MAC1_LEN];
+	uint8_t mac2[IPOP_MAC2_LEN];
 } __attribute__((packed));
 
-/* Handshake response, 92 bytes:
+/* Handshake response, 108 bytes:
  *   0   1  type = 2
  *   1   1  version = 1
  *   2   2  reserved, 0
@@ -72,6 +79,8 @@ struct ipop_hs_init {
  *  12  32  ephemeral      (responder's ephemeral public key)
  *  44  32  enc_payload    (struct ipop_hs_payload, AEAD: 16 + 16)
  *  76  16  mac1           (keyed with HASH("mac1----" || S_init_pub))
+ *  92  16  mac2           (keyed with the initiator's cookie, over bytes 0..91;
+ *                          zeros when the sender holds no fresh one)
  */
 struct ipop_hs_resp {
 	uint8_t type;
@@ -82,6 +91,28 @@ struct ipop_hs_resp {
 	uint8_t ephemeral[IPOP_KEY_LEN];
 	uint8_t enc_payload[IPOP_HS_PAYLOAD_LEN + IPOP_TAG_LEN];
 	uint8_t mac1[IPOP_MAC1_LEN];
+	uint8_t mac2[IPOP_MAC2_LEN];
+} __attribute__((packed));
+
+/* Cookie reply, 64 bytes: a responder under load answers an initiation whose
+ * mac2 does not verify with this instead of doing any X25519
+ * (control/session/cookie.h, docs/handshake.md "Cookie replies"):
+ *   0   1  type = 6
+ *   1   1  version = 1
+ *   2   2  reserved, 0
+ *   4   4  receiver_index (the initiation's sender_index)
+ *   8  24  nonce          (random; XChaCha20-Poly1305)
+ *  32  32  enc_cookie     (the 16-byte cookie, AEAD: 16 + 16; key
+ *                          BLAKE2b-256("cookie--" || S_resp_pub), associated
+ *                          data the initiation's mac1)
+ */
+struct ipop_cookie_reply {
+	uint8_t type;
+	uint8_t version;
+	uint16_t reserved;
+	uint32_t receiver_index;
+	uint8_t nonce[IPOP_COOKIE_NONCE_LEN];
+	uint8_t enc_cookie[IPOP_COOKIE_LEN + IPOP_TAG_LEN];
 } __attribute__((packed));
 
 /* Data header, 16 bytes, followed by the ciphertext of one Ethernet frame
@@ -141,8 +172,9 @@ enum ipop_cipher {
 	IPOP_CIPHER_CHACHA20POLY1305 = 2,
 };
 
-_Static_assert(sizeof(struct ipop_hs_init) == 136, "hs init layout");
-_Static_assert(sizeof(struct ipop_hs_resp) == 92, "hs resp layout");
+_Static_assert(sizeof(struct ipop_hs_init) == 152, "hs init layout");
+_Static_assert(sizeof(struct ipop_hs_resp) == 108, "hs resp layout");
+_Static_assert(sizeof(struct ipop_cookie_reply) == 64, "cookie reply layout");
 _Static_assert(sizeof(struct ipop_data_hdr) == IPOP_DATA_HDR_LEN, "data layout");
 _Static_assert(sizeof(struct ipop_fabric_hdr) == IPOP_FABRIC_HDR_LEN, "fabric header layout");
 
@@ -179,6 +211,8 @@ static inline int ipop_wire_classify(const uint8_t *p, size_t len)
 		return len == sizeof(struct ipop_hs_init) ? IPOP_MSG_HANDSHAKE_INIT : -EMSGSIZE;
 	case IPOP_MSG_HANDSHAKE_RESP:
 		return len == sizeof(struct ipop_hs_resp) ? IPOP_MSG_HANDSHAKE_RESP : -EMSGSIZE;
+	case IPOP_MSG_COOKIE_REPLY:
+		return len == sizeof(struct ipop_cookie_reply) ? IPOP_MSG_COOKIE_REPLY : -EMSGSIZE;
 	case IPOP_MSG_DATA:
 		if (len < IPOP_DATA_OVERHEAD)
 			return -EMSGSIZE;

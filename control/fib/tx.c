@@ -24,19 +24,15 @@ int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m)
 	return 0;
 }
 
-int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-		       uint16_t chan, const void *payload, uint16_t len)
+int ipop_ctrl_send_udp_via(struct ipop_node *n, const struct rte_ether_addr *dst_mac, uint32_t ip,
+			   uint16_t port, uint16_t src_port, uint16_t chan, const void *payload,
+			   uint16_t len)
 {
 	uint16_t hlen = chan != 0 ? IPOP_CHANDATA_HDR_LEN : 0;
-	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
 	struct ipop_encap_addr a;
 	struct rte_mbuf *m;
 	uint8_t *p;
 
-	if (nb == NULL || !nb->valid) {
-		n->cs.hs_no_nexthop++;
-		return -EHOSTUNREACH;
-	}
 	m = rte_pktmbuf_alloc(n->pool);
 	if (m == NULL) {
 		n->cs.tx_nomem++;
@@ -48,7 +44,7 @@ int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t
 		return -EMSGSIZE;
 	}
 	a.src_mac = n->wan.mac;
-	a.dst_mac = nb->mac;
+	a.dst_mac = *dst_mac;
 	a.src_ip = n->cfg->wan_addr.s_addr;
 	a.dst_ip = ip;
 	a.src_port = src_port != 0 ? src_port : rte_cpu_to_be_16(n->cfg->wan_port);
@@ -60,4 +56,16 @@ int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t
 	}
 	memcpy(p + IPOP_OUTER_HDR_LEN + hlen, payload, len);
 	return ipop_ctrl_send(n, m);
+}
+
+int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
+		       uint16_t chan, const void *payload, uint16_t len)
+{
+	const struct ipop_neigh *nb = ipop_neigh_lookup(n, ip, ipop_now_ms());
+
+	if (nb == NULL || !nb->valid) {
+		n->cs.hs_no_nexthop++;
+		return -EHOSTUNREACH;
+	}
+	return ipop_ctrl_send_udp_via(n, &nb->mac, ip, port, src_port, chan, payload, len);
 }

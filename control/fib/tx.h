@@ -6,6 +6,7 @@
 #define IPOP_CONTROL_FIB_TX_H
 
 #include <stdint.h>
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 
 struct ipop_node;
@@ -20,5 +21,11 @@ int ipop_ctrl_send(struct ipop_node *n, struct rte_mbuf *m);
  * -EMSGSIZE, or what ipop_ctrl_send returns. */
 int ipop_ctrl_send_udp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
 		       uint16_t chan, const void *payload, uint16_t len);
+/* The same through the next hop whose MAC is dst_mac, without the neighbour
+ * table: an answer to an unauthenticated sender (a cookie reply) goes back the
+ * way its frame came and must neither teach the table nor make us ARP. */
+int ipop_ctrl_send_udp_via(struct ipop_node *n, const struct rte_ether_addr *dst_mac, uint32_t ip,
+			   uint16_t port, uint16_t src_port, uint16_t chan, const void *payload,
+			   uint16_t len);
 
 #endif

@@ -14,6 +14,7 @@
  * first authenticated packet on it proves the initiator has it too.
  */
 #include "control/session/handshake.h"
+#include "control/session/cookie.h"
 #include "control/session/keypair.h"
 #include "control/session/peer.h"
 #include "control/fib/neigh.h"
@@ -52,6 +53,16 @@ void ipop_hs_abandon(struct ipop_node *n, struct ipop_peer *p)
 	ipop_noise_hs_wipe(&p->hs);
 	ipop_index_free(n, p->hs_index);
 	p->hs_active = false;
+	p->hs_cookie_open = false;
+}
+
+/* mac2 of a message we send to p: with the cookie p gave us while it is fresh,
+ * else zeros (noise.c left them so). */
+static void set_mac2(const struct ipop_peer *p, void *msg, size_t mac2_off, uint64_t now)
+{
+	if (p->cookie_ms == 0 || now - p->cookie_ms >= IPOP_COOKIE_FRESH_MS)
+		return;
+	ipop_cookie_mac2(p->cookie, msg, mac2_off, (uint8_t *)msg + mac2_off);
 }
 
 int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
@@ -73,6 +84,9 @@ int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 		ipop_index_free(n, p->hs_index);
 		return r;
 	}
+	set_mac2(p, &msg, offsetof(struct ipop_hs_init, mac2), now);
+	memcpy(p->hs_mac1, msg.mac1, sizeof(p->hs_mac1));
+	p->hs_cookie_open = true;
 	p->hs_active = true;
 	p->hs_sent_ms = now;
 	if (p->state == IPOP_PEER_DOWN)
@@ -252,6 +266,7 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 		n->cs.hs_local_fail++;
 		return;
 	}
+	set_mac2(p, &resp, offsetof(struct ipop_hs_resp, mac2), now);
 	struct ipop_keypair *kp = ipop_keypair_new(n, p, &keys, idx, msg->sender_index, false, &err);
 	sodium_memzero(&keys, sizeof(keys));
 	if (kp == NULL) {
@@ -321,6 +336,7 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 		return;
 	}
 	p->hs_active = false;   /* hs wiped by resp_consume; the index moves to the keypair */
+	p->hs_cookie_open = false;
 	if (ipop_cipher_name(pl.rx_cipher) == NULL) {
 		n->cs.hs_bad_payload++;
 		ipop_index_free(n, p->hs_index);
@@ -344,6 +360,34 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 	ipop_hs_keepalive(n, p, now);   /* confirms the session to the responder */
 }
 
+/* A cookie reply to our initiation in flight: keep the cookie for the mac2 of
+ * the next one. Not resent now: the retry timer sends it, so a stream of
+ * cookie replies cannot make us send a stream of initiations. */
+static void handle_cookie(struct ipop_node *n, const struct ipop_cookie_reply *msg, uint64_t now)
+{
+	uint8_t cookie[IPOP_COOKIE_LEN];
+	struct ipop_peer *p = peer_by_hs_index(n, msg->receiver_index);
+
+	if (p == NULL) {
+		n->cs.hs_cookie_bad_index++;
+		return;
+	}
+	if (!p->hs_cookie_open) {
+		n->cs.hs_cookie_replayed++;
+		return;
+	}
+	if (ipop_cookie_reply_open(p->cookie_key, p->hs_mac1, msg, cookie) != 0) {
+		n->cs.hs_cookie_bad_auth++;
+		return;
+	}
+	memcpy(p->cookie, cookie, sizeof(p->cookie));
+	sodium_memzero(cookie, sizeof(cookie));
+	p->cookie_ms = now;
+	p->hs_cookie_open = false;
+	n->cs.hs_cookie_rx++;
+	LOG_DEBUG("peer %s: cookie reply taken (it is under load)", p->name);
+}
+
 void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
@@ -363,6 +407,8 @@ void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m)
 		handle_init(n, (const struct ipop_hs_init *)(f + poff), &src, now);
 	else if (type == IPOP_MSG_HANDSHAKE_RESP)
 		handle_resp(n, (const struct ipop_hs_resp *)(f + poff), &src, now);
+	else if (type == IPOP_MSG_COOKIE_REPLY)
+		handle_cookie(n, (const struct ipop_cookie_reply *)(f + poff), now);
 	else
 		n->cs.ring_bad++;
 }

@@ -1,5 +1,6 @@
 /* peer.c - see peer.h. Thread: control. */
 #include "control/session/peer.h"
+#include "control/session/cookie.h"
 #include "control/config/identity.h"
 #include "control/session/handshake.h"
 #include "control/session/keypair.h"
@@ -64,6 +65,7 @@ int ipop_peer_add(struct ipop_node *n, const struct ipop_cfg_peer *cp)
 	memcpy(p->pub, cp->public_key, 32);
 	p->node_id = ipop_node_id_of_key(p->pub);
 	ipop_noise_mac1_key(p->pub, p->mac1_key);
+	ipop_cookie_reply_key(p->pub, p->cookie_key);
 	p->ip = cp->endpoint_ip.s_addr;
 	p->port = rte_cpu_to_be_16(cp->endpoint_port);
 	p->send_cipher = IPOP_CIPHER_AES256GCM;

@@ -60,6 +60,15 @@ struct ipop_peer {
 	uint32_t hs_index;             /* wire order */
 	uint64_t hs_sent_ms, hs_next_ms;
 	unsigned hs_attempts;
+	/* Cookie replies (session/cookie.h): the mac1 of our initiation in
+	 * flight, whether a cookie reply to it may still be taken (one per
+	 * initiation, so a replayed reply is refused), the key such replies use,
+	 * and the last cookie the peer gave us with when it came (0: none). */
+	uint8_t hs_mac1[IPOP_MAC1_LEN];
+	bool hs_cookie_open;
+	uint8_t cookie_key[32];
+	uint8_t cookie[IPOP_COOKIE_LEN];
+	uint64_t cookie_ms;
 
 	uint8_t last_ts[IPOP_TIMESTAMP_LEN];   /* newest accepted initiation */
 	bool have_ts;

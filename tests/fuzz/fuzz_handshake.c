@@ -1,9 +1,14 @@
 /* fuzz_handshake.c - libFuzzer target: the responder's and the initiator's
  * parsing of handshake messages (control/session/noise.c: ipop_noise_init_consume,
- * ipop_noise_resp_consume) with fixed keys (hs_fixture.h).
+ * ipop_noise_resp_consume) and the initiator's opening of cookie replies
+ * (control/session/cookie.c: ipop_cookie_reply_open) with fixed keys
+ * (hs_fixture.h).
  *
- * Input: one mode byte, then the message (cut or zero-padded to 136 bytes for
- * an initiation, 92 for a response).
+ * Input: one mode byte, then the message (cut or zero-padded to 152 bytes for
+ * an initiation, 108 for a response, 64 for a cookie reply).
+ *   mode bit 2: a cookie reply to the fixture's initiation (bits 0-1 unused);
+ *               it may open only if it is the responder's, and a failure
+ *               leaves no cookie behind;
  *   mode bit 0: 0 = initiation to the responder, 1 = response to the waiting
  *               initiator;
  *   mode bit 1: recompute mac1 before parsing, so that the Noise layer behind
@@ -12,9 +17,11 @@
  * Checks noise.h's contracts: init_consume wipes the state on failure and
  * reports the initiator's key on success; resp_consume leaves the waiting
  * state untouched on failure and wipes it on success. Thread: one. */
+#include "control/session/cookie.h"
 #include "control/session/noise.h"
 #include "tests/fuzz/hs_fixture.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +99,33 @@ static void fuzz_resp(const uint8_t *data, size_t size, int fix_mac1)
 		abort();                               /* success wipes hs */
 }
 
+static void fuzz_cookie(const uint8_t *data, size_t size)
+{
+	struct ipop_cookie_reply msg;
+	uint8_t key[32], cookie[IPOP_COOKIE_LEN];
+
+	memset(&msg, 0, sizeof(msg));
+	memcpy(&msg, data, size < sizeof(msg) ? size : sizeof(msg));
+	if (ipop_cookie_reply_key(fx.resp.pub, key) != 0)
+		abort();
+	memset(cookie, 0xa5, sizeof(cookie));
+	int rc = ipop_cookie_reply_open(key, fx.msg1.mac1, &msg, cookie);
+	if (rc > 0 || (rc != 0 && rc != -EBADMSG))
+		abort();
+	if (rc != 0 && !all_zero(cookie, sizeof(cookie)) &&
+	    memcmp(cookie, "\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5", 16) != 0)
+		abort();                               /* a failure leaves no cookie */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!fx_ok)
 		abort();
 	if (size < 1)
 		return 0;
-	if (data[0] & 1)
+	if (data[0] & 4)
+		fuzz_cookie(data + 1, size - 1);
+	else if (data[0] & 1)
 		fuzz_resp(data + 1, size - 1, data[0] & 2);
 	else
 		fuzz_init(data + 1, size - 1, data[0] & 2);

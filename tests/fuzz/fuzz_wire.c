@@ -15,6 +15,8 @@ static int contract_holds(const uint8_t *p, size_t n, int r)
 		return n == sizeof(struct ipop_hs_init);
 	case IPOP_MSG_HANDSHAKE_RESP:
 		return n == sizeof(struct ipop_hs_resp);
+	case IPOP_MSG_COOKIE_REPLY:
+		return n == sizeof(struct ipop_cookie_reply);
 	case IPOP_MSG_DATA:
 		return n >= IPOP_DATA_OVERHEAD && n <= IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME;
 	case IPOP_MSG_FLOOD:

@@ -15,6 +15,7 @@
 #include "dataplane/wire.h"
 #include "tests/fuzz/dp_fixture.h"
 #include "tests/fuzz/hs_fixture.h"
+#include "control/session/cookie.h"
 #include "tests/unit/refsum.h"
 
 #include <errno.h>
@@ -127,12 +128,28 @@ static void seeds_mss(void)
 	put("mss", "ack", mss, 2, f, n);
 }
 
+/* The responder's cookie reply to the fixture's initiation (from 10.0.0.1:5800). */
+static int cookie_reply(const struct hs_fixture *hs, struct ipop_cookie_reply *out)
+{
+	struct ipop_cookie_checker c;
+	int rc = ipop_cookie_checker_init(&c, hs->resp.pub, 1);
+
+	if (rc == 0)
+		rc = ipop_cookie_reply_create(&c, hs->msg1.sender_index, hs->msg1.mac1,
+					      htonl(0x0a000001u), htons(5800), 1, out);
+	ipop_cookie_checker_wipe(&c);
+	return rc;
+}
+
 static void seeds_wire(const struct hs_fixture *hs, const struct ipop_hs_resp *resp)
 {
 	uint8_t d[200];
 
 	put("wire", "hs_init", &hs->msg1, sizeof(hs->msg1), NULL, 0);
 	put("wire", "hs_resp", resp, sizeof(*resp), NULL, 0);
+	struct ipop_cookie_reply cr;
+	if (cookie_reply(hs, &cr) == 0)
+		put("wire", "cookie_reply", &cr, sizeof(cr), NULL, 0);
 	memset(d, 0, sizeof(d));
 	d[0] = IPOP_MSG_DATA, d[1] = IPOP_WIRE_VERSION;
 	put("wire", "keepalive", d, IPOP_DATA_OVERHEAD, NULL, 0);
@@ -149,6 +166,9 @@ static void seeds_handshake(const struct hs_fixture *hs, const struct ipop_hs_re
 	put_mode("handshake", "init_mac1", 2, &hs->msg1, sizeof(hs->msg1));
 	put_mode("handshake", "resp", 1, resp, sizeof(*resp));
 	put_mode("handshake", "resp_mac1", 3, resp, sizeof(*resp));
+	struct ipop_cookie_reply cr;
+	if (cookie_reply(hs, &cr) == 0)
+		put_mode("handshake", "cookie_reply", 4, &cr, sizeof(cr));
 }
 
 /* Cut a tunnel packet (Ethernet frame) into two IPv4 fragments. */
@@ -220,6 +240,11 @@ static void seeds_dp(struct ipop_aead_mgr *mgr, const struct hs_fixture *hs)
 	n = outer(pk, DP_FIXTURE_B_PORT, &hs->msg1, sizeof(hs->msg1));
 	put_mode("wan_rx", "hs_init", 0, pk, n);
 	put("encap", "hs_init", pk, n, NULL, 0);
+	struct ipop_cookie_reply cr;
+	if (cookie_reply(hs, &cr) == 0) {
+		n = outer(pk, DP_FIXTURE_B_PORT, &cr, sizeof(cr));
+		put_mode("wan_rx", "cookie_reply", 0, pk, n);
+	}
 	n = outer(pk, 53, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
 	put_mode("wan_rx", "dns", 0, pk, n);
 	memset(pk + n, 0, 8);

@@ -6,10 +6,12 @@
  *       session key can produce); the inner frame carries the marker IPOP-INJECTED
  *   ipop-inject garbage IP PORT N                  random payloads of random sizes,
  *       with valid and invalid type/version bytes
- *   ipop-inject hsflood IP PORT PUBKEY SECONDS PPS one|spoof
+ *   ipop-inject hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape]
  *       handshake initiations with a valid mac1 for the responder's public key
- *       PUBKEY (base64) and random content, so each costs the responder an
- *       X25519 before it fails; at most PPS a second (0: as fast as it can) for
+ *       PUBKEY (base64) and random content (mac2 too), so each costs the
+ *       responder an X25519 before it fails unless a cookie reply answers it;
+ *       with "shape", random content only (mac1 too): handshake-shaped packets
+ *       the responder refuses on mac1; at most PPS a second (0: as fast as it can) for
  *       SECONDS; from this host's address (one) or from a random source in
  *       10.99.0.0/16 per packet (spoof: raw socket, needs CAP_NET_RAW). Prints
  *       "sent N in S s".
@@ -141,7 +143,7 @@ static double pace(double t0, double t, uint64_t sent, double pps)
 }
 
 static int hsflood(const char *ip, const char *port, const char *pub_b64, double seconds,
-		   double pps, int spoof)
+		   double pps, int spoof, int with_mac1)
 {
 	uint8_t pub[32], key[32];
 	size_t len;
@@ -186,15 +188,17 @@ static int hsflood(const char *ip, const char *port, const char *pub_b64, double
 	uint64_t sent = 0;
 	while (t - t0 < seconds) {
 		for (int b = 0; b < 16; b++) {
-			uint64_t r[17];
-			for (unsigned i = 0; i < 17; i++)
+			uint64_t r[(sizeof(*msg) + 7) / 8];
+			for (unsigned i = 0; i < sizeof(r) / 8; i++)
 				r[i] = xs_next();
 			memcpy(msg, r, sizeof(*msg));
 			msg->type = IPOP_MSG_HANDSHAKE_INIT;
 			msg->version = IPOP_WIRE_VERSION;
 			msg->reserved = 0;
-			ipop_noise_mac1(key, (const uint8_t *)msg, offsetof(struct ipop_hs_init, mac1),
-					msg->mac1);
+			/* mac2 stays random: no cookie proves these sources. */
+			if (with_mac1)
+				ipop_noise_mac1(key, (const uint8_t *)msg,
+						offsetof(struct ipop_hs_init, mac1), msg->mac1);
 			ssize_t w;
 			if (spoof) {
 				pkt.ip.saddr = htonl(0x0a630000u | (uint32_t)(r[0] >> 48));
@@ -278,10 +282,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 6 && strcmp(argv[1], "fragflood") == 0)
 		return fragflood(argv[2], argv[3], atof(argv[4]), atof(argv[5]));
-	if (argc == 8 && strcmp(argv[1], "hsflood") == 0)
+	if ((argc == 8 || argc == 9) && strcmp(argv[1], "hsflood") == 0)
 		return hsflood(argv[2], argv[3], argv[4], atof(argv[5]), atof(argv[6]),
-			       strcmp(argv[7], "spoof") == 0);
+			       strcmp(argv[7], "spoof") == 0,
+			       !(argc == 9 && strcmp(argv[8], "shape") == 0));
 	fprintf(stderr, "usage: ipop-inject wrongkey IP PORT INDEX_HEX COUNTER N | garbage IP PORT N"
-			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof | fragflood IP PORT SECONDS PPS\n");
+			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape] | fragflood IP PORT SECONDS PPS\n");
 	return 2;
 }

@@ -1106,7 +1106,7 @@ static void test_wan_garbage(void)
 	/* Unknown types, reserved bytes set. */
 	memset(pl, 0, sizeof(pl));
 	pl[1] = IPOP_WIRE_VERSION;
-	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_TRANSIT + 1 };
+	uint8_t types[4] = { 0, 9, 255, IPOP_MSG_COOKIE_REPLY + 1 };
 	for (int i = 0; i < 4; i++) {
 		pl[0] = types[i];
 		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));
@@ -1124,10 +1124,12 @@ static void test_wan_garbage(void)
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, IPOP_DATA_OVERHEAD - 1));
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 4));
 	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
-	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 135));
-	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 137));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 151));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 153));
 	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
-	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 93));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 109));
+	pl[0] = IPOP_MSG_COOKIE_REPLY;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 65));
 	pl[0] = IPOP_MSG_FLOOD;                  /* a flood copy always holds a frame */
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl,
 					 IPOP_DATA_OVERHEAD + IPOP_FABRIC_HDR_LEN + 13));
@@ -1135,25 +1137,28 @@ static void test_wan_garbage(void)
 	m[n++] = mk(pool, big, frame_outer(big, &B, 17, port, big_pl,
 					   IPOP_DATA_OVERHEAD + IPOP_MAX_INNER_FRAME + 1));
 	wan_rx(&B, m, (uint16_t)n);
-	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 7, "length");
+	drops_expect(&B, IPOP_DROP_WAN_LENGTH, 8, "length");
 	n = 0;
 	all_quiet("garbage");
 
-	/* Handshakes go to control. */
+	/* Handshakes and cookie replies go to control. */
 	uint64_t ctrl = B.st->ctrl_tx;
 	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
-	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 136));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
 	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
-	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 92));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 108));
+	pl[0] = IPOP_MSG_COOKIE_REPLY;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));
 	wan_rx(&B, m, (uint16_t)n);
 	n = 0;
-	CHECK(B.st->ctrl_tx == ctrl + 2);
+	CHECK(B.st->ctrl_tx == ctrl + 3);
 	struct rte_mbuf *got[8];
 	unsigned g = take(&B, Q_CTRL, got, 8);
-	CHECK(g == 2);
-	if (g == 2) {
-		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 136);
-		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 92);
+	CHECK(g == 3);
+	if (g == 3) {
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
+		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 108);
+		CHECK(rte_pktmbuf_pkt_len(got[2]) == IPOP_OUTER_HDR_LEN + 64);
 	}
 	free_all(got, g);
 	all_quiet("handshake");

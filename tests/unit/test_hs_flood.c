@@ -3,7 +3,9 @@
  * tick does a bounded amount of X25519 work however full the ring from the
  * workers is, ARP and responses to our own initiations are handled before
  * initiations and never shed, and what is over the budget is dropped and
- * counted.
+ * counted; under load, initiations that do not prove their source address
+ * with mac2 get cookie replies (control/session/cookie.c) instead, and an
+ * initiator keeps a cookie it is given and uses it at its next retry.
  *
  * Thread: one; a real node's control side (ring, pool, RCU publisher, AEAD
  * manager, peers) on an EAL with --no-huge, no workers and no ports.
@@ -15,6 +17,8 @@
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/node.h"
+#include "control/session/cookie.h"
+#include "control/session/handshake.h"
 #include "control/session/noise.h"
 #include "control/session/peer.h"
 
@@ -76,6 +80,8 @@ static int node_setup(void)
 	    ipop_aead_mgr_create(&n->aead) != 0)
 		return -1;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
+	if (ipop_cookie_checker_init(&n->cookie, n->id.pub, ipop_now_ms()) != 0)
+		return -1;
 	/* The next hop (the WAN gateway) is resolved, as ARP would have made it. */
 	n->neigh[0].ip = cfg.wan_gateway.s_addr;
 	n->neigh[0].valid = true;
@@ -99,6 +105,26 @@ static unsigned sent_count(void)
 		total += k;
 	}
 	return total;
+}
+
+/* Whether the initiations the put_* functions make carry a valid mac2 for
+ * their source (a sender that holds our cookie: it receives at that address). */
+static bool with_mac2;
+
+/* The node leaves the load state a previous test left it in. */
+static void calm(void)
+{
+	node.hs_load_until_ms = 0;
+}
+
+static void add_mac2(struct ipop_hs_init *msg, uint32_t src)
+{
+	uint8_t cookie[IPOP_COOKIE_LEN];
+
+	if (!with_mac2)
+		return;
+	CHECK(ipop_cookie_make(&node.cookie, src, rte_cpu_to_be_16(5800), ipop_now_ms(), cookie) == 0);
+	ipop_cookie_mac2(cookie, msg, offsetof(struct ipop_hs_init, mac2), msg->mac2);
 }
 
 /* The source MAC of the frames put_udp makes (the WAN gateway's, as set up). */
@@ -139,6 +165,8 @@ static void put_forged_init(uint32_t src)
 	msg.reserved = 0;
 	ipop_noise_mac1(node.mac1_self, (const uint8_t *)&msg, offsetof(struct ipop_hs_init, mac1),
 			msg.mac1);
+	memset(msg.mac2, 0, sizeof(msg.mac2));
+	add_mac2(&msg, src);
 	put_udp(src, &msg, sizeof(msg));
 }
 
@@ -156,8 +184,11 @@ static void put_forged_resp(uint32_t src)
 	put_udp(src, &msg, sizeof(msg));
 }
 
-/* A genuine initiation from the static key id (fresh timestamp). */
-static void put_init_from(const struct ipop_noise_keypair *id, uint32_t src)
+/* A genuine initiation from the static key id (fresh timestamp), with mac2
+ * made with cookie if it is not NULL (else as with_mac2 says); a copy in *out
+ * if out is not NULL. */
+static void put_init_cookie(const struct ipop_noise_keypair *id, uint32_t src,
+			    const uint8_t *cookie, struct ipop_hs_init *out)
 {
 	struct ipop_noise_hs hs;
 	struct ipop_hs_payload pl;
@@ -169,7 +200,18 @@ static void put_init_from(const struct ipop_noise_keypair *id, uint32_t src)
 	CHECK(ipop_noise_init_create(&hs, id, node.id.pub, node.prologue, node.prologue_len,
 				     &pl, randombytes_random(), &msg) == 0);
 	ipop_noise_hs_wipe(&hs);
+	if (cookie != NULL)
+		ipop_cookie_mac2(cookie, &msg, offsetof(struct ipop_hs_init, mac2), msg.mac2);
+	else
+		add_mac2(&msg, src);
+	if (out != NULL)
+		*out = msg;
 	put_udp(src, &msg, sizeof(msg));
+}
+
+static void put_init_from(const struct ipop_noise_keypair *id, uint32_t src)
+{
+	put_init_cookie(id, src, NULL, NULL);
 }
 
 /* A genuine initiation from the configured peer. */
@@ -223,6 +265,11 @@ static void test_budget(void)
 	struct ipop_ctrl_stats before = node.cs;
 	const unsigned n_init = 900, n_arp = 8, n_resp = 8;
 
+	/* 900 initiations put the node under load: these prove their addresses
+	 * (mac2), as a flood from addresses its sender receives at would, so
+	 * what holds them is the budget. */
+	with_mac2 = true;
+
 	for (unsigned i = 0; i < n_init; i++)
 		put_forged_init(ip4(10, 50, i >> 8, i & 0xff));
 	for (unsigned i = 0; i < n_arp; i++)
@@ -242,12 +289,16 @@ static void test_budget(void)
 	CHECK(done == IPOP_CTRL_HS_BUDGET - n_resp);
 	CHECK(node.cs.hs_init_shed - before.hs_init_shed == n_init - done);
 	CHECK(node.cs.hs_bad_auth - before.hs_bad_auth == done);
+	CHECK(node.cs.hs_load_ticks - before.hs_load_ticks == 1);
+	CHECK(node.cs.hs_mac2_ok - before.hs_mac2_ok == n_init);
+	CHECK(node.cs.hs_cookie_tx == before.hs_cookie_tx);
 	/* The next tick starts afresh. */
 	for (unsigned i = 0; i < 4; i++)
 		put_forged_init(ip4(10, 51, 0, i));
 	drain_ms();
 	CHECK(node.cs.hs_init_rx - before.hs_init_rx == done + 4);
 	CHECK(sent_count() == 0);
+	with_mac2 = false;
 }
 
 /* The set-up is a working responder: a genuine initiation is answered, its
@@ -311,10 +362,12 @@ static void test_src_flood(void)
 	struct ipop_ctrl_stats before = node.cs;
 
 	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);   /* the peer may initiate again */
+	with_mac2 = true;   /* under load, the rate applies to proven addresses */
 	for (unsigned i = 0; i < 100; i++)
 		put_forged_init(ip4(10, 52, 0, 1));
 	put_peer_init(ip4(10, 91, 3, 2));
 	drain_ms();
+	with_mac2 = false;
 	CHECK(node.cs.hs_src_limited - before.hs_src_limited == 100 - IPOP_SRCLIM_BURST);
 	CHECK(node.cs.hs_init_rx - before.hs_init_rx == IPOP_SRCLIM_BURST + 1);
 	CHECK(node.cs.hs_init_shed - before.hs_init_shed == 0);
@@ -339,6 +392,7 @@ static void test_peer_limit(void)
 	struct ipop_ctrl_stats before = node.cs;
 
 	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);
+	calm();
 	unsigned used = indices_used();
 	for (unsigned i = 0; i < 20; i++)
 		put_peer_init(ip4(10, 53, 0, i));
@@ -410,6 +464,7 @@ static void test_log_bounded(void)
 	unsigned with;
 
 	usleep(IPOP_HS_LOG_MS * 1000 + 50000);
+	calm();
 	unsigned lines = stderr_lines(unknown_keys_20, "refused", &with);
 	printf("20 initiations from unknown keys: %u log line(s)\n", lines);
 	CHECK(node.cs.hs_unknown_peer - before.hs_unknown_peer == 20);
@@ -430,6 +485,7 @@ static void test_neigh_unauth(void)
 	unsigned n0 = node.n_neigh;
 	const unsigned n_forged = 200;
 
+	calm();
 	memcpy(udp_src_mac, "\x02\xba\xd0\x00\x00\x01", 6);
 	for (unsigned i = 0; i < n_forged; i++) {
 		put_forged_init(ip4(10, 91, 2, 20 + i));
@@ -462,6 +518,7 @@ static void test_local_fail(void)
 	int cipher = cfg.cipher;
 
 	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);   /* test_neigh_unauth's was accepted */
+	calm();
 	cfg.cipher = 99;
 	put_peer_init(ip4(10, 91, 2, 250));
 	drain_ms();
@@ -497,6 +554,273 @@ static void test_neigh_evict(void)
 	sent_count();
 }
 
+/* The cookie codec on a clock of our own: a cookie per source address and
+ * port, stable while the secret lives and changed when it rotates; mac2 made
+ * with it verifies for that source only; a cookie reply opens for whoever
+ * holds the initiation's mac1 and the responder's public key, and nothing
+ * tampered with opens. */
+static void test_cookie_codec(void)
+{
+	struct ipop_cookie_checker c;
+	struct ipop_cookie_reply r, bad;
+	uint8_t c1[IPOP_COOKIE_LEN], c2[IPOP_COOKIE_LEN], got[IPOP_COOKIE_LEN], key[32];
+	uint8_t mac1[IPOP_MAC1_LEN], msg[152];
+	const uint32_t a = ip4(192, 0, 2, 7);
+	const uint16_t pa = rte_cpu_to_be_16(5800), pb = rte_cpu_to_be_16(5801);
+	const uint64_t t0 = 1000000;
+
+	CHECK(ipop_cookie_checker_init(&c, node.id.pub, t0) == 0);
+	CHECK(ipop_cookie_make(&c, a, pa, t0, c1) == 0);
+	CHECK(ipop_cookie_make(&c, a, pa, t0 + IPOP_COOKIE_SECRET_MS - 1, c2) == 0);
+	CHECK(memcmp(c1, c2, sizeof(c1)) == 0);
+	CHECK(ipop_cookie_make(&c, a, pb, t0, c2) == 0);
+	CHECK(memcmp(c1, c2, sizeof(c1)) != 0);
+	CHECK(ipop_cookie_make(&c, ip4(192, 0, 2, 8), pa, t0, c2) == 0);
+	CHECK(memcmp(c1, c2, sizeof(c1)) != 0);
+
+	/* mac2 over a message: for its source only. */
+	randombytes_buf(msg, sizeof(msg));
+	CHECK(ipop_cookie_mac2(c1, msg, 136, msg + 136) == 0);
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pa, t0 + 10) == 0);
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pb, t0 + 10) == -EKEYREJECTED);
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, ip4(192, 0, 2, 9), pa, t0 + 10) == -EKEYREJECTED);
+	msg[5] ^= 1;
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pa, t0 + 10) == -EKEYREJECTED);
+	msg[5] ^= 1;
+	memset(msg + 136, 0, 16);   /* no cookie held */
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pa, t0 + 10) == -EKEYREJECTED);
+	CHECK(ipop_cookie_mac2(c1, msg, 136, msg + 136) == 0);
+
+	/* Rotation: after IPOP_COOKIE_SECRET_MS the secret is new, the old cookie
+	 * (and every mac2 made with it) no longer verifies. */
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pa, t0 + IPOP_COOKIE_SECRET_MS - 1) == 0);
+	CHECK(ipop_cookie_check_mac2(&c, msg, 136, a, pa, t0 + IPOP_COOKIE_SECRET_MS) == -EKEYREJECTED);
+	CHECK(ipop_cookie_make(&c, a, pa, t0 + IPOP_COOKIE_SECRET_MS, c2) == 0);
+	CHECK(memcmp(c1, c2, sizeof(c1)) != 0);
+	CHECK(c.secret_ms == t0 + IPOP_COOKIE_SECRET_MS);
+	const uint64_t t1 = t0 + IPOP_COOKIE_SECRET_MS;
+
+	/* A reply opens with the responder's key and the initiation's mac1. */
+	randombytes_buf(mac1, sizeof(mac1));
+	CHECK(ipop_cookie_reply_create(&c, 0x11223344u, mac1, a, pa, t1, &r) == 0);
+	CHECK(r.type == IPOP_MSG_COOKIE_REPLY && r.version == IPOP_WIRE_VERSION && r.reserved == 0);
+	CHECK(r.receiver_index == 0x11223344u);
+	CHECK(ipop_wire_classify((const uint8_t *)&r, sizeof(r)) == IPOP_MSG_COOKIE_REPLY);
+	CHECK(ipop_cookie_reply_key(node.id.pub, key) == 0);
+	CHECK(ipop_cookie_reply_open(key, mac1, &r, got) == 0);
+	CHECK(memcmp(got, c2, sizeof(got)) == 0);
+	/* Two replies to the same sender: fresh nonces. */
+	CHECK(ipop_cookie_reply_create(&c, 0x11223344u, mac1, a, pa, t1, &bad) == 0);
+	CHECK(memcmp(bad.nonce, r.nonce, sizeof(r.nonce)) != 0);
+	/* Another initiation's mac1, another responder's key: refused. */
+	mac1[0] ^= 1;
+	CHECK(ipop_cookie_reply_open(key, mac1, &r, got) == -EBADMSG);
+	mac1[0] ^= 1;
+	CHECK(ipop_cookie_reply_key(peer_id.pub, key) == 0);
+	CHECK(ipop_cookie_reply_open(key, mac1, &r, got) == -EBADMSG);
+	CHECK(ipop_cookie_reply_key(node.id.pub, key) == 0);
+	/* Every bit of the header, the nonce and the sealed cookie matters; the
+	 * index (bytes 4..7) is routing only: the caller matched it. */
+	unsigned refused = 0;
+	for (size_t i = 0; i < sizeof(r); i++) {
+		if (i >= 4 && i < 8)
+			continue;
+		bad = r;
+		((uint8_t *)&bad)[i] ^= 0x01;
+		refused += ipop_cookie_reply_open(key, mac1, &bad, got) == -EBADMSG;
+	}
+	CHECK(refused == sizeof(r) - 4);
+	ipop_cookie_checker_wipe(&c);
+	CHECK(!c.ready && sodium_is_zero(c.secret, sizeof(c.secret)));
+	CHECK(ipop_cookie_make(&c, a, pa, t1, c2) == -EINVAL);
+}
+
+/* Take what control sent to the workers' WAN; the ipop message of the one to
+ * dst (network order) goes to out (len bytes). Returns how many were sent. */
+static unsigned take_sent(uint32_t dst, void *out, size_t len, unsigned *found)
+{
+	void *objs[64];
+	unsigned k, total = 0;
+
+	*found = 0;
+	while ((k = rte_ring_dequeue_burst(node.sh.from_ctrl, objs, 64, NULL)) > 0) {
+		for (unsigned i = 0; i < k; i++) {
+			struct rte_mbuf *m = objs[i];
+			const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+			const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+			if (ip->dst_addr == dst && m->data_len == IPOP_OUTER_HDR_LEN + len) {
+				memcpy(out, f + IPOP_OUTER_HDR_LEN, len);
+				(*found)++;
+			}
+			rte_pktmbuf_free(m);
+		}
+		total += k;
+	}
+	return total;
+}
+
+/* Under load, an initiation without a valid mac2 costs no X25519: it gets a
+ * cookie reply (at most the cookie budget a tick), sent back through the MAC
+ * its frame came from; the genuine peer among 300 spoofed senders opens its
+ * reply, initiates again with mac2 and is answered. Not under load (1 s after
+ * the last tick over the budget), initiations without mac2 are answered. */
+static void test_under_load(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	struct ipop_cookie_reply r;
+	struct ipop_hs_init first, bad;
+	uint8_t key[32], cookie[IPOP_COOKIE_LEN];
+	const uint32_t gen = ip4(10, 91, 2, 250);   /* the peer's, as test_neigh_unauth left it */
+	const unsigned n_forged = 300;
+	unsigned found;
+
+	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);
+	calm();
+	sent_count();
+	unsigned n_neigh = node.n_neigh;
+	put_init_cookie(&peer_id, gen, NULL, &first);
+	for (unsigned i = 0; i < n_forged; i++)
+		put_forged_init(ip4(10, 70, i >> 8, i & 0xff));
+	uint64_t t0 = rte_rdtsc();
+	drain_ms();
+	double us = (double)(rte_rdtsc() - t0) * 1e6 / (double)rte_get_tsc_hz();
+	printf("one tick over %u initiations under load: %.0f us (%.1f us each)\n", n_forged + 1,
+	       us, us / (n_forged + 1));
+	unsigned sent = take_sent(gen, &r, sizeof(r), &found);
+	CHECK(node.cs.hs_load_ticks - before.hs_load_ticks == 1);
+	CHECK(node.cs.hs_init_rx == before.hs_init_rx);   /* no X25519 at all */
+	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == n_forged + 1);
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET);
+	CHECK(node.cs.hs_cookie_shed - before.hs_cookie_shed == n_forged + 1 - IPOP_CTRL_COOKIE_BUDGET);
+	CHECK(sent == IPOP_CTRL_COOKIE_BUDGET);
+	CHECK(found == 1);   /* the genuine one came first */
+	CHECK(node.cs.hs_no_nexthop == before.hs_no_nexthop);   /* no neighbour needed */
+	CHECK(node.n_neigh == n_neigh);                          /* nor learnt */
+
+	/* The peer opens its reply and retries with mac2: answered under load. */
+	CHECK(r.receiver_index == first.sender_index);
+	CHECK(ipop_cookie_reply_key(node.id.pub, key) == 0);
+	CHECK(ipop_cookie_reply_open(key, first.mac1, &r, cookie) == 0);
+	put_init_cookie(&peer_id, gen, cookie, NULL);
+	drain_ms();
+	CHECK(ipop_now_ms() < node.hs_load_until_ms);
+	CHECK(node.cs.hs_mac2_ok - before.hs_mac2_ok == 1);
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == 1);
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 1);
+	CHECK(sent_count() == 1);
+	/* Its cookie is for its own address and port: from elsewhere, mac2
+	 * fails and a cookie reply goes there instead. */
+	put_init_cookie(&peer_id, ip4(10, 91, 3, 3), cookie, NULL);
+	/* A valid mac2 over a bad mac1 is nothing: mac1 is checked first. */
+	put_init_cookie(&peer_id, gen, cookie, &bad);
+	drain_ms();
+	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == n_forged + 2);
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET + 1);
+	CHECK(node.cs.hs_peer_limited - before.hs_peer_limited == 1);   /* the second, < 200 ms */
+	CHECK(sent_count() == 1);
+	bad.mac1[0] ^= 1;
+	ipop_cookie_mac2(cookie, &bad, offsetof(struct ipop_hs_init, mac2), bad.mac2);
+	uint64_t mac1_bad = node.cs.hs_bad_mac1;
+	put_udp(gen, &bad, sizeof(bad));
+	drain_ms();
+	CHECK(node.cs.hs_bad_mac1 - mac1_bad == 1);
+	CHECK(sent_count() == 0);
+
+	/* Load over: as before cookies. */
+	usleep((IPOP_CTRL_LOAD_HOLD_MS + 50) * 1000);
+	struct ipop_ctrl_stats mid = node.cs;
+	put_peer_init(gen);
+	drain_ms();
+	CHECK(node.cs.hs_mac2_missing == mid.hs_mac2_missing);
+	CHECK(node.cs.hs_init_rx - mid.hs_init_rx == 1);
+	CHECK(node.cs.hs_resp_tx - mid.hs_resp_tx == 1);
+	CHECK(sent_count() == 1);
+}
+
+/* Our node as the initiator: a cookie reply to its initiation in flight is
+ * kept, nothing is sent at once, and the next initiation (the retry) carries
+ * mac2 that the responder's checker accepts for our address; a forged reply,
+ * one for another index or another initiation, and a replay are refused; a
+ * cookie past IPOP_COOKIE_FRESH_MS is not used. */
+static void test_initiator_cookie(void)
+{
+	struct ipop_ctrl_stats before = node.cs;
+	struct ipop_peer *p = node.peers[0];
+	struct ipop_cookie_checker pc;    /* the peer's, as its responder */
+	struct ipop_cookie_reply r, forged;
+	struct ipop_hs_init init, retry;
+	const uint32_t us_ip = cfg.wan_addr.s_addr;
+	const uint16_t us_port = rte_cpu_to_be_16(cfg.wan_port);
+	uint64_t now = ipop_now_ms();
+	unsigned found;
+
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	calm();
+	sent_count();
+	CHECK(ipop_cookie_checker_init(&pc, peer_id.pub, now) == 0);
+	CHECK(ipop_hs_initiate(&node, p, now) == 0);
+	take_sent(p->ip, &init, sizeof(init), &found);
+	CHECK(found == 1);
+	CHECK(sodium_is_zero(init.mac2, sizeof(init.mac2)));   /* no cookie yet */
+	CHECK(ipop_cookie_check_mac2(&pc, &init, offsetof(struct ipop_hs_init, mac2), us_ip,
+				     us_port, now) == -EKEYREJECTED);
+
+	/* Refused: another index, a forged seal, a reply to another mac1. */
+	CHECK(ipop_cookie_reply_create(&pc, init.sender_index ^ 0x00010000u, init.mac1, us_ip,
+				       us_port, now, &r) == 0);
+	put_udp(p->ip, &r, sizeof(r));
+	forged = r;
+	forged.receiver_index = init.sender_index;
+	randombytes_buf(forged.enc_cookie, sizeof(forged.enc_cookie));
+	put_udp(p->ip, &forged, sizeof(forged));
+	uint8_t other_mac1[IPOP_MAC1_LEN];
+	memcpy(other_mac1, init.mac1, sizeof(other_mac1));
+	other_mac1[7] ^= 0x80;
+	CHECK(ipop_cookie_reply_create(&pc, init.sender_index, other_mac1, us_ip, us_port, now,
+				       &forged) == 0);
+	put_udp(p->ip, &forged, sizeof(forged));
+	drain_ms();
+	CHECK(node.cs.hs_cookie_bad_index - before.hs_cookie_bad_index == 1);
+	CHECK(node.cs.hs_cookie_bad_auth - before.hs_cookie_bad_auth == 2);
+	CHECK(node.cs.hs_cookie_rx == before.hs_cookie_rx);
+	CHECK(p->cookie_ms == 0);
+
+	/* The genuine reply: kept, nothing sent; its replay: refused. */
+	CHECK(ipop_cookie_reply_create(&pc, init.sender_index, init.mac1, us_ip, us_port, now,
+				       &r) == 0);
+	put_udp(p->ip, &r, sizeof(r));
+	drain_ms();
+	CHECK(node.cs.hs_cookie_rx - before.hs_cookie_rx == 1);
+	CHECK(p->cookie_ms != 0);
+	CHECK(sent_count() == 0);
+	put_udp(p->ip, &r, sizeof(r));
+	drain_ms();
+	CHECK(node.cs.hs_cookie_replayed - before.hs_cookie_replayed == 1);
+	CHECK(node.cs.hs_cookie_rx - before.hs_cookie_rx == 1);
+
+	/* The retry carries mac2 the peer's checker takes for our address. */
+	now = ipop_now_ms();
+	CHECK(ipop_hs_initiate(&node, p, now) == 0);
+	take_sent(p->ip, &retry, sizeof(retry), &found);
+	CHECK(found == 1);
+	CHECK(ipop_cookie_check_mac2(&pc, &retry, offsetof(struct ipop_hs_init, mac2), us_ip,
+				     us_port, now) == 0);
+	/* The old reply does not fit the new initiation (its mac1). */
+	put_udp(p->ip, &r, sizeof(r));
+	drain_ms();
+	CHECK(node.cs.hs_cookie_bad_index - before.hs_cookie_bad_index == 2);
+
+	/* A cookie older than IPOP_COOKIE_FRESH_MS is not used. */
+	p->cookie_ms = now - IPOP_COOKIE_FRESH_MS;
+	CHECK(ipop_hs_initiate(&node, p, now) == 0);
+	take_sent(p->ip, &retry, sizeof(retry), &found);
+	CHECK(found == 1 && sodium_is_zero(retry.mac2, sizeof(retry.mac2)));
+	ipop_hs_abandon(&node, p);
+	ipop_cookie_checker_wipe(&pc);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -514,6 +838,9 @@ int main(int argc, char **argv)
 	test_log_bounded();
 	test_neigh_unauth();
 	test_local_fail();
+	test_cookie_codec();
+	test_under_load();
+	test_initiator_cookie();
 	test_neigh_evict();
 	return check_report("hs_flood");
 }

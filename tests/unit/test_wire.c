@@ -41,19 +41,30 @@ static void test_classify(void)
 	CHECK(ipop_wire_classify(b, 64) == -EBADMSG);          /* reserved set */
 	b[2] = 0;
 	b[0] = IPOP_MSG_HANDSHAKE_INIT;
-	CHECK(ipop_wire_classify(b, 136) == IPOP_MSG_HANDSHAKE_INIT);
-	CHECK(ipop_wire_classify(b, 135) == -EMSGSIZE);
-	CHECK(ipop_wire_classify(b, 137) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, 152) == IPOP_MSG_HANDSHAKE_INIT);
+	CHECK(ipop_wire_classify(b, 136) == -EMSGSIZE);   /* before mac2 */
+	CHECK(ipop_wire_classify(b, 151) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, 153) == -EMSGSIZE);
 	b[0] = IPOP_MSG_HANDSHAKE_RESP;
-	CHECK(ipop_wire_classify(b, 92) == IPOP_MSG_HANDSHAKE_RESP);
-	CHECK(ipop_wire_classify(b, 136) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, 108) == IPOP_MSG_HANDSHAKE_RESP);
+	CHECK(ipop_wire_classify(b, 92) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, 152) == -EMSGSIZE);
+	b[0] = IPOP_MSG_COOKIE_REPLY;
+	CHECK(ipop_wire_classify(b, 64) == IPOP_MSG_COOKIE_REPLY);
+	CHECK(ipop_wire_classify(b, 63) == -EMSGSIZE);
+	CHECK(ipop_wire_classify(b, 65) == -EMSGSIZE);
+	CHECK(sizeof(struct ipop_cookie_reply) == 64);
+	CHECK(offsetof(struct ipop_hs_init, mac2) == 136);
+	CHECK(offsetof(struct ipop_hs_resp, mac2) == 92);
+	CHECK(offsetof(struct ipop_cookie_reply, nonce) == 8);
+	CHECK(offsetof(struct ipop_cookie_reply, enc_cookie) == 32);
 	for (int t = 0; t < 256; t++) {
 		b[0] = (uint8_t)t;
-		int r = ipop_wire_classify(b, 92);
+		int r = ipop_wire_classify(b, 108);
 		if (t == IPOP_MSG_HANDSHAKE_RESP)
 			CHECK(r == t);
 		else if (t == IPOP_MSG_DATA || t == IPOP_MSG_FLOOD || t == IPOP_MSG_TRANSIT)
-			CHECK(r == t);   /* 92 bytes: a frame of 24 behind a fabric header */
+			CHECK(r == t);   /* 108 bytes: a frame of 40 behind a fabric header */
 		else
 			CHECK(r < 0);
 	}
