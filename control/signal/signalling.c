@@ -341,10 +341,15 @@ static int trust_identity(struct sig_module *sm, const char *bare, xmpp_stanza_t
 
 	if (ipop_trust_has_ca(sm->trust)) {
 		c = ipop_presence_cert(st, &cert);
-		if (c == -EINVAL) {
+		if (c == -EINVAL)
 			*tw = (enum ipop_trust_reject)IPOP_CERT_REJ_BAD_ENCODING;
+		/* Without one, even the member's certified key is refused: a
+		 * presence is where a member shows its certificate, and one that
+		 * does not could move the member to a resource of the sender's. */
+		else if (c == -ENOENT && sodium_memcmp(id->key, sm->n->id.pub, 32) != 0)
+			*tw = (enum ipop_trust_reject)IPOP_CERT_REJ_MISSING;
+		if (c != 0 && *tw != 0)
 			return ipop_trust_count(sm->trust, *tw);
-		}
 	}
 	return ipop_trust_check(sm->trust, bare, id->key, c == 0 ? &cert : NULL,
 				(uint64_t)(g_get_real_time() / G_USEC_PER_SEC), tw);
