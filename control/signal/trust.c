@@ -201,7 +201,8 @@ int ipop_trust_load_revocations(struct ipop_trust *t, const char *path, char *er
 		free(list);
 		return rc;
 	}
-	qsort(list, n, sizeof(*list), cmp_u64);
+	if (n > 0)
+		qsort(list, n, sizeof(*list), cmp_u64);
 	free(t->revoked);
 	t->revoked = list;
 	t->n_revoked = n;
