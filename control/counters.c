@@ -9,6 +9,7 @@
 #include "control/signal/linkmsg.h"
 #include "control/signal/presence.h"
 #include "control/signal/signalling.h"
+#include "control/signal/trust.h"
 #include "drivers/port.h"
 
 #include <errno.h>
@@ -71,6 +72,30 @@ const struct ipop_counter_family ipop_presence_reject_family = {
 	presence_reject_counters, IPOP_COUNTER_DIM(presence_reject_counters),
 };
 
+#define X(name, doc) { #name, offsetof(struct ipop_trust_stats, name), doc },
+static const struct ipop_counter_desc trust_counters[] = { IPOP_TRUST_COUNTERS(X) };
+#undef X
+const struct ipop_counter_family ipop_trust_family = {
+	"trust", "trust.counters",
+	"who may hold which key: bindings of members to keys, certificates (with `signal { }`; docs/signalling.md, \"Trust\")",
+	trust_counters, IPOP_COUNTER_DIM(trust_counters),
+};
+
+#define X(id, name, doc) \
+	{ #name, offsetof(struct ipop_trust_stats, refused) + IPOP_CERT_REJ_##id * sizeof(uint64_t), doc },
+#define Y(id, name, doc) \
+	{ #name, offsetof(struct ipop_trust_stats, refused) + IPOP_TRUST_REJ_##id * sizeof(uint64_t), doc },
+static const struct ipop_counter_desc trust_reject_counters[] = {
+	IPOP_CERT_REJECTS(X) IPOP_TRUST_REJECTS(Y)
+};
+#undef X
+#undef Y
+const struct ipop_counter_family ipop_trust_reject_family = {
+	"trust_refusals", "trust.counters.refused",
+	"announced keys refused by trust, by reason, in presences and link stanzas (with their sum, total)",
+	trust_reject_counters, IPOP_COUNTER_DIM(trust_reject_counters),
+};
+
 #define X(name, doc) { #name, offsetof(struct ipop_fw_stats, name), doc },
 static const struct ipop_counter_desc fw_counters[] = { IPOP_FW_COUNTERS(X) };
 #undef X
@@ -113,7 +138,8 @@ const struct ipop_counter_family ipop_turn_family = {
 static const struct ipop_counter_family *const families[] = {
 	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family, &ipop_ice_link_family,
 	&ipop_turn_family,
-	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family, &ipop_fw_family,
+	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family,
+	&ipop_trust_family, &ipop_trust_reject_family, &ipop_fw_family,
 	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_port_family,
 	&ipop_ctrl_family,
 };

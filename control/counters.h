@@ -22,6 +22,8 @@ extern const struct ipop_counter_family ipop_linkmgr_family;        /* "links" *
 extern const struct ipop_counter_family ipop_signal_family;         /* "signalling" */
 extern const struct ipop_counter_family ipop_reject_family;         /* "signal_rejects" */
 extern const struct ipop_counter_family ipop_presence_reject_family; /* "presence_rejects" */
+extern const struct ipop_counter_family ipop_trust_family;           /* "trust" */
+extern const struct ipop_counter_family ipop_trust_reject_family;    /* "trust_refusals" */
 extern const struct ipop_counter_family ipop_fw_family;             /* "framework" */
 extern const struct ipop_counter_family ipop_port_family;           /* "ports" */
 extern const struct ipop_counter_family ipop_ice_link_family;       /* "ice" */

@@ -32,6 +32,7 @@
 #include "control/link/module.h"
 #include "control/log.h"
 #include "control/node.h"
+#include "control/signal/trust.h"
 #include "control/session/handshake.h"
 #include "control/session/peer.h"
 #include "control/session/timers.h"
@@ -39,6 +40,7 @@
 #include "control/topology/module.h"
 
 #include <errno.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -248,6 +250,63 @@ static void topo_settings(const struct ipop_node *n, struct ipop_topo_settings *
 	randombytes_buf(&set->seed, sizeof(set->seed));
 }
 
+/* Our own certificate must be valid now, for our key and overlay, and not
+ * revoked: a node that others would refuse does not start. */
+static int check_own_cert(struct ipop_node *n, const struct ipop_cfg *c, char *err, size_t errlen)
+{
+	struct ipop_cert cert;
+	char e[IPOP_CFG_ERR_LEN];
+	enum ipop_cert_reject r;
+
+	if (ipop_cert_load(c->sig_certificate, &cert, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "signal.certificate: %.400s", e);
+		return -EINVAL;
+	}
+	r = ipop_cert_check(&cert, c->sig_ca, n->id.pub, c->overlay, (uint64_t)time(NULL));
+	if (r == IPOP_CERT_OK && ipop_trust_revoked(n->trust, cert.serial))
+		r = IPOP_CERT_REJ_REVOKED;
+	if (r != IPOP_CERT_OK) {
+		snprintf(err, errlen, "signal.certificate: %s: not valid for this node: %s (%s)",
+			 c->sig_certificate, ipop_cert_reject_name(r),
+			 r == IPOP_CERT_REJ_BAD_SIGNATURE ? "not signed by signal.ca" :
+			 r == IPOP_CERT_REJ_WRONG_KEY ? "signed for another key than node.key_file's" :
+			 r == IPOP_CERT_REJ_WRONG_OVERLAY ? "signed for another overlay than node.overlay" :
+			 r == IPOP_CERT_REJ_REVOKED ? "its serial is in signal.revocations" :
+			 "outside its validity window: ipopctl ca-sign a new one");
+		return -EINVAL;
+	}
+	return ipop_cert_to_base64(&cert, n->cert_b64);
+}
+
+/* The trust state (signal { } only): static peers' keys, the CA, the
+ * revocation list and our own certificate. */
+static int load_trust(struct ipop_node *n, const struct ipop_cfg *c, char *err, size_t errlen)
+{
+	char e[IPOP_CFG_ERR_LEN];
+
+	if (!c->signal_enabled)
+		return 0;
+	n->trust = ipop_trust_new(n->id.pub, c->overlay);
+	if (n->trust == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < c->n_peers; i++)
+		if (ipop_trust_add_static(n->trust, c->peers[i].public_key) != 0) {
+			snprintf(err, errlen, "too many static peers for the trust table");
+			return -ENOSPC;
+		}
+	if (!c->sig_has_ca)
+		return 0;
+	ipop_trust_set_ca(n->trust, c->sig_ca);
+	if (c->sig_revocations[0] != '\0' &&
+	    ipop_trust_load_revocations(n->trust, c->sig_revocations, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "signal.revocations: %.400s", e);
+		return -EINVAL;
+	}
+	return check_own_cert(n, c, err, errlen);
+}
+
 /* Controller modules, registered when signal { } is configured: signalling,
  * topology (topology.policy) and the link manager, on the loop's default context. */
 static int start_modules(struct ipop_node *n, char *err, size_t errlen)
@@ -365,7 +424,14 @@ int ipop_daemon_main(int argc, char **argv)
 		ipop_cfg_free(&cfg);
 		return 2;
 	}
+	if (load_trust(&node, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ipopd: %s: %s\n", file, err);
+		ipop_trust_free(node.trust);
+		ipop_cfg_free(&cfg);
+		return 2;
+	}
 	if (check_only) {
+		ipop_trust_free(node.trust);
 		printf("%s: configuration OK\n", file);
 		ipop_cfg_free(&cfg);
 		return 0;
@@ -408,6 +474,7 @@ int ipop_daemon_main(int argc, char **argv)
 	g_main_loop_unref(node.loop);
 	stop_all(&node);
 	rte_eal_cleanup();
+	ipop_trust_free(node.trust);
 	ipop_cfg_free(&cfg);
 	return 0;
 }

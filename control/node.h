@@ -16,6 +16,7 @@
 #include <glib.h>
 
 #include "control/config/config.h"
+#include "control/config/cert.h"
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
@@ -82,6 +83,7 @@ struct ipop_ctrl_stats {
 };
 
 struct ipop_retired;
+struct ipop_trust;
 struct ipop_api_conn;
 struct ipop_fw;
 
@@ -149,6 +151,13 @@ struct ipop_node {
 	 * index live (ipop_table_flush()). */
 	unsigned n_pending_resp;
 	struct ipop_pending_resp pending_resp[IPOP_PENDING_RESP];
+
+	/* Who may hold which key (signal { } configured; NULL otherwise): the
+	 * signalling and link manager modules check and update it, the API shows
+	 * it and takes operators' decisions (control/signal/trust.h). With a CA,
+	 * cert_b64 is our own certificate, announced in our presence. */
+	struct ipop_trust *trust;
+	char cert_b64[IPOP_CERT_B64_MAX];
 
 	/* Controller modules (signal { } configured); NULL otherwise. */
 	struct ipop_fw *fw;

@@ -12,6 +12,7 @@
 #include "control/link/module.h"
 #include "control/log.h"
 #include "control/signal/signalling.h"
+#include "control/signal/trust.h"
 #include "control/topology/module.h"
 
 #include <errno.h>
@@ -279,6 +280,7 @@ static json_object *node_json(const struct ipop_node *n)
 		if (ice != NULL)
 			JADD(o, "ice", ice);
 		JADD(o, "signalling", ipop_signal_json(n->mod_signal));
+		JADD(o, "trust", ipop_trust_json(n->trust, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC)));
 		JADD(o, "topology", ipop_topology_json(n->mod_topology));
 		JADD(o, "gateways", ipop_gateways_json(n));
 		json_object *fw = json_object_new_object();
@@ -332,13 +334,65 @@ static void render_text(FILE *f, json_object *o, int depth, const char *key)
 	}
 }
 
+/* "accept-key JID FP": the operator lets JID's pending key change through
+ * (docs/signalling.md, "Trust"); its waiting presence is tried again. */
+static void accept_key(FILE *f, const char *args, struct ipop_node *n)
+{
+	char jid[IPOP_JID_LEN], fp[40];
+	int r;
+
+	if (n->trust == NULL) {
+		fputs("error: no signal { } group: no members to accept keys of\n", f);
+		return;
+	}
+	if (sscanf(args, "%255s %39s", jid, fp) != 2) {
+		fputs("error: usage: accept-key JID NODE-ID-PREFIX (ipopctl show: trust.pending_key_changes)\n", f);
+		return;
+	}
+	r = ipop_trust_accept(n->trust, jid, fp);
+	if (r == -EINVAL)
+		fprintf(f, "error: '%s' is not a node ID prefix (8 to 32 lowercase hex digits)\n", fp);
+	else if (r == -ENOENT)
+		fprintf(f, "error: no pending key change of %s to a key whose node ID starts with %s\n",
+			jid, fp);
+	else {
+		ipop_signal_retry(n->mod_signal);
+		fprintf(f, "ok: %s is bound to the key of node ID %s...\n", jid, fp);
+	}
+}
+
+/* "reload-revocations": read signal.revocations again; revoked members go now. */
+static void reload_revocations(FILE *f, struct ipop_node *n)
+{
+	char err[IPOP_CFG_ERR_LEN];
+
+	if (n->trust == NULL || !n->cfg->sig_has_ca || n->cfg->sig_revocations[0] == '\0') {
+		fputs("error: no signal.revocations configured\n", f);
+		return;
+	}
+	if (ipop_trust_load_revocations(n->trust, n->cfg->sig_revocations, err, sizeof(err)) != 0) {
+		fprintf(f, "error: %s (the previous list stays)\n", err);
+		return;
+	}
+	ipop_trust_tick(n->trust, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC));
+	fputs("ok\n", f);
+}
+
 /* The answer to req, rendered into f. */
-static void reply(FILE *f, const char *req, const struct ipop_node *n)
+static void reply(FILE *f, const char *req, struct ipop_node *n)
 {
 	json_object *o = NULL;
 
 	if (strcmp(req, "ping") == 0) {
 		fputs("pong\n", f);
+		return;
+	}
+	if (strncmp(req, "accept-key ", 11) == 0) {
+		accept_key(f, req + 11, n);
+		return;
+	}
+	if (strcmp(req, "reload-revocations") == 0) {
+		reload_revocations(f, n);
 		return;
 	}
 	if (strcmp(req, "show") == 0 || strcmp(req, "show json") == 0) {
@@ -354,7 +408,7 @@ static void reply(FILE *f, const char *req, const struct ipop_node *n)
 		ipop_bridge_walk(&n->sh.bridge, (uint32_t)(rte_rdtsc() / n->tsc_hz), mac_visit, o);
 	} else {
 		fprintf(f, "error: unknown request '%s' (try: show, show json, topology, "
-			"topology json, macs json, ping)\n", req);
+			"topology json, macs json, ping, accept-key JID FP, reload-revocations)\n", req);
 		return;
 	}
 	if (strstr(req, "json"))

@@ -907,10 +907,50 @@ static bool jid_ok(const char *v)
 	return true;
 }
 
+/* ca: an Ed25519 public key (any 32 bytes decode; a bad one verifies
+ * nothing, and our own certificate, checked at start-up, proves it). */
+static int conv_ca(struct ctx *c, const config_setting_t *s, uint8_t key[32])
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(c, s, "expected a string, got %s", type_name(s));
+	v = config_setting_get_string(s);
+	if (strlen(v) != IPOP_KEY_B64_LEN - 1 || ipop_key_from_base64(v, key) != 0)
+		return fail_at(c, s, "expected the overlay CA's public key: %d base64 characters "
+			       "(ipopctl ca-keygen prints it)", IPOP_KEY_B64_LEN - 1);
+	return 0;
+}
+
+static int parse_trust(struct ctx *c, config_setting_t *g)
+{
+	struct ipop_cfg *cfg = c->cfg;
+	config_setting_t *ca = member(g, "ca"), *cert = member(g, "certificate");
+	config_setting_t *rev = member(g, "revocations");
+	int rc;
+
+	if (ca == NULL) {
+		if (cert != NULL || rev != NULL)
+			return fail_at(c, cert != NULL ? cert : rev, "has no meaning without ca");
+		return 0;
+	}
+	if ((rc = conv_ca(c, ca, cfg->sig_ca)) < 0)
+		return rc;
+	cfg->sig_has_ca = true;
+	if (cert == NULL)
+		return fail_missing(c, g, "certificate", "setting (with ca, this node's certificate: "
+				    "ipopctl ca-sign)");
+	if ((rc = conv_str(c, cert, cfg->sig_certificate, sizeof(cfg->sig_certificate))) < 0 ||
+	    (rc = conv_str(c, rev, cfg->sig_revocations, sizeof(cfg->sig_revocations))) < 0)
+		return rc;
+	return 0;
+}
+
 static int parse_signal(struct ctx *c, const config_setting_t *root)
 {
 	static const char *const known[] = { "jid", "password", "server", "port", "tls",
-					     "tls_trust", "offline_grace", "link_timeout" };
+					     "tls_trust", "offline_grace", "link_timeout", "ca",
+					     "certificate", "revocations" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g, *s;
 	int rc;
@@ -944,7 +984,7 @@ static int parse_signal(struct ctx *c, const config_setting_t *root)
 		return rc;
 	if (!cfg->sig_tls && cfg->sig_tls_trust)
 		return fail_at(c, member(g, "tls_trust"), "has no meaning with tls = false");
-	return 0;
+	return parse_trust(c, g);
 }
 
 /* ---- ice { } ---- */

@@ -118,6 +118,12 @@ struct ipop_cfg {
 	bool sig_tls_trust;                    /* default false; true accepts any certificate */
 	unsigned sig_offline_grace_s;          /* member offline this long: links torn down; 10 */
 	unsigned sig_link_timeout_s;           /* negotiation/handshake limit per attempt; 20 */
+	/* The overlay trust anchor (docs/signalling.md, "Trust"): with ca, members
+	 * are accepted only with a certificate signed by it. */
+	bool sig_has_ca;
+	uint8_t sig_ca[32];                    /* ca = "<base64 Ed25519 public key>" */
+	char sig_certificate[IPOP_CFG_PATH_LEN];   /* certificate = "/path" (required with ca) */
+	char sig_revocations[IPOP_CFG_PATH_LEN];   /* revocations = "/path" ("" none) */
 
 	/* ice { } : NAT traversal servers for signalled links; only with signal { }.
 	 * The links' ICE agents take ports wan_port + 1 .. + IPOP_CFG_ICE_PORTS. */

@@ -142,8 +142,7 @@ static int parse_key_text(char *text, ssize_t n, const char *path, uint8_t priv[
 	return 0;
 }
 
-int ipop_identity_load(const char *path, uint8_t priv[32], uint8_t pub[32],
-		       char *err, size_t errlen)
+int ipop_secret_load(const char *path, uint8_t secret[32], char *err, size_t errlen)
 {
 	char text[KEY_B64_CHARS + 8];
 	ssize_t n;
@@ -158,10 +157,20 @@ int ipop_identity_load(const char *path, uint8_t priv[32], uint8_t pub[32],
 	if (rc == 0 && n < 0)
 		rc = errf(err, errlen, (int)n, "%s: %s", path, strerror((int)-n));
 	if (rc == 0)
-		rc = parse_key_text(text, n, path, priv, err, errlen);
+		rc = parse_key_text(text, n, path, secret, err, errlen);
+	sodium_memzero(text, sizeof(text));
+	if (rc != 0)
+		sodium_memzero(secret, 32);
+	return rc;
+}
+
+int ipop_identity_load(const char *path, uint8_t priv[32], uint8_t pub[32],
+		       char *err, size_t errlen)
+{
+	int rc = ipop_secret_load(path, priv, err, errlen);
+
 	if (rc == 0 && crypto_scalarmult_base(pub, priv) != 0)
 		rc = errf(err, errlen, -EINVAL, "%s: the key is not usable", path);
-	sodium_memzero(text, sizeof(text));
 	if (rc != 0)
 		sodium_memzero(priv, 32);
 	return rc;

@@ -32,6 +32,10 @@ int ipop_identity_generate(uint8_t priv[32], uint8_t pub[32]);
 int ipop_identity_load(const char *path, uint8_t priv[32], uint8_t pub[32],
 		       char *err, size_t errlen);
 
+/* The same file format and permission rules for any 32-byte secret (the
+ * overlay CA's Ed25519 seed, control/config/cert.h): no key derivation. */
+int ipop_secret_load(const char *path, uint8_t secret[32], char *err, size_t errlen);
+
 /* Write the private key to a new file PATH with mode 0600. Refuses to replace
  * an existing file (-EEXIST); a half-written file is removed. */
 int ipop_identity_save(const char *path, const uint8_t priv[32]);

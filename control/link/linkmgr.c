@@ -5,6 +5,10 @@
  * can only complete with whoever holds that key. A member that announces a key
  * it does not hold never reaches connected; after link_timeout its link is
  * failed with the reason, its peer removed, and it is retried with back-off.
+ * A failed link whose key never completed a handshake keeps nothing of it
+ * (have_remote goes), so a member that announced another's key holds no
+ * claim on it after its handshake failed (key_in_use is only for a key
+ * another link uses now or proved).
  */
 #include "control/link/linkmgr.h"
 #include "control/config/identity.h"
@@ -115,6 +119,7 @@ static struct ipop_link *find_key(struct ipop_linkmgr *lm, const uint8_t key[32]
 			return lm->links[i];
 	return NULL;
 }
+
 
 static void set_state(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_state s)
 {
@@ -229,6 +234,8 @@ static void fail(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
 	ice_close(lm, l);
 	set_error(l, why);
 	set_state(lm, l, IPOP_LINK_FAILED);
+	if (!l->key_proven)
+		l->have_remote = false;   /* an unproven key is nobody's claim */
 	l->failures++;
 	lm->st.failed++;
 	l->next_ms = now(lm) + backoff(lm, l->attempts++);
@@ -450,6 +457,8 @@ static bool take_remote(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 		drop_peer(lm, l, "member changed its key or endpoint");
 		l->have_remote = false;
 	}
+	if (!l->have_remote || memcmp(l->key, m->key, 32) != 0)
+		l->key_proven = false;
 	memcpy(l->key, m->key, 32);
 	l->node = m->node;
 	l->ip = m->ip;
@@ -698,6 +707,7 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
 	}
 	update_counters(l, &st);
 	if (st.up) {
+		l->key_proven = true;
 		set_state(lm, l, IPOP_LINK_CONNECTED);
 		l->connected_ms = t;
 		l->attempts = 0;

@@ -61,6 +61,7 @@ struct ipop_link {
 	bool refused;                  /* the member refused our request (last_error says why) */
 	char why[96];                  /* the topology's reason for our type */
 	bool have_remote, peer_added, peer_static, initiator, endpoint_set;
+	bool key_proven;               /* a session with key came up (since it was taken) */
 	unsigned graces;               /* times this handshaking spell's deadline was extended */
 	uint8_t key[32];
 	struct ipop_node_id node;      /* the member's ring ID (checked against key) */

@@ -5,6 +5,7 @@
 #include "control/log.h"
 #include "control/node.h"
 #include "control/session/peer.h"
+#include "control/signal/trust.h"
 #include "control/tasks.h"
 #include "control/topology/policy.h"
 
@@ -19,6 +20,7 @@ struct lm_module {
 	struct ipop_linkmgr lm;
 	struct ipop_node *n;
 	struct ipop_ice_links ice;     /* used only with ice { } configured */
+	uint64_t trust_refusals;       /* link stanzas trust refused (for the log's limit) */
 };
 
 static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
@@ -128,6 +130,24 @@ static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_l
 	return id > 0 ? 0 : (int)id;
 }
 
+/* The key of a request or reply must be one trust lets the member hold: not
+ * a static peer's, not another member's, not a change an operator has not
+ * accepted, and with a CA the one its presence's certificate vouches for. */
+static int trust_msg(struct lm_module *lmm, const char *jid, const struct ipop_link_msg *m)
+{
+	enum ipop_trust_reject why;
+	uint64_t n;
+
+	if (ipop_trust_check(lmm->n->trust, jid, m->key, NULL,
+			     (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &why) == 0)
+		return 0;
+	n = ++lmm->trust_refusals;
+	if (n <= 20 || n % 1000 == 0)
+		LOG_WARN("link %s: %s refused by trust: %s (%llu so far)", jid,
+			 ipop_link_op_name(m->op), ipop_trust_reject_name(why), (unsigned long long)n);
+	return -EPERM;
+}
+
 static int handle_msg(struct lm_module *lmm, const struct ipop_task *t, const char *jid,
 		      const char *full)
 {
@@ -137,6 +157,9 @@ static int handle_msg(struct lm_module *lmm, const struct ipop_task *t, const ch
 
 	if (m == NULL || full == NULL)
 		return -EINVAL;
+	if ((m->op == IPOP_LINK_REQUEST || m->op == IPOP_LINK_REPLY) &&
+	    (r = trust_msg(lmm, jid, m)) != 0)
+		return r;
 	r = ipop_linkmgr_on_msg(&lmm->lm, jid, full, m);
 	if (r == -EPERM)
 		LOG_WARN("link %s: %s refused: key is ours or bound to another member",
@@ -236,6 +259,9 @@ static void report(struct lm_module *lmm, const struct ipop_link *l)
 	ipop_task_submit(lmm->m.fw, t);
 }
 
+/* linkmgr.c's reason for a handshake that did not complete with the key. */
+#define HS_FAILED "handshake with the announced key did not complete"
+
 static void on_state(void *ctx, const struct ipop_link *l, enum ipop_link_state old)
 {
 	struct lm_module *lmm = ctx;
@@ -243,6 +269,11 @@ static void on_state(void *ctx, const struct ipop_link *l, enum ipop_link_state 
 	report(lmm, l);
 	if (old == l->state)
 		return;   /* a wish changed, not the state: nothing to log */
+	if (l->state == IPOP_LINK_CONNECTED)
+		ipop_trust_proven(lmm->n->trust, l->jid, l->key);
+	else if (l->state == IPOP_LINK_FAILED && old == IPOP_LINK_HANDSHAKING && !l->key_proven &&
+		 strncmp(l->last_error, HS_FAILED, strlen(HS_FAILED)) == 0)
+		ipop_trust_failed(lmm->n->trust, l->jid, l->key);
 	if (l->state == IPOP_LINK_FAILED || l->state == IPOP_LINK_CLOSED)
 		LOG_INFO("link %s: %s -> %s: %s", l->jid, ipop_link_state_name(old),
 			 ipop_link_state_name(l->state), l->last_error);

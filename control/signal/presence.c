@@ -44,10 +44,11 @@ static int reject(struct ipop_member_ident *out, enum ipop_presence_reject *why,
 	return -EBADMSG;
 }
 
-/* node and key, each once; xmlns aside, any other attribute is refused. */
+/* node and key, each once, and cert at most once (judged by trust, not
+ * here); xmlns aside, any other attribute is refused. */
 static int collect(xmpp_stanza_t *el, const char **node, const char **key)
 {
-	const char *kv[2 * MAX_ATTRS];
+	const char *kv[2 * MAX_ATTRS], *cert = NULL;
 	int n = xmpp_stanza_get_attribute_count(el);
 
 	*node = *key = NULL;
@@ -62,6 +63,8 @@ static int collect(xmpp_stanza_t *el, const char **node, const char **key)
 			slot = node;
 		else if (strcmp(kv[i], "key") == 0)
 			slot = key;
+		else if (strcmp(kv[i], "cert") == 0)
+			slot = &cert;
 		if (slot == NULL || *slot != NULL || kv[i + 1] == NULL)
 			return -EINVAL;
 		*slot = kv[i + 1];
@@ -135,7 +138,20 @@ int ipop_presence_parse(xmpp_stanza_t *presence, struct ipop_member_ident *out,
 	return parse_identity(el, out, why);
 }
 
-xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, const uint8_t key[32])
+int ipop_presence_cert(xmpp_stanza_t *presence, struct ipop_cert *cert)
+{
+	bool several;
+	xmpp_stanza_t *el = find_element(presence, &several);
+	const char *v = el != NULL ? xmpp_stanza_get_attribute(el, "cert") : NULL;
+
+	memset(cert, 0, sizeof(*cert));
+	if (v == NULL)
+		return -ENOENT;
+	return ipop_cert_from_base64(v, cert) == 0 ? 0 : -EINVAL;
+}
+
+xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, const uint8_t key[32],
+				   const char *cert_b64)
 {
 	char hex[IPOP_NODE_ID_HEX_LEN + 1], b64[IPOP_KEY_B64_LEN];
 	xmpp_stanza_t *pres = xmpp_presence_new(ctx);
@@ -154,6 +170,8 @@ xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, co
 	xmpp_stanza_set_ns(el, IPOP_NODE_NS);
 	xmpp_stanza_set_attribute(el, "node", hex);
 	xmpp_stanza_set_attribute(el, "key", b64);
+	if (cert_b64 != NULL && cert_b64[0] != '\0')
+		xmpp_stanza_set_attribute(el, "cert", cert_b64);
 	xmpp_stanza_add_child(pres, el);
 	xmpp_stanza_release(el);
 	return pres;

@@ -5,7 +5,8 @@
  * drive them directly).
  *
  *   <presence>
- *     <identity xmlns='urn:ipop:node:1' node='<32 hex>' key='<base64 of 32 bytes>'/>
+ *     <identity xmlns='urn:ipop:node:1' node='<32 hex>' key='<base64 of 32 bytes>'
+ *               [cert='<base64 member certificate>']/>
  *   </presence>
  *
  * docs/signalling.md is the schema: attributes, value syntax, size limit, and
@@ -17,6 +18,7 @@
 #include <stdint.h>
 #include <strophe.h>
 
+#include "control/config/cert.h"
 #include "control/tasks.h"
 #include "dataplane/ring.h"
 
@@ -36,7 +38,8 @@
 	X(NODE_KEY_MISMATCH, node_key_mismatch, "`node` is not the hash of `key`") \
 	X(WEAK_KEY, weak_key, "`key` is a small-order point (no usable Diffie-Hellman)") \
 	X(DUPLICATE, duplicate, "node ID and key already held by another online member (the first keeps them; this presence waits for their release)") \
-	X(OWN_NODE, own_node, "node ID and key are this node's own")
+	X(OWN_NODE, own_node, "node ID and key are this node's own") \
+	X(UNTRUSTED, untrusted, "the key is refused by trust (family trust_refusals says why: a static peer's key, another member's, a key change waiting for an operator, a missing or invalid certificate)")
 
 #define IPOP_PRESENCE_REJECT_ENUM(id, name, doc) IPOP_PRES_REJ_##id,
 enum ipop_presence_reject {
@@ -54,8 +57,16 @@ const char *ipop_presence_reject_name(enum ipop_presence_reject r);
 int ipop_presence_parse(xmpp_stanza_t *presence, struct ipop_member_ident *out,
 			enum ipop_presence_reject *why);
 
-/* An available <presence> carrying node and key; NULL on allocation failure. */
-xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, const uint8_t key[32]);
+/* The certificate an identity element carries in its optional `cert`
+ * attribute (base64, control/config/cert.h): 0 with *cert decoded (its
+ * signature not checked), -ENOENT when there is none, -EINVAL when it does
+ * not decode. Call after ipop_presence_parse accepted the element. */
+int ipop_presence_cert(xmpp_stanza_t *presence, struct ipop_cert *cert);
+
+/* An available <presence> carrying node and key, and cert_b64 when not NULL
+ * or empty; NULL on allocation failure. */
+xmpp_stanza_t *ipop_presence_build(xmpp_ctx_t *ctx, struct ipop_node_id node, const uint8_t key[32],
+				   const char *cert_b64);
 
 /* Which online member holds which identity: bare JID -> struct
  * ipop_member_ident. An identity is one key (node is its hash, checked by the

@@ -15,6 +15,7 @@
 #include "control/signal/signalling.h"
 #include "control/signal/linkmsg.h"
 #include "control/signal/presence.h"
+#include "control/signal/trust.h"
 #include "control/config/identity.h"
 #include "control/counters.h"
 #include "control/log.h"
@@ -43,6 +44,7 @@ struct sig_member {
 	 * released, so the member does not stay refused until it logs in again. */
 	struct ipop_member_ident waiting;    /* known: waiting */
 	char waiting_full[IPOP_JID_LEN];
+	bool waiting_trust;                  /* the wait is for an operator's accept-key */
 };
 
 struct sig_module {
@@ -65,6 +67,8 @@ struct sig_module {
 	struct ipop_node_id node_id;   /* ours, from our key */
 	struct ipop_signal_stats st;
 	char last_error[160];
+	struct ipop_trust *trust;      /* the node's (trust.h) */
+	uint64_t trust_tick_ms;
 };
 
 static uint64_t now_ms(void)
@@ -158,6 +162,41 @@ static void gateway_released(void *ctx, struct ipop_node_id node)
 	ipop_gateways_release(ctx, node, ipop_now_ms());
 }
 
+/* Trust took a member's key away: it is not online with it any more, and
+ * its link goes now (not after offline_grace: the key is not its). */
+static void trust_lost(void *ctx, const char *jid, const uint8_t key[32], const char *why)
+{
+	struct sig_module *sm = ctx;
+	struct sig_member *mb = g_hash_table_lookup(sm->members, jid);
+	const struct ipop_member_ident *held = ipop_idents_get(sm->idents, jid);
+	json_object *p;
+
+	if (mb == NULL)
+		return;
+	if (mb->waiting.known && sodium_memcmp(mb->waiting.key, key, 32) == 0)
+		mb->waiting.known = false;
+	if (held != NULL && sodium_memcmp(held->key, key, 32) == 0) {
+		ipop_idents_release(sm->idents, jid);
+		if (mb->available) {
+			mb->available = false;
+			member_event(sm, IPOP_OP_MEMBER_OFFLINE, jid, mb->full);
+		}
+	}
+	sm->st.trust_drops++;
+	LOG_WARN("signal: member %s dropped: %s", jid, why);
+	p = json_object_new_object();
+	json_object_object_add(p, "jid", json_object_new_string(jid));
+	json_object_object_add(p, "why", json_object_new_string(why));
+	json_object_object_add(p, "left", json_object_new_int(1));
+	submit(sm, "linkmgr", IPOP_OP_LINK_UNWANT, p);
+	retry_waiting(sm);
+}
+
+void ipop_signal_retry(struct ipop_module *m)
+{
+	retry_waiting((struct sig_module *)m);
+}
+
 /* ---- roster: who is a member ---- */
 
 static bool item_in_group(xmpp_stanza_t *item, const char *group)
@@ -204,7 +243,7 @@ static void roster_item(struct sig_module *sm, xmpp_stanza_t *item)
 /* Our available presence: it tells every member our node ID and key. */
 static void send_presence(struct sig_module *sm)
 {
-	xmpp_stanza_t *pres = ipop_presence_build(sm->ctx, sm->node_id, sm->n->id.pub);
+	xmpp_stanza_t *pres = ipop_presence_build(sm->ctx, sm->node_id, sm->n->id.pub, sm->n->cert_b64);
 
 	if (pres == NULL) {
 		snprintf(sm->last_error, sizeof(sm->last_error), "cannot build our presence");
@@ -293,15 +332,53 @@ static void member_refused(struct sig_module *sm, const char *bare, struct sig_m
 
 /* The identity an available presence announces, now held by bare: 0 with *id
  * (known, or not for a node that announces none); otherwise refused with *why. */
+/* Trust's verdict on the announced identity (its certificate with a CA). */
+static int trust_identity(struct sig_module *sm, const char *bare, xmpp_stanza_t *st,
+			  const struct ipop_member_ident *id, enum ipop_trust_reject *tw)
+{
+	struct ipop_cert cert;
+	int c = -ENOENT;
+
+	if (ipop_trust_has_ca(sm->trust)) {
+		c = ipop_presence_cert(st, &cert);
+		if (c == -EINVAL)
+			*tw = (enum ipop_trust_reject)IPOP_CERT_REJ_BAD_ENCODING;
+		/* Without one, even the member's certified key is refused: a
+		 * presence is where a member shows its certificate, and one that
+		 * does not could move the member to a resource of the sender's. */
+		else if (c == -ENOENT && sodium_memcmp(id->key, sm->n->id.pub, 32) != 0)
+			*tw = (enum ipop_trust_reject)IPOP_CERT_REJ_MISSING;
+		if (c != 0 && *tw != 0)
+			return ipop_trust_count(sm->trust, *tw);
+	}
+	return ipop_trust_check(sm->trust, bare, id->key, c == 0 ? &cert : NULL,
+				(uint64_t)(g_get_real_time() / G_USEC_PER_SEC), tw);
+}
+
+/* The identity an available presence announces, now held by bare: 0 with *id
+ * (known, or not for a node that announces none); otherwise refused with *why
+ * (and *tw when trust refused it). */
 static int take_identity(struct sig_module *sm, const char *bare, xmpp_stanza_t *st,
-			 struct ipop_member_ident *id, enum ipop_presence_reject *why)
+			 struct ipop_member_ident *id, enum ipop_presence_reject *why,
+			 enum ipop_trust_reject *tw)
 {
 	int r = ipop_presence_parse(st, id, why);
 
+	*tw = 0;
+	if (r == -ENOENT && ipop_trust_has_ca(sm->trust)) {
+		/* With a CA, a member shows its certificate or is not one. */
+		*tw = (enum ipop_trust_reject)IPOP_CERT_REJ_MISSING;
+		*why = IPOP_PRES_REJ_UNTRUSTED;
+		return ipop_trust_count(sm->trust, *tw);
+	}
 	if (r == -ENOENT) {
 		ipop_idents_release(sm->idents, bare);
 		sm->st.presence_no_id++;
 		return 0;
+	}
+	if (r == 0 && trust_identity(sm, bare, st, id, tw) != 0) {
+		*why = IPOP_PRES_REJ_UNTRUSTED;
+		return -EPERM;
 	}
 	if (r == 0)
 		r = ipop_idents_claim(sm->idents, bare, id, why);
@@ -338,17 +415,26 @@ static void member_available(struct sig_module *sm, const char *bare, struct sig
 {
 	struct ipop_member_ident id, old = { .known = false };
 	enum ipop_presence_reject why;
+	enum ipop_trust_reject tw;
 	const struct ipop_member_ident *held = ipop_idents_get(sm->idents, bare);
 
 	if (held != NULL)
 		old = *held;
 	mb->waiting.known = false;   /* this presence replaces the one that waited */
-	if (take_identity(sm, bare, st, &id, &why) != 0) {
-		member_refused(sm, bare, mb, from, why);
-		if (why == IPOP_PRES_REJ_DUPLICATE) {
+	if (take_identity(sm, bare, st, &id, &why, &tw) != 0) {
+		if (why == IPOP_PRES_REJ_DUPLICATE || tw == IPOP_TRUST_REJ_KEY_CHANGE) {
 			mb->waiting = id;
+			mb->waiting_trust = tw == IPOP_TRUST_REJ_KEY_CHANGE;
 			snprintf(mb->waiting_full, sizeof(mb->waiting_full), "%s", from);
 		}
+		if (why == IPOP_PRES_REJ_UNTRUSTED && mb->available && strcmp(mb->full, from) != 0) {
+			/* Another resource of the member's account (a stolen
+			 * password?) must not knock the online one out. */
+			count_presence_reject(sm, why, from);
+			sm->st.untrusted_other_resource++;
+			return;
+		}
+		member_refused(sm, bare, mb, from, why);
 		return;
 	}
 	note_change(sm, bare, &old, &id);
@@ -383,11 +469,14 @@ static void retry_waiting(struct sig_module *sm)
 	g_hash_table_iter_init(&it, sm->members);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct sig_member *mb = v;
-		if (!mb->waiting.known || ipop_idents_claim(sm->idents, k, &mb->waiting, &why) != 0)
+		if (!mb->waiting.known ||
+		    (mb->waiting_trust && !ipop_trust_is_bound(sm->trust, k, mb->waiting.key)) ||
+		    ipop_idents_claim(sm->idents, k, &mb->waiting, &why) != 0)
 			continue;
 		ipop_node_id_format(mb->waiting.node, hex, sizeof(hex));
-		LOG_INFO("signal: member %s takes node ID %s, released by the member that held it",
-			 (const char *)k, hex);
+		LOG_INFO("signal: member %s takes node ID %s (%s)", (const char *)k, hex,
+			 mb->waiting_trust ? "an operator accepted its key" :
+			 "released by the member that held it");
 		sm->st.presence_ids++;
 		snprintf(mb->full, sizeof(mb->full), "%s", mb->waiting_full);
 		mb->available = true;
@@ -623,6 +712,11 @@ static void sig_timer(struct ipop_module *mod, uint64_t now)
 	}
 	if (sm->state == SIG_WAIT && sm->conn == NULL && now >= sm->next_connect_ms)
 		connect_now(sm);
+	if (now - sm->trust_tick_ms >= 1000) {
+		/* Certificates expire and serials get revoked while members stay. */
+		sm->trust_tick_ms = now;
+		ipop_trust_tick(sm->trust, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC));
+	}
 }
 
 /* ---- tasks ---- */
@@ -705,14 +799,17 @@ static void sig_stop(struct ipop_module *mod)
 	sm->members = NULL;
 	ipop_idents_free(sm->idents);
 	sm->idents = NULL;
+	ipop_trust_set_hook(sm->trust, NULL, NULL);
 }
 
 struct ipop_module *ipop_signal_module(struct ipop_node *n)
 {
 	struct sig_module *sm = calloc(1, sizeof(*sm));
 
-	if (sm == NULL)
+	if (sm == NULL || n->trust == NULL) {
+		free(sm);
 		return NULL;
+	}
 	sm->n = n;
 	sm->cfg = n->cfg;
 	bare_of(n->cfg->sig_jid, sm->self_bare, sizeof(sm->self_bare));
@@ -725,6 +822,8 @@ struct ipop_module *ipop_signal_module(struct ipop_node *n)
 		return NULL;
 	}
 	ipop_idents_set_hooks(sm->idents, gateway_held, gateway_released, n);
+	sm->trust = n->trust;
+	ipop_trust_set_hook(sm->trust, trust_lost, sm);
 	sm->m = (struct ipop_module){ .name = "signal", .state = sm, .start = sig_start,
 				      .stop = sig_stop, .handle_task = sig_handle,
 				      .timer = sig_timer, .timer_ms = RUN_MS };

@@ -40,7 +40,9 @@
 	X(roster_items, "members added from the roster") \
 	X(roster_pushes, "roster pushes received") \
 	X(link_tx, "link messages sent") \
-	X(send_failed, "link messages not sent, or not passed on to the link manager")
+	X(send_failed, "link messages not sent, or not passed on to the link manager") \
+	X(trust_drops, "members taken offline and their link dropped because trust took their key away (another member proved it, their certificate expired or was revoked)") \
+	X(untrusted_other_resource, "presences refused by trust from another resource than the member's online one: the online one stays (a stolen password does not knock the member out)")
 
 struct ipop_signal_stats {
 	IPOP_SIGNAL_COUNTERS(IPOP_COUNTER_FIELD)
@@ -52,5 +54,8 @@ struct ipop_node;
 
 struct ipop_module *ipop_signal_module(struct ipop_node *n);
 json_object *ipop_signal_json(struct ipop_module *m);
+/* Presences that wait (a duplicate, or a key change an operator just
+ * accepted) are tried again now. */
+void ipop_signal_retry(struct ipop_module *m);
 
 #endif

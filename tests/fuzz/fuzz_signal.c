@@ -88,7 +88,7 @@ static void check_presence(xmpp_stanza_t *st)
 		return;
 	if (rc != 0 || !id.known)
 		abort();
-	xmpp_stanza_t *built = ipop_presence_build(ctx, id.node, id.key);
+	xmpp_stanza_t *built = ipop_presence_build(ctx, id.node, id.key, NULL);
 	if (built == NULL)
 		abort();
 	if (ipop_presence_parse(built, &again, &why) != 0 || !ipop_node_id_eq(again.node, id.node) ||

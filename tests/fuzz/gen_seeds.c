@@ -328,7 +328,7 @@ static void seeds_signal(void)
 		m.op = (enum ipop_link_op)op;
 		put_stanza(names[op], 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
 	}
-	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key));
+	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key, NULL));
 	xmpp_ctx_free(ctx);
 }
 

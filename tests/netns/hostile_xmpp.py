@@ -114,7 +114,8 @@ def login_presence(a):
     node = a.ident_node or node_of(key)
     if node == "random":
         node = node_of(os.urandom(32))
-    return "<presence>%s</presence>" % identity(node, b64(key)), node
+    extra = " cert='%s'" % a.ident_cert if a.ident_cert else ""
+    return "<presence>%s</presence>" % identity(node, b64(key), extra), node
 
 
 def presence_junk():
@@ -206,6 +207,7 @@ def main():
     p.add_argument("--flood", type=int, default=0)
     p.add_argument("--ident-key")
     p.add_argument("--ident-node")
+    p.add_argument("--ident-cert")   # a member certificate (base64) in the identity
     p.add_argument("--presence-junk", action="store_true")
     p.add_argument("--stay", type=float, default=0)
     p.add_argument("--until")

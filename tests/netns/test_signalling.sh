@@ -15,7 +15,7 @@
 # announces an ID that is not its key's, a malformed identity, or an honest
 # gateway's ID and key is refused, counted, never online, and the honest
 # gateways keep their links and IDs; a member that announces an absent
-# gateway's ID first keeps it until it leaves, then the gateway gets it back.
+# gateway's (proven) ID is refused, and the gateway gets it back at once.
 # ipop-timeout: 540
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -261,7 +261,8 @@ wait "$fake_pid" || true
 t_check "evil claiming gw-1's key is refused by gw-2" \
 	nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
 	--targets gw-2 --steal-key "$stolen" --stay 1
-t_wait "gw-2 counted key_in_use" 5 at_least 2 1 "d['link_counters']['key_in_use']"
+t_wait "gw-2 refused it: gw-1's key is proven by gw-1 (trust: key_of_another)" 5 at_least 2 1 \
+	"d['trust']['counters']['refused']['key_of_another']"
 t_check "gw-2's link to gw-1 is untouched" link_is 2 "gw-1@$DOMAIN" connected
 t_check "all hosts still ping each other" pings_all 1 2 3 4
 t_check "evil's plain presences (no identity) were counted as an older node's" \
@@ -301,16 +302,16 @@ done
 t_check "gw-3's log names a refused presence" grep -q "presence of evil@$DOMAIN/.* refused: node_key_mismatch" \
 	"${GW_LOG[3]}"
 
-declare -A dup0=()
-for l in "${SITES[@]}"; do dup0[$l]=$(prej "$l" duplicate); done
+declare -A unt0=()
+for l in "${SITES[@]}"; do unt0[$l]=$(prej "$l" untrusted); done
 own0=$(prej 1 own_node)
 nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
 	--targets gw-1,gw-2,gw-3,gw-4 --ident-key "${GW_PUB[1]}" --ident-node "${NODE_ID[1]}" \
 	--stay 8 >"$T_TMP/claim.out" &
 claim_pid=$!
 for l in 2 3 4; do
-	t_wait "gw-$l refused evil claiming gw-1's node ID and key: duplicate" 15 at_least "$l" \
-		$((dup0[$l] + 1)) "d['signalling']['counters']['presence_rejected']['duplicate']"
+	t_wait "gw-$l refused evil claiming gw-1's node ID and key: untrusted (gw-1 proved it)" 15 \
+		at_least "$l" $((unt0[$l] + 1)) "d['signalling']['counters']['presence_rejected']['untrusted']"
 done
 t_wait "gw-1 refused evil claiming its own node ID and key" 15 at_least 1 $((own0 + 1)) \
 	"d['signalling']['counters']['presence_rejected']['own_node']"
@@ -332,12 +333,14 @@ for m in 1 3 4; do
 		bash -c "grep -A3 'jid: gw-$m@$DOMAIN\$' <<<\"\$1\" | grep -q 'node_id: ${NODE_ID[$m]}'" _ "$show"
 done
 
-# The first member seen with an ID keeps it: evil takes absent gw-4's; gw-4's
-# presence waits (refused as a duplicate) until evil leaves, then takes it.
+# A member cannot squat an absent gateway's ID: gw-4's key was proven (its
+# handshakes completed), so evil announcing it is refused at once, and gw-4
+# takes its ID back as soon as it returns, while evil is still logged in.
 member_id_is() { [[ "$(member_id "$1" "$2" 2>/dev/null)" == "$3" ]]; }
 gw_stop 4
 for l in 1 2 3; do
 	t_wait "gw-$l: gw-4 left, its ID released" 10 member_id_is "$l" "gw-4@$DOMAIN" None
+	unt0[$l]=$(prej "$l" untrusted)
 done
 go="$T_TMP/evil-may-leave"
 rm -f "$go"
@@ -346,21 +349,16 @@ nsx srv timeout 90 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil te
 	--stay 80 --until "$go" >"$T_TMP/squat.out" &
 squat_pid=$!
 for l in 1 2 3; do
-	t_wait "gw-$l: evil, seen first, holds gw-4's ID" 15 member_id_is "$l" "evil@$DOMAIN" "${NODE_ID[4]}"
-	dup0[$l]=$(prej "$l" duplicate)
+	t_wait "gw-$l refused evil claiming absent gw-4's proven key" 15 at_least "$l" \
+		$((unt0[$l] + 1)) "d['signalling']['counters']['presence_rejected']['untrusted']"
+	t_eq "gw-$l: evil holds nothing" None "$(member_id "$l" "evil@$DOMAIN")"
 done
 t_require "gw-4 restarts" gw_start 4
 for l in 1 2 3; do
-	t_wait "gw-$l refuses gw-4's presence as a duplicate" 30 at_least "$l" $((dup0[$l] + 1)) \
-		"d['signalling']['counters']['presence_rejected']['duplicate']"
-	t_eq "gw-$l: gw-4 holds no ID meanwhile" None "$(member_id "$l" "gw-4@$DOMAIN")"
+	t_wait "gw-$l: gw-4 takes its ID back at once" 30 member_id_is "$l" "gw-4@$DOMAIN" "${NODE_ID[4]}"
 done
 touch "$go"
 wait "$squat_pid" || true
-for l in 1 2 3; do
-	t_wait "gw-$l: evil left, gw-4 takes its ID" 15 member_id_is "$l" "gw-4@$DOMAIN" "${NODE_ID[4]}"
-	t_eq "gw-$l: evil holds nothing" None "$(member_id "$l" "evil@$DOMAIN")"
-done
 t_wait "gw-4 back: 3 links everywhere" 40 all_connected 1 2 3 4
 t_wait "all hosts ping each other" 20 pings_all 1 2 3 4
 fi

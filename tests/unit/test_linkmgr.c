@@ -370,6 +370,25 @@ int main(void)
 	CHECK(strstr(lc->last_error, "announced key") != NULL);
 	CHECK(fpeer(&A, C.pub, false) == NULL);
 	CHECK(lc->failures == 1);
+	/* The failed link keeps no claim on the key it could not prove: the
+	 * member that holds it ("d@x" announcing C's key) is not key_in_use. */
+	CHECK(!lc->have_remote && !lc->key_proven);
+	uint64_t kiu = A.lm.st.key_in_use;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "d@x", "d@x/r", &fake) == 0);
+	CHECK(A.lm.st.key_in_use == kiu);
+	CHECK(st(&A, "d@x") == IPOP_LINK_HANDSHAKING);
+	/* Once proven (its session came up), a failure keeps the key bound. */
+	fpeer(&A, C.pub, false)->up = true;
+	advance(200, &A, NULL);
+	struct ipop_link *ldx = ipop_linkmgr_find(&A.lm, "d@x");
+	CHECK(st(&A, "d@x") == IPOP_LINK_CONNECTED && ldx->key_proven);
+	fpeer(&A, C.pub, false)->up = false;
+	fpeer(&A, C.pub, false)->deaths++;
+	advance(200, &A, NULL);
+	advance(TIMEOUT_MS + 200, &A, NULL);
+	CHECK(st(&A, "d@x") == IPOP_LINK_FAILED && ldx->have_remote);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "e@x", "e@x/r", &fake) == -EPERM);
+	CHECK(A.lm.st.key_in_use == kiu + 1);
 
 	/* ---- a member that left the overlay: its link goes, both wishes with it,
 	 * and nothing is sent to it (it is gone; the server would bounce it) */

@@ -79,7 +79,7 @@ static void round_trip(void)
 	char *text;
 	size_t len;
 
-	xmpp_stanza_t *s = ipop_presence_build(ctx, nid, pk);
+	xmpp_stanza_t *s = ipop_presence_build(ctx, nid, pk, NULL);
 	CHECK(s != NULL && xmpp_stanza_get_type(s) == NULL);   /* available */
 	CHECK(xmpp_stanza_to_text(s, &text, &len) == XMPP_EOK);
 	xmpp_stanza_release(s);

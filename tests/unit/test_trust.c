@@ -1,0 +1,303 @@
+/* test_trust.c - member certificates (control/config/cert.c) and the key
+ * binding rules (control/signal/trust.c): who may hold which key. */
+#include "control/config/cert.h"
+#include "control/config/identity.h"
+#include "control/signal/trust.h"
+#include "check.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#define NOW 1800000000ULL
+
+static uint8_t ca_pk[32], ca_sk[64], other_pk[32], other_sk[64];
+
+struct lost_log {
+	unsigned n;
+	char jid[64];
+	char why[128];
+};
+
+static void on_lost(void *ctx, const char *jid, const uint8_t key[32], const char *why)
+{
+	struct lost_log *l = ctx;
+
+	l->n++;
+	snprintf(l->jid, sizeof(l->jid), "%s", jid);
+	snprintf(l->why, sizeof(l->why), "%s", why);
+}
+
+static void keypair(uint8_t pub[32])
+{
+	uint8_t priv[32];
+
+	ipop_identity_generate(priv, pub);
+}
+
+static struct ipop_cert make_cert(const uint8_t key[32], const char *overlay, uint64_t serial,
+				  uint64_t nb, uint64_t na, const uint8_t sk[64])
+{
+	struct ipop_cert c = { .serial = serial, .not_before = nb, .not_after = na };
+
+	memcpy(c.key, key, 32);
+	c.node = ipop_node_id_of_key(key);
+	snprintf(c.overlay, sizeof(c.overlay), "%s", overlay);
+	CHECK(ipop_cert_sign(&c, sk) == 0);
+	return c;
+}
+
+static void test_cert_codec(void)
+{
+	uint8_t k[32], buf[IPOP_CERT_MAX];
+	struct ipop_cert c, d;
+	char b64[IPOP_CERT_B64_MAX];
+
+	keypair(k);
+	c = make_cert(k, "lab", 0x0102030405060708ULL, NOW - 10, NOW + 10, ca_sk);
+	int n = ipop_cert_encode(&c, buf, sizeof(buf));
+	CHECK(n == IPOP_CERT_FIXED + 3 + IPOP_CERT_SIG);
+	/* The documented layout. */
+	CHECK(buf[0] == 1 && buf[1] == 0 && buf[2] == 1 && buf[9] == 8 && buf[74] == 3);
+	CHECK(memcmp(buf + 42, k, 32) == 0 && memcmp(buf + 75, "lab", 3) == 0);
+	CHECK(ipop_cert_decode(buf, (size_t)n, &d) == 0);
+	CHECK(memcmp(&c, &d, sizeof(c)) == 0);
+	CHECK(ipop_cert_decode(buf, (size_t)n - 1, &d) == -EINVAL);
+	buf[1] = 1;
+	CHECK(ipop_cert_decode(buf, (size_t)n, &d) == -EINVAL);   /* flags */
+	buf[1] = 0;
+	buf[0] = 2;
+	CHECK(ipop_cert_decode(buf, (size_t)n, &d) == -EINVAL);   /* version */
+	buf[0] = 1;
+	buf[75] = ' ';
+	CHECK(ipop_cert_decode(buf, (size_t)n, &d) == -EINVAL);   /* overlay not printable */
+	CHECK(ipop_cert_to_base64(&c, b64) == 0);
+	CHECK(ipop_cert_from_base64(b64, &d) == 0 && memcmp(&c, &d, sizeof(c)) == 0);
+	CHECK(ipop_cert_from_base64("AAAA", &d) == -EINVAL);
+	CHECK(ipop_cert_from_base64("", &d) == -EINVAL);
+	b64[strlen(b64) - 1] = '!';
+	CHECK(ipop_cert_from_base64(b64, &d) == -EINVAL);
+	struct ipop_cert e = c;
+	e.overlay[0] = '\0';
+	CHECK(ipop_cert_encode(&e, buf, sizeof(buf)) == -EINVAL);
+	CHECK(ipop_cert_sign(&e, ca_sk) == -EINVAL);
+}
+
+static void test_cert_check(void)
+{
+	uint8_t k[32], k2[32];
+	struct ipop_cert c;
+
+	keypair(k);
+	keypair(k2);
+	c = make_cert(k, "lab", 1, NOW - 10, NOW + 10, ca_sk);
+	CHECK(ipop_cert_check(&c, ca_pk, k, "lab", NOW) == IPOP_CERT_OK);
+	CHECK(ipop_cert_check(&c, other_pk, k, "lab", NOW) == IPOP_CERT_REJ_BAD_SIGNATURE);
+	CHECK(ipop_cert_check(&c, ca_pk, k, "lab2", NOW) == IPOP_CERT_REJ_WRONG_OVERLAY);
+	CHECK(ipop_cert_check(&c, ca_pk, k2, "lab", NOW) == IPOP_CERT_REJ_WRONG_KEY);
+	CHECK(ipop_cert_check(&c, ca_pk, k, "lab", NOW - 11) == IPOP_CERT_REJ_NOT_YET_VALID);
+	CHECK(ipop_cert_check(&c, ca_pk, k, "lab", NOW + 10) == IPOP_CERT_REJ_EXPIRED);
+	CHECK(ipop_cert_check(&c, ca_pk, k, "lab", NOW + 9) == IPOP_CERT_OK);
+	/* Every signed field is covered by the signature. */
+	struct ipop_cert t = c;
+	t.not_after++;
+	CHECK(ipop_cert_check(&t, ca_pk, k, "lab", NOW) == IPOP_CERT_REJ_BAD_SIGNATURE);
+	t = c;
+	t.serial++;
+	CHECK(ipop_cert_check(&t, ca_pk, k, "lab", NOW) == IPOP_CERT_REJ_BAD_SIGNATURE);
+	t = c;
+	memcpy(t.key, k2, 32);
+	t.node = ipop_node_id_of_key(k2);
+	CHECK(ipop_cert_check(&t, ca_pk, k2, "lab", NOW) == IPOP_CERT_REJ_BAD_SIGNATURE);
+	/* Signed by a rogue key */
+	t = make_cert(k, "lab", 1, NOW - 10, NOW + 10, other_sk);
+	CHECK(ipop_cert_check(&t, ca_pk, k, "lab", NOW) == IPOP_CERT_REJ_BAD_SIGNATURE);
+	/* A CA that signed a node ID not the key's hash: refused. */
+	t = c;
+	t.node.lo ^= 1;
+	CHECK(ipop_cert_sign(&t, ca_sk) == 0);
+	CHECK(ipop_cert_check(&t, ca_pk, k, "lab", NOW) == IPOP_CERT_REJ_WRONG_KEY);
+}
+
+/* Without a CA: first key binds; a change waits for the operator; a proven
+ * key is nobody else's; static keys are nobody's. */
+static void test_binding_rules(void)
+{
+	uint8_t own[32], a[32], a2[32], v[32], st[32];
+	struct lost_log lost = { 0 };
+	enum ipop_trust_reject why;
+	char fp[IPOP_NODE_ID_HEX_LEN + 1];
+
+	keypair(own);
+	keypair(a);
+	keypair(a2);
+	keypair(v);
+	keypair(st);
+	struct ipop_trust *t = ipop_trust_new(own, "lab");
+	ipop_trust_set_hook(t, on_lost, &lost);
+	CHECK(ipop_trust_add_static(t, st) == 0);
+	CHECK(!ipop_trust_has_ca(t));
+
+	CHECK(ipop_trust_check(t, "a@x", own, NULL, NOW, &why) == 0);   /* ours: not judged here */
+	CHECK(ipop_trust_check(t, "a@x", st, NULL, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_STATIC_KEY);
+	CHECK(!ipop_trust_is_bound(t, "a@x", st));
+	CHECK(ipop_trust_check(t, "a@x", a, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_is_bound(t, "a@x", a));
+	CHECK(ipop_trust_check(t, "a@x", a, NULL, NOW, &why) == 0);
+	/* (a) a new key for a known member waits for an operator */
+	CHECK(ipop_trust_check(t, "a@x", a2, NULL, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_KEY_CHANGE);
+	CHECK(ipop_trust_check(t, "a@x", a2, NULL, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_KEY_CHANGE);
+	CHECK(ipop_trust_is_bound(t, "a@x", a) && !ipop_trust_is_bound(t, "a@x", a2));
+	CHECK(ipop_trust_stats(t)->refused[IPOP_TRUST_REJ_KEY_CHANGE] == 2);
+	json_object *j = ipop_trust_json(t, NOW);
+	json_object *pend = json_object_object_get(j, "pending_key_changes");
+	CHECK(json_object_array_length(pend) == 1);
+	CHECK(json_object_get_int(json_object_object_get(json_object_array_get_idx(pend, 0), "refusals")) == 2);
+	json_object_put(j);
+	ipop_node_id_format(ipop_node_id_of_key(a2), fp, sizeof(fp));
+	CHECK(ipop_trust_accept(t, "a@x", "1234567") == -EINVAL);          /* too short */
+	CHECK(ipop_trust_accept(t, "a@x", "XYZXYZXYZ") == -EINVAL);
+	CHECK(ipop_trust_accept(t, "b@x", fp) == -ENOENT);
+	char wrong[IPOP_NODE_ID_HEX_LEN + 1];
+	snprintf(wrong, sizeof(wrong), "%s", fp);
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
+	CHECK(ipop_trust_accept(t, "a@x", wrong) == -ENOENT);
+	fp[12] = '\0';
+	CHECK(ipop_trust_accept(t, "a@x", fp) == 0);
+	CHECK(ipop_trust_is_bound(t, "a@x", a2));
+	CHECK(ipop_trust_check(t, "a@x", a2, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "a@x", a, NULL, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_KEY_CHANGE);
+	CHECK(ipop_trust_stats(t)->key_changes_accepted == 1);
+
+	/* (b) squatting: h claims v's key before v; both unproven, both bound. */
+	CHECK(ipop_trust_check(t, "h@x", v, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "v@x", v, NULL, NOW, &why) == 0);
+	/* h's handshake with v's key fails while v claims it: h keeps nothing. */
+	ipop_trust_failed(t, "h@x", v);
+	CHECK(lost.n == 1 && strcmp(lost.jid, "h@x") == 0);
+	CHECK(!ipop_trust_is_bound(t, "h@x", v));
+	/* v proves it: the key is v's alone from now on. */
+	ipop_trust_proven(t, "v@x", v);
+	CHECK(ipop_trust_check(t, "h@x", v, NULL, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_KEY_OF_ANOTHER);
+	/* A failure without a rival claim keeps the binding (a network fault). */
+	uint8_t w[32];
+	keypair(w);
+	CHECK(ipop_trust_check(t, "w@x", w, NULL, NOW, &why) == 0);
+	ipop_trust_failed(t, "w@x", w);
+	CHECK(ipop_trust_is_bound(t, "w@x", w) && lost.n == 1);
+	/* A proven key's failure keeps it too. */
+	ipop_trust_failed(t, "v@x", v);
+	CHECK(ipop_trust_is_bound(t, "v@x", v));
+
+	/* h squats again before v's proof: v proving takes it from h. */
+	uint8_t z[32];
+	keypair(z);
+	CHECK(ipop_trust_check(t, "h2@x", z, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "z@x", z, NULL, NOW, &why) == 0);
+	ipop_trust_proven(t, "z@x", z);
+	CHECK(lost.n == 2 && strcmp(lost.jid, "h2@x") == 0);
+	CHECK(!ipop_trust_is_bound(t, "h2@x", z) && ipop_trust_is_bound(t, "z@x", z));
+	CHECK(ipop_trust_stats(t)->claims_dropped == 2);
+	/* Certificates mean nothing without a CA configured, and nothing expires. */
+	ipop_trust_tick(t, NOW + 1000000);
+	CHECK(lost.n == 2);
+	ipop_trust_free(t);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_ca_rules(void)
+{
+	uint8_t own[32], m[32], m2[32], s[32];
+	struct lost_log lost = { 0 };
+	enum ipop_trust_reject why;
+	char path[] = "/tmp/ipop-test-trust-XXXXXX", err[256];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	keypair(own);
+	keypair(m);
+	keypair(m2);
+	keypair(s);
+	struct ipop_trust *t = ipop_trust_new(own, "lab");
+	ipop_trust_set_hook(t, on_lost, &lost);
+	ipop_trust_set_ca(t, ca_pk);
+	CHECK(ipop_trust_add_static(t, s) == 0);
+	struct ipop_cert c = make_cert(m, "lab", 5, NOW - 10, NOW + 100, ca_sk);
+	struct ipop_cert c2 = make_cert(m2, "lab", 6, NOW - 10, NOW + 1000, ca_sk);
+	struct ipop_cert cs = make_cert(s, "lab", 9, NOW - 10, NOW + 1000, ca_sk);
+
+	/* No certificate, or a link stanza before any certified presence. */
+	CHECK(ipop_trust_check(t, "m@x", m, NULL, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_MISSING);
+	struct ipop_cert bad = make_cert(m, "lab", 5, NOW - 10, NOW + 100, other_sk);
+	CHECK(ipop_trust_check(t, "m@x", m, &bad, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_BAD_SIGNATURE);
+	CHECK(ipop_trust_check(t, "m@x", m2, &c, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_WRONG_KEY);
+	struct ipop_cert ov = make_cert(m, "other", 5, NOW - 10, NOW + 100, ca_sk);
+	CHECK(ipop_trust_check(t, "m@x", m, &ov, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_WRONG_OVERLAY);
+	CHECK(ipop_trust_check(t, "m@x", m, &c, NOW + 100, &why) == -EPERM && why == (int)IPOP_CERT_REJ_EXPIRED);
+	/* A static peer's key, even certified, is not a member's. */
+	CHECK(ipop_trust_check(t, "s@x", s, &cs, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_STATIC_KEY);
+	/* Valid: the presence binds, and link stanzas with that key pass. */
+	CHECK(ipop_trust_check(t, "m@x", m, &c, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "m@x", m, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "m@x", m2, NULL, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_MISSING);
+	/* A certified key change needs no operator: the CA vouches for it. */
+	CHECK(ipop_trust_check(t, "m@x", m2, &c2, NOW, &why) == 0);
+	CHECK(ipop_trust_is_bound(t, "m@x", m2));
+	CHECK(ipop_trust_check(t, "m@x", m, &c, NOW, &why) == 0);
+	/* Another member cannot take a certified key. */
+	CHECK(ipop_trust_check(t, "h@x", m, &c, NOW, &why) == -EPERM && why == IPOP_TRUST_REJ_KEY_OF_ANOTHER);
+
+	/* Expiry: the binding goes at the tick after not_after. */
+	ipop_trust_tick(t, NOW + 99);
+	CHECK(lost.n == 0);
+	ipop_trust_tick(t, NOW + 100);
+	CHECK(lost.n == 1 && strcmp(lost.jid, "m@x") == 0 && strstr(lost.why, "expired") != NULL);
+	CHECK(ipop_trust_stats(t)->certs_expired == 1);
+	CHECK(ipop_trust_check(t, "m@x", m, NULL, NOW + 100, &why) == -EPERM);
+
+	/* Revocation: a list file, reread; the revoked member goes and stays out. */
+	CHECK(ipop_trust_check(t, "n@x", m2, &c2, NOW, &why) == 0);
+	write_file(path, "# revoked\n\n 6 # m2\n123\n");
+	CHECK(ipop_trust_load_revocations(t, path, err, sizeof(err)) == 0);
+	CHECK(ipop_trust_revoked(t, 6) && ipop_trust_revoked(t, 123) && !ipop_trust_revoked(t, 5));
+	ipop_trust_tick(t, NOW);
+	CHECK(lost.n == 2 && strcmp(lost.jid, "n@x") == 0 && strstr(lost.why, "revoked") != NULL);
+	CHECK(ipop_trust_check(t, "n@x", m2, &c2, NOW, &why) == -EPERM && why == (int)IPOP_CERT_REJ_REVOKED);
+	CHECK(ipop_trust_stats(t)->certs_revoked == 1);
+	write_file(path, "6\nseven\n");
+	CHECK(ipop_trust_load_revocations(t, path, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, ":2:") != NULL);
+	CHECK(ipop_trust_revoked(t, 123));   /* a bad file leaves the old list */
+	write_file(path, "");
+	CHECK(ipop_trust_load_revocations(t, path, err, sizeof(err)) == 0 && !ipop_trust_revoked(t, 6));
+	CHECK(ipop_trust_load_revocations(t, "/nonexistent/ipop", err, sizeof(err)) == -ENOENT);
+	unlink(path);
+	ipop_trust_free(t);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	crypto_sign_keypair(ca_pk, ca_sk);
+	crypto_sign_keypair(other_pk, other_sk);
+	test_cert_codec();
+	test_cert_check();
+	test_binding_rules();
+	test_ca_rules();
+	return check_report("trust");
+}
