@@ -1,6 +1,6 @@
 /* asan_options.c - AddressSanitizer defaults for the fuzz targets whose code
  * under test allocates on every input (fuzz_signal: libstrophe stanzas;
- * fuzz_config: libconfig's settings; fuzz_api: the reply buffer). Linked into
+ * fuzz_config: libconfig's settings; and fuzz_api, built with them). Linked into
  * those libFuzzer binaries only (tests/fuzz/meson.build), never into the
  * standalone replays. Thread: read once by the ASan runtime at start.
  *
