@@ -8,6 +8,7 @@
  * IPOP_API_MAX_CONNS at a time (a newcomer closes the oldest, counted).
  */
 #include "control/api/api.h"
+#include "control/api/request.h"
 #include "control/counters.h"
 #include "control/link/module.h"
 #include "control/log.h"
@@ -378,40 +379,44 @@ static void reload_revocations(FILE *f, struct ipop_node *n)
 	fputs("ok\n", f);
 }
 
-/* The answer to req, rendered into f. */
-static void reply(FILE *f, const char *req, struct ipop_node *n)
+/* The answer to the request rq (rc: what ipop_api_req_parse returned),
+ * rendered into f. */
+static void reply(FILE *f, const struct ipop_api_req *rq, int rc, struct ipop_node *n)
 {
 	json_object *o = NULL;
 
-	if (strcmp(req, "ping") == 0) {
+	if (rc < 0) {
+		fprintf(f, "error: unknown request '%s' (try: show, show json, topology, "
+			"topology json, macs json, ping, accept-key JID FP, reload-revocations)\n",
+			rq->line);
+		return;
+	}
+	switch (rq->what) {
+	case IPOP_API_PING:
 		fputs("pong\n", f);
 		return;
-	}
-	if (strncmp(req, "accept-key ", 11) == 0) {
-		accept_key(f, req + 11, n);
+	case IPOP_API_ACCEPT_KEY:
+		accept_key(f, rq->line + rq->args, n);
 		return;
-	}
-	if (strcmp(req, "reload-revocations") == 0) {
+	case IPOP_API_RELOAD_REVOCATIONS:
 		reload_revocations(f, n);
 		return;
-	}
-	if (strcmp(req, "show") == 0 || strcmp(req, "show json") == 0) {
+	case IPOP_API_SHOW:
 		o = node_json(n);
-	} else if (strcmp(req, "topology") == 0 || strcmp(req, "topology json") == 0) {
+		break;
+	case IPOP_API_TOPOLOGY:
 		if (n->mod_topology == NULL) {
 			fputs("error: no topology: this node has no signal { } group\n", f);
 			return;
 		}
 		o = ipop_topology_ring_json(n->mod_topology);
-	} else if (strcmp(req, "macs json") == 0 || strcmp(req, "macs") == 0) {
+		break;
+	case IPOP_API_MACS:
 		o = json_object_new_array();
 		ipop_bridge_walk(&n->sh.bridge, (uint32_t)(rte_rdtsc() / n->tsc_hz), mac_visit, o);
-	} else {
-		fprintf(f, "error: unknown request '%s' (try: show, show json, topology, "
-			"topology json, macs json, ping, accept-key JID FP, reload-revocations)\n", req);
-		return;
+		break;
 	}
-	if (strstr(req, "json"))
+	if (rq->json)
 		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	else
 		render_text(f, o, 0, NULL);
@@ -430,7 +435,7 @@ struct ipop_api_conn {
 	int fd;
 	guint watch, timer;     /* GLib source ids, 0 when not attached */
 	size_t got;
-	char req[128];
+	char req[IPOP_API_REQ_MAX];   /* the request line as it arrives */
 	char *out;
 	size_t out_len, out_off;
 };
@@ -487,9 +492,9 @@ static gboolean conn_writable(gint fd, GIOCondition cond, gpointer data)
 static gboolean conn_answer(struct ipop_api_conn *c)
 {
 	FILE *mf = open_memstream(&c->out, &c->out_len);
+	struct ipop_api_req rq;
+	int rc = ipop_api_req_parse(c->req, c->got, &rq);
 
-	c->req[c->got] = '\0';
-	c->req[strcspn(c->req, "\r\n")] = '\0';
 	c->n->cs.api_requests++;
 	if (mf == NULL) {
 		c->n->cs.nomem++;
@@ -498,7 +503,7 @@ static gboolean conn_answer(struct ipop_api_conn *c)
 		return G_SOURCE_REMOVE;
 	}
 	ipop_node_ports_poll(c->n);   /* the ports' counters as of now */
-	reply(mf, c->req, c->n);
+	reply(mf, &rq, rc, c->n);
 	fclose(mf);
 	if (conn_send(c) != 0) {
 		c->watch = 0;
@@ -513,7 +518,7 @@ static gboolean conn_answer(struct ipop_api_conn *c)
 static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ipop_api_conn *c = data;
-	ssize_t r = recv(fd, c->req + c->got, sizeof(c->req) - 1 - c->got, MSG_DONTWAIT);
+	ssize_t r = recv(fd, c->req + c->got, sizeof(c->req) - c->got, MSG_DONTWAIT);
 
 	(void)cond;
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -525,7 +530,7 @@ static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
 	}
 	if (r > 0)
 		c->got += (size_t)r;
-	if (r > 0 && c->got < sizeof(c->req) - 1 && memchr(c->req, '\n', c->got) == NULL)
+	if (r > 0 && !ipop_api_req_complete(c->req, c->got))
 		return G_SOURCE_CONTINUE;
 	return conn_answer(c);   /* a line, a full buffer, or EOF after a partial line */
 }

@@ -31,11 +31,18 @@ static struct ipop_aead_keybuf keys[DP_FIXTURE_N_SESS];
 int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 		    const uint8_t *frame, uint32_t len, uint8_t *out)
 {
+	return dp_fixture_seal_type(mgr, s, IPOP_MSG_DATA, ctr, frame, len, out);
+}
+
+int dp_fixture_seal_type(struct ipop_aead_mgr *mgr, unsigned s, uint8_t type, uint64_t ctr,
+			 const uint8_t *frame, uint32_t len, uint8_t *out)
+{
 	struct ipop_encap_addr a;
 	uint8_t *d = out + IPOP_OUTER_HDR_LEN;
 	int rc;
 
-	if (s >= DP_FIXTURE_N_SESS || len > IPOP_MAX_INNER_FRAME)
+	if (s >= DP_FIXTURE_N_SESS ||
+	    len > IPOP_MAX_INNER_FRAME + (type == IPOP_MSG_DATA ? 0 : IPOP_FABRIC_HDR_LEN))
 		return -EINVAL;
 	if (keys[s].key.cipher == 0 &&
 	    (rc = ipop_aead_keybuf_init(mgr, &keys[s], dp_fixture_sess[s].cipher,
@@ -48,7 +55,8 @@ int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 	a.src_port = htons(DP_FIXTURE_A_PORT);
 	a.dst_port = htons(DP_FIXTURE_B_PORT);
 	ipop_encap_write(out, &a, (uint16_t)(IPOP_DATA_OVERHEAD + len), 1);
-	ipop_wire_data_hdr((struct ipop_data_hdr *)d, htonl(dp_fixture_sess[s].b_index), ctr);
+	ipop_wire_data_hdr_type((struct ipop_data_hdr *)d, type, htonl(dp_fixture_sess[s].b_index),
+				ctr);
 	memmove(d + IPOP_DATA_HDR_LEN, frame, len);
 	rc = ipop_aead_seal(mgr, &keys[s].key, ctr, d, d + IPOP_DATA_HDR_LEN, len,
 			    d + IPOP_DATA_HDR_LEN + len);

@@ -37,11 +37,27 @@ extern const uint8_t dp_fixture_a_mac[6], dp_fixture_b_mac[6];
 /* A MAC on B's LAN, and one B knows behind peer slot 1. */
 extern const uint8_t dp_fixture_lan_mac[6], dp_fixture_far_mac[6];
 
+/* Ring node IDs (ipop_node_id_make(hi, 0)): A's peer slot s is seen as
+ * DP_FIXTURE_PEER_ID_HI + s, B itself is DP_FIXTURE_SELF_ID_HI. B's gateway
+ * directory holds the three peers (slots 0-2) and two gateways it has no
+ * tunnel to: ROUTED (slot 3), which B's routes reach through peer slot
+ * DP_FIXTURE_ROUTE_SLOT, and UNROUTED (slot 4), with no route. */
+#define DP_FIXTURE_PEER_ID_HI     0x1000u
+#define DP_FIXTURE_SELF_ID_HI     0x2000u
+#define DP_FIXTURE_ROUTED_ID_HI   0x3000u
+#define DP_FIXTURE_UNROUTED_ID_HI 0x3001u
+#define DP_FIXTURE_ROUTE_SLOT     1
+
 /* Write to out a whole tunnel packet (Ethernet to tag) from A to B holding
  * frame[0..len), sealed with session s and counter ctr. out must hold
  * DP_FIXTURE_OVERHEAD + len bytes. Returns the packet length or a negative
  * errno (-EINVAL: bad session or length). */
 int dp_fixture_seal(struct ipop_aead_mgr *mgr, unsigned s, uint64_t ctr,
 		    const uint8_t *frame, uint32_t len, uint8_t *out);
+/* The same for a message of any sealed type (IPOP_MSG_DATA, _FLOOD,
+ * _TRANSIT): p[0..len) is its plaintext, for flood and transit the fabric
+ * header and the frame, len at most IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME. */
+int dp_fixture_seal_type(struct ipop_aead_mgr *mgr, unsigned s, uint8_t type, uint64_t ctr,
+			 const uint8_t *p, uint32_t len, uint8_t *out);
 
 #endif

@@ -10,15 +10,26 @@
  *   mode 2: a burst of up to 16 inner frames that the target seals as A
  *           would, each as a flags byte (bits 0-1: session, bits 2-7: the
  *           counter), a 2-byte length and the frame; so fuzzing reaches what
- *           happens after authentication (bridge, delivery, inner checks).
- * Per input, B's replay windows and bridge restart (deterministic runs), and
- * afterwards every mbuf must be back in the pool: a leak aborts. Thread: one. */
+ *           happens after authentication (bridge, delivery, inner checks);
+ *   mode 3: the same for Bounded Flood copies and transit messages (wire
+ *           types 4 and 5): a flags byte (bits 0-1: session, bit 2: transit,
+ *           else flood, bits 3-7: the counter), a 2-byte length, and the
+ *           plaintext the target seals: the fabric header (origin, bound or
+ *           destination, hops, reserved) and the frame; so fuzzing reaches
+ *           the fabric checks, relaying, transit forwarding and routes.
+ * B has a gateway directory and routes (dp_fixture.h) for the fabric types.
+ * Per input, B's replay windows, bridge and routes restart (deterministic
+ * runs), and afterwards every mbuf must be back in the pool: a leak aborts.
+ * FUZZ_WAN_RX_COUNTERS=1 in the environment prints, after each input, the
+ * counters it moved (to see which checks a seed reaches). Thread: one. */
 #define ALLOW_EXPERIMENTAL_API 1
 
 #include "dataplane/datapath.h"
 #include "tests/fuzz/dp_fixture.h"
 #include "tests/unit/test_eal.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +50,10 @@ static struct ipop_dp_ctx ctx;
 static struct ipop_bridge bridge;
 static struct ipop_lcore_stats *stats;
 static struct ipop_fp_table *table;
+static struct ipop_routes *routes;
 static struct ipop_keypair *kps[DP_FIXTURE_N_SESS];
 static struct ipop_pktq queues[5];
+static bool show_counters;
 
 static void drop_all(struct ipop_pktq *q)
 {
@@ -76,12 +89,14 @@ static int gateway_setup(void)
 
 	stats = aligned_alloc(64, sizeof(*stats));
 	table = aligned_alloc(64, tsz);
-	if (stats == NULL || table == NULL || ipop_aead_mgr_create(&ctx.aead) != 0 ||
+	routes = aligned_alloc(64, RTE_ALIGN_CEIL(sizeof(*routes), 64));
+	if (stats == NULL || table == NULL || routes == NULL || ipop_aead_mgr_create(&ctx.aead) != 0 ||
 	    ipop_bridge_init(&bridge, 256, 300) != 0)
 		return -1;
 	memset(stats, 0, sizeof(*stats));
 	memset(table, 0, tsz);
 	ctx.bridge = &bridge;
+	ctx.routes = routes;
 	ctx.st = stats;
 	ctx.pool = pool;
 	ctx.indirect_pool = ind_pool;
@@ -110,12 +125,19 @@ static int gateway_setup(void)
 		p->port = htons(DP_FIXTURE_A_PORT);
 		memcpy(p->nh_mac.addr_bytes, dp_fixture_a_mac, 6);
 		p->nh_valid = p->up = 1;
-		p->id = ipop_node_id_make(0x1000 + s, 0);   /* A's ring ID as each slot sees it */
+		p->id = ipop_node_id_make(DP_FIXTURE_PEER_ID_HI + s, 0);   /* A's ring ID as each slot sees it */
 		table->by_index[dp_fixture_sess[s].b_index & IPOP_INDEX_MASK] = kp;
+		table->gw[s].id = p->id;
+		table->gw[s].used = 1;
 	}
 	table->n_peers = DP_FIXTURE_N_SESS;
-	table->self_id = ipop_node_id_make(0x2000, 0);
+	table->self_id = ipop_node_id_make(DP_FIXTURE_SELF_ID_HI, 0);
+	table->gw[DP_FIXTURE_N_SESS].id = ipop_node_id_make(DP_FIXTURE_ROUTED_ID_HI, 0);
+	table->gw[DP_FIXTURE_N_SESS + 1].id = ipop_node_id_make(DP_FIXTURE_UNROUTED_ID_HI, 0);
+	table->gw[DP_FIXTURE_N_SESS].used = table->gw[DP_FIXTURE_N_SESS + 1].used = 1;
 	ipop_fp_table_adjacency(table);
+	ipop_fp_table_gateways(table);
+	ipop_routes_init(routes, 300);
 	return 0;
 }
 
@@ -123,6 +145,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	show_counters = getenv("FUZZ_WAN_RX_COUNTERS") != NULL;
 	if (test_eal_start("fuzz_wan_rx", "error") < 0) {
 		fprintf(stderr, "fuzz_wan_rx: EAL init failed\n");
 		abort();
@@ -165,21 +188,26 @@ static uint16_t parse_raw_burst(const uint8_t *d, size_t n, struct rte_mbuf **m)
 	return k;
 }
 
-static uint16_t parse_sealed_burst(const uint8_t *d, size_t n, struct rte_mbuf **m)
+/* Mode 2 (fabric false: data messages) and mode 3 (fabric true: flood and
+ * transit messages), see the header. */
+static uint16_t parse_sealed_burst(const uint8_t *d, size_t n, struct rte_mbuf **m, bool fabric)
 {
-	static uint8_t pkt[DP_FIXTURE_OVERHEAD + IPOP_MAX_INNER_FRAME];
+	static uint8_t pkt[DP_FIXTURE_OVERHEAD + IPOP_FABRIC_HDR_LEN + IPOP_MAX_INNER_FRAME];
+	size_t max = IPOP_MAX_INNER_FRAME + (fabric ? IPOP_FABRIC_HDR_LEN : 0);
 	uint16_t k = 0;
 
 	while (k < BURST && n >= 3) {
 		unsigned s = d[0] & 3;
-		uint64_t ctr = d[0] >> 2;
+		uint8_t type = !fabric ? IPOP_MSG_DATA : d[0] & 4 ? IPOP_MSG_TRANSIT : IPOP_MSG_FLOOD;
+		uint64_t ctr = d[0] >> (fabric ? 3 : 2);
 		size_t len = (size_t)(d[1] << 8 | d[2]);
 		d += 3, n -= 3;
 		if (len > n)
 			len = n;
-		if (len > IPOP_MAX_INNER_FRAME)
-			len = IPOP_MAX_INNER_FRAME;
-		int plen = dp_fixture_seal(ctx.aead, s % DP_FIXTURE_N_SESS, ctr, d, (uint32_t)len, pkt);
+		if (len > max)
+			len = max;
+		int plen = dp_fixture_seal_type(ctx.aead, s % DP_FIXTURE_N_SESS, type, ctr, d,
+						(uint32_t)len, pkt);
 		if (plen < 0)
 			abort();
 		m[k++] = frame_mbuf(pkt, (size_t)plen);
@@ -189,7 +217,7 @@ static uint16_t parse_sealed_burst(const uint8_t *d, size_t n, struct rte_mbuf *
 }
 
 /* Known state before each input: fresh windows, a bridge that knows one LAN
- * MAC and one MAC behind peer slot 1. */
+ * MAC and one MAC behind peer slot 1, one route (dp_fixture.h). */
 static void reset(void)
 {
 	for (unsigned s = 0; s < DP_FIXTURE_N_SESS; s++)
@@ -199,6 +227,27 @@ static void reset(void)
 	ctx.now_tsc = rte_rdtsc();
 	ipop_bridge_learn(&bridge, dp_fixture_lan_mac, IPOP_LOC_LAN, ctx.now_s);
 	ipop_bridge_learn(&bridge, dp_fixture_far_mac, 1, ctx.now_s);
+	/* Only the directory's slots can hold a route (learn_origin finds the
+	 * gateway in it): clearing those, not all 4096, keeps the loop's
+	 * instrumented compares out of every input. */
+	for (unsigned g = 0; g < table->n_gw; g++)
+		ipop_routes_forget(routes, g);
+	ipop_routes_learn(routes, DP_FIXTURE_N_SESS, DP_FIXTURE_ROUTE_SLOT, ctx.now_s);
+}
+
+/* The counters the last input moved, on stderr; then zero them all. */
+static void print_counters(void)
+{
+	for (size_t i = 0; i < ipop_lcore_family.n; i++) {
+		uint64_t v = ipop_counter_get(stats, &ipop_lcore_family.c[i]);
+		if (v != 0)
+			fprintf(stderr, " %s=%" PRIu64, ipop_lcore_family.c[i].name, v);
+	}
+	for (unsigned i = 0; i < IPOP_DROP__MAX; i++)
+		if (stats->drops[i] != 0)
+			fprintf(stderr, " drop:%s=%" PRIu64, ipop_drop_name(i), stats->drops[i]);
+	fprintf(stderr, "\n");
+	memset(stats, 0, sizeof(*stats));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -209,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	reset();
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		m[0] = frame_mbuf(data + 1, size - 1);
 		n = 1;
@@ -217,8 +266,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		n = parse_raw_burst(data + 1, size - 1, m);
 		break;
+	case 2:
+		n = parse_sealed_burst(data + 1, size - 1, m, false);
+		break;
 	default:
-		n = parse_sealed_burst(data + 1, size - 1, m);
+		n = parse_sealed_burst(data + 1, size - 1, m, true);
 		break;
 	}
 	ipop_dp_wan_rx(&ctx, table, m, n);
@@ -236,5 +288,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rte_mempool_avail_count(pool), POOL_N, rte_mempool_avail_count(ind_pool), IND_N);
 		abort();
 	}
+	if (show_counters)
+		print_counters();
 	return 0;
 }

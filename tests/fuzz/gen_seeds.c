@@ -12,6 +12,7 @@
 #include "control/signal/presence.h"
 #include "dataplane/aead.h"
 #include "dataplane/encap.h"
+#include "dataplane/ring.h"
 #include "dataplane/wire.h"
 #include "tests/fuzz/dp_fixture.h"
 #include "tests/fuzz/hs_fixture.h"
@@ -201,6 +202,98 @@ static size_t rec(uint8_t *b, size_t at, int flags, const uint8_t *p, uint32_t l
 	return at + len;
 }
 
+/* A fabric header (wire.h) in front of the frame f[0..len) already at
+ * p + IPOP_FABRIC_HDR_LEN: origin and bound (or destination) as node IDs
+ * ipop_node_id_make(hi, 0). Returns the plaintext's length. */
+static uint32_t fabric(uint8_t *p, uint64_t origin_hi, uint64_t bound_hi, uint8_t hops,
+		       uint32_t len)
+{
+	struct ipop_fabric_hdr *h = (struct ipop_fabric_hdr *)p;
+
+	ipop_node_id_to_bytes(ipop_node_id_make(origin_hi, 0), h->origin);
+	ipop_node_id_to_bytes(ipop_node_id_make(bound_hi, 0), h->bound);
+	h->hops = hops;
+	memset(h->reserved, 0, sizeof(h->reserved));
+	return IPOP_FABRIC_HDR_LEN + len;
+}
+
+/* Flood copies and transit messages (types 4 and 5) that authenticate: sealed
+ * here (mode 0) and sealed by the target (mode 3: flags bits 0-1 session,
+ * bit 2 transit, bits 3-7 counter), one for each way through the fabric
+ * checks of receive.c. Sessions 0 and 1 are A's peer slots 0 and 1. */
+static void seeds_fabric(struct ipop_aead_mgr *mgr, uint8_t *pk, uint8_t *burst)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t src[6] = { 0x52, 0x54, 0, 0, 0xa0, 0x02 };
+	static uint8_t pl[2048];
+	const uint64_t peer0 = DP_FIXTURE_PEER_ID_HI, peer1 = DP_FIXTURE_PEER_ID_HI + 1,
+		       self = DP_FIXTURE_SELF_ID_HI, routed = DP_FIXTURE_ROUTED_ID_HI,
+		       unrouted = DP_FIXTURE_UNROUTED_ID_HI;
+	const int F = 0, T = 4;   /* mode 3 flags: flood, transit */
+	uint32_t n, l;
+	size_t b;
+	int p;
+
+	/* From its origin (peer slot 0), B inside (peer 0, routed): delivered. */
+	n = inner(pl + IPOP_FABRIC_HDR_LEN, bcast, src, 60);
+	l = fabric(pl, peer0, routed, 0, n);
+	p = dp_fixture_seal_type(mgr, 0, IPOP_MSG_FLOOD, 3, pl, l, pk);
+	put_mode("wan_rx", "flood_origin", 0, pk, (size_t)p);
+	/* For B from peer slot 1, its origin: delivered to the LAN. */
+	n = inner(pl + IPOP_FABRIC_HDR_LEN, dp_fixture_lan_mac, src, 80);
+	l = fabric(pl, peer1, self, 0, n);
+	p = dp_fixture_seal_type(mgr, 1, IPOP_MSG_TRANSIT, 4, pl, l, pk);
+	put_mode("wan_rx", "transit_self", 0, pk, (size_t)p);
+
+	/* Sealed by the target. A relayed copy from the routed gateway through
+	 * peer 1 covering the whole ring: learnt, delivered, relayed to peer 0. */
+	n = inner(pl + IPOP_FABRIC_HDR_LEN, bcast, src, 60);
+	l = fabric(pl, routed, peer1, 2, n);
+	b = rec(burst, 0, 1 << 3 | F | 1, pl, l);
+	put_mode("wan_rx", "fabric_flood_relay", 3, burst, b);
+	/* Each flood check fails once: reserved bytes, hops, own origin, bound. */
+	b = 0;
+	l = fabric(pl, peer0, routed, 0, n);
+	pl[IPOP_FABRIC_HDR_LEN - 1] = 1;
+	b = rec(burst, b, 2 << 3 | F | 0, pl, l);
+	l = fabric(pl, routed, routed, IPOP_FABRIC_MAX_HOPS, n);
+	b = rec(burst, b, 3 << 3 | F | 0, pl, l);
+	l = fabric(pl, self, routed, 1, n);
+	b = rec(burst, b, 4 << 3 | F | 0, pl, l);
+	l = fabric(pl, peer0, self, 0, n);
+	b = rec(burst, b, 5 << 3 | F | 0, pl, l);
+	put_mode("wan_rx", "fabric_flood_drops", 3, burst, b);
+	/* Transit: through B towards the routed gateway (relayed by peer 1), the
+	 * same from peer 1 (a loop), to the unrouted one, to one not in the
+	 * directory, to peer 0 (a direct tunnel), and for B itself. */
+	b = 0;
+	n = inner(pl + IPOP_FABRIC_HDR_LEN, dp_fixture_far_mac, src, 70);
+	l = fabric(pl, peer0, routed, 0, n);
+	b = rec(burst, b, 6 << 3 | T | 0, pl, l);
+	l = fabric(pl, peer1, routed, 0, n);
+	b = rec(burst, b, 7 << 3 | T | 1, pl, l);
+	l = fabric(pl, peer0, unrouted, 0, n);
+	b = rec(burst, b, 8 << 3 | T | 0, pl, l);
+	l = fabric(pl, peer0, 0x4000, 0, n);
+	b = rec(burst, b, 9 << 3 | T | 0, pl, l);
+	l = fabric(pl, peer1, peer0, 0, n);
+	b = rec(burst, b, 10 << 3 | T | 1, pl, l);
+	n = inner(pl + IPOP_FABRIC_HDR_LEN, dp_fixture_lan_mac, src, 70);
+	l = fabric(pl, routed, self, 1, n);
+	b = rec(burst, b, 11 << 3 | T | 1, pl, l);
+	put_mode("wan_rx", "fabric_transit_mix", 3, burst, b);
+	/* Transit drops before any lookup: reserved bytes, hops, own origin. */
+	b = 0;
+	l = fabric(pl, peer0, routed, 0, n);
+	pl[IPOP_FABRIC_HDR_LEN - 2] = 1;
+	b = rec(burst, b, 12 << 3 | T | 0, pl, l);
+	l = fabric(pl, peer0, routed, IPOP_FABRIC_MAX_HOPS, n);
+	b = rec(burst, b, 13 << 3 | T | 0, pl, l);
+	l = fabric(pl, self, routed, 1, n);
+	b = rec(burst, b, 14 << 3 | T | 0, pl, l);
+	put_mode("wan_rx", "fabric_transit_drops", 3, burst, b);
+}
+
 static void seeds_dp(struct ipop_aead_mgr *mgr, const struct hs_fixture *hs)
 {
 	static uint8_t fr[2048], pk[2048], f1[2048], f2[2048], burst[8192];
@@ -268,6 +361,7 @@ static void seeds_dp(struct ipop_aead_mgr *mgr, const struct hs_fixture *hs)
 	b = rec(burst, b, 4 << 2 | 1, fr, 10);
 	b = rec(burst, b, 5 << 2 | 2, fr, 60);
 	put_mode("wan_rx", "sealed_mix", 2, burst, b);
+	seeds_fabric(mgr, pk, burst);
 }
 
 /* Append a token (with its NUL) to the seed being made. */
@@ -316,7 +410,11 @@ static void seeds_signal(void)
 {
 	xmpp_ctx_t *ctx;
 	struct ipop_link_msg m = { .ip = htonl(0x0a000001), .port = 51820, .type = IPOP_LINK_SUCC };
-	static const char *const names[] = { "link-request", "link-reply", "link-close", "link-refuse" };
+	static const char *const names[IPOP_LINK_OP__MAX] = {
+		[IPOP_LINK_REQUEST] = "link-request", [IPOP_LINK_REPLY] = "link-reply",
+		[IPOP_LINK_CLOSE] = "link-close", [IPOP_LINK_REFUSE] = "link-refuse",
+		[IPOP_LINK_CANDIDATE] = "link-candidate",
+	};
 
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, NULL);
@@ -326,6 +424,11 @@ static void seeds_signal(void)
 	snprintf(m.reason, sizeof(m.reason), "incoming long links at their cap");
 	for (int op = 0; op < IPOP_LINK_OP__MAX; op++) {
 		m.op = (enum ipop_link_op)op;
+		if (m.op == IPOP_LINK_CANDIDATE) {   /* the last op: the others carry no ICE */
+			snprintf(m.ufrag, sizeof(m.ufrag), "Xq3w");
+			snprintf(m.cand, sizeof(m.cand),
+				 "candidate:1 1 UDP 2130706431 10.0.0.1 51820 typ host");
+		}
 		put_stanza(names[op], 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
 	}
 	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key, NULL));
