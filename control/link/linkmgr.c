@@ -178,10 +178,10 @@ static void drop_peer(struct ipop_linkmgr *lm, struct ipop_link *l, const char *
 	l->endpoint_set = false;
 }
 
-static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
-		     const char *reason)
+static void send_msg_ice(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
+			 const char *reason, bool ice_restart)
 {
-	struct ipop_link_msg m = { .op = op, .type = l->type };
+	struct ipop_link_msg m = { .op = op, .type = l->type, .ice_restart = ice_restart };
 
 	if (reason != NULL)
 		snprintf(m.reason, sizeof(m.reason), "%s", reason);
@@ -195,6 +195,20 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 	}
 	lm->st.sent++;
 	l->told_type = op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY ? l->type : IPOP_LINK_NONE;
+}
+
+static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
+		     const char *reason)
+{
+	send_msg_ice(lm, l, op, reason, false);
+}
+
+static void note_ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
+{
+	lm->st.ice_restarts++;
+	l->ice_restarts++;
+	l->ice_restart_ms = now(lm);
+	snprintf(l->ice_restart_why, sizeof(l->ice_restart_why), "%s", why);
 }
 
 /* Our wish changed on a link that is set up (retyped, or wanted again after
@@ -493,7 +507,8 @@ static void ice_take(struct ipop_linkmgr *lm, struct ipop_link *l, const struct 
 	if (l->remote_ufrag[0] != '\0') {
 		if (!request)
 			return;
-		lm->st.ice_restarts++;
+		note_ice_restart(lm, l, m->ice_restart ? "the member's selected pair stopped answering" :
+				 "the member started over with a new agent");
 		ice_close(lm, l);
 	}
 	if (request)
@@ -519,6 +534,8 @@ static int on_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 	}
 	if (l->cands_rx >= IPOP_LINK_MAX_CANDS) {
 		lm->st.candidates_too_many++;
+		if (lm->env.ice_refused != NULL)
+			lm->env.ice_refused(lm->env.ctx, l, m->cand, -ENOSPC);
 		return -ENOSPC;
 	}
 	l->cands_rx++;
@@ -561,6 +578,13 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 	ice_take(lm, l, m, true);
 	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 	ice_sent(lm, l);
+	if (!fresh && m->ice_restart && l->peer_added &&
+	    (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING)) {
+		/* Only the path went: the sessions stay, the new pair becomes
+		 * their 5-tuple once the new agents select it. */
+		lm->st.ice_restarts_rx++;
+		return 0;
+	}
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
 	    l->peer_added) {
 		/* A request on a live link: the member lost its side (restart);
@@ -735,13 +759,28 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
  * and a request, which makes the member replace its own (ice_take) and answer
  * with it; only one side, or two new agents would each wait for the other's
  * answer to a request it never saw. */
-static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l)
+static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why, bool live)
 {
-	lm->st.ice_restarts++;
+	note_ice_restart(lm, l, why);
 	ice_close(lm, l);
 	ice_open(lm, l);
-	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, live && l->ice != NULL);
 	ice_sent(lm, l);
+}
+
+/* The session still counts as up, but the env sees its pair carry nothing:
+ * restart ICE now, keeping the sessions (a NAT that restarted or moved its
+ * ports took the 5-tuple, not the keys). Only the initiator, as above. */
+static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	char why[80];
+
+	if (l->ice == NULL || !l->initiator || lm->env.ice_path_lost == NULL ||
+	    !lm->env.ice_path_lost(lm->env.ctx, l, why, sizeof(why)))
+		return false;
+	lm->st.ice_path_lost++;
+	ice_restart(lm, l, why, true);
+	return true;
 }
 
 static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
@@ -761,8 +800,11 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 		set_state(lm, l, IPOP_LINK_HANDSHAKING);
 		l->deadline_ms = t + lm->link_timeout_ms;
 		if (l->ice != NULL && l->initiator)
-			ice_restart(lm, l);
+			ice_restart(lm, l, "the session died (nothing received within dead_after)",
+				    false);
+		return;
 	}
+	ice_check_path(lm, l);
 }
 
 void ipop_linkmgr_tick(struct ipop_linkmgr *lm)

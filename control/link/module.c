@@ -281,6 +281,16 @@ static json_object *ice_json(void *ctx, const struct ipop_link *l)
 	return ipop_ice_link_json(&((struct lm_module *)ctx)->ice, l);
 }
 
+static bool ice_path_lost(void *ctx, const struct ipop_link *l, char *why, size_t len)
+{
+	return ipop_ice_link_path_lost(&((struct lm_module *)ctx)->ice, l, why, len);
+}
+
+static void ice_refused(void *ctx, struct ipop_link *l, const char *cand, int err)
+{
+	ipop_ice_link_refused(&((struct lm_module *)ctx)->ice, l, cand, err);
+}
+
 static int ice_candidate(void *ctx, struct ipop_link *l, const char *cand)
 {
 	return ipop_ice_link_candidate(&((struct lm_module *)ctx)->ice, l, cand);
@@ -317,6 +327,8 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		env.ice_candidate = ice_candidate;
 		env.ice_peer_added = ice_peer_added;
 		env.ice_json = ice_json;
+		env.ice_path_lost = ice_path_lost;
+		env.ice_refused = ice_refused;
 	}
 	lmm->m = (struct ipop_module){ .name = "linkmgr", .state = lmm, .stop = lm_stop,
 				       .handle_task = lm_handle, .task_done = lm_done,
