@@ -30,6 +30,9 @@ struct ice_link {
 	struct ipop_ice_pair pair;
 	uint64_t opened_ms, selected_ms;
 	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
+	/* Our candidates as sent, for ipop_ice_link_resend. */
+	char sent[IPOP_LINK_MAX_CANDS][IPOP_ICE_CAND_LEN];
+	unsigned n_sent;
 };
 
 void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct ipop_linkmgr *lm)
@@ -93,6 +96,8 @@ static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 	struct ice_link *k = ctx;
 
 	LOG_DEBUG("link %s: ICE candidate %s", k->l->jid, cand);
+	if (k->n_sent < IPOP_LINK_MAX_CANDS)
+		snprintf(k->sent[k->n_sent++], sizeof(k->sent[0]), "%s", cand);
 	/* Trickled: each goes as it is found; the member takes it once our
 	 * request or reply (sent before gathering started) told it our ufrag. */
 	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
@@ -192,24 +197,43 @@ bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *
 	const struct ice_link *k = l->ice;
 	const struct ipop_peer *p;
 
-	if (k == NULL || !k->have_pair || !l->peer_added ||
-	    (p = ipop_peer_find(il->n, l->key)) == NULL || p->state != IPOP_PEER_UP)
+	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
+	    p->state != IPOP_PEER_UP)
 		return false;
-	if (k->failed) {
+	if (k->have_pair && k->failed) {
 		snprintf(why, len, "the agent's selected pair lost consent (libnice: failed)");
 		return true;
 	}
-	/* Only a pair that carries the tunnel: a relayed pair the fast path does
-	 * not use, or an endpoint that roamed since, says nothing about it. */
-	if (il->restart_after_ms == 0 || !pair_is_peers(k, p))
+	/* A pair that does not carry the tunnel (a relayed one the fast path
+	 * does not use, or an endpoint that roamed since) says nothing about it. */
+	if (il->restart_after_ms == 0 || (k->have_pair && !pair_is_peers(k, p)))
 		return false;
+	/* Silence counts from the later of the peer's last packet and this
+	 * agent's pair (or, without one yet, its opening): an agent that a
+	 * restart opened and that found no pair while the peer stays silent is
+	 * replaced again. */
 	uint64_t now = ipop_now_ms();
-	uint64_t since = p->last_rx_ms > k->selected_ms ? p->last_rx_ms : k->selected_ms;
-	if (now - since < il->restart_after_ms)
+	uint64_t mark = k->have_pair ? k->selected_ms : k->opened_ms;
+	uint64_t since = p->last_rx_ms > mark ? p->last_rx_ms : mark;
+	/* An agent without a pair gets twice as long: its request is sent again
+	 * meanwhile (linkmgr.c ice_resend), within the member's request budget. */
+	if (now - since < (k->have_pair ? 1u : 2u) * il->restart_after_ms)
 		return false;
-	snprintf(why, len, "nothing authenticated from the peer on the selected pair for %llu ms",
-		 (unsigned long long)(now - since));
+	if (k->have_pair)
+		snprintf(why, len, "nothing authenticated from the peer on the selected pair for %llu ms",
+			 (unsigned long long)(now - since));
+	else
+		snprintf(why, len, "no pair and nothing from the peer for %llu ms",
+			 (unsigned long long)(now - since));
 	return true;
+}
+
+void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	struct ice_link *k = l->ice;
+
+	for (unsigned i = 0; k != NULL && i < k->n_sent; i++)
+		ipop_linkmgr_send_candidate(il->lm, l, k->sent[i]);
 }
 
 void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,

@@ -74,6 +74,8 @@ int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, cons
  * agent failed after selecting it. */
 bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *l, char *why,
 			     size_t len);
+/* The linkmgr env's ice_resend: our candidates sent so far, sent again. */
+void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l);
 /* The linkmgr env's ice_refused: a candidate the link manager refused. */
 void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,
 			   int err);

@@ -29,6 +29,12 @@
  * may cost a peer reset and a handshake. */
 #define REQ_WINDOW_MS 10000
 #define REQ_PER_WINDOW 8
+/* A restart='ice' request lost with a dead XMPP connection (the NAT that took
+ * the pair took our TCP mapping too; it comes back within 1-2 s, see
+ * probe_signal) is sent again, with our candidates, every 500 ms while no
+ * answer came, a few times: within the member's request budget above. */
+#define ICE_RESEND_MS 500
+#define ICE_RESENDS 4
 
 const char *ipop_link_state_name(enum ipop_link_state s)
 {
@@ -326,6 +332,18 @@ static bool shed_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l)
 	return true;
 }
 
+/* The member signed in again (a new full JID) on a live link whose ICE we
+ * restarted a moment ago: that request went to its old session, likely dead
+ * with the NAT mapping that the restart is about. Send it again, now. */
+static void ice_member_moved(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice == NULL || !l->initiator || l->ice_restarts == 0 ||
+	    l->state != IPOP_LINK_CONNECTED || now(lm) - l->ice_restart_ms >= lm->link_timeout_ms)
+		return;
+	lm->st.ice_restarts_resent++;
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
+}
+
 int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
 		      enum ipop_link_type type, const char *why)
 {
@@ -335,8 +353,11 @@ int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full
 		return -EINVAL;
 	if (l == NULL && (l = create(lm, jid)) == NULL)
 		return -ENOSPC;
+	bool moved = full != NULL && strlen(full) < sizeof(l->full) && strcmp(full, l->full) != 0;
 	if (full != NULL && strlen(full) < sizeof(l->full))
 		snprintf(l->full, sizeof(l->full), "%s", full);
+	if (moved)
+		ice_member_moved(lm, l);
 	snprintf(l->why, sizeof(l->why), "%s", why ? why : ipop_link_type_name(type));
 	if (l->type != type) {
 		l->type = (uint8_t)type;
@@ -764,8 +785,31 @@ static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l, const char
 	note_ice_restart(lm, l, why);
 	ice_close(lm, l);
 	ice_open(lm, l);
-	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, live && l->ice != NULL);
+	live = live && l->ice != NULL;
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, live);
 	ice_sent(lm, l);
+	l->ice_resends = 0;
+	l->ice_resend_ms = live ? now(lm) + ICE_RESEND_MS : 0;
+}
+
+/* Our restart='ice' request has no answer yet (the member's new agent is
+ * unknown: ice_close cleared remote_ufrag): send it again. A member that took
+ * the first only answers again with the same agent. */
+static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
+{
+	if (l->ice_resend_ms == 0 || t < l->ice_resend_ms)
+		return;
+	if (l->ice == NULL || !l->initiator || l->remote_ufrag[0] != '\0' ||
+	    l->ice_resends >= ICE_RESENDS) {
+		l->ice_resend_ms = 0;
+		return;
+	}
+	l->ice_resends++;
+	l->ice_resend_ms = t + ICE_RESEND_MS;
+	lm->st.ice_restarts_resent++;
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
+	if (lm->env.ice_resend != NULL)
+		lm->env.ice_resend(lm->env.ctx, l);
 }
 
 /* The session still counts as up, but the env sees its pair carry nothing:
@@ -775,8 +819,12 @@ static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
 	char why[80];
 
-	if (l->ice == NULL || !l->initiator || lm->env.ice_path_lost == NULL ||
+	if (l->ice == NULL || lm->env.ice_path_lost == NULL ||
 	    !lm->env.ice_path_lost(lm->env.ctx, l, why, sizeof(why)))
+		return false;
+	if (lm->env.probe_signal != NULL)
+		lm->env.probe_signal(lm->env.ctx);
+	if (!l->initiator)
 		return false;
 	lm->st.ice_path_lost++;
 	ice_restart(lm, l, why, true);
@@ -804,7 +852,8 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 				    false);
 		return;
 	}
-	ice_check_path(lm, l);
+	if (!ice_check_path(lm, l))
+		ice_resend(lm, l, t);
 }
 
 void ipop_linkmgr_tick(struct ipop_linkmgr *lm)

@@ -86,6 +86,10 @@ struct ipop_link {
 	/* ICE restarts on this link (either side's), the last one's time and why. */
 	unsigned ice_restarts;
 	uint64_t ice_restart_ms;
+	/* Our restart='ice' request, sent again until the member answers it
+	 * (ice_resend_ms: when next; 0 none pending), ice_resends times so far. */
+	uint64_t ice_resend_ms;
+	unsigned ice_resends;
 	char ice_restart_why[96];
 	/* The last bad ICE input or failure on this link (the env's text, for
 	 * `show`) and when; its log lines are rate-limited by the env. */
@@ -137,6 +141,12 @@ struct ipop_link_env {
 	 * links of which we are the initiator: true restarts ICE at once
 	 * (restart='ice', the sessions stay), not waiting for dead_after. */
 	bool (*ice_path_lost)(void *ctx, const struct ipop_link *l, char *why, size_t len);
+	/* Optional: our restart='ice' request was sent again; send the agent's
+	 * candidates found so far again too (they may have been lost with it). */
+	void (*ice_resend)(void *ctx, struct ipop_link *l);
+	/* Optional: a path was lost (either side): have signalling check that its
+	 * own connection still works (the same NAT may have dropped it). */
+	void (*probe_signal)(void *ctx);
 	/* `show`: the link's "ice" object (l->ice is set). */
 	json_object *(*ice_json)(void *ctx, const struct ipop_link *l);
 };
@@ -166,6 +176,7 @@ struct ipop_link_env {
 	X(candidates_bad, "ICE candidates the agent refused (libnice could not parse or use it; logged)") \
 	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died or its selected pair stopped answering and we started over with a new agent and a request") \
 	X(ice_path_lost, "ICE restarts we started on a live link because its selected pair stopped answering (restart='ice'; the sessions stay)") \
+	X(ice_restarts_resent, "restart='ice' requests sent again: no answer after 500 ms (up to 4 times, with our candidates; our own XMPP connection may have died with the NAT's mappings and come back since), or at once because the member signed in again (a new full JID)") \
 	X(ice_restarts_rx, "requests with restart='ice' taken on a live link: the member replaced its agent, we replaced ours, the sessions stayed")
 
 struct ipop_linkmgr_stats {

@@ -40,7 +40,8 @@
 	X(roster_items, "members added from the roster") \
 	X(roster_pushes, "roster pushes received") \
 	X(link_tx, "link messages sent") \
-	X(send_failed, "link messages not sent, or not passed on to the link manager")
+	X(send_failed, "link messages not sent, or not passed on to the link manager") \
+	X(probes, "whitespace written to the server because a link's ICE path was lost (a NAT that restarted took our TCP mapping too: the write makes the server reset the dead connection, and we reconnect at once)")
 
 struct ipop_signal_stats {
 	IPOP_SIGNAL_COUNTERS(IPOP_COUNTER_FIELD)
