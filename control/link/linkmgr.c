@@ -807,9 +807,17 @@ static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 	l->ice_resends++;
 	l->ice_resend_ms = t + ICE_RESEND_MS;
 	lm->st.ice_restarts_resent++;
+	/* To the bare JID: the server hands it to every session of the member.
+	 * The full JID we know may be a session the same NAT restart killed
+	 * (the server keeps it until its TCP times out), the member's new one
+	 * unknown to us until its presence arrives. */
+	char full[IPOP_JID_LEN];
+	memcpy(full, l->full, sizeof(full));
+	memcpy(l->full, l->jid, sizeof(l->full));
 	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
 	if (lm->env.ice_resend != NULL)
 		lm->env.ice_resend(lm->env.ctx, l);
+	memcpy(l->full, full, sizeof(l->full));
 }
 
 /* The session still counts as up, but the env sees its pair carry nothing:

@@ -68,22 +68,25 @@ t_wait "b's ICE pair is the tunnel's 5-tuple" 10 ice_in_use b a
 t_check "host-a pings host-b" wait_until 10 pings a b
 echo "before: a -> b ice: $(link_get a b "x['ice']")"
 
-# max_gap_ms LOG T0_MS : the longest gap (ms) between answered pings in LOG
-# (ping -D) from T0_MS on, counting from T0_MS to the first answer.
+# max_gap_ms LOG T0_MS [END_MS] : the longest gap (ms) between answered pings
+# in LOG (ping -D) from T0_MS on, counting from T0_MS to the first answer and,
+# with END_MS, from the last answer to END_MS (a tunnel that never came back).
 max_gap_ms() {
-	python3 - "$1" "$2" <<'EOF'
+	python3 - "$1" "$2" "${3:-0}" <<'EOF'
 import re, sys
 t0 = int(sys.argv[2]) / 1000.0
+end = int(sys.argv[3]) / 1000.0
 ts = [float(m.group(1)) for m in (re.match(r'^\[(\d+\.\d+)\].*bytes from', l)
       for l in open(sys.argv[1])) if m]
 ts = [t for t in ts if t >= t0]
 if not ts:
-    print(-1)
+    print(int((end - t0) * 1000) if end else -1)
     sys.exit(0)
 prev, gap = t0, 0.0
 for t in ts:
     gap = max(gap, t - prev)
     prev = t
+gap = max(gap, end - prev)
 print(int(gap * 1000))
 EOF
 }
@@ -126,8 +129,10 @@ path_change() {
 			break
 		fi
 	done
+	local t_end
+	t_end=$(_t_now_ms)
 	bg_stop "$ping_pid" 5
-	gap=$(max_gap_ms "$log" "$t0")
+	gap=$(max_gap_ms "$log" "$t0" "$t_end")
 	t_wait "$label: a's new pair is the tunnel's 5-tuple" 10 ice_in_use a b
 	t_wait "$label: b's new pair is the tunnel's 5-tuple" 10 ice_in_use b a
 	s1a=$(snap a b)

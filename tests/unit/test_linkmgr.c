@@ -871,6 +871,7 @@ int main(void)
 	ini->n_out = 0;
 	advance(5000, ini, NULL);
 	CHECK(ini->lm.st.ice_restarts_resent == 4 && ini->n_out == 4 && ini->out[3].ice_restart);
+	CHECK(strcmp(ini->out[3].to, rsp->jid) == 0);   /* to the bare JID */
 	CHECK(ini->lm.st.ice_restarts == restarts0 + 1);
 	ini->n_out = 1;   /* the last copy arrives */
 	deliver(ini, rsp);
