@@ -13,8 +13,9 @@
  * reported once per change.
  *
  * Its owner (control/link/ice_link.c) makes a selected direct pair the
- * tunnel's 5-tuple. Not yet (docs/architecture.md, Planned): TURN ChannelData
- * on the fast path, ICE restarts.
+ * tunnel's 5-tuple, and restarts ICE by replacing the agent with a new one
+ * (new credentials, new gathering). Not yet (docs/architecture.md, Planned):
+ * TURN ChannelData on the fast path.
  */
 #ifndef IPOP_CONTROL_ICE_H
 #define IPOP_CONTROL_ICE_H

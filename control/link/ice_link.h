@@ -9,6 +9,9 @@
  * IPOP_ICE_LINK_PORTS]: one port per link, since libnice cannot share a socket
  * between agents. A direct pair the agents select becomes the link's peer's
  * endpoint and source port, so the tunnel rides the NAT bindings ICE opened.
+ * It also judges whether that pair still carries the tunnel (path lost:
+ * the link manager then restarts ICE, docs/signalling.md "Path changes"),
+ * and records and logs (rate-limited) each link's bad ICE input.
  * Without ice { } in the configuration nothing here runs.
  */
 #ifndef IPOP_CONTROL_LINK_ICE_LINK_H
