@@ -16,9 +16,12 @@
  *   IPOP_OP_LINK_SEND      linkmgr -> signal    to, jid         struct ipop_link_msg (op, type, reason)
  *   IPOP_OP_LINK_REPORT    linkmgr -> topology  jid             struct ipop_topo_link_info
  *   IPOP_OP_LINK_LIMITS    topology -> linkmgr  -               unsigned[IPOP_LINK_NTYPES]
+ *   IPOP_OP_SIGNAL_PROBE   linkmgr -> signal    -               -
  *
  * (struct ipop_topo_link_info: control/topology/policy.h; a link's state or one
- * side's wish changed. LINK_LIMITS: caps on incoming links by type, 0 = none.)
+ * side's wish changed. LINK_LIMITS: caps on incoming links by type, 0 = none.
+ * SIGNAL_PROBE: a link's ICE path was lost, maybe with the NAT our XMPP
+ * connection crosses: write to the server so a dead connection shows at once.)
  */
 #ifndef IPOP_CONTROL_TASKS_H
 #define IPOP_CONTROL_TASKS_H
@@ -42,6 +45,7 @@ enum ipop_task_op {
 	IPOP_OP_LINK_SEND,
 	IPOP_OP_LINK_REPORT,
 	IPOP_OP_LINK_LIMITS,
+	IPOP_OP_SIGNAL_PROBE,
 	IPOP_OP__MAX
 };
 

@@ -58,8 +58,13 @@ static void addr_v4(const NiceAddress *na, uint32_t *ip, uint16_t *port)
 static void on_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
 	struct ipop_ice *a = data;
-	gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, c);
 
+	/* A peer-reflexive candidate is learnt from the checks themselves (RFC
+	 * 8445), and libnice ignores one given by signalling: not sent (nor
+	 * accepted: parse_remote). */
+	if (c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
+		return;
+	gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, c);
 	if (sdp == NULL)
 		return;
 	a->st.local_candidates++;
@@ -269,7 +274,8 @@ static bool port_field_ok(const char *cand)
 	return n >= 1 && n <= 5 && p[n] == ' ' && v >= 1 && v <= 65535;
 }
 
-/* The candidate as libnice parses it, or NULL; only UDP over IPv4, component 1. */
+/* The candidate as libnice parses it, or NULL; only UDP over IPv4, component 1,
+ * not peer-reflexive (libnice would ignore it: found by tests/fuzz/fuzz_candidate). */
 static NiceCandidate *parse_remote(struct ipop_ice *a, const char *cand)
 {
 	char line[IPOP_ICE_CAND_LEN + 2];
@@ -282,11 +288,24 @@ static NiceCandidate *parse_remote(struct ipop_ice *a, const char *cand)
 	if (c == NULL)
 		return NULL;
 	if (c->component_id != 1 || c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
-	    nice_address_ip_version(&c->addr) != 4) {
+	    nice_address_ip_version(&c->addr) != 4 || c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE) {
 		nice_candidate_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+int ipop_ice_parse_candidate(struct ipop_ice *a, const char *cand, struct ipop_ice_cand *out)
+{
+	NiceCandidate *c = parse_remote(a, cand);
+
+	if (c == NULL)
+		return -EINVAL;
+	out->type = cand_type(c->type);
+	out->priority = c->priority;
+	addr_v4(&c->addr, &out->ip, &out->port);
+	nice_candidate_free(c);
+	return 0;
 }
 
 int ipop_ice_add_remote_candidate(struct ipop_ice *a, const char *cand)

@@ -14,8 +14,9 @@
  *
  * Its owner (control/link/ice_link.c) makes a selected pair the tunnel's
  * path: a direct pair's 5-tuple, or, with our relayed candidate, the TURN
- * server and the channel libnice bound (control/link/turn_watch.c). Not yet
- * (docs/architecture.md, Planned): ICE restarts.
+ * server and the channel libnice bound (control/link/turn_watch.c); it
+ * restarts ICE by replacing the agent with a new one (new credentials, new
+ * gathering).
  */
 #ifndef IPOP_CONTROL_ICE_H
 #define IPOP_CONTROL_ICE_H
@@ -115,6 +116,20 @@ int ipop_ice_set_remote_credentials(struct ipop_ice *a, const char *ufrag, const
  * 0, -EINVAL (does not parse, not component 1, not UDP, not IPv4; counted in
  * remote_bad) or -ENOSPC (IPOP_ICE_MAX_REMOTE reached; remote_too_many). */
 int ipop_ice_add_remote_candidate(struct ipop_ice *a, const char *cand);
+
+/* A remote candidate as ipop_ice_add_remote_candidate would take it (address
+ * in network order, port in host order). */
+struct ipop_ice_cand {
+	enum ipop_ice_cand_type type;
+	uint32_t priority;
+	uint32_t ip;
+	uint16_t port;
+};
+
+/* Parse CAND exactly as ipop_ice_add_remote_candidate does, without adding it
+ * or counting anything: 0 with *out filled, or -EINVAL (the fuzz target
+ * tests/fuzz/fuzz_candidate.c drives it). */
+int ipop_ice_parse_candidate(struct ipop_ice *a, const char *cand, struct ipop_ice_cand *out);
 
 /* The peer has sent its last candidate. */
 void ipop_ice_remote_done(struct ipop_ice *a);

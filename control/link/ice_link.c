@@ -2,15 +2,23 @@
 #include "control/link/ice_link.h"
 #include "control/log.h"
 #include "control/node.h"
+#include "control/session/handshake.h"
 #include "control/session/peer.h"
 
 #include <rte_byteorder.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* At most one ICE error line a second per link; the others are counted and
+ * their number goes with the next line (a member that sends garbage cannot
+ * flood the log). */
+#define ICE_LOG_EVERY_MS 1000
 
 /* One link's agent: l->ice. */
 struct ice_link {
@@ -24,6 +32,10 @@ struct ice_link {
 	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
 	unsigned relay_cands;          /* relayed local candidates gathered */
 	char turn_error[200];          /* why gathering ended without a relayed candidate */
+	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
+	/* Our candidates as sent, for ipop_ice_link_resend. */
+	char sent[IPOP_LINK_MAX_CANDS][IPOP_ICE_CAND_LEN];
+	unsigned n_sent;
 };
 
 static void apply_pair(struct ipop_ice_links *il, struct ice_link *k);
@@ -52,6 +64,12 @@ void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct 
 	memset(il, 0, sizeof(*il));
 	il->n = n;
 	il->lm = lm;
+	/* Peers send a keepalive every keepalive_s, so one and a half intervals
+	 * without anything from the peer on the pair means at least one is lost
+	 * or the path is gone; less than dead_after, or never. */
+	il->restart_after_ms = c->keepalive_s * 1500u;
+	if (il->restart_after_ms >= c->dead_after_s * 1000u)
+		il->restart_after_ms = 0;
 	il->servers = (struct ipop_ice_servers){
 		.stun_ip = c->ice_stun_ip, .stun_port = c->ice_stun_port,
 		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
@@ -146,12 +164,50 @@ static void on_gathering_done(void *ctx, struct ipop_ice *a)
 	turn_verdict(ctx);
 }
 
+/* Bad input or a failure on l's ICE: recorded for `show` (links[].ice.last_error),
+ * counted, logged at most once a second per link. */
+static void ice_error(struct ipop_ice_links *il, struct ipop_link *l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void ice_error(struct ipop_ice_links *il, struct ipop_link *l, const char *fmt, ...)
+{
+	uint64_t now = ipop_now_ms();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->ice_error, sizeof(l->ice_error), fmt, ap);
+	va_end(ap);
+	l->ice_error_ms = now;
+	il->st.errors++;
+	if (l->ice_log_ms != 0 && now - l->ice_log_ms < ICE_LOG_EVERY_MS) {
+		l->ice_log_quiet++;
+		il->st.errors_unlogged++;
+		return;
+	}
+	if (l->ice_log_quiet != 0)
+		LOG_WARN("link %s: ICE: %s (and %u more since the last line)", l->jid, l->ice_error,
+			 l->ice_log_quiet);
+	else
+		LOG_WARN("link %s: ICE: %s", l->jid, l->ice_error);
+	l->ice_log_ms = now;
+	l->ice_log_quiet = 0;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void on_candidate(void *ctx, struct ipop_ice *a, const char *cand)
 {
 	struct ice_link *k = ctx;
 
 	LOG_DEBUG("link %s: ICE candidate %s", k->l->jid, cand);
 	note_candidate(k, cand);
+	if (k->n_sent < IPOP_LINK_MAX_CANDS)
+		snprintf(k->sent[k->n_sent++], sizeof(k->sent[0]), "%s", cand);
 	/* Trickled: each goes as it is found; the member takes it once our
 	 * request or reply (sent before gathering started) told it our ufrag. */
 	ipop_linkmgr_send_candidate(k->il->lm, k->l, cand);
@@ -201,6 +257,18 @@ static bool pair_is_peers(const struct ipop_ice_links *il, const struct ice_link
 	       p->local_port == t.local_port && p->relay_chan == t.chan;
 }
 
+/* A live session moved to a new pair (an ICE restart keeps the keys): the
+ * initiator runs a handshake over it at once, which proves the pair carries
+ * authenticated traffic both ways and measures its round trip (peer.h:
+ * hs_rtt_ms; libnice 0.1.21 has no API for a pair's RTT). */
+static void rekey_on_pair(struct ipop_ice_links *il, struct ice_link *k, struct ipop_peer *p)
+{
+	if (!k->l->initiator || p->cur == NULL || p->hs_active)
+		return;
+	if (ipop_hs_initiate(il->n, p, ipop_now_ms()) == 0)
+		il->st.pair_handshakes++;
+}
+
 static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 {
 	struct ipop_node *n = il->n;
@@ -225,6 +293,7 @@ static void apply_pair(struct ipop_ice_links *il, struct ice_link *k)
 		il->st.relay_applied++;
 		LOG_INFO("link %s: the tunnel goes through TURN channel 0x%04x", k->l->jid, t.chan);
 	}
+	rekey_on_pair(il, k, p);
 }
 
 void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l)
@@ -242,6 +311,7 @@ static void on_selected(void *ctx, struct ipop_ice *a, const struct ipop_ice_pai
 	k->pair = *p;
 	k->have_pair = true;
 	k->selected_ms = ipop_now_ms();
+	k->selected_wall_ms = wall_ms();
 	inet_ntop(AF_INET, &p->local_ip, lip, sizeof(lip));
 	inet_ntop(AF_INET, &p->remote_ip, rip, sizeof(rip));
 	LOG_INFO("link %s: ICE selected %s %s:%u -> %s %s:%u after %llu ms", k->l->jid,
@@ -258,7 +328,60 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 	k->il->st.ice_failed++;
 	k->failed = true;
 	turn_verdict(k);
-	LOG_WARN("link %s: ICE failed: no candidate pair answered", k->l->jid);
+	ice_error(k->il, k->l, k->have_pair ? "the agent failed: its selected pair lost consent" :
+		  "failed: no candidate pair answered");
+}
+
+bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *l, char *why,
+			     size_t len)
+{
+	const struct ice_link *k = l->ice;
+	const struct ipop_peer *p;
+
+	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
+	    p->state != IPOP_PEER_UP)
+		return false;
+	if (k->have_pair && k->failed) {
+		snprintf(why, len, "the agent's selected pair lost consent (libnice: failed)");
+		return true;
+	}
+	/* A pair that does not carry the tunnel (an endpoint that roamed since,
+	 * a relayed pair whose channel is not known yet) says nothing about it. */
+	if (il->restart_after_ms == 0 || (k->have_pair && !pair_is_peers(il, k, p)))
+		return false;
+	/* Silence counts from the later of the peer's last packet and this
+	 * agent's pair (or, without one yet, its opening): an agent that a
+	 * restart opened and that found no pair while the peer stays silent is
+	 * replaced again. */
+	uint64_t now = ipop_now_ms();
+	uint64_t mark = k->have_pair ? k->selected_ms : k->opened_ms;
+	uint64_t since = p->last_rx_ms > mark ? p->last_rx_ms : mark;
+	/* An agent without a pair gets twice as long: its request is sent again
+	 * meanwhile (linkmgr.c ice_resend), within the member's request budget. */
+	if (now - since < (k->have_pair ? 1u : 2u) * il->restart_after_ms)
+		return false;
+	if (k->have_pair)
+		snprintf(why, len, "nothing authenticated from the peer on the selected pair for %llu ms",
+			 (unsigned long long)(now - since));
+	else
+		snprintf(why, len, "no pair and nothing from the peer for %llu ms",
+			 (unsigned long long)(now - since));
+	return true;
+}
+
+void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l)
+{
+	struct ice_link *k = l->ice;
+
+	for (unsigned i = 0; k != NULL && i < k->n_sent; i++)
+		ipop_linkmgr_send_candidate(il->lm, l, k->sent[i]);
+}
+
+void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,
+			   int err)
+{
+	ice_error(il, l, "candidate refused (%s): %.100s",
+		  err == -ENOSPC ? "the member already sent its 16" : strerror(-err), cand);
 }
 
 int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
@@ -343,7 +466,7 @@ void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
 	ipop_ice_set_controlling(k->agent, ipop_node_id_cmp(il->n->node_id, l->node) < 0);
 	if (ipop_ice_set_remote_credentials(k->agent, m->ufrag, m->pwd) != 0) {
 		il->st.bad_credentials++;
-		LOG_WARN("link %s: ICE: the member's ufrag/pwd were refused by the agent", l->jid);
+		ice_error(il, l, "the member's ufrag/pwd were refused by the agent");
 	}
 }
 
@@ -356,7 +479,8 @@ int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, cons
 		return -ENOENT;
 	r = ipop_ice_add_remote_candidate(k->agent, cand);
 	if (r != 0)
-		LOG_WARN("link %s: ICE candidate refused (%s): %.255s", l->jid, strerror(-r), cand);
+		ice_error(il, l, "candidate refused (%s): %.100s",
+			  r == -ENOSPC ? "the agent has its 16" : "libnice cannot parse or use it", cand);
 	return r;
 }
 
@@ -424,6 +548,47 @@ static void turn_json(const struct ipop_ice_links *il, const struct ice_link *k,
 	json_object_object_add(o, "turn_error", err ? json_object_new_string(err) : NULL);
 }
 
+static json_object *wall_json(uint64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[80];
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+	return json_object_new_string(buf);
+}
+
+/* Restarts and the last error: they outlive the agent (kept in the link). */
+static void restart_json(json_object *o, const struct ipop_link *l, uint64_t now)
+{
+	json_object_object_add(o, "restarts", json_object_new_int64(l->ice_restarts));
+	json_object_object_add(o, "last_restart", l->ice_restarts == 0 ? NULL :
+			       json_object_new_string(l->ice_restart_why));
+	json_object_object_add(o, "last_restart_s_ago", l->ice_restarts == 0 ? NULL :
+			       json_object_new_int64((int64_t)((now - l->ice_restart_ms) / 1000)));
+	json_object_object_add(o, "last_error", l->ice_error[0] == '\0' ? NULL :
+			       json_object_new_string(l->ice_error));
+	json_object_object_add(o, "last_error_s_ago", l->ice_error[0] == '\0' ? NULL :
+			       json_object_new_int64((int64_t)((now - l->ice_error_ms) / 1000)));
+}
+
+/* The round trip of the last handshake we initiated, if it went over this
+ * pair (after it was selected, while it is the tunnel's 5-tuple); null
+ * otherwise: the responder side of a link never measures one. */
+static void rtt_json(json_object *o, const struct ipop_ice_links *il, const struct ice_link *k,
+		     const struct ipop_peer *peer, uint64_t now)
+{
+	bool on_pair = peer != NULL && peer->hs_rtt_at_ms >= k->selected_ms &&
+		       pair_is_peers(il, k, peer);
+
+	json_object_object_add(o, "rtt_ms", on_pair ? json_object_new_int64((int64_t)peer->hs_rtt_ms) :
+			       NULL);
+	json_object_object_add(o, "rtt_s_ago", on_pair ?
+			       json_object_new_int64((int64_t)((now - peer->hs_rtt_at_ms) / 1000)) : NULL);
+}
+
 json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l)
 {
 	const struct ice_link *k = l->ice;
@@ -433,6 +598,7 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 	if (k == NULL)
 		return o;
 	turn_json(il, k, o);
+	restart_json(o, l, now);
 	const struct ipop_ice_stats *st = ipop_ice_stats(k->agent);
 	const char *state = k->have_pair ? "selected" : k->failed ? "failed" :
 			    l->remote_ufrag[0] ? "checking" : "gathering";
@@ -464,7 +630,7 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 			       json_object_new_int64((int64_t)(k->selected_ms - k->opened_ms)));
 	json_object_object_add(o, "selected_s_ago",
 			       json_object_new_int64((int64_t)((now - k->selected_ms) / 1000)));
-	/* libnice 0.1.21 has no API for a pair's round-trip time. */
-	json_object_object_add(o, "rtt_ms", NULL);
+	json_object_object_add(o, "selected_at", wall_json(k->selected_wall_ms));
+	rtt_json(o, il, k, peer, now);
 	return o;
 }

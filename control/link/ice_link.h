@@ -13,12 +13,16 @@
  * endpoint and the agent's port our source port, with the channel libnice
  * bound for the pair's remote address (learnt by control/link/turn_watch.c):
  * the workers then send and receive the tunnel's messages as ChannelData.
+ * It also judges whether that pair still carries the tunnel (path lost:
+ * the link manager then restarts ICE, docs/signalling.md "Path changes"),
+ * and records and logs (rate-limited) each link's bad ICE input.
  * Without ice { } in the configuration nothing here runs.
  */
 #ifndef IPOP_CONTROL_LINK_ICE_LINK_H
 #define IPOP_CONTROL_LINK_ICE_LINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 
@@ -40,7 +44,10 @@
 	X(pairs_applied, "selected pairs that became a peer's endpoint and source port (the tunnel's 5-tuple)") \
 	X(relay_applied, "relayed pairs (our candidate the relay's) that became a peer's path: the TURN server as its endpoint, the tunnel's messages as ChannelData on the channel libnice bound") \
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
-	X(ice_failed, "agents that reached the failed state (no pair answered)")
+	X(ice_failed, "agents that reached the failed state (no pair answered)") \
+	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (initiator; proves the pair and measures its round trip)") \
+	X(errors, "ICE errors recorded on links (`links[].ice.last_error`): candidates refused, credentials refused, agents failed") \
+	X(errors_unlogged, "ICE errors not logged: a link had one logged less than a second before (the next line gives their number)")
 
 struct ipop_ice_link_stats {
 	IPOP_ICE_LINK_COUNTERS(IPOP_COUNTER_FIELD)
@@ -54,6 +61,7 @@ struct ipop_ice_links {
 	struct ipop_node *n;
 	struct ipop_linkmgr *lm;       /* sends our candidates in the link stanzas */
 	struct ipop_ice_servers servers;
+	unsigned restart_after_ms;     /* no rx on the pair this long: path lost; 0 never */
 	struct ipop_ice_link_stats st;
 	struct ipop_turn_watch turn;   /* with ice.turn: node->turn points here */
 	/* The agent holding each port (wan.port + i), once its host candidate
@@ -75,5 +83,16 @@ void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l);
 /* `show`: links[].ice, the link's agent: state, the pair in use, when. */
 json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l);
 int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand);
+/* The linkmgr env's ice_path_lost: l's selected pair carries the tunnel and
+ * nothing authenticated came from the peer for restart_after_ms (1.5
+ * keepalive intervals; never when that is not below dead_after), or the
+ * agent failed after selecting it. */
+bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *l, char *why,
+			     size_t len);
+/* The linkmgr env's ice_resend: our candidates sent so far, sent again. */
+void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l);
+/* The linkmgr env's ice_refused: a candidate the link manager refused. */
+void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,
+			   int err);
 
 #endif

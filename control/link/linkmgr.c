@@ -33,6 +33,12 @@
  * may cost a peer reset and a handshake. */
 #define REQ_WINDOW_MS 10000
 #define REQ_PER_WINDOW 8
+/* A restart='ice' request lost with a dead XMPP connection (the NAT that took
+ * the pair took our TCP mapping too; it comes back within 1-2 s, see
+ * probe_signal) is sent again, with our candidates, every 500 ms while no
+ * answer came, a few times: within the member's request budget above. */
+#define ICE_RESEND_MS 500
+#define ICE_RESENDS 4
 
 const char *ipop_link_state_name(enum ipop_link_state s)
 {
@@ -183,10 +189,10 @@ static void drop_peer(struct ipop_linkmgr *lm, struct ipop_link *l, const char *
 	l->endpoint_set = false;
 }
 
-static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
-		     const char *reason)
+static void send_msg_ice(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
+			 const char *reason, bool ice_restart)
 {
-	struct ipop_link_msg m = { .op = op, .type = l->type };
+	struct ipop_link_msg m = { .op = op, .type = l->type, .ice_restart = ice_restart };
 
 	if (reason != NULL)
 		snprintf(m.reason, sizeof(m.reason), "%s", reason);
@@ -200,6 +206,20 @@ static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_lin
 	}
 	lm->st.sent++;
 	l->told_type = op == IPOP_LINK_REQUEST || op == IPOP_LINK_REPLY ? l->type : IPOP_LINK_NONE;
+}
+
+static void send_msg(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_link_op op,
+		     const char *reason)
+{
+	send_msg_ice(lm, l, op, reason, false);
+}
+
+static void note_ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why)
+{
+	lm->st.ice_restarts++;
+	l->ice_restarts++;
+	l->ice_restart_ms = now(lm);
+	snprintf(l->ice_restart_why, sizeof(l->ice_restart_why), "%s", why);
 }
 
 /* Our wish changed on a link that is set up (retyped, or wanted again after
@@ -319,6 +339,18 @@ static bool shed_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l)
 	return true;
 }
 
+/* The member signed in again (a new full JID) on a live link whose ICE we
+ * restarted a moment ago: that request went to its old session, likely dead
+ * with the NAT mapping that the restart is about. Send it again, now. */
+static void ice_member_moved(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	if (l->ice == NULL || !l->initiator || l->ice_restarts == 0 ||
+	    l->state != IPOP_LINK_CONNECTED || now(lm) - l->ice_restart_ms >= lm->link_timeout_ms)
+		return;
+	lm->st.ice_restarts_resent++;
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
+}
+
 int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
 		      enum ipop_link_type type, const char *why)
 {
@@ -328,8 +360,11 @@ int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full
 		return -EINVAL;
 	if (l == NULL && (l = create(lm, jid)) == NULL)
 		return -ENOSPC;
+	bool moved = full != NULL && strlen(full) < sizeof(l->full) && strcmp(full, l->full) != 0;
 	if (full != NULL && strlen(full) < sizeof(l->full))
 		snprintf(l->full, sizeof(l->full), "%s", full);
+	if (moved)
+		ice_member_moved(lm, l);
 	snprintf(l->why, sizeof(l->why), "%s", why ? why : ipop_link_type_name(type));
 	if (l->type != type) {
 		l->type = (uint8_t)type;
@@ -502,7 +537,8 @@ static void ice_take(struct ipop_linkmgr *lm, struct ipop_link *l, const struct 
 	if (l->remote_ufrag[0] != '\0') {
 		if (!request)
 			return;
-		lm->st.ice_restarts++;
+		note_ice_restart(lm, l, m->ice_restart ? "the member's selected pair stopped answering" :
+				 "the member started over with a new agent");
 		ice_close(lm, l);
 	}
 	if (request)
@@ -528,6 +564,8 @@ static int on_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 	}
 	if (l->cands_rx >= IPOP_LINK_MAX_CANDS) {
 		lm->st.candidates_too_many++;
+		if (lm->env.ice_refused != NULL)
+			lm->env.ice_refused(lm->env.ctx, l, m->cand, -ENOSPC);
 		return -ENOSPC;
 	}
 	l->cands_rx++;
@@ -570,6 +608,13 @@ static int on_request(struct ipop_linkmgr *lm, struct ipop_link *l, const struct
 	ice_take(lm, l, m, true);
 	send_msg(lm, l, IPOP_LINK_REPLY, NULL);
 	ice_sent(lm, l);
+	if (!fresh && m->ice_restart && l->peer_added &&
+	    (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING)) {
+		/* Only the path went: the sessions stay, the new pair becomes
+		 * their 5-tuple once the new agents select it. */
+		lm->st.ice_restarts_rx++;
+		return 0;
+	}
 	if (!fresh && (l->state == IPOP_LINK_CONNECTED || l->state == IPOP_LINK_HANDSHAKING) &&
 	    l->peer_added) {
 		/* A request on a live link: the member lost its side (restart);
@@ -745,13 +790,63 @@ static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint6
  * and a request, which makes the member replace its own (ice_take) and answer
  * with it; only one side, or two new agents would each wait for the other's
  * answer to a request it never saw. */
-static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l)
+static void ice_restart(struct ipop_linkmgr *lm, struct ipop_link *l, const char *why, bool live)
 {
-	lm->st.ice_restarts++;
+	note_ice_restart(lm, l, why);
 	ice_close(lm, l);
 	ice_open(lm, l);
-	send_msg(lm, l, IPOP_LINK_REQUEST, NULL);
+	live = live && l->ice != NULL;
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, live);
 	ice_sent(lm, l);
+	l->ice_resends = 0;
+	l->ice_resend_ms = live ? now(lm) + ICE_RESEND_MS : 0;
+}
+
+/* Our restart='ice' request has no answer yet (the member's new agent is
+ * unknown: ice_close cleared remote_ufrag): send it again. A member that took
+ * the first only answers again with the same agent. */
+static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
+{
+	if (l->ice_resend_ms == 0 || t < l->ice_resend_ms)
+		return;
+	if (l->ice == NULL || !l->initiator || l->remote_ufrag[0] != '\0' ||
+	    l->ice_resends >= ICE_RESENDS) {
+		l->ice_resend_ms = 0;
+		return;
+	}
+	l->ice_resends++;
+	l->ice_resend_ms = t + ICE_RESEND_MS;
+	lm->st.ice_restarts_resent++;
+	/* To the bare JID: the server hands it to every session of the member.
+	 * The full JID we know may be a session the same NAT restart killed
+	 * (the server keeps it until its TCP times out), the member's new one
+	 * unknown to us until its presence arrives. */
+	char full[IPOP_JID_LEN];
+	memcpy(full, l->full, sizeof(full));
+	memcpy(l->full, l->jid, sizeof(l->full));
+	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
+	if (lm->env.ice_resend != NULL)
+		lm->env.ice_resend(lm->env.ctx, l);
+	memcpy(l->full, full, sizeof(l->full));
+}
+
+/* The session still counts as up, but the env sees its pair carry nothing:
+ * restart ICE now, keeping the sessions (a NAT that restarted or moved its
+ * ports took the 5-tuple, not the keys). Only the initiator, as above. */
+static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
+{
+	char why[80];
+
+	if (l->ice == NULL || lm->env.ice_path_lost == NULL ||
+	    !lm->env.ice_path_lost(lm->env.ctx, l, why, sizeof(why)))
+		return false;
+	if (lm->env.probe_signal != NULL)
+		lm->env.probe_signal(lm->env.ctx);
+	if (!l->initiator)
+		return false;
+	lm->st.ice_path_lost++;
+	ice_restart(lm, l, why, true);
+	return true;
 }
 
 static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
@@ -771,8 +866,12 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 		set_state(lm, l, IPOP_LINK_HANDSHAKING);
 		l->deadline_ms = t + lm->link_timeout_ms;
 		if (l->ice != NULL && l->initiator)
-			ice_restart(lm, l);
+			ice_restart(lm, l, "the session died (nothing received within dead_after)",
+				    false);
+		return;
 	}
+	if (!ice_check_path(lm, l))
+		ice_resend(lm, l, t);
 }
 
 void ipop_linkmgr_tick(struct ipop_linkmgr *lm)

@@ -84,6 +84,19 @@ struct ipop_link {
 	char ice_ufrag[IPOP_LINK_UFRAG_LEN], ice_pwd[IPOP_LINK_PWD_LEN];
 	char remote_ufrag[IPOP_LINK_UFRAG_LEN];
 	unsigned cands_rx;
+	/* ICE restarts on this link (either side's), the last one's time and why. */
+	unsigned ice_restarts;
+	uint64_t ice_restart_ms;
+	/* Our restart='ice' request, sent again until the member answers it
+	 * (ice_resend_ms: when next; 0 none pending), ice_resends times so far. */
+	uint64_t ice_resend_ms;
+	unsigned ice_resends;
+	char ice_restart_why[96];
+	/* The last bad ICE input or failure on this link (the env's text, for
+	 * `show`) and when; its log lines are rate-limited by the env. */
+	char ice_error[160];
+	uint64_t ice_error_ms, ice_log_ms;
+	unsigned ice_log_quiet;        /* errors not logged since the last line */
 };
 
 #define IPOP_LINK_MAX_CANDS 16     /* a member's candidates taken per agent of its */
@@ -117,10 +130,24 @@ struct ipop_link_env {
 	void (*ice_sent)(void *ctx, struct ipop_link *l);
 	void (*ice_remote)(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m);
 	void (*ice_close)(void *ctx, struct ipop_link *l);
+	/* Optional: a member's candidate refused before it reached the agent
+	 * (err -ENOSPC: IPOP_LINK_MAX_CANDS already taken); the env reports it. */
+	void (*ice_refused)(void *ctx, struct ipop_link *l, const char *cand, int err);
 	/* A member's candidate for our agent: 0, or -EINVAL if the agent refused it. */
 	int (*ice_candidate)(void *ctx, struct ipop_link *l, const char *cand);
 	/* l's peer was added (a pair ICE selected before may apply now). */
 	void (*ice_peer_added)(void *ctx, struct ipop_link *l);
+	/* Optional: whether the selected pair of l's agent stopped carrying the
+	 * tunnel (the env's evidence; why says what it saw). Asked on connected
+	 * links of which we are the initiator: true restarts ICE at once
+	 * (restart='ice', the sessions stay), not waiting for dead_after. */
+	bool (*ice_path_lost)(void *ctx, const struct ipop_link *l, char *why, size_t len);
+	/* Optional: our restart='ice' request was sent again; send the agent's
+	 * candidates found so far again too (they may have been lost with it). */
+	void (*ice_resend)(void *ctx, struct ipop_link *l);
+	/* Optional: a path was lost (either side): have signalling check that its
+	 * own connection still works (the same NAT may have dropped it). */
+	void (*probe_signal)(void *ctx);
 	/* `show`: the link's "ice" object (l->ice is set). */
 	json_object *(*ice_json)(void *ctx, const struct ipop_link *l);
 };
@@ -148,7 +175,10 @@ struct ipop_link_env {
 	X(candidates_stale, "ICE candidates ignored: no agent on the link, or for another agent of the member's than the one its last request or reply announced (a restart crossed them)") \
 	X(candidates_too_many, "ICE candidates refused: the member already sent IPOP_LINK_MAX_CANDS (16) for its agent") \
 	X(candidates_bad, "ICE candidates the agent refused (libnice could not parse or use it; logged)") \
-	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died and we started over with a new agent and a request")
+	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died or its selected pair stopped answering and we started over with a new agent and a request") \
+	X(ice_path_lost, "ICE restarts we started on a live link because its selected pair stopped answering (restart='ice'; the sessions stay)") \
+	X(ice_restarts_resent, "restart='ice' requests sent again: no answer after 500 ms (up to 4 times, with our candidates; our own XMPP connection may have died with the NAT's mappings and come back since), or at once because the member signed in again (a new full JID)") \
+	X(ice_restarts_rx, "requests with restart='ice' taken on a live link: the member replaced its agent, we replaced ours, the sessions stayed")
 
 struct ipop_linkmgr_stats {
 	IPOP_LINKMGR_COUNTERS(IPOP_COUNTER_FIELD)

@@ -21,6 +21,7 @@ struct lm_module {
 	struct ipop_node *n;
 	struct ipop_ice_links ice;     /* used only with ice { } configured */
 	uint64_t trust_refusals;       /* link stanzas trust refused (for the log's limit) */
+	uint64_t probe_ms;             /* last IPOP_OP_SIGNAL_PROBE sent */
 };
 
 static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
@@ -312,6 +313,36 @@ static json_object *ice_json(void *ctx, const struct ipop_link *l)
 	return ipop_ice_link_json(&((struct lm_module *)ctx)->ice, l);
 }
 
+static bool ice_path_lost(void *ctx, const struct ipop_link *l, char *why, size_t len)
+{
+	return ipop_ice_link_path_lost(&((struct lm_module *)ctx)->ice, l, why, len);
+}
+
+/* At most one probe a second: every lost link of the node asks each tick. */
+static void probe_signal(void *ctx)
+{
+	struct lm_module *lmm = ctx;
+	uint64_t now = ipop_now_ms();
+	struct ipop_task *t;
+
+	if (lmm->probe_ms != 0 && now - lmm->probe_ms < 1000)
+		return;
+	lmm->probe_ms = now;
+	if ((t = ipop_task_new("linkmgr", "signal", IPOP_OP_SIGNAL_PROBE,
+				 json_object_new_object())) != NULL)
+		ipop_task_submit(lmm->m.fw, t);
+}
+
+static void ice_resend(void *ctx, struct ipop_link *l)
+{
+	ipop_ice_link_resend(&((struct lm_module *)ctx)->ice, l);
+}
+
+static void ice_refused(void *ctx, struct ipop_link *l, const char *cand, int err)
+{
+	ipop_ice_link_refused(&((struct lm_module *)ctx)->ice, l, cand, err);
+}
+
 static int ice_candidate(void *ctx, struct ipop_link *l, const char *cand)
 {
 	return ipop_ice_link_candidate(&((struct lm_module *)ctx)->ice, l, cand);
@@ -350,6 +381,10 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		env.ice_candidate = ice_candidate;
 		env.ice_peer_added = ice_peer_added;
 		env.ice_json = ice_json;
+		env.ice_path_lost = ice_path_lost;
+		env.ice_refused = ice_refused;
+		env.probe_signal = probe_signal;
+		env.ice_resend = ice_resend;
 	}
 	lmm->m = (struct ipop_module){ .name = "linkmgr", .state = lmm, .stop = lm_stop,
 				       .handle_task = lm_handle, .task_done = lm_done,

@@ -353,6 +353,8 @@ static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
 		return;
 	}
 	update_endpoint(n, p, src, now);
+	p->hs_rtt_ms = now - p->hs_sent_ms;
+	p->hs_rtt_at_ms = now;
 	make_current(n, p, kp, now, "initiator");
 	p->last_rx_ms = now;
 	/* Published by ipop_table_flush() after this burst of control messages;

@@ -80,6 +80,10 @@ struct ipop_peer {
 	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
 	struct ipop_peer_counters base;
 	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
+	/* The last handshake we initiated and got answered: initiation sent to
+	 * response taken by the control thread (the network's round trip plus up
+	 * to one control tick of queueing on each side), and when. */
+	uint64_t hs_rtt_ms, hs_rtt_at_ms;
 	IPOP_PEER_SESSION_COUNTERS(IPOP_COUNTER_FIELD)
 	char last_error[128];
 };

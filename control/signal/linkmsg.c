@@ -116,6 +116,7 @@ static int parse_port(const char *v, uint16_t *port)
 
 struct attrs {
 	const char *op, *node, *key, *ip, *port, *overlay, *type, *reason, *ufrag, *pwd, *cand;
+	const char *restart;
 };
 
 /* Collect the known attributes; any other one, or a repeated one, is refused. */
@@ -144,6 +145,7 @@ static int collect(xmpp_stanza_t *link, struct attrs *a)
 		else if (strcmp(k, "ufrag") == 0) slot = &a->ufrag;
 		else if (strcmp(k, "pwd") == 0) slot = &a->pwd;
 		else if (strcmp(k, "cand") == 0) slot = &a->cand;
+		else if (strcmp(k, "restart") == 0) slot = &a->restart;
 		if (slot == NULL || *slot != NULL || v == NULL)
 			return -EINVAL;
 		*slot = v;
@@ -237,9 +239,11 @@ static int parse_any_ip(const char *v, size_t len)
  * (RFC 8839 5.1 without extensions, which ipop never sends):
  *   candidate:FOUNDATION 1 UDP PRIORITY ADDRESS PORT typ TYPE [raddr ADDR rport PORT]
  * one space between fields; FOUNDATION 1-32 ice-chars; PRIORITY 1 to 2^32-1;
- * ADDRESS unicast (parse_ip); TYPE host, srflx, prflx or relay; raddr/rport
- * only for the last three. The agent parses it again (control/ice). */
-static int parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN])
+ * ADDRESS unicast (parse_ip); TYPE host, srflx or relay; raddr/rport only for
+ * the last two. Not prflx: a peer-reflexive candidate is learnt from the
+ * checks, and libnice ignores one that is signalled. The agent parses it
+ * again (control/ice). */
+int ipop_linkmsg_parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN])
 {
 	const char *tok[12];
 	size_t len[12], n = 0, vl = strlen(v);
@@ -284,7 +288,6 @@ static int parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN])
 		return -EINVAL;
 	bool host = len[7] == 4 && strncmp(tok[7], "host", 4) == 0;
 	if (!host && !(len[7] == 5 && (strncmp(tok[7], "srflx", 5) == 0 ||
-				       strncmp(tok[7], "prflx", 5) == 0 ||
 				       strncmp(tok[7], "relay", 5) == 0)))
 		return -EINVAL;
 	if (n == 12 && (host || len[8] != 5 || strncmp(tok[8], "raddr", 5) != 0 ||
@@ -312,11 +315,12 @@ static int parse_credentials(const struct attrs *a, struct ipop_link_msg *out,
 static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
 			  enum ipop_linkmsg_reject *why)
 {
-	if (a->key || a->ip || a->port || a->type || a->reason || a->pwd || !a->ufrag || !a->cand)
+	if (a->key || a->ip || a->port || a->type || a->reason || a->pwd || a->restart || !a->ufrag ||
+	    !a->cand)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (parse_ufrag(a->ufrag, out->ufrag) != 0)
 		return reject(why, IPOP_REJ_BAD_ICE_CREDENTIALS);
-	if (parse_candidate(a->cand, out->cand) != 0)
+	if (ipop_linkmsg_parse_candidate(a->cand, out->cand) != 0)
 		return reject(why, IPOP_REJ_BAD_CANDIDATE);
 	return 0;
 }
@@ -326,7 +330,7 @@ static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
 static int parse_release(const struct attrs *a, struct ipop_link_msg *out,
 			 enum ipop_linkmsg_reject *why)
 {
-	if (a->key || a->ip || a->port || a->type || a->ufrag || a->pwd || a->cand)
+	if (a->key || a->ip || a->port || a->type || a->ufrag || a->pwd || a->cand || a->restart)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (out->op == IPOP_LINK_CLOSE)
 		return a->reason ? reject(why, IPOP_REJ_BAD_ATTR) : 0;
@@ -367,6 +371,13 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 		return reject(why, IPOP_REJ_BAD_PORT);
 	if (parse_credentials(&a, out, why) != 0)
 		return -EBADMSG;
+	/* restart='ice': a request that only replaces the sender's ICE agent on a
+	 * live link (its sessions stay); it needs the new agent's credentials. */
+	if (a.restart != NULL) {
+		if (out->op != IPOP_LINK_REQUEST || strcmp(a.restart, "ice") != 0 || a.ufrag == NULL)
+			return reject(why, IPOP_REJ_BAD_ATTR);
+		out->ice_restart = true;
+	}
 	if (!ipop_node_id_eq(ipop_node_id_of_key(out->key), out->node))
 		return reject(why, IPOP_REJ_NODE_KEY_MISMATCH);
 	return 0;
@@ -441,6 +452,8 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 		if (m->ufrag[0] != '\0') {
 			xmpp_stanza_set_attribute(link, "ufrag", m->ufrag);
 			xmpp_stanza_set_attribute(link, "pwd", m->pwd);
+			if (m->op == IPOP_LINK_REQUEST && m->ice_restart)
+				xmpp_stanza_set_attribute(link, "restart", "ice");
 		}
 	}
 	xmpp_stanza_add_child(msg, link);

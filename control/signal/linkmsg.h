@@ -7,7 +7,8 @@
  *           node='<32 hex>' key='<base64 of 32 bytes>' ip='A.B.C.D' port='N'
  *           ufrag='…' pwd='…'/>
  *   </message>
- *   (op='candidate': node, ufrag and cand='candidate:1 1 UDP 2013266431 …')
+ *   (op='candidate': node, ufrag and cand='candidate:1 1 UDP 2013266431 …';
+ *    a request may add restart='ice': docs/signalling.md)
  *
  * docs/signalling.md is the schema: attribute set per op, value syntax, size
  * limit. Anything else is refused with a reason that the caller counts.
@@ -15,6 +16,7 @@
 #ifndef IPOP_CONTROL_LINKMSG_H
 #define IPOP_CONTROL_LINKMSG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <strophe.h>
 
@@ -52,6 +54,10 @@ struct ipop_link_msg {
 	char ufrag[IPOP_LINK_UFRAG_LEN];
 	char pwd[IPOP_LINK_PWD_LEN];
 	char cand[IPOP_LINK_CAND_LEN];       /* candidate only: "candidate:..." */
+	/* request only, with ufrag: restart='ice', the sender replaced its ICE
+	 * agent on a live link because the selected pair stopped answering;
+	 * the sessions stay (control/link/linkmgr.c). */
+	bool ice_restart;
 };
 
 /* Why a stanza was refused: X(enum suffix, name, meaning). Each has a counter in
@@ -88,6 +94,10 @@ const char *ipop_link_op_name(enum ipop_link_op op);
  * lowercase hex digits. 0, or -EINVAL. */
 int ipop_linkmsg_parse_node(const char *v, struct ipop_node_id *id);
 
+
+/* A `cand` attribute's value (docs/signalling.md's candidate grammar): 0 with
+ * the value copied to out, or -EINVAL. */
+int ipop_linkmsg_parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN]);
 
 /* Parse a received <message>. Returns 0 with *out filled; -ENOENT when the
  * message carries no link element (not ours); -EBADMSG with *why set otherwise. */

@@ -750,10 +750,26 @@ static int send_link(struct sig_module *sm, const struct ipop_task *t)
 	return 0;
 }
 
+/* A link lost its ICE path: if the NAT in front of us restarted, our TCP
+ * mapping went with it and the connection is dead without knowing it (the
+ * server's segments are dropped at the NAT). A whitespace keepalive (RFC 6120
+ * 4.6.1) leaves through a new mapping; the server answers it with a reset, so
+ * libstrophe reports the loss now and we reconnect, instead of at the next
+ * stanza we send. */
+static int probe_conn(struct sig_module *sm)
+{
+	if (sm->state != SIG_ONLINE)
+		return 0;
+	xmpp_send_raw_string(sm->conn, " ");
+	sm->st.probes++;
+	return 0;
+}
+
 static void sig_handle(struct ipop_module *mod, struct ipop_task *t)
 {
 	struct sig_module *sm = (struct sig_module *)mod;
-	int r = t->op == IPOP_OP_LINK_SEND ? send_link(sm, t) : -EOPNOTSUPP;
+	int r = t->op == IPOP_OP_LINK_SEND ? send_link(sm, t) :
+		t->op == IPOP_OP_SIGNAL_PROBE ? probe_conn(sm) : -EOPNOTSUPP;
 
 	if (r != 0)
 		sm->st.send_failed++;

@@ -65,10 +65,14 @@ static void check_link(xmpp_stanza_t *st)
 		abort();
 	if (m.op == IPOP_LINK_REQUEST || m.op == IPOP_LINK_REPLY) {
 		if (memcmp(again.key, m.key, 32) != 0 || again.ip != m.ip || again.port != m.port ||
-		    again.type != m.type)
+		    again.type != m.type || again.ice_restart != m.ice_restart ||
+		    strcmp(again.ufrag, m.ufrag) != 0 || strcmp(again.pwd, m.pwd) != 0)
 			abort();
 	}
 	if (m.op == IPOP_LINK_REFUSE && strcmp(again.reason, m.reason) != 0)
+		abort();
+	if (m.op == IPOP_LINK_CANDIDATE &&
+	    (strcmp(again.ufrag, m.ufrag) != 0 || strcmp(again.cand, m.cand) != 0))
 		abort();
 	xmpp_stanza_release(built);
 }

@@ -2,7 +2,7 @@
  * almost valid) inputs made with the same fixtures the targets use, so that
  * the sealed packets authenticate and the handshake messages open.
  *
- *   gen_seeds DIR     writes DIR/{wire,encap,mss,handshake,wan_rx,signal,config}/NAME
+ *   gen_seeds DIR     writes DIR/{wire,encap,mss,handshake,wan_rx,signal,candidate,config}/NAME
  *
  * Deterministic: the same files every run (the handshake fixture replaces
  * libsodium's random source). Thread: one. Test tool only. */
@@ -422,6 +422,12 @@ static void seeds_signal(void)
 		m.key[i] = (uint8_t)(i * 7 + 1);
 	m.node = ipop_node_id_of_key(m.key);
 	snprintf(m.reason, sizeof(m.reason), "incoming long links at their cap");
+	/* ICE: request and reply carry the agent's credentials, candidate one
+	 * candidate (the codec writes only the attributes of each op). */
+	snprintf(m.ufrag, sizeof(m.ufrag), "Ab3+");
+	snprintf(m.pwd, sizeof(m.pwd), "0123456789abcdefABCDEF");
+	snprintf(m.cand, sizeof(m.cand),
+		 "candidate:2 1 UDP 1677721855 198.51.100.7 21034 typ srflx raddr 10.92.1.2 rport 51821");
 	for (int op = 0; op < IPOP_LINK_OP__MAX; op++) {
 		m.op = (enum ipop_link_op)op;
 		if (m.op == IPOP_LINK_CANDIDATE) {   /* the last op: the others carry no ICE */
@@ -433,6 +439,26 @@ static void seeds_signal(void)
 	}
 	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key, NULL));
 	xmpp_ctx_free(ctx);
+}
+
+/* Candidate values as libnice writes them (every type, with and without
+ * raddr/rport, with "a="), and a few that one of the two parsers refuses. */
+static void seeds_candidate(void)
+{
+	static const char *const seeds[][2] = {
+		{ "host", "candidate:1 1 UDP 2013266431 10.92.1.2 51821 typ host" },
+		{ "srflx", "candidate:2 1 UDP 1677721855 198.51.100.7 21034 typ srflx raddr 10.92.1.2 rport 51821" },
+		{ "prflx", "candidate:3 1 UDP 1862270975 198.51.100.7 21035 typ prflx raddr 10.92.1.2 rport 51821" },
+		{ "relay", "candidate:4 1 UDP 16777215 10.91.0.2 49160 typ relay raddr 198.51.100.7 rport 21034" },
+		{ "a-host", "a=candidate:1 1 UDP 2013266431 10.92.1.2 51821 typ host" },
+		{ "tcp", "candidate:5 1 TCP 2013266431 10.92.1.2 9 typ host tcptype active" },
+		{ "ipv6", "candidate:6 1 UDP 2013266431 2001:db8::1 51821 typ host" },
+		{ "component2", "candidate:7 2 UDP 2013266431 10.92.1.2 51822 typ host" },
+		{ "port-too-big", "candidate:8 1 UDP 2013266431 10.92.1.2 99999 typ host" },
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("candidate", seeds[i][0], seeds[i][1], strlen(seeds[i][1]), NULL, 0);
 }
 
 /* Configurations: the smallest valid one, one with every group, one with an error. */
@@ -469,6 +495,7 @@ int main(int argc, char **argv)
 	seeds_mss();
 	seeds_dp(mgr, &hs);
 	seeds_signal();
+	seeds_candidate();
 	seeds_config();
 	ipop_aead_mgr_free(mgr);
 	return failures ? 1 : 0;

@@ -145,10 +145,11 @@ t_check "host-a pings host-c" pings a c
 # ---- 3. a's NAT restarts (every mapping flushed): the tunnel comes back by
 # itself. The flush also cuts gw-a's XMPP connection (its TCP mapping goes with
 # the rest, as in a real NAT reboot), so how long it takes depends on signalling
-# too. When the session over the old pair dies (dead_after, 6 s here) the
-# link's initiator restarts ICE (a new agent and a request, which makes the
-# member start over too); if that exchange is lost, the link fails after
-# link_timeout and is negotiated again. The ping check is not enough here: c
+# too. When nothing comes over the pair for 1.5 keepalive intervals the link's
+# initiator restarts ICE (restart='ice', the sessions stay; signalling is probed
+# and the request sent again until answered: test_nat_path.sh times it); if
+# that fails, the session dies after dead_after (6 s here) and the link starts
+# over, or fails after link_timeout and is negotiated again. The ping check is not enough here: c
 # can carry a-b traffic as transit while the a-b link is down.
 ep0=$(gw_get b "p('gw-a')['endpoint']")
 fails0=$(link_get a b "x['failures']")

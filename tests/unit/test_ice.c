@@ -161,6 +161,8 @@ static void test_refusals(GMainContext *ctx)
 		"candidate:1 1 TCP 2013266431 10.0.0.2 5801 typ host tcptype passive",
 		"candidate:1 1 UDP 2013266431 fe80::1 5801 typ host",       /* IPv6 */
 		"candidate:1 1 UDP 2013266431 10.0.0.2 99999 typ host",
+		/* libnice ignores a signalled peer-reflexive candidate */
+		"candidate:4 1 UDP 1862270975 10.0.0.9 60000 typ prflx raddr 10.0.0.9 rport 60000",
 	};
 
 	s.peer = &s;

@@ -33,6 +33,7 @@ struct sent {
 	uint8_t type;
 	char reason[IPOP_LINK_REASON_LEN];
 	char ufrag[IPOP_LINK_UFRAG_LEN], pwd[IPOP_LINK_PWD_LEN], cand[IPOP_LINK_CAND_LEN];
+	bool ice_restart;
 };
 
 /* One side: its manager, its node's peers, and what it sent. */
@@ -51,6 +52,8 @@ struct side {
 	unsigned ice_opens, ice_closes, ice_sents, ice_remotes, ice_live, out_at_sent;
 	unsigned ice_cands;
 	bool cand_refused;
+	bool path_lost;                /* what ice_path_lost answers */
+	unsigned probes, refused_hooks;
 };
 
 static uint64_t clock_ms = 1000000;
@@ -141,6 +144,7 @@ static int f_send(void *ctx, const struct ipop_link *l, const struct ipop_link_m
 		memcpy(s->out[s->n_out].ufrag, m->ufrag, sizeof(m->ufrag));
 		memcpy(s->out[s->n_out].pwd, m->pwd, sizeof(m->pwd));
 		memcpy(s->out[s->n_out].cand, m->cand, sizeof(m->cand));
+		s->out[s->n_out].ice_restart = m->ice_restart;
 		s->out[s->n_out++].op = m->op;
 	}
 	return 0;
@@ -202,6 +206,22 @@ static void f_ice_close(void *ctx, struct ipop_link *l)
 	s->ice_live--;
 }
 
+static bool f_path_lost(void *ctx, const struct ipop_link *l, char *why, size_t len)
+{
+	snprintf(why, len, "test: path lost");
+	return ((struct side *)ctx)->path_lost;
+}
+
+static void f_probe(void *ctx)
+{
+	((struct side *)ctx)->probes++;
+}
+
+static void f_refused(void *ctx, struct ipop_link *l, const char *cand, int err)
+{
+	((struct side *)ctx)->refused_hooks++;
+}
+
 static void side_init_ice(struct side *s, const char *jid, const char *full, bool ice)
 {
 	struct ipop_link_env env = { .ctx = s, .add_peer = f_add, .set_endpoint = f_set_ep,
@@ -216,6 +236,9 @@ static void side_init_ice(struct side *s, const char *jid, const char *full, boo
 		env.ice_remote = f_ice_remote;
 		env.ice_close = f_ice_close;
 		env.ice_candidate = f_ice_cand;
+		env.ice_path_lost = f_path_lost;
+		env.probe_signal = f_probe;
+		env.ice_refused = f_refused;
 	}
 	ipop_linkmgr_free(&s->lm);
 	memset(s, 0, sizeof(*s));
@@ -257,6 +280,7 @@ static void deliver(struct side *a, struct side *b)
 		memcpy(m.ufrag, a->out[i].ufrag, sizeof(m.ufrag));
 		memcpy(m.pwd, a->out[i].pwd, sizeof(m.pwd));
 		memcpy(m.cand, a->out[i].cand, sizeof(m.cand));
+		m.ice_restart = a->out[i].ice_restart;
 		ipop_linkmgr_on_msg(&b->lm, a->jid, a->full, &m);
 	}
 }
@@ -840,6 +864,54 @@ int main(void)
 	rsp->n_out = 0;
 	ipop_linkmgr_tick(&rsp->lm);
 	CHECK(rsp->lm.st.ice_restarts == 1 && rsp->n_out == 0);
+
+	/* ---- ICE: the selected pair stops answering while the session is up:
+	 * both sides probe signalling; the initiator restarts ICE at once with
+	 * restart='ice' and sends it again every 500 ms while unanswered (4
+	 * times); the member replaces its agent but keeps its sessions */
+	fpeer(ini, rsp->pub, false)->up = true;
+	fpeer(rsp, ini->pub, false)->up = true;
+	advance(200, ini, rsp);
+	CHECK(st(ini, rsp->jid) == IPOP_LINK_CONNECTED && st(rsp, ini->jid) == IPOP_LINK_CONNECTED);
+	ini->n_out = rsp->n_out = 0;
+	unsigned restarts0 = ini->lm.st.ice_restarts, resets0 = fpeer(rsp, ini->pub, false)->resets;
+	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
+	ini->path_lost = rsp->path_lost = true;
+	ipop_linkmgr_tick(&ini->lm);
+	ipop_linkmgr_tick(&rsp->lm);
+	ini->path_lost = rsp->path_lost = false;
+	CHECK(ini->probes == 1 && rsp->probes == 1);
+	CHECK(ini->lm.st.ice_path_lost == 1 && rsp->lm.st.ice_path_lost == 0 && rsp->n_out == 0);
+	CHECK(ini->lm.st.ice_restarts == restarts0 + 1 && li->ice_restarts >= 1);
+	CHECK(strcmp(li->ice_restart_why, "test: path lost") == 0);
+	CHECK(ini->n_out == 1 && ini->out[0].op == IPOP_LINK_REQUEST && ini->out[0].ice_restart);
+	CHECK(st(ini, rsp->jid) == IPOP_LINK_CONNECTED);
+	/* unanswered (lost with a dead XMPP connection): sent again, 3 times */
+	ini->n_out = 0;
+	advance(5000, ini, NULL);
+	CHECK(ini->lm.st.ice_restarts_resent == 4 && ini->n_out == 4 && ini->out[3].ice_restart);
+	CHECK(strcmp(ini->out[3].to, rsp->jid) == 0);   /* to the bare JID */
+	CHECK(ini->lm.st.ice_restarts == restarts0 + 1);
+	ini->n_out = 1;   /* the last copy arrives */
+	deliver(ini, rsp);
+	CHECK(rsp->lm.st.ice_restarts_rx == 1 && strcmp(lr->ice_ufrag, old_r) != 0);
+	CHECK(fpeer(rsp, ini->pub, false)->resets == resets0);   /* sessions kept */
+	CHECK(st(rsp, ini->jid) == IPOP_LINK_CONNECTED);
+	CHECK(strcmp(lr->ice_restart_why, "the member's selected pair stopped answering") == 0);
+	deliver(rsp, ini);
+	CHECK(strcmp(li->remote_ufrag, lr->ice_ufrag) == 0);
+	ini->n_out = 0;
+	advance(3000, ini, NULL);
+	CHECK(ini->n_out == 0);   /* answered: no more copies */
+	/* a candidate over the member's 16 reaches the env's report hook */
+	for (unsigned i = 0; i <= IPOP_LINK_MAX_CANDS; i++) {
+		struct ipop_link_msg cm = msg_of(rsp, IPOP_LINK_CANDIDATE);
+		memcpy(cm.ufrag, lr->ice_ufrag, sizeof(cm.ufrag));
+		snprintf(cm.cand, sizeof(cm.cand), "candidate:1 1 UDP 1 10.0.0.1 %u typ host", 5000 + i);
+		ipop_linkmgr_on_msg(&ini->lm, rsp->jid, rsp->full, &cm);
+	}
+	CHECK(ini->refused_hooks == 1 && ini->lm.st.candidates_too_many == 1);
+
 	ipop_linkmgr_free(&B.lm);
 	CHECK(B.ice_live == 0);
 	side_init(&B, "b@x", "b@x/r");

@@ -350,8 +350,9 @@ int main(int argc, char **argv)
 			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host",
 			"candidate:Ab+/ 1 udp 2013266431 10.0.0.2 5801 typ host",
 			"candidate:3 1 UDP 16777215 198.51.100.9 50000 typ relay raddr 0.0.0.0 rport 0",
-			"candidate:4 1 UDP 1862270975 10.0.0.9 60000 typ prflx raddr 10.0.0.9 rport 60000",
 			/* refused: */
+			/* prflx: learnt in the checks; libnice ignores a signalled one */
+			"candidate:4 1 UDP 1862270975 10.0.0.9 60000 typ prflx raddr 10.0.0.9 rport 60000",
 			"candidate:1 1 UDP 2013266431 10.0.0.2 5801 typ host raddr 1.2.3.4 rport 5",
 			"candidate:1 2 UDP 2013266431 10.0.0.2 5801 typ host",
 			"candidate:1 1 TCP 2013266431 10.0.0.2 5801 typ host",
@@ -379,7 +380,7 @@ int main(int argc, char **argv)
 				 "overlay='testnet' node='%s' ufrag='wX3+' cand='%s'/></message>",
 				 node_hex, cands[i]);
 			int r = try(x, &out, &why);
-			bool good = i < 4;
+			bool good = i < 3;
 			CHECK(good ? r == 0 : (r == -EBADMSG && why == IPOP_REJ_BAD_CANDIDATE));
 			if (good ? r != 0 : r == 0)
 				fprintf(stderr, "candidate case %u: %s\n", i, cands[i]);
