@@ -34,6 +34,7 @@ done
 source "$TOP/tests/netns/lib.sh"
 source "$TOP/tests/netns/ipop.sh"
 source "$TOP/tests/netns/nat.sh"
+source "$TOP/tests/netns/ice_gw.sh"
 log() { printf '%s\n' "$*" >&2; }
 
 DOMAIN=ipop.test
@@ -66,16 +67,6 @@ ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$T_SRV_IP:$COTURN_PORT\";
 	done
 } >&2
 
-online() { [[ "$(gw_get "$1" "d['signalling']['state']" 2>/dev/null)" == online ]]; }
-login_ms() {
-	local t
-	t=$(grep -m1 'signal: logged in as' "${GW_LOG[$1]}" | cut -d' ' -f1) || return 1
-	[[ -n "$t" ]] && echo "${t//./}"
-}
-first_ping() {
-	nsx "host-$1" ip neigh replace "${T_HOST_IP[$2]}" lladdr "${T_HOST_MAC[$2]}" dev eth0 &&
-		nsx "host-$1" ping -c1 -i 0.02 -w 20 "${T_HOST_IP[$2]}" >/dev/null 2>&1 && _t_now_ms
-}
 pair_of() {
 	gw_get "$1" "next((x['ice'].get('local_type','?') + '/' + x['ice'].get('remote_type','?') for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
 }

@@ -23,6 +23,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
 source "$(dirname "$0")/nat.sh"
+source "$(dirname "$0")/ice_gw.sh"
 
 DOMAIN=ipop.test
 GW_XMPP_TLS=false
@@ -48,12 +49,6 @@ topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:3478\"; };"
 done
 
-# link_get SITE MEMBER_SITE PYEXPR : PYEXPR over SITE's link to gw-MEMBER as 'x'.
-link_get() {
-	gw_get "$1" "next((str($3) for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
-}
-link_is() { [[ "$(link_get "$1" "$2" "x['state']" 2>/dev/null)" == "$3" ]]; }
-pings() { nsx "host-$1" ping -c1 -W1 "${T_HOST_IP[$2]}" >/dev/null 2>&1; }
 ice_in_use() { [[ "$(link_get "$1" "$2" "x['ice'].get('in_use')" 2>/dev/null)" == True ]]; }
 deaths() { gw_get "$1" "p('gw-$2')['deaths']"; }
 # The link never left connected: its connects and failures did not move.

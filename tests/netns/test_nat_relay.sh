@@ -21,6 +21,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
 source "$(dirname "$0")/nat.sh"
+source "$(dirname "$0")/ice_gw.sh"
 
 DOMAIN=ipop.test
 GW_XMPP_TLS=false
@@ -83,32 +84,7 @@ nft_count() {
 	echo "$n"
 }
 
-link_get() {
-	gw_get "$1" "next((str($3) for x in d.get('links', []) if x['member'] == 'gw-$2@$DOMAIN'), 'none')"
-}
-link_is() { [[ "$(link_get "$1" "$2" "x['state']" 2>/dev/null)" == "$3" ]]; }
-online() { [[ "$(gw_get "$1" "d['signalling']['state']" 2>/dev/null)" == online ]]; }
-pings() { nsx "host-$1" ping -c1 -W1 "${T_HOST_IP[$2]}" >/dev/null 2>&1; }
 dp() { gw_get "$1" "d['dataplane']['$2']"; }
-first_ping() {
-	nsx "host-$1" ip neigh replace "${T_HOST_IP[$2]}" lladdr "${T_HOST_MAC[$2]}" dev eth0 &&
-		nsx "host-$1" ping -c1 -i 0.02 -w 20 "${T_HOST_IP[$2]}" >/dev/null 2>&1 && _t_now_ms
-}
-login_ms() {
-	local t
-	t=$(grep -m1 'signal: logged in as' "${GW_LOG[$1]}" | cut -d' ' -f1) || return 1
-	[[ -n "$t" ]] && echo "${t//./}"
-}
-report_first_ping() {
-	local tp la lb
-	tp=$(first_ping "$2" "$3") || return 1
-	wait_until 15 online "$2" && wait_until 15 online "$3" || return 1
-	la=$(login_ms "$2") && lb=$(login_ms "$3") || return 1
-	((la > lb)) || la=$lb
-	echo "$1: both gateways online (XMPP login) to the first ping crossing: $((tp - la)) ms"
-	FIRST_PING_MS=$((tp - la))
-}
-matches() { [[ "$1" =~ ^($2)$ ]]; }
 
 # check_relay SITE MEMBER : the link's pair is relayed on at least one side
 # and is the tunnel's path; with our candidate relayed, the peer's endpoint is
