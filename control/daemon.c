@@ -28,6 +28,7 @@
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/fib/table.h"
+#include "control/ice/nice_lib.h"
 #include "control/framework.h"
 #include "control/link/module.h"
 #include "control/log.h"
@@ -317,6 +318,8 @@ static int start_modules(struct ipop_node *n, char *err, size_t errlen)
 
 	if (!c->signal_enabled)
 		return 0;
+	if (c->ice_enabled && (r = ipop_nice_load(err, errlen)) != 0)
+		return r;
 	if ((r = ipop_fw_init(&fw, NULL)) != 0) {
 		snprintf(err, errlen, "controller framework: %s", strerror(-r));
 		return r;

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <nice/agent.h>
 
+#include "control/ice/nice_lib.h"
+
 struct ipop_ice {
 	NiceAgent *agent;
 	guint stream;
@@ -51,8 +53,8 @@ static enum ipop_ice_cand_type cand_type(NiceCandidateType t)
 /* An IPv4 NiceAddress as network-order address and host-order port. */
 static void addr_v4(const NiceAddress *na, uint32_t *ip, uint16_t *port)
 {
-	*ip = nice_address_ip_version(na) == 4 ? na->s.ip4.sin_addr.s_addr : 0;
-	*port = (uint16_t)nice_address_get_port(na);
+	*ip = ipop_nice.address_ip_version(na) == 4 ? na->s.ip4.sin_addr.s_addr : 0;
+	*port = (uint16_t)ipop_nice.address_get_port(na);
 }
 
 static void on_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
@@ -64,7 +66,7 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 	 * accepted: parse_remote). */
 	if (c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
 		return;
-	gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, c);
+	gchar *sdp = ipop_nice.agent_generate_local_candidate_sdp(agent, c);
 	if (sdp == NULL)
 		return;
 	a->st.local_candidates++;
@@ -137,7 +139,7 @@ static int set_servers(struct ipop_ice *a, const struct ipop_ice_servers *s)
 	if (s->turn_user == NULL || s->turn_password == NULL)
 		return -EINVAL;
 	inet_ntop(AF_INET, &s->turn_ip, ip, sizeof(ip));
-	if (!nice_agent_set_relay_info(a->agent, a->stream, 1, ip, s->turn_port, s->turn_user,
+	if (!ipop_nice.agent_set_relay_info(a->agent, a->stream, 1, ip, s->turn_port, s->turn_user,
 				       s->turn_password, NICE_RELAY_TYPE_TURN_UDP))
 		return -EINVAL;
 	return 0;
@@ -151,18 +153,18 @@ static int bind_local(struct ipop_ice *a, const struct ipop_ice_params *p)
 	if (p->port_min == 0 || p->port_max < p->port_min)
 		return -EINVAL;
 	inet_ntop(AF_INET, &p->bind_ip, ip, sizeof(ip));
-	nice_address_init(&na);
+	ipop_nice.address_init(&na);
 	/* Only the WAN address: libnice would otherwise offer every interface. */
-	if (!nice_address_set_from_string(&na, ip) || !nice_agent_add_local_address(a->agent, &na))
+	if (!ipop_nice.address_set_from_string(&na, ip) || !ipop_nice.agent_add_local_address(a->agent, &na))
 		return -EINVAL;
-	nice_agent_set_port_range(a->agent, a->stream, 1, p->port_min, p->port_max);
+	ipop_nice.agent_set_port_range(a->agent, a->stream, 1, p->port_min, p->port_max);
 	return 0;
 }
 
 static int setup(struct ipop_ice *a, const struct ipop_ice_params *p)
 {
 	a->ev = p->ev;
-	a->agent = nice_agent_new_full(p->context != NULL ? p->context : g_main_context_default(),
+	a->agent = ipop_nice.agent_new_full(p->context != NULL ? p->context : g_main_context_default(),
 				       NICE_COMPATIBILITY_RFC5245,
 				       NICE_AGENT_OPTION_ICE_TRICKLE |
 				       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
@@ -170,7 +172,7 @@ static int setup(struct ipop_ice *a, const struct ipop_ice_params *p)
 		return -ENOMEM;
 	g_object_set(a->agent, "controlling-mode", (gboolean)p->controlling, "ice-tcp", FALSE,
 		     "upnp", FALSE, "force-relay", (gboolean)p->force_relay, NULL);
-	a->stream = nice_agent_add_stream(a->agent, 1);
+	a->stream = ipop_nice.agent_add_stream(a->agent, 1);
 	if (a->stream == 0)
 		return -ENOMEM;
 	int r = bind_local(a, p);
@@ -182,7 +184,7 @@ static int setup(struct ipop_ice *a, const struct ipop_ice_params *p)
 	g_signal_connect(a->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), a);
 	g_signal_connect(a->agent, "component-state-changed", G_CALLBACK(on_state), a);
 	g_signal_connect(a->agent, "new-selected-pair-full", G_CALLBACK(on_selected), a);
-	nice_agent_attach_recv(a->agent, a->stream, 1,
+	ipop_nice.agent_attach_recv(a->agent, a->stream, 1,
 			       p->context != NULL ? p->context : g_main_context_default(),
 			       on_recv, a);
 	return 0;
@@ -193,6 +195,12 @@ int ipop_ice_new(const struct ipop_ice_params *p, struct ipop_ice **out)
 	struct ipop_ice *a = calloc(1, sizeof(*a));
 	int r;
 
+	/* Loaded at start-up when ice { } is configured (control/daemon.c);
+	 * here for tools and tests that make agents directly. */
+	if ((r = ipop_nice_load(NULL, 0)) != 0) {
+		free(a);
+		return r;
+	}
 	if (a == NULL)
 		return -ENOMEM;
 	if ((r = setup(a, p)) != 0) {
@@ -205,7 +213,7 @@ int ipop_ice_new(const struct ipop_ice_params *p, struct ipop_ice **out)
 
 int ipop_ice_gather(struct ipop_ice *a)
 {
-	return nice_agent_gather_candidates(a->agent, a->stream) ? 0 : -EADDRINUSE;
+	return ipop_nice.agent_gather_candidates(a->agent, a->stream) ? 0 : -EADDRINUSE;
 }
 
 static int copy_str(char *dst, const char *src)
@@ -222,7 +230,7 @@ int ipop_ice_local_credentials(struct ipop_ice *a, char ufrag[IPOP_ICE_UFRAG_LEN
 	gchar *u = NULL, *p = NULL;
 	int r = -EIO;
 
-	if (nice_agent_get_local_credentials(a->agent, a->stream, &u, &p))
+	if (ipop_nice.agent_get_local_credentials(a->agent, a->stream, &u, &p))
 		r = copy_str(ufrag, u) == 0 && copy_str(pwd, p) == 0 ? 0 : -EINVAL;
 	g_free(u);
 	g_free(p);
@@ -252,7 +260,7 @@ int ipop_ice_set_remote_credentials(struct ipop_ice *a, const char *ufrag, const
 {
 	if (!ice_chars(ufrag, 4) || !ice_chars(pwd, 22))
 		return -EINVAL;
-	return nice_agent_set_remote_credentials(a->agent, a->stream, ufrag, pwd) ? 0 : -EINVAL;
+	return ipop_nice.agent_set_remote_credentials(a->agent, a->stream, ufrag, pwd) ? 0 : -EINVAL;
 }
 
 /* The port field (the sixth: "candidate:F C T P ADDR PORT typ ...") is 1 to
@@ -284,12 +292,12 @@ static NiceCandidate *parse_remote(struct ipop_ice *a, const char *cand)
 	if (strlen(cand) >= IPOP_ICE_CAND_LEN || !port_field_ok(cand))
 		return NULL;
 	snprintf(line, sizeof(line), "%s%s", strncmp(cand, "a=", 2) == 0 ? "" : "a=", cand);
-	c = nice_agent_parse_remote_candidate_sdp(a->agent, a->stream, line);
+	c = ipop_nice.agent_parse_remote_candidate_sdp(a->agent, a->stream, line);
 	if (c == NULL)
 		return NULL;
 	if (c->component_id != 1 || c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
-	    nice_address_ip_version(&c->addr) != 4 || c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE) {
-		nice_candidate_free(c);
+	    ipop_nice.address_ip_version(&c->addr) != 4 || c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE) {
+		ipop_nice.candidate_free(c);
 		return NULL;
 	}
 	return c;
@@ -304,7 +312,7 @@ int ipop_ice_parse_candidate(struct ipop_ice *a, const char *cand, struct ipop_i
 	out->type = cand_type(c->type);
 	out->priority = c->priority;
 	addr_v4(&c->addr, &out->ip, &out->port);
-	nice_candidate_free(c);
+	ipop_nice.candidate_free(c);
 	return 0;
 }
 
@@ -323,8 +331,8 @@ int ipop_ice_add_remote_candidate(struct ipop_ice *a, const char *cand)
 		return -EINVAL;
 	}
 	l = g_slist_append(NULL, c);
-	n = nice_agent_set_remote_candidates(a->agent, a->stream, 1, l);
-	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
+	n = ipop_nice.agent_set_remote_candidates(a->agent, a->stream, 1, l);
+	g_slist_free_full(l, (GDestroyNotify)ipop_nice.candidate_free);
 	if (n != 1) {
 		a->st.remote_bad++;
 		return -EINVAL;
@@ -335,7 +343,7 @@ int ipop_ice_add_remote_candidate(struct ipop_ice *a, const char *cand)
 
 void ipop_ice_remote_done(struct ipop_ice *a)
 {
-	nice_agent_peer_candidate_gathering_done(a->agent, a->stream);
+	ipop_nice.agent_peer_candidate_gathering_done(a->agent, a->stream);
 }
 
 int ipop_ice_selected(const struct ipop_ice *a, struct ipop_ice_pair *p)
@@ -358,10 +366,10 @@ void ipop_ice_free(struct ipop_ice *a)
 	if (a->agent != NULL) {
 		g_signal_handlers_disconnect_by_data(a->agent, a);
 		if (a->stream != 0)
-			nice_agent_attach_recv(a->agent, a->stream, 1, NULL, NULL, NULL);
+			ipop_nice.agent_attach_recv(a->agent, a->stream, 1, NULL, NULL, NULL);
 		/* Closing frees TURN allocations (a refresh with lifetime 0) and the
 		 * sockets on the agent's context; the task holds its own reference. */
-		nice_agent_close_async(a->agent, NULL, NULL);
+		ipop_nice.agent_close_async(a->agent, NULL, NULL);
 		g_object_unref(a->agent);
 	}
 	free(a);
