@@ -111,7 +111,8 @@ const struct ipop_counter_family ipop_port_family = {
 	"ports", "ports[]",
 	"each DPDK port's own statistics, as the device, the kernel socket and the kernel "
 	"interface count them (drivers/port.h): what happened before a frame reached a "
-	"worker or after it left one",
+	"worker or after it left one; the offload host TAP (driver `vtap`, no ethdev) "
+	"reports its kernel interface's packets, bytes and drops",
 	port_counters, IPOP_COUNTER_DIM(port_counters),
 };
 

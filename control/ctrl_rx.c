@@ -91,6 +91,10 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, 
 		return true;
 	}
 	n->cs.hs_mac2_missing++;
+	/* Not worked on: a refusal like the others, logged at most once a second. */
+	ipop_hs_log_refusal(n, now, ip->src_addr, *cookies == 0 ?
+			    "under load, no valid mac2, and this tick's cookie replies used up" :
+			    "under load and no valid mac2: answered with a cookie reply");
 	if (*cookies == 0) {
 		n->cs.hs_cookie_shed++;
 		return false;

@@ -228,7 +228,8 @@ int ipop_port_rx_fd_claim(int fd)
 /* The kernel interface's drop counts (rtnl_link_stats through getifaddrs, in
  * this process's network namespace). They are 32 bits: callers subtract in
  * 32 bits, which stays right across one wrap. */
-static int if_drops(const char *ifname, uint32_t *rx, uint32_t *tx)
+/* The kernel's counters of interface ifname (`ip -s link`). */
+static int if_stats(const char *ifname, struct rtnl_link_stats *out)
 {
 	struct ifaddrs *all, *i;
 	int r = -ENODEV;
@@ -239,14 +240,43 @@ static int if_drops(const char *ifname, uint32_t *rx, uint32_t *tx)
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_PACKET ||
 		    i->ifa_data == NULL || strcmp(i->ifa_name, ifname) != 0)
 			continue;
-		const struct rtnl_link_stats *st = i->ifa_data;
-		*rx = st->rx_dropped;
-		*tx = st->tx_dropped;
+		*out = *(const struct rtnl_link_stats *)i->ifa_data;
 		r = 0;
 		break;
 	}
 	freeifaddrs(all);
 	return r;
+}
+
+static int if_drops(const char *ifname, uint32_t *rx, uint32_t *tx)
+{
+	struct rtnl_link_stats st;
+	int r = if_stats(ifname, &st);
+
+	if (r == 0) {
+		*rx = st.rx_dropped;
+		*tx = st.tx_dropped;
+	}
+	return r;
+}
+
+int ipop_port_tap_stats(const char *ifname, struct ipop_port_stats *s)
+{
+	struct rtnl_link_stats st;
+	int r = if_stats(ifname, &st);
+
+	memset(s, 0, sizeof(*s));
+	if (r != 0)
+		return r;
+	/* The kernel's side turned to ours: what it sent, we received. Its
+	 * counts are 32 bits (rtnl_link_stats) and since the TAP was made. */
+	s->ipackets = st.tx_packets;
+	s->opackets = st.rx_packets;
+	s->ibytes = st.tx_bytes;
+	s->obytes = st.rx_bytes;
+	s->if_rx_dropped = st.rx_dropped;
+	s->if_tx_dropped = st.tx_dropped;
+	return 0;
 }
 
 void ipop_port_sock_stats_poll(struct ipop_port *p)

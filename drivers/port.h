@@ -95,6 +95,11 @@ int ipop_port_rx_fd_claim(int fd);
  * kernel interface's drops. 0 or a negative errno (the device's statistics
  * could not be read). Control thread. */
 int ipop_port_stats(const struct ipop_port *p, struct ipop_port_stats *s);
+/* The same for a TAP that is not a DPDK port (the offload host TAP,
+ * drivers/vtap.h): from its kernel interface's counters (packets and bytes in
+ * each direction, seen from ipopd, and the interface's drops; 32 bits, since
+ * the TAP was made). Control thread. */
+int ipop_port_tap_stats(const char *ifname, struct ipop_port_stats *s);
 
 /* Fold net_af_packet's PACKET_STATISTICS into p (the kernel's counts are 32 bits
  * and reset on read): control calls it at least once a second. A no-op for other

@@ -162,6 +162,27 @@ static json_object *port_json(const char *role, const struct ipop_port *p)
 	return o;
 }
 
+/* The offload host TAP (drivers/vtap.h): no ethdev, so its kernel
+ * interface's counters; the segments and frames it moved are the dataplane's
+ * host_* counters. */
+static json_object *vtap_json(const struct ipop_vtap *v)
+{
+	json_object *o = json_object_new_object();
+	struct ipop_port_stats s;
+	int r = ipop_port_tap_stats(v->ifname, &s);
+
+	JADD(o, "port", json_object_new_string("host"));
+	JADD(o, "device", json_object_new_string("vtap"));
+	JADD(o, "driver", json_object_new_string("vtap (IFF_VNET_HDR, TSO)"));
+	JADD(o, "interface", json_object_new_string(v->ifname));
+	if (r != 0) {
+		JADD(o, "error", json_object_new_string(strerror(-r)));
+		return o;
+	}
+	ipop_counters_json(o, &ipop_port_family, &s);
+	return o;
+}
+
 /* Each port's own statistics (drivers/port.h), as of ipop_node_ports_poll. */
 static json_object *ports_json(const struct ipop_node *n)
 {
@@ -173,6 +194,8 @@ static json_object *ports_json(const struct ipop_node *n)
 	json_object_array_add(arr, port_json("wan_tap", &n->exc));
 	if (n->have_host && n->host.started)
 		json_object_array_add(arr, port_json("host", &n->host));
+	if (n->vtap.fd >= 0)
+		json_object_array_add(arr, vtap_json(&n->vtap));
 	return arr;
 }
 

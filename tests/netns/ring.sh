@@ -75,6 +75,7 @@ ring_testbed() {
 	done
 	t_require "account evil" prosody_adduser evil "$RING_DOMAIN" pw-evil
 	t_require "account evil2" prosody_adduser evil2 "$RING_DOMAIN" pw-evil2
+	t_require "account evil3" prosody_adduser evil3 "$RING_DOMAIN" pw-evil3
 }
 
 # ring_conf SITE [TOPOLOGY_GROUP] : signalling, and a topology { } group if given.
