@@ -3,7 +3,7 @@
 #
 #   ring_testbed N_SITES DOMAIN  sites 1..N_SITES around one router, Prosody (plain
 #                                SASL) with the shared roster group "testnet" of
-#                                gw-1..gw-N_SITES, evil and evil2; accounts; keys
+#                                gw-1..gw-N_SITES, evil, evil2 and evil3; accounts; keys
 #   ring_conf SITE [GROUPS]      SITE's config: signalling, plus GROUPS verbatim
 #                                (a topology { } group)
 #   start_all SITE... / stop_all SITE...   random order; sets LAST_START_MS
@@ -63,6 +63,7 @@ ring_testbed() {
 		for ((i = 1; i <= n; i++)); do echo "gw-$i@$RING_DOMAIN"; done
 		echo "evil@$RING_DOMAIN"
 		echo "evil2@$RING_DOMAIN"
+		echo "evil3@$RING_DOMAIN"
 	} >"$gdir/groups.txt"
 	chmod 644 "$gdir/groups.txt"
 	PROSODY_EXTRA_MODULES="groups"
