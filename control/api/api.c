@@ -144,22 +144,30 @@ static json_object *workers_json(const struct ipop_node *n)
 	return arr;
 }
 
-static json_object *port_json(const char *role, const struct ipop_port *p)
+/* One entry of ports[]: who it is, then its statistics (r: how reading them
+ * went). */
+static json_object *port_entry(const char *role, const char *device, const char *driver,
+			       const char *ifname, int r, const struct ipop_port_stats *s)
 {
 	json_object *o = json_object_new_object();
+
+	JADD(o, "port", json_object_new_string(role));
+	JADD(o, "device", json_object_new_string(device));
+	JADD(o, "driver", json_object_new_string(driver));
+	JADD(o, "interface", ifname[0] ? json_object_new_string(ifname) : NULL);
+	if (r != 0)
+		JADD(o, "error", json_object_new_string(strerror(-r)));
+	else
+		ipop_counters_json(o, &ipop_port_family, s);
+	return o;
+}
+
+static json_object *port_json(const char *role, const struct ipop_port *p)
+{
 	struct ipop_port_stats s;
 	int r = ipop_port_stats(p, &s);
 
-	JADD(o, "port", json_object_new_string(role));
-	JADD(o, "device", json_object_new_string(p->name));
-	JADD(o, "driver", json_object_new_string(p->driver));
-	JADD(o, "interface", p->ifname[0] ? json_object_new_string(p->ifname) : NULL);
-	if (r != 0) {
-		JADD(o, "error", json_object_new_string(strerror(-r)));
-		return o;
-	}
-	ipop_counters_json(o, &ipop_port_family, &s);
-	return o;
+	return port_entry(role, p->name, p->driver, p->ifname, r, &s);
 }
 
 /* The offload host TAP (drivers/vtap.h): no ethdev, so its kernel
@@ -167,20 +175,10 @@ static json_object *port_json(const char *role, const struct ipop_port *p)
  * host_* counters. */
 static json_object *vtap_json(const struct ipop_vtap *v)
 {
-	json_object *o = json_object_new_object();
 	struct ipop_port_stats s;
 	int r = ipop_port_tap_stats(v->ifname, &s);
 
-	JADD(o, "port", json_object_new_string("host"));
-	JADD(o, "device", json_object_new_string("vtap"));
-	JADD(o, "driver", json_object_new_string("vtap (IFF_VNET_HDR, TSO)"));
-	JADD(o, "interface", json_object_new_string(v->ifname));
-	if (r != 0) {
-		JADD(o, "error", json_object_new_string(strerror(-r)));
-		return o;
-	}
-	ipop_counters_json(o, &ipop_port_family, &s);
-	return o;
+	return port_entry("host", "vtap", "vtap (IFF_VNET_HDR, TSO)", v->ifname, r, &s);
 }
 
 /* Each port's own statistics (drivers/port.h), as of ipop_node_ports_poll. */
