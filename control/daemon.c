@@ -137,9 +137,14 @@ static void tick_set(struct ipop_node *n, bool slow)
 /* One tick's work; true if it found any (then the tick stays or gets fast). */
 static bool tick_run(struct ipop_node *n)
 {
-	uint64_t now = ipop_now_ms(), rx = n->cs.ring_rx;
+	uint64_t rx = n->cs.ring_rx;
 
+	/* The clock is read after the drain: a handshake it handled stamps
+	 * p->last_rx_ms with a later time than a clock read before it (under a
+	 * flood the drain takes milliseconds), and the timers would take that
+	 * peer for silent since long ago (test_hs_flood.c test_tick_clock). */
 	ipop_ctrl_rx_drain(n);
+	uint64_t now = ipop_now_ms();
 	ipop_timers_run(n, now);
 	ipop_neigh_timers(n, now);
 	ipop_gateways_expire(n, now, (uint64_t)n->cfg->sig_offline_grace_s * 1000);

@@ -70,6 +70,10 @@ void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct 
 	il->restart_after_ms = c->keepalive_s * 1500u;
 	if (il->restart_after_ms >= c->dead_after_s * 1000u)
 		il->restart_after_ms = 0;
+	/* A keepalive overdue by a quarter interval: the NAT in front of the
+	 * member (or us) may have restarted and taken the XMPP connection with
+	 * it; checking it now gets it back by the time the restart needs it. */
+	il->probe_after_ms = il->restart_after_ms ? c->keepalive_s * 1250u : 0;
 	il->servers = (struct ipop_ice_servers){
 		.stun_ip = c->ice_stun_ip, .stun_port = c->ice_stun_port,
 		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
@@ -332,23 +336,23 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 		  "failed: no candidate pair answered");
 }
 
-bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *l, char *why,
-			     size_t len)
+enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
+						const struct ipop_link *l, char *why, size_t len)
 {
 	const struct ice_link *k = l->ice;
 	const struct ipop_peer *p;
 
 	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
 	    p->state != IPOP_PEER_UP)
-		return false;
+		return IPOP_PATH_OK;
 	if (k->have_pair && k->failed) {
 		snprintf(why, len, "the agent's selected pair lost consent (libnice: failed)");
-		return true;
+		return IPOP_PATH_LOST;
 	}
 	/* A pair that does not carry the tunnel (an endpoint that roamed since,
 	 * a relayed pair whose channel is not known yet) says nothing about it. */
 	if (il->restart_after_ms == 0 || (k->have_pair && !pair_is_peers(il, k, p)))
-		return false;
+		return IPOP_PATH_OK;
 	/* Silence counts from the later of the peer's last packet and this
 	 * agent's pair (or, without one yet, its opening): an agent that a
 	 * restart opened and that found no pair while the peer stays silent is
@@ -358,15 +362,18 @@ bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *
 	uint64_t since = p->last_rx_ms > mark ? p->last_rx_ms : mark;
 	/* An agent without a pair gets twice as long: its request is sent again
 	 * meanwhile (linkmgr.c ice_resend), within the member's request budget. */
-	if (now - since < (k->have_pair ? 1u : 2u) * il->restart_after_ms)
-		return false;
+	uint64_t quiet = now - since;
+	if (k->have_pair && quiet >= il->probe_after_ms && quiet < il->restart_after_ms)
+		return IPOP_PATH_QUIET;
+	if (quiet < (k->have_pair ? 1u : 2u) * il->restart_after_ms)
+		return IPOP_PATH_OK;
 	if (k->have_pair)
 		snprintf(why, len, "nothing authenticated from the peer on the selected pair for %llu ms",
 			 (unsigned long long)(now - since));
 	else
 		snprintf(why, len, "no pair and nothing from the peer for %llu ms",
 			 (unsigned long long)(now - since));
-	return true;
+	return IPOP_PATH_LOST;
 }
 
 void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l)

@@ -62,6 +62,7 @@ struct ipop_ice_links {
 	struct ipop_linkmgr *lm;       /* sends our candidates in the link stanzas */
 	struct ipop_ice_servers servers;
 	unsigned restart_after_ms;     /* no rx on the pair this long: path lost; 0 never */
+	unsigned probe_after_ms;       /* this long: probe signalling; 0 never */
 	struct ipop_ice_link_stats st;
 	struct ipop_turn_watch turn;   /* with ice.turn: node->turn points here */
 	/* The agent holding each port (wan.port + i), once its host candidate
@@ -83,12 +84,13 @@ void ipop_ice_link_peer_added(struct ipop_ice_links *il, struct ipop_link *l);
 /* `show`: links[].ice, the link's agent: state, the pair in use, when. */
 json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ipop_link *l);
 int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand);
-/* The linkmgr env's ice_path_lost: l's selected pair carries the tunnel and
- * nothing authenticated came from the peer for restart_after_ms (1.5
- * keepalive intervals; never when that is not below dead_after), or the
- * agent failed after selecting it. */
-bool ipop_ice_link_path_lost(struct ipop_ice_links *il, const struct ipop_link *l, char *why,
-			     size_t len);
+/* The linkmgr env's ice_path_check. LOST: l's selected pair carries the
+ * tunnel and nothing authenticated came from the peer for restart_after_ms
+ * (1.5 keepalive intervals; never when that is not below dead_after), or the
+ * agent failed after selecting it. QUIET: the silence passed probe_after_ms
+ * (1.25 intervals: a keepalive is overdue). */
+enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
+						const struct ipop_link *l, char *why, size_t len);
 /* The linkmgr env's ice_resend: our candidates sent so far, sent again. */
 void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l);
 /* The linkmgr env's ice_refused: a candidate the link manager refused. */

@@ -340,8 +340,12 @@ static bool shed_over_cap(struct ipop_linkmgr *lm, struct ipop_link *l)
 }
 
 /* The member signed in again (a new full JID) on a live link whose ICE we
- * restarted a moment ago: that request went to its old session, likely dead
- * with the NAT mapping that the restart is about. Send it again, now. */
+ * restarted a moment ago: that request, and the candidates trickled after
+ * it, went to its old session, likely dead with the NAT mapping that the
+ * restart is about. Send them again, now: without our candidates the
+ * member's agent has nothing to check, and our checks cannot open its NAT
+ * (seen in test_nat_path.sh: the request went again, the candidates did not,
+ * and the new agents never found a pair). */
 static void ice_member_moved(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
 	if (l->ice == NULL || !l->initiator || l->ice_restarts == 0 ||
@@ -349,6 +353,8 @@ static void ice_member_moved(struct ipop_linkmgr *lm, struct ipop_link *l)
 		return;
 	lm->st.ice_restarts_resent++;
 	send_msg_ice(lm, l, IPOP_LINK_REQUEST, NULL, true);
+	if (lm->env.ice_resend != NULL)
+		lm->env.ice_resend(lm->env.ctx, l);
 }
 
 int ipop_linkmgr_want(struct ipop_linkmgr *lm, const char *jid, const char *full,
@@ -836,13 +842,18 @@ static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
 	char why[80];
+	enum ipop_path_verdict v;
 
-	if (l->ice == NULL || lm->env.ice_path_lost == NULL ||
-	    !lm->env.ice_path_lost(lm->env.ctx, l, why, sizeof(why)))
+	if (l->ice == NULL || lm->env.ice_path_check == NULL)
 		return false;
+	v = lm->env.ice_path_check(lm->env.ctx, l, why, sizeof(why));
+	if (v == IPOP_PATH_OK)
+		return false;
+	/* Before the restart: the member's connection (or ours) may be dead
+	 * with the same NAT mapping, and the restart needs it back. */
 	if (lm->env.probe_signal != NULL)
 		lm->env.probe_signal(lm->env.ctx);
-	if (!l->initiator)
+	if (v != IPOP_PATH_LOST || !l->initiator)
 		return false;
 	lm->st.ice_path_lost++;
 	ice_restart(lm, l, why, true);

@@ -101,6 +101,13 @@ struct ipop_link {
 
 #define IPOP_LINK_MAX_CANDS 16     /* a member's candidates taken per agent of its */
 
+/* What a connected link's ICE path looks like from its traffic. */
+enum ipop_path_verdict {
+	IPOP_PATH_OK,
+	IPOP_PATH_QUIET,   /* a keepalive is overdue: worth checking signalling */
+	IPOP_PATH_LOST,    /* the pair stopped carrying the tunnel */
+};
+
 struct ipop_link_env {
 	void *ctx;
 	/* Add the peer of l (endpoint only if l->initiator); -EEXIST if the key is
@@ -137,11 +144,13 @@ struct ipop_link_env {
 	int (*ice_candidate)(void *ctx, struct ipop_link *l, const char *cand);
 	/* l's peer was added (a pair ICE selected before may apply now). */
 	void (*ice_peer_added)(void *ctx, struct ipop_link *l);
-	/* Optional: whether the selected pair of l's agent stopped carrying the
+	/* Optional: whether the selected pair of l's agent still carries the
 	 * tunnel (the env's evidence; why says what it saw). Asked on connected
-	 * links of which we are the initiator: true restarts ICE at once
-	 * (restart='ice', the sessions stay), not waiting for dead_after. */
-	bool (*ice_path_lost)(void *ctx, const struct ipop_link *l, char *why, size_t len);
+	 * links: QUIET or LOST probes signalling (either side); LOST on a link
+	 * of which we are the initiator restarts ICE at once (restart='ice', the
+	 * sessions stay), not waiting for dead_after. */
+	enum ipop_path_verdict (*ice_path_check)(void *ctx, const struct ipop_link *l, char *why,
+						 size_t len);
 	/* Optional: our restart='ice' request was sent again; send the agent's
 	 * candidates found so far again too (they may have been lost with it). */
 	void (*ice_resend)(void *ctx, struct ipop_link *l);

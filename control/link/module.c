@@ -313,9 +313,10 @@ static json_object *ice_json(void *ctx, const struct ipop_link *l)
 	return ipop_ice_link_json(&((struct lm_module *)ctx)->ice, l);
 }
 
-static bool ice_path_lost(void *ctx, const struct ipop_link *l, char *why, size_t len)
+static enum ipop_path_verdict ice_path_check(void *ctx, const struct ipop_link *l, char *why,
+					     size_t len)
 {
-	return ipop_ice_link_path_lost(&((struct lm_module *)ctx)->ice, l, why, len);
+	return ipop_ice_link_path_check(&((struct lm_module *)ctx)->ice, l, why, len);
 }
 
 /* At most one probe a second: every lost link of the node asks each tick. */
@@ -381,7 +382,7 @@ struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
 		env.ice_candidate = ice_candidate;
 		env.ice_peer_added = ice_peer_added;
 		env.ice_json = ice_json;
-		env.ice_path_lost = ice_path_lost;
+		env.ice_path_check = ice_path_check;
 		env.ice_refused = ice_refused;
 		env.probe_signal = probe_signal;
 		env.ice_resend = ice_resend;

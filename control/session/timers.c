@@ -49,7 +49,10 @@ static void check_liveness(struct ipop_node *n, struct ipop_peer *p, uint64_t no
 		p->rx_pkts_seen = c.rx_packets;
 		p->last_rx_ms = now;
 	}
-	if (p->state == IPOP_PEER_UP && now - p->last_rx_ms > (uint64_t)n->cfg->dead_after_s * 1000) {
+	/* last_rx_ms may be later than now: a handshake handled after the
+	 * caller read its clock. That peer is not silent. */
+	if (p->state == IPOP_PEER_UP && now > p->last_rx_ms &&
+	    now - p->last_rx_ms > (uint64_t)n->cfg->dead_after_s * 1000) {
 		p->deaths++;
 		ipop_peer_reset(n, p, "no packets within dead_after");
 		p->hs_next_ms = now;

@@ -32,6 +32,8 @@
 #define RUN_MS 20
 #define RECONNECT_BASE_MS 1000
 #define RECONNECT_MAX_MS 60000
+#define PROBE_RECENT_MS 5000       /* a loss this soon after a probe is the probe's finding */
+#define PROBE_RECONNECT_MS 200
 #define ROSTER_NS "jabber:iq:roster"
 #define LOG_REJECTS_FIRST 20
 
@@ -60,6 +62,7 @@ struct sig_module {
 	bool auth_refused;             /* libstrophe saw a SASL failure on this attempt */
 	unsigned attempts;
 	uint64_t next_connect_ms, online_since_ms;
+	uint64_t probe_ms;             /* last probe_conn write, 0: none */
 	char self_bare[IPOP_JID_LEN];
 	char bound[IPOP_JID_LEN];
 	GHashTable *members;           /* bare JID -> struct sig_member */
@@ -581,6 +584,20 @@ static uint64_t reconnect_delay(struct sig_module *sm)
 	return d - d / 4 + randombytes_uniform((uint32_t)(d / 2 + 1));
 }
 
+/* A connection that our own probe_conn found dead was lost to a path change
+ * in front of us (a NAT that restarted or moved its ports), not to the
+ * server: the links waiting on a restart='ice' exchange need it back now, so
+ * the first attempt goes within PROBE_RECONNECT_MS (jittered: every gateway
+ * behind that NAT lost its connection at once). Later attempts back off. */
+static uint64_t first_delay(struct sig_module *sm, bool was_online)
+{
+	if (was_online && sm->probe_ms != 0 && now_ms() - sm->probe_ms < PROBE_RECENT_MS) {
+		sm->st.probe_reconnects++;
+		return randombytes_uniform(PROBE_RECONNECT_MS + 1);
+	}
+	return reconnect_delay(sm);
+}
+
 static const char *stream_error_name(const xmpp_stream_error_t *se)
 {
 	switch (se->type) {
@@ -642,7 +659,8 @@ static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 		return;
 	}
 	/* Disconnected or failed. */
-	if (sm->state == SIG_ONLINE) {
+	bool was_online = sm->state == SIG_ONLINE;
+	if (was_online) {
 		sm->st.disconnects++;
 		if (!sm->stopping)
 			submit(sm, "topology", IPOP_OP_SIGNAL_DOWN, NULL);
@@ -659,7 +677,8 @@ static void on_conn(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
 	sm->release_conn = true;
 	if (sm->stopping)
 		return;
-	uint64_t d = reconnect_delay(sm);
+	uint64_t d = first_delay(sm, was_online);
+	sm->probe_ms = 0;
 	sm->attempts++;
 	sm->next_connect_ms = now_ms() + d;
 	LOG_WARN("signal: %s as %s to %s:%u; retrying in %llu ms", sm->last_error, sm->cfg->sig_jid,
@@ -761,6 +780,7 @@ static int probe_conn(struct sig_module *sm)
 	if (sm->state != SIG_ONLINE)
 		return 0;
 	xmpp_send_raw_string(sm->conn, " ");
+	sm->probe_ms = now_ms();
 	sm->st.probes++;
 	return 0;
 }

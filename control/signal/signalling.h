@@ -43,7 +43,8 @@
 	X(send_failed, "link messages not sent, or not passed on to the link manager") \
 	X(trust_drops, "members taken offline and their link dropped because trust took their key away (another member proved it, their certificate expired or was revoked)") \
 	X(untrusted_other_resource, "presences refused by trust from another resource than the member's online one: the online one stays (a stolen password does not knock the member out)") \
-	X(probes, "whitespace written to the server because a link's ICE path was lost (a NAT that restarted took our TCP mapping too: the write makes the server reset the dead connection, and we reconnect at once)")
+	X(probes, "whitespace written to the server because a link's ICE path was lost (a NAT that restarted took our TCP mapping too: the write makes the server reset the dead connection)") \
+	X(probe_reconnects, "connections that a probe found dead, reconnected within 200 ms instead of the usual back-off (the path in front of us changed, not the server)")
 
 struct ipop_signal_stats {
 	IPOP_SIGNAL_COUNTERS(IPOP_COUNTER_FIELD)

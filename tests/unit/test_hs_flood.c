@@ -21,6 +21,7 @@
 #include "control/session/handshake.h"
 #include "control/session/noise.h"
 #include "control/session/peer.h"
+#include "control/session/timers.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/bridge.h"
 #include "dataplane/encap.h"
+#include "dataplane/routes.h"
 
 static struct ipop_cfg cfg;
 static struct ipop_node node;
@@ -80,6 +83,10 @@ static int node_setup(void)
 	    ipop_aead_mgr_create(&n->aead) != 0)
 		return -1;
 	ipop_publish_init(&n->pub, n->sh.qsbr, &n->sh.table);
+	/* A peer reset (dead_after) flushes what the tables learnt behind it. */
+	if (ipop_bridge_init(&n->sh.bridge, 1024, 300) != 0)
+		return -1;
+	ipop_routes_init(&n->sh.routes, n->sh.bridge.age_s);
 	if (ipop_cookie_checker_init(&n->cookie, n->id.pub, ipop_now_ms()) != 0)
 		return -1;
 	/* The next hop (the WAN gateway) is resolved, as ARP would have made it. */
@@ -315,6 +322,38 @@ static void test_genuine(void)
 	CHECK(node.cs.tables_published > before.tables_published);
 	CHECK(p != NULL && p->next != NULL && p->ip == ip4(10, 91, 3, 2));
 	CHECK(sent_count() == 1);
+}
+
+/* A tick reads its clock, then drains the ring: a handshake from a peer whose
+ * old session is still up here (it restarted) stamps last_rx_ms later than
+ * the tick's clock. The timers must not take that for dead_after's worth of
+ * silence and reset the peer, which retired the session just answered (seen
+ * in test_hs_flood.sh's restart stage: gw-b declared gw-a dead 2 ms before
+ * gw-a's new session came up, and never confirmed it). */
+static void test_tick_clock(void)
+{
+	struct ipop_peer *p = node.peers[0];
+	enum ipop_peer_state was = p->state;
+	unsigned dead_after = cfg.dead_after_s;
+	uint64_t tick_now = ipop_now_ms();
+
+	cfg.dead_after_s = 3;
+	usleep(IPOP_HS_PEER_MIN_MS * 1000 + 50000);
+	p->state = IPOP_PEER_UP;
+	put_peer_init(ip4(10, 91, 3, 2));
+	drain_ms();
+	CHECK(p->next != NULL && p->last_rx_ms > tick_now);
+	uint64_t deaths = p->deaths;
+	struct ipop_keypair *answered = p->next;
+	ipop_timers_run(&node, tick_now);
+	CHECK(p->deaths == deaths && p->state == IPOP_PEER_UP && p->next == answered);
+	/* Real silence still kills it. */
+	ipop_timers_run(&node, p->last_rx_ms + (uint64_t)cfg.dead_after_s * 1000 + 1);
+	CHECK(p->deaths == deaths + 1 && p->state != IPOP_PEER_UP && p->next == NULL);
+	ipop_hs_abandon(&node, p);   /* the initiation that reset queued: not ours to test */
+	p->state = was;
+	cfg.dead_after_s = dead_after;
+	sent_count();
 }
 
 /* The per-source bucket on a clock of our own: a burst, then the rate; a
@@ -832,6 +871,7 @@ int main(int argc, char **argv)
 	CHECK(node_setup() == 0);
 	test_srclim();
 	test_genuine();
+	test_tick_clock();
 	test_budget();
 	test_src_flood();
 	test_peer_limit();

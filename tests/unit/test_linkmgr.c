@@ -52,8 +52,9 @@ struct side {
 	unsigned ice_opens, ice_closes, ice_sents, ice_remotes, ice_live, out_at_sent;
 	unsigned ice_cands;
 	bool cand_refused;
-	bool path_lost;                /* what ice_path_lost answers */
+	enum ipop_path_verdict path;   /* what ice_path_check answers */
 	unsigned probes, refused_hooks;
+	unsigned cand_resends;          /* ice_resend: our candidates sent again */
 };
 
 static uint64_t clock_ms = 1000000;
@@ -183,6 +184,11 @@ static void f_ice_sent(void *ctx, struct ipop_link *l)
 	s->out_at_sent = s->n_out;
 }
 
+static void f_ice_resend(void *ctx, struct ipop_link *l)
+{
+	((struct side *)ctx)->cand_resends++;
+}
+
 static void f_ice_remote(void *ctx, struct ipop_link *l, const struct ipop_link_msg *m)
 {
 	((struct side *)ctx)->ice_remotes++;
@@ -206,10 +212,11 @@ static void f_ice_close(void *ctx, struct ipop_link *l)
 	s->ice_live--;
 }
 
-static bool f_path_lost(void *ctx, const struct ipop_link *l, char *why, size_t len)
+static enum ipop_path_verdict f_path_check(void *ctx, const struct ipop_link *l, char *why,
+					   size_t len)
 {
 	snprintf(why, len, "test: path lost");
-	return ((struct side *)ctx)->path_lost;
+	return ((struct side *)ctx)->path;
 }
 
 static void f_probe(void *ctx)
@@ -236,9 +243,10 @@ static void side_init_ice(struct side *s, const char *jid, const char *full, boo
 		env.ice_remote = f_ice_remote;
 		env.ice_close = f_ice_close;
 		env.ice_candidate = f_ice_cand;
-		env.ice_path_lost = f_path_lost;
+		env.ice_path_check = f_path_check;
 		env.probe_signal = f_probe;
 		env.ice_refused = f_refused;
+		env.ice_resend = f_ice_resend;
 	}
 	ipop_linkmgr_free(&s->lm);
 	memset(s, 0, sizeof(*s));
@@ -876,10 +884,18 @@ int main(void)
 	ini->n_out = rsp->n_out = 0;
 	unsigned restarts0 = ini->lm.st.ice_restarts, resets0 = fpeer(rsp, ini->pub, false)->resets;
 	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
-	ini->path_lost = rsp->path_lost = true;
+	/* a keepalive overdue: both sides check signalling, nobody restarts */
+	ini->path = rsp->path = IPOP_PATH_QUIET;
 	ipop_linkmgr_tick(&ini->lm);
 	ipop_linkmgr_tick(&rsp->lm);
-	ini->path_lost = rsp->path_lost = false;
+	CHECK(ini->probes == 1 && rsp->probes == 1);
+	CHECK(ini->lm.st.ice_path_lost == 0 && ini->n_out == 0 && rsp->n_out == 0);
+	CHECK(ini->lm.st.ice_restarts == restarts0);
+	ini->probes = rsp->probes = 0;
+	ini->path = rsp->path = IPOP_PATH_LOST;
+	ipop_linkmgr_tick(&ini->lm);
+	ipop_linkmgr_tick(&rsp->lm);
+	ini->path = rsp->path = IPOP_PATH_OK;
 	CHECK(ini->probes == 1 && rsp->probes == 1);
 	CHECK(ini->lm.st.ice_path_lost == 1 && rsp->lm.st.ice_path_lost == 0 && rsp->n_out == 0);
 	CHECK(ini->lm.st.ice_restarts == restarts0 + 1 && li->ice_restarts >= 1);
@@ -892,7 +908,19 @@ int main(void)
 	CHECK(ini->lm.st.ice_restarts_resent == 4 && ini->n_out == 4 && ini->out[3].ice_restart);
 	CHECK(strcmp(ini->out[3].to, rsp->jid) == 0);   /* to the bare JID */
 	CHECK(ini->lm.st.ice_restarts == restarts0 + 1);
-	ini->n_out = 1;   /* the last copy arrives */
+	CHECK(ini->cand_resends == 4);
+	/* the member signs in again (a new full JID) before it answered: the
+	 * request goes to its new session at once, and so do the candidates
+	 * that went to the dead one (without them its agent has nothing to
+	 * check, and our checks cannot cross its NAT first) */
+	char moved_full[] = "member-new-session";
+	snprintf(moved_full, sizeof(moved_full), "%s/2", rsp->jid);
+	ini->n_out = 0;
+	CHECK(ipop_linkmgr_want(&ini->lm, rsp->jid, moved_full, li->type, "test") == 0);
+	CHECK(ini->lm.st.ice_restarts_resent == 5 && ini->cand_resends == 5);
+	CHECK(ini->n_out >= 1 && ini->out[0].op == IPOP_LINK_REQUEST && ini->out[0].ice_restart);
+	CHECK(strcmp(ini->out[0].to, moved_full) == 0);
+	ini->n_out = 1;   /* that copy arrives */
 	deliver(ini, rsp);
 	CHECK(rsp->lm.st.ice_restarts_rx == 1 && strcmp(lr->ice_ufrag, old_r) != 0);
 	CHECK(fpeer(rsp, ini->pub, false)->resets == resets0);   /* sessions kept */
