@@ -302,8 +302,14 @@ static int load_trust(struct ipop_node *n, const struct ipop_cfg *c, char *err, 
 			snprintf(err, errlen, "too many static peers for the trust table");
 			return -ENOSPC;
 		}
-	if (!c->sig_has_ca)
+	if (!c->sig_has_ca) {
+		if (c->sig_bindings_file[0] != '\0' &&
+		    ipop_trust_set_store(n->trust, c->sig_bindings_file, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "signal.bindings_file: %.400s", e);
+			return -EINVAL;
+		}
 		return 0;
+	}
 	ipop_trust_set_ca(n->trust, c->sig_ca);
 	if (c->sig_revocations[0] != '\0' &&
 	    ipop_trust_load_revocations(n->trust, c->sig_revocations, e, sizeof(e)) != 0) {

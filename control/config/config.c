@@ -926,14 +926,17 @@ static int parse_trust(struct ctx *c, config_setting_t *g)
 {
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *ca = member(g, "ca"), *cert = member(g, "certificate");
-	config_setting_t *rev = member(g, "revocations");
+	config_setting_t *rev = member(g, "revocations"), *bf = member(g, "bindings_file");
 	int rc;
 
 	if (ca == NULL) {
 		if (cert != NULL || rev != NULL)
 			return fail_at(c, cert != NULL ? cert : rev, "has no meaning without ca");
-		return 0;
+		return conv_str(c, bf, cfg->sig_bindings_file, sizeof(cfg->sig_bindings_file));
 	}
+	if (bf != NULL)
+		return fail_at(c, bf, "has no meaning with ca (certificates decide which key a "
+			       "member holds)");
 	if ((rc = conv_ca(c, ca, cfg->sig_ca)) < 0)
 		return rc;
 	cfg->sig_has_ca = true;
@@ -950,7 +953,7 @@ static int parse_signal(struct ctx *c, const config_setting_t *root)
 {
 	static const char *const known[] = { "jid", "password", "server", "port", "tls",
 					     "tls_trust", "offline_grace", "link_timeout", "ca",
-					     "certificate", "revocations" };
+					     "certificate", "revocations", "bindings_file" };
 	struct ipop_cfg *cfg = c->cfg;
 	config_setting_t *g, *s;
 	int rc;

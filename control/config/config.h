@@ -124,6 +124,7 @@ struct ipop_cfg {
 	uint8_t sig_ca[32];                    /* ca = "<base64 Ed25519 public key>" */
 	char sig_certificate[IPOP_CFG_PATH_LEN];   /* certificate = "/path" (required with ca) */
 	char sig_revocations[IPOP_CFG_PATH_LEN];   /* revocations = "/path" ("" none) */
+	char sig_bindings_file[IPOP_CFG_PATH_LEN]; /* bindings_file = "/path" ("" none; no ca) */
 
 	/* ice { } : NAT traversal servers for signalled links; only with signal { }.
 	 * The links' ICE agents take ports wan_port + 1 .. + IPOP_CFG_ICE_PORTS. */

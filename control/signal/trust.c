@@ -5,6 +5,7 @@
  * may look at the trust state but never changes it.
  */
 #include "control/signal/trust.h"
+#include "control/signal/trust_store.h"
 #include "control/config/identity.h"
 #include "control/counters.h"
 #include "control/log.h"
@@ -23,6 +24,7 @@
 struct binding {
 	uint8_t key[32];
 	bool proven;                  /* a handshake with key completed */
+	bool accepted;                /* an operator accepted key (ipop_trust_accept) */
 	bool certified;               /* a CA certificate vouches for key */
 	uint64_t serial, not_after;   /* the certificate's, when certified */
 };
@@ -46,6 +48,8 @@ struct ipop_trust {
 	GHashTable *pending;          /* bare JID -> struct pending (the latest refused key) */
 	ipop_trust_lost_hook lost;
 	void *hook_ctx;
+	char *store;                  /* signal.bindings_file, NULL: bindings in memory only */
+	bool store_failing;           /* the last write failed (logged once until one works) */
 	struct ipop_trust_stats st;
 };
 
@@ -84,6 +88,7 @@ void ipop_trust_free(struct ipop_trust *t)
 	g_hash_table_destroy(t->bind);
 	g_hash_table_destroy(t->pending);
 	free(t->revoked);
+	free(t->store);
 	free(t);
 }
 
@@ -215,6 +220,102 @@ static void fingerprint(const uint8_t key[32], char out[IPOP_NODE_ID_HEX_LEN + 1
 	ipop_node_id_format(ipop_node_id_of_key(key), out, IPOP_NODE_ID_HEX_LEN + 1);
 }
 
+/* ---- signal.bindings_file (trust_store.h) ---- */
+
+/* What a restart must keep: bindings a handshake proved or an operator
+ * accepted. A first-seen, unproven binding is not kept (it may be a
+ * squatter's claim; after a restart the member binds again on first use, as
+ * it did the first time), nor a certified one (its certificate decides). */
+static bool kept(const struct binding *b)
+{
+	return !b->certified && (b->proven || b->accepted);
+}
+
+static int write_store(struct ipop_trust *t, char *err, size_t errlen)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	struct ipop_trust_rec *recs;
+	size_t n = 0;
+
+	recs = g_new0(struct ipop_trust_rec, g_hash_table_size(t->bind) + 1);
+	g_hash_table_iter_init(&it, t->bind);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct binding *b = v;
+		if (!kept(b) || n == IPOP_TRUST_STORE_MAX)
+			continue;
+		snprintf(recs[n].jid, sizeof(recs[n].jid), "%s", (const char *)k);
+		memcpy(recs[n].key, b->key, 32);
+		recs[n++].proven = b->proven;
+	}
+	int rc = ipop_trust_store_write(t->store, recs, n, err, errlen);
+	sodium_memzero(recs, sizeof(*recs) * (g_hash_table_size(t->bind) + 1));
+	g_free(recs);
+	if (rc == 0)
+		t->st.store_writes++;
+	return rc;
+}
+
+/* After a change of what kept() covers. A failure keeps the bindings in
+ * memory (the node goes on) and is logged once until a write works again. */
+static void persist(struct ipop_trust *t)
+{
+	char err[512];
+
+	if (t->store == NULL)
+		return;
+	if (write_store(t, err, sizeof(err)) == 0) {
+		if (t->store_failing)
+			LOG_INFO("trust: signal.bindings_file written again");
+		t->store_failing = false;
+		return;
+	}
+	t->st.store_failures++;
+	if (!t->store_failing)
+		LOG_ERR("trust: cannot write signal.bindings_file: %s (the bindings hold in "
+			  "memory; a restart would forget the changes since the last write)", err);
+	t->store_failing = true;
+}
+
+static int store_add(void *ctx, const struct ipop_trust_rec *r)
+{
+	struct ipop_trust *t = ctx;
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (g_hash_table_contains(t->bind, r->jid))
+		return -EEXIST;
+	g_hash_table_iter_init(&it, t->bind);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (sodium_memcmp(((struct binding *)v)->key, r->key, 32) == 0)
+			return -EEXIST;
+	if (is_static(t, r->key) || sodium_memcmp(r->key, t->own_key, 32) == 0)
+		return -EPERM;
+	struct binding *b = g_new0(struct binding, 1);
+	memcpy(b->key, r->key, 32);
+	b->proven = r->proven;
+	b->accepted = !r->proven;
+	g_hash_table_insert(t->bind, g_strdup(r->jid), b);
+	t->st.store_loaded++;
+	return 0;
+}
+
+int ipop_trust_set_store(struct ipop_trust *t, const char *path, char *err, size_t errlen)
+{
+	int rc = ipop_trust_store_read(path, store_add, t, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	t->store = strdup(path);
+	if (t->store == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* Written back now: a file that cannot be written is an error at
+	 * start, not a surprise at the first proven handshake. */
+	return write_store(t, err, errlen);
+}
+
 /* Another member whose binding to key is proven or certified, or NULL. */
 static const char *owner_of(const struct ipop_trust *t, const char *jid, const uint8_t key[32])
 {
@@ -284,6 +385,7 @@ static void bind_key(struct ipop_trust *t, const char *jid, const uint8_t key[32
 		t->st.bindings++;
 	} else if (sodium_memcmp(b->key, key, 32) != 0) {
 		b->proven = false;
+		b->accepted = false;
 	}
 	memcpy(b->key, key, 32);
 	b->certified = cert != NULL;
@@ -400,6 +502,7 @@ void ipop_trust_proven(struct ipop_trust *t, const char *jid, const uint8_t key[
 	b->proven = true;
 	t->st.proven++;
 	drop_claims(t, jid, key);
+	persist(t);
 }
 
 void ipop_trust_failed(struct ipop_trust *t, const char *jid, const uint8_t key[32])
@@ -418,6 +521,7 @@ void ipop_trust_failed(struct ipop_trust *t, const char *jid, const uint8_t key[
 	snprintf(why, sizeof(why), "its handshake with the key failed while %s claims it", other);
 	g_hash_table_remove(t->bind, jid);
 	t->st.claims_dropped++;
+	persist(t);
 	LOG_WARN("trust: member %s loses its claim of a key: %s", jid, why);
 	if (t->lost != NULL)
 		t->lost(t->hook_ctx, jid, key, why);
@@ -440,7 +544,9 @@ int ipop_trust_accept(struct ipop_trust *t, const char *jid, const char *fp)
 	memcpy(key, p->key, 32);
 	g_hash_table_remove(t->pending, jid);
 	bind_key(t, jid, key, NULL);
+	((struct binding *)g_hash_table_lookup(t->bind, jid))->accepted = true;
 	t->st.key_changes_accepted++;
+	persist(t);
 	LOG_WARN("trust: operator accepted member %s's key change to %s", jid, hex);
 	return 0;
 }

@@ -57,7 +57,10 @@ enum ipop_trust_reject {
 	X(claims_dropped, "unproven claims of a key dropped: another member proved it, or the claimant's handshake failed while another claimed it") \
 	X(certs_expired, "members dropped because their certificate expired") \
 	X(certs_revoked, "members dropped because their certificate's serial was revoked") \
-	X(revocation_loads, "revocation lists read (start, `ipopctl reload-revocations`)")
+	X(revocation_loads, "revocation lists read (start, `ipopctl reload-revocations`)") \
+	X(store_loaded, "bindings read from signal.bindings_file at start") \
+	X(store_writes, "times signal.bindings_file was written (a binding proven, accepted or dropped)") \
+	X(store_failures, "writes of signal.bindings_file that failed (logged once until one works; the bindings hold in memory)")
 
 struct ipop_trust_stats {
 	IPOP_TRUST_COUNTERS(IPOP_COUNTER_FIELD)
@@ -77,6 +80,12 @@ void ipop_trust_set_hook(struct ipop_trust *t, ipop_trust_lost_hook lost, void *
 /* Configure the overlay CA (its Ed25519 public key). */
 void ipop_trust_set_ca(struct ipop_trust *t, const uint8_t ca_pub[32]);
 bool ipop_trust_has_ca(const struct ipop_trust *t);
+/* Keep the bindings that a handshake proved or an operator accepted in
+ * PATH (trust_store.h), read now: call after the static keys are added (a
+ * file binding a static or our own key is refused). 0, or a negative errno
+ * with err naming path:line, or the write that failed (the file is written
+ * back at once, so an unwritable one fails at start). */
+int ipop_trust_set_store(struct ipop_trust *t, const char *path, char *err, size_t errlen);
 /* A static peer's key (configuration peers). 0, or -ENOSPC. */
 int ipop_trust_add_static(struct ipop_trust *t, const uint8_t key[32]);
 /* Replace the revoked serials with the list in PATH (one decimal serial a

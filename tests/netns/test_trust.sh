@@ -12,7 +12,8 @@
 # certificate, and the stolen-password client with its own key, are refused;
 # a revoked member is dropped at once (`ipopctl reload-revocations`) and cannot
 # come back; a certificate that expires drops its member; a gateway refuses to
-# start with an expired or foreign certificate.
+# start with an expired or foreign certificate. With signal.bindings_file, a
+# restarted gateway still refuses the stolen password's key (stage 2b).
 # ipop-timeout: 480
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -65,6 +66,10 @@ for l in "${SITES[@]}"; do
 	t_require "gateway $l set up" gw_setup "$l"
 done
 for l in "${SITES[@]}"; do gw_config "$l" "$(gw_signal_block "$l" "pw-$l")"; done
+# gw-2 keeps its bindings across restarts (stage 2b).
+BFILE="$(t_mkdir bindings)/gw-2.bindings"
+sed -i "s|link_timeout = \([0-9]*\); };|link_timeout = \1; bindings_file = \"$BFILE\"; };|" "${GW_CONF[2]}"
+t_check "gw-2's configuration has signal.bindings_file" grep -q "bindings_file = \"$BFILE\"" "${GW_CONF[2]}"
 
 # ---- 1. without a CA: static keys stay their peers'
 if stage 1 || stage 2; then
@@ -123,6 +128,30 @@ t_check "ipopctl accept-key gw-3 ${fp:0:12} on gw-1" "$CTL" -s "${GW_SOCK[1]}" a
 t_eq "gw-1 now binds gw-3 to the accepted key" "$fp" \
 	"$(gw_get 1 "next(b['node_id'] for b in d['trust']['bindings'] if b['jid'] == 'gw-3@$DOMAIN')")"
 t_eq "no pending key change left on gw-1" 0 "$(gw_get 1 "len(d['trust']['pending_key_changes'])")"
+
+# ---- 2b. signal.bindings_file: gw-2 restarts while gw-3 is away; the stolen
+# password's key is still refused (without the file, a restarted gw-2 bound
+# gw-3 to the first key it saw: the hostile client's), and gw-3 links again.
+g3key=$(gw_get 3 "d['signalling']['node_id']")
+t_check "gw-2's bindings file has gw-3's key, proven" grep -qE "^gw-3@$DOMAIN [A-Za-z0-9+/=]{44} proven\$" "$BFILE"
+gw_stop 3
+gw_stop 2
+t_require "ipopd 2 starts again" gw_start 2
+t_eq "gw-2 read its bindings at start (gw-3's)" 1 "$(gw_get 2 "d['trust']['counters']['store_loaded']")"
+kc2=$(refused 2 key_change)
+nsx srv timeout 40 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" gw-3 pw-3 testnet --tls \
+	--targets gw-2 --ident-key random --fake-key --stay 6 >"$T_TMP/stolen2.out" &
+stolen_pid=$!
+t_wait "restarted gw-2 refused the stolen password's key for gw-3: key_change" 40 at_least 2 \
+	$((kc2 + 1)) "d['trust']['counters']['refused']['key_change']"
+t_eq "restarted gw-2 binds gw-3 to its own key still" "$g3key" \
+	"$(gw_get 2 "next(b['node_id'] for b in d['trust']['bindings'] if b['jid'] == 'gw-3@$DOMAIN')")"
+sleep 2
+t_check_not "restarted gw-2 did not link with the stolen-password client" link_is 2 "gw-3@$DOMAIN" connected
+wait "$stolen_pid" || true
+t_require "ipopd 3 starts again" gw_start 3
+t_wait "gw-2 -- gw-3 connected again (the bound key)" 40 link_is 2 "gw-3@$DOMAIN" connected
+t_check "host-2 pings host-3" ping_ok 2 3
 fi
 for l in "${SITES[@]}"; do gw_stop "$l"; done
 

@@ -395,6 +395,12 @@ static const struct bad_case bad_cases[] = {
 	  "dpdk.eal[1]", "reserved for ipopd's own TAP ports" },
 	{ NODE WAN "host = { enabled = true;\n tap = \"ipop-wan\"; };\n", 4, "host.tap",
 	  "is also wan.tap" },
+	/* signal.bindings_file */
+	{ NODE WAN "signal = { jid = \"a@b\"; password = \"pw\";\n bindings_file = \"\"; };\n", 4,
+	  "signal.bindings_file", "must not be empty" },
+	{ NODE WAN "signal = { jid = \"a@b\"; password = \"pw\";\n"
+	  " ca = \"ZmFrZWZha2VmYWtlZmFrZWZha2VmYWtlZmFrZWZha2U=\"; certificate = \"/c\";\n"
+	  " bindings_file = \"/b\"; };\n", 5, "signal.bindings_file", "has no meaning with ca" },
 	/* ice { } */
 	{ NODE WAN "ice = { };\n", 3, "ice", "needs a signal { } group: candidates travel in "
 	  "the link stanzas" },

@@ -289,6 +289,140 @@ static void test_ca_rules(void)
 	ipop_trust_free(t);
 }
 
+/* Write text to path. */
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* signal.bindings_file: what a handshake proved or an operator accepted
+ * survives a restart (a new trust object reading the file), so a member's
+ * key cannot be taken by whoever announces it first after a restart; the
+ * first-seen, unproven binding does not; a bad file is refused with its
+ * line; an unwritable one fails at once. */
+static void test_store(void)
+{
+	char dir[] = "/tmp/test_trust.XXXXXX", path[256], line[256], b64[IPOP_KEY_B64_LEN];
+	char err[512], fp[IPOP_NODE_ID_HEX_LEN + 1];
+	uint8_t own[32], a[32], a2[32], b[32], c[32], st[32];
+	enum ipop_trust_reject why;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/bindings", dir);
+	keypair(own);
+	keypair(a);
+	keypair(a2);
+	keypair(b);
+	keypair(c);
+	keypair(st);
+
+	/* first life: a proves its key, b only announces one, c's change is accepted */
+	struct ipop_trust *t = ipop_trust_new(own, "lab");
+	CHECK(ipop_trust_add_static(t, st) == 0);
+	CHECK(ipop_trust_set_store(t, path, err, sizeof(err)) == 0);   /* no file yet: empty */
+	CHECK(access(path, F_OK) == 0);                                  /* written back at once */
+	CHECK(ipop_trust_check(t, "a@x", a, NULL, NOW, &why) == 0);
+	ipop_trust_proven(t, "a@x", a);
+	CHECK(ipop_trust_check(t, "b@x", b, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "c@x", c, NULL, NOW, &why) == 0);
+	ipop_trust_proven(t, "c@x", c);
+	CHECK(ipop_trust_check(t, "c@x", a2, NULL, NOW, &why) == -EPERM);
+	ipop_node_id_format(ipop_node_id_of_key(a2), fp, sizeof(fp));
+	CHECK(ipop_trust_accept(t, "c@x", fp) == 0);
+	CHECK(ipop_trust_stats(t)->store_writes >= 4);
+	ipop_key_to_base64(a, b64);
+	snprintf(line, sizeof(line), "a@x %s proven", b64);
+	CHECK(file_has(path, line));
+	ipop_key_to_base64(a2, b64);
+	snprintf(line, sizeof(line), "c@x %s accepted", b64);
+	CHECK(file_has(path, line));
+	CHECK(!file_has(path, "b@x"));
+	ipop_trust_free(t);
+
+	/* second life: the file holds a and c */
+	t = ipop_trust_new(own, "lab");
+	CHECK(ipop_trust_add_static(t, st) == 0);
+	CHECK(ipop_trust_set_store(t, path, err, sizeof(err)) == 0);
+	CHECK(ipop_trust_stats(t)->store_loaded == 2);
+	CHECK(ipop_trust_check(t, "a@x", a2, NULL, NOW, &why) == -EPERM &&
+	      why == IPOP_TRUST_REJ_KEY_CHANGE);                           /* no new first use */
+	CHECK(ipop_trust_check(t, "a@x", a, NULL, NOW, &why) == 0);
+	CHECK(ipop_trust_check(t, "z@x", a, NULL, NOW, &why) == -EPERM &&
+	      why == IPOP_TRUST_REJ_KEY_OF_ANOTHER);                       /* still a's, proven */
+	CHECK(ipop_trust_check(t, "c@x", a2, NULL, NOW, &why) == 0);       /* the accepted key */
+	CHECK(ipop_trust_check(t, "b@x", c, NULL, NOW, &why) == 0);        /* b starts over */
+	ipop_trust_proven(t, "c@x", a2);
+	ipop_key_to_base64(a2, b64);
+	snprintf(line, sizeof(line), "c@x %s proven", b64);
+	CHECK(file_has(path, line));
+	ipop_trust_free(t);
+
+	/* bad files: the line and what is wrong */
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "a@x\n", ":1: expected three fields" },
+		{ "# c\n\nnot-a-jid KEY proven\n", ":3: not a bare JID" },
+		{ "a@x/res KEY proven\n", ":1: not a bare JID" },
+		{ "a@x short proven\n", ":1: not a public key" },
+		{ "a@x %s maybe\n", ":1: the third field must be proven or accepted" },
+		{ "a@x %s proven\nb@x %s proven\n", ":2: a second binding for this JID or this key" },
+		{ "s@x %S proven\n", ":1: a static peer's key or this node's own key" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512], kb[IPOP_KEY_B64_LEN], sb[IPOP_KEY_B64_LEN];
+		const char *s = bad[i].text;
+		size_t o = 0;
+		ipop_key_to_base64(a, kb);
+		ipop_key_to_base64(st, sb);
+		for (; *s && o < sizeof(text) - 64; s++) {
+			if (s[0] == '%' && (s[1] == 's' || s[1] == 'S')) {
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", s[1] == 's' ? kb : sb);
+				s++;
+			} else {
+				text[o++] = *s;
+			}
+		}
+		text[o] = '\0';
+		put_file(path, text);
+		t = ipop_trust_new(own, "lab");
+		CHECK(ipop_trust_add_static(t, st) == 0);
+		err[0] = '\0';
+		CHECK(ipop_trust_set_store(t, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, bad[i].msg) != NULL);
+		if (strstr(err, bad[i].msg) == NULL)
+			fprintf(stderr, "case %zu: %s\n", i, err);
+		ipop_trust_free(t);
+	}
+
+	/* a directory that does not exist: refused at once */
+	snprintf(line, sizeof(line), "%s/no/such/dir/bindings", dir);
+	t = ipop_trust_new(own, "lab");
+	CHECK(ipop_trust_set_store(t, line, err, sizeof(err)) < 0 && strstr(err, "No such file") != NULL);
+	ipop_trust_free(t);
+
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -299,5 +433,6 @@ int main(void)
 	test_cert_check();
 	test_binding_rules();
 	test_ca_rules();
+	test_store();
 	return check_report("trust");
 }
