@@ -29,6 +29,7 @@ struct ice_link {
 	bool have_pair, failed;
 	struct ipop_ice_pair pair;
 	uint64_t opened_ms, selected_ms;
+	uint64_t retaken_ms;           /* the pair was last taken back from the bootstrap path */
 	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
 	unsigned relay_cands;          /* relayed local candidates gathered */
 	char turn_error[200];          /* why gathering ended without a relayed candidate */
@@ -39,6 +40,8 @@ struct ice_link {
 };
 
 static void apply_pair(struct ipop_ice_links *il, struct ice_link *k);
+
+#define RETAKE_MS 2000
 
 static struct ice_link **slot_of(struct ipop_ice_links *il, uint16_t port)
 {
@@ -336,6 +339,28 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 		  "failed: no candidate pair answered");
 }
 
+/* A session that came up on the member's signalled endpoint (our wan.port)
+ * before ICE selected its pair can be moved back there after the pair was
+ * applied: a handshake sent that way before the selection arrives later and
+ * the endpoint roams to where it came from (seen in test_nat_matrix.sh: two
+ * gateways without NAT carried their tunnel on wan.port for good, the pair
+ * unused). The pair is taken again, at most every RETAKE_MS, and the
+ * initiator's handshake over it moves the member too. Only from wan.port: an
+ * endpoint that roamed to another address or agent port is the peer's doing
+ * and is left alone. */
+static bool retake_pair(struct ipop_ice_links *il, struct ice_link *k, const struct ipop_peer *p)
+{
+	uint64_t now = ipop_now_ms();
+
+	if (!k->have_pair || k->failed || p->local_port != rte_cpu_to_be_16(il->n->cfg->wan_port) ||
+	    pair_is_peers(il, k, p) || (k->retaken_ms != 0 && now - k->retaken_ms < RETAKE_MS))
+		return false;
+	k->retaken_ms = now;
+	il->st.pairs_retaken++;
+	apply_pair(il, k);
+	return true;
+}
+
 enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len)
 {
@@ -349,6 +374,8 @@ enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 		snprintf(why, len, "the agent's selected pair lost consent (libnice: failed)");
 		return IPOP_PATH_LOST;
 	}
+	if (retake_pair(il, l->ice, p))
+		return IPOP_PATH_OK;
 	/* A pair that does not carry the tunnel (an endpoint that roamed since,
 	 * a relayed pair whose channel is not known yet) says nothing about it. */
 	if (il->restart_after_ms == 0 || (k->have_pair && !pair_is_peers(il, k, p)))
