@@ -256,6 +256,7 @@ static bool turn_response(struct ipop_ice_links *il, const struct stun_frame *s)
 		return false;
 	}
 	sw->st.verified++;
+	sw->st.turn_verified++;
 	if (l != NULL)
 		l->stun_verified++;
 	return true;
