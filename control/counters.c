@@ -3,6 +3,7 @@
 #include "control/framework.h"
 #include "control/link/linkmgr.h"
 #include "control/link/ice_link.h"
+#include "control/link/stun_watch.h"
 #include "control/link/turn_watch.h"
 #include "control/node.h"
 #include "control/session/peer.h"
@@ -135,10 +136,20 @@ const struct ipop_counter_family ipop_turn_family = {
 	turn_counters, IPOP_COUNTER_DIM(turn_counters),
 };
 
+#define X(name, doc) { #name, offsetof(struct ipop_stun_watch_stats, name), doc },
+static const struct ipop_counter_desc stun_watch_counters[] = { IPOP_STUN_WATCH_COUNTERS(X) };
+#undef X
+const struct ipop_counter_family ipop_stun_watch_family = {
+	"stun", "ice.stun", "the STUN messages to the links' ICE agents that control checks for "
+	"their MESSAGE-INTEGRITY and FINGERPRINT (with `ice { }` configured; "
+	"control/link/stun_watch.h; each link's in links[].ice.stun_verified, stun_failed)",
+	stun_watch_counters, IPOP_COUNTER_DIM(stun_watch_counters),
+};
+
 /* In the order `show` lists them, which is also the docs' order. */
 static const struct ipop_counter_family *const families[] = {
 	&ipop_peer_family, &ipop_peer_session_family, &ipop_linkmgr_family, &ipop_ice_link_family,
-	&ipop_turn_family,
+	&ipop_stun_watch_family, &ipop_turn_family,
 	&ipop_signal_family, &ipop_reject_family, &ipop_presence_reject_family,
 	&ipop_trust_family, &ipop_trust_reject_family, &ipop_fw_family,
 	&ipop_lcore_family, &ipop_drop_family, &ipop_worker_family, &ipop_port_family,

@@ -28,6 +28,7 @@ extern const struct ipop_counter_family ipop_fw_family;             /* "framewor
 extern const struct ipop_counter_family ipop_port_family;           /* "ports" */
 extern const struct ipop_counter_family ipop_ice_link_family;       /* "ice" */
 extern const struct ipop_counter_family ipop_turn_family;           /* "turn" */
+extern const struct ipop_counter_family ipop_stun_watch_family;     /* "stun" */
 
 /* Add each counter of f, read from base (f's struct), to o in list order, keyed
  * by its name. Returns their sum (for totals). */

@@ -2,7 +2,7 @@
 #include "control/ctrl_rx.h"
 #include "control/fib/neigh.h"
 #include "control/fib/table.h"
-#include "control/link/turn_watch.h"
+#include "control/link/stun_watch.h"
 #include "control/node.h"
 #include "control/fib/tx.h"
 #include "control/session/cookie.h"
@@ -144,11 +144,8 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 				n->cs.hs_resp_shed++;
 			}
 			break;
-		case RX_TURN:
-			if (n->turn != NULL)
-				ipop_turn_watch_rx(n->turn, m);
-			else
-				n->cs.ring_bad++;
+		case RX_TURN:   /* and the STUN checks the workers copy */
+			ipop_stun_watch_rx(n, m);
 			break;
 		case RX_COOKIE:   /* one index lookup, one AEAD only if it is ours */
 		case RX_OTHER:

@@ -94,6 +94,7 @@ struct ipop_fw;
 struct ipop_module;
 
 struct ipop_turn_watch;
+struct ipop_ice_links;
 
 struct ipop_node {
 	struct ipop_cfg *cfg;
@@ -166,6 +167,10 @@ struct ipop_node {
 	 * owned by the link manager's ICE part, control/link/ice_link.c); NULL
 	 * otherwise. */
 	struct ipop_turn_watch *turn;
+	/* The links' ICE agents (ice { } configured, owned by the link manager's
+	 * module); NULL otherwise. The STUN copies from the workers go to its
+	 * STUN watch (control/link/stun_watch.c). */
+	struct ipop_ice_links *ice;
 };
 
 /* The control thread's clock: CLOCK_MONOTONIC in milliseconds. */

@@ -68,6 +68,8 @@ struct ipop_dp_ctx {
 	/* Directory slots found last (ipop_fp_gw_find_hinted): a transit
 	 * frame's destination, a fabric frame's origin. */
 	uint16_t gw_hint_dst, gw_hint_origin;
+	/* STUN copies to control this second (ipop_dp_stun_copy_to_ctrl). */
+	uint32_t stun_copy_s, stun_copy_n;
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

@@ -526,6 +526,21 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 	wan_msg(c, t, b, m, p + IPOP_CHANDATA_HDR_LEN, dlen, type);
 }
 
+/* STUN to an agent's port: the TURN server's responses go to control for
+ * the TURN watch (turn_ctrl), other hosts' requests and responses (ICE
+ * checks) for their MESSAGE-INTEGRITY (stun_ctrl); indications (keepalives,
+ * the relay's Data) carry none worth checking. */
+static void stun_to_ctrl(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			 const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, const uint8_t *p)
+{
+	if (t->turn_ip != 0 && ip->src_addr == t->turn_ip) {
+		if (ipop_turn_stun_is_response(p))
+			ipop_dp_turn_copy_to_ctrl(c, m);
+	} else if (!ipop_turn_stun_is_indication(p)) {
+		ipop_dp_stun_copy_to_ctrl(c, m);
+	}
+}
+
 static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		    struct open_batch *b, struct rte_mbuf *m)
 {
@@ -575,9 +590,8 @@ static void wan_one(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		 * of the TURN server go to control as well (dataplane/turn.h). */
 		if (stun) {
 			c->st->stun_exc++;
-			if (t->turn_ip != 0 && above != 0 && ip->src_addr == t->turn_ip &&
-			    ipop_turn_stun_is_response(f + poff))
-				ipop_dp_turn_copy_to_ctrl(c, m);
+			if (above != 0)
+				stun_to_ctrl(c, t, m, ip, f + poff);
 		} else {
 			c->st->ice_port_exc++;
 		}

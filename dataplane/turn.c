@@ -18,6 +18,27 @@ void ipop_dp_turn_copy_to_ctrl(struct ipop_dp_ctx *c, const struct rte_mbuf *m)
 	ipop_pktq_put(c->q_ctrl, copy);
 }
 
+void ipop_dp_stun_copy_to_ctrl(struct ipop_dp_ctx *c, const struct rte_mbuf *m)
+{
+	if (c->stun_copy_s != c->now_s) {
+		c->stun_copy_s = c->now_s;
+		c->stun_copy_n = 0;
+	}
+	if (c->stun_copy_n >= IPOP_DP_STUN_COPIES_PER_S) {
+		c->st->stun_ctrl_shed++;
+		return;
+	}
+	struct rte_mbuf *copy = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+	if (copy == NULL) {
+		c->st->drops[IPOP_DROP_NOMEM]++;
+		return;
+	}
+	c->stun_copy_n++;
+	c->st->stun_ctrl++;
+	c->st->ctrl_tx++;
+	ipop_pktq_put(c->q_ctrl, copy);
+}
+
 /* A STUN request from one of our agents' ports to the TURN server? */
 static bool turn_request(const struct ipop_fp_table *t, const struct rte_mbuf *m)
 {

@@ -51,6 +51,20 @@ static inline bool ipop_turn_stun_is_response(const uint8_t *p)
 void ipop_dp_exc_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		     struct rte_mbuf **pkts, uint16_t n);
 
+/* A copy of m to control (stun_ctrl), m itself untouched: a STUN request or
+ * response another host sent to an agent's port (it also goes to the
+ * kernel), for control to check its MESSAGE-INTEGRITY. At most
+ * IPOP_DP_STUN_COPIES_PER_S a second per worker; the rest are counted
+ * (stun_ctrl_shed) and not copied: a flood of them must not fill the ring
+ * that handshakes and ARP share, nor the mbuf pool. */
+#define IPOP_DP_STUN_COPIES_PER_S 256
+void ipop_dp_stun_copy_to_ctrl(struct ipop_dp_ctx *c, const struct rte_mbuf *m);
+
+static inline bool ipop_turn_stun_is_indication(const uint8_t *p)
+{
+	return (p[0] & 0x01) == 0 && (p[1] & 0x10) != 0;
+}
+
 /* A copy of m to control (turn_ctrl), m itself untouched: a STUN response from
  * the TURN server to an agent's port, which also goes to the kernel. */
 void ipop_dp_turn_copy_to_ctrl(struct ipop_dp_ctx *c, const struct rte_mbuf *m);

@@ -33,6 +33,7 @@ struct ice_link {
 	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
 	unsigned relay_cands;          /* relayed local candidates gathered */
 	char turn_error[200];          /* why gathering ended without a relayed candidate */
+	char remote_pwd[IPOP_LINK_PWD_LEN];   /* the member's agent's, once given (STUN checks) */
 	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
 	/* Our candidates as sent, for ipop_ice_link_resend. */
 	char sent[IPOP_LINK_MAX_CANDS][IPOP_ICE_CAND_LEN];
@@ -82,6 +83,7 @@ void ipop_ice_links_init(struct ipop_ice_links *il, struct ipop_node *n, struct 
 		.turn_ip = c->ice_turn_ip, .turn_port = c->ice_turn_port,
 		.turn_user = c->ice_turn_user, .turn_password = c->ice_turn_password,
 	};
+	n->ice = il;
 	if (c->ice_turn_ip.s_addr == 0)
 		return;
 	ipop_turn_watch_init(&il->turn, c->wan_addr.s_addr, c->wan_port, c->ice_turn_ip.s_addr,
@@ -197,6 +199,30 @@ static void ice_error(struct ipop_ice_links *il, struct ipop_link *l, const char
 		LOG_WARN("link %s: ICE: %s", l->jid, l->ice_error);
 	l->ice_log_ms = now;
 	l->ice_log_quiet = 0;
+}
+
+void ipop_ice_link_error(struct ipop_ice_links *il, struct ipop_link *l, const char *fmt, ...)
+{
+	char buf[sizeof(l->ice_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ice_error(il, l, "%s", buf);
+}
+
+struct ipop_link *ipop_ice_link_at_port(const struct ipop_ice_links *il, uint16_t port,
+					const char **remote_pwd)
+{
+	uint16_t i = (uint16_t)(port - il->n->cfg->wan_port);
+	const struct ice_link *k = i >= 1 && i <= IPOP_ICE_LINK_PORTS ? il->by_port[i] : NULL;
+
+	if (k == NULL)
+		return NULL;
+	if (remote_pwd != NULL)
+		*remote_pwd = k->remote_pwd;
+	return k->l;
 }
 
 static uint64_t wall_ms(void)
@@ -501,7 +527,9 @@ void ipop_ice_link_remote(struct ipop_ice_links *il, struct ipop_link *l,
 	if (ipop_ice_set_remote_credentials(k->agent, m->ufrag, m->pwd) != 0) {
 		il->st.bad_credentials++;
 		ice_error(il, l, "the member's ufrag/pwd were refused by the agent");
+		return;
 	}
+	snprintf(k->remote_pwd, sizeof(k->remote_pwd), "%s", m->pwd);
 }
 
 int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, const char *cand)
@@ -638,6 +666,8 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 			    l->remote_ufrag[0] ? "checking" : "gathering";
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "ufrag", json_object_new_string(l->ice_ufrag));
+	json_object_object_add(o, "stun_verified", json_object_new_int64((int64_t)l->stun_verified));
+	json_object_object_add(o, "stun_failed", json_object_new_int64((int64_t)l->stun_failed));
 	json_object_object_add(o, "local_candidates", json_object_new_int64((int64_t)st->local_candidates));
 	json_object_object_add(o, "remote_candidates",
 			       json_object_new_int64((int64_t)st->remote_candidates));

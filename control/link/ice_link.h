@@ -28,6 +28,7 @@
 
 #include "control/config/config.h"
 #include "control/ice/ice.h"
+#include "control/link/stun_watch.h"
 #include "control/link/turn_watch.h"
 #include "control/link/linkmgr.h"
 #include "dataplane/counters.h"
@@ -66,6 +67,7 @@ struct ipop_ice_links {
 	unsigned probe_after_ms;       /* this long: probe signalling; 0 never */
 	struct ipop_ice_link_stats st;
 	struct ipop_turn_watch turn;   /* with ice.turn: node->turn points here */
+	struct ipop_stun_watch stun;   /* the STUN checks the workers copy (node->ice) */
 	/* The agent holding each port (wan.port + i), once its host candidate
 	 * told the port; NULL: none. */
 	struct ice_link *by_port[IPOP_ICE_LINK_PORTS + 1];
@@ -94,6 +96,15 @@ enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len);
 /* The linkmgr env's ice_resend: our candidates sent so far, sent again. */
 void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l);
+/* The link whose agent holds port (host order), and (remote_pwd not NULL) the
+ * member's password that agent was given ("" none yet); NULL: no agent there. */
+struct ipop_link *ipop_ice_link_at_port(const struct ipop_ice_links *il, uint16_t port,
+					const char **remote_pwd);
+/* Bad input or a failure on l's ICE: recorded for `show`
+ * (links[].ice.last_error), counted (ice.counters.errors), logged at most
+ * once a second per link. */
+void ipop_ice_link_error(struct ipop_ice_links *il, struct ipop_link *l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* The linkmgr env's ice_refused: a candidate the link manager refused. */
 void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,
 			   int err);

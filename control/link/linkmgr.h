@@ -97,6 +97,10 @@ struct ipop_link {
 	char ice_error[160];
 	uint64_t ice_error_ms, ice_log_ms;
 	unsigned ice_log_quiet;        /* errors not logged since the last line */
+	/* STUN messages to its agents that control checked (control/link/
+	 * stun_watch.c): authentic, and failing their MESSAGE-INTEGRITY or
+	 * FINGERPRINT check. */
+	uint64_t stun_verified, stun_failed;
 };
 
 #define IPOP_LINK_MAX_CANDS 16     /* a member's candidates taken per agent of its */

@@ -357,6 +357,8 @@ static void lm_stop(struct ipop_module *mod)
 	ipop_linkmgr_free(&lmm->lm);
 	if (lmm->n->turn == &lmm->ice.turn)
 		lmm->n->turn = NULL;   /* the watch goes with the module */
+	if (lmm->n->ice == &lmm->ice)
+		lmm->n->ice = NULL;
 }
 
 struct ipop_module *ipop_linkmgr_module(struct ipop_node *n)
@@ -405,6 +407,9 @@ json_object *ipop_linkmgr_ice_json(struct ipop_module *m)
 	c = json_object_new_object();
 	ipop_counters_json(c, &ipop_ice_link_family, &lmm->ice.st);
 	json_object_object_add(o, "counters", c);
+	c = json_object_new_object();
+	ipop_counters_json(c, &ipop_stun_watch_family, &lmm->ice.stun.st);
+	json_object_object_add(o, "stun", c);
 	if (lmm->n->turn != NULL) {
 		json_object *t = json_object_new_object();
 		ipop_counters_json(t, &ipop_turn_family, &lmm->ice.turn.st);

@@ -1,10 +1,18 @@
-/* fuzz_stun.c - libFuzzer target: ipop_stun_parse (control/link/turn_watch.c),
- * the parser of the STUN messages between the ICE agents' ports and the TURN
- * server that the workers copy to control. Checks that what it accepts is
- * what turn_watch.h promises (class and method in range, an error code of
- * 300-699, a printable NUL-terminated reason), and feeds the input to a watch
- * as a request from an agent's port and as a response to it. Thread: one. */
+/* fuzz_stun.c - libFuzzer target: the parsers of the STUN messages the
+ * workers copy to control. ipop_stun_parse (control/link/turn_watch.c): what
+ * it accepts is what turn_watch.h promises (class and method in range, an
+ * error code of 300-699, a printable NUL-terminated reason); the input also
+ * goes to a watch as a request from an agent's port and as a response to it.
+ * ipop_stun_msg_parse and the MESSAGE-INTEGRITY and FINGERPRINT checks
+ * (control/ice/stun_check.c): what parses is the whole input, every offset
+ * and pointer inside it, MESSAGE-INTEGRITY and FINGERPRINT where their sizes
+ * say and FINGERPRINT last; the checks run with a short-term and, when the
+ * input has a REALM and USERNAME, a long-term key and answer only what
+ * stun_check.h says they may. Thread: one. */
+#include "control/ice/stun_check.h"
 #include "control/link/turn_watch.h"
+
+#include <errno.h>
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -50,6 +58,39 @@ static void feed(struct ipop_turn_watch *w, const uint8_t *data, size_t size, bo
 	ipop_turn_watch_rx(w, &mb);
 }
 
+static bool inside(const uint8_t *data, size_t size, const uint8_t *p, size_t n)
+{
+	return p >= data && p + n <= data + size;
+}
+
+static void check_auth(const uint8_t *data, size_t size)
+{
+	struct ipop_stun_msg m;
+	uint8_t key[IPOP_STUN_LT_KEY_LEN];
+
+	if (ipop_stun_msg_parse(data, size, &m) != 0)
+		return;
+	if (m.len != size || m.cls > IPOP_STUN_CLS_ERROR || m.method > 0xfff ||
+	    !inside(data, size, m.txid, 12) ||
+	    (m.username != NULL && !inside(data, size, m.username, m.username_len)) ||
+	    (m.realm != NULL && !inside(data, size, m.realm, m.realm_len)) ||
+	    (m.mi_off != 0 && (m.mi_off < 20 || m.mi_off + 24 > size)) ||
+	    (m.fp_off != 0 && (m.fp_off < 20 || m.fp_off + 8 != size || m.fp_off < m.mi_off)))
+		abort();
+	int r = ipop_stun_check_integrity(data, &m, (const uint8_t *)"fuzz", 4);
+	if (m.mi_off != 0 ? r != 0 && r != -EACCES : r != -ENOENT)
+		abort();
+	r = ipop_stun_check_fingerprint(data, &m);
+	if (r != 0 && r != -EILSEQ && r != -ENOENT)
+		abort();
+	if (m.realm != NULL && m.username != NULL) {
+		ipop_stun_long_term_key(m.username, m.username_len, m.realm, m.realm_len, "fuzz", key);
+		r = ipop_stun_check_integrity(data, &m, key, sizeof(key));
+		if (m.mi_off != 0 ? r != 0 && r != -EACCES : r != -ENOENT)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipop_turn_watch w;
@@ -57,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ipop_stun_parse(data, size, &s) == 0)
 		check(&s);
+	check_auth(data, size);
 	/* wan.port 5800: agent port 5801. */
 	ipop_turn_watch_init(&w, 0x0100000a, 5800, 0x0200000a, 3478);
 	feed(&w, data, size, true);

@@ -28,6 +28,25 @@ test built on it can fail:
                                                once both directions worked with exactly
                                                PEER_IP:PEER_PORT; prints "PUNCHED" or
                                                "NOT PUNCHED" (and any other source heard)
+  stun-check HOST PORT USERNAME PASSWORD [--bind IP:PORT] [--count N]
+             [--pps R] [--malformed] [--expect-answer]
+                                               an ICE connectivity check (RFC 8445 7.2.2):
+                                               Binding request with USERNAME, PRIORITY,
+                                               ICE-CONTROLLING (tie-breaker 0, so the
+                                               agent never changes its role),
+                                               MESSAGE-INTEGRITY keyed with PASSWORD and
+                                               FINGERPRINT, N times (new transaction IDs,
+                                               back to back, or R a second); --malformed sends a message
+                                               whose last attribute runs past its end
+                                               instead. --expect-answer (one request):
+                                               exit 0 only if the agent accepted it: a
+                                               success response whose MESSAGE-INTEGRITY
+                                               matches PASSWORD, or a 487 (role conflict,
+                                               decided after the integrity check); prints
+                                               "ANSWERED success|487|401 ..."
+  xmpp-ice-pwd PCAP UFRAG                      the ICE password sent along with ufrag
+                                               UFRAG in a clear-text link stanza found in
+                                               a tcpdump capture; prints it
 
 Why Python: no Debian package ships a scriptable STUN/TURN/XMPP client, and these
 few hundred bytes of protocol are easier to audit here than to pull in a tool.
@@ -42,6 +61,7 @@ import socket
 import ssl
 import struct
 import sys
+import time
 import zlib
 
 MAGIC = 0x2112A442
@@ -51,6 +71,8 @@ REFRESH_REQ, REFRESH_OK = 0x0004, 0x0104
 A_USERNAME, A_MI, A_ERROR, A_LIFETIME = 0x0006, 0x0008, 0x0009, 0x000D
 A_REALM, A_NONCE, A_XOR_RELAYED, A_REQ_TRANSPORT = 0x0014, 0x0015, 0x0016, 0x0019
 A_XOR_MAPPED, A_FINGERPRINT = 0x0020, 0x8028
+A_PRIORITY, A_ICE_CONTROLLING = 0x0024, 0x802A
+BINDING_ERR = 0x0111
 
 
 def stun_attr(atype, value):
@@ -168,6 +190,82 @@ def cmd_turn_alloc(a):
     mtype, _ = transact(s, (a.host, a.port), stun_msg(REFRESH_REQ, txid, [life] + creds, key),
                         txid, a.tries)
     return 0 if mtype == REFRESH_OK else 1
+
+
+def check_answer(data, txid, key):
+    """A Binding response to txid: ("success"|"487"|"401"|..., whether its
+    MESSAGE-INTEGRITY matches key)."""
+    mtype, attrs = stun_parse(data, txid)
+    if mtype not in (BINDING_OK, BINDING_ERR):
+        raise ValueError("not a Binding response: 0x%04x" % mtype)
+    what = "success"
+    if mtype == BINDING_ERR:
+        e = attrs.get(A_ERROR, [b"\0\0\0\0"])[0]
+        what = str((e[2] & 7) * 100 + e[3])
+    off, mi_ok = 20, False
+    length = struct.unpack("!H", data[2:4])[0]
+    while off + 4 <= 20 + length:
+        atype, alen = struct.unpack("!HH", data[off:off + 4])
+        if atype == A_MI:
+            hdr = data[:2] + struct.pack("!H", off + 24 - 20) + data[4:off]
+            mi_ok = hmac.compare_digest(hmac.new(key, hdr, hashlib.sha1).digest(),
+                                        data[off + 4:off + 24])
+            break
+        off += 4 + alen + (4 - alen % 4) % 4
+    return what, mi_ok
+
+
+def cmd_stun_check(a):
+    s = udp_socket(a.bind, a.timeout)
+    dest, key = (a.host, a.port), a.password.encode()
+    t0 = time.monotonic()
+    for i in range(a.count):
+        if a.pps and i % max(1, a.pps // 100) == 0:
+            # Paced in 10-ms batches of pps/100.
+            ahead = t0 + i / a.pps - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        txid = os.urandom(12)
+        if a.malformed:
+            # A SOFTWARE attribute that claims 64 bytes where 4 follow.
+            msg = struct.pack("!HHI", BINDING_REQ, 8, MAGIC) + txid + \
+                struct.pack("!HH", 0x8022, 64) + b"evil"
+        else:
+            msg = stun_msg(BINDING_REQ, txid, [
+                stun_attr(A_USERNAME, a.username.encode()),
+                stun_attr(A_PRIORITY, struct.pack("!I", 0x6e0001ff)),
+                stun_attr(A_ICE_CONTROLLING, bytes(8))], key)
+        s.sendto(msg, dest)
+    if not a.expect_answer:
+        print("SENT %d" % a.count)
+        return 0
+    deadline = a.timeout * a.tries
+    s.settimeout(deadline)
+    try:
+        while True:
+            data, _ = s.recvfrom(2048)
+            try:
+                what, mi_ok = check_answer(data, txid, key)
+                break
+            except ValueError:
+                continue
+    except socket.timeout:
+        raise TimeoutError("no answer from %s:%d" % dest)
+    print("ANSWERED %s integrity=%s" % (what, "ok" if mi_ok else "no"))
+    # 487 (role conflict) comes after libnice's integrity check too.
+    return 0 if (what == "success" and mi_ok) or what == "487" else 1
+
+
+def cmd_xmpp_ice_pwd(a):
+    data = open(a.pcap, "rb").read()
+    u = re.escape(a.ufrag.encode())
+    for m in re.finditer(rb"<[^<>]*ufrag=['\"]" + u + rb"['\"][^<>]*>", data):
+        p = re.search(rb"pwd=['\"]([A-Za-z0-9+/]+)['\"]", m.group(0))
+        if p:
+            print(p.group(1).decode())
+            return 0
+    print("no link stanza with ufrag %s and a pwd" % a.ufrag, file=sys.stderr)
+    return 1
 
 
 def xmpp_read_until(sock, buf, pattern):
@@ -330,10 +428,20 @@ def main():
     c.add_argument("peer_ip"); c.add_argument("peer_port", type=int)
     c.add_argument("--bind", required=True)
     c.add_argument("--seconds", type=float, default=3.0)
+    c = sub.add_parser("stun-check")
+    c.add_argument("host"); c.add_argument("port", type=int)
+    c.add_argument("username"); c.add_argument("password"); c.add_argument("--bind")
+    c.add_argument("--count", type=int, default=1)
+    c.add_argument("--pps", type=int, default=0, help="send rate (0: back to back)")
+    c.add_argument("--malformed", action="store_true")
+    c.add_argument("--expect-answer", action="store_true")
+    c = sub.add_parser("xmpp-ice-pwd")
+    c.add_argument("pcap"); c.add_argument("ufrag")
     a = p.parse_args()
     handlers = {"stun": cmd_stun, "turn-alloc": cmd_turn_alloc, "xmpp-login": cmd_xmpp_login,
                 "udp-whoami-server": cmd_udp_whoami_server, "udp-whoami": cmd_udp_whoami,
-                "udp-poke": cmd_udp_poke, "udp-punch": cmd_udp_punch}
+                "udp-poke": cmd_udp_poke, "udp-punch": cmd_udp_punch,
+                "stun-check": cmd_stun_check, "xmpp-ice-pwd": cmd_xmpp_ice_pwd}
     try:
         return handlers[a.cmd](a)
     except (TimeoutError, ValueError, OSError) as e:

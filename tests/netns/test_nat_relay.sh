@@ -154,6 +154,11 @@ t_eq "gw-b: no ChannelData dropped during the stream (unknown channel, bad lengt
 t_check "at most one ChannelData dropped at set-up on each side" test "$cdd0_a" -le 1 -a "$cdd0_b" -le 1
 t_check "control learnt a channel from the TURN exchange (a and b)" test \
 	$(($(gw_get a "d['ice']['turn']['channels_bound']") + $(gw_get b "d['ice']['turn']['channels_bound']"))) -ge 1
+echo "ice.stun: gw-a $(gw_get a "d['ice']['stun']"); gw-b $(gw_get b "d['ice']['stun']")"
+t_check "the TURN server's responses passed their MESSAGE-INTEGRITY check (long-term key; a and b)" \
+	test "$(gw_get a "d['ice']['stun']['turn_verified']")" -gt 0 -a "$(gw_get b "d['ice']['stun']['turn_verified']")" -gt 0
+t_eq "no STUN message failed its integrity check (a and b)" 0 \
+	$(($(gw_get a "d['ice']['stun']['integrity_failed']") + $(gw_get b "d['ice']['stun']['integrity_failed']")))
 
 # ---- 3. c: prc <-> sym with a: through a relay
 t_require "ipopd c starts" gw_start c

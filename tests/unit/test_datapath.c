@@ -889,6 +889,58 @@ static void set_index(struct rte_mbuf *m, uint32_t idx)
 	memcpy(rte_pktmbuf_mtod(m, uint8_t *) + IPOP_OUTER_HDR_LEN + 4, &w, 4);
 }
 
+/* STUN to an agent's port is copied to control at most
+ * IPOP_DP_STUN_COPIES_PER_S a second per worker (the rest counted, all of it
+ * still to the kernel); indications are not copied; a new second starts a
+ * new budget. */
+/* B's WAN rx in second sec of the workers' clock. */
+static void wan_rx_sec(struct rte_mbuf **m, uint16_t n, uint32_t sec)
+{
+	B.c.now_s = sec;
+	ipop_dp_wan_rx(&B.c, B.t, m, n);
+	flush_all(&B);
+	B.c.now_s = NOW_S;
+}
+
+static void test_stun_copies(uint16_t base)
+{
+	uint8_t raw[400], pl[28];
+	struct rte_mbuf *in[IPOP_DP_STUN_COPIES_PER_S + 44], *got[64];
+	const unsigned n = RTE_DIM(in);
+	unsigned copies = 0, exc = 0, g;
+
+	memset(pl, 0, sizeof(pl));
+	memcpy(pl, "\x00\x01\x00\x08\x21\x12\xa4\x42", 8);
+	uint64_t sc = B.st->stun_ctrl, shed = B.st->stun_ctrl_shed;
+	for (unsigned i = 0; i < n; i++)
+		in[i] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	for (unsigned i = 0; i < n; i += 32) {
+		wan_rx_sec(in + i, (uint16_t)RTE_MIN(32u, n - i), NOW_S + 7);
+		while ((g = take(&B, Q_CTRL, got, 64)) > 0) {
+			copies += g;
+			free_all(got, g);
+		}
+		while ((g = take(&B, Q_EXC, got, 64)) > 0) {
+			exc += g;
+			free_all(got, g);
+		}
+	}
+	CHECK(copies == IPOP_DP_STUN_COPIES_PER_S && exc == n);
+	CHECK(B.st->stun_ctrl == sc + IPOP_DP_STUN_COPIES_PER_S);
+	CHECK(B.st->stun_ctrl_shed == shed + 44);
+	/* The next second: copied again; a Binding indication never. */
+	in[0] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	pl[1] = 0x11;
+	in[1] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	wan_rx_sec(in, 2, NOW_S + 8);
+	g = take(&B, Q_CTRL, got, 64);
+	CHECK(g == 1);
+	free_all(got, g);
+	g = take(&B, Q_EXC, got, 64);
+	CHECK(g == 2);
+	free_all(got, g);
+}
+
 /* With ICE (wan_port_span > 0) tunnel messages are taken on the agents' ports
  * after wan.port too: the selected pair's 5-tuple carries the data. STUN there
  * goes to the kernel (stun_exc), anything else that is not ipop's too
@@ -930,11 +982,18 @@ static void test_ice_ports(void)
 	u = rte_pktmbuf_mtod(m, uint8_t *) + 14 + 20;
 	u[2] = (uint8_t)((base + 65) >> 8), u[3] = (uint8_t)(base + 65);
 	in[2] = m;                                         /* past the span: the host's */
+	uint64_t sc = B.st->stun_ctrl;
 	wan_rx(&B, in, 3);
 	CHECK(B.st->stun_exc == se + 1 && B.st->ice_port_exc == ie + 1 && B.st->exc_tx == exc + 3);
 	unsigned g = take(&B, Q_EXC, got, 4);
 	CHECK(g == 3);
 	free_all(got, g);
+	/* The STUN request is also copied to control, for its integrity check. */
+	CHECK(B.st->stun_ctrl == sc + 1);
+	g = take(&B, Q_CTRL, got, 4);
+	CHECK(g == 1);
+	free_all(got, g);
+	test_stun_copies(base);
 	/* Without ICE the agents' ports are the host's, as any other port. */
 	B.t->wan_port_span = 0;
 	CHECK((m = sealed_ab(f, 100, 33)) != NULL);
