@@ -365,20 +365,28 @@ static void on_failed(void *ctx, struct ipop_ice *a)
 		  "failed: no candidate pair answered");
 }
 
-/* A session that came up on the member's signalled endpoint (our wan.port)
- * before ICE selected its pair can be moved back there after the pair was
- * applied: a handshake sent that way before the selection arrives later and
- * the endpoint roams to where it came from (seen in test_nat_matrix.sh: two
- * gateways without NAT carried their tunnel on wan.port for good, the pair
- * unused). The pair is taken again, at most every RETAKE_MS, and the
- * initiator's handshake over it moves the member too. Only from wan.port: an
- * endpoint that roamed to another address or agent port is the peer's doing
- * and is left alone. */
+/* A session that came up on the signalled endpoints (our wan.port, the
+ * member's signalled ip:port) before ICE selected its pair can be moved back
+ * there after the pair was applied: a handshake sent that way before the
+ * selection arrives later and the endpoint roams to where it came from (seen
+ * in test_nat_matrix.sh: two gateways without NAT carried their tunnel on
+ * wan.port for good, the pair unused; and in test_nat_link.sh a 5-tuple of
+ * our agent's port and the member's wan.port). The pair is taken again, at
+ * most every RETAKE_MS, and the initiator's handshake over it moves the
+ * member too. Only from those bootstrap endpoints: an endpoint that roamed to
+ * another address or agent port is the peer's doing and is left alone. */
+static bool on_bootstrap_path(const struct ipop_ice_links *il, const struct ice_link *k,
+			      const struct ipop_peer *p)
+{
+	return p->local_port == rte_cpu_to_be_16(il->n->cfg->wan_port) ||
+	       (p->ip == k->l->ip && p->port == rte_cpu_to_be_16(k->l->port));
+}
+
 static bool retake_pair(struct ipop_ice_links *il, struct ice_link *k, const struct ipop_peer *p)
 {
 	uint64_t now = ipop_now_ms();
 
-	if (!k->have_pair || k->failed || p->local_port != rte_cpu_to_be_16(il->n->cfg->wan_port) ||
+	if (!k->have_pair || k->failed || !on_bootstrap_path(il, k, p) ||
 	    pair_is_peers(il, k, p) || (k->retaken_ms != 0 && now - k->retaken_ms < RETAKE_MS))
 		return false;
 	k->retaken_ms = now;
