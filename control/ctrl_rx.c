@@ -100,13 +100,18 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, 
 		return false;
 	}
 	(*cookies)--;
-	/* Back the way the frame came (its source MAC, the port it reached):
-	 * the sender is unproven, so neither the neighbour table nor ARP. */
+	/* Back the way the frame came (its source MAC, the port it reached, and
+	 * the TURN channel if it came through our relay: without the ChannelData
+	 * header the server would drop the reply): the sender is unproven, so
+	 * neither the neighbour table nor ARP. */
+	uint16_t chan = ipop_table_relay_chan(n, ip->src_addr, udp->src_port, udp->dst_port);
 	if (ipop_cookie_reply_create(&n->cookie, msg->sender_index, msg->mac1, ip->src_addr,
 				     udp->src_port, now, &r) == 0 &&
 	    ipop_ctrl_send_udp_via(n, &eth->src_addr, ip->src_addr, udp->src_port, udp->dst_port,
-				   0, &r, sizeof(r)) == 0)
+				   chan, &r, sizeof(r)) == 0) {
 		n->cs.hs_cookie_tx++;
+		n->cs.hs_cookie_relayed += chan != 0;
+	}
 	return false;
 }
 
@@ -137,7 +142,11 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			ipop_neigh_handle_arp(n, m);
 			break;
 		case RX_RESP:
-			if (budget > 0) {
+			/* Only one for a handshake of ours in flight costs X25519
+			 * and budget; anyone can send the others in bulk. */
+			if (!ipop_hs_resp_in_flight(n, m)) {
+				ipop_hs_handle(n, m);   /* counted as hs_bad_index */
+			} else if (budget > 0) {
 				budget--;
 				ipop_hs_handle(n, m);
 			} else {

@@ -20,11 +20,13 @@ struct ipop_node;
  * for the workers' ARP copies and our peers' responses during a flood. */
 #define IPOP_CTRL_RX_MAX 1024
 /* At most this many handshake messages per tick reach the Noise code (any
- * X25519): responses first, then initiations; initiations over it are dropped
- * and counted (hs_init_shed). 32 x ~0.2 ms (a valid initiation: consume and
- * respond) is ~6 ms of a 10 ms tick at worst, ~1.3 ms for forged ones (one
- * X25519 each), and still 3,200 handshakes a second, far more than any
- * gateway's peers need (one per peer per rekey_after, or per retry). */
+ * X25519): responses first (only those whose receiver index names an
+ * initiation of ours in flight: the others are refused before it, so a flood
+ * of them cannot use it up), then initiations; initiations over it are
+ * dropped and counted (hs_init_shed). 32 x ~0.2 ms (a valid initiation:
+ * consume and respond) is ~6 ms of a 10 ms tick at worst, ~1.3 ms for forged
+ * ones (one X25519 each), and still 3,200 handshakes a second, far more than
+ * any gateway's peers need (one per peer per rekey_after, or per retry). */
 #define IPOP_CTRL_HS_BUDGET 32
 /* More initiations in one tick than IPOP_CTRL_HS_BUDGET put the node under
  * load for this long: initiations must then prove their source address with

@@ -56,6 +56,7 @@
 	X(hs_mac2_missing, "initiations under load whose mac2 did not prove their source address: answered with a cookie reply, no X25519") \
 	X(hs_mac2_ok, "initiations under load whose mac2 proved their source address (then the per-source rate and the budget apply)") \
 	X(hs_cookie_tx, "cookie replies sent") \
+	X(hs_cookie_relayed, "cookie replies sent back through our TURN relay: as ChannelData on the channel their initiation came on (included in hs_cookie_tx)") \
 	X(hs_cookie_shed, "cookie replies not sent: over the per-tick cookie budget (`IPOP_CTRL_COOKIE_BUDGET`)") \
 	X(hs_cookie_rx, "cookie replies accepted: the cookie is kept for mac2 of the next initiation to that peer") \
 	X(hs_cookie_bad_index, "cookie replies for no initiation of ours in flight") \

@@ -115,6 +115,23 @@ int ipop_table_publish(struct ipop_node *n)
 	return r;
 }
 
+uint16_t ipop_table_relay_chan(const struct ipop_node *n, uint32_t src_ip, uint16_t src_port,
+			       uint16_t dst_port)
+{
+	/* Control's own load of the pointer it stores: no reader protection needed. */
+	const struct ipop_fp_table *t = n->sh.table;
+
+	if (t == NULL)
+		return 0;
+	uint16_t above = (uint16_t)(rte_be_to_cpu_16(dst_port) - rte_be_to_cpu_16(t->wan_port));
+	if (above < 1 || above > t->wan_port_span || above > IPOP_FP_ICE_PORTS)
+		return 0;
+	const struct ipop_fp_relay *r = &t->relay_rx[above];
+	if (r->chan == 0 || r->srv_ip != src_ip || r->srv_port != src_port)
+		return 0;
+	return rte_be_to_cpu_16(r->chan);
+}
+
 void ipop_table_flush(struct ipop_node *n)
 {
 	bool live = !n->dirty || ipop_table_publish(n) == 0;

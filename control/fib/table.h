@@ -10,6 +10,8 @@
 #ifndef IPOP_CONTROL_FIB_TABLE_H
 #define IPOP_CONTROL_FIB_TABLE_H
 
+#include <stdint.h>
+
 struct ipop_node;
 struct ipop_fp_table;
 
@@ -19,5 +21,12 @@ int ipop_table_publish(struct ipop_node *n);
 /* Publish if anything changed, then send the queued handshake responses.
  * Called after each burst of control messages and on every tick. */
 void ipop_table_flush(struct ipop_node *n);
+/* The TURN channel (host order; 0: none) on which the workers take
+ * ChannelData from src_ip:src_port to our port dst_port (all network order)
+ * by the table published last: a handshake control got from that 5-tuple came
+ * through the relay on it (the workers hand it over with the ChannelData
+ * header cut out, dataplane/receive.c), and an answer must go back on it. */
+uint16_t ipop_table_relay_chan(const struct ipop_node *n, uint32_t src_ip, uint16_t src_port,
+			       uint16_t dst_port);
 
 #endif

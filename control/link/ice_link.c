@@ -292,8 +292,8 @@ static bool pair_is_peers(const struct ipop_ice_links *il, const struct ice_link
 
 /* A live session moved to a new pair (an ICE restart keeps the keys): the
  * initiator runs a handshake over it at once, which proves the pair carries
- * authenticated traffic both ways and measures its round trip (peer.h:
- * hs_rtt_ms; libnice 0.1.21 has no API for a pair's RTT). */
+ * authenticated traffic both ways and measures its round trip on both sides
+ * (peer.h: hs_rtt_ms; libnice 0.1.21 has no API for a pair's RTT). */
 static void rekey_on_pair(struct ipop_ice_links *il, struct ice_link *k, struct ipop_peer *p)
 {
 	if (!k->l->initiator || p->cur == NULL || p->hs_active)
@@ -644,9 +644,9 @@ static void restart_json(json_object *o, const struct ipop_link *l, uint64_t now
 			       json_object_new_int64((int64_t)((now - l->ice_error_ms) / 1000)));
 }
 
-/* The round trip of the last handshake we initiated, if it went over this
- * pair (after it was selected, while it is the tunnel's 5-tuple); null
- * otherwise: the responder side of a link never measures one. */
+/* The round trip of the last handshake with the peer, measured by either
+ * role (peer.h: hs_rtt_ms), if it went over this pair (after it was selected,
+ * while it is the tunnel's 5-tuple); null otherwise. */
 static void rtt_json(json_object *o, const struct ipop_ice_links *il, const struct ice_link *k,
 		     const struct ipop_peer *peer, uint64_t now)
 {

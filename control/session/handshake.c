@@ -279,7 +279,8 @@ static void handle_init(struct ipop_node *n, const struct ipop_hs_init *msg,
 	n->dirty = true;
 	/* The index must be live before the response leaves: the response waits
 	 * for the one publication that covers this whole burst of handshakes. */
-	ipop_hs_queue_resp(n, p->ip, p->port, p->local_port, p->relay_chan, &resp);
+	p->hs_resp_sent_ms = 0;   /* set when this response leaves */
+	ipop_hs_queue_resp(n, p, &resp);
 	p->last_rx_ms = now;
 	/* Give the initiator time to confirm before we start one of our own. */
 	p->hs_next_ms = now + ipop_hs_retry_delay(n, p);
@@ -307,7 +308,7 @@ static void make_current(struct ipop_node *n, struct ipop_peer *p, struct ipop_k
 	n->dirty = true;
 }
 
-static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
+static struct ipop_peer *peer_by_hs_index(const struct ipop_node *n, uint32_t idx)
 {
 	for (uint16_t i = 0; i < n->n_peers; i++) {
 		struct ipop_peer *p = n->peers[i];
@@ -315,6 +316,18 @@ static struct ipop_peer *peer_by_hs_index(struct ipop_node *n, uint32_t idx)
 			return p;
 	}
 	return NULL;
+}
+
+bool ipop_hs_resp_in_flight(const struct ipop_node *n, const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t ip_off, poff, plen;
+
+	if (ipop_encap_parse(f, m->data_len, &ip_off, &poff, &plen) != 0 ||
+	    ipop_wire_classify(f + poff, plen) != IPOP_MSG_HANDSHAKE_RESP)
+		return false;
+	const struct ipop_hs_resp *msg = (const struct ipop_hs_resp *)(f + poff);
+	return peer_by_hs_index(n, msg->receiver_index) != NULL;
 }
 
 static void handle_resp(struct ipop_node *n, const struct ipop_hs_resp *msg,
@@ -430,22 +443,41 @@ void ipop_hs_confirm(struct ipop_node *n, struct ipop_peer *p, uint64_t now)
 		return;
 	struct ipop_keypair *kp = p->next;
 	p->next = NULL;
+	/* The responder's round trip: response sent to its confirmation seen
+	 * here (the initiator's keepalive, sent as it takes the response). */
+	if (p->hs_resp_sent_ms != 0) {
+		p->hs_rtt_ms = now > p->hs_resp_sent_ms ? now - p->hs_resp_sent_ms : 0;
+		p->hs_rtt_at_ms = now;
+		p->hs_resp_sent_ms = 0;
+	}
 	make_current(n, p, kp, now, "responder");
 	ipop_hs_abandon(n, p);   /* a simultaneous initiation of ours is no longer needed */
 	n->dirty = true;
 }
 
-void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-			uint16_t chan, const struct ipop_hs_resp *msg)
+void ipop_hs_queue_resp(struct ipop_node *n, const struct ipop_peer *p,
+			const struct ipop_hs_resp *msg)
 {
 	if (n->n_pending_resp == IPOP_PENDING_RESP)
 		ipop_table_flush(n);
 	struct ipop_pending_resp *q = &n->pending_resp[n->n_pending_resp++];
-	q->ip = ip;
-	q->port = port;
-	q->src_port = src_port;
-	q->chan = chan;
+	q->peer_slot = p->slot;
+	q->ip = p->ip;
+	q->port = p->port;
+	q->src_port = p->local_port;
+	q->chan = p->relay_chan;
 	q->msg = *msg;
+}
+
+/* A response left: the responder's round trip runs from now to the
+ * initiator's first packet on the session (ipop_hs_confirm). Only if the
+ * session waiting in next is still this response's (by our index in it). */
+static void resp_sent(struct ipop_node *n, const struct ipop_pending_resp *q)
+{
+	struct ipop_peer *p = q->peer_slot < n->n_peers ? n->peers[q->peer_slot] : NULL;
+
+	if (p != NULL && p->next != NULL && p->next->local_index == q->msg.sender_index)
+		p->hs_resp_sent_ms = ipop_now_ms();
 }
 
 void ipop_hs_send_queued(struct ipop_node *n, bool live)
@@ -457,8 +489,10 @@ void ipop_hs_send_queued(struct ipop_node *n, bool live)
 		if (!live)
 			n->cs.hs_resp_dropped++;
 		else if (ipop_ctrl_send_udp(n, q->ip, q->port, q->src_port, q->chan, &q->msg,
-					    sizeof(q->msg)) == 0)
+					    sizeof(q->msg)) == 0) {
 			n->cs.hs_resp_tx++;
+			resp_sent(n, q);
+		}
 	}
 	n->n_pending_resp = 0;
 }

@@ -19,6 +19,7 @@ struct ipop_peer;
 /* A handshake response that waits for the publication making its session's
  * index live (the node holds IPOP_PENDING_RESP of them). */
 struct ipop_pending_resp {
+	uint16_t peer_slot;            /* whose: its send time is kept (hs_resp_sent_ms) */
 	uint32_t ip;                   /* network order */
 	uint16_t port;                 /* network order */
 	uint16_t src_port;             /* ours, network order; 0: wan.port */
@@ -29,6 +30,11 @@ struct ipop_pending_resp {
 /* A handshake message (initiation or response) the workers handed over, as a
  * whole frame; the caller frees m. Bad input is counted, never fatal. */
 void ipop_hs_handle(struct ipop_node *n, struct rte_mbuf *m);
+/* Whether m (a handshake response the workers handed over) names an
+ * initiation of ours in flight by its receiver index: one scan of the peers,
+ * no crypto. The caller spends its handshake budget only on those; any other
+ * is refused by ipop_hs_handle as cheaply (hs_bad_index). */
+bool ipop_hs_resp_in_flight(const struct ipop_node *n, const struct rte_mbuf *m);
 /* Start (or restart) our initiation to p; 0 when sent. */
 int ipop_hs_initiate(struct ipop_node *n, struct ipop_peer *p, uint64_t now);
 /* Send an empty data message on p's current session. */
@@ -45,9 +51,9 @@ uint64_t ipop_hs_retry_delay(const struct ipop_node *n, const struct ipop_peer *
  * line per IPOP_HS_LOG_MS over all reasons; the next line says how many were
  * not logged (counted in hs_refusals_not_logged too). */
 void ipop_hs_log_refusal(struct ipop_node *n, uint64_t now, uint32_t src_ip, const char *why);
-/* Queue a handshake response until the next ipop_table_flush(). */
-void ipop_hs_queue_resp(struct ipop_node *n, uint32_t ip, uint16_t port, uint16_t src_port,
-			uint16_t chan, const struct ipop_hs_resp *msg);
+/* Queue p's handshake response until the next ipop_table_flush(). */
+void ipop_hs_queue_resp(struct ipop_node *n, const struct ipop_peer *p,
+			const struct ipop_hs_resp *msg);
 /* Send (live: the table with their indices is published) or drop and count
  * (not live) the queued responses. Called by ipop_table_flush. */
 void ipop_hs_send_queued(struct ipop_node *n, bool live);

@@ -80,10 +80,17 @@ struct ipop_peer {
 	 * starts with its last owner's numbers; ipop_peer_counters() subtracts. */
 	struct ipop_peer_counters base;
 	uint64_t last_rx_ms, last_keepalive_ms, up_since_ms;
-	/* The last handshake we initiated and got answered: initiation sent to
-	 * response taken by the control thread (the network's round trip plus up
-	 * to one control tick of queueing on each side), and when. */
+	/* The round trip of the last handshake completed with this peer, and
+	 * when it was measured. As initiator: initiation sent to response taken
+	 * by the control thread. As responder: response sent to the initiator's
+	 * first packet on the new session seen by the control thread (the
+	 * keepalive it sends as it takes the response: its processing of the
+	 * response is included). Either way the network's round trip plus up to
+	 * one control tick of queueing on each side. */
 	uint64_t hs_rtt_ms, hs_rtt_at_ms;
+	/* When our response to its initiation left (ipop_hs_send_queued), while
+	 * that session waits in next for its confirmation; 0 otherwise. */
+	uint64_t hs_resp_sent_ms;
 	IPOP_PEER_SESSION_COUNTERS(IPOP_COUNTER_FIELD)
 	char last_error[128];
 };

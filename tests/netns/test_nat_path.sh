@@ -17,7 +17,9 @@
 # - neither peer's session died (deaths unchanged): the keys stayed;
 # - `show` links[].ice on both sides: restarts grew, last_restart says why, a
 #   later selected_at, the new pair in use (srflx/srflx, b's endpoint a's new
-#   public port after the port move), and a round-trip time measured on it.
+#   public port after the port move), and a round-trip time measured on it by
+#   each side (the link's initiator by its handshake, the responder from its
+#   response to the initiator's confirming keepalive).
 # ipop-timeout: 420
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -155,10 +157,15 @@ path_change() {
 		t_eq "$label: gw-$s's pair is srflx/srflx" "srflx/srflx" "$(field "$x1" 3)"
 		t_check "$label: gw-$s says why it restarted ($(field "$x1" 4))" test "$(field "$x1" 4)" != None
 	done
-	# The initiator measures the round trip on the new pair (its handshake).
-	if [[ $init == a ]]; then x1=$s1a; else x1=$s1b; fi
-	t_check "$label: gw-$init (initiator) measured a round trip on the new pair ($(field "$x1" 6) ms)" \
-		test "$(field "$x1" 6)" != None
+	# The initiator's handshake over the new pair: both sides measure its
+	# round trip (the responder from its response to the confirming keepalive).
+	for s in a b; do
+		if [[ $s == a ]]; then x1=$s1a; else x1=$s1b; fi
+		local role=responder
+		[[ $s == "$init" ]] && role=initiator
+		t_check "$label: gw-$s ($role) measured a round trip on the new pair ($(field "$x1" 6) ms)" \
+			test "$(field "$x1" 6)" != None
+	done
 }
 
 path_change "NAT restart" nat_flush a

@@ -13,7 +13,9 @@
 # the workers count ChannelData both ways; between the NATs and the cloud the
 # tunnel's packets are ChannelData to and from coturn's port (nftables counters
 # in nat-a and nat-b); the data does not go through the kernel/libnice (the
-# exception counters do not grow with it); c links to a through a relay; d
+# exception counters do not grow with it); c links to a through a relay while
+# gw-a and gw-c are flooded with initiations (under load: the initiator gets
+# its cookie reply back through the relay, as ChannelData); d
 # reports its refused credentials (log once, show, counter), and after a
 # restart that its TURN server does not answer, and keeps running.
 # ipop-timeout: 420
@@ -160,13 +162,69 @@ t_check "the TURN server's responses passed their MESSAGE-INTEGRITY check (long-
 t_eq "no STUN message failed its integrity check (a and b)" 0 \
 	$(($(gw_get a "d['ice']['stun']['integrity_failed']") + $(gw_get b "d['ice']['stun']['integrity_failed']")))
 
-# ---- 3. c: prc <-> sym with a: through a relay
+# ---- 3. c: prc <-> sym with a: through a relay, both under load
+# nat-a and nat-c flood gw-a and gw-c with initiations (valid mac1, random
+# content) from their inside addresses, more than the handshake budget a tick,
+# from before gw-c starts: both are under load while they link. ICE gives the
+# pair a relayed candidate on one side or both (which one varies from run to
+# run); each side initiates over the pair, so the side whose own candidate is
+# relayed gets the other's initiation as ChannelData from coturn and answers it
+# with a cookie reply, which must go back as ChannelData on its channel
+# (docs/handshake.md, "Cookie replies", "Through a TURN relay"): sent plain,
+# coturn drops it.
+ctrl() { gw_get "$1" "d['control'].get('$2', 0)"; }
+cookies_seen() {   # cookie replies that reached gw-$1, taken or not
+	echo $(($(ctrl "$1" hs_cookie_rx) + $(ctrl "$1" hs_cookie_bad_index) + $(ctrl "$1" hs_cookie_replayed)))
+}
+# nat-a and nat-c count ChannelData of a cookie reply's size (4 + 64 bytes: UDP
+# length 76) going to coturn's port: no other ipop message has that size.
+for l in a c; do
+	t_require "nftables counter in nat-$l" nsx "nat-$l" nft -f - <<-NFT
+		table ip ipop_cookietest {
+			chain to_turn {
+				type filter hook postrouting priority 300; policy accept;
+				ip daddr $T_SRV_IP udp dport $COTURN_PORT udp length 76 @th,64,2 1 counter
+			}
+		}
+	NFT
+done
+cookie_cd() {
+	local l n=0 v
+	for l in a c; do
+		v=$(nsx "nat-$l" nft list table ip ipop_cookietest | grep -o 'counter packets [0-9]*' | awk '{print $3}')
+		n=$((n + v))
+	done
+	echo "$n"
+}
+seen0=$(cookies_seen a) load0=$(ctrl a hs_load_ticks) relayed0=$(ctrl a hs_cookie_relayed)
+declare -A flood_pid flood_log
+for l in a c; do
+	flood_log[$l]=$(t_mkdir "flood-$l")/flood.log
+	bg_start "nat-$l" "${flood_log[$l]}" "$(ipop_bin ipop-inject)" hsflood \
+		"${T_GW_WAN_IP[$l]}" "$GW_PORT" "${GW_PUB[$l]}" 40 4000 one
+	flood_pid[$l]=$BG_PID
+done
 t_require "ipopd c starts" gw_start c
-t_check "host-c pings host-a (prc <-> sym, through a relay)" wait_until 25 pings c a
+t_check "host-c pings host-a (prc <-> sym, through a relay; both under load)" wait_until 30 pings c a
 t_wait "c's link to a is connected" 15 link_is c a connected
 check_relay a c
 check_relay c a
 t_check "host-a pings host-c" pings a c
+pair="$(link_get a c "x['ice']['local_type']")/$(link_get c a "x['ice']['local_type']")"
+relayed=$(($(ctrl a hs_cookie_relayed) - relayed0 + $(ctrl c hs_cookie_relayed)))
+seen=$(($(cookies_seen a) - seen0 + $(cookies_seen c)))
+echo "under load: load ticks gw-a +$(($(ctrl a hs_load_ticks) - load0)), gw-c $(ctrl c hs_load_ticks);" \
+	"cookie replies through a relay $relayed, seen at the NATs as ChannelData $(cookie_cd);" \
+	"cookie replies that reached gw-a and gw-c $seen; pair (local types a/c) $pair"
+t_check "gw-a was under load while c linked to it" test $(($(ctrl a hs_load_ticks) - load0)) -ge 1
+t_check "gw-c was under load while it linked to a" test "$(ctrl c hs_load_ticks)" -ge 1
+t_check "cookie replies went back through the relay (hs_cookie_relayed, a + c: $relayed)" test "$relayed" -ge 1
+t_check "nat-a and nat-c saw them leave as ChannelData to coturn ($(cookie_cd))" test "$(cookie_cd)" -ge 1
+t_check "cookie replies reached the initiators ($seen)" test "$seen" -ge 1
+for l in a c; do
+	bg_stop "${flood_pid[$l]}" 5
+	echo "flood of gw-$l: $(grep -a 'sent' "${flood_log[$l]}" | tail -1)"
+done
 
 # ---- 4. d: its TURN password refused, then (restarted) a TURN address nobody answers on
 t_require "ipopd d starts (wrong TURN password)" gw_start d
