@@ -15,10 +15,11 @@
 # busy share; medians over the rounds and the relayed/direct ratios of the
 # medians.
 #
-#   sudo bench/nat_pairs.sh [-b BUILD] [-o OUT.json] [-t IPERF_SECONDS] [-r ROUNDS]
+#   sudo bench/nat_pairs.sh [-b BUILD] [-o OUT.json] [-t IPERF_SECONDS] [-r ROUNDS] [-B RATE]
 #
 #   -b  meson build dir ($IPOP_BUILD, else build/)   -o  also write the JSON here
 #   -t  seconds of each iperf3 stream (default 5)    -r  rounds (default 1)
+#   -B  iperf3's -b: cap each stream at RATE (e.g. 100M; default: no cap)
 #
 # Testbed: tests/netns/lib.sh, ipop.sh and nat.sh, as tests/netns/test_nat_relay.sh
 # runs them: eight sites (two per pair) behind the NATs of nat.sh, Prosody (plain)
@@ -35,10 +36,11 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=""
 SECS=5
 ROUNDS=1
-while getopts "b:o:t:r:h" o; do
+RATE=""
+while getopts "b:o:t:r:B:h" o; do
 	case $o in
-	b) export IPOP_BUILD=$OPTARG ;; o) OUT=$OPTARG ;; t) SECS=$OPTARG ;; r) ROUNDS=$OPTARG ;;
-	*) sed -n '2,32p' "$0"; exit 2 ;;
+	b) export IPOP_BUILD=$OPTARG ;; o) OUT=$OPTARG ;; t) SECS=$OPTARG ;; r) ROUNDS=$OPTARG ;; B) RATE=$OPTARG ;;
+	*) sed -n '2,33p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -114,7 +116,7 @@ stream() {
 	e0=$(udp_rcvbuf_errors srv)
 	m0=$(machine_ticks)
 	t0=$(_t_now_ms)
-	nsx "host-$a" timeout $((SECS + 15)) iperf3 -c "${T_HOST_IP[$b]}" -t "$SECS" -J >"$d/iperf.json" || true
+	nsx "host-$a" timeout $((SECS + 15)) iperf3 -c "${T_HOST_IP[$b]}" -t "$SECS" ${RATE:+-b "$RATE"} -J >"$d/iperf.json" || true
 	t1=$(_t_now_ms)
 	m1=$(machine_ticks)
 	e1=$(udp_rcvbuf_errors srv)
@@ -184,18 +186,18 @@ done
 turn=$(($(gw_get s7 "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']") +
 	$(gw_get s8 "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']")))
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-json=$(python3 - "$SECS" "$ROUNDS" "$turn" "$cd_from" "$cd_to" "$(nproc) vCPUs ($cpu), shared with other runs: compare only within this run" \
+json=$(python3 - "$SECS" "$ROUNDS" "${RATE:-none}" "$turn" "$cd_from" "$cd_to" "$(nproc) vCPUs ($cpu), shared with other runs: compare only within this run" \
 	"[$(IFS=,; echo "${results[*]}")]" "[${runs[direct]}]" "[${runs[chandata]}]" "[${runs[relay_socket]}]" <<-'PY'
 	import json, statistics, sys
-	secs, rounds, turn, cd_from, cd_to, machine = sys.argv[1:7]
-	first, runs = json.loads(sys.argv[7]), {k: json.loads(v) for k, v in zip(
-	    ("direct", "chandata", "relay_socket"), sys.argv[8:11])}
+	secs, rounds, rate, turn, cd_from, cd_to, machine = sys.argv[1:8]
+	first, runs = json.loads(sys.argv[8]), {k: json.loads(v) for k, v in zip(
+	    ("direct", "chandata", "relay_socket"), sys.argv[9:12])}
 	med = {k: statistics.median([x["mbps"] for x in v]) for k, v in runs.items()}
 	ratio = lambda k: round(med[k] / med["direct"], 3) if med["direct"] else 0
 	print(json.dumps({
 	    "machine": machine, "first_ping": first,
 	    "throughput": {
-	        "iperf3_seconds": int(secs), "rounds": int(rounds),
+	        "iperf3_seconds": int(secs), "rounds": int(rounds), "rate_cap": rate,
 	        "sym_sym_chandata_sender": cd_from, "sym_sym_relay_socket_sender": cd_to,
 	        "median_mbps": med,
 	        "ratio_chandata_to_direct": ratio("chandata"),
