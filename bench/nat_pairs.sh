@@ -15,11 +15,16 @@
 # busy share; medians over the rounds and the relayed/direct ratios of the
 # medians.
 #
-#   sudo bench/nat_pairs.sh [-b BUILD] [-o OUT.json] [-t IPERF_SECONDS] [-r ROUNDS] [-B RATE]
+#   sudo bench/nat_pairs.sh [-b BUILD] [-o OUT.json] [-t IPERF_SECONDS] [-r ROUNDS] [-B RATE] [-P]
 #
 #   -b  meson build dir ($IPOP_BUILD, else build/)   -o  also write the JSON here
 #   -t  seconds of each iperf3 stream (default 5)    -r  rounds (default 1)
 #   -B  iperf3's -b: cap each stream at RATE (e.g. 100M; default: no cap)
+#   -P  the relay on a CPU of its own: coturn (all its threads) on CPU 1, this
+#       script and everything it starts (Prosody, the gateways' lcores, iperf3,
+#       ping) on CPU 0, as a TURN server on another machine would be; the
+#       direct and relayed streams then share the same one CPU for the
+#       gateways and hosts, and coturn does not take CPU from them
 #
 # Testbed: tests/netns/lib.sh, ipop.sh and nat.sh, as tests/netns/test_nat_relay.sh
 # runs them: eight sites (two per pair) behind the NATs of nat.sh, Prosody (plain)
@@ -37,12 +42,18 @@ OUT=""
 SECS=5
 ROUNDS=1
 RATE=""
-while getopts "b:o:t:r:B:h" o; do
+PIN=no
+while getopts "b:o:t:r:B:Ph" o; do
 	case $o in
 	b) export IPOP_BUILD=$OPTARG ;; o) OUT=$OPTARG ;; t) SECS=$OPTARG ;; r) ROUNDS=$OPTARG ;; B) RATE=$OPTARG ;;
-	*) sed -n '2,33p' "$0"; exit 2 ;;
+	P) PIN=yes ;;
+	*) sed -n '2,38p' "$0"; exit 2 ;;
 	esac
 done
+if [[ $PIN == yes ]]; then
+	(($(nproc) >= 2)) || { echo "nat_pairs.sh: -P needs 2 CPUs" >&2; exit 2; }
+	taskset -p -c 0 $$ >/dev/null   # inherited by everything started from here
+fi
 
 source "$TOP/tests/netns/lib.sh"
 source "$TOP/tests/netns/ipop.sh"
@@ -69,9 +80,14 @@ PAIRS=("none-none 1 2 none none" "prc-prc 3 4 prc prc" "prc-sym 5 6 prc sym" "sy
 	PROSODY_EXTRA_MODULES="groups"
 	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
 	nat_cloud prosody
+	if [[ $PIN == yes ]]; then
+		taskset -a -p -c 1 "$COTURN_PID" >/dev/null
+		log "coturn (pid $COTURN_PID) on CPU 1, everything else on CPU 0"
+	fi
 	for i in $(seq 1 8); do
 		prosody_adduser "gw-s$i" "$DOMAIN" "pw-$i"
 		gw_setup "s$i"
+		[[ $PIN == no ]] || GW_LCORES[s$i]="0@0,1@0,2@0"
 		GW_OVERLAY=pair$(((i - 1) / 2 * 2 + 1))
 		gw_config "s$i" "$(gw_signal_block "s$i" "pw-$i")
 topology: { policy = \"all-to-all\"; };
@@ -186,10 +202,11 @@ done
 turn=$(($(gw_get s7 "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']") +
 	$(gw_get s8 "d['dataplane']['turn_tx'] + d['dataplane']['turn_rx']")))
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-json=$(python3 - "$SECS" "$ROUNDS" "${RATE:-none}" "$turn" "$cd_from" "$cd_to" "$(nproc) vCPUs ($cpu), shared with other runs: compare only within this run" \
+json=$(python3 - "$SECS" "$ROUNDS" "${RATE:-none}:$PIN" "$turn" "$cd_from" "$cd_to" "$(nproc) vCPUs ($cpu), shared with other runs: compare only within this run" \
 	"[$(IFS=,; echo "${results[*]}")]" "[${runs[direct]}]" "[${runs[chandata]}]" "[${runs[relay_socket]}]" <<-'PY'
 	import json, statistics, sys
 	secs, rounds, rate, turn, cd_from, cd_to, machine = sys.argv[1:8]
+	rate, pinned = rate.split(":")
 	first, runs = json.loads(sys.argv[8]), {k: json.loads(v) for k, v in zip(
 	    ("direct", "chandata", "relay_socket"), sys.argv[9:12])}
 	med = {k: statistics.median([x["mbps"] for x in v]) for k, v in runs.items()}
@@ -198,6 +215,7 @@ json=$(python3 - "$SECS" "$ROUNDS" "${RATE:-none}" "$turn" "$cd_from" "$cd_to" "
 	    "machine": machine, "first_ping": first,
 	    "throughput": {
 	        "iperf3_seconds": int(secs), "rounds": int(rounds), "rate_cap": rate,
+	        "relay_on_own_cpu": pinned == "yes",
 	        "sym_sym_chandata_sender": cd_from, "sym_sym_relay_socket_sender": cd_to,
 	        "median_mbps": med,
 	        "ratio_chandata_to_direct": ratio("chandata"),

@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/encap.h"
+#include "dataplane/turn.h"
 #include "dataplane/wire.h"
 
 enum rx_kind { RX_ARP, RX_RESP, RX_INIT, RX_COOKIE, RX_TURN, RX_OTHER };
@@ -34,6 +35,9 @@ static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
 	*src_ip = ((const struct rte_ipv4_hdr *)(f + ip_off))->src_addr;
 	if (ipop_wire_is_stun(f + poff, plen))
 		return RX_TURN;   /* copies of TURN messages (dataplane/turn.h) */
+	if (ipop_turn_is_chandata(f + poff, plen) &&
+	    ipop_wire_is_stun(f + poff + IPOP_CHANDATA_HDR_LEN, plen - IPOP_CHANDATA_HDR_LEN))
+		return RX_TURN;   /* a member's STUN check through our relay, copied */
 	switch (ipop_wire_classify(f + poff, plen)) {
 	case IPOP_MSG_HANDSHAKE_RESP:
 		return RX_RESP;

@@ -500,6 +500,11 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 	}
 	int type = ipop_wire_classify(p + IPOP_CHANDATA_HDR_LEN, dlen);
 	if (type < 0) {
+		/* The member's checks and their responses through our relay:
+		 * control checks their MESSAGE-INTEGRITY too (stun_to_ctrl). */
+		if (ipop_wire_is_stun(p + IPOP_CHANDATA_HDR_LEN, dlen) &&
+		    !ipop_turn_stun_is_indication(p + IPOP_CHANDATA_HDR_LEN))
+			ipop_dp_stun_copy_to_ctrl(c, m);
 		c->st->turn_chan_exc++;
 		c->st->ice_port_exc++;
 		c->st->exc_tx++;

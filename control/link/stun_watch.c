@@ -16,6 +16,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/encap.h"
+#include "dataplane/turn.h"
 
 #define STUN_BINDING 0x001
 
@@ -25,6 +26,7 @@ struct stun_frame {
 	uint16_t sport, dport;         /* host order */
 	const uint8_t *p;
 	size_t len;
+	uint16_t chan;                 /* host order: came inside ChannelData on it; 0: not */
 };
 
 static int frame_of(const struct rte_mbuf *m, struct stun_frame *s)
@@ -41,6 +43,16 @@ static int frame_of(const struct rte_mbuf *m, struct stun_frame *s)
 		.sport = rte_be_to_cpu_16(udp->src_port), .dport = rte_be_to_cpu_16(udp->dst_port),
 		.p = f + poff, .len = plen,
 	};
+	/* A member's check through our relay: the STUN message is the
+	 * ChannelData's content (the worker checked that it is STUN). */
+	if (ipop_turn_is_chandata(s->p, plen)) {
+		uint32_t dlen = ipop_turn_chandata_len(s->p);
+		if (dlen + IPOP_CHANDATA_HDR_LEN > plen)
+			return -EBADMSG;
+		s->chan = (uint16_t)(s->p[0] << 8 | s->p[1]);
+		s->p += IPOP_CHANDATA_HDR_LEN;
+		s->len = dlen;
+	}
 	return 0;
 }
 
@@ -99,8 +111,12 @@ static void describe(char *buf, size_t len, const struct ipop_stun_msg *sm,
 	struct in_addr in = { .s_addr = s->src_ip };
 
 	inet_ntop(AF_INET, &in, a, sizeof(a));
-	snprintf(buf, len, "STUN %s %s from %s:%u", method_name(sm->method),
-		 ipop_stun_class_name(sm->cls), a, s->sport);
+	if (s->chan != 0)
+		snprintf(buf, len, "STUN %s %s through TURN channel 0x%04x of %s:%u",
+			 method_name(sm->method), ipop_stun_class_name(sm->cls), s->chan, a, s->sport);
+	else
+		snprintf(buf, len, "STUN %s %s from %s:%u", method_name(sm->method),
+			 ipop_stun_class_name(sm->cls), a, s->sport);
 }
 
 /* The link whose agent's ufrag is the first half of USERNAME ("ours:theirs"). */
@@ -283,7 +299,10 @@ void ipop_stun_watch_rx(struct ipop_node *n, const struct rte_mbuf *m)
 		return;
 	}
 	il->stun.st.seen++;
-	if (!turn || s.src_ip != sv->turn_ip.s_addr || s.sport != sv->turn_port)
+	if (s.chan != 0) {
+		il->stun.st.relayed++;
+		ice_rx(il, &s);   /* the member's, relayed: its own keys, not the server's */
+	} else if (!turn || s.src_ip != sv->turn_ip.s_addr || s.sport != sv->turn_port)
 		ice_rx(il, &s);
 	else if (turn_response(il, &s))
 		ipop_turn_watch_rx(n->turn, m);

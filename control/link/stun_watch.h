@@ -35,6 +35,7 @@
 /* `show`: ice.stun. */
 #define IPOP_STUN_WATCH_COUNTERS(X) \
 	X(seen, "STUN messages on the agents' ports control looked at: copies of other hosts' checks and responses (dataplane stun_ctrl) and of the TURN server's responses (turn_ctrl)") \
+	X(relayed, "of those, members' checks and responses that came through our TURN relay inside ChannelData (checked with the agents' keys like the direct ones)") \
 	X(verified, "messages whose MESSAGE-INTEGRITY (and FINGERPRINT, when present) matched the key of the agent or TURN allocation they were for") \
 	X(turn_verified, "of those, the TURN server's responses, checked with the long-term key MD5(ice.turn_user \":\" realm \":\" ice.turn_password)") \
 	X(integrity_failed, "messages whose MESSAGE-INTEGRITY did not match: a member with a wrong password, or forged (links[].ice.last_error says from where; logged at most once a second); libnice drops them") \

@@ -161,6 +161,13 @@ t_check "the TURN server's responses passed their MESSAGE-INTEGRITY check (long-
 	test "$(gw_get a "d['ice']['stun']['turn_verified']")" -gt 0 -a "$(gw_get b "d['ice']['stun']['turn_verified']")" -gt 0
 t_eq "no STUN message failed its integrity check (a and b)" 0 \
 	$(($(gw_get a "d['ice']['stun']['integrity_failed']") + $(gw_get b "d['ice']['stun']['integrity_failed']")))
+# The member's checks through the relay (inside ChannelData, on the side
+# whose candidate is relayed) are checked with the agents' keys too.
+relayed_ok() {
+	(($(gw_get a "d['ice']['stun']['relayed']") + $(gw_get b "d['ice']['stun']['relayed']") > 0)) &&
+		(($(link_get a b "x['ice']['stun_verified']") + $(link_get b a "x['ice']['stun_verified']") > 0))
+}
+t_wait "the member's STUN checks through the relay were seen and verified (a and b)" 20 relayed_ok
 
 # ---- 3. c: prc <-> sym with a: through a relay, both under load
 # nat-a and nat-c flood gw-a and gw-c with initiations (valid mac1, random

@@ -993,6 +993,26 @@ static void test_ice_ports(void)
 	g = take(&B, Q_CTRL, got, 4);
 	CHECK(g == 1);
 	free_all(got, g);
+	/* A member's Binding request through our relay (ChannelData holding
+	 * STUN): to the kernel for the agent, and a copy to control; a Binding
+	 * indication inside (a keepalive) only to the kernel. */
+	uint8_t cd[24];
+	memset(cd, 0, sizeof(cd));
+	memcpy(cd, "\x40\x01\x00\x14\x00\x01\x00\x00\x21\x12\xa4\x42", 12);
+	uint64_t tce = B.st->turn_chan_exc;
+	in[0] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), cd, 24));
+	cd[5] = 0x11;
+	in[1] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 5), cd, 24));
+	wan_rx(&B, in, 2);
+	CHECK(B.st->turn_chan_exc == tce + 2 && B.st->stun_ctrl == sc + 2);
+	g = take(&B, Q_EXC, got, 4);
+	CHECK(g == 2);
+	free_all(got, g);
+	g = take(&B, Q_CTRL, got, 4);
+	CHECK(g == 1);
+	if (g == 1)
+		CHECK(rte_pktmbuf_mtod_offset(got[0], const uint8_t *, IPOP_OUTER_HDR_LEN)[0] == 0x40);
+	free_all(got, g);
 	test_stun_copies(base);
 	/* Without ICE the agents' ports are the host's, as any other port. */
 	B.t->wan_port_span = 0;
