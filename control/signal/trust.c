@@ -220,6 +220,35 @@ static void fingerprint(const uint8_t key[32], char out[IPOP_NODE_ID_HEX_LEN + 1
 	ipop_node_id_format(ipop_node_id_of_key(key), out, IPOP_NODE_ID_HEX_LEN + 1);
 }
 
+/* Another member whose binding to key is proven or certified, or NULL. */
+static const char *owner_of(const struct ipop_trust *t, const char *jid, const uint8_t key[32])
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, t->bind);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct binding *b = v;
+		if (strcmp(k, jid) != 0 && (b->proven || b->certified) &&
+		    sodium_memcmp(b->key, key, 32) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* Another member that claims key at all, or NULL. */
+static const char *claimant_of(const struct ipop_trust *t, const char *jid, const uint8_t key[32])
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, t->bind);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (strcmp(k, jid) != 0 && sodium_memcmp(((struct binding *)v)->key, key, 32) == 0)
+			return k;
+	return NULL;
+}
+
 /* ---- signal.bindings_file (trust_store.h) ---- */
 
 /* What a restart must keep: bindings a handshake proved or an operator
@@ -280,15 +309,9 @@ static void persist(struct ipop_trust *t)
 static int store_add(void *ctx, const struct ipop_trust_rec *r)
 {
 	struct ipop_trust *t = ctx;
-	GHashTableIter it;
-	gpointer k, v;
 
-	if (g_hash_table_contains(t->bind, r->jid))
+	if (g_hash_table_contains(t->bind, r->jid) || claimant_of(t, r->jid, r->key) != NULL)
 		return -EEXIST;
-	g_hash_table_iter_init(&it, t->bind);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		if (sodium_memcmp(((struct binding *)v)->key, r->key, 32) == 0)
-			return -EEXIST;
 	if (is_static(t, r->key) || sodium_memcmp(r->key, t->own_key, 32) == 0)
 		return -EPERM;
 	struct binding *b = g_new0(struct binding, 1);
@@ -314,35 +337,6 @@ int ipop_trust_set_store(struct ipop_trust *t, const char *path, char *err, size
 	/* Written back now: a file that cannot be written is an error at
 	 * start, not a surprise at the first proven handshake. */
 	return write_store(t, err, errlen);
-}
-
-/* Another member whose binding to key is proven or certified, or NULL. */
-static const char *owner_of(const struct ipop_trust *t, const char *jid, const uint8_t key[32])
-{
-	GHashTableIter it;
-	gpointer k, v;
-
-	g_hash_table_iter_init(&it, t->bind);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		const struct binding *b = v;
-		if (strcmp(k, jid) != 0 && (b->proven || b->certified) &&
-		    sodium_memcmp(b->key, key, 32) == 0)
-			return k;
-	}
-	return NULL;
-}
-
-/* Another member that claims key at all, or NULL. */
-static const char *claimant_of(const struct ipop_trust *t, const char *jid, const uint8_t key[32])
-{
-	GHashTableIter it;
-	gpointer k, v;
-
-	g_hash_table_iter_init(&it, t->bind);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		if (strcmp(k, jid) != 0 && sodium_memcmp(((struct binding *)v)->key, key, 32) == 0)
-			return k;
-	return NULL;
 }
 
 static int refuse(struct ipop_trust *t, enum ipop_trust_reject *why, enum ipop_trust_reject r)
