@@ -46,7 +46,7 @@
 	X(relay_applied, "relayed pairs (our candidate the relay's) that became a peer's path: the TURN server as its endpoint, the tunnel's messages as ChannelData on the channel libnice bound") \
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)") \
-	X(pairs_retaken, "selected pairs taken back from the member's signalled endpoint (wan.port), where a handshake sent before the selection had moved the session") \
+	X(pairs_retaken, "selected pairs taken back from the signalled endpoints (our wan.port or the member's signalled ip:port), where a handshake sent before the selection had moved the session") \
 	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (by the link's initiator; proves the pair and measures its round trip, on both sides)") \
 	X(errors, "ICE errors recorded on links (`links[].ice.last_error`): candidates refused, credentials refused, agents failed") \
 	X(errors_unlogged, "ICE errors not logged: a link had one logged less than a second before (the next line gives their number)")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_nat_path.sh - a signalled ICE link survives path changes by itself
-# (control/link/ice_link.c ipop_ice_link_path_lost, control/link/linkmgr.c
+# (control/link/ice_link.c ipop_ice_link_path_check, control/link/linkmgr.c
 # ice_check_path): two gateways a and b behind port-restricted cone NATs
 # (tests/netns/nat.sh), Prosody and coturn (STUN) in the cloud, keepalive 2 s,
 # dead_after 6 s. With a ping running from host-a to host-b:
