@@ -69,7 +69,29 @@ static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
  * and the budget; any other is answered with a cookie reply (two more BLAKE2b
  * and one XChaCha20-Poly1305, no X25519), at most *cookies of them this tick.
  * True when it goes on. */
-static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, unsigned *cookies)
+/* This tick's cookie replies: any address, and of them, others than our
+ * peers' endpoints (ctrl_rx.h). */
+struct cookie_budget {
+	unsigned any, other;
+};
+
+/* Take one reply from the budget for src; false: none left for it. */
+static bool cookie_take(struct ipop_node *n, struct cookie_budget *cb, uint32_t src)
+{
+	bool known = ipop_known_src_has(&n->known_src, src);
+
+	if (cb->any == 0 || (!known && cb->other == 0))
+		return false;
+	cb->any--;
+	if (known)
+		n->cs.hs_cookie_known++;
+	else
+		cb->other--;
+	return true;
+}
+
+static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now,
+			 struct cookie_budget *cookies)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t ip_off, poff, plen;
@@ -96,14 +118,14 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now, 
 	}
 	n->cs.hs_mac2_missing++;
 	/* Not worked on: a refusal like the others, logged at most once a second. */
-	ipop_hs_log_refusal(n, now, ip->src_addr, *cookies == 0 ?
-			    "under load, no valid mac2, and this tick's cookie replies used up" :
-			    "under load and no valid mac2: answered with a cookie reply");
-	if (*cookies == 0) {
+	bool reply = cookie_take(n, cookies, ip->src_addr);
+	ipop_hs_log_refusal(n, now, ip->src_addr, reply ?
+			    "under load and no valid mac2: answered with a cookie reply" :
+			    "under load, no valid mac2, and this tick's cookie replies used up");
+	if (!reply) {
 		n->cs.hs_cookie_shed++;
 		return false;
 	}
-	(*cookies)--;
 	/* Back the way the frame came (its source MAC, the port it reached, and
 	 * the TURN channel if it came through our relay: without the ChannelData
 	 * header the server would drop the reply): the sender is unproven, so
@@ -123,7 +145,8 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 {
 	void *objs[IPOP_CTRL_RX_MAX];
 	uint32_t init_src[IPOP_CTRL_RX_MAX];
-	unsigned k, n_init = 0, budget = IPOP_CTRL_HS_BUDGET, cookies = IPOP_CTRL_COOKIE_BUDGET;
+	unsigned k, n_init = 0, budget = IPOP_CTRL_HS_BUDGET;
+	struct cookie_budget cookies = { IPOP_CTRL_COOKIE_BUDGET, IPOP_CTRL_COOKIE_BUDGET_OTHER };
 	uint64_t now = ipop_now_ms();
 	uint32_t src = 0;
 

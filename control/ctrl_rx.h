@@ -41,6 +41,16 @@ struct ipop_node;
  * X25519 budget's 6 ms, and 25,600 a second answer the issue's 22,000 flood
  * entirely, so a genuine initiator in it gets its reply. */
 #define IPOP_CTRL_COOKIE_BUDGET 256
+/* Of those, at most this many to addresses that are not a known peer's
+ * current endpoint (session/hslimit.h, ipop_known_src): a flood from spoofed
+ * addresses gets 3,200 replies a second, not 25,600, and cannot take the
+ * replies our peers need (a rekeying peer's initiation under load). A new or
+ * roamed peer still gets one within a few retries of a flood at the
+ * issue's 22,000 a second (one in seven per attempt); against a 100,000 a
+ * second flood it takes some thirty (docs/handshake.md). Measured: the
+ * replies to spoofed sources were most of what a valid-mac1 flood cost a
+ * gateway beyond mac1 (docs/benchmarks.md §18). */
+#define IPOP_CTRL_COOKIE_BUDGET_OTHER 32
 
 /* Take what the workers queued for control (at most IPOP_CTRL_RX_MAX) and
  * handle it: every ARP copy to the next-hop table; cookie replies, handshake

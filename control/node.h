@@ -57,7 +57,8 @@
 	X(hs_mac2_ok, "initiations under load whose mac2 proved their source address (then the per-source rate and the budget apply)") \
 	X(hs_cookie_tx, "cookie replies sent") \
 	X(hs_cookie_relayed, "cookie replies sent back through our TURN relay: as ChannelData on the channel their initiation came on (included in hs_cookie_tx)") \
-	X(hs_cookie_shed, "cookie replies not sent: over the per-tick cookie budget (`IPOP_CTRL_COOKIE_BUDGET`)") \
+	X(hs_cookie_shed, "cookie replies not sent: over the per-tick cookie budget (`IPOP_CTRL_COOKIE_BUDGET` for a known peer's address, `IPOP_CTRL_COOKIE_BUDGET_OTHER` for any other)") \
+	X(hs_cookie_known, "cookie replies sent to the address of a peer we know (its current endpoint), from the budget other sources cannot use up (included in hs_cookie_tx)") \
 	X(hs_cookie_rx, "cookie replies accepted: the cookie is kept for mac2 of the next initiation to that peer") \
 	X(hs_cookie_bad_index, "cookie replies for no initiation of ours in flight") \
 	X(hs_cookie_bad_auth, "cookie replies that did not authenticate (forged, or for another initiation)") \
@@ -134,6 +135,7 @@ struct ipop_node {
 	 * limit on logging refusals. */
 	struct ipop_srclim srclim;
 	struct ipop_ratelog hs_log;
+	struct ipop_known_src known_src;   /* peers' endpoints: rebuilt at each publication */
 	/* Cookie replies (session/cookie.h): our secret, and until when the
 	 * node counts as under load (control/ctrl_rx.c says when it is). */
 	struct ipop_cookie_checker cookie;

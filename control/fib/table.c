@@ -74,11 +74,15 @@ int ipop_table_publish(struct ipop_node *n)
 		t->mss_clamp = (uint16_t)(t->mss_clamp - IPOP_FABRIC_HDR_LEN);
 	t->tsc_hz = n->tsc_hz;
 	t->n_peers = n->n_peers;
+	/* Cookie replies under a flood go to these first (control/ctrl_rx.c);
+	 * 2048 slots for at most IPOP_MAX_PEERS addresses: never full. */
+	ipop_known_src_reset(&n->known_src);
 	for (uint16_t i = 0; i < n->n_peers; i++) {
 		struct ipop_peer *p = n->peers[i];
 		struct ipop_fp_peer *fp = &t->peers[i];
 		if (p == NULL)
 			continue;
+		(void)ipop_known_src_add(&n->known_src, p->ip);
 		fp->tx = p->cur;
 		fp->id = p->node_id;
 		fp->ip = p->ip;

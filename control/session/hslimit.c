@@ -1,6 +1,7 @@
 /* hslimit.c - see hslimit.h. Thread: control. */
 #include "control/session/hslimit.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -65,4 +66,50 @@ bool ipop_ratelog_ok(struct ipop_ratelog *rl, uint64_t now_ms, uint64_t *suppres
 	rl->suppressed = 0;
 	rl->last_ms = now_ms ? now_ms : 1;
 	return true;
+}
+
+static uint32_t known_slot(const struct ipop_known_src *k, uint32_t ip)
+{
+	return (ip * k->mult) >> (32 - 11);
+}
+_Static_assert(IPOP_KNOWN_SRC_SLOTS == 1u << 11, "known_slot takes the top 11 bits");
+
+void ipop_known_src_reset(struct ipop_known_src *k)
+{
+	uint32_t mult = k->mult;
+
+	if (mult == 0)
+		randombytes_buf(&mult, sizeof(mult));
+	memset(k, 0, sizeof(*k));
+	k->mult = mult | 1;
+}
+
+int ipop_known_src_add(struct ipop_known_src *k, uint32_t ip)
+{
+	if (ip == 0)
+		return 0;
+	for (uint32_t i = 0, s = known_slot(k, ip); i < IPOP_KNOWN_SRC_SLOTS;
+	     i++, s = (s + 1) % IPOP_KNOWN_SRC_SLOTS) {
+		if (k->ip[s] == ip)
+			return 0;
+		if (k->ip[s] == 0) {
+			k->ip[s] = ip;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+bool ipop_known_src_has(const struct ipop_known_src *k, uint32_t ip)
+{
+	if (ip == 0 || k->mult == 0)
+		return false;
+	for (uint32_t i = 0, s = known_slot(k, ip); i < IPOP_KNOWN_SRC_SLOTS;
+	     i++, s = (s + 1) % IPOP_KNOWN_SRC_SLOTS) {
+		if (k->ip[s] == ip)
+			return true;
+		if (k->ip[s] == 0)
+			return false;
+	}
+	return false;
 }

@@ -43,6 +43,23 @@ struct ipop_srclim {
 /* Take one token from ip's bucket: true when the initiation may go on. */
 bool ipop_srclim_allow(struct ipop_srclim *l, uint32_t ip, uint64_t now_ms);
 
+/* The underlay addresses our peers send from (their current endpoints), so
+ * that under a flood of spoofed initiations the cookie replies a tick may
+ * send go first to the peers we know (control/ctrl_rx.c): open addressing,
+ * twice the peer table's size, rebuilt whenever the table is published. */
+#define IPOP_KNOWN_SRC_SLOTS 2048
+
+struct ipop_known_src {
+	uint32_t mult;                 /* random odd multiplier: the hash */
+	uint32_t ip[IPOP_KNOWN_SRC_SLOTS];   /* network order; 0 = free */
+};
+
+/* Empty the set (and key its hash on first use). */
+void ipop_known_src_reset(struct ipop_known_src *k);
+/* Add ip (0 is ignored); -ENOSPC when the set is full. */
+int ipop_known_src_add(struct ipop_known_src *k, uint32_t ip);
+bool ipop_known_src_has(const struct ipop_known_src *k, uint32_t ip);
+
 struct ipop_ratelog {
 	uint64_t last_ms;              /* when the last line was logged; 0 = never */
 	uint64_t suppressed;           /* refusals not logged since */

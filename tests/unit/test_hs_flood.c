@@ -710,10 +710,12 @@ static unsigned take_sent(uint32_t dst, void *out, size_t len, unsigned *found)
 }
 
 /* Under load, an initiation without a valid mac2 costs no X25519: it gets a
- * cookie reply (at most the cookie budget a tick), sent back through the MAC
- * its frame came from; the genuine peer among 300 spoofed senders opens its
- * reply, initiates again with mac2 and is answered. Not under load (1 s after
- * the last tick over the budget), initiations without mac2 are answered. */
+ * cookie reply (at most IPOP_CTRL_COOKIE_BUDGET_OTHER a tick to addresses
+ * that are no peer's endpoint), sent back through the MAC its frame came
+ * from; the genuine peer behind 300 spoofed senders (from its endpoint, so
+ * the spoofed ones cannot use up its reply) opens its reply, initiates again
+ * with mac2 and is answered. Not under load (1 s after the last tick over
+ * the budget), initiations without mac2 are answered. */
 static void test_under_load(void)
 {
 	struct ipop_ctrl_stats before = node.cs;
@@ -728,9 +730,10 @@ static void test_under_load(void)
 	calm();
 	sent_count();
 	unsigned n_neigh = node.n_neigh;
-	put_init_cookie(&peer_id, gen, NULL, &first);
+	CHECK(node.peers[0]->ip == gen && ipop_known_src_has(&node.known_src, gen));
 	for (unsigned i = 0; i < n_forged; i++)
 		put_forged_init(ip4(10, 70, i >> 8, i & 0xff));
+	put_init_cookie(&peer_id, gen, NULL, &first);
 	uint64_t t0 = rte_rdtsc();
 	drain_ms();
 	double us = (double)(rte_rdtsc() - t0) * 1e6 / (double)rte_get_tsc_hz();
@@ -740,10 +743,11 @@ static void test_under_load(void)
 	CHECK(node.cs.hs_load_ticks - before.hs_load_ticks == 1);
 	CHECK(node.cs.hs_init_rx == before.hs_init_rx);   /* no X25519 at all */
 	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == n_forged + 1);
-	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET);
-	CHECK(node.cs.hs_cookie_shed - before.hs_cookie_shed == n_forged + 1 - IPOP_CTRL_COOKIE_BUDGET);
-	CHECK(sent == IPOP_CTRL_COOKIE_BUDGET);
-	CHECK(found == 1);   /* the genuine one came first */
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET_OTHER + 1);
+	CHECK(node.cs.hs_cookie_known - before.hs_cookie_known == 1);
+	CHECK(node.cs.hs_cookie_shed - before.hs_cookie_shed == n_forged - IPOP_CTRL_COOKIE_BUDGET_OTHER);
+	CHECK(sent == IPOP_CTRL_COOKIE_BUDGET_OTHER + 1);
+	CHECK(found == 1);   /* the genuine one, last in the tick, got its reply */
 	CHECK(node.cs.hs_no_nexthop == before.hs_no_nexthop);   /* no neighbour needed */
 	CHECK(node.n_neigh == n_neigh);                          /* nor learnt */
 
@@ -765,7 +769,7 @@ static void test_under_load(void)
 	put_init_cookie(&peer_id, gen, cookie, &bad);
 	drain_ms();
 	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == n_forged + 2);
-	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET + 1);
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == IPOP_CTRL_COOKIE_BUDGET_OTHER + 2);
 	CHECK(node.cs.hs_peer_limited - before.hs_peer_limited == 1);   /* the second, < 200 ms */
 	CHECK(sent_count() == 1);
 	bad.mac1[0] ^= 1;
@@ -1067,10 +1071,12 @@ static void test_relayed_cookie(void)
 	drain_ms();
 	CHECK(node.cs.hs_load_ticks - before.hs_load_ticks == 1);
 	CHECK(node.cs.hs_init_rx == before.hs_init_rx);
-	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == 41);
+	/* The relayed one from the peer's endpoint (the TURN server), and of
+	 * the 40 spoofed ones the budget for other addresses. */
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == 1 + IPOP_CTRL_COOKIE_BUDGET_OTHER);
 	CHECK(node.cs.hs_cookie_relayed - before.hs_cookie_relayed == 1);
 	unsigned sent = take_relayed(srv, agent_port, srv_port, &got_chan, &r, sizeof(r), &found);
-	CHECK(sent == 41);
+	CHECK(sent == 1 + IPOP_CTRL_COOKIE_BUDGET_OTHER);
 	CHECK(found == 1 && got_chan == chan);
 
 	/* The peer opens it and retries through the relay with mac2. */
