@@ -25,7 +25,7 @@
 
 #define IPOP_FW_MAX_MODULES 16
 #define IPOP_FW_NAME_LEN 24
-#define IPOP_TASK_BODY_MAX 512  /* bytes of binary body a task can carry (a link message) */
+#define IPOP_TASK_BODY_MAX 1024 /* bytes of binary body a task can carry (a link message) */
 #define IPOP_TASK_MAX_DEPS 4
 #define IPOP_FW_DONE_KEEP 4096   /* completed task ids remembered for dependencies */
 

@@ -36,7 +36,8 @@
 #define IPOP_CERT_FIXED 75           /* bytes before the overlay name */
 #define IPOP_CERT_SIG 64
 #define IPOP_CERT_MAX (IPOP_CERT_FIXED + IPOP_CERT_OVERLAY_MAX + IPOP_CERT_SIG)
-#define IPOP_CERT_B64_MAX 272        /* base64 of IPOP_CERT_MAX bytes and the NUL */
+/* base64 of IPOP_CERT_MAX bytes (272 characters) and the NUL */
+#define IPOP_CERT_B64_MAX (4 * ((IPOP_CERT_MAX + 2) / 3) + 1)
 
 struct ipop_cert {
 	uint64_t serial;

@@ -112,13 +112,15 @@ static uint32_t node_random(void *ctx, uint32_t upper)
 	return randombytes_uniform(upper);
 }
 
-static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_link_msg *m)
+/* Hand m to the signalling module for FULL (JID's resource). */
+static int send_to(struct lm_module *lmm, const char *jid, const char *full,
+		   const struct ipop_link_msg *m)
 {
 	json_object *p = json_object_new_object();
 	struct ipop_task *t;
 
-	json_object_object_add(p, "to", json_object_new_string(l->full));
-	json_object_object_add(p, "jid", json_object_new_string(l->jid));
+	json_object_object_add(p, "to", json_object_new_string(full));
+	json_object_object_add(p, "jid", json_object_new_string(jid));
 	t = ipop_task_new("linkmgr", "signal", IPOP_OP_LINK_SEND, p);
 	if (t == NULL)
 		return -ENOMEM;
@@ -127,25 +129,55 @@ static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_l
 		free(t);
 		return -EMSGSIZE;
 	}
-	int64_t id = ipop_task_submit(((struct lm_module *)ctx)->m.fw, t);
+	int64_t id = ipop_task_submit(lmm->m.fw, t);
 	return id > 0 ? 0 : (int)id;
+}
+
+static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_link_msg *m)
+{
+	return send_to(ctx, l->jid, l->full, m);
+}
+
+/* A request or reply whose own certificate trust refused: the sender (the
+ * resource it came from, which may not be the one our link knows) is told
+ * why with a refuse, so its link fails with the reason instead of waiting
+ * out link_timeout. Our link, if any, is left as it is: the stanza may come
+ * from another resource of the account than the member's. One refuse per
+ * refused stanza, never more. */
+static void refuse_cert(struct lm_module *lmm, const char *jid, const char *full,
+			enum ipop_trust_reject why)
+{
+	struct ipop_link_msg r = { .op = IPOP_LINK_REFUSE };
+
+	snprintf(r.reason, sizeof(r.reason), "certificate refused: %s", ipop_trust_reject_name(why));
+	if (send_to(lmm, jid, full, &r) == 0)
+		lmm->lm.st.cert_refusals_tx++;
+	else
+		lmm->lm.st.send_failed++;
 }
 
 /* The key of a request or reply must be one trust lets the member hold: not
  * a static peer's, not another member's, not a change an operator has not
- * accepted, and with a CA the one its presence's certificate vouches for. */
-static int trust_msg(struct lm_module *lmm, const char *jid, const struct ipop_link_msg *m)
+ * accepted, and with a CA the one the certificate the stanza carries vouches
+ * for, or without one the one its presence's certificate vouched for. */
+static int trust_msg(struct lm_module *lmm, const char *jid, const char *full,
+		     const struct ipop_link_msg *m)
 {
+	struct ipop_trust *tr = lmm->n->trust;
 	enum ipop_trust_reject why;
 	uint64_t n;
 
-	if (ipop_trust_check(lmm->n->trust, jid, m->key, NULL,
-			     (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &why) == 0)
+	if (ipop_trust_check_link(tr, jid, m->key, m->cert,
+				  (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &why) == 0)
 		return 0;
 	n = ++lmm->trust_refusals;
 	if (n <= 20 || n % 1000 == 0)
-		LOG_WARN("link %s: %s refused by trust: %s (%llu so far)", jid,
-			 ipop_link_op_name(m->op), ipop_trust_reject_name(why), (unsigned long long)n);
+		LOG_WARN("link %s: %s refused by trust: %s%s (%llu so far)", jid,
+			 ipop_link_op_name(m->op), ipop_trust_reject_name(why),
+			 m->cert[0] != '\0' ? " (certificate in the stanza)" : "",
+			 (unsigned long long)n);
+	if (m->cert[0] != '\0' && ipop_trust_has_ca(tr))
+		refuse_cert(lmm, jid, full, why);
 	return -EPERM;
 }
 
@@ -159,7 +191,7 @@ static int handle_msg(struct lm_module *lmm, const struct ipop_task *t, const ch
 	if (m == NULL || full == NULL)
 		return -EINVAL;
 	if ((m->op == IPOP_LINK_REQUEST || m->op == IPOP_LINK_REPLY) &&
-	    (r = trust_msg(lmm, jid, m)) != 0)
+	    (r = trust_msg(lmm, jid, full, m)) != 0)
 		return r;
 	r = ipop_linkmgr_on_msg(&lmm->lm, jid, full, m);
 	if (r == -EPERM)

@@ -116,7 +116,7 @@ static int parse_port(const char *v, uint16_t *port)
 
 struct attrs {
 	const char *op, *node, *key, *ip, *port, *overlay, *type, *reason, *ufrag, *pwd, *cand;
-	const char *restart;
+	const char *restart, *cert;
 };
 
 /* Collect the known attributes; any other one, or a repeated one, is refused. */
@@ -146,6 +146,7 @@ static int collect(xmpp_stanza_t *link, struct attrs *a)
 		else if (strcmp(k, "pwd") == 0) slot = &a->pwd;
 		else if (strcmp(k, "cand") == 0) slot = &a->cand;
 		else if (strcmp(k, "restart") == 0) slot = &a->restart;
+		else if (strcmp(k, "cert") == 0) slot = &a->cert;
 		if (slot == NULL || *slot != NULL || v == NULL)
 			return -EINVAL;
 		*slot = v;
@@ -311,12 +312,29 @@ static int parse_credentials(const struct attrs *a, struct ipop_link_msg *out,
 	return 0;
 }
 
+/* cert of a request or reply: bounded and in base64's alphabet, copied as
+ * it came. Whether it decodes is trust's question (a CA's receiver counts a
+ * certificate that does not as bad_encoding and tells the sender); without
+ * a CA it is not used at all. */
+static int parse_cert(const char *v, char out[IPOP_CERT_B64_MAX])
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= IPOP_CERT_B64_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '+' && v[i] != '/' && v[i] != '=')
+			return -EINVAL;
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
 /* candidate: the sender's ufrag and one candidate, nothing else. */
 static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
 			  enum ipop_linkmsg_reject *why)
 {
-	if (a->key || a->ip || a->port || a->type || a->reason || a->pwd || a->restart || !a->ufrag ||
-	    !a->cand)
+	if (a->key || a->ip || a->port || a->type || a->reason || a->pwd || a->restart || a->cert ||
+	    !a->ufrag || !a->cand)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (parse_ufrag(a->ufrag, out->ufrag) != 0)
 		return reject(why, IPOP_REJ_BAD_ICE_CREDENTIALS);
@@ -330,7 +348,8 @@ static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
 static int parse_release(const struct attrs *a, struct ipop_link_msg *out,
 			 enum ipop_linkmsg_reject *why)
 {
-	if (a->key || a->ip || a->port || a->type || a->ufrag || a->pwd || a->cand || a->restart)
+	if (a->key || a->ip || a->port || a->type || a->ufrag || a->pwd || a->cand || a->restart ||
+	    a->cert)
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (out->op == IPOP_LINK_CLOSE)
 		return a->reason ? reject(why, IPOP_REJ_BAD_ATTR) : 0;
@@ -378,6 +397,8 @@ static int parse_link(xmpp_stanza_t *link, const char *overlay, struct ipop_link
 			return reject(why, IPOP_REJ_BAD_ATTR);
 		out->ice_restart = true;
 	}
+	if (a.cert != NULL && parse_cert(a.cert, out->cert) != 0)
+		return reject(why, IPOP_REJ_BAD_CERT);
 	if (!ipop_node_id_eq(ipop_node_id_of_key(out->key), out->node))
 		return reject(why, IPOP_REJ_NODE_KEY_MISMATCH);
 	return 0;
@@ -455,6 +476,8 @@ xmpp_stanza_t *ipop_linkmsg_build(xmpp_ctx_t *ctx, const char *to, const char *o
 			if (m->op == IPOP_LINK_REQUEST && m->ice_restart)
 				xmpp_stanza_set_attribute(link, "restart", "ice");
 		}
+		if (m->cert[0] != '\0')
+			xmpp_stanza_set_attribute(link, "cert", m->cert);
 	}
 	xmpp_stanza_add_child(msg, link);
 	xmpp_stanza_release(link);

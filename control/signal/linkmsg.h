@@ -5,7 +5,7 @@
  *   <message type='normal' to='gw2@example.org/ipop-…'>
  *     <link xmlns='urn:ipop:link:1' op='request' overlay='testnet' type='long'
  *           node='<32 hex>' key='<base64 of 32 bytes>' ip='A.B.C.D' port='N'
- *           ufrag='…' pwd='…'/>
+ *           ufrag='…' pwd='…' cert='<base64 member certificate>'/>
  *   </message>
  *   (op='candidate': node, ufrag and cand='candidate:1 1 UDP 2013266431 …';
  *    a request may add restart='ice': docs/signalling.md)
@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <strophe.h>
 
+#include "control/config/cert.h"
 #include "control/topology/link_type.h"
 #include "dataplane/ring.h"
 
@@ -58,6 +59,11 @@ struct ipop_link_msg {
 	 * agent on a live link because the selected pair stopped answering;
 	 * the sessions stay (control/link/linkmgr.c). */
 	bool ice_restart;
+	/* request/reply, optional: the sender's member certificate as it came
+	 * (base64, at most IPOP_CERT_B64_MAX - 1 characters of its alphabet;
+	 * "" when absent). The codec checks only that; with a CA the link
+	 * manager's module decodes and judges it (control/signal/trust.h). */
+	char cert[IPOP_CERT_B64_MAX];
 };
 
 /* Why a stanza was refused: X(enum suffix, name, meaning). Each has a counter in
@@ -78,7 +84,8 @@ struct ipop_link_msg {
 	X(BAD_TYPE, bad_type, "`type` is not a link type (or `none` in a request)") \
 	X(BAD_REASON, bad_reason, "`reason` is empty, too long or not printable ASCII") \
 	X(BAD_ICE_CREDENTIALS, bad_ice_credentials, "`ufrag` or `pwd` is not 4-32 (ufrag) or 22-63 (pwd) ice-chars, or one comes without the other") \
-	X(BAD_CANDIDATE, bad_candidate, "`cand` is not a UDP IPv4 candidate of component 1 in the SDP grammar ipop accepts (docs/signalling.md)")
+	X(BAD_CANDIDATE, bad_candidate, "`cand` is not a UDP IPv4 candidate of component 1 in the SDP grammar ipop accepts (docs/signalling.md)") \
+	X(BAD_CERT, bad_cert, "`cert` is empty, longer than the base64 of the largest certificate (272 characters) or not base64 characters")
 
 #define IPOP_LINKMSG_REJECT_ENUM(id, name, doc) IPOP_REJ_##id,
 enum ipop_linkmsg_reject {

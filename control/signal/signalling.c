@@ -760,6 +760,11 @@ static int send_link(struct sig_module *sm, const struct ipop_task *t)
 	memcpy(m.key, sm->n->id.pub, 32);
 	m.ip = sm->cfg->wan_addr.s_addr;
 	m.port = sm->cfg->wan_port;
+	/* Our certificate (with a CA) travels with every request and reply, so
+	 * a member that has not seen our presence yet can still judge our key. */
+	m.cert[0] = '\0';
+	if (m.op == IPOP_LINK_REQUEST || m.op == IPOP_LINK_REPLY)
+		snprintf(m.cert, sizeof(m.cert), "%s", sm->n->cert_b64);
 	xmpp_stanza_t *msg = ipop_linkmsg_build(sm->ctx, to, sm->cfg->overlay, &m);
 	if (msg == NULL)
 		return -ENOMEM;

@@ -389,8 +389,8 @@ static void bind_key(struct ipop_trust *t, const char *jid, const uint8_t key[32
 		g_hash_table_remove(t->pending, jid);
 }
 
-/* With a CA: the certificate (or, for a link stanza, the member's certified
- * binding) must vouch for key. */
+/* With a CA: the certificate (or, for a link stanza without one, the
+ * member's certified binding) must vouch for key. */
 static int check_ca(struct ipop_trust *t, const char *jid, const uint8_t key[32],
 		    const struct ipop_cert *cert, uint64_t now_s, enum ipop_trust_reject *why)
 {
@@ -444,6 +444,18 @@ int ipop_trust_check(struct ipop_trust *t, const char *jid, const uint8_t key[32
 		bind_key(t, jid, key, NULL);
 	t->st.accepted++;
 	return 0;
+}
+
+int ipop_trust_check_link(struct ipop_trust *t, const char *jid, const uint8_t key[32],
+			  const char *cert_b64, uint64_t now_s, enum ipop_trust_reject *why)
+{
+	struct ipop_cert cert;
+
+	if (!t->has_ca || cert_b64[0] == '\0' || sodium_memcmp(key, t->own_key, 32) == 0)
+		return ipop_trust_check(t, jid, key, NULL, now_s, why);
+	if (ipop_cert_from_base64(cert_b64, &cert) != 0)
+		return refuse(t, why, (enum ipop_trust_reject)IPOP_CERT_REJ_BAD_ENCODING);
+	return ipop_trust_check(t, jid, key, &cert, now_s, why);
 }
 
 int ipop_trust_count(struct ipop_trust *t, enum ipop_trust_reject why)

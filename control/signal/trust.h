@@ -95,12 +95,21 @@ int ipop_trust_add_static(struct ipop_trust *t, const uint8_t key[32]);
 int ipop_trust_load_revocations(struct ipop_trust *t, const char *path, char *err, size_t errlen);
 bool ipop_trust_revoked(const struct ipop_trust *t, uint64_t serial);
 
-/* JID announces KEY with CERT (NULL: none) at now_s, in a presence (a
- * certificate travels there) or a link stanza (cert NULL: the member's
- * certificate from its presence must vouch for key). 0, or -EPERM with *why.
+/* JID announces KEY with CERT (NULL: none) at now_s, in a presence or a
+ * link stanza (ipop_trust_check_link decodes the stanza's; with a CA and
+ * cert NULL, the member's certified binding must vouch for key). 0, or -EPERM with *why.
  * Our own key is not judged here (0): the presence table refuses it. */
 int ipop_trust_check(struct ipop_trust *t, const char *jid, const uint8_t key[32],
 		     const struct ipop_cert *cert, uint64_t now_s, enum ipop_trust_reject *why);
+/* JID announces KEY in a link stanza (request or reply) that carries
+ * CERT_B64, the sender's certificate as base64 ("" for none). With a CA, a
+ * certificate is decoded (bad_encoding when it does not) and judged exactly as
+ * a presence's by ipop_trust_check, binding the key on success, so a request
+ * needs no presence seen first; without one, the member's certified binding
+ * must vouch for key (missing otherwise). Without a CA the certificate is not
+ * used (the binding rules alone decide). 0, or -EPERM with *why. */
+int ipop_trust_check_link(struct ipop_trust *t, const char *jid, const uint8_t key[32],
+			  const char *cert_b64, uint64_t now_s, enum ipop_trust_reject *why);
 /* Count a refusal decided outside ipop_trust_check (a presence whose
  * certificate does not decode, or, with a CA, announces no identity);
  * returns -EPERM. */

@@ -66,7 +66,12 @@ static void check_link(xmpp_stanza_t *st)
 	if (m.op == IPOP_LINK_REQUEST || m.op == IPOP_LINK_REPLY) {
 		if (memcmp(again.key, m.key, 32) != 0 || again.ip != m.ip || again.port != m.port ||
 		    again.type != m.type || again.ice_restart != m.ice_restart ||
-		    strcmp(again.ufrag, m.ufrag) != 0 || strcmp(again.pwd, m.pwd) != 0)
+		    strcmp(again.ufrag, m.ufrag) != 0 || strcmp(again.pwd, m.pwd) != 0 ||
+		    strcmp(again.cert, m.cert) != 0)
+			abort();
+		/* The certificate is bounded by the codec (bad_cert): it must fit
+		 * the field with its NUL, whatever the stanza carried. */
+		if (strnlen(m.cert, sizeof(m.cert)) >= sizeof(m.cert))
 			abort();
 	}
 	if (m.op == IPOP_LINK_REFUSE && strcmp(again.reason, m.reason) != 0)

@@ -8,6 +8,7 @@
  * libsodium's random source). Thread: one. Test tool only. */
 #include "control/config/identity.h"
 #include "control/session/noise.h"
+#include "control/config/cert.h"
 #include "control/signal/linkmsg.h"
 #include "control/signal/presence.h"
 #include "dataplane/aead.h"
@@ -437,6 +438,24 @@ static void seeds_signal(void)
 		}
 		put_stanza(names[op], 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
 	}
+	/* Request and reply with the sender's certificate (a fixed CA), the
+	 * largest one: a 63-character overlay name. */
+	uint8_t seed[32], ca_pk[32], ca_sk[64];
+	struct ipop_cert c = { .serial = 42, .not_before = 1700000000, .not_after = 1900000000 };
+	memset(seed, 0x5c, sizeof(seed));
+	ipop_ca_keypair(seed, ca_pk, ca_sk);
+	memcpy(c.key, m.key, 32);
+	c.node = m.node;
+	memset(c.overlay, 'o', IPOP_CERT_OVERLAY_MAX);
+	if (ipop_cert_sign(&c, ca_sk) != 0 || ipop_cert_to_base64(&c, m.cert) != 0) {
+		fprintf(stderr, "gen_seeds: cannot make the certificate seed\n");
+		failures++;
+	}
+	snprintf(m.ufrag, sizeof(m.ufrag), "Ab3+");
+	m.op = IPOP_LINK_REQUEST;
+	put_stanza("link-request-cert", 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
+	m.op = IPOP_LINK_REPLY;
+	put_stanza("link-reply-cert", 0, ipop_linkmsg_build(ctx, "gw-2@example.org/ipop", "testnet", &m));
 	put_stanza("presence", 1, ipop_presence_build(ctx, m.node, m.key, NULL));
 	xmpp_ctx_free(ctx);
 }

@@ -6,7 +6,7 @@ confused overlay member against ipopd's signalling, for test_signalling.sh.
                   (a target may be a full JID user@domain/resource)
                   [--junk] [--fake-key] [--steal-key B64] [--valid-request]
                   [--ident-key B64|random [--ident-node HEX|random]] [--presence-junk]
-                  [--request-type TYPE] [--flood N]
+                  [--request-type TYPE] [--flood N] [--link-cert B64]
                   [--stay S [--until FILE]] [--ip A.B.C.D]
 
 Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
@@ -22,7 +22,8 @@ and sends to each target's full JID:
   --valid-request  a well-formed request with a random key (for a non-member)
   --flood N        N copies of one well-formed request (one random key), as
                    fast as the connection takes them
-(--request-type: the link type these requests ask for, default successor)
+(--request-type: the link type these requests ask for, default successor;
+ --link-cert: a member certificate, base64, these requests carry as `cert`)
 then stays online for --stay seconds (so its links can run into their limits),
 or less if FILE appears, printing the link messages it receives.
 Prints one line per stanza sent: "sent REASON TARGET", one per presence sent:
@@ -209,6 +210,7 @@ def main():
     p.add_argument("--ident-node")
     p.add_argument("--ident-cert")   # a member certificate (base64) in the identity
     p.add_argument("--presence-junk", action="store_true")
+    p.add_argument("--link-cert")    # a member certificate (base64) in the requests
     p.add_argument("--stay", type=float, default=0)
     p.add_argument("--until")
     p.add_argument("--ip", default="10.91.0.2")
@@ -243,14 +245,15 @@ def main():
             sock.sendall(pres.encode())
             print("presence %s" % reason)
     stanzas = []
+    cert = " cert='%s'" % a.link_cert if a.link_cert else ""
     if a.junk:
         stanzas += junk(a.overlay, a.ip)
     if a.fake_key or a.valid_request:
         stanzas.append(("fake_key", link("request", a.overlay, os.urandom(32), a.ip, "5800",
-                                         ltype=a.request_type)))
+                                         cert, ltype=a.request_type)))
     if a.steal_key:
         stanzas.append(("stolen_key", link("request", a.overlay, base64.b64decode(a.steal_key),
-                                           a.ip, "5800", ltype=a.request_type)))
+                                           a.ip, "5800", cert, ltype=a.request_type)))
     if a.flood:
         one = link("request", a.overlay, os.urandom(32), a.ip, "5800", ltype=a.request_type)
         stanzas += [("flood", one)] * a.flood

@@ -13,8 +13,11 @@
 # a revoked member is dropped at once (`ipopctl reload-revocations`) and cannot
 # come back; a certificate that expires drops its member; a gateway refuses to
 # start with an expired or foreign certificate. With signal.bindings_file, a
-# restarted gateway still refuses the stolen password's key (stage 2b).
-# ipop-timeout: 480
+# restarted gateway still refuses the stolen password's key (stage 2b). With
+# a CA, link stanzas carry the certificate: a gateway links with a member
+# whose presence it has not taken, and a request whose certificate fails gets
+# a refuse naming the reason (stage 4).
+# ipop-timeout: 600
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipop.sh"
@@ -58,7 +61,7 @@ at_least() {
 }
 static_up() { [[ "$(gw_get "$1" "next(p['state'] for p in d['peers'] if p['name'] == 'gw-$2')")" == up ]]; }
 static_hs() { gw_get "$1" "next(p['handshakes'] for p in d['peers'] if p['name'] == 'gw-$2')"; }
-stage() { [[ " ${TRUST_STAGES:-1 2 3} " == *" $1 "* ]]; }
+stage() { [[ " ${TRUST_STAGES:-1 2 3 4} " == *" $1 "* ]]; }
 
 GW_PEERS[1]=2
 GW_PEERS[2]=1
@@ -245,6 +248,59 @@ t_check_not "gw-2 refuses to start with its expired certificate" \
 "$(ipop_bin ipopd)" -c "${GW_CONF[2]}" --check >"$T_TMP/check2.out" 2>&1 || true
 cat "$T_TMP/check2.out"
 t_check "the error says expired" grep -q expired "$T_TMP/check2.out"
+fi
+
+# ---- 4. with a CA, link stanzas carry the sender's certificate: a gateway
+# links with a member whose presence it has not taken. gw-1 revokes gw-3 by
+# mistake: gw-3's requests are refused and gw-3 sees why (a refuse naming
+# the reason); gw-1 takes the revocation back: gw-3's presence was refused and
+# is not sent again, so only the certificate in gw-3's next request can bring
+# the link back (before link stanzas carried one it stayed down, `missing`,
+# until gw-3 logged in again). A request whose certificate is for another key
+# is refused with the reason too.
+if stage 4; then
+for l in "${SITES[@]}"; do gw_stop "$l"; done
+ca4=$(t_mkdir ca4)
+CA4_PUB=$("$CTL" ca-keygen -o "$ca4/ca.key")
+GW_PEERS[1]=""
+GW_PEERS[3]=""
+for l in 1 3; do
+	: >"$ca4/revoked-$l"
+	t_require "ca-sign gw-$l (serial 4$l)" "$CTL" ca-sign "$ca4/ca.key" "${GW_PUB[$l]}" testnet "4$l" 1h -o "$ca4/gw-$l.cert"
+	gw_config "$l" "$(gw_signal_block "$l" "pw-$l" | sed "s|};\$| ca = \"$CA4_PUB\"; certificate = \"$ca4/gw-$l.cert\"; revocations = \"$ca4/revoked-$l\"; };|")"
+	t_require "ipopd $l starts with its certificate" gw_start "$l"
+done
+t_wait "gw-1 -- gw-3 connected (certified)" 40 link_is 1 "gw-3@$DOMAIN" connected
+last_error_has() { # SITE MEMBER TEXT
+	[[ "$(gw_get "$1" "next((x['last_error'] for x in d['links'] if x['member'] == '$2@$DOMAIN'), '')")" == *"$3"* ]]
+}
+echo "43 # gw-3, revoked by mistake" >"$ca4/revoked-1"
+t_check "gw-1 rereads its revocation list (gw-3 revoked)" "$CTL" -s "${GW_SOCK[1]}" reload-revocations
+t_wait "gw-1 dropped gw-3" 5 at_least 1 1 "d['trust']['counters']['certs_revoked']"
+t_wait "gw-3's link to gw-1 failed with gw-1's reason: certificate refused: revoked" 60 \
+	last_error_has 3 gw-1 "refused by the member: certificate refused: revoked"
+t_check "gw-1 counted the refuse it sent" at_least 1 1 "d['link_counters']['cert_refusals_tx']"
+t_check "gw-1 refused the certificate in gw-3's request: revoked" at_least 1 1 \
+	"d['trust']['counters']['refused']['revoked']"
+: >"$ca4/revoked-1"
+t_check "gw-1 rereads its revocation list (empty again)" "$CTL" -s "${GW_SOCK[1]}" reload-revocations
+t_wait "gw-1 -- gw-3 connected again, from the certificate in gw-3's request" 90 \
+	link_is 1 "gw-3@$DOMAIN" connected
+t_eq "gw-1 took no presence of gw-3 since the revocation" False \
+	"$(gw_get 1 "next(m['online'] for m in d['signalling']['members'] if m['jid'] == 'gw-3@$DOMAIN')")"
+t_eq "gw-1 binds gw-3's key with its certificate (serial 43)" "43 True" \
+	"$(gw_get 1 "next('%d %s' % (b['serial'], b['certified']) for b in d['trust']['bindings'] if b['jid'] == 'gw-3@$DOMAIN')")"
+t_wait "host-1 pings host-3" 10 ping_ok 1 3
+# evil (a member) asks with its own key and gw-3's certificate.
+wk0=$(refused 1 wrong_key)
+nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1 --fake-key --link-cert "$(cat "$ca4/gw-3.cert")" --stay 3 >"$T_TMP/wrongkey.out"
+cat "$T_TMP/wrongkey.out"
+t_check "evil got a refuse naming the reason: wrong_key" \
+	grep -q "got refuse gw-1@$DOMAIN reason=certificate refused: wrong_key" "$T_TMP/wrongkey.out"
+t_check "gw-1 counted wrong_key" at_least 1 $((wk0 + 1)) "d['trust']['counters']['refused']['wrong_key']"
+t_eq "evil has no link on gw-1" none "$(link_state 1 "evil@$DOMAIN")"
+t_check "gw-1 -- gw-3 still connected" link_is 1 "gw-3@$DOMAIN" connected
 fi
 
 for l in "${SITES[@]}"; do

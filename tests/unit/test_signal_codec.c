@@ -3,6 +3,7 @@
  * and every malformed variant is refused with its own reason, never accepted.
  * Also the signal { } configuration group (control/config/config.c): defaults, every
  * refusal with its line, and configs/signalling.conf.example (argv[1]). */
+#include "control/config/cert.h"
 #include "control/config/config.h"
 #include "control/config/identity.h"
 #include "control/signal/linkmsg.h"
@@ -134,6 +135,93 @@ static void config_checks(const char *example)
 		CHECK(r == 0 && cfg.signal_enabled && cfg.n_peers == 0);
 		CHECK(strcmp(cfg.sig_jid, "gw1@example.org") == 0 && cfg.sig_tls && !cfg.sig_tls_trust);
 		ipop_cfg_free(&cfg);
+	}
+}
+
+/* The certificate attribute of a request or reply: the largest certificate
+ * (a 63-character overlay name) round-trips beside ICE credentials and stays
+ * well under the size limit; the codec bounds it and keeps to base64's
+ * alphabet (bad_cert), and refuses it on every other op (bad_attribute).
+ * Whether it decodes and vouches for the key is trust's (test_trust.c). */
+static void cert_attribute(const uint8_t pk[32], struct ipop_node_id nid)
+{
+	uint8_t ca_pk[32], ca_sk[64];
+	struct ipop_cert c = { .serial = 7, .not_before = 1, .not_after = 2 };
+	struct ipop_link_msg m, out;
+	enum ipop_linkmsg_reject why;
+	char b64[IPOP_CERT_B64_MAX], attr[IPOP_CERT_B64_MAX + 32], x[2048], jid[300];
+	char *text;
+	size_t len;
+
+	crypto_sign_keypair(ca_pk, ca_sk);
+	memcpy(c.key, pk, 32);
+	c.node = nid;
+	memset(c.overlay, 'o', IPOP_CERT_OVERLAY_MAX);
+	CHECK(ipop_cert_sign(&c, ca_sk) == 0 && ipop_cert_to_base64(&c, b64) == 0);
+	CHECK(strlen(b64) == IPOP_CERT_B64_MAX - 1);
+	memset(&m, 0, sizeof(m));
+	m.op = IPOP_LINK_REQUEST;
+	m.type = IPOP_LINK_SUCC;
+	memcpy(m.key, pk, 32);
+	m.node = nid;
+	inet_pton(AF_INET, "10.91.1.2", &m.ip);
+	m.port = 5800;
+	memset(m.ufrag, 'u', IPOP_LINK_UFRAG_LEN - 1);
+	memset(m.pwd, 'p', IPOP_LINK_PWD_LEN - 1);
+	m.ice_restart = true;
+	memcpy(m.cert, b64, sizeof(b64));
+	memset(jid, 'j', sizeof(jid) - 1);
+	jid[sizeof(jid) - 1] = '\0';
+	jid[20] = '@';
+	jid[120] = '/';
+	xmpp_stanza_t *s = ipop_linkmsg_build(ctx, jid, "testnet", &m);
+	CHECK(s != NULL && xmpp_stanza_to_text(s, &text, &len) == XMPP_EOK);
+	xmpp_stanza_release(s);
+	CHECK(len < IPOP_LINKMSG_MAX - 700);   /* room for a long sender JID */
+	CHECK(try(text, &out, &why) == 0 && strcmp(out.cert, b64) == 0 && out.ice_restart);
+	struct ipop_cert back;
+	CHECK(ipop_cert_from_base64(out.cert, &back) == 0 && back.serial == 7 &&
+	      memcmp(back.key, pk, 32) == 0);
+	xmpp_free(ctx, text);
+	/* A reply too; close, refuse and candidate never carry one. */
+	m.op = IPOP_LINK_REPLY;
+	m.ice_restart = false;
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && strcmp(out.cert, b64) == 0);
+	xmpp_free(ctx, text);
+	m.op = IPOP_LINK_CLOSE;
+	s = ipop_linkmsg_build(ctx, "x@y", "testnet", &m);
+	xmpp_stanza_to_text(s, &text, &len);
+	xmpp_stanza_release(s);
+	CHECK(try(text, &out, &why) == 0 && strstr(text, "cert=") == NULL);
+	xmpp_free(ctx, text);
+	const char *others[] = { "op='close'", "op='refuse' reason='no'",
+				 "op='candidate' ufrag='abcd' cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'" };
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' %s overlay='testnet' "
+			 "node='%s' cert='%s'/></message>", others[i], node_hex, b64);
+		CHECK(try(x, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_ATTR);
+	}
+	/* Bounds and alphabet. A certificate that is base64 but not one (bad
+	 * padding, wrong length) passes the codec: trust says bad_encoding. */
+	snprintf(attr, sizeof(attr), " cert='%s'", b64);
+	CHECK(variant(NULL, NULL, attr) == IPOP_REJ_NONE);
+	snprintf(attr, sizeof(attr), " cert='%sA'", b64);
+	CHECK(variant(NULL, NULL, attr) == IPOP_REJ_BAD_CERT);   /* 273 characters */
+	CHECK(variant(NULL, NULL, " cert=''") == IPOP_REJ_BAD_CERT);
+	CHECK(variant(NULL, NULL, " cert='AAAA AAAA'") == IPOP_REJ_BAD_CERT);
+	CHECK(variant(NULL, NULL, " cert='AAA!'") == IPOP_REJ_BAD_CERT);
+	CHECK(variant(NULL, NULL, " cert='AAAA'") == IPOP_REJ_NONE);
+	CHECK(variant("op", "reply", " cert='AAAA'") == IPOP_REJ_NONE);
+	/* A huge one: the stanza's size limit refuses it before anything. */
+	{
+		static char huge[3000];
+		memset(huge, 'A', sizeof(huge) - 1);
+		memcpy(huge, " cert='", 7);
+		huge[sizeof(huge) - 2] = '\'';
+		CHECK(variant(NULL, NULL, huge) == IPOP_REJ_TOO_BIG);
 	}
 }
 
@@ -444,6 +532,7 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < IPOP_REJ_MAX; r++)
 		CHECK(strcmp(ipop_linkmsg_reject_name((enum ipop_linkmsg_reject)r), "?") != 0);
+	cert_attribute(pk, nid);
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	config_checks(argc > 1 ? argv[1] : NULL);

@@ -84,6 +84,15 @@ static void test_cert_codec(void)
 	e.overlay[0] = '\0';
 	CHECK(ipop_cert_encode(&e, buf, sizeof(buf)) == -EINVAL);
 	CHECK(ipop_cert_sign(&e, ca_sk) == -EINVAL);
+	/* The largest certificate (a 63-character overlay name) is 202 bytes,
+	 * 272 characters of base64, and round-trips. */
+	char big[IPOP_CERT_OVERLAY_MAX + 1];
+	memset(big, 'o', IPOP_CERT_OVERLAY_MAX);
+	big[IPOP_CERT_OVERLAY_MAX] = '\0';
+	c = make_cert(k, big, 3, NOW - 10, NOW + 10, ca_sk);
+	CHECK(ipop_cert_encode(&c, buf, sizeof(buf)) == IPOP_CERT_MAX);
+	CHECK(ipop_cert_to_base64(&c, b64) == 0 && strlen(b64) == 272);
+	CHECK(ipop_cert_from_base64(b64, &d) == 0 && memcmp(&c, &d, sizeof(c)) == 0);
 }
 
 static void test_cert_check(void)
@@ -289,6 +298,108 @@ static void test_ca_rules(void)
 	ipop_trust_free(t);
 }
 
+static void b64_of(const struct ipop_cert *c, char out[IPOP_CERT_B64_MAX])
+{
+	CHECK(ipop_cert_to_base64(c, out) == 0);
+}
+
+/* Link stanzas that carry the sender's certificate (ipop_trust_check_link):
+ * with a CA a request needs no presence seen first, is judged exactly as a
+ * presence's certificate and binds the key; a failing one is refused with
+ * its reason; without a certificate the presence's binding must vouch; and
+ * without a CA a certificate changes nothing. */
+static void test_link_certs(void)
+{
+	uint8_t own[32], m[32], m2[32], h[32];
+	enum ipop_trust_reject why;
+	char path[] = "/tmp/ipop-test-trust-XXXXXX", err[256];
+	char good[IPOP_CERT_B64_MAX], good2[IPOP_CERT_B64_MAX], bad_sig[IPOP_CERT_B64_MAX];
+	char expired[IPOP_CERT_B64_MAX], other_ov[IPOP_CERT_B64_MAX], future[IPOP_CERT_B64_MAX];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	keypair(own);
+	keypair(m);
+	keypair(m2);
+	keypair(h);
+	struct ipop_cert c = make_cert(m, "lab", 11, NOW - 10, NOW + 1000, ca_sk);
+	b64_of(&c, good);
+	struct ipop_cert c2 = make_cert(m2, "lab", 12, NOW - 10, NOW + 1000, ca_sk);
+	b64_of(&c2, good2);
+	struct ipop_cert x = make_cert(m, "lab", 11, NOW - 10, NOW + 1000, other_sk);
+	b64_of(&x, bad_sig);
+	x = make_cert(m, "lab", 13, NOW - 100, NOW - 1, ca_sk);
+	b64_of(&x, expired);
+	x = make_cert(m, "other", 14, NOW - 10, NOW + 1000, ca_sk);
+	b64_of(&x, other_ov);
+	x = make_cert(m, "lab", 15, NOW + 50, NOW + 1000, ca_sk);
+	b64_of(&x, future);
+
+	struct ipop_trust *t = ipop_trust_new(own, "lab");
+	ipop_trust_set_ca(t, ca_pk);
+	/* Before any presence: no certificate is missing, a bad one says why. */
+	CHECK(ipop_trust_check_link(t, "m@x", m, "", NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_MISSING);
+	CHECK(ipop_trust_check_link(t, "m@x", m, bad_sig, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_BAD_SIGNATURE);
+	CHECK(ipop_trust_check_link(t, "m@x", m2, good, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_WRONG_KEY);   /* another key's certificate */
+	CHECK(ipop_trust_check_link(t, "m@x", m, expired, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_EXPIRED);
+	CHECK(ipop_trust_check_link(t, "m@x", m, other_ov, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_WRONG_OVERLAY);
+	CHECK(ipop_trust_check_link(t, "m@x", m, future, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_NOT_YET_VALID);
+	CHECK(ipop_trust_check_link(t, "m@x", m, "AAAA", NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_BAD_ENCODING);
+	CHECK(!ipop_trust_is_bound(t, "m@x", m));
+	const struct ipop_trust_stats *st = ipop_trust_stats(t);
+	CHECK(st->refused[IPOP_CERT_REJ_MISSING] == 1 && st->refused[IPOP_CERT_REJ_BAD_SIGNATURE] == 1 &&
+	      st->refused[IPOP_CERT_REJ_WRONG_KEY] == 1 && st->refused[IPOP_CERT_REJ_EXPIRED] == 1 &&
+	      st->refused[IPOP_CERT_REJ_WRONG_OVERLAY] == 1 &&
+	      st->refused[IPOP_CERT_REJ_NOT_YET_VALID] == 1 &&
+	      st->refused[IPOP_CERT_REJ_BAD_ENCODING] == 1 && st->accepted == 0);
+	/* A good one: accepted and bound, certified, with no presence seen. */
+	CHECK(ipop_trust_check_link(t, "m@x", m, good, NOW, &why) == 0);
+	CHECK(ipop_trust_is_bound(t, "m@x", m) && st->accepted == 1 && st->bindings == 1);
+	json_object *j = ipop_trust_json(t, NOW);
+	json_object *b0 = json_object_array_get_idx(json_object_object_get(j, "bindings"), 0);
+	CHECK(b0 != NULL && json_object_get_boolean(json_object_object_get(b0, "certified")) &&
+	      json_object_get_int64(json_object_object_get(b0, "serial")) == 11);
+	json_object_put(j);
+	/* Its later stanzas need no certificate (the binding is certified);
+	 * another key without one is still refused. */
+	CHECK(ipop_trust_check_link(t, "m@x", m, "", NOW, &why) == 0);
+	CHECK(ipop_trust_check_link(t, "m@x", m2, "", NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_MISSING);
+	/* Another member cannot take the key, certificate or not. */
+	CHECK(ipop_trust_check_link(t, "h@x", m, good, NOW, &why) == -EPERM &&
+	      why == IPOP_TRUST_REJ_KEY_OF_ANOTHER);
+	/* A certified key change needs no operator, as in a presence. */
+	CHECK(ipop_trust_check_link(t, "m@x", m2, good2, NOW, &why) == 0);
+	CHECK(ipop_trust_is_bound(t, "m@x", m2) && !ipop_trust_is_bound(t, "m@x", m));
+	/* Revoked: refused with the reason, in the stanza as in the binding. */
+	write_file(path, "11\n");
+	CHECK(ipop_trust_load_revocations(t, path, err, sizeof(err)) == 0);
+	CHECK(ipop_trust_check_link(t, "n@x", m, good, NOW, &why) == -EPERM &&
+	      why == (int)IPOP_CERT_REJ_REVOKED);
+	CHECK(!ipop_trust_is_bound(t, "n@x", m) && st->refused[IPOP_CERT_REJ_REVOKED] == 1);
+	/* Our own key is the presence table's to refuse, never a refusal here. */
+	CHECK(ipop_trust_check_link(t, "o@x", own, "AAAA", NOW, &why) == 0);
+	ipop_trust_free(t);
+
+	/* Without a CA the certificate is not used: the binding rules decide
+	 * (garbage passes, a valid certificate does not make a key change). */
+	t = ipop_trust_new(own, "lab");
+	CHECK(ipop_trust_check_link(t, "m@x", m, "AAAA", NOW, &why) == 0);
+	CHECK(ipop_trust_check_link(t, "m@x", m2, good2, NOW, &why) == -EPERM &&
+	      why == IPOP_TRUST_REJ_KEY_CHANGE);
+	CHECK(ipop_trust_stats(t)->refused[IPOP_CERT_REJ_BAD_ENCODING] == 0);
+	ipop_trust_free(t);
+	unlink(path);
+}
+
 /* Write text to path. */
 static void put_file(const char *path, const char *text)
 {
@@ -433,6 +544,7 @@ int main(void)
 	test_cert_check();
 	test_binding_rules();
 	test_ca_rules();
+	test_link_certs();
 	test_store();
 	return check_report("trust");
 }
