@@ -227,7 +227,10 @@ static int place_members(struct sym *s, uint64_t now_ms)
 		else if (m->online && m->ident.known && !ipop_node_id_eq(m->ident.node, s->set.self_id))
 			s->placed[w++] = (struct placed){ .id = m->ident.node, .m = m };
 	}
-	qsort(s->placed, w, sizeof(*s->placed), cmp_placed);
+	/* s->placed is NULL while no member was ever placed (qsort must not
+	 * see a null pointer, even for zero elements). */
+	if (w > 1)
+		qsort(s->placed, w, sizeof(*s->placed), cmp_placed);
 	s->n_placed = 0;
 	for (size_t i = 0; i < w; i++)
 		if (s->n_placed == 0 || !ipop_node_id_eq(s->placed[s->n_placed - 1].id, s->placed[i].id))

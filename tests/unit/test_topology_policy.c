@@ -95,6 +95,27 @@ static void all_up(void *st, int n)
 	}
 }
 
+/* An update before any member came online (ipopd's first tick): the ring is
+ * empty, nothing is wanted. UBSan once caught qsort given the never-allocated
+ * (NULL) placement list here (the ASan build runs this test). */
+static void test_empty(void)
+{
+	const struct ipop_topology_ops *ops = &ipop_topology_symphony;
+	struct ipop_topo_settings set = settings(2);
+	void *st = ops->create(&set);
+	unsigned lim[IPOP_LINK_NTYPES];
+
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	ops->update(st, 1000);
+	ops->on_member_online(st, m[0].jid, &m[0].ident);
+	ops->update(st, 2000);
+	CHECK(want(ops, st, 0, NULL) == IPOP_LINK_SUCC);
+	ops->limits(st, lim);
+	ops->destroy(st);
+}
+
 static void test_successors(void)
 {
 	const struct ipop_topology_ops *ops = &ipop_topology_symphony;
@@ -378,6 +399,7 @@ int main(void)
 		snprintf(name, sizeof(name), "gw-%d", i);
 		make(&m[i], name);
 	}
+	test_empty();
 	test_successors();
 	test_refusal();
 	test_unreachable();
