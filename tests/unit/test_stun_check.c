@@ -465,7 +465,8 @@ static void data_indications(void)
 	CHECK(ipop_stun_looks_like(d.data, d.data_len));
 	CHECK(ipop_stun_msg_parse(d.data, d.data_len, &s) == -EBADMSG);
 	/* DATA that is not STUN: parsed, and said so. */
-	build_data(&m, xpa, 8, (const uint8_t *)"\x01\x00\x00\x00an ipop message", 20);
+	static const uint8_t other[20] = "\x01\x00\x00\x00" "an ipop message";
+	build_data(&m, xpa, 8, other, sizeof(other));
 	CHECK(ipop_stun_data_parse(m.b, m.n, &d) == 0 && d.data_len == 20);
 	CHECK(!ipop_stun_looks_like(d.data, d.data_len));
 	build_data(&m, xpa, 8, (const uint8_t *)"", 0);
@@ -481,7 +482,9 @@ static void data_indications(void)
 	CHECK(ipop_stun_data_parse(m.b, m.n, &d) == -EBADMSG && strstr(d.err, "family") != NULL);
 	build_data(&m, xpa, 6, mi256_full, 20);
 	CHECK(ipop_stun_data_parse(m.b, m.n, &d) == -EBADMSG && strstr(d.err, "length") != NULL);
-	build_data(&m, xpa, 20, mi256_full, 20);   /* IPv4 with 20 bytes */
+	memset(x, 0, sizeof(x));
+	memcpy(x, xpa, 8);
+	build_data(&m, x, 20, mi256_full, 20);   /* IPv4 with 20 bytes */
 	CHECK(ipop_stun_data_parse(m.b, m.n, &d) == -EBADMSG);
 	build_data(&m, xpa, 2, mi256_full, 20);
 	CHECK(ipop_stun_data_parse(m.b, m.n, &d) == -EBADMSG);
