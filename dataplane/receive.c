@@ -533,14 +533,18 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 
 /* STUN to an agent's port: the TURN server's responses go to control for
  * the TURN watch (turn_ctrl), other hosts' requests and responses (ICE
- * checks) for their MESSAGE-INTEGRITY (stun_ctrl); indications (keepalives,
- * the relay's Data) carry none worth checking. */
+ * checks) for their MESSAGE-INTEGRITY (stun_ctrl), and so do the TURN
+ * server's Data indications (a member's checks through our relay before a
+ * channel is bound: control unwraps them); other indications (keepalives)
+ * carry nothing worth checking. */
 static void stun_to_ctrl(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			 const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, const uint8_t *p)
 {
 	if (t->turn_ip != 0 && ip->src_addr == t->turn_ip) {
 		if (ipop_turn_stun_is_response(p))
 			ipop_dp_turn_copy_to_ctrl(c, m);
+		else if (ipop_turn_stun_is_data_indication(p))
+			ipop_dp_stun_copy_to_ctrl(c, m);
 	} else if (!ipop_turn_stun_is_indication(p)) {
 		ipop_dp_stun_copy_to_ctrl(c, m);
 	}

@@ -35,7 +35,7 @@
 	X(turn_rx, "ipop messages taken out of TURN ChannelData from the TURN server on a channel control published (then processed as any tunnel message)") \
 	X(turn_chan_exc, "ChannelData from the TURN server to an agent's port whose content is not an ipop message (the agent's consent checks over its channel): handed to the kernel for the agent (also counted in ice_port_exc)") \
 	X(turn_ctrl, "copies of STUN messages between the agents' ports and the TURN server sent to control (requests from the kernel, responses from the server), which learns the channel libnice bound and the server's errors from them") \
-	X(stun_ctrl, "copies of STUN requests and responses that other hosts sent to an ICE agent's port (connectivity and consent checks, their responses) sent to control, which checks their MESSAGE-INTEGRITY (ice.stun counters); the originals go to the kernel all the same") \
+	X(stun_ctrl, "copies of STUN requests and responses other hosts sent to an ICE agent's port (checks and their responses) and of the TURN server's Data indications to it, sent to control to check their MESSAGE-INTEGRITY (ice.stun); the originals go to the kernel too") \
 	X(stun_ctrl_shed, "such STUN messages not copied: over the worker's budget of 256 copies a second (`IPOP_DP_STUN_COPIES_PER_S`), so a STUN flood costs control bounded work; the originals still go to the kernel") \
 	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
 	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \

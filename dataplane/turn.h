@@ -52,8 +52,9 @@ void ipop_dp_exc_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		     struct rte_mbuf **pkts, uint16_t n);
 
 /* A copy of m to control (stun_ctrl), m itself untouched: a STUN request or
- * response another host sent to an agent's port (it also goes to the
- * kernel), for control to check its MESSAGE-INTEGRITY. At most
+ * response another host sent to an agent's port, or a Data indication from
+ * the TURN server (it also goes to the kernel), for control to check its
+ * MESSAGE-INTEGRITY (or that of the message the indication carries). At most
  * IPOP_DP_STUN_COPIES_PER_S a second per worker; the rest are counted
  * (stun_ctrl_shed) and not copied: a flood of them must not fill the ring
  * that handshakes and ARP share, nor the mbuf pool. */
@@ -63,6 +64,14 @@ void ipop_dp_stun_copy_to_ctrl(struct ipop_dp_ctx *c, const struct rte_mbuf *m);
 static inline bool ipop_turn_stun_is_indication(const uint8_t *p)
 {
 	return (p[0] & 0x01) == 0 && (p[1] & 0x10) != 0;
+}
+
+/* A TURN Data indication (RFC 8656 11.6: method 0x007, class indication,
+ * type 0x0017): the server relays what a peer sent to our relayed address
+ * while no channel is bound for that peer. */
+static inline bool ipop_turn_stun_is_data_indication(const uint8_t *p)
+{
+	return p[0] == 0x00 && p[1] == 0x17;
 }
 
 /* A copy of m to control (turn_ctrl), m itself untouched: a STUN response from

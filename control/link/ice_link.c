@@ -448,8 +448,11 @@ void ipop_ice_link_resend(struct ipop_ice_links *il, struct ipop_link *l)
 void ipop_ice_link_refused(struct ipop_ice_links *il, struct ipop_link *l, const char *cand,
 			   int err)
 {
-	ice_error(il, l, "candidate refused (%s): %.100s",
-		  err == -ENOSPC ? "the member already sent its 16" : strerror(-err), cand);
+	const char *why = err == -ENOSPC ? "the member already sent its 16" :
+			  err == -EBADMSG ? "not in the candidate grammar of docs/signalling.md" :
+			  strerror(-err);
+
+	ice_error(il, l, "candidate from %s refused (%s): %.100s", l->jid, why, cand);
 }
 
 int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
@@ -549,7 +552,7 @@ int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, cons
 		return -ENOENT;
 	r = ipop_ice_add_remote_candidate(k->agent, cand);
 	if (r != 0)
-		ice_error(il, l, "candidate refused (%s): %.100s",
+		ice_error(il, l, "candidate from %s refused (%s): %.100s", l->jid,
 			  r == -ENOSPC ? "the agent has its 16" : "libnice cannot parse or use it", cand);
 	return r;
 }

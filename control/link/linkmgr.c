@@ -564,6 +564,14 @@ static int on_candidate(struct ipop_linkmgr *lm, struct ipop_link *l, const stru
 		lm->st.unsolicited++;
 		return -ENOENT;
 	}
+	if (m->cand_refused) {
+		/* The signalling codec refused it (and counted it): shown on the
+		 * link, whichever agent of the member's it was for. */
+		lm->st.candidates_unparsed++;
+		if (lm->env.ice_refused != NULL)
+			lm->env.ice_refused(lm->env.ctx, l, m->cand, -EBADMSG);
+		return -EBADMSG;
+	}
 	if (l->ice == NULL || lm->env.ice_candidate == NULL || strcmp(m->ufrag, l->remote_ufrag) != 0) {
 		lm->st.candidates_stale++;
 		return -ESTALE;

@@ -94,7 +94,7 @@ struct ipop_link {
 	char ice_restart_why[96];
 	/* The last bad ICE input or failure on this link (the env's text, for
 	 * `show`) and when; its log lines are rate-limited by the env. */
-	char ice_error[160];
+	char ice_error[256];
 	uint64_t ice_error_ms, ice_log_ms;
 	unsigned ice_log_quiet;        /* errors not logged since the last line */
 	/* STUN messages to its agents that control checked (control/link/
@@ -189,6 +189,7 @@ struct ipop_link_env {
 	X(candidates_stale, "ICE candidates ignored: no agent on the link, or for another agent of the member's than the one its last request or reply announced (a restart crossed them)") \
 	X(candidates_too_many, "ICE candidates refused: the member already sent IPOP_LINK_MAX_CANDS (16) for its agent") \
 	X(candidates_bad, "ICE candidates the agent refused (libnice could not parse or use it; logged)") \
+	X(candidates_unparsed, "ICE candidates the signalling codec refused (not in the grammar of docs/signalling.md; also in signalling.counters.rejected.bad_candidate), shown on the member's link (links[].ice.last_error)") \
 	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died or its selected pair stopped answering and we started over with a new agent and a request") \
 	X(ice_path_lost, "ICE restarts we started on a live link because its selected pair stopped answering (restart='ice'; the sessions stay)") \
 	X(ice_restarts_resent, "restart='ice' requests sent again: no answer after 500 ms (up to 4 times, with our candidates; our own XMPP connection may have died with the NAT's mappings and come back since), or at once because the member signed in again (a new full JID)") \

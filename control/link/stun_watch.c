@@ -27,6 +27,9 @@ struct stun_frame {
 	const uint8_t *p;
 	size_t len;
 	uint16_t chan;                 /* host order: came inside ChannelData on it; 0: not */
+	/* Came inside a TURN Data indication from the peer at this address
+	 * (its XOR-PEER-ADDRESS, "ip:port"); "": not. */
+	char peer[INET6_ADDRSTRLEN + 8];
 };
 
 static int frame_of(const struct rte_mbuf *m, struct stun_frame *s)
@@ -114,6 +117,9 @@ static void describe(char *buf, size_t len, const struct ipop_stun_msg *sm,
 	if (s->chan != 0)
 		snprintf(buf, len, "STUN %s %s through TURN channel 0x%04x of %s:%u",
 			 method_name(sm->method), ipop_stun_class_name(sm->cls), s->chan, a, s->sport);
+	else if (s->peer[0] != '\0')
+		snprintf(buf, len, "STUN %s %s from %s through our TURN relay (Data indication)",
+			 method_name(sm->method), ipop_stun_class_name(sm->cls), s->peer);
 	else
 		snprintf(buf, len, "STUN %s %s from %s:%u", method_name(sm->method),
 			 ipop_stun_class_name(sm->cls), a, s->sport);
@@ -179,14 +185,18 @@ static void ice_rx(struct ipop_ice_links *il, const struct stun_frame *s)
 	struct ipop_stun_watch *sw = &il->stun;
 	struct ipop_stun_msg sm;
 	struct ipop_link *l;
-	char what[96];
+	char what[128];
 
 	if (ipop_stun_msg_parse(s->p, s->len, &sm) != 0) {
 		sw->st.malformed++;
-		watch_log(sw, "a malformed STUN message to agent port %u", s->dport);
+		if (s->peer[0] != '\0')
+			watch_log(sw, "a malformed STUN message to agent port %u from %s through our"
+				  " TURN relay (Data indication)", s->dport, s->peer);
+		else
+			watch_log(sw, "a malformed STUN message to agent port %u", s->dport);
 		return;
 	}
-	if (sm.mi_off == 0 && sm.fp_off == 0) {
+	if (!ipop_stun_has_integrity(&sm) && sm.fp_off == 0) {
 		sw->st.unauthenticated++;
 		return;
 	}
@@ -197,7 +207,7 @@ static void ice_rx(struct ipop_ice_links *il, const struct stun_frame *s)
 	if (ipop_stun_check_fingerprint(s->p, &sm) == -EILSEQ) {
 		sw->st.fingerprint_failed++;
 		failure(il, l, what, "FINGERPRINT", "damaged or forged");
-	} else if (sm.mi_off == 0) {
+	} else if (!ipop_stun_has_integrity(&sm)) {
 		sw->st.unauthenticated++;
 	} else if (key == NULL && is_request(&sm)) {
 		sw->st.unknown_ufrag++;
@@ -222,7 +232,8 @@ static void turn_request(struct ipop_ice_links *il, const struct stun_frame *s)
 	struct ipop_stun_watch *sw = &il->stun;
 	struct ipop_stun_msg sm;
 
-	if (ipop_stun_msg_parse(s->p, s->len, &sm) != 0 || sm.mi_off == 0 || sm.realm == NULL ||
+	if (ipop_stun_msg_parse(s->p, s->len, &sm) != 0 || !ipop_stun_has_integrity(&sm) ||
+	    sm.realm == NULL ||
 	    sm.username == NULL || sm.realm_len > sizeof(sw->realm))
 		return;
 	if (sw->realm_len == sm.realm_len && memcmp(sw->realm, sm.realm, sm.realm_len) == 0)
@@ -244,7 +255,7 @@ static bool turn_response(struct ipop_ice_links *il, const struct stun_frame *s)
 		sw->st.malformed++;
 		return true;   /* the TURN watch counts what it cannot use */
 	}
-	if (sm.mi_off == 0 && sm.fp_off == 0) {
+	if (!ipop_stun_has_integrity(&sm) && sm.fp_off == 0) {
 		sw->st.unauthenticated++;
 		return true;
 	}
@@ -257,7 +268,7 @@ static bool turn_response(struct ipop_ice_links *il, const struct stun_frame *s)
 		failure(il, l, what, "FINGERPRINT", "damaged or forged");
 		return false;
 	}
-	if (sm.mi_off == 0) {
+	if (!ipop_stun_has_integrity(&sm)) {
 		sw->st.unauthenticated++;
 		return true;
 	}
@@ -276,6 +287,40 @@ static bool turn_response(struct ipop_ice_links *il, const struct stun_frame *s)
 	if (l != NULL)
 		l->stun_verified++;
 	return true;
+}
+
+/* A TURN Data indication (method 0x007, class indication: type 0x0017)? */
+static bool is_data_indication(const struct stun_frame *s)
+{
+	return s->len >= 20 && s->p[0] == 0x00 && s->p[1] == 0x17;
+}
+
+/* A peer's message through our TURN relay before a channel is bound for it:
+ * the server wraps it in a Data indication to the agent's port, with the
+ * peer's address in XOR-PEER-ADDRESS. A STUN request or response inside is
+ * checked as if the peer had sent it to the port directly. */
+static void data_rx(struct ipop_ice_links *il, struct stun_frame *s)
+{
+	struct ipop_stun_watch *sw = &il->stun;
+	struct ipop_stun_data d;
+	char a[INET6_ADDRSTRLEN];
+
+	if (ipop_stun_data_parse(s->p, s->len, &d) != 0) {
+		sw->st.malformed++;
+		watch_log(sw, "a malformed TURN Data indication to agent port %u: %s", s->dport,
+			  d.err != NULL ? d.err : "not a Data indication");
+		return;
+	}
+	if (!ipop_stun_looks_like(d.data, d.data_len)) {
+		sw->st.data_other++;
+		return;
+	}
+	sw->st.indicated++;
+	inet_ntop(d.family, d.addr, a, sizeof(a));
+	snprintf(s->peer, sizeof(s->peer), d.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, d.port);
+	s->p = d.data;
+	s->len = d.data_len;
+	ice_rx(il, s);
 }
 
 void ipop_stun_watch_rx(struct ipop_node *n, const struct rte_mbuf *m)
@@ -304,6 +349,8 @@ void ipop_stun_watch_rx(struct ipop_node *n, const struct rte_mbuf *m)
 		ice_rx(il, &s);   /* the member's, relayed: its own keys, not the server's */
 	} else if (!turn || s.src_ip != sv->turn_ip.s_addr || s.sport != sv->turn_port)
 		ice_rx(il, &s);
+	else if (is_data_indication(&s))
+		data_rx(il, &s);   /* a member's, before a channel: its own keys too */
 	else if (turn_response(il, &s))
 		ipop_turn_watch_rx(n->turn, m);
 }

@@ -14,7 +14,10 @@
  * the agent on the port it came to (one agent per port). The TURN server's
  * responses are keyed with MD5(turn_user ":" realm ":" turn_password), the
  * realm taken from the agents' own requests; one that fails is not given to
- * the TURN watch (it could name a channel). The work is bounded: the workers
+ * the TURN watch (it could name a channel). A member's check that reaches an
+ * agent through our relay is checked like a direct one: inside ChannelData
+ * once a channel is bound, inside a TURN Data indication before (the member's
+ * address from its XOR-PEER-ADDRESS). The work is bounded: the workers
  * copy at most 256 a second each (dataplane/turn.h), control checks at most
  * IPOP_STUN_CHECK_BUDGET per 10 ms and counts the rest as shed.
  */
@@ -36,14 +39,16 @@
 #define IPOP_STUN_WATCH_COUNTERS(X) \
 	X(seen, "STUN messages on the agents' ports control looked at: copies of other hosts' checks and responses (dataplane stun_ctrl) and of the TURN server's responses (turn_ctrl)") \
 	X(relayed, "of those, members' checks and responses that came through our TURN relay inside ChannelData (checked with the agents' keys like the direct ones)") \
-	X(verified, "messages whose MESSAGE-INTEGRITY (and FINGERPRINT, when present) matched the key of the agent or TURN allocation they were for") \
+	X(indicated, "of those, members' checks and responses that came through our TURN relay inside Data indications (no channel bound for the member's address yet), checked like the direct ones; the address from XOR-PEER-ADDRESS") \
+	X(data_other, "TURN Data indications from our TURN server whose DATA is not a STUN message (a peer's other traffic before a channel is bound): not checked") \
+	X(verified, "messages whose MESSAGE-INTEGRITY and/or MESSAGE-INTEGRITY-SHA256 (and FINGERPRINT, when present) matched the key of the agent or TURN allocation they were for") \
 	X(turn_verified, "of those, the TURN server's responses, checked with the long-term key MD5(ice.turn_user \":\" realm \":\" ice.turn_password)") \
-	X(integrity_failed, "messages whose MESSAGE-INTEGRITY did not match: a member with a wrong password, or forged (links[].ice.last_error says from where; logged at most once a second); libnice drops them") \
+	X(integrity_failed, "messages whose MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 did not match: a member with a wrong password, or forged (links[].ice.last_error says from where; logged at most once a second); libnice drops them") \
 	X(fingerprint_failed, "messages whose FINGERPRINT (CRC-32) did not match: damaged or forged") \
 	X(unknown_ufrag, "Binding requests whose USERNAME names no agent of ours (its first half is not one of our agents' ufrags): not checked") \
 	X(no_key, "responses with MESSAGE-INTEGRITY that no key is known for: to a port without an agent that has the member's password yet, or from the TURN server before a request told its realm") \
-	X(unauthenticated, "messages without MESSAGE-INTEGRITY (the STUN server's Binding responses, 401 challenges): nothing to check") \
-	X(malformed, "copies that are not well-formed STUN: a length that is not the datagram's, an attribute that runs past the end, a MESSAGE-INTEGRITY or FINGERPRINT of the wrong size, anything after FINGERPRINT") \
+	X(unauthenticated, "messages without MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 (the STUN server's Binding responses, 401 challenges): nothing to check") \
+	X(malformed, "copies that are not well-formed STUN: a length not the datagram's, an attribute past the end, an integrity attribute or FINGERPRINT of the wrong size, anything after FINGERPRINT; a TURN Data indication without DATA or a usable XOR-PEER-ADDRESS") \
 	X(shed, "messages not checked: over the budget of `IPOP_STUN_CHECK_BUDGET` (64) per 10 ms (the TURN server's still go to the TURN watch)")
 
 struct ipop_stun_watch_stats {

@@ -338,8 +338,15 @@ static int parse_cand_msg(const struct attrs *a, struct ipop_link_msg *out,
 		return reject(why, IPOP_REJ_BAD_ATTR);
 	if (parse_ufrag(a->ufrag, out->ufrag) != 0)
 		return reject(why, IPOP_REJ_BAD_ICE_CREDENTIALS);
-	if (ipop_linkmsg_parse_candidate(a->cand, out->cand) != 0)
+	if (ipop_linkmsg_parse_candidate(a->cand, out->cand) != 0) {
+		/* Shown on the member's link, so made safe to print. */
+		size_t i;
+		for (i = 0; a->cand[i] != '\0' && i < IPOP_LINK_CAND_LEN - 1; i++)
+			out->cand[i] = a->cand[i] >= 0x20 && a->cand[i] <= 0x7e ? a->cand[i] : '?';
+		out->cand[i] = '\0';
+		out->cand_refused = true;
 		return reject(why, IPOP_REJ_BAD_CANDIDATE);
+	}
 	return 0;
 }
 

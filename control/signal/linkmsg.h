@@ -55,6 +55,11 @@ struct ipop_link_msg {
 	char ufrag[IPOP_LINK_UFRAG_LEN];
 	char pwd[IPOP_LINK_PWD_LEN];
 	char cand[IPOP_LINK_CAND_LEN];       /* candidate only: "candidate:..." */
+	/* candidate only, with -EBADMSG and IPOP_REJ_BAD_CANDIDATE: the rest of
+	 * the stanza parsed (node, ufrag) but cand did not; cand then holds the
+	 * value as received, for the link's last_error (printable ASCII: other
+	 * bytes as '?'; cut to IPOP_LINK_CAND_LEN - 1). */
+	bool cand_refused;
 	/* request only, with ufrag: restart='ice', the sender replaced its ICE
 	 * agent on a live link because the selected pair stopped answering;
 	 * the sessions stay (control/link/linkmgr.c). */
@@ -107,7 +112,8 @@ int ipop_linkmsg_parse_node(const char *v, struct ipop_node_id *id);
 int ipop_linkmsg_parse_candidate(const char *v, char out[IPOP_LINK_CAND_LEN]);
 
 /* Parse a received <message>. Returns 0 with *out filled; -ENOENT when the
- * message carries no link element (not ours); -EBADMSG with *why set otherwise. */
+ * message carries no link element (not ours); -EBADMSG with *why set otherwise
+ * (a candidate that does not parse: out->cand_refused, see above). */
 int ipop_linkmsg_parse(xmpp_stanza_t *message, const char *overlay, struct ipop_link_msg *out,
 		       enum ipop_linkmsg_reject *why);
 

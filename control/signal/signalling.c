@@ -565,6 +565,9 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 	}
 	if (r != 0) {
 		count_reject(sm, why, from);
+		/* The member's link shows it (links[].ice.last_error). */
+		if (why == IPOP_REJ_BAD_CANDIDATE && m.cand_refused)
+			forward_link(sm, bare, from, &m);
 		return 1;
 	}
 	sm->st.link_rx++;

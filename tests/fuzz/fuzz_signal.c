@@ -14,7 +14,8 @@
  *   NAME then VALUE   an attribute of the current one
  * Contract checked: a return of 0 comes with fields the codec itself builds
  * again into a stanza that parses back to the same fields; -EBADMSG comes
- * with a reason in range; -ENOENT only; nothing else. Thread: one. */
+ * with a reason in range (and a refused candidate kept for the link only
+ * for bad_candidate, printable); -ENOENT only; nothing else. Thread: one. */
 #include "control/signal/linkmsg.h"
 #include "control/signal/presence.h"
 
@@ -41,6 +42,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A candidate the codec refused but keeps for the link's last_error: only
+ * for that reason, of the candidate op, with the sender's ufrag, the value
+ * printable ASCII and terminated. */
+static void check_refused(const struct ipop_link_msg *m, enum ipop_linkmsg_reject why)
+{
+	size_t n = strnlen(m->cand, sizeof(m->cand));
+
+	if (why != IPOP_REJ_BAD_CANDIDATE || m->op != IPOP_LINK_CANDIDATE || m->ufrag[0] == '\0' ||
+	    n == sizeof(m->cand))
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (m->cand[i] < 0x20 || m->cand[i] > 0x7e)
+			abort();
+}
+
 static void check_link(xmpp_stanza_t *st)
 {
 	struct ipop_link_msg m, again;
@@ -50,8 +66,12 @@ static void check_link(xmpp_stanza_t *st)
 	if (rc == -EBADMSG) {
 		if (why <= IPOP_REJ_NONE || why >= IPOP_REJ_MAX)
 			abort();
+		if (m.cand_refused)
+			check_refused(&m, why);
 		return;
 	}
+	if (m.cand_refused)
+		abort();   /* only with a refusal */
 	if (rc == -ENOENT)
 		return;
 	if (rc != 0)

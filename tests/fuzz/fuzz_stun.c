@@ -8,13 +8,19 @@
  * and pointer inside it, MESSAGE-INTEGRITY and FINGERPRINT where their sizes
  * say and FINGERPRINT last; the checks run with a short-term and, when the
  * input has a REALM and USERNAME, a long-term key and answer only what
- * stun_check.h says they may. Thread: one. */
+ * stun_check.h says they may; MESSAGE-INTEGRITY-SHA256 only of a size RFC
+ * 8489 allows (16-32, a multiple of 4), inside the input. ipop_stun_data_parse
+ * (TURN Data indications): what it accepts has a known family, a port, DATA
+ * inside the input (and that DATA goes through the checks above in turn);
+ * what it refuses says why; -ENOMSG only for well-formed STUN of another
+ * method or class. Thread: one. */
 #include "control/ice/stun_check.h"
 #include "control/link/turn_watch.h"
 
 #include <errno.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,10 +81,14 @@ static void check_auth(const uint8_t *data, size_t size)
 	    (m.username != NULL && !inside(data, size, m.username, m.username_len)) ||
 	    (m.realm != NULL && !inside(data, size, m.realm, m.realm_len)) ||
 	    (m.mi_off != 0 && (m.mi_off < 20 || m.mi_off + 24 > size)) ||
-	    (m.fp_off != 0 && (m.fp_off < 20 || m.fp_off + 8 != size || m.fp_off < m.mi_off)))
+	    (m.fp_off != 0 && (m.fp_off < 20 || m.fp_off + 8 != size || m.fp_off < m.mi_off)) ||
+	    (m.mi256_off != 0 && (m.mi256_off < 20 || m.mi256_off + 4 + m.mi256_len > size ||
+				  m.mi256_len < 16 || m.mi256_len > 32 || m.mi256_len % 4 != 0 ||
+				  m.mi256_off < m.mi_off ||
+				  (m.fp_off != 0 && m.fp_off < m.mi256_off))))
 		abort();
 	int r = ipop_stun_check_integrity(data, &m, (const uint8_t *)"fuzz", 4);
-	if (m.mi_off != 0 ? r != 0 && r != -EACCES : r != -ENOENT)
+	if (ipop_stun_has_integrity(&m) ? r != 0 && r != -EACCES : r != -ENOENT)
 		abort();
 	r = ipop_stun_check_fingerprint(data, &m);
 	if (r != 0 && r != -EILSEQ && r != -ENOENT)
@@ -86,9 +96,36 @@ static void check_auth(const uint8_t *data, size_t size)
 	if (m.realm != NULL && m.username != NULL) {
 		ipop_stun_long_term_key(m.username, m.username_len, m.realm, m.realm_len, "fuzz", key);
 		r = ipop_stun_check_integrity(data, &m, key, sizeof(key));
-		if (m.mi_off != 0 ? r != 0 && r != -EACCES : r != -ENOENT)
+		if (ipop_stun_has_integrity(&m) ? r != 0 && r != -EACCES : r != -ENOENT)
 			abort();
 	}
+}
+
+/* data as a TURN Data indication; what it carries is checked in turn. */
+static void check_data(const uint8_t *data, size_t size)
+{
+	struct ipop_stun_data d;
+	struct ipop_stun_msg m;
+	int r = ipop_stun_data_parse(data, size, &d);
+
+	if (r == -EBADMSG) {
+		if (d.err == NULL)
+			abort();
+		return;
+	}
+	if (r == -ENOMSG) {
+		if (ipop_stun_msg_parse(data, size, &m) != 0 ||
+		    (m.method == IPOP_STUN_DATA && m.cls == IPOP_STUN_CLS_INDICATION))
+			abort();
+		return;
+	}
+	if (r != 0 || (d.family != AF_INET && d.family != AF_INET6) || d.port == 0 ||
+	    d.data == NULL || !inside(data, size, d.data, d.data_len))
+		abort();
+	if (ipop_stun_looks_like(d.data, d.data_len) != (d.data_len >= 20 && (d.data[0] & 0xc0) == 0 &&
+		memcmp(d.data + 4, "\x21\x12\xa4\x42", 4) == 0))
+		abort();
+	check_auth(d.data, d.data_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,6 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ipop_stun_parse(data, size, &s) == 0)
 		check(&s);
 	check_auth(data, size);
+	check_data(data, size);
 	/* wan.port 5800: agent port 5801. */
 	ipop_turn_watch_init(&w, 0x0100000a, 5800, 0x0200000a, 3478);
 	feed(&w, data, size, true);

@@ -8,6 +8,7 @@ confused overlay member against ipopd's signalling, for test_signalling.sh.
                   [--ident-key B64|random [--ident-node HEX|random]] [--presence-junk]
                   [--request-type TYPE] [--flood N] [--link-cert B64]
                   [--stay S [--until FILE]] [--ip A.B.C.D]
+                  [--bad-candidate NODE] [--no-presence]
 
 Logs in (STARTTLS without verification, SASL PLAIN, resource binding), sends
 presence (plain, like a node of an older version; or with --ident-key carrying
@@ -22,6 +23,11 @@ and sends to each target's full JID:
   --valid-request  a well-formed request with a random key (for a non-member)
   --flood N        N copies of one well-formed request (one random key), as
                    fast as the connection takes them
+  --bad-candidate NODE  a candidate stanza from node NODE (hex) whose `cand`
+                   does not parse (type "nat"), for test_stun_integrity.sh
+(--no-presence: log in without sending any presence, so a second resource of
+a member's account changes nothing of how the targets see the member; give
+the targets as full JIDs then)
 (--request-type: the link type these requests ask for, default successor;
  --link-cert: a member certificate, base64, these requests carry as `cert`)
 then stays online for --stay seconds (so its links can run into their limits),
@@ -86,6 +92,9 @@ def login(a):
     sock.sendall(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
                  b"<resource>hostile</resource></bind></iq>")
     read_until(sock, b"", rb"</jid>")
+    if a.no_presence:
+        print("presence login none sent")
+        return sock
     pres, node = login_presence(a)
     sock.sendall(pres.encode())
     print("presence login %s" % node)
@@ -214,6 +223,8 @@ def main():
     p.add_argument("--stay", type=float, default=0)
     p.add_argument("--until")
     p.add_argument("--ip", default="10.91.0.2")
+    p.add_argument("--bad-candidate")
+    p.add_argument("--no-presence", action="store_true")
     a = p.parse_args()
     a.port = int(a.port)
     sock = login(a)
@@ -257,6 +268,11 @@ def main():
     if a.flood:
         one = link("request", a.overlay, os.urandom(32), a.ip, "5800", ltype=a.request_type)
         stanzas += [("flood", one)] * a.flood
+    if a.bad_candidate:
+        stanzas.append(("bad_candidate",
+                        "<link xmlns='%s' op='candidate' overlay='%s' node='%s' ufrag='wX3+' "
+                        "cand='candidate:1 1 UDP 2013266431 10.91.9.9 5801 typ nat'/>"
+                        % (NS, a.overlay, a.bad_candidate)))
     for t, j in sorted(full.items()):
         for reason, body in stanzas:
             sock.sendall(("<message type='normal' to='%s'>%s</message>" % (j, body)).encode())

@@ -130,5 +130,6 @@ echo "NAT restart at a: the a-b link went down: $went_down; connected again afte
 	"gw-a logged in to XMPP $(($(gw_get a "d['signalling']['counters']['logins']") - logins0)) more time(s)"
 check_ice a b srflx srflx
 
-t_eq "no candidate refused anywhere" 0 "$(gw_get a "d['link_counters']['candidates_bad'] + d['link_counters']['candidates_too_many']")"
+t_eq "no candidate refused anywhere (by the agent, the cap or the signalling codec)" 0 \
+	"$(gw_get a "d['link_counters']['candidates_bad'] + d['link_counters']['candidates_too_many'] + d['link_counters']['candidates_unparsed'] + d['signalling']['counters']['rejected']['bad_candidate']")"
 t_summary

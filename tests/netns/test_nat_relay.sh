@@ -10,7 +10,11 @@
 # All-to-all topology.
 # Proves: a and b link through coturn (relayed candidates on the side(s) ICE
 # should), their LAN hosts ping each other and an iperf3 TCP stream crosses;
-# the workers count ChannelData both ways; between the NATs and the cloud the
+# the workers count ChannelData both ways; a check with a wrong password sent
+# to the relayed address of a side whose candidate is relayed, from the
+# member's IP but another port (no channel: coturn delivers it as a TURN Data
+# indication), is counted (ice.stun.indicated, integrity_failed) and shown
+# with the sender's address; between the NATs and the cloud the
 # tunnel's packets are ChannelData to and from coturn's port (nftables counters
 # in nat-a and nat-b); the data does not go through the kernel/libnice (the
 # exception counters do not grow with it); c links to a through a relay while
@@ -168,6 +172,44 @@ relayed_ok() {
 		(($(link_get a b "x['ice']['stun_verified']") + $(link_get b a "x['ice']['stun_verified']") > 0))
 }
 t_wait "the member's STUN checks through the relay were seen and verified (a and b)" 20 relayed_ok
+
+# ---- 2b. a forged check through the relay before any channel: a TURN Data indication
+# The side whose own candidate is relayed (X) has a channel bound to the
+# member's address on the pair (IP:port) and a permission for its IP. A third
+# party sending from that IP but another port (here the NAT in front of the
+# member, from its own address) to X's relayed address has no
+# channel: coturn hands it to X's agent as a Data indication. A check with a
+# wrong password that way is counted and shown like a direct one, naming the
+# sender from XOR-PEER-ADDRESS, and the link keeps working.
+if [[ $(link_get a b "x['ice']['local_type']") == relay ]]; then X=a Y=b; else X=b Y=a; fi
+relay_addr=$(link_get "$X" "$Y" "x['ice']['relay']['address']")
+peer_ip=$(link_get "$X" "$Y" "x['ice']['remote_endpoint']" | cut -d: -f1)
+probe_ns=""
+for ns in srv nat-a nat-b; do
+	if nsx "$ns" ip -4 -o addr show | grep -q " inet $peer_ip/"; then probe_ns=$ns; fi
+done
+echo "gw-$X's relayed address $relay_addr, its pair's member address $peer_ip (namespace ${probe_ns:-none})"
+t_check "the member's address on gw-$X's pair is in the testbed" test -n "$probe_ns"
+xstun() { gw_get "$X" "d['ice']['stun']['$1']"; }
+ind0=$(xstun indicated) if0=$(xstun integrity_failed) lf0=$(link_get "$X" "$Y" "x['ice']['stun_failed']")
+sc0=$(dp "$X" stun_ctrl)
+t_check "a check with a wrong password is sent to gw-$X's relayed address from $peer_ip:40999" \
+	nsx "$probe_ns" python3 "$T_PROBE" stun-check "${relay_addr%:*}" "${relay_addr#*:}" \
+	"$(link_get "$X" "$Y" "x['ice']['ufrag']"):$(link_get "$Y" "$X" "x['ice']['ufrag']")" \
+	"not-the-password-of-$X-1" --bind "$peer_ip:40999"
+t_wait "gw-$X counts an integrity failure" 5 test "$(xstun integrity_failed)" -gt "$if0"
+echo "gw-$X ice.stun: $(gw_get "$X" "d['ice']['stun']"); dataplane stun_ctrl +$(($(dp "$X" stun_ctrl) - sc0))"
+t_check "... that came inside a Data indication (ice.stun.indicated)" test "$(xstun indicated)" -gt "$ind0"
+t_check "gw-$X's link to gw-$Y counts it" test "$(link_get "$X" "$Y" "x['ice']['stun_failed']")" -gt "$lf0"
+err=$(link_get "$X" "$Y" "x['ice']['last_error']")
+echo "gw-$X links[].ice.last_error: $err"
+# (The port is what the probe's packets left the testbed with: nat-a and
+# nat-b map every port anew.)
+t_check "show names the sender from XOR-PEER-ADDRESS" matches "$err" \
+	"STUN Binding request from $peer_ip:[0-9]+ through our TURN relay \\(Data indication\\) failed its MESSAGE-INTEGRITY check.*"
+t_check "the log says it" grep -q "ICE: STUN Binding request from $peer_ip:[0-9]* through our TURN relay (Data indication) failed its MESSAGE-INTEGRITY" "${GW_LOG[$X]}"
+t_check "a's link to b is still connected" link_is a b connected
+t_check "host-a still pings host-b" wait_until 5 pings a b
 
 # ---- 3. c: prc <-> sym with a: through a relay, both under load
 # nat-a and nat-c flood gw-a and gw-c with initiations (valid mac1, random

@@ -13,6 +13,12 @@
 #  - one with a wrong password: ice.stun.integrity_failed and the link's
 #    stun_failed count it, links[].ice.last_error and the log say from where;
 #  - one with a USERNAME no agent has (unknown_ufrag), one malformed (malformed);
+#  - a candidate the signalling codec refuses (a second resource of gw-b's
+#    account, tests/netns/hostile_xmpp.py --bad-candidate, sends gw-a one with
+#    gw-b's node ID and type "nat"): gw-a's link to b shows which candidate
+#    from which member and why (links[].ice.last_error), counts it
+#    (link_counters.candidates_unparsed, signalling rejected.bad_candidate)
+#    and keeps working;
 #  - a flood of 3,000 wrong ones in 2 s: `ipopctl ping` keeps answering within 1 s,
 #    the work is bounded (copies shed by the worker or control count), the log
 #    has at most about a line a second, the link stays connected and carries
@@ -103,6 +109,26 @@ t_wait "gw-a counts it as unknown_ufrag, not as a failure" 5 test "$(stun unknow
 t_check "a malformed STUN message is sent" probe x y --malformed
 t_wait "gw-a counts it as malformed" 5 test "$(stun malformed)" -eq $((m0 + 1))
 t_eq "neither counts as an integrity failure" 2 "$(stun integrity_failed)"
+
+# ---- 4b. a candidate the signalling codec refuses, shown on the member's link
+jid_a=$(gw_get a "d['signalling']['jid']")
+node_b=$(gw_get b "d['signalling']['node_id']")
+bc0=$(gw_get a "d['signalling']['counters']['rejected']['bad_candidate']")
+t_check "a second resource of gw-b sends gw-a a candidate that does not parse" \
+	nsx srv timeout 30 python3 "$(dirname "$0")/hostile_xmpp.py" "$T_SRV_IP" 5222 "$DOMAIN" \
+	gw-b pw-b testnet --no-presence --targets "$jid_a" --bad-candidate "$node_b"
+t_wait "gw-a counts it on the link manager (candidates_unparsed)" 5 \
+	test "$(gw_get a "d['link_counters']['candidates_unparsed']")" -eq 1
+t_eq "... and the signalling module's bad_candidate" $((bc0 + 1)) \
+	"$(gw_get a "d['signalling']['counters']['rejected']['bad_candidate']")"
+err=$(lnk last_error)
+echo "links[].ice.last_error: $err"
+t_check "show says which candidate from which member and why" matches "$err" \
+	"candidate from gw-b@$DOMAIN refused \\(not in the candidate grammar of docs/signalling.md\\): candidate:1 1 UDP 2013266431 10.91.9.9 5801 typ nat"
+t_check "the log says it" grep -q "link gw-b@$DOMAIN: ICE: candidate from gw-b@$DOMAIN refused (not in the candidate grammar" "${GW_LOG[a]}"
+t_eq "the agent never saw it (candidates_bad)" 0 "$(gw_get a "d['link_counters']['candidates_bad']")"
+t_check "a's link to b is still connected" link_is a b connected
+t_check "host-a still pings host-b" wait_until 5 pings a b
 
 # ---- 5. a flood of wrong checks
 f0=$(stun integrity_failed)

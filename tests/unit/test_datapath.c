@@ -939,6 +939,31 @@ static void test_stun_copies(uint16_t base)
 	g = take(&B, Q_EXC, got, 64);
 	CHECK(g == 2);
 	free_all(got, g);
+	/* From the TURN server (A's address stands for it): a Data indication (a
+	 * member's check through our relay before a channel is bound) is copied
+	 * like a check (stun_ctrl), a success response for the TURN watch
+	 * (turn_ctrl), a Binding indication not at all; all go to the kernel. */
+	uint32_t tip = B.t->turn_ip;
+	uint64_t tc = B.st->turn_ctrl;
+	B.t->turn_ip = A.t->wan_ip;
+	sc = B.st->stun_ctrl;
+	pl[0] = 0x00, pl[1] = 0x17;
+	in[0] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	pl[1] = 0x11;
+	in[1] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	pl[0] = 0x01, pl[1] = 0x01;
+	in[2] = mk(pool, raw, frame_outer(raw, &B, 17, (uint16_t)(base + 9), pl, 28));
+	wan_rx_sec(in, 3, NOW_S + 9);
+	B.t->turn_ip = tip;
+	CHECK(B.st->stun_ctrl == sc + 1 && B.st->turn_ctrl == tc + 1);
+	g = take(&B, Q_CTRL, got, 64);
+	CHECK(g == 2);
+	if (g == 2)
+		CHECK(rte_pktmbuf_mtod_offset(got[0], const uint8_t *, IPOP_OUTER_HDR_LEN)[1] == 0x17);
+	free_all(got, g);
+	g = take(&B, Q_EXC, got, 64);
+	CHECK(g == 3);
+	free_all(got, g);
 }
 
 /* With ICE (wan_port_span > 0) tunnel messages are taken on the agents' ports

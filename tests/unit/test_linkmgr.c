@@ -9,6 +9,7 @@
  * requester's link after its topology lets it go; a granted link that becomes
  * one held only for the member while the cap is full is shed the same way. */
 #include "control/config/identity.h"
+#include "control/link/ice_link.h"
 #include "control/link/linkmgr.h"
 #include "check.h"
 
@@ -54,6 +55,8 @@ struct side {
 	bool cand_refused;
 	enum ipop_path_verdict path;   /* what ice_path_check answers */
 	unsigned probes, refused_hooks;
+	int refused_err;                /* the last ice_refused hook's */
+	char refused_cand[IPOP_LINK_CAND_LEN];
 	unsigned cand_resends;          /* ice_resend: our candidates sent again */
 };
 
@@ -226,7 +229,11 @@ static void f_probe(void *ctx)
 
 static void f_refused(void *ctx, struct ipop_link *l, const char *cand, int err)
 {
-	((struct side *)ctx)->refused_hooks++;
+	struct side *s = ctx;
+
+	s->refused_hooks++;
+	s->refused_err = err;
+	snprintf(s->refused_cand, sizeof(s->refused_cand), "%s", cand);
 }
 
 static void side_init_ice(struct side *s, const char *jid, const char *full, bool ice)
@@ -800,6 +807,30 @@ int main(void)
 	B.cand_refused = A.cand_refused = true;
 	ia->cands_rx = 0;
 	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cm) == -EINVAL && A.lm.st.candidates_bad == 1);
+	/* one the signalling codec refused (cand_refused, the value as
+	 * received): not the agent's, counted and handed to ice_refused for
+	 * the link's last_error, whichever agent of the member's it names */
+	struct ipop_link_msg bad = cm;
+	bad.cand_refused = true;
+	snprintf(bad.cand, sizeof(bad.cand), "candidate:1 1 UDP 1 10.0.0.2 5801 typ nat");
+	unsigned hooks = A.refused_hooks, cands = A.ice_cands;
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &bad) == -EBADMSG);
+	CHECK(A.lm.st.candidates_unparsed == 1 && A.lm.st.candidates_bad == 1 && A.ice_cands == cands);
+	CHECK(A.refused_hooks == hooks + 1 && A.refused_err == -EBADMSG &&
+	      strcmp(A.refused_cand, bad.cand) == 0);
+	snprintf(bad.ufrag, sizeof(bad.ufrag), "zzzz");
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &bad) == -EBADMSG &&
+	      A.lm.st.candidates_unparsed == 2 && A.lm.st.candidates_stale == 1);
+	CHECK(ipop_linkmgr_on_msg(&A.lm, "c@x", "c@x/r", &bad) == -ENOENT &&
+	      A.lm.st.candidates_unparsed == 2);   /* no link with that member */
+	/* the text links[].ice.last_error gets: which member, which candidate, why */
+	static struct ipop_ice_links il;
+	static struct ipop_link el;
+	snprintf(el.jid, sizeof(el.jid), "b@x");
+	ipop_ice_link_refused(&il, &el, bad.cand, -EBADMSG);
+	CHECK(strcmp(el.ice_error, "candidate from b@x refused (not in the candidate grammar of "
+		     "docs/signalling.md): candidate:1 1 UDP 1 10.0.0.2 5801 typ nat") == 0);
+	CHECK(il.st.errors == 1 && el.ice_error_ms != 0);
 	cm.node = ipop_node_id_of_key(A.pub);   /* not the member's node */
 	CHECK(ipop_linkmgr_on_msg(&A.lm, "b@x", "b@x/r", &cm) == -ENOENT);
 	/* the member starts over (a request with a new agent): ours is replaced

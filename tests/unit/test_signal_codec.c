@@ -470,9 +470,20 @@ int main(int argc, char **argv)
 			int r = try(x, &out, &why);
 			bool good = i < 3;
 			CHECK(good ? r == 0 : (r == -EBADMSG && why == IPOP_REJ_BAD_CANDIDATE));
+			/* refused: the rest parsed, the value kept (cut to 255) for
+			 * the member's link (links[].ice.last_error) */
+			CHECK(good ? !out.cand_refused :
+			      out.cand_refused && strncmp(out.cand, cands[i], 255) == 0 &&
+			      strcmp(out.ufrag, "wX3+") == 0 && ipop_node_id_eq(out.node, nid));
 			if (good ? r != 0 : r == 0)
 				fprintf(stderr, "candidate case %u: %s\n", i, cands[i]);
 		}
+		/* what is not printable ASCII is kept as '?' */
+		snprintf(x, sizeof(x), "<message><link xmlns='urn:ipop:link:1' op='candidate' "
+			 "overlay='testnet' node='%s' ufrag='wX3+' cand='candidate:1&#9;1 UDP&#10;"
+			 "\xc3\xa9'/></message>", node_hex);
+		CHECK(try(x, &out, &why) == -EBADMSG && why == IPOP_REJ_BAD_CANDIDATE &&
+		      out.cand_refused && strcmp(out.cand, "candidate:1?1 UDP???") == 0);
 		/* the candidate op: ufrag and cand required, nothing of request/refuse */
 		const char *tail[] = { "cand='candidate:1 1 UDP 1 10.0.0.1 5 typ host'",
 				       "ufrag='wX3+'",
