@@ -63,8 +63,12 @@ static bool tcp_seg(const struct rte_mbuf *m, struct tcp_seg *s)
 	if (m->nb_segs != 1 || len < L3)
 		return false;
 	memcpy(&type, d + 12, 2);
-	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ? !tcp4_seg(d, len, s) :
-	    type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) ? !tcp6_seg(d, len, s) : true)
+	bool ok = false;
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		ok = tcp4_seg(d, len, s);
+	else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6))
+		ok = tcp6_seg(d, len, s);
+	if (!ok)
 		return false;
 	const struct rte_tcp_hdr *th = (const void *)(d + s->l4);
 	s->hdrs = s->l4 + (uint32_t)(th->data_off >> 4) * 4;
