@@ -47,9 +47,7 @@ struct ipop_node;
  * replies our peers need (a rekeying peer's initiation under load). A new or
  * roamed peer still gets one within a few retries of a flood at the
  * issue's 22,000 a second (one in seven per attempt); against a 100,000 a
- * second flood it takes some thirty (docs/handshake.md). Measured: the
- * replies to spoofed sources were most of what a valid-mac1 flood cost a
- * gateway beyond mac1 (docs/benchmarks.md §18). */
+ * second flood it takes some thirty (docs/handshake.md). */
 #define IPOP_CTRL_COOKIE_BUDGET_OTHER 32
 
 /* Take what the workers queued for control (at most IPOP_CTRL_RX_MAX) and
