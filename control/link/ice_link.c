@@ -32,7 +32,7 @@ struct ice_link {
 	uint64_t retaken_ms;           /* the pair was last taken back from the bootstrap path */
 	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
 	unsigned relay_cands;          /* relayed local candidates gathered */
-	char turn_error[200];          /* why gathering ended without a relayed candidate */
+	char turn_error[224];          /* why gathering ended without a relayed candidate */
 	char remote_pwd[IPOP_LINK_PWD_LEN];   /* the member's agent's, once given (STUN checks) */
 	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
 	/* Our candidates as sent, for ipop_ice_link_resend. */
@@ -145,6 +145,29 @@ static bool turn_reason(const struct ipop_ice_links *il, const struct ice_link *
 			 (unsigned long long)(tp ? tp->requests : 0),
 			 (unsigned long long)(tp ? tp->responses : 0));
 	return true;
+}
+
+/* Once the TURN server refused our credentials, new agents go without TURN:
+ * the credentials cannot become right before a restart, and coturn 4.6
+ * answered no STUN Binding request on a 5-tuple whose credentials it refused
+ * (test_nat_relay.sh stage 5: libnice's bind discovery timed out), so an
+ * agent with TURN was left with its host candidate alone, and a
+ * port-restricted cone site could not reach a symmetric one through the
+ * other's relay. */
+static void without_turn(struct ipop_ice_links *il, struct ice_link *k,
+			 struct ipop_ice_servers *sv)
+{
+	const struct ipop_turn_watch *w = il->n->turn;
+
+	if (w == NULL || w->auth_err[0] == '\0')
+		return;
+	sv->turn_ip.s_addr = 0;
+	il->st.turn_skipped++;
+	snprintf(k->turn_error, sizeof(k->turn_error), "TURN not used: %s", w->auth_err);
+	if (!il->turn_skip_logged) {
+		LOG_WARN("ICE: new agents go without TURN until ipopd restarts: %s", w->auth_err);
+		il->turn_skip_logged = true;
+	}
 }
 
 /* The agent's gathering ended, it failed or it closes: with ice.turn and no
@@ -487,6 +510,7 @@ int ipop_ice_link_open(struct ipop_ice_links *il, struct ipop_link *l)
 	k->il = il;
 	k->l = l;
 	k->opened_ms = ipop_now_ms();
+	without_turn(il, k, &p.servers);
 	if ((r = ipop_ice_new(&p, &k->agent)) != 0) {
 		il->st.agents_failed++;
 		LOG_WARN("link %s: no ICE agent: %s", l->jid, strerror(-r));

@@ -181,6 +181,8 @@ static void error_response(struct ipop_turn_watch *w, struct ipop_turn_port *tp,
 	snprintf(tp->err, sizeof(tp->err), "TURN server %s:%u refused %s: %d %s%s", srv,
 		 w->srv_port, ipop_stun_method_name(t->method), s->error_code, s->reason,
 		 auth ? " (check ice.turn_user and ice.turn_password)" : "");
+	if (auth && w->auth_err[0] == '\0')
+		memcpy(w->auth_err, tp->err, sizeof(w->auth_err));
 	if (strcmp(tp->err, w->last_logged) != 0) {
 		LOG_WARN("agent port %u: %s", port, tp->err);
 		memcpy(w->last_logged, tp->err, sizeof(w->last_logged));

@@ -103,6 +103,10 @@ struct ipop_turn_watch {
 	struct ipop_turn_port port[IPOP_FP_ICE_PORTS + 1];
 	struct ipop_turn_stats st;
 	char last_logged[192];         /* an error is logged once until another comes */
+	/* The first refusal of our credentials (401 to a request that carried
+	 * them, 441); "" until one. They stay wrong until ipopd restarts with
+	 * others, so new agents go without TURN (control/link/ice_link.c). */
+	char auth_err[192];
 	void *ctx;
 	/* A channel was bound (or an error came) on agent port `port` (host order). */
 	void (*changed)(void *ctx, uint16_t port);

@@ -6,7 +6,8 @@
 # workers copy to it (control/link/turn_watch.c).
 # Four sites: a and b behind symmetric NATs (sym-sym: only the relay crosses),
 # c behind a port-restricted cone (prc-sym with a), d without NAT whose TURN
-# password is wrong, then (restarted) whose TURN address answers nobody.
+# password is wrong, then (restarted) whose TURN address answers nobody; then
+# c again with a wrong TURN password.
 # All-to-all topology.
 # Proves: a and b link through coturn (relayed candidates on the side(s) ICE
 # should), their LAN hosts ping each other and an iperf3 TCP stream crosses;
@@ -21,7 +22,9 @@
 # gw-a and gw-c are flooded with initiations (under load: the initiator gets
 # its cookie reply back through the relay, as ChannelData); d
 # reports its refused credentials (log once, show, counter), and after a
-# restart that its TURN server does not answer, and keeps running.
+# restart that its TURN server does not answer, keeps running and links to a
+# without a relay; c, restarted with its TURN credentials refused, links to a
+# again through a's relay alone.
 # ipop-timeout: 420
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -294,4 +297,28 @@ t_check "gw-d counts agents without a relayed candidate" \
 	test "$(gw_get d "d['ice']['counters']['turn_no_relay']")" -ge 1
 t_eq "gw-d logged it once" 1 "$(grep -c 'did not answer' "${GW_LOG[d]}")"
 t_check "gw-d still runs and answers" online d
+# Without a relay of its own d still links to a: none <-> sym needs none (a
+# reaches d's host candidate, d sees a's peer-reflexive one).
+t_wait "gw-d links to a without a relayed candidate of its own" 40 link_is d a connected
+t_eq "gw-d -> gw-a: the pair is direct on d's side" host \
+	"$(link_get d a "x['ice']['local_type']")"
+t_check "host-d pings host-a" wait_until 15 pings d a
+
+# ---- 5. c again, its own TURN password refused: prc <-> sym needs a relay on
+# one side only (c's server-reflexive candidate to a's relayed one), so the
+# link to a comes back through a's relay alone.
+t_require "ipopd c stops" gw_stop c
+conf c "$T_SRV_IP:$COTURN_PORT" "not-$COTURN_PASS"
+t_require "ipopd c starts (wrong TURN password)" gw_start c
+t_wait "gw-c shows its refused credentials on its link to a" 30 eval \
+	"[[ \"\$(link_get c a \"x['ice']['turn_error']\")\" == *'401 Unauthorized'* ]]"
+t_wait "c's link to a is connected again (a's relay alone)" 40 link_is c a connected
+ice_selected() { [[ "$(link_get "$1" "$2" "x['ice']['state']" 2>/dev/null)" == selected ]]; }
+t_wait "ICE selected a pair on c's side" 40 ice_selected c a
+t_wait "ICE selected a pair on a's side" 40 ice_selected a c
+t_eq "gw-c -> gw-a: c's side of the pair is not relayed" no \
+	"$([[ $(link_get c a "x['ice']['local_type']") == relay ]] && echo yes || echo no)"
+check_relay c a
+check_relay a c
+t_check "host-c pings host-a" wait_until 15 pings c a
 t_summary
