@@ -45,7 +45,7 @@
 	X(pairs_applied, "selected pairs that became a peer's endpoint and source port (the tunnel's 5-tuple)") \
 	X(relay_applied, "relayed pairs (our candidate the relay's) that became a peer's path: the TURN server as its endpoint, the tunnel's messages as ChannelData on the channel libnice bound") \
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
-	X(turn_skipped, "agents made without TURN because the TURN server refused our credentials earlier (they stay wrong until ipopd restarts, and coturn answered no STUN Binding request on a 5-tuple whose credentials it refused, which left such agents without a server-reflexive candidate)") \
+	X(turn_skipped, "agents made without TURN because the server refused our credentials earlier (wrong until a restart; coturn then answers no Binding on that 5-tuple: no srflx)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)") \
 	X(pairs_retaken, "selected pairs taken back from the signalled endpoints (our wan.port or the member's signalled ip:port), where a handshake sent before the selection had moved the session") \
 	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (by the link's initiator; proves the pair and measures its round trip, on both sides)") \
