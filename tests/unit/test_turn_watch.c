@@ -158,6 +158,7 @@ static void test_watch(void)
 	const struct ipop_turn_port *tp = ipop_turn_watch_port(&w, port);
 	CHECK(tp != NULL && tp->requests == 1 && tp->responses == 1 && tp->err_code == 0);
 	CHECK(w.st.auth_refused == 0 && w.st.errors == 0 && changes == 0);
+	CHECK(w.auth_err[0] == '\0');   /* the challenge is no refusal: TURN stays in use */
 	/* With credentials (MESSAGE-INTEGRITY), refused: the credentials are wrong. */
 	uint8_t mi[20] = { 0 };
 	start(&m, 0x0003, 2);
@@ -167,6 +168,8 @@ static void test_watch(void)
 	ipop_turn_watch_rx(&w, frame(buf, &m, false, port));
 	CHECK(tp->err_code == 401 && strstr(tp->err, "refused Allocate: 401 Unauthorized") != NULL);
 	CHECK(w.st.auth_refused == 1 && changes == 1 && changed_port == port);
+	/* Kept for the ICE links: later agents go without TURN. */
+	CHECK(strcmp(w.auth_err, tp->err) == 0);
 	ipop_turn_watch_rx(&w, frame(buf, &m, false, port));   /* answers nothing pending */
 	CHECK(w.st.unmatched == 1 && w.st.auth_refused == 1);
 	/* ChannelBind: the channel and the peer become known with the success. */
@@ -191,6 +194,7 @@ static void test_watch(void)
 	error_resp(&m, 0x0113, 5, 486, "Allocation Quota Reached");
 	ipop_turn_watch_rx(&w, frame(buf, &m, false, port + 1));
 	CHECK(w.st.errors == 1 && ipop_turn_watch_port(&w, port + 1)->err_code == 486);
+	CHECK(strstr(w.auth_err, "401") != NULL);   /* another error does not replace it */
 	ipop_turn_watch_rx(&w, frame(buf, &m, true, WAN_PORT + 65));
 	CHECK(w.st.unmatched == 2 && ipop_turn_watch_port(&w, WAN_PORT + 65) == NULL);
 	ipop_turn_watch_reset(&w, port);
