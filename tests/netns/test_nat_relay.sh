@@ -286,7 +286,10 @@ echo "gw-d's TURN error: $(link_get d a "x['ice']['turn_error']")"
 t_check "gw-d counts the refusal (ice.turn.auth_refused)" \
 	test "$(gw_get d "d['ice']['turn']['auth_refused']")" -ge 1
 t_eq "gw-d logged the refusal once (each of its agents got one)" 1 \
-	"$(grep -c 'refused Allocate: 401' "${GW_LOG[d]}")"
+	"$(grep -c 'agent port [0-9]*: TURN server .* refused Allocate: 401' "${GW_LOG[d]}")"
+# Agents made after the refusal go without TURN, which is said at most once.
+t_check "gw-d says at most once that new agents go without TURN" \
+	test "$(grep -c 'new agents go without TURN' "${GW_LOG[d]}")" -le 1
 t_require "ipopd d stops" gw_stop d
 conf d "$NO_TURN_IP:$COTURN_PORT" "$COTURN_PASS"
 t_require "ipopd d starts (a TURN address nobody answers on)" gw_start d
