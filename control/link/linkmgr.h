@@ -175,6 +175,7 @@ struct ipop_link_env {
 	X(shed_over_cap, "links refused after they were granted: we let go of our own wish, or the member retyped the link, while our incoming links of its type were at their cap; or the cap went down (the newest go)") \
 	X(rate_limited, "link requests ignored: the member sent more than 8 in 10 s") \
 	X(cert_refusals_tx, "refusals sent for requests or replies whose own certificate trust refused (with a CA; the reason names trust's: docs/signalling.md)") \
+	X(cert_refusals_limited, "refusals for refused certificates not sent: the sender had one within the last second") \
 	X(unsolicited, "replies or closes for no link of ours (ignored)") \
 	X(key_in_use, "link messages announcing a key already bound to another member's link (refused)") \
 	X(own_key, "link messages announcing this node's own key (refused)") \

@@ -15,6 +15,15 @@
 #include <sodium.h>
 #include <rte_byteorder.h>
 
+/* Refuses for refused certificates: at most one per sender (full JID) per
+ * CERT_REFUSE_GAP_MS. A member whose certificate is refused retries at the
+ * link timer's pace, so one answer a second tells it why; a hostile one that
+ * sends stanzas as fast as the server forwards them gets no more. The table is
+ * fixed (bounded memory): two senders whose JIDs hash to one slot share a
+ * limit. */
+#define CERT_REFUSE_SLOTS 64
+#define CERT_REFUSE_GAP_MS 1000
+
 struct lm_module {
 	struct ipop_module m;          /* first: the framework hands us &m */
 	struct ipop_linkmgr lm;
@@ -22,6 +31,7 @@ struct lm_module {
 	struct ipop_ice_links ice;     /* used only with ice { } configured */
 	uint64_t trust_refusals;       /* link stanzas trust refused (for the log's limit) */
 	uint64_t probe_ms;             /* last IPOP_OP_SIGNAL_PROBE sent */
+	uint64_t cert_refused_ms[CERT_REFUSE_SLOTS];   /* refuse_cert's limit, by hash of the sender */
 };
 
 static struct ipop_peer *peer_of(struct ipop_node *n, const struct ipop_link *l)
@@ -142,13 +152,22 @@ static int module_send(void *ctx, const struct ipop_link *l, const struct ipop_l
  * resource it came from, which may not be the one our link knows) is told
  * why with a refuse, so its link fails with the reason instead of waiting
  * out link_timeout. Our link, if any, is left as it is: the stanza may come
- * from another resource of the account than the member's. One refuse per
- * refused stanza, never more. */
+ * from another resource of the account than the member's. At most one refuse
+ * per sender a second (CERT_REFUSE_GAP_MS), never more than one per stanza. */
 static void refuse_cert(struct lm_module *lmm, const char *jid, const char *full,
 			enum ipop_trust_reject why)
 {
 	struct ipop_link_msg r = { .op = IPOP_LINK_REFUSE };
+	uint64_t h = 0xcbf29ce484222325ULL, now = ipop_now_ms();
 
+	for (const char *c = full; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;   /* FNV-1a */
+	uint64_t *last = &lmm->cert_refused_ms[h % CERT_REFUSE_SLOTS];
+	if (*last != 0 && now - *last < CERT_REFUSE_GAP_MS) {
+		lmm->lm.st.cert_refusals_limited++;
+		return;
+	}
+	*last = now;
 	snprintf(r.reason, sizeof(r.reason), "certificate refused: %s", ipop_trust_reject_name(why));
 	if (send_to(lmm, jid, full, &r) == 0)
 		lmm->lm.st.cert_refusals_tx++;

@@ -266,7 +266,7 @@ def main():
         stanzas.append(("stolen_key", link("request", a.overlay, base64.b64decode(a.steal_key),
                                            a.ip, "5800", cert, ltype=a.request_type)))
     if a.flood:
-        one = link("request", a.overlay, os.urandom(32), a.ip, "5800", ltype=a.request_type)
+        one = link("request", a.overlay, os.urandom(32), a.ip, "5800", cert, ltype=a.request_type)
         stanzas += [("flood", one)] * a.flood
     if a.bad_candidate:
         stanzas.append(("bad_candidate",

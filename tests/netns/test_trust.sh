@@ -300,6 +300,20 @@ t_check "evil got a refuse naming the reason: wrong_key" \
 	grep -q "got refuse gw-1@$DOMAIN reason=certificate refused: wrong_key" "$T_TMP/wrongkey.out"
 t_check "gw-1 counted wrong_key" at_least 1 $((wk0 + 1)) "d['trust']['counters']['refused']['wrong_key']"
 t_eq "evil has no link on gw-1" none "$(link_state 1 "evil@$DOMAIN")"
+# The same 40 times as fast as the server forwards them: at most one refuse a
+# second goes back (before, one per stanza), the rest are counted.
+rt0=$(gw_get 1 "d['link_counters']['cert_refusals_tx']")
+rl0=$(gw_get 1 "d['link_counters']['cert_refusals_limited']")
+nsx srv timeout 30 python3 "$HOSTILE" "$T_SRV_IP" 5222 "$DOMAIN" evil pw-evil testnet --tls \
+	--targets gw-1 --flood 40 --link-cert "$(cat "$ca4/gw-3.cert")" --stay 3 >"$T_TMP/certflood.out"
+t_wait "gw-1 refused all 40 by trust" 10 at_least 1 $((wk0 + 41)) "d['trust']['counters']['refused']['wrong_key']"
+rt=$(( $(gw_get 1 "d['link_counters']['cert_refusals_tx']") - rt0 ))
+rl=$(( $(gw_get 1 "d['link_counters']['cert_refusals_limited']") - rl0 ))
+got=$(grep -c "got refuse gw-1@$DOMAIN reason=certificate refused: wrong_key" "$T_TMP/certflood.out" || true)
+echo "cert flood: refuses sent $rt, limited $rl, evil got $got"
+t_check "gw-1 sent at most 3 refuses for 40 stanzas (one a second)" test "$rt" -ge 1 -a "$rt" -le 3
+t_eq "gw-1 counted the others as limited" 40 "$((rt + rl))"
+t_eq "evil got the refuses gw-1 sent" "$rt" "$got"
 t_check "gw-1 -- gw-3 still connected" link_is 1 "gw-3@$DOMAIN" connected
 fi
 
