@@ -51,6 +51,7 @@
 	X(idle_polls, "poll-loop iterations that found no packet") \
 	X(sleeps, "idle back-off sleeps") \
 	X(waits, "idle waits in epoll on the ports' fds (dpdk.idle_wait), each ended by a frame, control or a 1 s timeout") \
+	X(spin_yields, "CPU yields while an idle-waiting worker spins before its wait") \
 	X(flood_tx, "Bounded Flood copies sealed for peers (originated here or relayed)") \
 	X(flood_rx, "Bounded Flood copies received that passed every check") \
 	X(flood_relayed, "Bounded Flood copies relayed onward (one per next hop)") \

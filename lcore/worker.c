@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -457,8 +458,17 @@ int ipop_worker_main(void *arg)
 			continue;
 		}
 		w->stats.idle_polls++;
-		if (++empty < IDLE_SPINS)
+		if (++empty < IDLE_SPINS) {
+			/* An idle-waiting worker shares its CPU: while it spins for
+			 * the next frame, a thread the last frame woke (the ping or
+			 * the application a reply went to, a kernel thread) runs at
+			 * once instead of waiting out our time slice. */
+			if (w->epfd >= 0) {
+				sched_yield();
+				w->stats.spin_yields++;
+			}
 			continue;
+		}
 		if (w->epfd >= 0) {
 			/* 'empty' stays: a wake-up without a packet waits again at once. */
 			idle_wait(w);
