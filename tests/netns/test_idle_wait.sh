@@ -81,9 +81,14 @@ t_check "gw-a woke for it from a wait" test "$wa3" -gt "$wa2"
 # goes to the waiting worker itself (drivers/port.c), not to whichever thread the
 # kernel picks while the worker spins on a readable fd it cannot read yet.
 read -r _ wa4 _ <<<"$(counters a)"
+ya4=$(gw_get a "d['dataplane']['spin_yields']")
 t_check "endpoint: the gateway host pings host-b 20 times through its TAP" \
 	nsx gw-a ping -c20 -i0.05 -W2 -I ipop0 "$HB"
 read -r _ wa5 _ <<<"$(counters a)"
+# Between a frame and its wait the worker spins, yielding the CPU on each
+# empty poll (docs/architecture.md "Idle back-off"): at least once per ping.
+ya5=$(gw_get a "d['dataplane']['spin_yields']")
+t_check "gw-a's worker yielded its CPU while it spun ($((ya5 - ya4)) for 20 pings)" test $((ya5 - ya4)) -ge 20
 echo "gw-a: $((wa5 - wa4)) wake-ups for 20 pings from its host TAP"
 t_check "at most 10 wake-ups per ping through the TAP ($((wa5 - wa4)) for 20)" test $((wa5 - wa4)) -le 200
 
@@ -114,6 +119,7 @@ t_wait "b sees a up again" 15 gw_wait_peer b a up 15
 t_check "host-a pings host-b" nsx host-a ping -c2 -W2 "$HB"
 read -r _ wb sb <<<"$(counters b)"
 t_eq "gw-b never waited" 0 "$wb"
+t_eq "gw-b never yielded (a worker that sleeps owns its CPU)" 0 "$(gw_get b "d['dataplane']['spin_yields']")"
 t_check "gw-b slept instead ($sb sleeps)" test "$sb" -gt 0
 
 # ---- (f) two workers: each waits on its own af_packet queue (worker 0 also on
