@@ -407,6 +407,7 @@ static void op_bufs(struct lane *l, unsigned i, enum dir d, struct ipop_aead_op 
 	if (d == WAN_TO_LAN)
 		p += IPOP_OUTER_HDR_LEN + IPOP_DATA_HDR_LEN;
 	op->buf = p;
+	op->src = NULL;
 	op->len = len;
 	op->aad = p - IPOP_DATA_HDR_LEN;
 	op->tag = p + len;
@@ -1301,6 +1302,7 @@ static uint64_t flood_raw(struct lane *l, unsigned first, unsigned n)
 		for (unsigned i = 0; i < n; i++) {
 			struct ipop_aead_op *op = &fab.fops[k * n + i];
 			op->buf = fab.fbuf[k * n + i] + 64;
+			op->src = NULL;
 			op->len = IPOP_FABRIC_HDR_LEN + l->len[first + i];
 			op->aad = op->buf - IPOP_DATA_HDR_LEN;
 			op->tag = op->buf + op->len;
