@@ -140,24 +140,38 @@ _Static_assert(sizeof(((struct ipop_fp_peer *)0)->hdr) == IPOP_OUTER_HDR_LEN &&
 
 /* Reserve nonces: one atomic add per session per batch. A flood interleaves
  * sessions (peer 0, 1, 2, 0, 1, 2, ...), so group by session over the whole
- * batch, not by runs; within a session, counters follow batch order. */
+ * batch, not by runs; within a session, counters follow batch order. The
+ * group of each op is looked for first where the pattern of a flood (the next
+ * group) or of a run (the same group) puts it. */
 _Static_assert(IPOP_DP_BATCH <= 64, "reserve_counters keeps the batch in a 64-bit mask");
 static void reserve_counters(struct ipop_seal_batch *b)
 {
-	uint64_t todo = b->n == 64 ? UINT64_MAX : (UINT64_C(1) << b->n) - 1;
+	struct ipop_keypair *kp[IPOP_DP_BATCH];
+	uint64_t mask[IPOP_DP_BATCH];
+	unsigned ng = 0, g = 0;
 
-	while (todo != 0) {
-		uint16_t i = (uint16_t)__builtin_ctzll(todo);
-		struct ipop_keypair *kp = b->peer[i]->tx;
-		uint64_t same = 0;
-		/* Earlier slots never hold kp: its first use is i. */
-		for (uint16_t k = i; k < b->n; k++)
-			if (b->peer[k]->tx == kp)
-				same |= UINT64_C(1) << k;
-		todo &= ~same;
-		uint64_t ctr = __atomic_fetch_add(&kp->send_counter,
+	for (uint16_t k = 0; k < b->n; k++) {
+		struct ipop_keypair *x = b->peer[k]->tx;
+		unsigned next = g + 1 < ng ? g + 1 : 0;
+		if (ng != 0 && kp[g] == x) {
+			/* a run */
+		} else if (ng != 0 && kp[next] == x) {
+			g = next;
+		} else {
+			for (g = 0; g < ng && kp[g] != x; g++)
+				;
+			if (g == ng) {
+				kp[ng] = x;
+				mask[ng++] = 0;
+			}
+		}
+		mask[g] |= UINT64_C(1) << k;
+	}
+	for (g = 0; g < ng; g++) {
+		uint64_t same = mask[g];
+		uint64_t ctr = __atomic_fetch_add(&kp[g]->send_counter,
 						  (uint64_t)__builtin_popcountll(same), __ATOMIC_RELAXED);
-		uint32_t ri = kp->remote_index;
+		uint32_t ri = kp[g]->remote_index;
 		for (; same != 0; same &= same - 1) {
 			uint16_t k = (uint16_t)__builtin_ctzll(same);
 			/* The data header sits right before op.buf (to_peer). */
@@ -317,9 +331,13 @@ _Static_assert(IPOP_FABRIC_VAR_OFF == offsetof(struct ipop_fabric_hdr, bound) &&
 /* The variable part of a flood copy's fabric header, at v. */
 static inline void fabric_var(uint8_t *v, struct ipop_node_id bound, uint8_t hops)
 {
-	ipop_node_id_to_bytes(bound, v);
-	v[16] = hops;
-	v[17] = v[18] = v[19] = 0;
+	uint64_t hi = rte_cpu_to_be_64(bound.hi), lo = rte_cpu_to_be_64(bound.lo);
+	uint8_t tail[4] = { hops, 0, 0, 0 };
+
+	/* ipop_node_id_to_bytes's big-endian bytes, in three stores. */
+	memcpy(v, &hi, 8);
+	memcpy(v + 8, &lo, 8);
+	memcpy(v + 16, tail, 4);
 }
 
 /* One next hop the way that works for any tunnel and any mbuf: a whole copy
