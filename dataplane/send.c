@@ -527,25 +527,31 @@ static void to_gateway(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	flood(c, t, b, m, in_loc);
 }
 
-/* Originate a Bounded Flood of frame m (owned): a fabric header in front,
- * then a copy to each neighbour with its share of the ring. */
-static void flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			    struct ipop_seal_batch *b, struct rte_mbuf *m)
+/* Originate a Bounded Flood of frame m: a fabric header in front, then a
+ * copy to each neighbour with its share of the ring. keep: m stays the
+ * caller's, its header taken off again (the copies are sealed out of it).
+ * Returns 0, or -ENOSPC when m has no headroom for the header: nothing was
+ * sent and m is still the caller's. */
+static int flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			   struct ipop_seal_batch *b, struct rte_mbuf *m, bool keep)
 {
 	struct ipop_fabric_hdr *h = (struct ipop_fabric_hdr *)
 		rte_pktmbuf_prepend(m, IPOP_FABRIC_HDR_LEN);
 
-	if (h == NULL) {
-		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
-		return;
-	}
+	if (h == NULL)
+		return -ENOSPC;
 	memset(h, 0, sizeof(*h));
 	ipop_node_id_to_bytes(t->self_id, h->origin);
-	ipop_dp_flood_out(c, t, b, m, NULL, 0, false);
+	ipop_dp_flood_out(c, t, b, m, NULL, 0, keep);
+	if (keep)
+		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
+	return 0;
 }
 
 /* Deliver a frame to every flood target: a Bounded Flood over the ring's
- * adjacency, and the other local port. The local port takes the original. */
+ * adjacency, and the other local port. The local port takes the original,
+ * which the flood's copies are sealed from (a whole copy to flood only when
+ * the original has no headroom for the fabric header). */
 static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		  struct local_batch *lb, struct rte_mbuf *m, uint16_t in_loc)
 {
@@ -556,15 +562,19 @@ static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	c->st->flooded++;
-	if (t->n_adj > 0) {
-		struct rte_mbuf *x = m;
-		if (local != NULL && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL)
-			c->st->drops[IPOP_DROP_NOMEM]++;
-		else
-			flood_originate(c, t, &lb->s, x);
+	if (t->n_adj > 0 && local == NULL) {
+		if (flood_originate(c, t, &lb->s, m, false) != 0)
+			ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
 	}
-	if (local != NULL)
-		ipop_pktq_put(local, m);
+	if (t->n_adj > 0 && flood_originate(c, t, &lb->s, m, true) != 0) {
+		struct rte_mbuf *x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+		if (x == NULL)
+			c->st->drops[IPOP_DROP_NOMEM]++;
+		else if (flood_originate(c, t, &lb->s, x, false) != 0)
+			ipop_dp_drop(c, x, IPOP_DROP_NOMEM);
+	}
+	ipop_pktq_put(local, m);
 }
 
 /* After learning: deliver one frame by its destination MAC. */
