@@ -61,6 +61,7 @@ struct ipop_seal_batch {
 	uint64_t fab;
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
+	struct ipop_keypair *kp[IPOP_DP_BATCH];      /* peer's tx session, read once */
 	uint16_t slot[IPOP_DP_BATCH];
 	uint8_t type[IPOP_DP_BATCH];
 	struct ipop_aead_op op[IPOP_DP_BATCH];

@@ -151,7 +151,7 @@ static void reserve_counters(struct ipop_seal_batch *b)
 	unsigned ng = 0, g = 0;
 
 	for (uint16_t k = 0; k < b->n; k++) {
-		struct ipop_keypair *x = b->peer[k]->tx;
+		struct ipop_keypair *x = b->kp[k];
 		unsigned next = g + 1 < ng ? g + 1 : 0;
 		if (ng != 0 && kp[g] == x) {
 			/* a run */
@@ -301,6 +301,7 @@ static __rte_always_inline int seal_add(struct ipop_dp_ctx *c, const struct ipop
 	uint16_t i = b->n++;
 	b->m[i] = m;
 	b->peer[i] = p;
+	b->kp[i] = kp;
 	b->slot[i] = slot;
 	b->type[i] = type;
 	b->op[i] = (struct ipop_aead_op){
