@@ -1315,10 +1315,12 @@ static uint64_t flood_raw(struct lane *l, unsigned first, unsigned n)
 	return t1 - t0;
 }
 
-/* The flood's floor as the dataplane is built (copy per next hop, then seal):
- * FLOOD_PEERS - 1 rte_pktmbuf_copy of each frame with its fabric header, as
- * ipop_dp_flood_out makes them, plus the FLOOD_PEERS raw seals. The copies
- * are freed after the clock stops, as the dataplane's leave with the TX. */
+/* The copy floor: what a flood cost when every copy was made before it was
+ * sealed (ipop_dp_flood_out did so before it sealed copies out of the frame,
+ * docs/benchmarks.md section 10): FLOOD_PEERS - 1 rte_pktmbuf_copy of each
+ * frame with its fabric header, plus the FLOOD_PEERS raw seals. Kept as a
+ * reference for that design. The copies are freed after the clock stops, as
+ * the dataplane's leave with the TX. */
 static uint64_t flood_floor(struct lane *l, unsigned first, unsigned n)
 {
 	static struct rte_mbuf *cp[FLOOD_PEERS * IPOP_PKTQ_CAP];

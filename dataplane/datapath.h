@@ -64,7 +64,7 @@ struct ipop_seal_batch {
 	struct ipop_keypair *kp[IPOP_DP_BATCH];      /* peer's tx session, read once */
 	uint16_t slot[IPOP_DP_BATCH];
 	uint8_t type[IPOP_DP_BATCH];
-	struct ipop_aead_op op[IPOP_DP_BATCH];
+	struct ipop_aead_op op[IPOP_DP_BATCH] __rte_cache_aligned;   /* an op per line */
 	uint8_t *fab_to[IPOP_DP_BATCH];
 	const uint8_t *fab_from[IPOP_DP_BATCH];
 	uint8_t fab_stash[IPOP_DP_BATCH][IPOP_FABRIC_VAR_LEN];
