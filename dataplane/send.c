@@ -332,12 +332,9 @@ _Static_assert(IPOP_FABRIC_VAR_OFF == offsetof(struct ipop_fabric_hdr, bound) &&
 /* The variable part of a flood copy's fabric header, at v. */
 static inline void fabric_var(uint8_t *v, struct ipop_node_id bound, uint8_t hops)
 {
-	uint64_t hi = rte_cpu_to_be_64(bound.hi), lo = rte_cpu_to_be_64(bound.lo);
 	uint8_t tail[4] = { hops, 0, 0, 0 };
 
-	/* ipop_node_id_to_bytes's big-endian bytes, in three stores. */
-	memcpy(v, &hi, 8);
-	memcpy(v + 8, &lo, 8);
+	ipop_node_id_to_bytes(bound, v);
 	memcpy(v + 16, tail, 4);
 }
 
