@@ -240,6 +240,7 @@ static void op_set(struct ipop_aead_op *op, const struct ipop_aead_key *key, str
 
 	op->key = key;
 	op->buf = p;
+	op->src = NULL;
 	op->len = m->data_len;
 	op->aad = p - IPOP_DATA_HDR_LEN;
 	op->tag = p + m->data_len;

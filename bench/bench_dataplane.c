@@ -407,6 +407,7 @@ static void op_bufs(struct lane *l, unsigned i, enum dir d, struct ipop_aead_op 
 	if (d == WAN_TO_LAN)
 		p += IPOP_OUTER_HDR_LEN + IPOP_DATA_HDR_LEN;
 	op->buf = p;
+	op->src = NULL;
 	op->len = len;
 	op->aad = p - IPOP_DATA_HDR_LEN;
 	op->tag = p + len;
@@ -1301,6 +1302,7 @@ static uint64_t flood_raw(struct lane *l, unsigned first, unsigned n)
 		for (unsigned i = 0; i < n; i++) {
 			struct ipop_aead_op *op = &fab.fops[k * n + i];
 			op->buf = fab.fbuf[k * n + i] + 64;
+			op->src = NULL;
 			op->len = IPOP_FABRIC_HDR_LEN + l->len[first + i];
 			op->aad = op->buf - IPOP_DATA_HDR_LEN;
 			op->tag = op->buf + op->len;
@@ -1313,10 +1315,12 @@ static uint64_t flood_raw(struct lane *l, unsigned first, unsigned n)
 	return t1 - t0;
 }
 
-/* The flood's floor as the dataplane is built (copy per next hop, then seal):
- * FLOOD_PEERS - 1 rte_pktmbuf_copy of each frame with its fabric header, as
- * ipop_dp_flood_out makes them, plus the FLOOD_PEERS raw seals. The copies
- * are freed after the clock stops, as the dataplane's leave with the TX. */
+/* The copy floor: what a flood cost when every copy was made before it was
+ * sealed (ipop_dp_flood_out did so before it sealed copies out of the frame,
+ * docs/benchmarks.md section 10): FLOOD_PEERS - 1 rte_pktmbuf_copy of each
+ * frame with its fabric header, plus the FLOOD_PEERS raw seals. Kept as a
+ * reference for that design. The copies are freed after the clock stops, as
+ * the dataplane's leave with the TX. */
 static uint64_t flood_floor(struct lane *l, unsigned first, unsigned n)
 {
 	static struct rte_mbuf *cp[FLOOD_PEERS * IPOP_PKTQ_CAP];

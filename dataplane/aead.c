@@ -283,21 +283,23 @@ static inline const struct gcm_key_data *gcm_key(const struct ipop_aead_key *key
 	return (const struct gcm_key_data *)(const void *)key->data;
 }
 
+/* in == buf: in place. One call either way: the single-call VAES code reads
+ * in and writes buf block by block, so out of place costs what in place does. */
 static void gcm_seal(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *key,
 		     const uint8_t *nonce, const uint8_t *aad, uint32_t aad_len,
-		     uint8_t *buf, uint32_t len, uint8_t *tag)
+		     const uint8_t *in, uint8_t *buf, uint32_t len, uint8_t *tag)
 {
-	IMB_AES256_GCM_ENC(mgr->imb, gcm_key(key), &mgr->gcm_ctx, buf, buf, len,
+	IMB_AES256_GCM_ENC(mgr->imb, gcm_key(key), &mgr->gcm_ctx, buf, in, len,
 			   nonce, aad, aad_len, tag, IPOP_TAG_LEN);
 }
 
 static int gcm_open(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *key,
 		    const uint8_t *nonce, const uint8_t *aad, uint32_t aad_len,
-		    uint8_t *buf, uint32_t len, const uint8_t *tag)
+		    const uint8_t *in, uint8_t *buf, uint32_t len, const uint8_t *tag)
 {
 	uint8_t calc[IPOP_TAG_LEN];
 
-	IMB_AES256_GCM_DEC(mgr->imb, gcm_key(key), &mgr->gcm_ctx, buf, buf, len,
+	IMB_AES256_GCM_DEC(mgr->imb, gcm_key(key), &mgr->gcm_ctx, buf, in, len,
 			   nonce, aad, aad_len, calc, IPOP_TAG_LEN);
 	return tag_differs(calc, tag) ? -EBADMSG : 0;
 }
@@ -308,7 +310,7 @@ static int gcm_open(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *key,
  * scratch that is compared with the received tag afterwards. */
 static void chacha_fill(IMB_JOB *job, const struct ipop_aead_key *key,
 			const uint8_t *nonce, const uint8_t *aad, uint32_t aad_len,
-			uint8_t *buf, uint32_t len, uint8_t *tag_out,
+			const uint8_t *in, uint8_t *buf, uint32_t len, uint8_t *tag_out,
 			IMB_CIPHER_DIRECTION dir)
 {
 	job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
@@ -319,7 +321,7 @@ static void chacha_fill(IMB_JOB *job, const struct ipop_aead_key *key,
 	job->enc_keys = key->data;
 	job->dec_keys = key->data;
 	job->key_len_in_bytes = IMB_KEY_256_BYTES;
-	job->src = buf;
+	job->src = in;
 	job->dst = buf;
 	job->cipher_start_src_offset_in_bytes = 0;
 	job->msg_len_to_cipher_in_bytes = len;
@@ -341,7 +343,7 @@ static int chacha_one(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *key
 {
 	IMB_JOB *job = IMB_GET_NEXT_JOB(mgr->imb);
 
-	chacha_fill(job, key, nonce, aad, aad_len, buf, len, tag_out, dir);
+	chacha_fill(job, key, nonce, aad, aad_len, buf, buf, len, tag_out, dir);
 	job = IMB_SUBMIT_JOB(mgr->imb);
 	if (job == NULL)
 		job = IMB_FLUSH_JOB(mgr->imb);
@@ -380,7 +382,7 @@ int ipop_aead_seal_raw(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *ke
 {
 	switch (key->cipher) {
 	case IPOP_CIPHER_AES256GCM:
-		gcm_seal(mgr, key, nonce, aad, aad_len, buf, len, tag);
+		gcm_seal(mgr, key, nonce, aad, aad_len, buf, buf, len, tag);
 		return 0;
 	case IPOP_CIPHER_CHACHA20POLY1305:
 		return chacha_seal(mgr, key, nonce, aad, aad_len, buf, len, tag);
@@ -395,7 +397,7 @@ int ipop_aead_open_raw(struct ipop_aead_mgr *mgr, const struct ipop_aead_key *ke
 {
 	switch (key->cipher) {
 	case IPOP_CIPHER_AES256GCM:
-		return gcm_open(mgr, key, nonce, aad, aad_len, buf, len, tag);
+		return gcm_open(mgr, key, nonce, aad, aad_len, buf, buf, len, tag);
 	case IPOP_CIPHER_CHACHA20POLY1305:
 		return chacha_open(mgr, key, nonce, aad, aad_len, buf, len, tag);
 	default:
@@ -467,8 +469,8 @@ static unsigned chunk_run(struct ipop_aead_mgr *mgr, unsigned n,
 		uint8_t *tag_out = dir == IMB_DIR_ENCRYPT ? op->tag : mgr->tag[i];
 
 		nonce16(mgr->nonce[i], op->counter);
-		chacha_fill(jobs[i], op->key, mgr->nonce[i], op->aad,
-			    IPOP_DATA_HDR_LEN, op->buf, op->len, tag_out, dir);
+		chacha_fill(jobs[i], op->key, mgr->nonce[i], op->aad, IPOP_DATA_HDR_LEN,
+			    op->src != NULL ? op->src : op->buf, op->buf, op->len, tag_out, dir);
 		jobs[i]->user_data = op;
 		jobs[i]->user_data2 = mgr->tag[i];
 	}
@@ -503,7 +505,7 @@ unsigned ipop_aead_seal_burst(struct ipop_aead_mgr *mgr, struct ipop_aead_op *op
 		if (cipher == IPOP_CIPHER_AES256GCM) {
 			nonce16(nonce, op->counter);
 			gcm_seal(mgr, op->key, nonce, op->aad, IPOP_DATA_HDR_LEN,
-				 op->buf, op->len, op->tag);
+				 op->src != NULL ? op->src : op->buf, op->buf, op->len, op->tag);
 			op->status = 0;
 		} else if (cipher == IPOP_CIPHER_CHACHA20POLY1305) {
 			mgr->pending[npend++] = op;
@@ -533,9 +535,9 @@ unsigned ipop_aead_open_burst(struct ipop_aead_mgr *mgr, struct ipop_aead_op *op
 
 		if (cipher == IPOP_CIPHER_AES256GCM) {
 			nonce16(nonce, op->counter);
-			op->status = gcm_open(mgr, op->key, nonce, op->aad,
-					      IPOP_DATA_HDR_LEN, op->buf, op->len,
-					      op->tag);
+			op->status = gcm_open(mgr, op->key, nonce, op->aad, IPOP_DATA_HDR_LEN,
+					      op->src != NULL ? op->src : op->buf, op->buf,
+					      op->len, op->tag);
 			failed += op->status != 0;
 		} else if (cipher == IPOP_CIPHER_CHACHA20POLY1305) {
 			mgr->pending[npend++] = op;

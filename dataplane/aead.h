@@ -8,7 +8,8 @@
  * Every packet is protected as in docs/wire-format.md: the 16-byte data header
  * is the associated data, the 96-bit nonce is 4 zero bytes || the 8-byte
  * big-endian counter (ipop_wire_nonce), the tag is 16 bytes. Encryption and
- * decryption are in place. Which IPsec-MB API serves which cipher is chosen by
+ * decryption are in place, except a burst op with a source (src), which reads
+ * from there and writes to buf. Which IPsec-MB API serves which cipher is chosen by
  * measurement (docs/crypto.md): AES-256-GCM goes through the direct API one
  * packet at a time, ChaCha20-Poly1305 through the multi-buffer burst API.
  */
@@ -85,10 +86,15 @@ struct ipop_aead_keybuf {
 /* One packet of a burst. aad points at the IPOP_DATA_HDR_LEN header bytes.
  * seal writes the tag to tag; open reads the expected tag from tag. status is
  * set by the burst call: 0, -EBADMSG (open: authentication failed), -EINVAL
- * (key not initialised) or -EIO (IPsec-MB rejected the job). */
+ * (key not initialised) or -EIO (IPsec-MB rejected the job).
+ * src NULL: the op works in place on buf. Otherwise the input is read from
+ * src[0..len) and the output written to buf[0..len), src left as it was: a
+ * flood seals one plaintext into each copy's own buffer without copying it
+ * first. src and buf must not overlap. */
 struct ipop_aead_op {
 	const struct ipop_aead_key *key;
 	uint8_t *buf;
+	const uint8_t *src;
 	uint32_t len;
 	const uint8_t *aad;
 	uint64_t counter;

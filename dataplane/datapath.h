@@ -38,15 +38,37 @@ struct ipop_learn_budget {
 	uint32_t sec, n;
 };
 
+/* The bytes of a fabric header that differ between the copies of one flood:
+ * bound, hops, reserved (the origin is the same in all). */
+#define IPOP_FABRIC_VAR_OFF 16
+#define IPOP_FABRIC_VAR_LEN 20
+
 /* Frames waiting to be sealed for peers with one IPsec-MB call: each with its
- * peer, the message type its header gets, and the AEAD operation. */
+ * peer, the message type its header gets, and the AEAD operation.
+ *
+ * A flood seals one frame for several neighbours (ipop_dp_flood_out): each
+ * copy's op reads the frame in the original mbuf (op.src) and writes into a
+ * bare mbuf of its own; the original itself may be the last op, in place.
+ * Their fabric headers differ, so the ops of a flood share the original's
+ * header bytes: an op with bit i in `fab` gets its variable part written
+ * there (fab_to[i], from fab_from[i]) right before it is sealed, ops being
+ * sealed one at a time in batch order. `held`: references on originals that
+ * ops still read, dropped at the end of the next flush. Written and read by
+ * the owning lcore only. */
 struct ipop_seal_batch {
 	uint16_t n;
+	uint16_t n_held;
+	uint64_t fab;
 	struct rte_mbuf *m[IPOP_DP_BATCH];
 	const struct ipop_fp_peer *peer[IPOP_DP_BATCH];
+	struct ipop_keypair *kp[IPOP_DP_BATCH];      /* peer's tx session, read once */
 	uint16_t slot[IPOP_DP_BATCH];
 	uint8_t type[IPOP_DP_BATCH];
-	struct ipop_aead_op op[IPOP_DP_BATCH];
+	struct ipop_aead_op op[IPOP_DP_BATCH] __rte_cache_aligned;   /* an op per line */
+	uint8_t *fab_to[IPOP_DP_BATCH];
+	const uint8_t *fab_from[IPOP_DP_BATCH];
+	uint8_t fab_stash[IPOP_DP_BATCH][IPOP_FABRIC_VAR_LEN];
+	struct rte_mbuf *held[IPOP_DP_BATCH];
 };
 
 struct ipop_dp_ctx {
@@ -94,7 +116,10 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
  * whose origin is set) to every neighbour inside (self, bound): bound NULL
  * originates (the whole ring). hops is written into each copy. keep: m stays
  * the caller's (every neighbour gets a copy); else m is taken (the last
- * neighbour gets it, or it is freed). Returns the number of copies queued. */
+ * neighbour gets it, or it is freed). The copies of an AES-GCM tunnel are
+ * sealed out of m: until b's next flush m holds an extra reference, and its
+ * bytes (fabric header and frame) must not change; the caller may free or
+ * queue m. Returns the number of next hops. */
 /* Queue frame m (a fabric header with origin and destination in front) for
  * gateway slot g as a transit message with this hop count: to its direct
  * tunnel if it has one, else to the neighbour its route names. 0: queued (m

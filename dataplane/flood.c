@@ -20,8 +20,7 @@ int ipop_flood_next_hops(struct ipop_node_id self, const struct ipop_node_id *nb
 	/* Start at the first neighbour clockwise after self, walk at most once
 	 * around, stop at the first one outside the arc (self, b). */
 	start = ipop_ring_lower_bound(nbrs, n, self);
-	for (size_t step = 0; step < n; step++) {
-		size_t i = (start + step) % n;
+	for (size_t step = 0, i = start % n; step < n; step++, i = i + 1 < n ? i + 1 : 0) {
 		struct ipop_node_id d = ipop_ring_dist(self, nbrs[i]);
 
 		if (ipop_node_id_is_zero(d))

@@ -185,21 +185,3 @@ int ipop_node_id_format(struct ipop_node_id id, char *buf, size_t len)
 	return 0;
 }
 
-void ipop_node_id_to_bytes(struct ipop_node_id id, uint8_t out[IPOP_NODE_ID_BYTES])
-{
-	for (int i = 0; i < 8; i++) {
-		out[i] = (uint8_t)(id.hi >> (56 - 8 * i));
-		out[8 + i] = (uint8_t)(id.lo >> (56 - 8 * i));
-	}
-}
-
-struct ipop_node_id ipop_node_id_from_bytes(const uint8_t in[IPOP_NODE_ID_BYTES])
-{
-	struct ipop_node_id id = { 0, 0 };
-
-	for (int i = 0; i < 8; i++) {
-		id.hi = (id.hi << 8) | in[i];
-		id.lo = (id.lo << 8) | in[8 + i];
-	}
-	return id;
-}

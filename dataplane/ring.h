@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A node ID, or a clockwise distance between two IDs (same arithmetic).
  * hi holds bits 127..64, lo bits 63..0. On the wire it is 16 bytes,
@@ -162,8 +163,33 @@ int ipop_node_id_parse(const char *s, struct ipop_node_id *out);
 /* Writes 32 lowercase hex digits and a NUL; -ENOSPC if len < 33. */
 int ipop_node_id_format(struct ipop_node_id id, char *buf, size_t len);
 
-/* 16 bytes big-endian, for wire headers (the FRB bound). */
-void ipop_node_id_to_bytes(struct ipop_node_id id, uint8_t out[IPOP_NODE_ID_BYTES]);
-struct ipop_node_id ipop_node_id_from_bytes(const uint8_t in[IPOP_NODE_ID_BYTES]);
+/* 16 bytes big-endian, for wire headers (the FRB bound). Inline: the fast path converts the IDs of
+ * every flood copy and transit frame (two 8-byte loads or stores and byte
+ * swaps, where a byte loop cost ~20 cycles a frame). */
+static inline uint64_t ipop_node_id_be64(uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap64(x);
+#else
+	return x;
+#endif
+}
+
+static inline void ipop_node_id_to_bytes(struct ipop_node_id id, uint8_t out[IPOP_NODE_ID_BYTES])
+{
+	uint64_t hi = ipop_node_id_be64(id.hi), lo = ipop_node_id_be64(id.lo);
+
+	memcpy(out, &hi, 8);
+	memcpy(out + 8, &lo, 8);
+}
+
+static inline struct ipop_node_id ipop_node_id_from_bytes(const uint8_t in[IPOP_NODE_ID_BYTES])
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, in, 8);
+	memcpy(&lo, in + 8, 8);
+	return (struct ipop_node_id){ ipop_node_id_be64(hi), ipop_node_id_be64(lo) };
+}
 
 #endif

@@ -13,6 +13,7 @@
 #include "dataplane/wire.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
@@ -139,24 +140,38 @@ _Static_assert(sizeof(((struct ipop_fp_peer *)0)->hdr) == IPOP_OUTER_HDR_LEN &&
 
 /* Reserve nonces: one atomic add per session per batch. A flood interleaves
  * sessions (peer 0, 1, 2, 0, 1, 2, ...), so group by session over the whole
- * batch, not by runs; within a session, counters follow batch order. */
+ * batch, not by runs; within a session, counters follow batch order. The
+ * group of each op is looked for first where the pattern of a flood (the next
+ * group) or of a run (the same group) puts it. */
 _Static_assert(IPOP_DP_BATCH <= 64, "reserve_counters keeps the batch in a 64-bit mask");
 static void reserve_counters(struct ipop_seal_batch *b)
 {
-	uint64_t todo = b->n == 64 ? UINT64_MAX : (UINT64_C(1) << b->n) - 1;
+	struct ipop_keypair *kp[IPOP_DP_BATCH];
+	uint64_t mask[IPOP_DP_BATCH];
+	unsigned ng = 0, g = 0;
 
-	while (todo != 0) {
-		uint16_t i = (uint16_t)__builtin_ctzll(todo);
-		struct ipop_keypair *kp = b->peer[i]->tx;
-		uint64_t same = 0;
-		/* Earlier slots never hold kp: its first use is i. */
-		for (uint16_t k = i; k < b->n; k++)
-			if (b->peer[k]->tx == kp)
-				same |= UINT64_C(1) << k;
-		todo &= ~same;
-		uint64_t ctr = __atomic_fetch_add(&kp->send_counter,
+	for (uint16_t k = 0; k < b->n; k++) {
+		struct ipop_keypair *x = b->kp[k];
+		unsigned next = g + 1 < ng ? g + 1 : 0;
+		if (ng != 0 && kp[g] == x) {
+			/* a run */
+		} else if (ng != 0 && kp[next] == x) {
+			g = next;
+		} else {
+			for (g = 0; g < ng && kp[g] != x; g++)
+				;
+			if (g == ng) {
+				kp[ng] = x;
+				mask[ng++] = 0;
+			}
+		}
+		mask[g] |= UINT64_C(1) << k;
+	}
+	for (g = 0; g < ng; g++) {
+		uint64_t same = mask[g];
+		uint64_t ctr = __atomic_fetch_add(&kp[g]->send_counter,
 						  (uint64_t)__builtin_popcountll(same), __ATOMIC_RELAXED);
-		uint32_t ri = kp->remote_index;
+		uint32_t ri = kp[g]->remote_index;
 		for (; same != 0; same &= same - 1) {
 			uint16_t k = (uint16_t)__builtin_ctzll(same);
 			/* The data header sits right before op.buf (to_peer). */
@@ -168,13 +183,45 @@ static void reserve_counters(struct ipop_seal_batch *b)
 	}
 }
 
+/* A batch with flood ops (b->fab): each of them alone, right after its
+ * fabric header's variable part went into the bytes it reads (the original's
+ * header, shared by the flood's ops); the ops between them in runs. */
+static void seal_fabric(struct ipop_dp_ctx *c, struct ipop_seal_batch *b)
+{
+	uint16_t from = 0;
+
+	for (uint64_t f = b->fab; f != 0; f &= f - 1) {
+		uint16_t k = (uint16_t)__builtin_ctzll(f);
+		if (k > from)
+			ipop_aead_seal_burst(c->aead, &b->op[from], k - from);
+		memcpy(b->fab_to[k], b->fab_from[k], IPOP_FABRIC_VAR_LEN);
+		ipop_aead_seal_burst(c->aead, &b->op[k], 1);
+		from = (uint16_t)(k + 1);
+	}
+	if (from < b->n)
+		ipop_aead_seal_burst(c->aead, &b->op[from], b->n - from);
+}
+
+/* The originals floods sealed from are read no more. */
+static void release_held(struct ipop_seal_batch *b)
+{
+	rte_pktmbuf_free_bulk(b->held, b->n_held);
+	b->n_held = 0;
+}
+
 void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			struct ipop_seal_batch *b)
 {
-	if (b->n == 0)
+	if (b->n == 0) {
+		if (unlikely(b->n_held != 0))
+			release_held(b);
 		return;
+	}
 	reserve_counters(b);
-	ipop_aead_seal_burst(c->aead, b->op, b->n);
+	if (likely(b->fab == 0))
+		ipop_aead_seal_burst(c->aead, b->op, b->n);
+	else
+		seal_fabric(c, b);
 	for (uint16_t i = 0; i < b->n; i++) {
 		struct rte_mbuf *m = b->m[i];
 		struct ipop_peer_counters *pc = &c->st->peer[b->slot[i]];
@@ -193,6 +240,9 @@ void ipop_dp_seal_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		encap_out(c, t, b->peer[i], m);
 	}
 	b->n = 0;
+	b->fab = 0;
+	if (b->n_held != 0)
+		release_held(b);
 }
 
 /* The slow way to add the data header and the tag: a chain (only a flood copy
@@ -216,9 +266,11 @@ static bool grow_slow(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 }
 
 /* Queue one message body (owned: a frame, or a fabric header and a frame) for
- * peer slot, to be sealed as a message of this type. */
-void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		     struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot, uint8_t type)
+ * peer slot, to be sealed as a message of this type. Returns its index in the
+ * batch, or -1 if m was dropped. The caller flushes a full batch. */
+static __rte_always_inline int seal_add(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+					struct ipop_seal_batch *b, struct rte_mbuf *m,
+					uint16_t slot, uint8_t type)
 {
 	const struct ipop_fp_peer *p = &t->peers[slot];
 	struct ipop_keypair *kp = p->tx;
@@ -226,11 +278,11 @@ void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 
 	if (unlikely(kp == NULL || c->now_tsc > kp->expire_tsc)) {
 		ipop_dp_drop(c, m, IPOP_DROP_NO_SESSION);
-		return;
+		return -1;
 	}
 	if (unlikely(!p->nh_valid)) {
 		ipop_dp_drop(c, m, IPOP_DROP_NO_NEXTHOP);
-		return;
+		return -1;
 	}
 	/* One room check for everything the packet grows by on the way out: data
 	 * header and outer header in front, tag behind; then set the lengths
@@ -243,18 +295,26 @@ void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		m->data_len = (uint16_t)(m->data_len + IPOP_DATA_OVERHEAD);
 		m->pkt_len += IPOP_DATA_OVERHEAD;
 	} else if (!grow_slow(c, m)) {
-		return;
+		return -1;
 	}
 	uint8_t *hdr = rte_pktmbuf_mtod(m, uint8_t *);
 	uint16_t i = b->n++;
 	b->m[i] = m;
 	b->peer[i] = p;
+	b->kp[i] = kp;
 	b->slot[i] = slot;
 	b->type[i] = type;
 	b->op[i] = (struct ipop_aead_op){
 		.key = &kp->send_key, .buf = hdr + IPOP_DATA_HDR_LEN, .len = len,
 		.aad = hdr, .tag = hdr + IPOP_DATA_HDR_LEN + len,
 	};
+	return i;
+}
+
+void ipop_dp_seal_to(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		     struct ipop_seal_batch *b, struct rte_mbuf *m, uint16_t slot, uint8_t type)
+{
+	seal_add(c, t, b, m, slot, type);
 	if (b->n == IPOP_DP_BATCH)
 		ipop_dp_seal_flush(c, t, b);
 }
@@ -265,11 +325,129 @@ static void to_peer(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	ipop_dp_seal_to(c, t, b, m, slot, IPOP_MSG_DATA);
 }
 
+_Static_assert(IPOP_FABRIC_VAR_OFF == offsetof(struct ipop_fabric_hdr, bound) &&
+	       IPOP_FABRIC_VAR_LEN == IPOP_FABRIC_HDR_LEN - IPOP_FABRIC_VAR_OFF,
+	       "a flood's copies differ from bound to the end of the fabric header");
+
+/* The variable part of a flood copy's fabric header, at v. */
+static inline void fabric_var(uint8_t *v, struct ipop_node_id bound, uint8_t hops)
+{
+	uint8_t tail[4] = { hops, 0, 0, 0 };
+
+	ipop_node_id_to_bytes(bound, v);
+	memcpy(v + 16, tail, 4);
+}
+
+/* One next hop the way that works for any tunnel and any mbuf: a whole copy
+ * of m (or m itself, take), its header rewritten, sealed in place. */
+static void flood_copy(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+		       struct ipop_seal_batch *b, struct rte_mbuf *m, const struct ipop_flood_fwd *f,
+		       uint8_t hops, bool take)
+{
+	struct rte_mbuf *x = take ? m : rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+
+	if (x == NULL) {
+		c->st->drops[IPOP_DROP_NOMEM]++;
+		return;
+	}
+	fabric_var(rte_pktmbuf_mtod_offset(x, uint8_t *, IPOP_FABRIC_VAR_OFF), f->bound, hops);
+	c->st->flood_tx++;
+	ipop_dp_seal_to(c, t, b, x, t->adj_slot[f->nbr], IPOP_MSG_FLOOD);
+}
+
+/* Op k (just added) reads the header bytes at to, which must hold the
+ * variable part at from when it is sealed. */
+static inline void fabric_op(struct ipop_seal_batch *b, int k, uint8_t *to, const uint8_t *from)
+{
+	b->fab_to[k] = to;
+	b->fab_from[k] = from;
+	b->fab |= UINT64_C(1) << k;
+}
+
+/* One more reference on m, which only this lcore holds (refcnt 1: a plain
+ * store, as DPDK's own free path does), or which a queue may hold too. */
+static inline void hold_ref(struct rte_mbuf *m)
+{
+	if (likely(rte_mbuf_refcnt_read(m) == 1))
+		rte_mbuf_refcnt_set(m, 2);
+	else
+		rte_mbuf_refcnt_update(m, 1);
+}
+
+/* After the last op reading m was added: its extra reference goes with the
+ * batch (dropped after the flush that seals those ops), or now if a flush
+ * already sealed them all. */
+static void hold_until_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			     struct ipop_seal_batch *b, struct rte_mbuf *m)
+{
+	if (b->n != 0 && b->n_held == IPOP_DP_BATCH)
+		ipop_dp_seal_flush(c, t, b);
+	if (b->n == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	b->held[b->n_held++] = m;
+}
+
+/* Copies sealed out of m (see struct ipop_seal_batch): ncopy bare mbufs
+ * (bare, allocated), each holding only its header's variable part until the
+ * seal writes the ciphertext over it; with !keep, m itself last, in place.
+ * A tunnel with another cipher (whose ops are sealed in groups, not one at a
+ * time) gets a whole copy. */
+static void flood_sealed_from(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			      struct ipop_seal_batch *b, struct rte_mbuf *m,
+			      const struct ipop_flood_fwd *fwd, unsigned n, uint8_t hops, bool keep,
+			      struct rte_mbuf **bare, unsigned ncopy)
+{
+	uint8_t *src = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *var = src + IPOP_FABRIC_VAR_OFF;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	unsigned used = 0;
+
+	hold_ref(m);
+	for (unsigned i = 0; i < ncopy; i++) {
+		uint16_t slot = t->adj_slot[fwd[i].nbr];
+		const struct ipop_keypair *kp = t->peers[slot].tx;
+		if (unlikely(kp != NULL && kp->send_key.cipher != IPOP_CIPHER_AES256GCM)) {
+			flood_copy(c, t, b, m, &fwd[i], hops, false);
+			continue;
+		}
+		struct rte_mbuf *x = bare[used++];
+		x->data_len = (uint16_t)len;
+		x->pkt_len = len;
+		uint8_t *v = rte_pktmbuf_mtod_offset(x, uint8_t *, IPOP_FABRIC_VAR_OFF);
+		fabric_var(v, fwd[i].bound, hops);
+		c->st->flood_tx++;
+		int k = seal_add(c, t, b, x, slot, IPOP_MSG_FLOOD);
+		if (k >= 0) {
+			b->op[k].src = src;
+			fabric_op(b, k, var, v);
+		}
+		if (b->n == IPOP_DP_BATCH)
+			ipop_dp_seal_flush(c, t, b);
+	}
+	if (used < ncopy)
+		rte_pktmbuf_free_bulk(bare + used, ncopy - used);
+	if (!keep) {
+		fabric_var(var, fwd[n - 1].bound, hops);
+		c->st->flood_tx++;
+		int k = seal_add(c, t, b, m, t->adj_slot[fwd[n - 1].nbr], IPOP_MSG_FLOOD);
+		if (k >= 0) {
+			memcpy(b->fab_stash[k], var, IPOP_FABRIC_VAR_LEN);
+			fabric_op(b, k, var, b->fab_stash[k]);
+		}
+		if (b->n == IPOP_DP_BATCH)
+			ipop_dp_seal_flush(c, t, b);
+	}
+	hold_until_flush(c, t, b, m);
+}
+
 unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			   struct ipop_seal_batch *b, struct rte_mbuf *m,
 			   const struct ipop_node_id *bound, uint8_t hops, bool keep)
 {
 	struct ipop_flood_fwd fwd[IPOP_MAX_PEERS];
+	struct rte_mbuf *bare[IPOP_MAX_PEERS];
 	int n = ipop_flood_next_hops(t->self_id, t->adj_id, t->n_adj, bound, fwd, IPOP_MAX_PEERS);
 
 	if (n <= 0) {
@@ -281,18 +459,18 @@ unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			rte_pktmbuf_free(m);
 		return 0;
 	}
-	for (int i = 0; i < n; i++) {
-		struct rte_mbuf *x = m;
-		if ((keep || i + 1 < n) && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL) {
-			c->st->drops[IPOP_DROP_NOMEM]++;
-			continue;
-		}
-		struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(x, struct ipop_fabric_hdr *);
-		ipop_node_id_to_bytes(fwd[i].bound, h->bound);
-		h->hops = hops;
-		c->st->flood_tx++;
-		ipop_dp_seal_to(c, t, b, x, t->adj_slot[fwd[i].nbr], IPOP_MSG_FLOOD);
+	unsigned ncopy = keep ? (unsigned)n : (unsigned)n - 1;
+	/* Out of place needs m in one piece and each copy in one buffer; else
+	 * (or with the pool empty) copy by copy, each failure counted. */
+	if (ncopy > 0 && likely(m->nb_segs == 1) &&
+	    rte_pktmbuf_data_room_size(c->pool) >=
+	    RTE_PKTMBUF_HEADROOM + rte_pktmbuf_pkt_len(m) + IPOP_TAG_LEN &&
+	    rte_pktmbuf_alloc_bulk(c->pool, bare, ncopy) == 0) {
+		flood_sealed_from(c, t, b, m, fwd, (unsigned)n, hops, keep, bare, ncopy);
+		return (unsigned)n;
 	}
+	for (int i = 0; i < n; i++)
+		flood_copy(c, t, b, m, &fwd[i], hops, !keep && i + 1 == n);
 	return (unsigned)n;
 }
 
@@ -347,25 +525,31 @@ static void to_gateway(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	flood(c, t, b, m, in_loc);
 }
 
-/* Originate a Bounded Flood of frame m (owned): a fabric header in front,
- * then a copy to each neighbour with its share of the ring. */
-static void flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			    struct ipop_seal_batch *b, struct rte_mbuf *m)
+/* Originate a Bounded Flood of frame m: a fabric header in front, then a
+ * copy to each neighbour with its share of the ring. keep: m stays the
+ * caller's, its header taken off again (the copies are sealed out of it).
+ * Returns 0, or -ENOSPC when m has no headroom for the header: nothing was
+ * sent and m is still the caller's. */
+static int flood_originate(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			   struct ipop_seal_batch *b, struct rte_mbuf *m, bool keep)
 {
 	struct ipop_fabric_hdr *h = (struct ipop_fabric_hdr *)
 		rte_pktmbuf_prepend(m, IPOP_FABRIC_HDR_LEN);
 
-	if (h == NULL) {
-		ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
-		return;
-	}
+	if (h == NULL)
+		return -ENOSPC;
 	memset(h, 0, sizeof(*h));
 	ipop_node_id_to_bytes(t->self_id, h->origin);
-	ipop_dp_flood_out(c, t, b, m, NULL, 0, false);
+	ipop_dp_flood_out(c, t, b, m, NULL, 0, keep);
+	if (keep)
+		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
+	return 0;
 }
 
 /* Deliver a frame to every flood target: a Bounded Flood over the ring's
- * adjacency, and the other local port. The local port takes the original. */
+ * adjacency, and the other local port. The local port takes the original,
+ * which the flood's copies are sealed from (a whole copy to flood only when
+ * the original has no headroom for the fabric header). */
 static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		  struct local_batch *lb, struct rte_mbuf *m, uint16_t in_loc)
 {
@@ -376,15 +560,19 @@ static void flood(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		return;
 	}
 	c->st->flooded++;
-	if (t->n_adj > 0) {
-		struct rte_mbuf *x = m;
-		if (local != NULL && (x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX)) == NULL)
-			c->st->drops[IPOP_DROP_NOMEM]++;
-		else
-			flood_originate(c, t, &lb->s, x);
+	if (t->n_adj > 0 && local == NULL) {
+		if (flood_originate(c, t, &lb->s, m, false) != 0)
+			ipop_dp_drop(c, m, IPOP_DROP_NOMEM);
+		return;
 	}
-	if (local != NULL)
-		ipop_pktq_put(local, m);
+	if (t->n_adj > 0 && flood_originate(c, t, &lb->s, m, true) != 0) {
+		struct rte_mbuf *x = rte_pktmbuf_copy(m, c->pool, 0, UINT32_MAX);
+		if (x == NULL)
+			c->st->drops[IPOP_DROP_NOMEM]++;
+		else if (flood_originate(c, t, &lb->s, x, false) != 0)
+			ipop_dp_drop(c, x, IPOP_DROP_NOMEM);
+	}
+	ipop_pktq_put(local, m);
 }
 
 /* After learning: deliver one frame by its destination MAC. */
@@ -524,6 +712,8 @@ void ipop_dp_local_rx(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	struct local_batch b;
 
 	b.s.n = 0;
+	b.s.n_held = 0;
+	b.s.fab = 0;
 	ipop_bridge_burst_init(&b.bb, c->bridge, &c->mac_cache, c->now_s);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);

@@ -352,6 +352,80 @@ static void test_burst(void)
 	printf("burst of %d (%u chacha) matches single calls\n", NOPS, nchacha);
 }
 
+/* Ops with a source (op.src): a burst of both ciphers in which groups of
+ * ops read one plaintext each (as a flood's copies do) and write their own
+ * buffers gives the bytes and tags of in-place single calls and leaves the
+ * sources as they were; opening out of place gives the plaintexts back and
+ * leaves the ciphertexts as they were. */
+static void test_burst_src(void)
+{
+	enum { NSRC = 8 };
+	static struct ipop_aead_keybuf keys[4];
+	static uint8_t pt[NSRC][MAXLEN], keep[NSRC][MAXLEN];
+	static uint8_t single[NOPS][MAXLEN], out[NOPS][MAXLEN], back[NOPS][MAXLEN];
+	static uint8_t aad[NOPS][16], tag_s[NOPS][16], tag_b[NOPS][16];
+	static struct ipop_aead_op ops[NOPS];
+	static uint32_t lens[NSRC];
+	unsigned diff = 0, changed = 0, wrong_status = 0, nchacha = 0;
+	uint8_t raw[32];
+
+	for (int k = 0; k < 4; k++) {
+		fill(raw, sizeof(raw));
+		CHECK(ipop_aead_keybuf_init(mgr, &keys[k], ciphers[k % 2], raw) == 0);
+	}
+	for (int j = 0; j < NSRC; j++) {
+		lens[j] = j == 0 ? 0 : (uint32_t)(rng() % (MAXLEN + 1));
+		fill(pt[j], lens[j]);
+		memcpy(keep[j], pt[j], lens[j]);
+	}
+	for (int i = 0; i < NOPS; i++) {
+		const struct ipop_aead_key *key = &keys[rng() % 4].key;
+		int j = i % NSRC;
+
+		fill(aad[i], 16);
+		fill(out[i], MAXLEN);
+		memcpy(single[i], pt[j], lens[j]);
+		ops[i] = (struct ipop_aead_op){ .key = key, .buf = out[i], .src = pt[j],
+			.len = lens[j], .aad = aad[i], .counter = rng() >> 1,
+			.tag = tag_b[i], .status = 12345 };
+		nchacha += key->cipher == IPOP_CIPHER_CHACHA20POLY1305;
+		CHECK(ipop_aead_seal(mgr, key, ops[i].counter, aad[i], single[i], lens[j],
+				     tag_s[i]) == 0);
+	}
+	CHECK(nchacha > IPOP_AEAD_CHUNK && nchacha < NOPS);
+	CHECK(ipop_aead_seal_burst(mgr, ops, NOPS) == 0);
+	for (int i = 0; i < NOPS; i++) {
+		uint32_t len = lens[i % NSRC];
+		diff += memcmp(single[i], out[i], len) != 0 || memcmp(tag_s[i], tag_b[i], 16) != 0;
+		wrong_status += ops[i].status != 0;
+	}
+	for (int j = 0; j < NSRC; j++)
+		changed += memcmp(pt[j], keep[j], lens[j]) != 0;
+	CHECK(diff == 0);
+	CHECK(changed == 0);
+	CHECK(wrong_status == 0);
+
+	/* Open out of place: out[i] -> back[i]. */
+	for (int i = 0; i < NOPS; i++) {
+		ops[i].src = out[i];
+		ops[i].buf = back[i];
+		ops[i].status = 12345;
+	}
+	CHECK(ipop_aead_open_burst(mgr, ops, NOPS) == 0);
+	diff = changed = wrong_status = 0;
+	for (int i = 0; i < NOPS; i++) {
+		uint32_t len = lens[i % NSRC];
+		diff += memcmp(back[i], keep[i % NSRC], len) != 0;
+		changed += memcmp(out[i], single[i], len) != 0;
+		wrong_status += ops[i].status != 0;
+	}
+	CHECK(diff == 0);
+	CHECK(changed == 0);
+	CHECK(wrong_status == 0);
+	printf("burst of %d with sources (%u chacha) matches in-place single calls\n", NOPS,
+	       nchacha);
+}
+
 /* Wiped keys (handle and storage) are zero and refuse every operation, single
  * and burst; bad storage is refused; re-initialising clears old material. */
 static void test_wipe(void)
@@ -694,6 +768,7 @@ int main(void)
 	test_roundtrip();
 	test_tamper();
 	test_burst();
+	test_burst_src();
 	test_wipe();
 	test_canary();
 	test_code_paths();

@@ -17,6 +17,7 @@
 #include "tests/unit/test_eal.h"
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
+#include "dataplane/flood.h"
 #include "dataplane/wire.h"
 #include "dataplane/turn.h"
 
@@ -2373,6 +2374,9 @@ static void ring_ids(bool relay_order)
 	ipop_fp_table_adjacency(C.t);
 }
 
+/* Where fabric_from_b's packets come from (NULL: the common pool). */
+static struct rte_mempool *fabric_pool;
+
 /* A flood copy (or another fabric message type) of frame f from B to A,
  * sealed by hand with B's session (fabric header as given), as it arrives on
  * A's WAN port. */
@@ -2388,8 +2392,8 @@ static struct rte_mbuf *fabric_from_b(uint8_t type, const struct ipop_fabric_hdr
 	memcpy(pl + IPOP_DATA_HDR_LEN + IPOP_FABRIC_HDR_LEN, f, len);
 	CHECK(ipop_aead_seal(B.c.aead, &kBA->send_key, ctr, pl, pl + IPOP_DATA_HDR_LEN, body,
 			     pl + IPOP_DATA_HDR_LEN + body) == 0);
-	return mk(pool, out, frame_outer(out, &A, 17, ntohs(A.t->wan_port), pl,
-					 IPOP_DATA_OVERHEAD + body));
+	return mk(fabric_pool != NULL ? fabric_pool : pool, out,
+		  frame_outer(out, &A, 17, ntohs(A.t->wan_port), pl, IPOP_DATA_OVERHEAD + body));
 }
 
 static struct rte_mbuf *flood_from_b(const struct ipop_fabric_hdr *fh, const uint8_t *f,
@@ -2660,6 +2664,248 @@ static void test_transit(void)
 	all_quiet("transit end");
 }
 
+/* ---- a flood's copies sealed out of the one frame ---- */
+
+#define FS_FLOODS 40          /* 1 direct op + 2 per flood: the batch fills mid-flood */
+#define FS_POOL   255
+
+/* Open tunnel packet w (from A to the peer in A's slot) with the receiver's
+ * key, in place; returns the body (fabric header and frame, or a frame) and
+ * its length in *blen, or NULL. */
+static const uint8_t *fs_open(struct rte_mbuf *w, uint16_t slot, uint32_t inner, uint32_t *blen)
+{
+	const uint8_t *h = check_outer(w, &A, slot, inner);
+	struct gw *to = slot == SLOT_B_IN_A ? &B : &C;
+	struct ipop_keypair *rx = slot == SLOT_B_IN_A ? kBA : kCA;
+
+	if (h == NULL)
+		return NULL;
+	*blen = (h[0] == IPOP_MSG_DATA ? 0 : IPOP_FABRIC_HDR_LEN) + inner;
+	uint8_t *body = (uint8_t *)h + IPOP_DATA_HDR_LEN;
+	if (ipop_aead_open(to->c.aead, &rx->recv_key, be64(h + 8), h, body, *blen,
+			   body + *blen) != 0)
+		return NULL;
+	return body;
+}
+
+/* ipop_dp_flood_out on A (neighbours B and C) straight into a seal batch
+ * that already holds one direct frame, FS_FLOODS broadcasts of different
+ * sizes and hop counts, so that the batch fills (and is sealed) in the middle
+ * of a flood. keep false: the frame itself is the last copy, sealed in place
+ * after the copies sealed out of it. keep true: the caller keeps the frame
+ * and frees every other one before the flush, as a LAN queue that is sent
+ * first would; the pool is then emptied and every buffer it gives scribbled,
+ * so a frame that went back to the pool too early would be sealed as
+ * garbage. Each neighbour opens each copy: origin, its own bound, the hop
+ * count, the reserved bytes and the frame byte for byte; the kept frames are
+ * unchanged; the pool is back to its count. cipher_c: C's tunnel (ChaCha20:
+ * its copies are whole copies, sealed in place). */
+static void flood_sealed_case(bool keep, int cipher_c)
+{
+	static struct ipop_seal_batch b;
+	static uint8_t f[FS_FLOODS][1500], d[200];
+	static struct rte_mbuf *kept[FS_FLOODS], *drain[FS_POOL], *out[1 + 2 * FS_FLOODS + 8];
+	uint32_t flen[FS_FLOODS];
+	struct ipop_flood_fwd fwd[4];
+	struct ipop_node_id bound_of[2];
+	struct rte_mempool *fp = rte_pktmbuf_pool_create("dp_fsealed", FS_POOL, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	keys_set(&A, kAC, &C, kCA, cipher_c, IPOP_CIPHER_AES256GCM, 3);
+	struct rte_mempool *save = A.c.pool;
+	A.c.pool = fp;
+	memset(&b, 0, sizeof(b));
+	tick(&A);
+	/* Who gets which share of the ring: the copies' order in the batch. */
+	int n = ipop_flood_next_hops(A.t->self_id, A.t->adj_id, A.t->n_adj, NULL, fwd, 4);
+	CHECK(n == 2);
+	if (n != 2)
+		goto out;
+	uint16_t slot_of[2] = { A.t->adj_slot[fwd[0].nbr], A.t->adj_slot[fwd[1].nbr] };
+	bound_of[0] = fwd[0].bound;
+	bound_of[1] = fwd[1].bound;
+	CHECK(slot_of[0] != slot_of[1]);
+
+	frame_udp4(d, HB, HA, 150, 1, 300);
+	struct rte_mbuf *dm = mk(fp, d, 150);
+	ipop_dp_seal_to(&A.c, A.t, &b, dm, SLOT_B_IN_A, IPOP_MSG_DATA);
+	uint64_t tx0 = A.st->flood_tx;
+	for (unsigned k = 0; k < FS_FLOODS; k++) {
+		struct ipop_fabric_hdr fh;
+		uint8_t buf[1600];
+		flen[k] = 60 + k * 33;
+		frame_eth(f[k], BCAST, HA, 0x88b5, flen[k], 400 + k);
+		memset(&fh, 0, sizeof(fh));
+		ipop_node_id_to_bytes(A.t->self_id, fh.origin);
+		memcpy(buf, &fh, sizeof(fh));
+		memcpy(buf + sizeof(fh), f[k], flen[k]);
+		struct rte_mbuf *m = mk(fp, buf, IPOP_FABRIC_HDR_LEN + flen[k]);
+		CHECK(m != NULL);
+		if (m == NULL)
+			goto out;
+		CHECK(ipop_dp_flood_out(&A.c, A.t, &b, m, NULL, (uint8_t)(k % 7), keep) == 2);
+		kept[k] = NULL;
+		if (keep && k % 2 == 0)
+			kept[k] = m;
+		else if (keep)
+			rte_pktmbuf_free(m);       /* the caller's reference: gone before the flush */
+	}
+	CHECK(A.st->flood_tx == tx0 + 2 * FS_FLOODS);
+	CHECK(b.n == 1 + 2 * FS_FLOODS - IPOP_DP_BATCH);   /* one flush happened, mid-flood */
+	unsigned nd = 0;
+	if (keep) {
+		while (nd < FS_POOL && (drain[nd] = rte_pktmbuf_alloc(fp)) != NULL) {
+			memset(rte_pktmbuf_mtod(drain[nd], uint8_t *) - RTE_PKTMBUF_HEADROOM, 0x5a,
+			       drain[nd]->buf_len);
+			nd++;
+		}
+		CHECK(nd > 0);
+	}
+	ipop_dp_seal_flush(&A.c, A.t, &b);
+	flush_all(&A);
+	free_all(drain, nd);
+	CHECK(b.n == 0 && b.n_held == 0 && b.fab == 0);
+
+	unsigned got = take(&A, Q_WAN, out, RTE_DIM(out)), bad = 0;
+	CHECK(got == 1 + 2 * FS_FLOODS);
+	for (unsigned i = 0; i < got && got == 1 + 2 * FS_FLOODS; i++) {
+		uint32_t blen = 0;
+		if (i == 0) {
+			const uint8_t *body = fs_open(out[0], SLOT_B_IN_A, 150, &blen);
+			bad += body == NULL || blen != 150 || memcmp(body, d, 150) != 0;
+			continue;
+		}
+		unsigned k = (i - 1) / 2, j = (i - 1) % 2;
+		const uint8_t *body = fs_open(out[i], slot_of[j], flen[k], &blen);
+		if (body == NULL) {
+			bad++;
+			continue;
+		}
+		const struct ipop_fabric_hdr *fh = (const struct ipop_fabric_hdr *)body;
+		uint8_t want[IPOP_NODE_ID_BYTES];
+		ipop_node_id_to_bytes(A.t->self_id, want);
+		bad += memcmp(fh->origin, want, sizeof(want)) != 0;
+		ipop_node_id_to_bytes(bound_of[j], want);
+		bad += memcmp(fh->bound, want, sizeof(want)) != 0;
+		bad += fh->hops != k % 7;
+		bad += (fh->reserved[0] | fh->reserved[1] | fh->reserved[2]) != 0;
+		bad += memcmp(body + IPOP_FABRIC_HDR_LEN, f[k], flen[k]) != 0;
+	}
+	CHECK(bad == 0);
+	if (bad != 0)
+		fprintf(stderr, "  flood sealed from the frame (keep %d, C cipher %d): %u bad copies\n",
+			keep, cipher_c, bad);
+	free_all(out, got);
+	for (unsigned k = 0; k < FS_FLOODS; k++) {
+		if (kept[k] == NULL)
+			continue;
+		/* The caller's frame as it gave it (the fabric header's variable
+		 * bytes are the batch's scratch while the copies are sealed). */
+		CHECK(rte_mbuf_refcnt_read(kept[k]) == 1);
+		CHECK(memcmp(rte_pktmbuf_mtod_offset(kept[k], uint8_t *, IPOP_FABRIC_HDR_LEN),
+			     f[k], flen[k]) == 0);
+		rte_pktmbuf_free(kept[k]);
+	}
+out:
+	A.c.pool = save;
+	all_quiet("flood sealed from the frame");
+	CHECK(rte_mempool_avail_count(fp) == FS_POOL);
+	rte_mempool_free(fp);
+	keys_set(&A, kAC, &C, kCA, IPOP_CIPHER_CHACHA20POLY1305, IPOP_CIPHER_AES256GCM, 2);
+}
+
+/* A's LAN port as a driver: what it is given is sent and freed at once, and
+ * the buffers that then sit free in fabric_pool are reused (scribbled): a
+ * frame whose last reference went with it would be garbage afterwards. */
+static void lan_send_free(struct ipop_pktq *q)
+{
+	struct rte_mbuf *re[128];   /* the whole pool: it hands buffers out in order */
+	unsigned n = 0;
+
+	for (uint16_t i = 0; i < q->n; i++)
+		rte_pktmbuf_free(q->pkts[i]);
+	q->n = 0;
+	while (n < RTE_DIM(re) && (re[n] = rte_pktmbuf_alloc(fabric_pool)) != NULL) {
+		memset(re[n]->buf_addr, 0xa5, re[n]->buf_len);
+		n++;
+	}
+	free_all(re, n);
+}
+
+/* The relay path itself (flood_in, keep): A gets a burst of flood copies
+ * from B to deliver to its LAN and relay to C, with its LAN queue already
+ * holding frames, so the queue is sent (and its frames freed, their buffers
+ * reused) while the relay batch still holds the copies sealed out of them.
+ * C opens every relayed copy and delivers the frame byte for byte. */
+static void test_flood_relay_lan_first(void)
+{
+	enum { K = 60, PRE = 20 };
+	static uint8_t f[K][200];
+	struct rte_mbuf *in[K], *out[K + 8], *got[K + 8];
+	struct ipop_fabric_hdr fh;
+	struct rte_mempool *fp = rte_pktmbuf_pool_create("dp_relayfirst", 127, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	ring_ids(true);                       /* B's copies reach C through A */
+	keys_set(&A, kAC, &C, kCA, IPOP_CIPHER_AES256GCM, IPOP_CIPHER_AES256GCM, 4);
+	memset(&fh, 0, sizeof(fh));
+	ipop_node_id_to_bytes(B.t->self_id, fh.origin);
+	ipop_node_id_to_bytes(B.t->self_id, fh.bound);
+	fabric_pool = fp;
+	for (unsigned k = 0; k < K; k++) {
+		frame_eth(f[k], BCAST, HB, 0x88b5, 60 + k, 500 + k);
+		in[k] = flood_from_b(&fh, f[k], 60 + k);
+		CHECK(in[k] != NULL);
+	}
+	struct ipop_pktq *host = A.c.q_host;
+	A.c.q_host = NULL;
+	A.q[Q_LAN].flush = lan_send_free;
+	for (unsigned k = 0; k < PRE; k++)   /* the LAN queue fills before the relay batch */
+		ipop_pktq_put(&A.q[Q_LAN], rte_pktmbuf_alloc(pool));
+	uint64_t rel = A.st->flood_relayed;
+	wan_rx(&A, in, K);
+	A.q[Q_LAN].flush = sink_flush;
+	A.c.q_host = host;
+	fabric_pool = NULL;
+	CHECK(A.st->flood_relayed == rel + K);
+	unsigned n = wan_out(&A, out, RTE_DIM(out));
+	CHECK(n == K);
+	forget_cache(&C);
+	wan_rx(&C, out, (uint16_t)n);
+	unsigned g = take(&C, Q_LAN, got, RTE_DIM(got)), bad = 0;
+	CHECK(g == K);
+	for (unsigned k = 0; k < g && g == K; k++)
+		bad += !same(got[k], f[k], 60 + k);
+	CHECK(bad == 0);
+	free_all(got, g);
+	all_quiet("relay with the LAN sent first");
+	drops_none(&A, "relay with the LAN sent first");
+	drops_none(&C, "relay with the LAN sent first");
+	CHECK(rte_mempool_avail_count(fp) == 127);
+	rte_mempool_free(fp);
+	keys_set(&A, kAC, &C, kCA, IPOP_CIPHER_CHACHA20POLY1305, IPOP_CIPHER_AES256GCM, 2);
+	ring_ids(false);
+	printf("datapath: %u flood copies relayed with the LAN queue sent first: %u bad\n", K, bad);
+}
+
+static void test_flood_sealed_from(void)
+{
+	ring_ids(false);
+	for (int keep = 0; keep < 2; keep++) {
+		flood_sealed_case(keep, IPOP_CIPHER_AES256GCM);
+		flood_sealed_case(keep, IPOP_CIPHER_CHACHA20POLY1305);
+	}
+	drops_none(&A, "flood sealed from the frame");
+	printf("datapath: flood copies sealed out of the frame: 4 cases of %u floods opened\n",
+	       FS_FLOODS);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -2701,6 +2947,8 @@ int main(int argc, char **argv)
 	test_reasm_bounded();
 	test_reasm_short_last();
 	test_reasm_to_kernel();
+	test_flood_sealed_from();
+	test_flood_relay_lan_first();
 	test_bounded_flood();
 	test_transit();
 
