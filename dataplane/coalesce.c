@@ -180,7 +180,11 @@ unsigned ipop_coalesce_run(struct rte_mbuf **pkts, unsigned n, struct virtio_net
 
 	memset(vh, 0, sizeof(*vh));
 	*hdr_len = 0;
-	if (n < 2 || !tcp_seg(pkts[0], &fs) || fs.pay == 0)
+	/* A frame someone else still reads is not rewritten: a flood's original,
+	 * handed to the local port while its copies are sealed out of it later
+	 * (dataplane/send.c, held with a second reference), must reach the peers
+	 * with the headers it came with. */
+	if (n < 2 || rte_mbuf_refcnt_read(pkts[0]) > 1 || !tcp_seg(pkts[0], &fs) || fs.pay == 0)
 		return 1;
 	const uint8_t *f = rte_pktmbuf_mtod(pkts[0], const uint8_t *);
 	if (!flags_ok(((const struct rte_tcp_hdr *)(f + fs.l4))->tcp_flags, false))
