@@ -64,7 +64,14 @@ INJECT=$(ipop_bin ipop-inject)
 B_WAN=${T_PUBLIC_IP[b]}
 ctrl() { gw_get b "d['control'].get('$1', 0)"; }
 COUNTERS="hs_init_rx hs_bad_mac1 hs_mac2_missing hs_mac2_ok hs_cookie_tx hs_cookie_shed hs_init_shed hs_src_limited hs_load_ticks"
-snap() { local c; for c in $COUNTERS; do printf '%s=%s ' "$c" "$(ctrl "$c")"; done; }
+# What crossed gw-b's control ring (the workers' ctrl_tx, control's ring_rx)
+# and what its workers dropped on mac1 (wan_hs_bad_mac1), beside the above.
+snap() {
+	local c
+	for c in $COUNTERS ring_rx; do printf '%s=%s ' "$c" "$(ctrl "$c")"; done
+	printf 'ctrl_tx=%s ' "$(gw_get b "d['dataplane'].get('ctrl_tx', 0)")"
+	printf 'wan_hs_bad_mac1=%s ' "$(gw_get b "d['dataplane']['drops'].get('wan_hs_bad_mac1', 0)")"
+}
 
 # probe_api END_EPOCH OUT : ipopctl ping every 0.25 s until END_EPOCH; one ms per line
 probe_api() {
