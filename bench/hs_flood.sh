@@ -25,7 +25,10 @@
 # baseline and decoy); the summary line has the medians over the rounds.
 # One line of JSON per phase on stdout (Mbit/s, its ratio to the baseline of
 # this run, the flood's rate, ipopctl ping's slowest answer and how many took
-# 1 s or more, gw-b's handshake counter deltas, gw-b's and the sender's CPU),
+# 1 s or more, gw-b's handshake counter deltas with what crossed its control
+# ring (ring_rx, ctrl_tx) and what its workers dropped on mac1
+# (wan_hs_bad_mac1), gw-b's CPU (and its control thread's and workers' apart)
+# and the sender's),
 # then a summary line (with each flood's ratio to the decoy); progress
 # on stderr; cleanup by lib.sh's trap. The machine may be shared: compare only
 # ratios within one run.
