@@ -25,7 +25,10 @@
 # baseline and decoy); the summary line has the medians over the rounds.
 # One line of JSON per phase on stdout (Mbit/s, its ratio to the baseline of
 # this run, the flood's rate, ipopctl ping's slowest answer and how many took
-# 1 s or more, gw-b's handshake counter deltas, gw-b's and the sender's CPU),
+# 1 s or more, gw-b's handshake counter deltas with what crossed its control
+# ring (ring_rx, ctrl_tx) and what its workers dropped on mac1
+# (wan_hs_bad_mac1), gw-b's CPU (and its control thread's and workers' apart)
+# and the sender's),
 # then a summary line (with each flood's ratio to the decoy); progress
 # on stderr; cleanup by lib.sh's trap. The machine may be shared: compare only
 # ratios within one run.
@@ -64,7 +67,14 @@ INJECT=$(ipop_bin ipop-inject)
 B_WAN=${T_PUBLIC_IP[b]}
 ctrl() { gw_get b "d['control'].get('$1', 0)"; }
 COUNTERS="hs_init_rx hs_bad_mac1 hs_mac2_missing hs_mac2_ok hs_cookie_tx hs_cookie_shed hs_init_shed hs_src_limited hs_load_ticks"
-snap() { local c; for c in $COUNTERS; do printf '%s=%s ' "$c" "$(ctrl "$c")"; done; }
+# What crossed gw-b's control ring (the workers' ctrl_tx, control's ring_rx)
+# and what its workers dropped on mac1 (wan_hs_bad_mac1), beside the above.
+snap() {
+	local c
+	for c in $COUNTERS ring_rx; do printf '%s=%s ' "$c" "$(ctrl "$c")"; done
+	printf 'ctrl_tx=%s ' "$(gw_get b "d['dataplane'].get('ctrl_tx', 0)")"
+	printf 'wan_hs_bad_mac1=%s ' "$(gw_get b "d['dataplane']['drops'].get('wan_hs_bad_mac1', 0)")"
+}
 
 # probe_api END_EPOCH OUT : ipopctl ping every 0.25 s until END_EPOCH; one ms per line
 probe_api() {
@@ -101,6 +111,21 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
+# thread_ticks PID main|workers : the same for gw-b's control thread (the
+# main thread, TID = PID) or its poll-mode workers (rte-worker-*)
+thread_ticks() {
+	local f t=0 d
+	for d in /proc/"$1"/task/*; do
+		case $2 in
+		main) [[ ${d##*/} == "$1" ]] || continue ;;
+		workers) [[ $(cat "$d/comm" 2>/dev/null) == rte-worker-* ]] || continue ;;
+		esac
+		f=$d/stat
+		[[ -r $f ]] || continue
+		t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$f" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
 HZ=$(getconf CLK_TCK)
 BASE=""
 TOP_PPS=0
@@ -121,6 +146,7 @@ for ph in $PHASES; do
 	[[ $ph == none ]] || fpid=$BG_PID
 	sleep 1
 	g0=$(cpu_ticks "${GW_PID[b]}")
+	m0=$(thread_ticks "${GW_PID[b]}" main) w0=$(thread_ticks "${GW_PID[b]}" workers)
 	f0=$( [[ -n $fpid ]] && cpu_ticks "$fpid" || echo 0)
 	c0=$(date +%s%N)
 	probe_api $(($(date +%s) + SECS)) "$d/api.ms" &
@@ -128,6 +154,7 @@ for ph in $PHASES; do
 	mbps=$(iperf_mbps host-a "$HB" "$SECS" -O 1 || echo 0)
 	wait "$ppid" || true
 	g1=$(cpu_ticks "${GW_PID[b]}")
+	m1=$(thread_ticks "${GW_PID[b]}" main) w1=$(thread_ticks "${GW_PID[b]}" workers)
 	f1=$( [[ -n $fpid ]] && cpu_ticks "$fpid" || echo 0)
 	c1=$(date +%s%N)
 	if [[ -n $fpid ]]; then
@@ -138,10 +165,11 @@ for ph in $PHASES; do
 	sent=$(sed -n 's/^sent \([0-9]*\) in \([0-9.]*\) s.*/\1 \2/p' "$d/flood.log" 2>/dev/null || true)
 	[[ $ph == none ]] && BASE=$mbps
 	python3 - "$ph" "$mbps" "${BASE:-0}" "$d/api.ms" "${sent:-0 1}" "$before" "$after" \
-		$((g1 - g0)) $((f1 - f0)) $(((c1 - c0) / 1000000)) "$HZ" "$round" <<'PY' | tee -a "$RESULTS/phases"
+		$((g1 - g0)) $((f1 - f0)) $(((c1 - c0) / 1000000)) "$HZ" "$round" \
+		$((m1 - m0)) $((w1 - w0)) <<'PY' | tee -a "$RESULTS/phases"
 import json, sys
 ph, mbps, base, api, sent, before, after = sys.argv[1:8]
-gw_t, fl_t, span_ms, hz, round_ = (int(x) for x in sys.argv[8:13])
+gw_t, fl_t, span_ms, hz, round_, ctl_t, wk_t = (int(x) for x in sys.argv[8:15])
 pct = lambda t: round(t * 100000 / hz / max(span_ms, 1))
 ms = [int(x) for x in open(api).read().split()] if api else []
 n, secs = sent.split()
@@ -154,7 +182,8 @@ print(json.dumps({
     "api_pings": len(ms), "api_slowest_ms": max(ms) if ms else None,
     "api_1s_or_more": sum(1 for x in ms if x >= 1000),
     "gw_b": {k: int(a[k]) - int(b[k]) for k in b},
-    "gw_b_cpu_pct": pct(gw_t), "sender_cpu_pct": pct(fl_t),
+    "gw_b_cpu_pct": pct(gw_t), "gw_b_control_cpu_pct": pct(ctl_t),
+    "gw_b_workers_cpu_pct": pct(wk_t), "sender_cpu_pct": pct(fl_t),
 }), flush=True)
 PY
 	pps=$(tail -1 "$RESULTS/phases" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flood_pps"])')
@@ -183,6 +212,10 @@ print(json.dumps({
                                           if r["phase"] == ph and r["ratio_to_no_flood"]])
                                  for ph in phases if ph != "none"},
     "median_ratio_to_decoy": {ph: to_decoy(ph) for ph in phases if ph not in ("none", "decoy")},
+    "median_gw_b_cpu_pct": {ph: med([r["gw_b_cpu_pct"] for r in rows if r["phase"] == ph])
+                            for ph in phases},
+    "median_gw_b_control_cpu_pct": {ph: med([r.get("gw_b_control_cpu_pct", 0) for r in rows
+                                             if r["phase"] == ph]) for ph in phases},
     "slowest_api_ms": max((r["api_slowest_ms"] or 0) for r in rows),
     "api_1s_or_more": sum(r["api_1s_or_more"] for r in rows),
     "note": "machine shared with other work; compare ratios within this run",

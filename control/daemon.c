@@ -452,7 +452,13 @@ int ipop_daemon_main(int argc, char **argv)
 	}
 	node.cfg = &cfg;
 	node.n_workers = cfg.workers;
-	ipop_noise_mac1_key(node.id.pub, node.mac1_self);
+	if (ipop_noise_mac1_key(node.id.pub, node.mac1_self) != 0) {
+		/* The workers would drop every handshake with a wrong key. */
+		fprintf(stderr, "ipopd: cannot derive the mac1 key of our public key\n");
+		ipop_trust_free(node.trust);
+		ipop_cfg_free(&cfg);
+		return 1;
+	}
 	node.node_id = ipop_node_id_of_key(node.id.pub);
 	node.prologue_len = (size_t)snprintf((char *)node.prologue, sizeof(node.prologue),
 					     "ipop v1 overlay=%s", cfg.overlay);

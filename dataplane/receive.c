@@ -10,6 +10,7 @@
  */
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
+#include "dataplane/hsmac.h"
 #include "dataplane/turn.h"
 #include "dataplane/wire.h"
 
@@ -443,6 +444,20 @@ static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_t
 	return r;
 }
 
+/* A handshake message at p (plen bytes, classified as type) in m: to control
+ * if its mac1 is for our key (or it has none: a cookie reply), else dropped
+ * here, so that a flood of them never costs the ring or the control thread
+ * anything (docs/handshake.md, "mac1 in the workers"). */
+static void __rte_noinline hs_to_ctrl(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				      struct rte_mbuf *m, const uint8_t *p, uint32_t plen, int type)
+{
+	if (t->mac1_set && ipop_hsmac_check(t->mac1_key, p, plen, type) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+		return;
+	}
+	to_ctrl(c, m);
+}
+
 /* A classified ipop message at p (plen bytes) in m: data to the open batch,
  * handshakes to control, the rest dropped. */
 static __rte_always_inline void wan_msg(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
@@ -453,7 +468,7 @@ static __rte_always_inline void wan_msg(struct ipop_dp_ctx *c, const struct ipop
 		wan_data(c, t, b, m, p, plen);
 	} else if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
 		   type == IPOP_MSG_COOKIE_REPLY) {
-		to_ctrl(c, m);
+		hs_to_ctrl(c, t, m, p, plen, type);
 	} else {
 		ipop_dp_drop(c, m, classify_drop(type, plen));
 	}
@@ -524,6 +539,11 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 	c->st->turn_rx++;
 	if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
 	    type == IPOP_MSG_COOKIE_REPLY) {
+		if (t->mac1_set &&
+		    ipop_hsmac_check(t->mac1_key, p + IPOP_CHANDATA_HDR_LEN, dlen, type) != 0) {
+			ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+			return;
+		}
 		chandata_unwrap(m, poff);
 		to_ctrl(c, m);
 		return;

@@ -127,7 +127,8 @@
 	X(TURN_CHANNEL, turn_unknown_channel, "TURN ChannelData carrying an ipop message on an agent's port, but not from the TURN server on the channel control published for that port") \
 	X(TURN_LENGTH, turn_bad_length, "TURN ChannelData whose length field exceeds the datagram or leaves more than 3 bytes of padding") \
 	X(VNET_HDR, host_bad_vnet_hdr, "frame or segment from the offload host TAP whose virtio-net header does not describe it (unknown or UDP GSO type, zero gso_size, headers that do not parse, lengths that disagree, a checksum position outside the frame)") \
-	X(HOST_WRITE, host_write_failed, "frame the offload host TAP did not take (the write failed: the kernel's queue full, the interface down); a coalesced segment counts each frame in it")
+	X(HOST_WRITE, host_write_failed, "frame the offload host TAP did not take (the write failed: the kernel's queue full, the interface down); a coalesced segment counts each frame in it") \
+	X(HS_MAC1, wan_hs_bad_mac1, "handshake initiation or response (direct or through our TURN relay) whose mac1 is not for our key (another node's, scanning, corruption, a shaped flood): dropped by the worker, not queued to control")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

@@ -137,6 +137,14 @@ struct ipop_fp_table {
 	uint16_t wan_mtu;                 /* underlay IP MTU */
 	uint16_t mss_clamp;               /* max TCP MSS for inner IPv4 SYNs; 0 = off */
 	uint64_t tsc_hz;
+	/* mac1_key keys mac1 of the handshakes sent to us: BLAKE2b-256("mac1----"
+	 * || our static public key), derived once by control. With mac1_set the
+	 * workers drop an initiation or response whose mac1 does not verify
+	 * (dataplane/hsmac.h, IPOP_DROP_HS_MAC1) instead of queueing it to
+	 * control; without it (a table built by a test) they queue it and
+	 * control checks. Not a secret: anyone with our public key derives it. */
+	uint8_t mac1_key[32];
+	uint8_t mac1_set;
 	/* TURN (ice.turn configured; else 0): the server, network order. The
 	 * workers copy STUN between it and the agents' ports to control
 	 * (dataplane/turn.h), and take ChannelData on the channels of relay_rx. */

@@ -73,6 +73,10 @@ int ipop_table_publish(struct ipop_node *n)
 	if (n->cfg->signal_enabled && n->cfg->topo_policy != IPOP_TOPO_POLICY_ALLTOALL)
 		t->mss_clamp = (uint16_t)(t->mss_clamp - IPOP_FABRIC_HDR_LEN);
 	t->tsc_hz = n->tsc_hz;
+	/* The workers check mac1 of every handshake before it may take a slot
+	 * of the control ring (dataplane/hsmac.h). */
+	memcpy(t->mac1_key, n->mac1_self, sizeof(t->mac1_key));
+	t->mac1_set = 1;
 	t->n_peers = n->n_peers;
 	/* Cookie replies under a flood go to these first (control/ctrl_rx.c);
 	 * 2048 slots for at most IPOP_MAX_PEERS addresses: never full. */

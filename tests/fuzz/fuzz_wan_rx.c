@@ -17,6 +17,9 @@
  *           plaintext the target seals: the fabric header (origin, bound or
  *           destination, hops, reserved) and the frame; so fuzzing reaches
  *           the fabric checks, relaying, transit forwarding and routes.
+ * Bit 2 of the mode byte: B's table has no mac1 key (handshakes go to the
+ * control queue unchecked, as with a table a test builds); clear: it has a
+ * fixed one, so handshakes meet the workers' mac1 check (dataplane/hsmac.h).
  * B has a gateway directory and routes (dp_fixture.h) for the fabric types.
  * Per input, B's replay windows, bridge and routes restart (deterministic
  * runs), and afterwards every mbuf must be back in the pool: a leak aborts.
@@ -115,6 +118,8 @@ static int gateway_setup(void)
 	table->wan_mtu = 1500;
 	table->mss_clamp = 1386;
 	table->tsc_hz = rte_get_tsc_hz();
+	for (unsigned i = 0; i < sizeof(table->mac1_key); i++)
+		table->mac1_key[i] = (uint8_t)(0x80 + i);
 	for (unsigned s = 0; s < DP_FIXTURE_N_SESS; s++) {
 		struct ipop_keypair *kp = kps[s] = session(s);
 		if (kp == NULL)
@@ -258,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	reset();
+	table->mac1_set = (data[0] & 4) == 0;
 	switch (data[0] % 4) {
 	case 0:
 		m[0] = frame_mbuf(data + 1, size - 1);

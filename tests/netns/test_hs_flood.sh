@@ -15,7 +15,9 @@
 # during a spoofed flood: its initiation gets a cookie reply, its retry carries
 # mac2 and its tunnel comes up while the flood lasts. Knobs: HSF_SECONDS (10),
 # HSF_PPS (22000, the rate of the issue's measurement; 0 = as fast as the
-# sender can).
+# sender can). Stage 0 first floods handshake-shaped packets (random content,
+# mac1 fails) for 5 s: gw-b's worker drops them all (wan_hs_bad_mac1) and
+# nothing of them crosses the control ring.
 # ipop-timeout: 420
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -94,6 +96,33 @@ flood_stage() {
 
 echo "before the flood: ipopctl ping $(ctl_ms) ms"
 d0=$(deaths)
+
+# ---- 0: handshake-shaped packets (random content, so mac1 fails): gw-b's
+# worker drops them on mac1 (dataplane/hsmac.h) and none crosses its control
+# ring: the workers' ctrl_tx and control's ring_rx move only by what else goes
+# to control (copies of ARP), control's hs_bad_mac1 not at all.
+dp() { gw_get b "d['dataplane']$1"; }
+SHAPE_S=5
+mac1d0=$(dp "['drops'].get('wan_hs_bad_mac1', 0)") ctx0=$(dp "['ctrl_tx']")
+rrx0=$(ctrl ring_rx) cmac0=$(ctrl hs_bad_mac1)
+flog="$T_TMP/flood-shape.log"
+bg_start router "$flog" "$INJECT" hsflood "$B_WAN" "$GW_PORT" "${GW_PUB[b]}" "$SHAPE_S" "$PPS" spoof shape
+wait_until $((SHAPE_S + 5)) bash -c "! kill -0 $BG_PID 2>/dev/null" || true
+bg_stop "$BG_PID" 1 >/dev/null 2>&1
+sleep 0.5   # the last burst is through the worker
+S_SENT=$(sed -n 's/^sent \([0-9]*\) in.*/\1/p' "$flog")
+D_MAC1=$(($(dp "['drops'].get('wan_hs_bad_mac1', 0)") - mac1d0))
+D_CTX=$(($(dp "['ctrl_tx']") - ctx0)) D_RRX=$(($(ctrl ring_rx) - rrx0))
+D_CMAC=$(($(ctrl hs_bad_mac1) - cmac0))
+echo "shape: sent ${S_SENT:-?} handshake-shaped packets in $SHAPE_S s; gw-b's worker dropped" \
+	"$D_MAC1 on mac1; to control: $D_CTX queued by the workers, $D_RRX taken by control," \
+	"$D_CMAC refused by control on mac1"
+t_check "the shaped flood was sent (${S_SENT:-0} packets)" test "${S_SENT:-0}" -gt $((SHAPE_S * 1000))
+t_check "gw-b's worker dropped them on mac1 ($D_MAC1 of ${S_SENT:-0}, the rest lost before it)" \
+	test "$D_MAC1" -ge $((${S_SENT:-0} / 2))
+t_check "the workers queued almost nothing to control meanwhile ($D_CTX: ARP copies)" test "$D_CTX" -le 20
+t_check "control took almost nothing from its ring meanwhile ($D_RRX)" test "$D_RRX" -le 20
+t_eq "control refused none on mac1 (they never reached it)" 0 "$D_CMAC"
 
 # ---- 1: many spoofed sources: under load, cookie replies instead of X25519
 flood_stage spoofed spoof

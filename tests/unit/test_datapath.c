@@ -30,6 +30,7 @@
 #include <rte_mbuf.h>
 #include <pthread.h>
 #include <rte_ip_frag.h>
+#include <sodium.h>
 
 #define POOL_N   8191
 #define IND_N    2047
@@ -2906,6 +2907,84 @@ static void test_flood_sealed_from(void)
 	       FS_FLOODS);
 }
 
+/* mac1 keyed with key, written into msg's field at off (the formula of
+ * docs/handshake.md, computed here with libsodium directly). */
+static void mac1_set(const uint8_t key[32], uint8_t *msg, size_t off)
+{
+	CHECK(crypto_generichash(msg + off, IPOP_MAC1_LEN, msg, off, key, 32) == 0);
+}
+
+/* With a mac1 key in its table, B's worker queues to control only the
+ * initiations and responses whose mac1 verifies for it, directly or as
+ * ChannelData from our TURN server, and drops the others (IPOP_DROP_HS_MAC1);
+ * cookie replies carry no mac1 and still go to control. */
+static void test_hs_mac1(void)
+{
+	uint8_t f[400], pl[sizeof(struct ipop_hs_init) + IPOP_CHANDATA_HDR_LEN];
+	struct rte_mbuf *m[8], *got[8];
+	uint16_t port = ntohs(B.t->wan_port);
+	uint64_t ctrl = B.st->ctrl_tx;
+	unsigned n = 0;
+
+	randombytes_buf(B.t->mac1_key, sizeof(B.t->mac1_key));
+	B.t->mac1_set = 1;
+	randombytes_buf(pl, sizeof(pl));
+	pl[1] = IPOP_WIRE_VERSION, pl[2] = pl[3] = 0;
+	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
+	mac1_set(B.t->mac1_key, pl, offsetof(struct ipop_hs_init, mac1));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));            /* to control */
+	pl[100] ^= 0x04;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));            /* one bit */
+	pl[100] ^= 0x04;
+	pl[offsetof(struct ipop_hs_init, mac1)] ^= 0x01;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));            /* in mac1 */
+	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
+	mac1_set(B.t->mac1_key, pl, offsetof(struct ipop_hs_resp, mac1));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 108));            /* to control */
+	pl[5] ^= 0x80;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 108));
+	pl[0] = IPOP_MSG_COOKIE_REPLY;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));             /* to control */
+	wan_rx(&B, m, (uint16_t)n);
+	drops_expect(&B, IPOP_DROP_HS_MAC1, 3, "handshakes whose mac1 is not for us");
+	CHECK(B.st->ctrl_tx == ctrl + 3);
+	unsigned g = take(&B, Q_CTRL, got, 8);
+	CHECK(g == 3);
+	if (g == 3) {
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
+		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 108);
+		CHECK(rte_pktmbuf_pkt_len(got[2]) == IPOP_OUTER_HDR_LEN + 64);
+	}
+	free_all(got, g);
+
+	/* Through our TURN relay: ChannelData on the published channel. */
+	n = 0;
+	B.t->wan_port_span = 64;
+	B.t->relay_rx[5] = (struct ipop_fp_relay){ A.t->wan_ip, A.t->wan_port, htons(0x4001) };
+	uint8_t *in = pl + IPOP_CHANDATA_HDR_LEN;
+	randombytes_buf(in, sizeof(struct ipop_hs_init));
+	in[0] = IPOP_MSG_HANDSHAKE_INIT, in[1] = IPOP_WIRE_VERSION, in[2] = in[3] = 0;
+	pl[0] = 0x40, pl[1] = 0x01, pl[2] = 0, pl[3] = 152;
+	mac1_set(B.t->mac1_key, in, offsetof(struct ipop_hs_init, mac1));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, (uint16_t)(port + 5), pl, 156));
+	in[7] ^= 0x10;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, (uint16_t)(port + 5), pl, 156));
+	ctrl = B.st->ctrl_tx;
+	uint64_t trx = B.st->turn_rx;
+	wan_rx(&B, m, (uint16_t)n);
+	drops_expect(&B, IPOP_DROP_HS_MAC1, 1, "a relayed handshake whose mac1 is not for us");
+	CHECK(B.st->ctrl_tx == ctrl + 1 && B.st->turn_rx == trx + 2);
+	g = take(&B, Q_CTRL, got, 8);
+	CHECK(g == 1);
+	if (g == 1)   /* unwrapped: the datagram without its ChannelData header */
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
+	free_all(got, g);
+	B.t->relay_rx[5] = (struct ipop_fp_relay){ 0 };
+	B.t->wan_port_span = 0;
+	B.t->mac1_set = 0;
+	all_quiet("handshake mac1");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -2932,6 +3011,7 @@ int main(int argc, char **argv)
 	test_index_expiry();
 	test_keepalive();
 	test_wan_garbage();
+	test_hs_mac1();
 	test_inner_bad();
 	test_outer_frag();
 	test_inner_frag();
