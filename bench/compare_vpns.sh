@@ -16,7 +16,7 @@
 # (bench/compare/vpns.sh: L2 candidates bridge lan with their tap in br0, L3 ones
 # give the hosts separate subnets routed through the tunnel), and from host-a to
 # host-b measures:
-#   ping    50 pings at 0.05 s: average RTT
+#   ping    200 pings at 0.05 s (CMP_PINGS): average, median and 90th percentile RTT
 #   tcp1    iperf3 TCP, 1 stream, SECONDS (after 1 s omitted for slow start)
 #   tcp4    iperf3 TCP, 4 streams (-P 4), likewise
 #   udp64   iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): received pps, loss
@@ -291,7 +291,7 @@ measure() {
 	vpn_pids
 	[[ "$CMP_TOPO" == endpoint ]] && idle_window
 	nsx "$CMP_SRC" ping -q -c 3 -i 0.2 -W 1 "$CMP_DST" >/dev/null 2>&1 || true
-	nsx "$CMP_SRC" ping -q -c 50 -i 0.05 -W 1 "$CMP_DST" >"$D/ping.txt" 2>&1 || true
+	nsx "$CMP_SRC" ping -c "${CMP_PINGS:-200}" -i 0.05 -W 1 "$CMP_DST" >"$D/ping.txt" 2>&1 || true
 	iperf_server "$CMP_SRV" "$CMP_DST" || {
 		echo "error iperf3 server did not start" >>"$D/facts"
 		return 1
