@@ -41,6 +41,8 @@
 #include "control/topology/module.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <getopt.h>
 #include <signal.h>
@@ -465,6 +467,11 @@ int ipop_daemon_main(int argc, char **argv)
 	int eal_argc = build_eal_args(&cfg, cfg.workers, eal_argv, IPOP_CFG_MAX_EAL_ARGS);
 	if ((r = ipop_eal_log_init()) != 0)
 		LOG_WARN("DPDK's messages keep DPDK's format: %s", strerror(-r));
+	/* With idle wait the threads are not kept on the CPUs the EAL pins them
+	 * to (lcore/worker.c, docs/architecture.md "Idle back-off"): what the
+	 * process may use is read before the EAL narrows it. */
+	node.sh.any_cpu = ipop_cfg_idle_wait(&cfg) &&
+		sched_getaffinity(0, sizeof(node.sh.start_cpus), &node.sh.start_cpus) == 0;
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "ipopd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
@@ -479,6 +486,11 @@ int ipop_daemon_main(int argc, char **argv)
 		ipop_cfg_free(&cfg);
 		return 1;
 	}
+	if (node.sh.any_cpu &&
+	    pthread_setaffinity_np(pthread_self(), sizeof(node.sh.start_cpus), &node.sh.start_cpus) == 0)
+		LOG_INFO("idle wait: the control thread and idle-waiting workers may run on any of the "
+			 "%d CPUs the process started with (not pinned to their lcores' CPUs)",
+			 CPU_COUNT(&node.sh.start_cpus));
 	LOG_INFO("node %s up: overlay %s, %u worker(s), %u static peer(s), api %s%s%s",
 		 cfg.node_name, cfg.overlay, cfg.workers, cfg.n_peers, cfg.api_socket,
 		 cfg.signal_enabled ? ", signalling as " : "",

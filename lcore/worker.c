@@ -30,6 +30,7 @@
 #include "dataplane/segment.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sched.h>
 #include <time.h>
@@ -432,6 +433,13 @@ int ipop_worker_main(void *arg)
 
 	/* Best effort: without it sleeps are only longer. */
 	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	/* An idle-waiting worker shares the CPUs with the host's applications:
+	 * not pinned, the kernel wakes it where the frame's sender runs (often
+	 * the CPU of the thread that wrote it) instead of on one CPU that may
+	 * be asleep or busy. Best effort: pinned, it only wakes slower. */
+	if (sh->any_cpu && w->epfd >= 0 &&
+	    pthread_setaffinity_np(pthread_self(), sizeof(sh->start_cpus), &sh->start_cpus) == 0)
+		w->any_cpu = true;
 	/* Best effort: without it a TAP frame costs spurious wake-ups (port.c). */
 	for (unsigned i = 0; w->epfd >= 0 && i < w->n_wait_fds; i++)
 		(void)ipop_port_rx_fd_claim(w->wait_fds[i]);

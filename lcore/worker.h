@@ -13,6 +13,7 @@
 #ifndef IPOP_LCORE_WORKER_H
 #define IPOP_LCORE_WORKER_H
 
+#include <sched.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <rte_ring.h>
@@ -44,6 +45,11 @@ struct ipop_shared {
 	unsigned idle_sleep_recent_us;    /* sleep bound within IPOP_IDLE_RECENT_MS of traffic */
 	const char *aead_path;            /* IPsec-MB code path of every manager, NULL = auto */
 	unsigned reasm_cap;               /* mbufs each worker's reassembly may hold (reasm.h) */
+	/* The CPUs the process could use before the EAL pinned its lcores; with
+	 * any_cpu, an idle-waiting worker moves its thread back onto all of them
+	 * (docs/architecture.md "Idle back-off"). Written before the launch. */
+	cpu_set_t start_cpus;
+	bool any_cpu;
 };
 
 /* How long after its last packet a worker keeps its sleeps short. */
@@ -54,6 +60,7 @@ struct ipop_shared {
 
 struct ipop_worker {
 	unsigned idx;                     /* 0..n-1, also the RCU thread id */
+	bool any_cpu;                     /* its thread runs on start_cpus, not its lcore's CPU */
 	unsigned lcore_id;
 	struct ipop_shared *sh;
 	uint16_t lan_port, wan_port, exc_port, host_port;   /* IPOP_NO_PORT if absent */

@@ -59,7 +59,9 @@ gw_setup() {
 	rm -f "${GW_KEY[$l]}"
 	GW_PUB[$l]=$("$(ipop_bin ipopctl)" genkey -o "${GW_KEY[$l]}") || return 1
 	local idx=${T_SITE_IDX[$l]}
-	if ((idx % 2)); then GW_LCORES[$l]="0@0,1@1,2@0"; else GW_LCORES[$l]="0@1,1@0,2@1"; fi
+	if [[ -n "${GW_LCORES_ALL:-}" ]]; then
+		GW_LCORES[$l]=$GW_LCORES_ALL   # e.g. "0@(0-1),1@(0-1)": threads not pinned
+	elif ((idx % 2)); then GW_LCORES[$l]="0@0,1@1,2@0"; else GW_LCORES[$l]="0@1,1@0,2@1"; fi
 	gw_guard "$l"
 }
 

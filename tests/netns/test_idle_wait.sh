@@ -42,6 +42,23 @@ cpu_ticks() {
 	cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ s += $14 + $15 } END { print s + 0 }'
 }
 
+# The CPUs a thread of PID named NAME may run on (Cpus_allowed_list).
+thread_cpus() { # PID NAME
+	local f
+	for f in /proc/"$1"/task/*; do
+		[[ "$(cat "$f/comm" 2>/dev/null)" == "$2" ]] || continue
+		sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$f/status"
+		return 0
+	done
+	return 1
+}
+# With idle wait, the worker and the control thread are not pinned to their
+# lcores' CPUs (docs/architecture.md "Idle back-off"); the testbed pins
+# gw-a's worker to one CPU in its EAL arguments.
+all_cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+t_eq "gw-a's idle-waiting worker may run on every CPU ($all_cpus)" "$all_cpus" "$(thread_cpus "${GW_PID[a]}" rte-worker-1)"
+t_eq "gw-a's control thread may run on every CPU" "$all_cpus" "$(thread_cpus "${GW_PID[a]}" ipopd)"
+
 # ---- (a) idle: waits, no sleeps, few wake-ups
 IDLE_S=5
 read -r pa0 wa0 _ <<<"$(counters a)"
@@ -120,6 +137,8 @@ t_check "host-a pings host-b" nsx host-a ping -c2 -W2 "$HB"
 read -r _ wb sb <<<"$(counters b)"
 t_eq "gw-b never waited" 0 "$wb"
 t_eq "gw-b never yielded (a worker that sleeps owns its CPU)" 0 "$(gw_get b "d['dataplane']['spin_yields']")"
+t_eq "gw-b's sleeping worker stays pinned to its lcore's CPU" \
+	"$(sed -n 's/.*,1@\([0-9]*\).*/\1/p' <<<"${GW_LCORES[b]}")" "$(thread_cpus "${GW_PID[b]}" rte-worker-1)"
 t_check "gw-b slept instead ($sb sleeps)" test "$sb" -gt 0
 
 # ---- (f) two workers: each waits on its own af_packet queue (worker 0 also on
