@@ -437,9 +437,8 @@ int ipop_worker_main(void *arg)
 	 * not pinned, the kernel wakes it where the frame's sender runs (often
 	 * the CPU of the thread that wrote it) instead of on one CPU that may
 	 * be asleep or busy. Best effort: pinned, it only wakes slower. */
-	if (sh->any_cpu && w->epfd >= 0 &&
-	    pthread_setaffinity_np(pthread_self(), sizeof(sh->start_cpus), &sh->start_cpus) == 0)
-		w->any_cpu = true;
+	if (sh->any_cpu && w->epfd >= 0)
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(sh->start_cpus), &sh->start_cpus);
 	/* Best effort: without it a TAP frame costs spurious wake-ups (port.c). */
 	for (unsigned i = 0; w->epfd >= 0 && i < w->n_wait_fds; i++)
 		(void)ipop_port_rx_fd_claim(w->wait_fds[i]);

@@ -60,7 +60,6 @@ struct ipop_shared {
 
 struct ipop_worker {
 	unsigned idx;                     /* 0..n-1, also the RCU thread id */
-	bool any_cpu;                     /* its thread runs on start_cpus, not its lcore's CPU */
 	unsigned lcore_id;
 	struct ipop_shared *sh;
 	uint16_t lan_port, wan_port, exc_port, host_port;   /* IPOP_NO_PORT if absent */

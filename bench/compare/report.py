@@ -250,20 +250,14 @@ def candidate(res, name, clk, ncpu):
 def summarize_endpoint(results, s):
     """Issue 15's targets: ping, UDP 64 B, idle CPU and RSS per endpoint."""
     ip = results.get("ipop", {})
-    pings = {n: results[n]["ping"]["avg_ms"] for n in PEERS
-             if n in results and (results[n].get("ping") or {}).get("avg_ms")}
-    mine = (ip.get("ping") or {}).get("avg_ms")
-    if pings and mine:
-        best = min(pings, key=pings.get)
-        s["ping"] = {"ipop_ms": mine, "best_peer": best, "best_peer_ms": pings[best],
-                     "ratio": round(mine / pings[best], 3), "met": mine <= pings[best]}
-    meds = {n: results[n]["ping"]["median_ms"] for n in PEERS
-            if n in results and (results[n].get("ping") or {}).get("median_ms")}
-    mine = (ip.get("ping") or {}).get("median_ms")
-    if meds and mine:
-        best = min(meds, key=meds.get)
-        s["ping_median"] = {"ipop_ms": mine, "best_peer": best, "best_peer_ms": meds[best],
-                            "ratio": round(mine / meds[best], 3), "met": mine <= meds[best]}
+    for tag, field in (("ping", "avg_ms"), ("ping_median", "median_ms")):
+        pings = {n: results[n]["ping"][field] for n in PEERS
+                 if n in results and (results[n].get("ping") or {}).get(field)}
+        mine = (ip.get("ping") or {}).get(field)
+        if pings and mine:
+            best = min(pings, key=pings.get)
+            s[tag] = {"ipop_ms": mine, "best_peer": best, "best_peer_ms": pings[best],
+                      "ratio": round(mine / pings[best], 3), "met": mine <= pings[best]}
     udp = {n: results[n]["udp64"]["rx_pps"] for n in PEERS
            if n in results and "rx_pps" in results[n].get("udp64", {})}
     mine = ip.get("udp64", {}).get("rx_pps")

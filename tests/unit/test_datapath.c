@@ -1181,6 +1181,24 @@ static void test_keepalive(void)
 	drops_none(&B, "keepalive");
 }
 
+/* B's worker queued exactly the three handshake messages of the tests below
+ * to control (an initiation, a response, a cookie reply, in that order),
+ * ctrl being its ctrl_tx before them; they are taken and freed. */
+static void ctrl_got_hs3(uint64_t ctrl)
+{
+	struct rte_mbuf *got[8];
+
+	CHECK(B.st->ctrl_tx == ctrl + 3);
+	unsigned g = take(&B, Q_CTRL, got, 8);
+	CHECK(g == 3);
+	if (g == 3) {
+		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
+		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 108);
+		CHECK(rte_pktmbuf_pkt_len(got[2]) == IPOP_OUTER_HDR_LEN + 64);
+	}
+	free_all(got, g);
+}
+
 /* Malformed ipop messages to the tunnel port, and traffic that is not ours. */
 static void test_wan_garbage(void)
 {
@@ -1257,16 +1275,9 @@ static void test_wan_garbage(void)
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));
 	wan_rx(&B, m, (uint16_t)n);
 	n = 0;
-	CHECK(B.st->ctrl_tx == ctrl + 3);
+	ctrl_got_hs3(ctrl);
 	struct rte_mbuf *got[8];
-	unsigned g = take(&B, Q_CTRL, got, 8);
-	CHECK(g == 3);
-	if (g == 3) {
-		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
-		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 108);
-		CHECK(rte_pktmbuf_pkt_len(got[2]) == IPOP_OUTER_HDR_LEN + 64);
-	}
-	free_all(got, g);
+	unsigned g;
 	all_quiet("handshake");
 
 	/* Not tunnel traffic: to the kernel (exception queue), unchanged. */
@@ -2947,15 +2958,8 @@ static void test_hs_mac1(void)
 	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 64));             /* to control */
 	wan_rx(&B, m, (uint16_t)n);
 	drops_expect(&B, IPOP_DROP_HS_MAC1, 3, "handshakes whose mac1 is not for us");
-	CHECK(B.st->ctrl_tx == ctrl + 3);
-	unsigned g = take(&B, Q_CTRL, got, 8);
-	CHECK(g == 3);
-	if (g == 3) {
-		CHECK(rte_pktmbuf_pkt_len(got[0]) == IPOP_OUTER_HDR_LEN + 152);
-		CHECK(rte_pktmbuf_pkt_len(got[1]) == IPOP_OUTER_HDR_LEN + 108);
-		CHECK(rte_pktmbuf_pkt_len(got[2]) == IPOP_OUTER_HDR_LEN + 64);
-	}
-	free_all(got, g);
+	ctrl_got_hs3(ctrl);
+	unsigned g;
 
 	/* Through our TURN relay: ChannelData on the published channel. */
 	n = 0;
