@@ -229,21 +229,29 @@ cookies_seen() {   # cookie replies that reached gw-$1, taken or not
 	echo $(($(ctrl "$1" hs_cookie_rx) + $(ctrl "$1" hs_cookie_bad_index) + $(ctrl "$1" hs_cookie_replayed)))
 }
 # nat-a and nat-c count ChannelData of a cookie reply's size (4 + 64 bytes: UDP
-# length 76) going to coturn's port: no other ipop message has that size.
+# length 76) going to coturn's port (sent through the gateway's own relay) and
+# coming from it (sent by the peer to the gateway's relayed address): no other
+# ipop message has that size. Which side relays depends on the pair ICE selects
+# (relay/srflx, prflx/relay, ...); a cookie reply between a and c crosses the
+# relay in one of the two directions whatever the pair.
 for l in a c; do
-	t_require "nftables counter in nat-$l" nsx "nat-$l" nft -f - <<-NFT
+	t_require "nftables counters in nat-$l" nsx "nat-$l" nft -f - <<-NFT
 		table ip ipop_cookietest {
 			chain to_turn {
 				type filter hook postrouting priority 300; policy accept;
 				ip daddr $T_SRV_IP udp dport $COTURN_PORT udp length 76 @th,64,2 1 counter
 			}
+			chain from_turn {
+				type filter hook prerouting priority -300; policy accept;
+				ip saddr $T_SRV_IP udp sport $COTURN_PORT udp length 76 @th,64,2 1 counter
+			}
 		}
 	NFT
 done
-cookie_cd() {
+cookie_cd() {   # $1: to_turn or from_turn; the sum over nat-a and nat-c
 	local l n=0 v
 	for l in a c; do
-		v=$(nsx "nat-$l" nft list table ip ipop_cookietest | grep -o 'counter packets [0-9]*' | awk '{print $3}')
+		v=$(nsx "nat-$l" nft list chain ip ipop_cookietest "$1" | grep -o 'counter packets [0-9]*' | awk '{print $3}')
 		n=$((n + v))
 	done
 	echo "$n"
@@ -263,15 +271,19 @@ check_relay a c
 check_relay c a
 t_check "host-a pings host-c" pings a c
 pair="$(link_get a c "x['ice']['local_type']")/$(link_get c a "x['ice']['local_type']")"
+# The NATs' counters first: the gateways count a relayed reply before it leaves.
+cd_out=$(cookie_cd to_turn) cd_in=$(cookie_cd from_turn)
 relayed=$(($(ctrl a hs_cookie_relayed) - relayed0 + $(ctrl c hs_cookie_relayed)))
 seen=$(($(cookies_seen a) - seen0 + $(cookies_seen c)))
 echo "under load: load ticks gw-a +$(($(ctrl a hs_load_ticks) - load0)), gw-c $(ctrl c hs_load_ticks);" \
-	"cookie replies through a relay $relayed, seen at the NATs as ChannelData $(cookie_cd);" \
-	"cookie replies that reached gw-a and gw-c $seen; pair (local types a/c) $pair"
+	"cookie replies sent through a relay $relayed; seen at the NATs as ChannelData to coturn $cd_out," \
+	"from coturn $cd_in; cookie replies that reached gw-a and gw-c $seen; pair (local types a/c) $pair"
 t_check "gw-a was under load while c linked to it" test $(($(ctrl a hs_load_ticks) - load0)) -ge 1
 t_check "gw-c was under load while it linked to a" test "$(ctrl c hs_load_ticks)" -ge 1
-t_check "cookie replies went back through the relay (hs_cookie_relayed, a + c: $relayed)" test "$relayed" -ge 1
-t_check "nat-a and nat-c saw them leave as ChannelData to coturn ($(cookie_cd))" test "$(cookie_cd)" -ge 1
+t_check "cookie replies crossed the relay: ChannelData at nat-a and nat-c, to coturn $cd_out + from coturn $cd_in" \
+	test $((cd_out + cd_in)) -ge 1
+t_check "each one that left as ChannelData was sent through the gateway's relay (hs_cookie_relayed $relayed >= $cd_out)" \
+	test "$relayed" -ge "$cd_out"
 t_check "cookie replies reached the initiators ($seen)" test "$seen" -ge 1
 for l in a c; do
 	bg_stop "${flood_pid[$l]}" 5
