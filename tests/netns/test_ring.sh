@@ -480,6 +480,16 @@ if stage 9; then
 		t_eq "gw-$TB holds it too, for gw-$TA's wish" ondemand \
 			"$(gw_get "$TB" "next((x['remote_type'] for x in d['links'] if x['member'] == 'gw-$TA@$DOMAIN'), 'none')")"
 		t_check "gw-$TA lists gw-$TB as hot" test "$(gw_get "$TA" "d['gateways']['hot']")" -ge 1
+		# The link is connected once ICE is; its session, then the route, follow
+		# within a handshake (longer on a loaded host): wait for a ping that
+		# does not pass through as transit, then count ten.
+		ping_direct() {
+			local r0
+			r0=$(tr_get "$TB" transit_rx)
+			nsx "host-$TA" ping -c 1 -W 2 -q "${T_HOST_IP[$TB]}" >/dev/null &&
+				[[ "$(tr_get "$TB" transit_rx)" == "$r0" ]]
+		}
+		t_wait "a ping from host-$TA to host-$TB goes over the direct link, not as transit" 15 ping_direct
 		rxb=$(tr_get "$TB" transit_rx)
 		t_check "host-$TA pings host-$TB over the direct link" \
 			nsx "host-$TA" ping -c 10 -i 0.05 -W 2 -q "${T_HOST_IP[$TB]}"
