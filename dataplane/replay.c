@@ -8,6 +8,7 @@
 #include "dataplane/replay.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 void ipop_replay_init(struct ipop_replay *r)
@@ -56,38 +57,67 @@ static unsigned accept_piece(struct ipop_replay *r, const uint64_t *ctr, unsigne
 {
 	struct run_slot rs[IPOP_REPLAY_SLOTS];
 	uint8_t at[IPOP_REPLAY_RUN_MAX];          /* counter i's entry in rs, or RUN_OUT */
-	unsigned ns = 0, last = 0, accepted = 0;
+	unsigned ns = 0, k = 0, accepted = 0;
 	uint64_t top = __atomic_load_n(&r->top, __ATOMIC_RELAXED), newest = 0;
+	uint64_t cur = UINT64_MAX, nblock = 0, nbits = 0;   /* rs[k]'s new state while in use */
+	bool retried = false;
 
 	/* In order, as ipop_replay_accept() one by one, on copies of the slots;
-	 * top is this run's own view, moved by what it accepts. */
+	 * top is this run's own view, moved by what it accepts. The slot in use
+	 * stays in registers while the counters stay in its block (the common
+	 * case: a run of consecutive counters changes block once in 64). */
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t c = ctr[i];
+		uint64_t c = ctr[i], block = c / 64, bit = UINT64_C(1) << (c % 64);
 		if (c >= IPOP_REJECT_AFTER_MESSAGES || (c < top && top - c >= IPOP_REPLAY_WINDOW)) {
 			res[i] = -ERANGE;
 			at[i] = RUN_OUT;
 			continue;
 		}
-		unsigned w = ipop_replay_word(c);
-		if (ns == 0 || rs[last].w != w) {
-			for (last = 0; last < ns && rs[last].w != w; last++)
+		if (block != cur) {
+			if (cur != UINT64_MAX) {
+				rs[k].nblock = nblock;
+				rs[k].nbits = nbits;
+			}
+			unsigned w = ipop_replay_word(c);
+			for (k = 0; k < ns && rs[k].w != w; k++)
 				;
-			if (last == ns) {
+			if (k == ns) {
 				rs[ns].w = w;
 				run_slot_load(r, &rs[ns++]);
 			}
+			cur = block;
+			nblock = rs[k].nblock;
+			nbits = rs[k].nbits;
 		}
-		at[i] = (uint8_t)last;
-		res[i] = run_slot_mark(&rs[last], c);
-		if (res[i] == 0 && c > top)
+		at[i] = (uint8_t)k;
+		/* ipop_replay_mark() on the copy. */
+		if (nblock > block) {
+			res[i] = -ERANGE;
+			continue;
+		}
+		if (nblock == block && (nbits & bit)) {
+			res[i] = -EALREADY;
+			continue;
+		}
+		nbits = nblock == block ? nbits | bit : bit;
+		nblock = block;
+		res[i] = 0;
+		accepted++;
+		if (c > top)
 			top = c;
+		if (c > newest)
+			newest = c;
+	}
+	if (cur != UINT64_MAX) {
+		rs[k].nblock = nblock;
+		rs[k].nbits = nbits;
 	}
 	/* One compare-and-swap per slot that changed. If another lcore changed
 	 * it meanwhile, this slot's counters are marked again on what it holds
 	 * now (the range decisions stand: a counter that moved top was accepted
 	 * by this run or by the other lcore, or the window moved further). */
-	for (unsigned k = 0; k < ns; k++) {
-		struct run_slot *s = &rs[k];
+	for (unsigned e = 0; e < ns; e++) {
+		struct run_slot *s = &rs[e];
 		unsigned __int128 *wp = (unsigned __int128 *)&r->slot[s->w];
 		while (s->nblock != s->block || s->nbits != s->bits) {
 			unsigned __int128 old = (unsigned __int128)s->block |
@@ -98,15 +128,20 @@ static unsigned accept_piece(struct ipop_replay *r, const uint64_t *ctr, unsigne
 				break;
 			run_slot_load(r, s);
 			for (unsigned i = 0; i < n; i++)
-				if (at[i] == k)
+				if (at[i] == e)
 					res[i] = run_slot_mark(s, ctr[i]);
+			retried = true;
 		}
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (res[i] == 0) {
-			accepted++;
-			if (ctr[i] > newest)
-				newest = ctr[i];
+	if (__builtin_expect(retried, 0)) {
+		accepted = 0;
+		newest = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (res[i] == 0) {
+				accepted++;
+				if (ctr[i] > newest)
+					newest = ctr[i];
+			}
 		}
 	}
 	if (newest > __atomic_load_n(&r->top, __ATOMIC_RELAXED))
