@@ -293,24 +293,53 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 		ipop_dp_drop(c, m, r == -ELOOP ? IPOP_DROP_TRANSIT_LOOP : IPOP_DROP_TRANSIT_NO_ROUTE);
 }
 
+/* The replay window, only now that the tags verified: for each run of one
+ * session's ops in the batch (the common case: the whole batch), its
+ * authenticated counters in one ipop_replay_accept_run (a compare-and-swap
+ * per window slot touched, not per frame; a counter may also appear twice
+ * within one batch). res[i]: its result for op i (unset for a failed op). */
+static void replay_accept_runs(struct open_batch *b, int *res)
+{
+	uint64_t ctr[IPOP_DP_BATCH];
+	int rr[IPOP_DP_BATCH];
+	uint16_t at[IPOP_DP_BATCH];
+
+	for (uint16_t i = 0, j; i < b->n; i = j) {
+		struct ipop_keypair *kp = b->kp[i];
+		unsigned k = 0;
+		for (j = i; j < b->n && b->kp[j] == kp; j++) {
+			if (b->op[j].status == 0) {
+				at[k] = j;
+				ctr[k++] = b->op[j].counter;
+			}
+		}
+		if (k == (unsigned)(j - i)) {   /* all authenticated: results in place */
+			ipop_replay_accept_run(&kp->replay, ctr, k, res + i);
+			continue;
+		}
+		ipop_replay_accept_run(&kp->replay, ctr, k, rr);
+		for (unsigned q = 0; q < k; q++)
+			res[at[q]] = rr[q];
+	}
+}
+
 static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b)
 {
 	struct session_run run = { 0 };
+	int res[IPOP_DP_BATCH];
 
 	if (b->n == 0)
 		return;
 	ipop_aead_open_burst(c->aead, b->op, b->n);
+	replay_accept_runs(b, res);
 	for (uint16_t i = 0; i < b->n; i++) {
 		struct rte_mbuf *m = b->m[i];
 		struct ipop_keypair *kp = b->kp[i];
-		uint64_t ctr = b->op[i].counter;
 		if (b->op[i].status != 0) {
 			ipop_dp_drop(c, m, IPOP_DROP_WAN_AUTH);
 			continue;
 		}
-		/* The window, only now that the tag verified (a counter may also
-		 * appear twice within one batch). */
-		int r = ipop_replay_accept(&kp->replay, ctr);
+		int r = res[i];
 		if (r != 0) {
 			ipop_dp_drop(c, m, r == -EALREADY ? IPOP_DROP_WAN_REPLAY : IPOP_DROP_WAN_OLD);
 			continue;

@@ -17,7 +17,9 @@
  * drop), ipop_replay_update() only once the packet has authenticated, so a
  * forged packet can never move the window or mark a counter as seen;
  * ipop_replay_accept() does both and is the one that tells concurrent lcores
- * apart (only one of them gets 0 for a counter).
+ * apart (only one of them gets 0 for a counter). ipop_replay_accept_run() is
+ * the same for the counters of one session's frames in a row, with one
+ * compare-and-swap per ring slot the run touches instead of one per counter.
  *
  * Window: the ring holds IPOP_REPLAY_BITS = 2112 bits in 33 slots of 16
  * bytes (528 bytes: the single-writer window's 4096 bits took 512, and the
@@ -141,5 +143,24 @@ static inline int ipop_replay_accept(struct ipop_replay *r, uint64_t counter)
 		__atomic_store_n(&r->top, counter, __ATOMIC_RELAXED);
 	return 0;
 }
+
+/* Most counters one call of ipop_replay_accept_run() takes at once; a longer
+ * run is taken in pieces of this size. */
+#define IPOP_REPLAY_RUN_MAX 64u
+
+/* ipop_replay_accept() for ctr[0..n-1] in that order, with one 16-byte
+ * compare-and-swap per ring slot touched (a run of consecutive counters: one
+ * per 64, at most IPOP_REPLAY_SLOTS per piece) instead of one per counter:
+ * the run's bits are ORed per slot, the slot moved to the run's newest block
+ * for it, and each slot swapped once (redone for that slot alone when another
+ * lcore changed it meanwhile). res[i] is what ipop_replay_accept() would have
+ * returned for ctr[i] after ctr[0..i-1]: 0 for exactly one caller per counter
+ * (across lcores, as ipop_replay_accept), -EALREADY if it was accepted before
+ * or appears earlier in the run, -ERANGE if out of range (counters the run
+ * accepted move the window for the ones after them) or its slot holds a newer
+ * block. Only authenticated counters may be passed. Returns the number of
+ * counters accepted. */
+unsigned ipop_replay_accept_run(struct ipop_replay *r, const uint64_t *ctr, unsigned n,
+				int *res);
 
 #endif

@@ -884,6 +884,97 @@ static void test_tamper_replay(void)
 	all_quiet("window");
 }
 
+/* A's next packet to B sealed with session kp instead of kAB (another of A's
+ * sessions with B, e.g. the one before a rekey). */
+static struct rte_mbuf *sealed_ab_with(struct ipop_keypair *kp, uint8_t *f, uint32_t len,
+				       uint32_t seed)
+{
+	struct ipop_keypair *cur = A.t->peers[SLOT_B_IN_A].tx;
+
+	A.t->peers[SLOT_B_IN_A].tx = kp;
+	struct rte_mbuf *m = sealed_ab(f, len, seed);
+	A.t->peers[SLOT_B_IN_A].tx = cur;
+	return m;
+}
+
+#define IDX_AB2 0x0BADC033u
+#define IDX_BA2 0x7E57A044u
+#define RUNS_N 14
+
+/* The receive batch takes each run of one session's authenticated ops in one
+ * ipop_replay_accept_run: one burst at B mixing two of A's sessions (runs
+ * A1 A1 A1 | A2 A2 | A1 A1 ...), a forged copy of a genuine packet inside a
+ * run, in front of it (the forgery must not mark its counter: the genuine one
+ * after it is delivered), duplicates in the same run and across runs, and a
+ * counter the same run's newest moved out of the window. Frames are still
+ * handled in batch order. */
+static void test_replay_runs(void)
+{
+	struct ipop_keypair *kAB2 = kp_new(IDX_AB2, IDX_BA2, SLOT_B_IN_A);
+	struct ipop_keypair *kBA2 = kp_new(IDX_BA2, IDX_AB2, SLOT_A_IN_B);
+	uint8_t f[RUNS_N][160];
+	struct rte_mbuf *m[RUNS_N], *p[RUNS_N + 8], *got[RUNS_N + 8];
+	unsigned n = 0, want[RUNS_N], nwant = 0;
+
+	keys_set(&A, kAB2, &B, kBA2, IPOP_CIPHER_AES256GCM, IPOP_CIPHER_AES256GCM, 9);
+	B.t->by_index[IDX_BA2 & IPOP_INDEX_MASK] = kBA2;
+	uint64_t c1 = kAB->send_counter;
+	for (unsigned i = 0; i < RUNS_N; i++) {
+		struct ipop_keypair *kp = i % 2 ? kAB2 : kAB;
+		if (i == 10)     /* far ahead of the run's others: then 12 is too old */
+			kAB->send_counter = c1 + 40 + IPOP_REPLAY_WINDOW;
+		if (i == 12)
+			kAB->send_counter = c1 + 30;
+		m[i] = sealed_ab_with(kp, f[i], 100 + i, 300 + i);
+		if (m[i] == NULL) {
+			free_all(m, i);
+			free(kAB2), free(kBA2);
+			return;
+		}
+	}
+	kAB->send_counter = c1 + 41 + IPOP_REPLAY_WINDOW;
+	/* Even i: kAB, counters c1 .. c1 + 4, then c1 + 40 + W and c1 + 30; odd
+	 * i: kAB2, counters 0 .. 6. */
+	struct rte_mbuf *forged = dup(m[4]);
+	rte_pktmbuf_mtod(forged, uint8_t *)[IPOP_OUTER_HDR_LEN + 16 + 20] ^= 0x10;
+#define PUT(i) (p[n++] = m[i], want[nwant++] = (i))
+	PUT(0); PUT(2);                  /* run 1: kAB */
+	p[n++] = forged;                 /* the counter of m[4], forged */
+	PUT(4);
+	p[n++] = dup(m[0]);              /* in the same run */
+	PUT(1); PUT(3);                  /* run 2: kAB2 */
+	p[n++] = dup(m[1]);              /* in the same run */
+	p[n++] = dup(m[2]);              /* run 3: kAB; from an earlier run */
+	PUT(6); PUT(8);
+	p[n++] = dup(m[8]);
+	PUT(10);
+	p[n++] = m[12];                  /* moved out of the window by m[10] */
+	PUT(7); PUT(5); PUT(13); PUT(9); PUT(11);   /* run 4: kAB2, reordered */
+#undef PUT
+	CHECK(n <= IPOP_DP_BATCH);
+	wan_rx(&B, p, (uint16_t)n);
+	unsigned k = take(&B, Q_LAN, got, RUNS_N + 8);
+	CHECK(k == nwant);
+	for (unsigned i = 0; i < k && i < nwant; i++) {
+		uint32_t id = want[i];
+		CHECK(same(got[i], f[id], 100 + id));
+	}
+	free_all(got, k);
+	B.want_drops[IPOP_DROP_WAN_AUTH] += 1;       /* the forgery */
+	B.want_drops[IPOP_DROP_WAN_OLD] += 1;        /* m[12] */
+	drops_expect(&B, IPOP_DROP_WAN_REPLAY, 4, "runs");
+	all_quiet("runs");
+	/* Each session's window holds what it accepted, and nothing else. */
+	CHECK(ipop_replay_check(&kBA2->replay, 7) == 0);
+	for (uint64_t c = 0; c < 7; c++)
+		CHECK(ipop_replay_check(&kBA2->replay, c) == -EALREADY);
+	CHECK(ipop_replay_check(&kBA->replay, c1 + 40 + IPOP_REPLAY_WINDOW) == -EALREADY);
+	CHECK(ipop_replay_check(&kBA->replay, c1 + 30) == -ERANGE);
+	CHECK(ipop_replay_check(&kBA->replay, c1 + 41 + IPOP_REPLAY_WINDOW) == 0);
+	B.t->by_index[IDX_BA2 & IPOP_INDEX_MASK] = NULL;
+	free(kAB2), free(kBA2);
+}
+
 static void set_index(struct rte_mbuf *m, uint32_t idx)
 {
 	uint32_t w = htonl(idx);
@@ -3010,6 +3101,7 @@ int main(int argc, char **argv)
 	test_local();
 	test_flood();
 	test_tamper_replay();
+	test_replay_runs();
 	test_ice_ports();
 	test_turn_relay();
 	test_index_expiry();

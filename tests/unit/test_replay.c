@@ -1,7 +1,10 @@
 /* test_replay.c - dataplane/replay against a reference model that keeps every
  * accepted counter in a set plus the highest one, over in-order, reversed,
  * boundary, jump, duplicate, near-limit, adversarial and random sequences.
- * Every check and every update of the window is compared with the model. */
+ * Every check and every update of the window is compared with the model. The
+ * run form (ipop_replay_accept_run) is compared with ipop_replay_accept one
+ * counter at a time: results and the whole window after. Two threads race on
+ * one window, one counter or one run at a time. */
 #include "tests/unit/check.h"
 #include "dataplane/replay.h"
 
@@ -366,6 +369,277 @@ static void test_two_writers(void)
 	free(hits);
 }
 
+/* ---- the run form against one counter at a time ---- */
+
+#define RUN_CAP 200        /* more than IPOP_REPLAY_RUN_MAX: runs taken in pieces */
+static unsigned long run_cases, run_counters, run_res[3];   /* 0, -EALREADY, -ERANGE */
+
+/* Accept ctr[0..n-1] on a copy of w one by one and on another copy as a run:
+ * same results, same count, same window after (w gets it). want, if not
+ * NULL: the results expected. */
+static void run_vs_single(struct ipop_replay *w, const uint64_t *ctr, unsigned n, const int *want)
+{
+	static struct ipop_replay one, run;
+	int r1[RUN_CAP], r2[RUN_CAP];
+	unsigned acc = 0;
+
+	memcpy(&one, w, sizeof(one));
+	memcpy(&run, w, sizeof(run));
+	for (unsigned i = 0; i < n; i++) {
+		r1[i] = ipop_replay_accept(&one, ctr[i]);
+		acc += r1[i] == 0;
+	}
+	unsigned got = ipop_replay_accept_run(&run, ctr, n, r2);
+	int same = got == acc && memcmp(&one, &run, sizeof(one)) == 0 &&
+		   (n == 0 || memcmp(r1, r2, n * sizeof(r1[0])) == 0);
+	for (unsigned i = 0; want != NULL && i < n; i++)
+		same &= r2[i] == want[i];
+	run_cases++;
+	run_counters += n;
+	for (unsigned i = 0; i < n; i++)
+		run_res[r2[i] == 0 ? 0 : r2[i] == -EALREADY ? 1 : 2]++;
+	if (!same) {
+		if (mismatches++ < 10) {
+			fprintf(stderr, "run of %u (top %llu): accepted %u, one by one %u; state %s\n",
+				n, (unsigned long long)w->top, got, acc,
+				memcmp(&one, &run, sizeof(one)) ? "differs" : "same");
+			for (unsigned i = 0; i < n; i++)
+				if (r1[i] != r2[i] || (want && want[i] != r2[i]))
+					fprintf(stderr, "  [%u] %llu: run %d, single %d, want %d\n",
+						i, (unsigned long long)ctr[i], r2[i], r1[i],
+						want ? want[i] : r1[i]);
+		}
+		CHECK(same);
+	}
+	memcpy(w, &run, sizeof(run));
+}
+
+static void accept_range(struct ipop_replay *w, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t c = lo; c <= hi; c++)
+		CHECK(ipop_replay_accept(w, c) == 0);
+}
+
+#define RUN(...) do {                                                          \
+		const uint64_t c_[] = { __VA_ARGS__ };                           \
+		run_vs_single(&win, c_, sizeof(c_) / sizeof(c_[0]), want_);    \
+	} while (0)
+#define WANT(...) const int want_[] = { __VA_ARGS__ }
+
+static void test_run_cases(void)
+{
+	const int EA = -EALREADY, ER = -ERANGE;
+
+	/* Duplicates inside the run: the later one is a replay. */
+	ipop_replay_init(&win);
+	{ WANT(0, 0, EA, 0, EA, 0, EA); RUN(5, 6, 5, 7, 6, 0, 0); }
+	{ WANT(EA, 0); RUN(7, 8); }
+	/* Across two slots (counters 60..70: blocks 0 and 1), a duplicate of each. */
+	{ WANT(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, EA, EA);
+	  RUN(60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 63, 64); }
+	for (uint64_t c = 60; c <= 70; c++)
+		CHECK(ipop_replay_check(&win, c) == -EALREADY);
+	CHECK(ipop_replay_check(&win, 71) == 0 && ipop_replay_check(&win, 59) == 0);
+
+	/* The window moves inside the run: 100 + W leaves 99 behind and keeps
+	 * 101 (and 100: exactly W behind); 100 + W + 2112 (the same slot, a newer block) leaves 100 + W
+	 * behind in turn. */
+	ipop_replay_init(&win);
+	accept_range(&win, 0, 99);
+	{ WANT(0, 0, ER, 0, ER, 0, ER, ER);
+	  RUN(100, 100 + W, 99, 101, 100, 100 + W + IPOP_REPLAY_BITS, 100 + W, 101); }
+	CHECK(win.top == 100 + W + IPOP_REPLAY_BITS);
+
+	/* Old and too old: top 3000. 952 is just out, 953 in and seen; once 3001
+	 * is accepted 953 is out too. */
+	ipop_replay_init(&win);
+	accept_range(&win, 0, 3000);
+	{ WANT(ER, EA, 0, ER, ER, ER, 0, EA, ER, 0, EA);
+	  RUN(952, 953, 3001, 953, LIMIT, UINT64_MAX, 3002, 3001, 954, 1000 + W, 2000); }
+	/* Near the limit. */
+	{ WANT(0, EA, ER, 0, ER); RUN(LIMIT - 1, LIMIT - 1, LIMIT, LIMIT - 2, 3003); }
+
+	/* top lagging behind a slot (another lcore moved the slot and has not
+	 * stored top yet): a counter of the slot's older block is refused by the
+	 * slot, not by the range. */
+	ipop_replay_init(&win);
+	accept_range(&win, 0, 10);
+	CHECK(ipop_replay_accept(&win, 5 + IPOP_REPLAY_BITS) == 0);
+	__atomic_store_n(&win.top, 10, __ATOMIC_RELAXED);
+	{ WANT(ER, ER, 0, EA, 0); RUN(3, 11, 70, 5 + IPOP_REPLAY_BITS, 6 + IPOP_REPLAY_BITS); }
+
+	/* Longer than one piece: a duplicate across the pieces' boundary, every
+	 * counter of two pieces, in descending order. */
+	ipop_replay_init(&win);
+	{
+		uint64_t c[RUN_CAP];
+		int want[RUN_CAP];
+		for (unsigned i = 0; i < RUN_CAP; i++) {
+			c[i] = 1000 - i;
+			want[i] = 0;
+		}
+		c[IPOP_REPLAY_RUN_MAX + 3] = c[2];
+		want[IPOP_REPLAY_RUN_MAX + 3] = EA;
+		run_vs_single(&win, c, RUN_CAP, want);
+		run_vs_single(&win, c, 0, NULL);          /* nothing, nothing changes */
+		for (unsigned i = 0; i < RUN_CAP; i++)
+			want[i] = EA;
+		run_vs_single(&win, c, RUN_CAP, want);
+	}
+}
+
+#undef RUN
+#undef WANT
+
+/* One random counter around base, of the kinds a run may hold. */
+static uint64_t run_counter(uint64_t base, const uint64_t *prev, unsigned n)
+{
+	uint64_t r = rng();
+
+	switch (r % 64) {
+	case 0: case 1: case 2: case 3: case 4: case 5:
+		return n ? prev[rng() % n] : base;                 /* a duplicate in the run */
+	case 6: case 7:
+		return sub_sat(base, W - 3 + rng() % 7);           /* the window's edge */
+	case 8: case 9: case 10:
+		return sub_sat(base, rng() % (2 * W));             /* old or too old */
+	case 11:
+		return base + W - 2 + rng() % 5;                   /* a jump of ~W */
+	case 12:
+		return base + IPOP_REPLAY_BITS - 2 + rng() % 5;    /* the same slot again */
+	case 13:
+		return base + rng() % (4 * IPOP_REPLAY_BITS);      /* far ahead */
+	default:
+		return sub_sat(base + rng() % 96, 32);             /* a reordered stream */
+	}
+}
+
+/* Random windows (a history accepted one counter at a time, now and then a
+ * top that lags, as between another lcore's swap and its store of top), then
+ * a random run on it: results and state must equal the counter-at-a-time
+ * form's. */
+static void test_run_random(void)
+{
+	for (int round = 0; round < 20000; round++) {
+		uint64_t base;
+		switch (round % 5) {
+		case 0:
+			base = 0;
+			break;
+		case 1:
+			base = LIMIT - rng() % (3 * W);
+			break;
+		default:
+			base = rng() % (LIMIT / 2);
+			break;
+		}
+		ipop_replay_init(&win);
+		unsigned hist = (unsigned)(rng() % 400);
+		for (unsigned i = 0; i < hist; i++) {
+			uint64_t c = run_counter(base, NULL, 0);
+			if (ipop_replay_accept(&win, c) == 0 && c > base)
+				base = c;
+		}
+		if (rng() % 8 == 0)
+			__atomic_store_n(&win.top, sub_sat(win.top, rng() % (3 * 64)), __ATOMIC_RELAXED);
+		uint64_t ctr[RUN_CAP];
+		unsigned n = (unsigned)(round % 7 == 0 ? rng() % RUN_CAP : 1 + rng() % 64);
+		for (unsigned i = 0; i < n; i++) {
+			ctr[i] = run_counter(base, ctr, i);
+			if (ctr[i] >= LIMIT && rng() % 2)
+				ctr[i] = LIMIT - 1 - rng() % 64;
+		}
+		run_vs_single(&win, ctr, n, NULL);
+		/* A second run on the window the first left. */
+		for (unsigned i = 0; i < n; i++)
+			ctr[i] = run_counter(win.top, ctr, i);
+		run_vs_single(&win, ctr, n, NULL);
+	}
+	printf("run form: %lu runs, %lu counters compared with one at a time "
+	       "(%lu accepted, %lu replays, %lu out of range)\n",
+	       run_cases, run_counters, run_res[0], run_res[1], run_res[2]);
+	CHECK(run_res[0] > run_counters / 5 && run_res[1] > run_counters / 10 &&
+	      run_res[2] > run_counters / 20);
+}
+/* ---- two lcores on one window, a run at a time ---- */
+
+/* Thread id 0 (and 1 if both_runs) takes runs: the next 1-16 counters with
+ * older ones again (a replay of a counter 0-20 back, within the run too) and
+ * the run's two ends swapped now and then, as a receive batch of one session.
+ * The other thread, if not both_runs, takes the same counters one at a time. */
+static int both_runs;
+
+static void *run_worker(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	uint64_t x = 0x2545f4914f6cdd1dull * (id + 3), ctr[48];
+	int res[48];
+
+	while (!go)
+		;
+	for (uint64_t c = 0; c < CONC_N;) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		unsigned len = 1 + (unsigned)(x % 16), n = 0;
+		for (unsigned j = 0; j < len && c < CONC_N; j++, c++) {
+			ctr[n++] = c;
+			if ((x >> (8 + j)) & 1 && c >= 20)
+				ctr[n++] = c - ((x >> 32) + j) % 21;
+		}
+		if ((x >> 60) == 0 && n > 1) {
+			uint64_t t = ctr[0];
+			ctr[0] = ctr[n - 1];
+			ctr[n - 1] = t;
+		}
+		if (id == 0 || both_runs) {
+			unsigned acc = ipop_replay_accept_run(&cwin, ctr, n, res), got = 0;
+			for (unsigned j = 0; j < n; j++) {
+				if (res[j] == 0) {
+					__atomic_fetch_add(&hits[ctr[j]], 1, __ATOMIC_RELAXED);
+					got++;
+				}
+			}
+			CHECK(acc == got);
+			accepted[id] += got;
+		} else {
+			for (unsigned j = 0; j < n; j++) {
+				if (ipop_replay_accept(&cwin, ctr[j]) == 0) {
+					__atomic_fetch_add(&hits[ctr[j]], 1, __ATOMIC_RELAXED);
+					accepted[id]++;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_two_writers_runs(int runs_both)
+{
+	pthread_t t[2];
+	unsigned twice = 0, never = 0;
+
+	hits = calloc(CONC_N, 1);
+	ipop_replay_init(&cwin);
+	both_runs = runs_both;
+	go = 0;
+	accepted[0] = accepted[1] = 0;
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, run_worker, (void *)(uintptr_t)i) == 0);
+	go = 1;
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (uint64_t c = 0; c < CONC_N; c++) {
+		twice += hits[c] > 1;
+		never += hits[c] == 0;
+	}
+	printf("two writers, %s: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
+	       runs_both ? "runs and runs" : "runs and one at a time", CONC_N, accepted[0],
+	       accepted[1], twice, never);
+	CHECK(twice == 0);
+	CHECK(never == 0);
+	CHECK(accepted[0] + accepted[1] == CONC_N);
+	free(hits);
+}
+
 int main(void)
 {
 	test_basics();
@@ -376,6 +650,10 @@ int main(void)
 	test_duplicates();
 	test_random();
 	test_two_writers();
+	test_run_cases();
+	test_run_random();
+	test_two_writers_runs(1);
+	test_two_writers_runs(0);
 	CHECK(mismatches == 0);
 	printf("replay window %u bits, %u counters: %lu packets compared with the "
 	       "model, %lu mismatches\n", IPOP_REPLAY_BITS, W, steps, mismatches);
