@@ -19,6 +19,9 @@ struct ipop_node;
  * the headers, a free); emptying the ring every tick is what leaves room in it
  * for the workers' ARP copies and our peers' responses during a flood. */
 #define IPOP_CTRL_RX_MAX 1024
+/* The control thread's tick while it has work (control/daemon.c): the
+ * interval of the workers' budgets of unproven initiations under load. */
+#define IPOP_CTRL_TICK_MS 10
 /* At most this many handshake messages per tick reach the Noise code (any
  * X25519): responses first (only those whose receiver index names an
  * initiation of ours in flight: the others are refused before it, so a flood
