@@ -74,7 +74,8 @@ static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
 }
 
 /* Under load an initiation must first pass mac1 (one BLAKE2b, as when not
- * under load: a flood of mere handshake-shaped packets costs no more), then
+ * under load, unless a worker checked it: a flood of mere handshake-shaped
+ * packets costs no more), then
  * prove its source address and port with mac2 to go on to the per-source rate
  * and the budget; any other is answered with a cookie reply (two more BLAKE2b
  * and one XChaCha20-Poly1305, no X25519), at most *cookies of them this tick.
