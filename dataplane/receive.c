@@ -448,9 +448,9 @@ static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_t
  * if its mac1 is for our key (or it has none: a cookie reply), else dropped
  * here, so that a flood of them never costs the ring or the control thread
  * anything (docs/handshake.md, "mac1 in the workers"). */
-/* Under load, an initiation whose mac1 verified (at p, plen bytes, from
- * src_ip:src_port, network order): true when it may go to control, with its
- * mac2 verdict in m's flags. Proven ones always go; unproven ones within this
+/* Under load, an initiation (at p, plen bytes, from src_ip:src_port, network
+ * order): true when it may go to control, with the worker's verdicts in m's
+ * flags. Proven ones always go; unproven ones within this
  * worker's budget for the interval (a peer's endpoint and any other source
  * have separate budgets, so a flood from spoofed addresses cannot take the
  * cookie replies a rekeying peer needs), the rest are dropped here: control
@@ -461,8 +461,16 @@ static bool hs_init_admit(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			  struct rte_mbuf *m, const uint8_t *p, uint32_t plen, uint32_t src_ip,
 			  uint16_t src_port)
 {
+	/* mac2 before mac1: most of a flood fails mac2 and is shed over the
+	 * budget, and shedding needs no mac1 (two of the seven BLAKE2b
+	 * compressions a packet would cost; the worker is on the tunnel's
+	 * path). What goes on has its mac1 checked as always. */
 	if (ipop_hsmac_check_mac2(t->cookie_secret, p, plen, src_ip, src_port) == 0) {
-		m->ol_flags |= ipop_hsmac_fl_mac2_ok;
+		if (ipop_hsmac_check(t->mac1_key, p, plen, IPOP_MSG_HANDSHAKE_INIT) != 0) {
+			ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+			return false;
+		}
+		m->ol_flags |= ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok;
 		c->st->wan_hs_mac2_ok++;
 		return true;
 	}
@@ -476,8 +484,12 @@ static bool hs_init_admit(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 		ipop_dp_drop(c, m, IPOP_DROP_HS_UNPROVEN);
 		return false;
 	}
+	if (ipop_hsmac_check(t->mac1_key, p, plen, IPOP_MSG_HANDSHAKE_INIT) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+		return false;
+	}
 	(*left)--;
-	m->ol_flags |= ipop_hsmac_fl_mac2_bad;
+	m->ol_flags |= ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_bad;
 	c->st->wan_hs_unproven_tx++;
 	return true;
 }
@@ -490,14 +502,15 @@ static bool hs_check(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 {
 	if (!t->mac1_set)
 		return true;
+	if (type == IPOP_MSG_HANDSHAKE_INIT && t->cookie_set && c->now_tsc < t->hs_load_until_tsc &&
+	    plen == sizeof(struct ipop_hs_init))
+		return hs_init_admit(c, t, m, p, plen, src_ip, src_port);
 	if (ipop_hsmac_check(t->mac1_key, p, plen, type) != 0) {
 		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
 		return false;
 	}
 	if (type != IPOP_MSG_COOKIE_REPLY)
 		m->ol_flags |= ipop_hsmac_fl_mac1_ok;
-	if (type == IPOP_MSG_HANDSHAKE_INIT && t->cookie_set && c->now_tsc < t->hs_load_until_tsc)
-		return hs_init_admit(c, t, m, p, plen, src_ip, src_port);
 	return true;
 }
 

@@ -131,7 +131,7 @@
 	X(VNET_HDR, host_bad_vnet_hdr, "frame or segment from the offload host TAP whose virtio-net header does not describe it (unknown or UDP GSO type, zero gso_size, headers that do not parse, lengths that disagree, a checksum position outside the frame)") \
 	X(HOST_WRITE, host_write_failed, "frame the offload host TAP did not take (the write failed: the kernel's queue full, the interface down); a coalesced segment counts each frame in it") \
 	X(HS_MAC1, wan_hs_bad_mac1, "handshake initiation or response (direct or through our TURN relay) whose mac1 is not for our key (another node's, scanning, corruption, a shaped flood): dropped by the worker, not queued to control") \
-	X(HS_UNPROVEN, wan_hs_unproven_shed, "initiation under load (valid mac1) without a valid mac2, over the worker's budget of those it queues to control (control's cookie replies a tick, shared out over the workers): dropped by the worker, no cookie reply")
+	X(HS_UNPROVEN, wan_hs_unproven_shed, "initiation under load without a valid mac2 (its mac1 not looked at), over the worker's budget of those it queues to control (control's cookie replies a tick, shared out over the workers): dropped by the worker, no cookie reply")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

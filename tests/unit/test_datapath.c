@@ -2995,8 +2995,10 @@ static void test_hs_mac1(void)
  * workers"): one with mac2 made with the cookie of its source under the
  * secret goes to control flagged mac2_ok; unproven ones go flagged mac2_bad
  * within the budget for their kind of source (another source's, then a
- * peer endpoint's), the rest are dropped as IPOP_DROP_HS_UNPROVEN; a
- * response is not touched; after the deadline nothing is shed. */
+ * peer endpoint's), the rest are dropped as IPOP_DROP_HS_UNPROVEN (mac2 is
+ * checked first: over the budget mac1 is not looked at, a valid mac2 over a
+ * bad mac1 is dropped on mac1); a response is not touched; after the
+ * deadline nothing is shed. */
 static void test_hs_mac2(void)
 {
 	uint8_t f[400], pl[sizeof(struct ipop_hs_init)], cookie[IPOP_COOKIE_LEN];
@@ -3049,6 +3051,25 @@ static void test_hs_mac2(void)
 		      !(got[3]->ol_flags & (ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad)));
 	}
 	free_all(got, g);
+
+	/* Under load mac2 is checked first: a valid mac2 over a bad mac1 is
+	 * still dropped on mac1; a bad mac1 over the budget is shed unlooked at. */
+	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
+	CHECK(crypto_generichash(pl + m2, IPOP_MAC2_LEN, pl, m2, cookie, sizeof(cookie)) == 0);
+	pl[m1] ^= 1;
+	CHECK(crypto_generichash(pl + m2, IPOP_MAC2_LEN, pl, m2, cookie, sizeof(cookie)) == 0);
+	n = 0;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	pl[m2] ^= 1;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	s0 = *B.st;
+	B.t->hs_budget_other = 0;   /* this burst's refill gives nothing */
+	wan_rx(&B, m, (uint16_t)n);
+	B.t->hs_budget_other = 2;
+	pl[m1] ^= 1;
+	B.want_drops[IPOP_DROP_HS_MAC1]++;   /* the valid mac2 over a bad mac1 */
+	drops_expect(&B, IPOP_DROP_HS_UNPROVEN, 1, "mac1 dropped, and shed without mac1 looked at");
+	CHECK(B.st->ctrl_tx == s0.ctrl_tx);
 
 	/* From a peer's endpoint: its own budget (5), not the spent one. */
 	B.t->known_ip[0] = A.t->wan_ip;
