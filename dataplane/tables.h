@@ -150,9 +150,9 @@ struct ipop_fp_table {
 	 * afterwards, RCU as above), when the node comes under load, every
 	 * IPOP_CTRL_LOAD_HOLD_MS / 2 while it stays there, and when its cookie
 	 * secret is redrawn. While now_tsc < hs_load_until_tsc (and cookie_set),
-	 * a worker checks mac2 of every initiation whose mac1 verified, with
-	 * cookie_secret (dataplane/hsmac.h): one with a valid mac2 goes to
-	 * control; one without goes only within the worker's budget of
+	 * a worker checks mac2 of every initiation with cookie_secret
+	 * (dataplane/hsmac.h), before mac1: one with a valid mac2 (and mac1)
+	 * goes to control; one without goes only within the worker's budget of
 	 * hs_budget_known (from a peer's endpoint, known_ip) or hs_budget_other
 	 * (any other source) per hs_budget_tsc, the rest are dropped
 	 * (IPOP_DROP_HS_UNPROVEN). The budgets are control's cookie replies a
