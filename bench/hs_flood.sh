@@ -11,6 +11,13 @@
 #          X25519 each if processed), random spoofed sources, as fast as one
 #          sender can (under load they get cookie replies instead)
 #   valid1 the same from one source address (the router's own)
+#   junk   the same sender at the rate of decoy (below), spoofed sources, but
+#          data messages (type 3) of an initiation's size with random content
+#          (so an unknown receiver index) to gw-b's WAN port: a flood that
+#          reaches gw-b's kernel and worker but is no handshake (the worker
+#          drops it on the index lookup); a handshake flood's throughput
+#          against junk's is what handling it as a handshake costs beyond
+#          handling any packet flood that reaches gw-b
 #   decoy  the valid flood's sender at the highest rate an earlier phase
 #          measured (as fast as it can if none ran), spoofed sources, but to
 #          an address behind a dead-end veth of the router: the sender's CPU
@@ -19,7 +26,10 @@
 #          throughput against the decoy's is what gw-b's handling of the
 #          flood (its kernel rx and ipopd) costs the tunnel
 #
-#   sudo bench/hs_flood.sh [-b BUILD] [-s SECONDS] [-p "none shape valid valid1 decoy"] [-r ROUNDS]
+#   sudo bench/hs_flood.sh [-b BUILD] [-s SECONDS] [-p "none shape valid valid1 junk decoy"] [-r ROUNDS]
+#
+# HSF_INJECT=PATH takes the flood sender from elsewhere than BUILD (an older
+# build's ipop-inject may not know `junk`).
 #
 # -r repeats the phases ROUNDS times (each round's ratios against its own
 # baseline and decoy); the summary line has the medians over the rounds.
@@ -27,16 +37,17 @@
 # this run, the flood's rate, ipopctl ping's slowest answer and how many took
 # 1 s or more, gw-b's handshake counter deltas with what crossed its control
 # ring (ring_rx, ctrl_tx) and what its workers dropped on mac1
-# (wan_hs_bad_mac1), gw-b's CPU (and its control thread's and workers' apart)
+# (wan_hs_bad_mac1), what they shed or passed under load (wan_hs_unproven_shed,
+# wan_hs_unproven_tx, wan_hs_mac2_ok), the load average, gw-b's CPU (and its control thread's and workers' apart)
 # and the sender's),
-# then a summary line (with each flood's ratio to the decoy); progress
+# then a summary line (with each flood's ratio to the decoy and to junk); progress
 # on stderr; cleanup by lib.sh's trap. The machine may be shared: compare only
 # ratios within one run.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SECS=10
-PHASES="none shape valid valid1 decoy"
+PHASES="none shape valid valid1 junk decoy"
 ROUNDS=1
 while getopts "b:s:p:r:h" o; do
 	case $o in
@@ -63,7 +74,7 @@ wait_until 10 nsx host-a ping -c1 -W1 "$HB" >/dev/null
 iperf_server host-b "$HB" >/dev/null
 
 CTL=$(ipop_bin ipopctl)
-INJECT=$(ipop_bin ipop-inject)
+INJECT=${HSF_INJECT:-$(ipop_bin ipop-inject)}
 B_WAN=${T_PUBLIC_IP[b]}
 ctrl() { gw_get b "d['control'].get('$1', 0)"; }
 COUNTERS="hs_init_rx hs_bad_mac1 hs_mac2_missing hs_mac2_ok hs_cookie_tx hs_cookie_shed hs_init_shed hs_src_limited hs_load_ticks"
@@ -74,6 +85,9 @@ snap() {
 	for c in $COUNTERS ring_rx; do printf '%s=%s ' "$c" "$(ctrl "$c")"; done
 	printf 'ctrl_tx=%s ' "$(gw_get b "d['dataplane'].get('ctrl_tx', 0)")"
 	printf 'wan_hs_bad_mac1=%s ' "$(gw_get b "d['dataplane']['drops'].get('wan_hs_bad_mac1', 0)")"
+	printf 'wan_hs_unproven_shed=%s ' "$(gw_get b "d['dataplane']['drops'].get('wan_hs_unproven_shed', 0)")"
+	printf 'wan_hs_unproven_tx=%s ' "$(gw_get b "d['dataplane'].get('wan_hs_unproven_tx', 0)")"
+	printf 'wan_hs_mac2_ok=%s ' "$(gw_get b "d['dataplane'].get('wan_hs_mac2_ok', 0)")"
 }
 
 # probe_api END_EPOCH OUT : ipopctl ping every 0.25 s until END_EPOCH; one ms per line
@@ -140,6 +154,7 @@ for ph in $PHASES; do
 	shape) bg_start router "$d/flood.log" "$INJECT" hsflood "$B_WAN" "$GW_PORT" "${GW_PUB[b]}" $((SECS + 6)) 0 spoof shape ;;
 	valid) bg_start router "$d/flood.log" "$INJECT" hsflood "$B_WAN" "$GW_PORT" "${GW_PUB[b]}" $((SECS + 6)) 0 spoof ;;
 	valid1) bg_start router "$d/flood.log" "$INJECT" hsflood "$B_WAN" "$GW_PORT" "${GW_PUB[b]}" $((SECS + 6)) 0 one ;;
+	junk) bg_start router "$d/flood.log" "$INJECT" hsflood "$B_WAN" "$GW_PORT" "${GW_PUB[b]}" $((SECS + 6)) "$TOP_PPS" spoof junk ;;
 	decoy) bg_start router "$d/flood.log" "$INJECT" hsflood "$DECOY_IP" "$GW_PORT" "${GW_PUB[b]}" $((SECS + 6)) "$TOP_PPS" spoof ;;
 	*) echo "unknown phase $ph" >&2; exit 2 ;;
 	esac
@@ -166,7 +181,7 @@ for ph in $PHASES; do
 	[[ $ph == none ]] && BASE=$mbps
 	python3 - "$ph" "$mbps" "${BASE:-0}" "$d/api.ms" "${sent:-0 1}" "$before" "$after" \
 		$((g1 - g0)) $((f1 - f0)) $(((c1 - c0) / 1000000)) "$HZ" "$round" \
-		$((m1 - m0)) $((w1 - w0)) <<'PY' | tee -a "$RESULTS/phases"
+		$((m1 - m0)) $((w1 - w0)) "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$RESULTS/phases"
 import json, sys
 ph, mbps, base, api, sent, before, after = sys.argv[1:8]
 gw_t, fl_t, span_ms, hz, round_, ctl_t, wk_t = (int(x) for x in sys.argv[8:15])
@@ -184,10 +199,11 @@ print(json.dumps({
     "gw_b": {k: int(a[k]) - int(b[k]) for k in b},
     "gw_b_cpu_pct": pct(gw_t), "gw_b_control_cpu_pct": pct(ctl_t),
     "gw_b_workers_cpu_pct": pct(wk_t), "sender_cpu_pct": pct(fl_t),
+    "loadavg": float(sys.argv[15]),
 }), flush=True)
 PY
 	pps=$(tail -1 "$RESULTS/phases" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flood_pps"])')
-	[[ $ph == decoy ]] || ((pps <= TOP_PPS)) || TOP_PPS=$pps
+	[[ $ph == decoy || $ph == junk ]] || ((pps <= TOP_PPS)) || TOP_PPS=$pps
 	echo "round $round phase $ph done" >&2
 done
 done
@@ -196,14 +212,15 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 phases = list(dict.fromkeys(r["phase"] for r in rows))
 med = lambda xs: round(statistics.median(xs), 3) if xs else None
-def to_decoy(ph):
+def to_phase(ph, ref):
     out = []
     for rnd in sorted({r["round"] for r in rows}):
         mine = [r["mbps"] for r in rows if r["round"] == rnd and r["phase"] == ph]
-        decoy = [r["mbps"] for r in rows if r["round"] == rnd and r["phase"] == "decoy"]
-        if mine and decoy and decoy[0]:
-            out.append(mine[0] / decoy[0])
+        other = [r["mbps"] for r in rows if r["round"] == rnd and r["phase"] == ref]
+        if mine and other and other[0]:
+            out.append(mine[0] / other[0])
     return med(out)
+to_decoy = lambda ph: to_phase(ph, "decoy")
 print(json.dumps({
     "summary": "hs_flood", "seconds": int(sys.argv[2]), "rounds": len({r["round"] for r in rows}),
     "cpu": sys.argv[3], "vcpus": int(sys.argv[4]),
@@ -212,6 +229,8 @@ print(json.dumps({
                                           if r["phase"] == ph and r["ratio_to_no_flood"]])
                                  for ph in phases if ph != "none"},
     "median_ratio_to_decoy": {ph: to_decoy(ph) for ph in phases if ph not in ("none", "decoy")},
+    "median_ratio_to_junk": {ph: to_phase(ph, "junk") for ph in phases
+                             if ph not in ("none", "decoy", "junk") and "junk" in phases},
     "median_gw_b_cpu_pct": {ph: med([r["gw_b_cpu_pct"] for r in rows if r["phase"] == ph])
                             for ph in phases},
     "median_gw_b_control_cpu_pct": {ph: med([r.get("gw_b_control_cpu_pct", 0) for r in rows

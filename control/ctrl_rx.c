@@ -7,6 +7,7 @@
 #include "control/fib/tx.h"
 #include "control/session/cookie.h"
 #include "control/session/handshake.h"
+#include "lcore/worker.h"
 
 #include <stddef.h>
 
@@ -16,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/encap.h"
+#include "dataplane/hsmac.h"
 #include "dataplane/turn.h"
 #include "dataplane/wire.h"
 
@@ -56,7 +58,15 @@ static enum rx_kind kind_of(const struct rte_mbuf *m, uint32_t *src_ip)
  * flood that comes in bursts keeps us in it). */
 static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
 {
-	if (n_init > IPOP_CTRL_HS_BUDGET) {
+	/* The workers shedding unproven initiations (they do only under load,
+	 * docs/handshake.md "mac2 in the workers") is the flood going on, though
+	 * this tick sees no more of it than the workers' budgets let through. */
+	uint64_t shed = 0;
+	for (unsigned w = 0; n->workers != NULL && w < n->n_workers; w++)
+		shed += n->workers[w].stats.drops[IPOP_DROP_HS_UNPROVEN];
+	bool workers_shed = shed != n->hs_wshed_seen;
+	n->hs_wshed_seen = shed;
+	if (n_init > IPOP_CTRL_HS_BUDGET || workers_shed) {
 		n->cs.hs_load_ticks++;
 		n->hs_load_until_ms = now + IPOP_CTRL_LOAD_HOLD_MS;
 	}
@@ -64,7 +74,8 @@ static bool under_load(struct ipop_node *n, unsigned n_init, uint64_t now)
 }
 
 /* Under load an initiation must first pass mac1 (one BLAKE2b, as when not
- * under load: a flood of mere handshake-shaped packets costs no more), then
+ * under load, unless a worker checked it: a flood of mere handshake-shaped
+ * packets costs no more), then
  * prove its source address and port with mac2 to go on to the per-source rate
  * and the budget; any other is answered with a cookie reply (two more BLAKE2b
  * and one XChaCha20-Poly1305, no X25519), at most *cookies of them this tick.
@@ -107,12 +118,27 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now,
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(f + poff - 8);
 	const struct ipop_hs_init *msg = (const struct ipop_hs_init *)(f + poff);
 
-	if (ipop_cookie_check_mac1(&n->cookie, msg, offsetof(struct ipop_hs_init, mac1)) != 0) {
+	/* What a worker checked is not checked again (dataplane/hsmac.h's
+	 * flags; none in tests that feed this ring directly): mac1 of the whole
+	 * flood was a third of this thread's BLAKE2b under it. */
+	if (!(m->ol_flags & ipop_hsmac_fl_mac1_ok) &&
+	    ipop_cookie_check_mac1(&n->cookie, msg, offsetof(struct ipop_hs_init, mac1)) != 0) {
 		n->cs.hs_bad_mac1++;
 		return false;
 	}
-	if (ipop_cookie_check_mac2(&n->cookie, msg, offsetof(struct ipop_hs_init, mac2),
-				   ip->src_addr, udp->src_port, now) == 0) {
+	/* A worker's mac2 verdict was made with the secret of its table, which
+	 * is ours but for the moment between a rotation and the next publication
+	 * (the same tick): a cookie from the secret before is taken then, as it
+	 * would have been a tick earlier. */
+	bool proven;
+	if (m->ol_flags & ipop_hsmac_fl_mac2_ok)
+		proven = true;
+	else if (m->ol_flags & ipop_hsmac_fl_mac2_bad)
+		proven = false;
+	else
+		proven = ipop_cookie_check_mac2(&n->cookie, msg, offsetof(struct ipop_hs_init, mac2),
+						ip->src_addr, udp->src_port, now) == 0;
+	if (proven) {
 		n->cs.hs_mac2_ok++;
 		return true;
 	}
@@ -141,6 +167,28 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now,
 	return false;
 }
 
+/* Free m without the workers' verdicts: a flag must not outlive its packet
+ * (a driver that allocates mbufs without resetting them would otherwise pass
+ * one on to an unchecked packet). */
+static void hs_free(struct rte_mbuf *m)
+{
+	m->ol_flags &= ~(ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad);
+	rte_pktmbuf_free(m);
+}
+
+/* Under load: a new table when the workers' view of it is out of date: not
+ * yet under load, its deadline less than half a hold ahead (so about two
+ * publications a second while a flood lasts, not one a tick), or a secret
+ * drawn since (ipop_table_publish copies both). */
+static void load_publish(struct ipop_node *n, uint64_t now)
+{
+	if (!n->cookie.ready)
+		return;
+	if (ipop_cookie_rotate(&n->cookie, now) || n->hs_secret_pub_ms != n->cookie.secret_ms ||
+	    n->hs_load_pub_ms < now + IPOP_CTRL_LOAD_HOLD_MS / 2)
+		n->dirty = true;
+}
+
 void ipop_ctrl_rx_drain(struct ipop_node *n)
 {
 	void *objs[IPOP_CTRL_RX_MAX];
@@ -151,8 +199,15 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 	uint32_t src = 0;
 
 	k = rte_ring_dequeue_burst(n->sh.to_ctrl, objs, RTE_DIM(objs), NULL);
-	if (k == 0)
+	if (k == 0) {
+		/* The workers may be shedding all of a flood (their budgets used
+		 * by earlier ticks' work): the load must not lapse meanwhile. */
+		if (under_load(n, 0, now)) {
+			load_publish(n, now);
+			ipop_table_flush(n);
+		}
 		return;
+	}
 	n->cs.ring_rx += k;
 	/* First what keeps existing sessions alive and cannot be made by a
 	 * stranger in bulk: ARP (cheap) and responses to our own initiations
@@ -188,11 +243,13 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			ipop_hs_handle(n, m);   /* RX_OTHER: counted as ring_bad; no crypto */
 			break;
 		}
-		rte_pktmbuf_free(m);
+		hs_free(m);
 	}
 	bool load = under_load(n, n_init, now);
 	if (load && !n->cookie.ready && ipop_cookie_checker_init(&n->cookie, n->id.pub, now) != 0)
 		n->cs.hs_local_fail++;   /* no cookies: the budget alone holds the flood */
+	if (load)
+		load_publish(n, now);
 	/* A source over its rate is refused before it can use up the budget;
 	 * under load, only once its address is proven. */
 	for (unsigned i = 0; i < n_init; i++) {
@@ -210,7 +267,7 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			n->cs.hs_init_shed++;
 			ipop_hs_log_refusal(n, now, src, "over the control thread's handshake budget");
 		}
-		rte_pktmbuf_free(m);
+		hs_free(m);
 	}
 	/* One publication for the whole tick, then the responses it made valid
 	 * (ipop_hs_queue_resp flushes earlier if its queue fills). */

@@ -19,6 +19,9 @@ struct ipop_node;
  * the headers, a free); emptying the ring every tick is what leaves room in it
  * for the workers' ARP copies and our peers' responses during a flood. */
 #define IPOP_CTRL_RX_MAX 1024
+/* The control thread's tick while it has work (control/daemon.c): the
+ * interval of the workers' budgets of unproven initiations under load. */
+#define IPOP_CTRL_TICK_MS 10
 /* At most this many handshake messages per tick reach the Noise code (any
  * X25519): responses first (only those whose receiver index names an
  * initiation of ours in flight: the others are refused before it, so a flood
@@ -41,6 +44,9 @@ struct ipop_node;
  * X25519 budget's 6 ms, and 25,600 a second answer the issue's 22,000 flood
  * entirely, so a genuine initiator in it gets its reply. */
 #define IPOP_CTRL_COOKIE_BUDGET 256
+/* (Under load the workers pass control at most these two budgets' worth of
+ * unproven initiations a tick, shared out over them; the rest are shed
+ * before the ring: docs/handshake.md, "mac2 in the workers".) */
 /* Of those, at most this many to addresses that are not a known peer's
  * current endpoint (session/hslimit.h, ipop_known_src): a flood from spoofed
  * addresses gets 3,200 replies a second, not 25,600, and cannot take the

@@ -60,9 +60,10 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/hsmac.h"
 #include "dataplane/wire.h"
 
-#define TICK_MS 10
+#define TICK_MS IPOP_CTRL_TICK_MS
 #define QUIET_TICK_MS 100
 #define QUIET_AFTER_MS 1000
 #define PORT_STATS_MS 1000
@@ -477,6 +478,12 @@ int ipop_daemon_main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the workers start: they mark what they checked of a handshake
+	 * so control does not check it again (dataplane/hsmac.h). */
+	r = ipop_hsmac_flags_register();
+	if (r != 0)
+		LOG_WARN("no mbuf flags for the workers' handshake checks (%s): control checks "
+			 "mac1 and mac2 itself", strerror(-r));
 	node.api_fd = -1;
 	r = start_all(&node, err, sizeof(err));
 	if (r != 0) {

@@ -260,6 +260,7 @@ void ipop_node_stop(struct ipop_node *n)
 		n->peers[i] = NULL;
 	}
 	n->n_pending_resp = 0;
+	n->hs_load_until_ms = 0;   /* the last table carries no cookie secret */
 	ipop_table_publish(n);   /* hands the retired keypairs to the limbo */
 	ipop_publish_drain(&n->pub);
 	for (unsigned i = 0; n->workers && i < n->n_workers; i++)

@@ -52,7 +52,7 @@
 	X(hs_peer_limited, "initiations refused from a peer that had one accepted less than 200 ms before") \
 	X(hs_refusals_not_logged, "refused handshakes not logged: at most one line a second is") \
 	X(hs_resp_shed, "responses dropped unread: over the per-tick handshake budget") \
-	X(hs_load_ticks, "ticks that found more initiations than the per-tick handshake budget: each keeps the node under load (cookie replies) for 1 s") \
+	X(hs_load_ticks, "ticks that found more initiations than the per-tick handshake budget, or found that the workers had shed unproven initiations since the last tick: each keeps the node under load (cookie replies, mac2 checked by the workers) for 1 s") \
 	X(hs_mac2_missing, "initiations under load whose mac2 did not prove their source address: answered with a cookie reply, no X25519") \
 	X(hs_mac2_ok, "initiations under load whose mac2 proved their source address (then the per-source rate and the budget apply)") \
 	X(hs_cookie_tx, "cookie replies sent") \
@@ -140,6 +140,10 @@ struct ipop_node {
 	 * node counts as under load (control/ctrl_rx.c says when it is). */
 	struct ipop_cookie_checker cookie;
 	uint64_t hs_load_until_ms;
+	/* What the last published table told the workers (fib/table.c): under
+	 * load until hs_load_pub_ms, with the secret drawn at hs_secret_pub_ms;
+	 * and the workers' wan_hs_unproven_shed summed at the last tick. */
+	uint64_t hs_load_pub_ms, hs_secret_pub_ms, hs_wshed_seen;
 	uint64_t start_ms;
 	GMainLoop *loop;
 	int api_fd;

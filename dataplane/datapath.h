@@ -92,6 +92,11 @@ struct ipop_dp_ctx {
 	uint16_t gw_hint_dst, gw_hint_origin;
 	/* STUN copies to control this second (ipop_dp_stun_copy_to_ctrl). */
 	uint32_t stun_copy_s, stun_copy_n;
+	/* Unproven initiations under load this worker may still queue to
+	 * control in the interval that began at hs_budget_at (now_tsc units;
+	 * the table's hs_budget_*). */
+	uint64_t hs_budget_at;
+	uint16_t hs_left_known, hs_left_other;
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

@@ -10,12 +10,23 @@
  * libsodium's crypto_generichash, the same function control uses, so both
  * sides agree by construction; it works on the stack and neither allocates
  * nor locks nor makes a system call.
+ *
+ * Under load the workers also check mac2 of initiations (docs/handshake.md,
+ * "mac2 in the workers"): the cookie and mac2 are defined here, once, and
+ * control's session/cookie.c computes them with these same functions:
+ *   cookie = BLAKE2b-128(key = secret, source IPv4 address || UDP source port)
+ *   mac2   = BLAKE2b-128(key = cookie, every message byte before mac2)
+ * The secret is control's (published in the fast-path table while under load,
+ * dataplane/tables.h); nothing here keeps it, and every intermediate (the
+ * cookie, the expected MAC) is wiped before returning.
  */
 #ifndef IPOP_DATAPLANE_HSMAC_H
 #define IPOP_DATAPLANE_HSMAC_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dataplane/wire.h"
 
 #define IPOP_HSMAC_KEY_LEN 32
 
@@ -27,5 +38,38 @@
  * handshake of that type (ipop_wire_classify checks it first on the fast
  * path); -EINVAL for any other type or a NULL argument. */
 int ipop_hsmac_check(const uint8_t key[IPOP_HSMAC_KEY_LEN], const uint8_t *p, size_t len, int type);
+
+#define IPOP_HSMAC_SECRET_LEN 32
+
+/* The cookie of the source (ip, port: network order, as on the wire) under
+ * secret. 0, or -EINVAL (NULL argument), -EIO (BLAKE2b refused). */
+int ipop_hsmac_cookie(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], uint32_t ip, uint16_t port,
+		      uint8_t cookie[IPOP_COOKIE_LEN]);
+/* mac2 = BLAKE2b-128(key = cookie, msg[0..len)). 0, -EINVAL or -EIO. */
+int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t len,
+		    uint8_t mac2[IPOP_MAC2_LEN]);
+/* The initiation p (len bytes of UDP payload) from (ip, port): 0 when its
+ * mac2 is the one the cookie of that source under secret makes (constant-time
+ * compare), -EKEYREJECTED when not, -EMSGSIZE when len is not an
+ * initiation's, -EINVAL for a NULL argument. */
+int ipop_hsmac_check_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uint8_t *p, size_t len,
+			  uint32_t ip, uint16_t port);
+
+/* The workers' verdicts on a handshake they queue to control, as mbuf dynamic
+ * flags (rte_mbuf_dynflag_register) in ol_flags, so control does not check
+ * again what a worker checked (docs/handshake.md, "mac2 in the workers"):
+ *   mac1_ok  - its mac1 verified for our key;
+ *   mac2_ok  - an initiation under load whose mac2 verified (its source is
+ *              proven under the secret of the worker's table);
+ *   mac2_bad - an initiation under load whose mac2 did not verify.
+ * Registered once by ipop_hsmac_flags_register() before the workers start;
+ * 0 (no flag: control checks everything itself) until then and in tests that
+ * feed control directly. Written once, read-only afterwards (the lcores'
+ * launch orders the write before their reads). Control clears them from
+ * every mbuf it frees, so a flag never outlives the packet it was set on. */
+extern uint64_t ipop_hsmac_fl_mac1_ok, ipop_hsmac_fl_mac2_ok, ipop_hsmac_fl_mac2_bad;
+/* 0, or a negative errno when DPDK has no room for the flags (then they stay
+ * 0 and control checks everything, as before). */
+int ipop_hsmac_flags_register(void);
 
 #endif

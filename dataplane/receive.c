@@ -477,14 +477,81 @@ static struct rte_mbuf *reassemble(struct ipop_dp_ctx *c, const struct ipop_fp_t
  * if its mac1 is for our key (or it has none: a cookie reply), else dropped
  * here, so that a flood of them never costs the ring or the control thread
  * anything (docs/handshake.md, "mac1 in the workers"). */
+/* Under load, an initiation (at p, plen bytes, from src_ip:src_port, network
+ * order): true when it may go to control, with the worker's verdicts in m's
+ * flags. Proven ones always go; unproven ones within this
+ * worker's budget for the interval (a peer's endpoint and any other source
+ * have separate budgets, so a flood from spoofed addresses cannot take the
+ * cookie replies a rekeying peer needs), the rest are dropped here: control
+ * would answer at most its cookie budget of them a tick and shed the rest
+ * after their trip across the ring (docs/handshake.md, "mac2 in the
+ * workers"). */
+static bool hs_init_admit(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+			  struct rte_mbuf *m, const uint8_t *p, uint32_t plen, uint32_t src_ip,
+			  uint16_t src_port)
+{
+	/* mac2 before mac1: most of a flood fails mac2 and is shed over the
+	 * budget, and shedding needs no mac1 (two of the seven BLAKE2b
+	 * compressions a packet would cost; the worker is on the tunnel's
+	 * path). What goes on has its mac1 checked as always. */
+	if (ipop_hsmac_check_mac2(t->cookie_secret, p, plen, src_ip, src_port) == 0) {
+		if (ipop_hsmac_check(t->mac1_key, p, plen, IPOP_MSG_HANDSHAKE_INIT) != 0) {
+			ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+			return false;
+		}
+		m->ol_flags |= ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok;
+		c->st->wan_hs_mac2_ok++;
+		return true;
+	}
+	if (c->now_tsc - c->hs_budget_at >= t->hs_budget_tsc) {
+		c->hs_budget_at = c->now_tsc;
+		c->hs_left_known = t->hs_budget_known;
+		c->hs_left_other = t->hs_budget_other;
+	}
+	uint16_t *left = ipop_fp_known_ip(t, src_ip) ? &c->hs_left_known : &c->hs_left_other;
+	if (*left == 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_HS_UNPROVEN);
+		return false;
+	}
+	if (ipop_hsmac_check(t->mac1_key, p, plen, IPOP_MSG_HANDSHAKE_INIT) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+		return false;
+	}
+	(*left)--;
+	m->ol_flags |= ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_bad;
+	c->st->wan_hs_unproven_tx++;
+	return true;
+}
+
+/* The workers' checks of a handshake message at p (plen bytes, wire type
+ * type) from src_ip:src_port in m: true when it goes to control (with their
+ * verdicts in its flags), false when it was dropped (counted). */
+static bool hs_check(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct rte_mbuf *m,
+		     const uint8_t *p, uint32_t plen, int type, uint32_t src_ip, uint16_t src_port)
+{
+	if (!t->mac1_set)
+		return true;
+	if (type == IPOP_MSG_HANDSHAKE_INIT && t->cookie_set && c->now_tsc < t->hs_load_until_tsc &&
+	    plen == sizeof(struct ipop_hs_init))
+		return hs_init_admit(c, t, m, p, plen, src_ip, src_port);
+	if (ipop_hsmac_check(t->mac1_key, p, plen, type) != 0) {
+		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+		return false;
+	}
+	if (type != IPOP_MSG_COOKIE_REPLY)
+		m->ol_flags |= ipop_hsmac_fl_mac1_ok;
+	return true;
+}
+
 static void __rte_noinline hs_to_ctrl(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 				      struct rte_mbuf *m, const uint8_t *p, uint32_t plen, int type)
 {
-	if (t->mac1_set && ipop_hsmac_check(t->mac1_key, p, plen, type) != 0) {
-		ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
-		return;
-	}
-	to_ctrl(c, m);
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(p - 8);
+
+	if (hs_check(c, t, m, p, plen, type, ip->src_addr, udp->src_port))
+		to_ctrl(c, m);
 }
 
 /* A classified ipop message at p (plen bytes) in m: data to the open batch,
@@ -568,11 +635,10 @@ static void __rte_noinline wan_chandata(struct ipop_dp_ctx *c, const struct ipop
 	c->st->turn_rx++;
 	if (type == IPOP_MSG_HANDSHAKE_INIT || type == IPOP_MSG_HANDSHAKE_RESP ||
 	    type == IPOP_MSG_COOKIE_REPLY) {
-		if (t->mac1_set &&
-		    ipop_hsmac_check(t->mac1_key, p + IPOP_CHANDATA_HDR_LEN, dlen, type) != 0) {
-			ipop_dp_drop(c, m, IPOP_DROP_HS_MAC1);
+		/* The source control sees after the unwrap: the server's. */
+		if (!hs_check(c, t, m, p + IPOP_CHANDATA_HDR_LEN, dlen, type, ip->src_addr,
+			      udp->src_port))
 			return;
-		}
 		chandata_unwrap(m, poff);
 		to_ctrl(c, m);
 		return;

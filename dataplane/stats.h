@@ -38,6 +38,8 @@
 	X(stun_ctrl, "copies of STUN requests and responses other hosts sent to an ICE agent's port (checks and their responses) and of the TURN server's Data indications to it, sent to control to check their MESSAGE-INTEGRITY (ice.stun); the originals go to the kernel too") \
 	X(stun_ctrl_shed, "such STUN messages not copied: over the worker's budget of 256 copies a second (`IPOP_DP_STUN_COPIES_PER_S`), so a STUN flood costs control bounded work; the originals still go to the kernel") \
 	X(ctrl_tx, "packets queued to the control thread (handshakes, copies of ARP)") \
+	X(wan_hs_mac2_ok, "initiations under load whose mac2 the worker verified (their source proven by a cookie): queued to control") \
+	X(wan_hs_unproven_tx, "initiations under load without a valid mac2 queued to control within the worker's budget, for a cookie reply") \
 	X(ctrl_rx, "packets the control thread sent through the workers (handshakes, keepalives, ARP)") \
 	X(encrypted, "frames sealed for a peer") \
 	X(decrypted, "tunnel packets whose AEAD tag verified") \
@@ -128,7 +130,8 @@
 	X(TURN_LENGTH, turn_bad_length, "TURN ChannelData whose length field exceeds the datagram or leaves more than 3 bytes of padding") \
 	X(VNET_HDR, host_bad_vnet_hdr, "frame or segment from the offload host TAP whose virtio-net header does not describe it (unknown or UDP GSO type, zero gso_size, headers that do not parse, lengths that disagree, a checksum position outside the frame)") \
 	X(HOST_WRITE, host_write_failed, "frame the offload host TAP did not take (the write failed: the kernel's queue full, the interface down); a coalesced segment counts each frame in it") \
-	X(HS_MAC1, wan_hs_bad_mac1, "handshake initiation or response (direct or through our TURN relay) whose mac1 is not for our key (another node's, scanning, corruption, a shaped flood): dropped by the worker, not queued to control")
+	X(HS_MAC1, wan_hs_bad_mac1, "handshake initiation or response (direct or through our TURN relay) whose mac1 is not for our key (another node's, scanning, corruption, a shaped flood): dropped by the worker, not queued to control") \
+	X(HS_UNPROVEN, wan_hs_unproven_shed, "initiation under load without a valid mac2 (its mac1 not looked at), over the worker's budget of those it queues to control (control's cookie replies a tick, shared out over the workers): dropped by the worker, no cookie reply")
 
 #define IPOP_DROP_ENUM(id, name, doc) IPOP_DROP_##id,
 enum ipop_drop {

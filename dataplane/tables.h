@@ -145,6 +145,32 @@ struct ipop_fp_table {
 	 * control checks. Not a secret: anyone with our public key derives it. */
 	uint8_t mac1_key[32];
 	uint8_t mac1_set;
+	/* Under load (docs/handshake.md, "mac2 in the workers"): written by
+	 * control into a table it then publishes like any other (immutable
+	 * afterwards, RCU as above), when the node comes under load, every
+	 * IPOP_CTRL_LOAD_HOLD_MS / 2 while it stays there, and when its cookie
+	 * secret is redrawn. While now_tsc < hs_load_until_tsc (and cookie_set),
+	 * a worker checks mac2 of every initiation with cookie_secret
+	 * (dataplane/hsmac.h), before mac1: one with a valid mac2 (and mac1)
+	 * goes to control; one without goes only within the worker's budget of
+	 * hs_budget_known (from a peer's endpoint, known_ip) or hs_budget_other
+	 * (any other source) per hs_budget_tsc, the rest are dropped
+	 * (IPOP_DROP_HS_UNPROVEN). The budgets are control's cookie replies a
+	 * tick shared out over the workers, so what crosses the ring is what
+	 * control can answer. After hs_load_until_tsc the workers stop by
+	 * themselves, without a new table.
+	 * cookie_secret is a secret (it makes every cookie): only in tables
+	 * built while the node is under load, never logged or counted, and
+	 * wiped when the table is freed (control/fib/publish.c). */
+	uint64_t hs_load_until_tsc;
+	uint64_t hs_budget_tsc;
+	uint16_t hs_budget_known, hs_budget_other;
+	uint8_t cookie_set;
+	uint8_t cookie_secret[32];
+	/* The peers' endpoint addresses (network order), sorted, n_known of
+	 * them (ipop_fp_known_ip). */
+	uint16_t n_known;
+	uint32_t known_ip[IPOP_MAX_PEERS];
 	/* TURN (ice.turn configured; else 0): the server, network order. The
 	 * workers copy STUN between it and the agents' ports to control
 	 * (dataplane/turn.h), and take ChannelData on the channels of relay_rx. */
@@ -219,6 +245,25 @@ static inline int ipop_fp_gw_find_hinted(const struct ipop_fp_table *t, struct i
 	if (g >= 0)
 		*hint = (uint16_t)g;
 	return g;
+}
+
+/* Whether ip (network order) is one of our peers' endpoints (t->known_ip):
+ * binary search, ~10 comparisons at 1024 peers; any thread. */
+static inline int ipop_fp_known_ip(const struct ipop_fp_table *t, uint32_t ip)
+{
+	int lo = 0, hi = (int)t->n_known - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		uint32_t v = t->known_ip[mid];
+		if (v == ip)
+			return 1;
+		if (v < ip)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 0;
 }
 
 /* Memory budget of issue 4: at most 2 KiB of fast-path state per tunnel: one

@@ -3,11 +3,16 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 
 #include "dataplane/tables.h"
 
 static void free_table(void *t)
 {
+	struct ipop_fp_table *ft = t;
+
+	/* The cookie secret of a table built under load (tables.h). */
+	sodium_memzero(ft->cookie_secret, sizeof(ft->cookie_secret));
 	free(t);
 }
 

@@ -1,6 +1,7 @@
 /* table.c - see table.h. Thread: control. */
 #include "control/fib/table.h"
 #include "control/config/config.h"
+#include "control/ctrl_rx.h"
 #include "control/fib/gateways.h"
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 
 #include "dataplane/encap.h"
 #include "dataplane/tables.h"
@@ -41,6 +43,49 @@ static void add_index(struct ipop_fp_table *t, struct ipop_keypair *kp)
 {
 	if (kp != NULL)
 		t->by_index[rte_be_to_cpu_32(kp->local_index) & IPOP_INDEX_MASK] = kp;
+}
+
+/* Under load (control/ctrl_rx.c), what the workers need to check mac2 and
+ * shed unproven initiations (dataplane/tables.h): the deadline in their clock,
+ * the secret, and control's cookie replies a tick shared out over them
+ * (rounded up: a tick's worth for each worker may reach control, at most
+ * one reply's worth more per worker than it sends). */
+static void load_fill(struct ipop_node *n, struct ipop_fp_table *t, uint64_t now)
+{
+	unsigned w = n->n_workers ? n->n_workers : 1;
+
+	t->hs_budget_tsc = n->tsc_hz * IPOP_CTRL_TICK_MS / 1000;
+	t->hs_budget_other = (uint16_t)((IPOP_CTRL_COOKIE_BUDGET_OTHER + w - 1) / w);
+	t->hs_budget_known = (uint16_t)((IPOP_CTRL_COOKIE_BUDGET - IPOP_CTRL_COOKIE_BUDGET_OTHER +
+					 w - 1) / w);
+	if (!n->cookie.ready || now >= n->hs_load_until_ms) {
+		n->hs_load_pub_ms = 0;
+		return;
+	}
+	t->hs_load_until_tsc = rte_rdtsc() + (n->hs_load_until_ms - now) * n->tsc_hz / 1000;
+	memcpy(t->cookie_secret, n->cookie.secret, sizeof(t->cookie_secret));
+	t->cookie_set = 1;
+	n->hs_load_pub_ms = n->hs_load_until_ms;
+	n->hs_secret_pub_ms = n->cookie.secret_ms;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* known_ip sorted, each address once (peers behind one NAT share one). */
+static void known_sort(struct ipop_fp_table *t)
+{
+	uint16_t k = 0;
+
+	qsort(t->known_ip, t->n_known, sizeof(t->known_ip[0]), cmp_u32);
+	for (uint16_t i = 0; i < t->n_known; i++)
+		if (k == 0 || t->known_ip[k - 1] != t->known_ip[i])
+			t->known_ip[k++] = t->known_ip[i];
+	t->n_known = k;
 }
 
 int ipop_table_publish(struct ipop_node *n)
@@ -77,6 +122,7 @@ int ipop_table_publish(struct ipop_node *n)
 	 * of the control ring (dataplane/hsmac.h). */
 	memcpy(t->mac1_key, n->mac1_self, sizeof(t->mac1_key));
 	t->mac1_set = 1;
+	load_fill(n, t, now);
 	t->n_peers = n->n_peers;
 	/* Cookie replies under a flood go to these first (control/ctrl_rx.c);
 	 * 2048 slots for at most IPOP_MAX_PEERS addresses: never full. */
@@ -87,6 +133,8 @@ int ipop_table_publish(struct ipop_node *n)
 		if (p == NULL)
 			continue;
 		(void)ipop_known_src_add(&n->known_src, p->ip);
+		if (p->ip != 0)
+			t->known_ip[t->n_known++] = p->ip;
 		fp->tx = p->cur;
 		fp->id = p->node_id;
 		fp->ip = p->ip;
@@ -112,6 +160,7 @@ int ipop_table_publish(struct ipop_node *n)
 		add_index(t, p->prev);
 		add_index(t, p->next);
 	}
+	known_sort(t);
 	t->self_id = n->node_id;
 	ipop_fp_table_adjacency(t);
 	ipop_gateways_fill(n, t);

@@ -1,6 +1,7 @@
 /* cookie.c - see cookie.h. Thread: control. */
 #include "control/session/cookie.h"
 #include "control/session/noise.h"
+#include "dataplane/hsmac.h"
 
 #include <errno.h>
 #include <string.h>
@@ -25,6 +26,9 @@ int ipop_cookie_reply_key(const uint8_t pub[32], uint8_t key[32])
 	rc |= crypto_generichash_final(&st, key, 32);
 	return rc == 0 ? 0 : -EIO;
 }
+
+_Static_assert(sizeof(((struct ipop_cookie_checker *)0)->secret) == IPOP_HSMAC_SECRET_LEN,
+	       "the secret the workers get");
 
 static void new_secret(struct ipop_cookie_checker *c, uint64_t now_ms)
 {
@@ -57,24 +61,26 @@ void ipop_cookie_checker_wipe(struct ipop_cookie_checker *c)
 int ipop_cookie_make(struct ipop_cookie_checker *c, uint32_t ip, uint16_t port, uint64_t now_ms,
 		     uint8_t cookie[IPOP_COOKIE_LEN])
 {
-	uint8_t src[6];
-
 	if (c == NULL || !c->ready)
 		return -EINVAL;
+	ipop_cookie_rotate(c, now_ms);
+	/* The workers compute the same under load (dataplane/hsmac.h): one definition. */
+	return ipop_hsmac_cookie(c->secret, ip, port, cookie);
+}
+
+bool ipop_cookie_rotate(struct ipop_cookie_checker *c, uint64_t now_ms)
+{
 	/* A clock that went back also rotates: never keep a secret longer. */
-	if (now_ms - c->secret_ms >= IPOP_COOKIE_SECRET_MS)
-		new_secret(c, now_ms);
-	memcpy(src, &ip, 4);
-	memcpy(src + 4, &port, 2);
-	return crypto_generichash(cookie, IPOP_COOKIE_LEN, src, sizeof(src), c->secret,
-				  sizeof(c->secret)) == 0 ? 0 : -EIO;
+	if (c == NULL || !c->ready || now_ms - c->secret_ms < IPOP_COOKIE_SECRET_MS)
+		return false;
+	new_secret(c, now_ms);
+	return true;
 }
 
 int ipop_cookie_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t len,
 		     uint8_t mac2[IPOP_MAC2_LEN])
 {
-	return crypto_generichash(mac2, IPOP_MAC2_LEN, msg, len, cookie, IPOP_COOKIE_LEN) == 0 ?
-	       0 : -EIO;
+	return ipop_hsmac_mac2(cookie, msg, len, mac2);
 }
 
 int ipop_cookie_check_mac1(const struct ipop_cookie_checker *c, const void *msg, size_t mac1_off)

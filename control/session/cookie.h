@@ -4,6 +4,9 @@
  * on it, and how an initiator keeps and uses the cookie it was given.
  * Thread: control (either for the pure functions; no state is shared).
  *
+ * The cookie and mac2 themselves are dataplane/hsmac.h's (the workers check
+ * mac2 under load with the secret control publishes): these call them.
+ *
  * Responder side (struct ipop_cookie_checker, one per node, written by the
  * control thread only): a random secret redrawn every IPOP_COOKIE_SECRET_MS;
  *   cookie = BLAKE2b-128(key = secret, source IPv4 address || UDP source port)
@@ -62,6 +65,10 @@ void ipop_cookie_checker_wipe(struct ipop_cookie_checker *c);
  * draws a new secret first when it is IPOP_COOKIE_SECRET_MS old. */
 int ipop_cookie_make(struct ipop_cookie_checker *c, uint32_t ip, uint16_t port, uint64_t now_ms,
 		     uint8_t cookie[IPOP_COOKIE_LEN]);
+/* Draw a new secret if the current one is IPOP_COOKIE_SECRET_MS old (or the
+ * clock went back); true when it did (a table carrying the old one must be
+ * republished: the workers check mac2 with it under load). */
+bool ipop_cookie_rotate(struct ipop_cookie_checker *c, uint64_t now_ms);
 /* mac1 of msg (its field at mac1_off) keyed for our key: 0 or -EKEYREJECTED. */
 int ipop_cookie_check_mac1(const struct ipop_cookie_checker *c, const void *msg, size_t mac1_off);
 /* mac2 of msg (its field at mac2_off, over the bytes before it) made with the

@@ -17,7 +17,13 @@
 # HSF_PPS (22000, the rate of the issue's measurement; 0 = as fast as the
 # sender can). Stage 0 first floods handshake-shaped packets (random content,
 # mac1 fails) for 5 s: gw-b's worker drops them all (wan_hs_bad_mac1) and
-# nothing of them crosses the control ring.
+# nothing of them crosses the control ring. Under load gw-b's workers check
+# mac2 themselves (docs/handshake.md, "mac2 in the workers"): in stages 1 and
+# 3 they must drop most of the flood (wan_hs_unproven_shed), the control ring
+# must carry at most the workers' budget (32 unproven initiations a 10 ms
+# interval per worker: control's cookie replies to unknown addresses a tick)
+# and what else goes to control, cookie replies must still go out, and in
+# stage 3 gw-a's retry must pass the worker's mac2 check (wan_hs_mac2_ok).
 # ipop-timeout: 420
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +59,14 @@ ctl_ms() {
 	echo $(((t1 - t0) / 1000000))
 }
 ctrl() { gw_get b "d['control'].get('$1', 0)"; }
+# gw-b's workers: unproven initiations shed under load, and ones whose mac2 they verified
+wshed() { gw_get b "d['dataplane']['drops'].get('wan_hs_unproven_shed', 0)"; }
+wmac2() { gw_get b "d['dataplane'].get('wan_hs_mac2_ok', 0)"; }
+# What the control ring may carry in S seconds of a flood under load: the
+# workers' budget (32 unproven initiations per 10 ms per worker, one worker
+# here), a second of it more for the ticks before the load was published,
+# and what else goes to control (ARP copies, gw-a's handshakes: 500).
+ring_cap() { echo $((3200 * ($1 + 1) + 500)); }
 ctrl_a() { gw_get a "d['control'].get('$1', 0)"; }
 deaths() { echo "$(gw_get a "p('gw-b')['deaths']")/$(gw_get b "p('gw-a')['deaths']")"; }
 
@@ -60,7 +74,8 @@ deaths() { echo "$(gw_get a "p('gw-b')['deaths']")/$(gw_get b "p('gw-a')['deaths
 # every 0.25 s and pinging host-b every 0.2 s; sets S_MAX_MS, S_SLOW, S_LOSS,
 # S_SENT and the counter deltas D_RX, D_SHED, D_SRC, D_AUTH.
 flood_stage() {
-	local name=$1 mode=$2 rx0 shed0 src0 auth0 ck0 miss0 ms end flog plog
+	local name=$1 mode=$2 rx0 shed0 src0 auth0 ck0 miss0 ms end flog plog wshed0 rrx0
+	wshed0=$(wshed) rrx0=$(ctrl ring_rx)
 	rx0=$(ctrl hs_init_rx) shed0=$(ctrl hs_init_shed) src0=$(ctrl hs_src_limited)
 	auth0=$(ctrl hs_bad_auth) ck0=$(ctrl hs_cookie_tx) miss0=$(ctrl hs_mac2_missing)
 	flog="$T_TMP/flood-$name.log" plog="$T_TMP/ping-$name.log"
@@ -87,6 +102,8 @@ flood_stage() {
 	D_RX=$(($(ctrl hs_init_rx) - rx0)) D_SHED=$(($(ctrl hs_init_shed) - shed0))
 	D_SRC=$(($(ctrl hs_src_limited) - src0)) D_AUTH=$(($(ctrl hs_bad_auth) - auth0))
 	D_COOKIE=$(($(ctrl hs_cookie_tx) - ck0)) D_MISS=$(($(ctrl hs_mac2_missing) - miss0))
+	D_WSHED=$(($(wshed) - wshed0)) D_RRX=$(($(ctrl ring_rx) - rrx0))
+	echo "$name: gw-b's worker shed $D_WSHED unproven initiations; control took $D_RRX packets from its ring"
 	echo "$name: sent ${S_SENT:-?} initiations in ${FLOOD_S} s; gw-b ran the Noise code on $D_RX" \
 		"(failed auth $D_AUTH), shed $D_SHED over the budget, refused $D_SRC by source rate;" \
 		"$D_MISS without a valid mac2 under load, $D_COOKIE cookie replies sent;" \
@@ -130,6 +147,10 @@ t_check "the spoofed flood was sent (${S_SENT:-0} initiations)" test "${S_SENT:-
 t_check "gw-b was under load: initiations without mac2 ($D_MISS)" test "$D_MISS" -gt $((FLOOD_S * 1000 / 2))
 t_check "they got cookie replies ($D_COOKIE)" test "$D_COOKIE" -gt $((FLOOD_S * 1000 / 2))
 t_check "few reached the Noise code (the ticks before the load: $D_RX)" test "$D_RX" -le 200
+t_check "gw-b's worker shed most of the flood under load ($D_WSHED of ${S_SENT:-0})" \
+	test "$D_WSHED" -ge $((${S_SENT:-0} / 2))
+t_check "the control ring carried at most the workers' budget ($D_RRX <= $(ring_cap "$FLOOD_S"))" \
+	test "$D_RRX" -le "$(ring_cap "$FLOOD_S")"
 t_eq "ipopctl ping answered within 1 s all through the flood (slowest $S_MAX_MS ms)" 0 "$S_SLOW"
 t_check "host-a kept reaching host-b (loss ${S_LOSS:-?}%)" \
 	python3 -c "import sys; sys.exit(0 if float('${S_LOSS:-100}') <= 10 else 1)"
@@ -159,7 +180,8 @@ nsx router nft add table inet hsf
 nsx router nft add chain inet hsf hsfwd '{ type filter hook forward priority 0; }'
 nsx router nft add rule inet hsf hsfwd ip saddr "$B_WAN" udp dport "$GW_PORT" @th,64,8 1 counter drop
 up0=$(grep -c 'peer gw-b: up (initiator)' "${GW_LOG[a]}" || true)
-mac2ok0=$(ctrl hs_mac2_ok) ck0=$(ctrl hs_cookie_tx)
+mac2ok0=$(ctrl hs_mac2_ok) ck0=$(ctrl hs_cookie_tx) wmac20=$(wmac2) wshed0=$(wshed) rrx0=$(ctrl ring_rx)
+t_rs0=$(date +%s)
 rfull0=$(gw_get b "d['dataplane']['drops'].get('ctrl_ring_full', 0)")
 R_S=$((FLOOD_S + 20))
 flog="$T_TMP/flood-restart.log"
@@ -177,6 +199,10 @@ A_CK=$(ctrl_a hs_cookie_rx)
 D_MAC2=$(($(ctrl hs_mac2_ok) - mac2ok0)) D_COOKIE=$(($(ctrl hs_cookie_tx) - ck0))
 up1=$(grep -c 'peer gw-b: up (initiator)' "${GW_LOG[a]}" || true)
 D_RFULL=$(($(gw_get b "d['dataplane']['drops'].get('ctrl_ring_full', 0)") - rfull0))
+D_WMAC2=$(($(wmac2) - wmac20)) D_WSHED=$(($(wshed) - wshed0)) D_RRX=$(($(ctrl ring_rx) - rrx0))
+R_EL=$(($(date +%s) - t_rs0))
+echo "restart: gw-b's worker shed $D_WSHED unproven initiations and verified mac2 of $D_WMAC2;" \
+	"control took $D_RRX packets from its ring in ${R_EL} s"
 echo "restart: gw-a up again in ${up_s} s (flood still on: $flooding); gw-a sent" \
 	"$(ctrl_a hs_init_tx) initiation(s), took $A_CK cookie reply(s); gw-b sent $D_COOKIE cookie" \
 	"replies, took $D_MAC2 initiation(s) with a valid mac2," \
@@ -184,6 +210,10 @@ echo "restart: gw-a up again in ${up_s} s (flood still on: $flooding); gw-a sent
 t_eq "the flood was still on when the tunnel came up" yes "$flooding"
 t_check "gw-a took a cookie reply from gw-b ($A_CK)" test "$A_CK" -ge 1
 t_check "gw-b took an initiation proven by mac2 ($D_MAC2)" test "$D_MAC2" -ge 1
+t_check "gw-b's worker verified its mac2 ($D_WMAC2)" test "$D_WMAC2" -ge 1
+t_check "gw-b's worker shed the flood meanwhile ($D_WSHED)" test "$D_WSHED" -ge $((R_EL * 1000))
+t_check "the control ring carried at most the workers' budget ($D_RRX <= $(ring_cap "$R_EL"))" \
+	test "$D_RRX" -le "$(ring_cap "$R_EL")"
 t_check "the tunnel came up by gw-a's initiation (log: up as initiator)" test "$up1" -gt "$up0"
 t_check "host-a reaches host-b through the new tunnel during the flood" nsx host-a ping -c2 -i0.3 -W1 "$HB"
 wait_until $((R_S + 5)) bash -c "! kill -0 $fpid 2>/dev/null" || true

@@ -6,12 +6,15 @@
  *       session key can produce); the inner frame carries the marker IPOP-INJECTED
  *   ipop-inject garbage IP PORT N                  random payloads of random sizes,
  *       with valid and invalid type/version bytes
- *   ipop-inject hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape]
+ *   ipop-inject hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape|junk]
  *       handshake initiations with a valid mac1 for the responder's public key
  *       PUBKEY (base64) and random content (mac2 too), so each costs the
  *       responder an X25519 before it fails unless a cookie reply answers it;
  *       with "shape", random content only (mac1 too): handshake-shaped packets
- *       the responder refuses on mac1; at most PPS a second (0: as fast as it can) for
+ *       the responder refuses on mac1; with "junk", data messages (type 3) of
+ *       the same size with random content, so an unknown receiver index: a
+ *       flood that reaches the gateway's worker but is no handshake (it is
+ *       dropped on the index lookup); at most PPS a second (0: as fast as it can) for
  *       SECONDS; from this host's address (one) or from a random source in
  *       10.99.0.0/16 per packet (spoof: raw socket, needs CAP_NET_RAW). Prints
  *       "sent N in S s".
@@ -143,7 +146,7 @@ static double pace(double t0, double t, uint64_t sent, double pps)
 }
 
 static int hsflood(const char *ip, const char *port, const char *pub_b64, double seconds,
-		   double pps, int spoof, int with_mac1)
+		   double pps, int spoof, int with_mac1, int junk)
 {
 	uint8_t pub[32], key[32];
 	size_t len;
@@ -192,11 +195,11 @@ static int hsflood(const char *ip, const char *port, const char *pub_b64, double
 			for (unsigned i = 0; i < sizeof(r) / 8; i++)
 				r[i] = xs_next();
 			memcpy(msg, r, sizeof(*msg));
-			msg->type = IPOP_MSG_HANDSHAKE_INIT;
+			msg->type = junk ? IPOP_MSG_DATA : IPOP_MSG_HANDSHAKE_INIT;
 			msg->version = IPOP_WIRE_VERSION;
 			msg->reserved = 0;
 			/* mac2 stays random: no cookie proves these sources. */
-			if (with_mac1)
+			if (with_mac1 && !junk)
 				ipop_noise_mac1(key, (const uint8_t *)msg,
 						offsetof(struct ipop_hs_init, mac1), msg->mac1);
 			ssize_t w;
@@ -285,8 +288,9 @@ int main(int argc, char **argv)
 	if ((argc == 8 || argc == 9) && strcmp(argv[1], "hsflood") == 0)
 		return hsflood(argv[2], argv[3], argv[4], atof(argv[5]), atof(argv[6]),
 			       strcmp(argv[7], "spoof") == 0,
-			       !(argc == 9 && strcmp(argv[8], "shape") == 0));
+			       !(argc == 9 && strcmp(argv[8], "shape") == 0),
+			       argc == 9 && strcmp(argv[8], "junk") == 0);
 	fprintf(stderr, "usage: ipop-inject wrongkey IP PORT INDEX_HEX COUNTER N | garbage IP PORT N"
-			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape] | fragflood IP PORT SECONDS PPS\n");
+			" | hsflood IP PORT PUBKEY SECONDS PPS one|spoof [shape|junk] | fragflood IP PORT SECONDS PPS\n");
 	return 2;
 }

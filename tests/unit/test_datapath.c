@@ -18,6 +18,7 @@
 #include "dataplane/datapath.h"
 #include "dataplane/encap.h"
 #include "dataplane/flood.h"
+#include "dataplane/hsmac.h"
 #include "dataplane/wire.h"
 #include "dataplane/turn.h"
 
@@ -3080,6 +3081,124 @@ static void test_hs_mac1(void)
 	all_quiet("handshake mac1");
 }
 
+/* Under load (a deadline and a secret in its table), B's worker checks mac2
+ * of initiations whose mac1 verified (docs/handshake.md, "mac2 in the
+ * workers"): one with mac2 made with the cookie of its source under the
+ * secret goes to control flagged mac2_ok; unproven ones go flagged mac2_bad
+ * within the budget for their kind of source (another source's, then a
+ * peer endpoint's), the rest are dropped as IPOP_DROP_HS_UNPROVEN (mac2 is
+ * checked first: over the budget mac1 is not looked at, a valid mac2 over a
+ * bad mac1 is dropped on mac1); a response is not touched; after the
+ * deadline nothing is shed. */
+static void test_hs_mac2(void)
+{
+	uint8_t f[400], pl[sizeof(struct ipop_hs_init)], cookie[IPOP_COOKIE_LEN];
+	struct rte_mbuf *m[8], *got[8];
+	uint16_t port = ntohs(B.t->wan_port);
+	const size_t m1 = offsetof(struct ipop_hs_init, mac1), m2 = offsetof(struct ipop_hs_init, mac2);
+	unsigned n = 0, g;
+	struct ipop_lcore_stats s0 = *B.st;
+
+	CHECK(ipop_hsmac_fl_mac2_ok != 0);
+	randombytes_buf(B.t->mac1_key, sizeof(B.t->mac1_key));
+	B.t->mac1_set = 1;
+	randombytes_buf(B.t->cookie_secret, sizeof(B.t->cookie_secret));
+	B.t->cookie_set = 1;
+	B.t->hs_load_until_tsc = UINT64_MAX;
+	B.t->hs_budget_tsc = 1000;   /* one refill a burst: a burst shares its now_tsc */
+	B.t->hs_budget_other = 2;
+	B.t->hs_budget_known = 5;
+	B.t->n_known = 0;
+	B.c.hs_budget_at = 0;
+	randombytes_buf(pl, sizeof(pl));
+	pl[0] = IPOP_MSG_HANDSHAKE_INIT, pl[1] = IPOP_WIRE_VERSION, pl[2] = pl[3] = 0;
+	mac1_set(B.t->mac1_key, pl, m1);
+	/* mac2 from the definition: cookie of A's address and port (frame_outer's source). */
+	uint8_t src[6];
+	memcpy(src, &A.t->wan_ip, 4);
+	memcpy(src + 4, &A.t->wan_port, 2);
+	CHECK(crypto_generichash(cookie, sizeof(cookie), src, 6, B.t->cookie_secret, 32) == 0);
+	CHECK(crypto_generichash(pl + m2, IPOP_MAC2_LEN, pl, m2, cookie, sizeof(cookie)) == 0);
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));            /* proven */
+	pl[m2] ^= 1;
+	for (int i = 0; i < 4; i++)
+		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));    /* 2 pass, 2 shed */
+	pl[0] = IPOP_MSG_HANDSHAKE_RESP;
+	mac1_set(B.t->mac1_key, pl, offsetof(struct ipop_hs_resp, mac1));
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 108));            /* untouched */
+	wan_rx(&B, m, (uint16_t)n);
+	drops_expect(&B, IPOP_DROP_HS_UNPROVEN, 2, "unproven initiations over the budget");
+	CHECK(B.st->ctrl_tx == s0.ctrl_tx + 4);
+	CHECK(B.st->wan_hs_mac2_ok == s0.wan_hs_mac2_ok + 1);
+	CHECK(B.st->wan_hs_unproven_tx == s0.wan_hs_unproven_tx + 2);
+	g = take(&B, Q_CTRL, got, 8);
+	CHECK(g == 4);
+	if (g == 4) {
+		CHECK((got[0]->ol_flags & ipop_hsmac_fl_mac2_ok) && (got[0]->ol_flags & ipop_hsmac_fl_mac1_ok));
+		CHECK(!(got[0]->ol_flags & ipop_hsmac_fl_mac2_bad));
+		CHECK((got[1]->ol_flags & ipop_hsmac_fl_mac2_bad) && (got[2]->ol_flags & ipop_hsmac_fl_mac2_bad));
+		CHECK(rte_pktmbuf_pkt_len(got[3]) == IPOP_OUTER_HDR_LEN + 108);
+		CHECK((got[3]->ol_flags & ipop_hsmac_fl_mac1_ok) &&
+		      !(got[3]->ol_flags & (ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad)));
+	}
+	free_all(got, g);
+
+	/* Under load mac2 is checked first: a valid mac2 over a bad mac1 is
+	 * still dropped on mac1; a bad mac1 over the budget is shed unlooked at. */
+	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
+	CHECK(crypto_generichash(pl + m2, IPOP_MAC2_LEN, pl, m2, cookie, sizeof(cookie)) == 0);
+	pl[m1] ^= 1;
+	CHECK(crypto_generichash(pl + m2, IPOP_MAC2_LEN, pl, m2, cookie, sizeof(cookie)) == 0);
+	n = 0;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	pl[m2] ^= 1;
+	m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	s0 = *B.st;
+	B.t->hs_budget_other = 0;   /* this burst's refill gives nothing */
+	wan_rx(&B, m, (uint16_t)n);
+	B.t->hs_budget_other = 2;
+	pl[m1] ^= 1;
+	B.want_drops[IPOP_DROP_HS_MAC1]++;   /* the valid mac2 over a bad mac1 */
+	drops_expect(&B, IPOP_DROP_HS_UNPROVEN, 1, "mac1 dropped, and shed without mac1 looked at");
+	CHECK(B.st->ctrl_tx == s0.ctrl_tx);
+
+	/* From a peer's endpoint: its own budget (5), not the spent one. */
+	B.t->known_ip[0] = A.t->wan_ip;
+	B.t->n_known = 1;
+	B.c.hs_budget_at = 0;
+	B.c.hs_left_other = 0;
+	pl[0] = IPOP_MSG_HANDSHAKE_INIT;
+	mac1_set(B.t->mac1_key, pl, m1);
+	n = 0;
+	for (int i = 0; i < 6; i++)
+		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	s0 = *B.st;
+	wan_rx(&B, m, (uint16_t)n);
+	drops_expect(&B, IPOP_DROP_HS_UNPROVEN, 1, "a peer endpoint's unproven initiations over theirs");
+	CHECK(B.st->ctrl_tx == s0.ctrl_tx + 5);
+	free_all(got, take(&B, Q_CTRL, got, 8));
+
+	/* The deadline passed: nothing shed, no mac2 looked at. */
+	B.t->hs_load_until_tsc = 1;
+	n = 0;
+	for (int i = 0; i < 6; i++)
+		m[n++] = mk(pool, f, frame_outer(f, &B, 17, port, pl, 152));
+	s0 = *B.st;
+	wan_rx(&B, m, (uint16_t)n);
+	CHECK(B.st->ctrl_tx == s0.ctrl_tx + 6);
+	CHECK(B.st->wan_hs_unproven_tx == s0.wan_hs_unproven_tx);
+	g = take(&B, Q_CTRL, got, 8);
+	CHECK(g == 6);
+	for (unsigned i = 0; i < g; i++)
+		CHECK(!(got[i]->ol_flags & (ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad)));
+	free_all(got, g);
+	B.t->hs_load_until_tsc = 0;
+	B.t->cookie_set = 0;
+	B.t->n_known = 0;
+	B.t->mac1_set = 0;
+	all_quiet("handshake mac2");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -3087,6 +3206,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
+	CHECK(ipop_hsmac_flags_register() == 0);   /* as ipopd does before its workers start */
 	pool = rte_pktmbuf_pool_create("dp_test", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	ind_pool = rte_pktmbuf_pool_create("dp_ind", IND_N, 0, 0, 0, SOCKET_ID_ANY);
 	jumbo_pool = rte_pktmbuf_pool_create("dp_jumbo", JUMBO_N, 0, 0, 4096 + RTE_PKTMBUF_HEADROOM,
@@ -3108,6 +3228,7 @@ int main(int argc, char **argv)
 	test_keepalive();
 	test_wan_garbage();
 	test_hs_mac1();
+	test_hs_mac2();
 	test_inner_bad();
 	test_outer_frag();
 	test_inner_frag();

@@ -23,6 +23,7 @@
 #include "control/session/noise.h"
 #include "control/session/peer.h"
 #include "control/session/timers.h"
+#include "lcore/worker.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -40,6 +41,7 @@
 
 #include "dataplane/bridge.h"
 #include "dataplane/encap.h"
+#include "dataplane/hsmac.h"
 #include "dataplane/routes.h"
 #include "dataplane/tables.h"
 
@@ -145,6 +147,10 @@ static void add_mac2(struct ipop_hs_init *msg, uint32_t src)
 /* The source MAC of the frames put_udp makes (the WAN gateway's, as set up). */
 static uint8_t udp_src_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
+/* The workers' verdicts (dataplane/hsmac.h) the frames put_udp makes carry:
+ * none but in test_worker_verdicts, as from a ring nothing else checked. */
+static uint64_t put_flags;
+
 /* A UDP datagram from src:udp_sport to our port udp_dport, as the workers
  * hand it over (one that came as TURN ChannelData: with its header cut out,
  * from the TURN server's address). */
@@ -167,6 +173,7 @@ static void put_udp(uint32_t src, const void *payload, uint16_t len)
 		return;
 	ipop_encap_write(p, &a, len, 1);
 	memcpy(p + IPOP_OUTER_HDR_LEN, payload, len);
+	m->ol_flags |= put_flags;
 	CHECK(rte_ring_enqueue(node.sh.to_ctrl, m) == 0);
 }
 
@@ -791,6 +798,121 @@ static void test_under_load(void)
 	CHECK(sent_count() == 1);
 }
 
+/* The workers' part under load (docs/handshake.md, "mac2 in the workers"),
+ * from control's side: a tick under load publishes a table that tells the
+ * workers so (deadline, the secret, budgets from the cookie budgets, the
+ * peers' endpoints), again when the secret is redrawn, and none once the
+ * load is over; the workers' sheds keep the node under load though its
+ * ring carries no more than their budget; and control takes their verdicts
+ * instead of checking again: an initiation flagged mac1_ok is not checked
+ * for mac1 (here its mac1 is bad and nothing counts it), one flagged
+ * mac2_ok is proven (its mac2 is zero here) and answered, one flagged
+ * mac2_bad gets a cookie reply though its mac2 is valid. */
+static void test_worker_verdicts(void)
+{
+	const uint32_t gen = ip4(10, 91, 2, 250);
+	struct ipop_hs_init msg;
+	uint8_t cookie[IPOP_COOKIE_LEN];
+	unsigned found;
+	struct ipop_cookie_reply r;
+
+	CHECK(ipop_hsmac_fl_mac1_ok != 0 && ipop_hsmac_fl_mac2_ok != 0 && ipop_hsmac_fl_mac2_bad != 0);
+	usleep((IPOP_HS_PEER_MIN_MS + 50) * 1000);
+	calm();
+	sent_count();
+	ipop_table_publish(&node);
+	CHECK(node.sh.table->cookie_set == 0 && node.sh.table->hs_load_until_tsc == 0);
+	/* A flood puts the node under load; the table says so. */
+	for (unsigned i = 0; i < 100; i++)
+		put_forged_init(ip4(10, 72, 0, (uint8_t)i));
+	drain_ms();
+	sent_count();
+	const struct ipop_fp_table *t = node.sh.table;
+	CHECK(t->cookie_set == 1);
+	CHECK(t->hs_load_until_tsc > rte_rdtsc());
+	CHECK(memcmp(t->cookie_secret, node.cookie.secret, sizeof(t->cookie_secret)) == 0);
+	CHECK(t->hs_budget_other == IPOP_CTRL_COOKIE_BUDGET_OTHER);   /* one worker */
+	CHECK(t->hs_budget_known == IPOP_CTRL_COOKIE_BUDGET - IPOP_CTRL_COOKIE_BUDGET_OTHER);
+	CHECK(t->hs_budget_tsc == node.tsc_hz * IPOP_CTRL_TICK_MS / 1000);
+	CHECK(ipop_fp_known_ip(t, gen) && !ipop_fp_known_ip(t, ip4(10, 72, 0, 1)));
+	/* The next ticks under load do not republish (the deadline is still
+	 * more than half a hold ahead)... */
+	uint64_t pubs = node.cs.tables_published;
+	put_forged_init(ip4(10, 72, 1, 1));
+	drain_ms();
+	CHECK(node.cs.tables_published == pubs);
+	/* ...but a redrawn secret does, at once. */
+	node.cookie.secret_ms -= IPOP_COOKIE_SECRET_MS;
+	uint8_t old_secret[32];
+	memcpy(old_secret, node.cookie.secret, sizeof(old_secret));
+	put_forged_init(ip4(10, 72, 1, 2));
+	drain_ms();
+	sent_count();
+	t = node.sh.table;
+	CHECK(node.cs.tables_published == pubs + 1);
+	CHECK(memcmp(node.cookie.secret, old_secret, sizeof(old_secret)) != 0);
+	CHECK(memcmp(t->cookie_secret, node.cookie.secret, sizeof(t->cookie_secret)) == 0);
+
+	/* The workers shedding keeps the node under load with an empty ring. */
+	struct ipop_worker *w = calloc(1, sizeof(*w));
+	CHECK(w != NULL);
+	if (w == NULL)
+		return;
+	node.workers = w;
+	uint64_t until = node.hs_load_until_ms, ticks = node.cs.hs_load_ticks;
+	usleep(20000);
+	w->stats.drops[IPOP_DROP_HS_UNPROVEN] += 1000;
+	ipop_ctrl_rx_drain(&node);   /* nothing in the ring */
+	CHECK(node.hs_load_until_ms > until);
+	CHECK(node.cs.hs_load_ticks == ticks + 1);
+	until = node.hs_load_until_ms;
+	usleep(20000);
+	ipop_ctrl_rx_drain(&node);   /* no more sheds: the hold runs down */
+	CHECK(node.hs_load_until_ms == until && node.cs.hs_load_ticks == ticks + 1);
+
+	/* Verdicts. A bad mac1 a worker vouched for is not looked at again. */
+	struct ipop_ctrl_stats before = node.cs;
+	put_flags = ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_bad;
+	randombytes_buf(&msg, sizeof(msg));
+	msg.type = IPOP_MSG_HANDSHAKE_INIT;
+	msg.version = IPOP_WIRE_VERSION;
+	msg.reserved = 0;
+	put_udp(ip4(10, 72, 2, 1), &msg, sizeof(msg));
+	drain_ms();
+	CHECK(node.cs.hs_bad_mac1 == before.hs_bad_mac1);
+	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == 1);
+	CHECK(node.cs.hs_cookie_tx - before.hs_cookie_tx == 1);
+	CHECK(take_sent(ip4(10, 72, 2, 1), &r, sizeof(r), &found) == 1 && found == 1);
+	/* mac2_bad: a cookie reply, though its mac2 is valid for its source. */
+	with_mac2 = true;
+	put_init_cookie(&peer_id, gen, NULL, &msg);
+	with_mac2 = false;
+	drain_ms();
+	CHECK(node.cs.hs_mac2_missing - before.hs_mac2_missing == 2);
+	CHECK(node.cs.hs_init_rx == before.hs_init_rx);
+	CHECK(take_sent(gen, &r, sizeof(r), &found) == 1 && found == 1);
+	/* mac2_ok: proven, answered, though its mac2 is zero. */
+	put_flags = ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok;
+	put_init_cookie(&peer_id, gen, NULL, &msg);
+	CHECK(sodium_is_zero(msg.mac2, sizeof(msg.mac2)));
+	drain_ms();
+	put_flags = 0;
+	CHECK(node.cs.hs_mac2_ok - before.hs_mac2_ok == 1);
+	CHECK(node.cs.hs_init_rx - before.hs_init_rx == 1);
+	CHECK(node.cs.hs_resp_tx - before.hs_resp_tx == 1);
+	CHECK(sent_count() == 1);
+	(void)cookie;
+
+	/* Load over: the next table carries no secret. */
+	node.workers = NULL;
+	free(w);
+	calm();
+	node.dirty = true;
+	ipop_table_flush(&node);
+	CHECK(node.sh.table->cookie_set == 0);
+	CHECK(sodium_is_zero(node.sh.table->cookie_secret, sizeof(node.sh.table->cookie_secret)));
+}
+
 /* Our node as the initiator: a cookie reply to its initiation in flight is
  * kept, nothing is sent at once, and the next initiation (the retry) carries
  * mac2 that the responder's checker accepts for our address; a forged reply,
@@ -1118,6 +1240,7 @@ int main(int argc, char **argv)
 	}
 	CHECK(sodium_init() >= 0);
 	CHECK(node_setup() == 0);
+	CHECK(ipop_hsmac_flags_register() == 0);   /* as ipopd does; unset until a test sets them */
 	test_srclim();
 	test_genuine();
 	test_tick_clock();
@@ -1129,6 +1252,7 @@ int main(int argc, char **argv)
 	test_local_fail();
 	test_cookie_codec();
 	test_under_load();
+	test_worker_verdicts();
 	test_initiator_cookie();
 	test_resp_flood();
 	test_responder_rtt();

@@ -4,7 +4,8 @@
  * response to us pass, the same with any one bit of their first bytes or
  * their mac1 flipped, or addressed to another key, are refused; wrong
  * lengths are refused; a cookie reply (no mac1) passes; the key control
- * publishes is the one ipop_noise_mac1_key derives. */
+ * publishes is the one ipop_noise_mac1_key derives; under load, the workers'
+ * mac2 check agrees with control's cookie checker (test_mac2). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "control/session/cookie.h"
 #include "control/session/noise.h"
 #include "dataplane/hsmac.h"
 #include "dataplane/wire.h"
@@ -132,6 +134,79 @@ static void test_random(const struct fixture *f)
 	CHECK(passed == 0);
 }
 
+/* mac2 under load (the workers' check, dataplane/hsmac.h) against control's
+ * cookie checker (control/session/cookie.c) holding the same secret: an
+ * initiation whose mac2 control's initiator side made with the cookie of its
+ * source passes in both; the cookie is the documented BLAKE2b-128 of the
+ * source under the secret (computed here from the definition); another
+ * secret, port or address, or any flipped bit of the message or mac2, fails
+ * in both; lengths and arguments are refused. */
+static void test_mac2(const struct fixture *f)
+{
+	struct ipop_cookie_checker ck;
+	struct ipop_hs_init m = f->init;
+	const size_t off = offsetof(struct ipop_hs_init, mac2);
+	const uint32_t ip = 0x0a5b0202u, ip2 = 0x0a5b0203u;   /* network order: any value */
+	const uint16_t port = 0xa816u, port2 = 0xa916u;
+	uint8_t cookie[IPOP_COOKIE_LEN], ref[IPOP_COOKIE_LEN], other[IPOP_HSMAC_SECRET_LEN];
+	uint8_t src[6];
+	uint64_t now = 1000;
+
+	CHECK(ipop_cookie_checker_init(&ck, f->b.pub, now) == 0);
+	/* The cookie as docs/handshake.md defines it, and as both compute it. */
+	memcpy(src, &ip, 4);
+	memcpy(src + 4, &port, 2);
+	CHECK(crypto_generichash(ref, sizeof(ref), src, sizeof(src), ck.secret, sizeof(ck.secret)) == 0);
+	CHECK(ipop_hsmac_cookie(ck.secret, ip, port, cookie) == 0);
+	CHECK(memcmp(cookie, ref, sizeof(ref)) == 0);
+	CHECK(ipop_cookie_make(&ck, ip, port, now, cookie) == 0);
+	CHECK(memcmp(cookie, ref, sizeof(ref)) == 0);
+	/* The initiator's mac2 with that cookie (control's function). */
+	CHECK(ipop_cookie_mac2(cookie, &m, off, m.mac2) == 0);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == 0);
+	CHECK(ipop_cookie_check_mac2(&ck, &m, off, ip, port, now) == 0);
+	/* mac1 is not mac2's business, but mac1 is still valid for b. */
+	CHECK(ipop_hsmac_check(f->key_b, (const uint8_t *)&m, sizeof(m), IPOP_MSG_HANDSHAKE_INIT) == 0);
+	/* Another source: refused by both. */
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip, port2) == -EKEYREJECTED);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip2, port) == -EKEYREJECTED);
+	CHECK(ipop_cookie_check_mac2(&ck, &m, off, ip, port2, now) == -EKEYREJECTED);
+	CHECK(ipop_cookie_check_mac2(&ck, &m, off, ip2, port, now) == -EKEYREJECTED);
+	/* Another secret: refused. */
+	memcpy(other, ck.secret, sizeof(other));
+	other[31] ^= 1;
+	CHECK(ipop_hsmac_check_mac2(other, (const uint8_t *)&m, sizeof(m), ip, port) == -EKEYREJECTED);
+	/* After control's secret rotates, the old mac2 fails in both; the
+	 * workers' check with the new secret agrees with control again. */
+	CHECK(!ipop_cookie_rotate(&ck, now + IPOP_COOKIE_SECRET_MS - 1));
+	CHECK(ipop_cookie_rotate(&ck, now + IPOP_COOKIE_SECRET_MS));
+	CHECK(ipop_cookie_check_mac2(&ck, &m, off, ip, port, now + IPOP_COOKIE_SECRET_MS) == -EKEYREJECTED);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == -EKEYREJECTED);
+	CHECK(ipop_cookie_make(&ck, ip, port, now + IPOP_COOKIE_SECRET_MS, cookie) == 0);
+	CHECK(ipop_cookie_mac2(cookie, &m, off, m.mac2) == 0);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == 0);
+	/* Every bit before and of mac2 matters. */
+	unsigned refused = 0, bits = 0;
+	uint8_t *b = (uint8_t *)&m;
+	for (size_t i = 0; i < off + IPOP_MAC2_LEN; i++) {
+		for (unsigned k = 0; k < 8; k++) {
+			b[i] ^= (uint8_t)(1u << k);
+			refused += ipop_hsmac_check_mac2(ck.secret, b, sizeof(m), ip, port) == -EKEYREJECTED;
+			bits++;
+			b[i] ^= (uint8_t)(1u << k);
+		}
+	}
+	CHECK(refused == bits);
+	/* Lengths, arguments. */
+	CHECK(ipop_hsmac_check_mac2(ck.secret, b, sizeof(m) - 1, ip, port) == -EMSGSIZE);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&f->resp, sizeof(f->resp), ip, port) ==
+	      -EMSGSIZE);
+	CHECK(ipop_hsmac_check_mac2(NULL, b, sizeof(m), ip, port) == -EINVAL);
+	CHECK(ipop_hsmac_check_mac2(ck.secret, NULL, sizeof(m), ip, port) == -EINVAL);
+	CHECK(ipop_hsmac_cookie(NULL, ip, port, cookie) == -EINVAL);
+	ipop_cookie_checker_wipe(&ck);
+}
+
 int main(void)
 {
 	struct fixture f;
@@ -150,5 +225,6 @@ int main(void)
 	test_cookie_reply(&f);
 	test_args(&f);
 	test_random(&f);
+	test_mac2(&f);
 	return check_report("hsmac");
 }
