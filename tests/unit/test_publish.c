@@ -5,6 +5,7 @@
  * reclaimed meanwhile. */
 #include "tests/unit/check.h"
 #include "control/fib/publish.h"
+#include "dataplane/tables.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -105,8 +106,13 @@ int main(int argc, char **argv)
 	CHECK(reader_seen_dead == 0);           /* never reclaimed under a reader */
 	CHECK(reader_loads > 100);
 	CHECK(objs[1999].dead == 0);            /* the current one stays */
-	/* The table slot: ipop_publish_table swaps and defers the old table. */
-	struct ipop_fp_table *t1 = calloc(1, 64), *t2 = calloc(1, 64);
+	/* The table slot: ipop_publish_table swaps and defers the old table.
+	 * Whole tables: the deferred free wipes a table's cookie secret, so a
+	 * short allocation here would be written past its end. */
+	struct ipop_fp_table *t1 = calloc(1, sizeof(*t1)), *t2 = calloc(1, sizeof(*t2));
+	CHECK(t1 != NULL && t2 != NULL);
+	if (t1 == NULL || t2 == NULL)
+		return 1;
 	ipop_publish_table(&pub, t1);
 	CHECK(slot == t1 && pub.pending == 0);  /* no previous table to retire */
 	ipop_publish_table(&pub, t2);
