@@ -345,28 +345,43 @@ static void *conc_worker(void *arg)
 	return NULL;
 }
 
-static void test_two_writers(void)
+/* Two threads running fn (each offering every counter) against one fresh
+ * window; how many counters got through twice and how many never. */
+static void race_two(void *(*fn)(void *), unsigned *twice, unsigned *never)
 {
 	pthread_t t[2];
-	unsigned twice = 0, never = 0;
 
+	*twice = *never = 0;
 	hits = calloc(CONC_N, 1);
+	CHECK(hits != NULL);
+	if (hits == NULL)
+		return;
 	ipop_replay_init(&cwin);
+	go = 0;
+	accepted[0] = accepted[1] = 0;
 	for (unsigned i = 0; i < 2; i++)
-		CHECK(pthread_create(&t[i], NULL, conc_worker, (void *)(uintptr_t)i) == 0);
+		CHECK(pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i) == 0);
 	go = 1;
 	for (unsigned i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	for (uint64_t c = 0; c < CONC_N; c++) {
-		twice += hits[c] > 1;
-		never += hits[c] == 0;
+		*twice += hits[c] > 1;
+		*never += hits[c] == 0;
 	}
+	free(hits);
+	hits = NULL;
+}
+
+static void test_two_writers(void)
+{
+	unsigned twice, never;
+
+	race_two(conc_worker, &twice, &never);
 	printf("two writers: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
 	       CONC_N, accepted[0], accepted[1], twice, never);
 	CHECK(twice == 0);                       /* no counter gets through twice */
 	CHECK(accepted[0] + accepted[1] + never == CONC_N);
 	CHECK(never == 0);                       /* each thread offered every counter */
-	free(hits);
 }
 
 /* ---- the run form against one counter at a time ---- */
@@ -614,30 +629,16 @@ static void *run_worker(void *arg)
 
 static void test_two_writers_runs(int runs_both)
 {
-	pthread_t t[2];
-	unsigned twice = 0, never = 0;
+	unsigned twice, never;
 
-	hits = calloc(CONC_N, 1);
-	ipop_replay_init(&cwin);
 	both_runs = runs_both;
-	go = 0;
-	accepted[0] = accepted[1] = 0;
-	for (unsigned i = 0; i < 2; i++)
-		CHECK(pthread_create(&t[i], NULL, run_worker, (void *)(uintptr_t)i) == 0);
-	go = 1;
-	for (unsigned i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	for (uint64_t c = 0; c < CONC_N; c++) {
-		twice += hits[c] > 1;
-		never += hits[c] == 0;
-	}
+	race_two(run_worker, &twice, &never);
 	printf("two writers, %s: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
 	       runs_both ? "runs and runs" : "runs and one at a time", CONC_N, accepted[0],
 	       accepted[1], twice, never);
 	CHECK(twice == 0);
 	CHECK(never == 0);
 	CHECK(accepted[0] + accepted[1] == CONC_N);
-	free(hits);
 }
 
 int main(void)
