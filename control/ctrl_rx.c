@@ -167,15 +167,6 @@ static bool cookie_admit(struct ipop_node *n, struct rte_mbuf *m, uint64_t now,
 	return false;
 }
 
-/* Free m without the workers' verdicts: a flag must not outlive its packet
- * (a driver that allocates mbufs without resetting them would otherwise pass
- * one on to an unchecked packet). */
-static void hs_free(struct rte_mbuf *m)
-{
-	m->ol_flags &= ~(ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad);
-	rte_pktmbuf_free(m);
-}
-
 /* Under load: a new table when the workers' view of it is out of date: not
  * yet under load, its deadline less than half a hold ahead (so about two
  * publications a second while a flood lasts, not one a tick), or a secret
@@ -243,7 +234,7 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			ipop_hs_handle(n, m);   /* RX_OTHER: counted as ring_bad; no crypto */
 			break;
 		}
-		hs_free(m);
+		rte_pktmbuf_free(m);
 	}
 	bool load = under_load(n, n_init, now);
 	if (load && !n->cookie.ready && ipop_cookie_checker_init(&n->cookie, n->id.pub, now) != 0)
@@ -267,7 +258,7 @@ void ipop_ctrl_rx_drain(struct ipop_node *n)
 			n->cs.hs_init_shed++;
 			ipop_hs_log_refusal(n, now, src, "over the control thread's handshake budget");
 		}
-		hs_free(m);
+		rte_pktmbuf_free(m);
 	}
 	/* One publication for the whole tick, then the responses it made valid
 	 * (ipop_hs_queue_resp flushes earlier if its queue fills). */

@@ -68,26 +68,33 @@ int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size
 	       0 : -EIO;
 }
 
-int ipop_hsmac_check_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uint8_t *p, size_t len,
-			  uint32_t ip, uint16_t port)
+int ipop_hsmac_verify_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const void *msg,
+			   size_t mac2_off, uint32_t ip, uint16_t port)
 {
 	uint8_t cookie[IPOP_COOKIE_LEN], want[IPOP_MAC2_LEN];
-	const size_t off = offsetof(struct ipop_hs_init, mac2);
 	int rc;
 
-	if (secret == NULL || p == NULL)
+	if (secret == NULL || msg == NULL)
 		return -EINVAL;
-	if (len != sizeof(struct ipop_hs_init))
-		return -EMSGSIZE;
 	rc = ipop_hsmac_cookie(secret, ip, port, cookie);
 	if (rc == 0)
-		rc = ipop_hsmac_mac2(cookie, p, off, want);
-	if (rc == 0 && sodium_memcmp(want, p + off, IPOP_MAC2_LEN) != 0)
+		rc = ipop_hsmac_mac2(cookie, msg, mac2_off, want);
+	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
 		rc = -EKEYREJECTED;
 	/* The cookie is what a sender must earn: never left on the stack. */
 	sodium_memzero(cookie, sizeof(cookie));
 	sodium_memzero(want, sizeof(want));
 	return rc;
+}
+
+int ipop_hsmac_check_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uint8_t *p, size_t len,
+			  uint32_t ip, uint16_t port)
+{
+	if (secret == NULL || p == NULL)
+		return -EINVAL;
+	if (len != sizeof(struct ipop_hs_init))
+		return -EMSGSIZE;
+	return ipop_hsmac_verify_mac2(secret, p, offsetof(struct ipop_hs_init, mac2), ip, port);
 }
 
 uint64_t ipop_hsmac_fl_mac1_ok, ipop_hsmac_fl_mac2_ok, ipop_hsmac_fl_mac2_bad;

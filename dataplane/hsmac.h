@@ -48,6 +48,11 @@ int ipop_hsmac_cookie(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], uint32_t ip, 
 /* mac2 = BLAKE2b-128(key = cookie, msg[0..len)). 0, -EINVAL or -EIO. */
 int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t len,
 		    uint8_t mac2[IPOP_MAC2_LEN]);
+/* mac2 of msg (its field at mac2_off, over the bytes before it) against the
+ * cookie of (ip, port) under secret: 0, -EKEYREJECTED (constant-time
+ * compare), -EINVAL or -EIO. The cookie is wiped before returning. */
+int ipop_hsmac_verify_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const void *msg,
+			   size_t mac2_off, uint32_t ip, uint16_t port);
 /* The initiation p (len bytes of UDP payload) from (ip, port): 0 when its
  * mac2 is the one the cookie of that source under secret makes (constant-time
  * compare), -EKEYREJECTED when not, -EMSGSIZE when len is not an
@@ -65,8 +70,9 @@ int ipop_hsmac_check_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uin
  * Registered once by ipop_hsmac_flags_register() before the workers start;
  * 0 (no flag: control checks everything itself) until then and in tests that
  * feed control directly. Written once, read-only afterwards (the lcores'
- * launch orders the write before their reads). Control clears them from
- * every mbuf it frees, so a flag never outlives the packet it was set on. */
+ * launch orders the write before their reads). The worker clears all three
+ * before it checks a handshake, so control reads only verdicts made for that
+ * very packet. */
 extern uint64_t ipop_hsmac_fl_mac1_ok, ipop_hsmac_fl_mac2_ok, ipop_hsmac_fl_mac2_bad;
 /* 0, or a negative errno when DPDK has no room for the flags (then they stay
  * 0 and control checks everything, as before). */

@@ -529,6 +529,9 @@ static bool hs_init_admit(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 static bool hs_check(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct rte_mbuf *m,
 		     const uint8_t *p, uint32_t plen, int type, uint32_t src_ip, uint16_t src_port)
 {
+	/* Whatever the mbuf carried before (a PMD that does not reset ol_flags
+	 * on a reused buffer): control reads only what is set below. */
+	m->ol_flags &= ~(ipop_hsmac_fl_mac1_ok | ipop_hsmac_fl_mac2_ok | ipop_hsmac_fl_mac2_bad);
 	if (!t->mac1_set)
 		return true;
 	if (type == IPOP_MSG_HANDSHAKE_INIT && t->cookie_set && c->now_tsc < t->hs_load_until_tsc &&

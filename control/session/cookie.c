@@ -93,19 +93,10 @@ int ipop_cookie_check_mac1(const struct ipop_cookie_checker *c, const void *msg,
 int ipop_cookie_check_mac2(struct ipop_cookie_checker *c, const void *msg, size_t mac2_off,
 			   uint32_t ip, uint16_t port, uint64_t now_ms)
 {
-	uint8_t cookie[IPOP_COOKIE_LEN], want[IPOP_MAC2_LEN];
-	int rc;
-
-	if (msg == NULL)
+	if (c == NULL || !c->ready || msg == NULL)
 		return -EINVAL;
-	rc = ipop_cookie_make(c, ip, port, now_ms, cookie);
-	if (rc == 0)
-		rc = ipop_cookie_mac2(cookie, msg, mac2_off, want);
-	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
-		rc = -EKEYREJECTED;
-	sodium_memzero(cookie, sizeof(cookie));
-	sodium_memzero(want, sizeof(want));
-	return rc;
+	ipop_cookie_rotate(c, now_ms);
+	return ipop_hsmac_verify_mac2(c->secret, msg, mac2_off, ip, port);
 }
 
 int ipop_cookie_reply_create(struct ipop_cookie_checker *c, uint32_t receiver_index,
