@@ -200,6 +200,18 @@ static inline bool ipop_bridge_burst_learn(struct ipop_bridge *br, struct ipop_b
 	return changed;
 }
 
+/* Did this lcore learn mac at loc in this second, with the table unchanged
+ * since (so learning it again would change nothing)? */
+static inline bool ipop_bridge_burst_learnt(const struct ipop_bridge_burst *bb, const uint8_t *mac,
+					    uint16_t loc)
+{
+	uint64_t k = ipop_mac_key(mac);
+	const struct ipop_mac_cache_ent *e = ipop_mac_cache_slot(bb->mc, k);
+
+	return e->ent == (k << 16 | loc) && e->gen == bb->gen &&
+	       e->stamp == (bb->stamp | IPOP_MC_LEARNT);
+}
+
 /* ipop_bridge_learn_remote through the cache, as ipop_bridge_burst_learn. */
 static inline enum ipop_learn_result ipop_bridge_burst_learn_remote(struct ipop_bridge *br,
 								    struct ipop_bridge_burst *bb,

@@ -52,15 +52,13 @@ static void wan_arp(struct ipop_dp_ctx *c, struct rte_mbuf *m)
 	ipop_pktq_put(c->q_exc, m);
 }
 
-/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing), within
- * loc's learning budget on this lcore. false: a MAC seen on our LAN or host
- * port within IPOP_MAC_HOLD_S, which a peer may not take (drop the frame: the
- * LAN's switch would move the local host's MAC to us). */
-static bool learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
-		      const struct rte_ether_hdr *eth, uint16_t loc)
+/* learn_src when this lcore's cache does not already say so: within loc's
+ * learning budget, through the table. Out of line: steady traffic never
+ * comes here, and the budget's line stays off the per-frame path (transit
+ * at 1420 B: +1.3 % when it moved here, docs/benchmarks.md section 10). */
+static bool __rte_noinline learn_src_change(struct ipop_dp_ctx *c, struct open_batch *b,
+					     const struct rte_ether_hdr *eth, uint16_t loc)
 {
-	if (loc == IPOP_LOC_NONE)
-		return true;
 	struct ipop_learn_budget *lb = &c->learn_budget[loc % IPOP_LEARN_SLOTS];
 	if (lb->sec != c->now_s) {
 		lb->sec = c->now_s;
@@ -85,6 +83,18 @@ static bool learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
 	}
 }
 
+/* The frame's source MAC sits at loc (IPOP_LOC_NONE: learn nothing), within
+ * loc's learning budget on this lcore. false: a MAC seen on our LAN or host
+ * port within IPOP_MAC_HOLD_S, which a peer may not take (drop the frame: the
+ * LAN's switch would move the local host's MAC to us). */
+static inline bool learn_src(struct ipop_dp_ctx *c, struct open_batch *b,
+			     const struct rte_ether_hdr *eth, uint16_t loc)
+{
+	if (loc == IPOP_LOC_NONE || ipop_bridge_burst_learnt(&b->bb, eth->src_addr.addr_bytes, loc))
+		return true;
+	return learn_src_change(c, b, eth, loc);
+}
+
 /* Is the Ethernet frame at offset off of m for an IEEE link-local group? */
 static bool inner_link_local(const struct rte_mbuf *m, uint32_t off)
 {
@@ -92,20 +102,22 @@ static bool inner_link_local(const struct rte_mbuf *m, uint32_t off)
 	       ipop_mac_link_local(rte_pktmbuf_mtod_offset(m, const uint8_t *, off));
 }
 
-/* learn: where the frame's source MAC sits (a peer slot for a direct frame or
- * a flood copy from its origin, a gateway location for a frame that crossed
+/* m's frame, at frame (its data pointer, passed on rather than read back from
+ * the mbuf fields just written: that load would wait for those stores). learn:
+ * where the frame's source MAC sits (a peer slot for a direct frame or a flood
+ * copy from its origin, a gateway location for a frame that crossed
  * gateways), or IPOP_LOC_NONE to learn nothing. */
 static void deliver_local(struct ipop_dp_ctx *c, struct open_batch *b, struct rte_mbuf *m,
-			  uint16_t learn)
+			  const uint8_t *frame, uint16_t learn)
 {
-	struct rte_ether_hdr *eth;
+	const struct rte_ether_hdr *eth;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 
 	if (unlikely(len < RTE_ETHER_HDR_LEN)) {
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SHORT);
 		return;
 	}
-	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	eth = (const struct rte_ether_hdr *)frame;
 	if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
 		ipop_dp_drop(c, m, IPOP_DROP_INNER_SRC);
 		return;
@@ -209,12 +221,13 @@ static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *
 	return (uint16_t)(IPOP_LOC_GW_BASE + (unsigned)g);
 }
 
-/* An authenticated flood copy (m: fabric header, frame): relay it inside its
+/* An authenticated flood copy (m: fabric header, frame; body: m's data
+ * pointer, as for deliver_local): relay it inside its
  * bound, then deliver the frame here. */
 static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b,
-		     struct rte_mbuf *m, uint16_t slot)
+		     struct rte_mbuf *m, const uint8_t *body, uint16_t slot)
 {
-	const struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(m, const struct ipop_fabric_hdr *);
+	const struct ipop_fabric_hdr *h = (const struct ipop_fabric_hdr *)body;
 	struct ipop_node_id bound;
 	enum ipop_drop why = flood_check(t, h, slot, &bound);
 
@@ -231,7 +244,7 @@ static void flood_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struc
 	c->st->flood_relayed += ipop_dp_flood_out(c, t, &c->relay, m, &bound,
 						  (uint8_t)(h->hops + 1), true);
 	rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
-	deliver_local(c, b, m, learn);
+	deliver_local(c, b, m, body + IPOP_FABRIC_HDR_LEN, learn);
 }
 
 /* Why a transit frame must not be accepted, or IPOP_DROP__MAX. */
@@ -249,13 +262,14 @@ static enum ipop_drop transit_check(const struct ipop_fp_table *t, const struct 
 	return IPOP_DROP__MAX;
 }
 
-/* An authenticated transit frame (m: fabric header, frame) from peer slot:
+/* An authenticated transit frame (m: fabric header, frame; body: m's data
+ * pointer, as for deliver_local) from peer slot:
  * ours to deliver, or forwarded towards its destination, re-sealed for the
  * next tunnel on this lcore. */
 static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, struct open_batch *b,
-		       struct rte_mbuf *m, uint16_t slot)
+		       struct rte_mbuf *m, const uint8_t *body, uint16_t slot)
 {
-	const struct ipop_fabric_hdr *h = rte_pktmbuf_mtod(m, const struct ipop_fabric_hdr *);
+	const struct ipop_fabric_hdr *h = (const struct ipop_fabric_hdr *)body;
 	struct ipop_node_id origin, dst;
 	enum ipop_drop why = transit_check(t, h, &origin, &dst);
 
@@ -271,7 +285,7 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 	if (ipop_node_id_eq(dst, t->self_id)) {
 		c->st->transit_rx++;
 		rte_pktmbuf_adj(m, IPOP_FABRIC_HDR_LEN);
-		deliver_local(c, b, m, learn);
+		deliver_local(c, b, m, body + IPOP_FABRIC_HDR_LEN, learn);
 		return;
 	}
 	int g = ipop_fp_gw_find_hinted(t, dst, &c->gw_hint_dst);
@@ -282,8 +296,7 @@ static void transit_in(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 	/* Passing through, we learn where the source sits too: our own hosts'
 	 * answers then take the short way. (classify made sure the frame's
 	 * Ethernet header is there.) */
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
-								   IPOP_FABRIC_HDR_LEN);
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)(body + IPOP_FABRIC_HDR_LEN);
 	if (rte_is_valid_assigned_ether_addr(&eth->src_addr))
 		learn_src(c, b, eth, learn);
 	int r = ipop_dp_transit_out(c, t, &c->relay, m, (unsigned)g, (uint8_t)(h->hops + 1), slot);
@@ -369,11 +382,11 @@ static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - b->op[i].len));
 		}
 		if (b->type[i] == IPOP_MSG_FLOOD)
-			flood_in(c, t, b, m, kp->peer_slot);
+			flood_in(c, t, b, m, b->op[i].buf, kp->peer_slot);
 		else if (b->type[i] == IPOP_MSG_TRANSIT)
-			transit_in(c, t, b, m, kp->peer_slot);
+			transit_in(c, t, b, m, b->op[i].buf, kp->peer_slot);
 		else
-			deliver_local(c, b, m, kp->peer_slot);
+			deliver_local(c, b, m, b->op[i].buf, kp->peer_slot);
 	}
 	session_seen(c, &run);
 	b->n = 0;

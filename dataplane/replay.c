@@ -53,6 +53,76 @@ static int run_slot_mark(struct run_slot *s, uint64_t counter)
 	return 0;
 }
 
+/* The counters c0 + i, i in [from, to), all in block (c0 + from) / 64: one
+ * slot, marked with one mask and one compare-and-swap (retried on what the
+ * slot holds now if another lcore changed it). Returns the newest accepted
+ * counter + 1, or 0 if none was. */
+static uint64_t accept_block(struct ipop_replay *r, uint64_t c0, unsigned from, unsigned to,
+			     int *res)
+{
+	uint64_t first = c0 + from, block = first / 64;
+	unsigned lo = (unsigned)(first % 64), cnt = to - from;
+	uint64_t mask = (cnt == 64 ? UINT64_MAX : (UINT64_C(1) << cnt) - 1) << lo;
+	struct ipop_replay_slot *slot = &r->slot[ipop_replay_word(first)];
+	unsigned __int128 *wp = (unsigned __int128 *)slot;
+	uint64_t sb, sbits, dup;
+
+	for (;;) {
+		/* Two loads may tear: the compare-and-swap then fails and reloads. */
+		sb = __atomic_load_n(&slot->block, __ATOMIC_ACQUIRE);
+		sbits = __atomic_load_n(&slot->bits, __ATOMIC_RELAXED);
+		if (sb > block) {   /* the slot moved on: all too old */
+			for (unsigned i = from; i < to; i++)
+				res[i] = -ERANGE;
+			return 0;
+		}
+		dup = sb == block ? sbits & mask : 0;
+		if (dup == mask)
+			break;   /* nothing new: nothing to write */
+		unsigned __int128 old = (unsigned __int128)sb | (unsigned __int128)sbits << 64;
+		unsigned __int128 neu = (unsigned __int128)block |
+					(unsigned __int128)((sb == block ? sbits : 0) | mask) << 64;
+		if (__sync_bool_compare_and_swap(wp, old, neu))
+			break;
+	}
+	for (unsigned i = from; i < to; i++)
+		res[i] = 0;
+	for (uint64_t d = dup; d != 0; d &= d - 1)
+		res[from + (unsigned)__builtin_ctzll(d) - lo] = -EALREADY;
+	uint64_t got = mask & ~dup;
+	return got == 0 ? 0 : block * 64 + (uint64_t)(63 - __builtin_clzll(got)) + 1;
+}
+
+/* A piece of consecutive counters c0, c0 + 1, ... (a session's frames in
+ * order: the common case) whose oldest is inside the window and newest below
+ * the limit: decided per block (at most two) instead of per counter, with the
+ * results of one at a time (tests/unit/test_replay.c compares them). */
+static unsigned accept_consecutive(struct ipop_replay *r, uint64_t c0, unsigned n, int *res)
+{
+	unsigned split = (unsigned)(64 - c0 % 64), accepted = 0;
+	uint64_t newest = accept_block(r, c0, 0, split < n ? split : n, res);
+
+	if (split < n) {
+		uint64_t nw = accept_block(r, c0, split, n, res);
+		if (nw > newest)
+			newest = nw;
+	}
+	for (unsigned i = 0; i < n; i++)
+		accepted += res[i] == 0;
+	if (newest != 0 && newest - 1 > __atomic_load_n(&r->top, __ATOMIC_RELAXED))
+		__atomic_store_n(&r->top, newest - 1, __ATOMIC_RELAXED);
+	return accepted;
+}
+
+static bool consecutive(const uint64_t *ctr, unsigned n)
+{
+	uint64_t diff = 0;
+
+	for (unsigned i = 1; i < n; i++)
+		diff |= ctr[i] - ctr[0] - i;
+	return diff == 0;
+}
+
 static unsigned accept_piece(struct ipop_replay *r, const uint64_t *ctr, unsigned n, int *res)
 {
 	struct run_slot rs[IPOP_REPLAY_SLOTS];
@@ -62,6 +132,9 @@ static unsigned accept_piece(struct ipop_replay *r, const uint64_t *ctr, unsigne
 	uint64_t cur = UINT64_MAX, nblock = 0, nbits = 0;   /* rs[k]'s new state while in use */
 	bool retried = false;
 
+	if (n > 0 && (ctr[0] >= top || top - ctr[0] < IPOP_REPLAY_WINDOW) &&
+	    ctr[0] < IPOP_REJECT_AFTER_MESSAGES - IPOP_REPLAY_RUN_MAX && consecutive(ctr, n))
+		return accept_consecutive(r, ctr[0], n, res);
 	/* In order, as ipop_replay_accept() one by one, on copies of the slots;
 	 * top is this run's own view, moved by what it accepts. The slot in use
 	 * stays in registers while the counters stay in its block (the common

@@ -392,6 +392,8 @@ static unsigned long run_cases, run_counters, run_res[3];   /* 0, -EALREADY, -ER
 /* Accept ctr[0..n-1] on a copy of w one by one and on another copy as a run:
  * same results, same count, same window after (w gets it). want, if not
  * NULL: the results expected. */
+static unsigned long consec_cases;
+
 static void run_vs_single(struct ipop_replay *w, const uint64_t *ctr, unsigned n, const int *want)
 {
 	static struct ipop_replay one, run;
@@ -569,10 +571,22 @@ static void test_run_random(void)
 		for (unsigned i = 0; i < n; i++)
 			ctr[i] = run_counter(win.top, ctr, i);
 		run_vs_single(&win, ctr, n, NULL);
+		/* Consecutive counters (a session's frames in order, which
+		 * replay.c decides a block at a time): from any of the places
+		 * a run may start, over one block or two, or taken in pieces;
+		 * partly seen, seen, too old, at the limit. */
+		uint64_t c0 = run_counter(win.top, NULL, 0);
+		if (c0 >= LIMIT && rng() % 2)
+			c0 = LIMIT - 1 - rng() % 96;
+		n = (unsigned)(round % 9 == 0 ? 1 + rng() % RUN_CAP : 1 + rng() % 64);
+		for (unsigned i = 0; i < n; i++)
+			ctr[i] = c0 + i;
+		run_vs_single(&win, ctr, n, NULL);
+		consec_cases++;
 	}
-	printf("run form: %lu runs, %lu counters compared with one at a time "
-	       "(%lu accepted, %lu replays, %lu out of range)\n",
-	       run_cases, run_counters, run_res[0], run_res[1], run_res[2]);
+	printf("run form: %lu runs (%lu of consecutive counters), %lu counters compared with "
+	       "one at a time (%lu accepted, %lu replays, %lu out of range)\n",
+	       run_cases, consec_cases, run_counters, run_res[0], run_res[1], run_res[2]);
 	CHECK(run_res[0] > run_counters / 5 && run_res[1] > run_counters / 10 &&
 	      run_res[2] > run_counters / 20);
 }
@@ -583,6 +597,7 @@ static void test_run_random(void)
  * the run's two ends swapped now and then, as a receive batch of one session.
  * The other thread, if not both_runs, takes the same counters one at a time. */
 static int both_runs;
+static int consec_runs;   /* runs of 1-64 consecutive counters only, nothing replayed */
 
 static void *run_worker(void *arg)
 {
@@ -594,13 +609,13 @@ static void *run_worker(void *arg)
 		;
 	for (uint64_t c = 0; c < CONC_N;) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		unsigned len = 1 + (unsigned)(x % 16), n = 0;
+		unsigned len = 1 + (unsigned)(x % (consec_runs ? 48 : 16)), n = 0;
 		for (unsigned j = 0; j < len && c < CONC_N; j++, c++) {
 			ctr[n++] = c;
-			if ((x >> (8 + j)) & 1 && c >= 20)
+			if (!consec_runs && (x >> (8 + j)) & 1 && c >= 20)
 				ctr[n++] = c - ((x >> 32) + j) % 21;
 		}
-		if ((x >> 60) == 0 && n > 1) {
+		if (!consec_runs && (x >> 60) == 0 && n > 1) {
 			uint64_t t = ctr[0];
 			ctr[0] = ctr[n - 1];
 			ctr[n - 1] = t;
@@ -627,14 +642,16 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-static void test_two_writers_runs(int runs_both)
+static void test_two_writers_runs(int runs_both, int consec)
 {
 	unsigned twice, never;
 
 	both_runs = runs_both;
+	consec_runs = consec;
 	race_two(run_worker, &twice, &never);
-	printf("two writers, %s: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
-	       runs_both ? "runs and runs" : "runs and one at a time", CONC_N, accepted[0],
+	printf("two writers, %s%s: %u counters, accepted %u + %u, %u accepted twice, %u never\n",
+	       runs_both ? "runs and runs" : "runs and one at a time",
+	       consec ? " (consecutive)" : "", CONC_N, accepted[0],
 	       accepted[1], twice, never);
 	CHECK(twice == 0);
 	CHECK(never == 0);
@@ -653,8 +670,10 @@ int main(void)
 	test_two_writers();
 	test_run_cases();
 	test_run_random();
-	test_two_writers_runs(1);
-	test_two_writers_runs(0);
+	test_two_writers_runs(1, 0);
+	test_two_writers_runs(0, 0);
+	test_two_writers_runs(1, 1);
+	test_two_writers_runs(0, 1);
 	CHECK(mismatches == 0);
 	printf("replay window %u bits, %u counters: %lu packets compared with the "
 	       "model, %lu mismatches\n", IPOP_REPLAY_BITS, W, steps, mismatches);
