@@ -454,10 +454,16 @@ unsigned ipop_dp_flood_out(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 			   struct ipop_seal_batch *b, struct rte_mbuf *m,
 			   const struct ipop_node_id *bound, uint8_t hops, bool keep)
 {
-	struct ipop_flood_fwd fwd[IPOP_MAX_PEERS];
+	struct ipop_flood_fwd relay[IPOP_MAX_PEERS];
 	struct rte_mbuf *bare[IPOP_MAX_PEERS];
-	int n = ipop_flood_next_hops(t->self_id, t->adj_id, t->n_adj, bound, fwd, IPOP_MAX_PEERS);
+	const struct ipop_flood_fwd *fwd = t->orig_fwd;
+	int n = t->n_orig;
 
+	if (bound != NULL) {
+		n = ipop_flood_next_hops(t->self_id, t->adj_id, t->n_adj, bound, relay,
+					 IPOP_MAX_PEERS);
+		fwd = relay;
+	}
 	if (n <= 0) {
 		/* A leaf of the flood: nothing further. (n < 0: an adjacency not
 		 * in order, which the table builder never publishes.) */

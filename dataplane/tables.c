@@ -30,6 +30,8 @@ void ipop_fp_table_adjacency(struct ipop_fp_table *t)
 		t->adj_slot[i] = up[i].slot;
 	}
 	t->n_adj = n;
+	t->n_orig = ipop_flood_next_hops(t->self_id, t->adj_id, n, NULL, t->orig_fwd,
+					 IPOP_MAX_PEERS);
 }
 
 static int cmp_gw(const void *a, const void *b, void *arg)

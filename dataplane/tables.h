@@ -23,6 +23,7 @@
 
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
+#include "dataplane/flood.h"
 #include "dataplane/replay.h"
 #include "dataplane/ring.h"
 #include "dataplane/stats.h"
@@ -186,6 +187,13 @@ struct ipop_fp_table {
 	uint16_t n_adj;
 	uint16_t adj_slot[IPOP_MAX_PEERS];
 	struct ipop_node_id adj_id[IPOP_MAX_PEERS];
+	/* The copies of a flood this node originates (bound: the whole ring),
+	 * ipop_flood_next_hops over adj_id, computed with it: the same for
+	 * every frame, so an originating lcore does not walk the adjacency per
+	 * frame (35 cycles a frame at 8 neighbours, docs/benchmarks.md section
+	 * 10). n_orig < 0: an adjacency out of order (never published). */
+	int32_t n_orig;
+	struct ipop_flood_fwd orig_fwd[IPOP_MAX_PEERS];
 
 	uint16_t n_peers;                 /* slots in use are < n_peers */
 	struct ipop_fp_peer peers[IPOP_MAX_PEERS];
@@ -203,7 +211,8 @@ _Static_assert(IPOP_MAX_PEERS <= IPOP_LOC_GW_BASE &&
 	       "peer slots, gateway locations and the bridge's special locations do not overlap");
 
 /* Fill t->adj_id/adj_slot/n_adj from the peers that are up (peers[].id, .up,
- * n_peers set). Pure; tables.c. */
+ * n_peers and self_id set), and the originated flood's copies
+ * (orig_fwd/n_orig) from them. Pure; tables.c. */
 void ipop_fp_table_adjacency(struct ipop_fp_table *t);
 /* Fill t->gw_sorted/n_gw from the used gw[] slots, and each one's peer: the
  * slot of a peer with that node ID (peers[] set). Pure; tables.c. */

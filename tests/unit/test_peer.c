@@ -119,11 +119,28 @@ static void test_adjacency(void)
 	/* An originated flood reaches every neighbour in the adjacency once. */
 	CHECK(ipop_flood_next_hops(t.self_id, t.adj_id, t.n_adj, NULL, fwd, IPOP_MAX_PEERS) ==
 	      (int)t.n_adj);
+	/* The table's copy of it (what an originating lcore uses) is the same. */
+	CHECK(t.n_orig == (int32_t)t.n_adj);
+	ok = true;
+	for (uint16_t i = 0; i < t.n_adj; i++)
+		ok = ok && t.orig_fwd[i].nbr == fwd[i].nbr &&
+		     ipop_node_id_eq(t.orig_fwd[i].bound, fwd[i].bound);
+	CHECK(ok);
+	/* Rebuilt after a neighbour goes down: the copies follow. */
+	uint16_t gone = t.adj_slot[0];
+	t.peers[gone].up = 0;
+	ipop_fp_table_adjacency(&t);
+	CHECK(t.n_orig == (int32_t)up - 1 && t.n_adj == up - 1);
+	ok = true;
+	for (int32_t i = 0; i < t.n_orig; i++)
+		ok = ok && t.adj_slot[t.orig_fwd[i].nbr] != gone;
+	CHECK(ok);
 	/* None up: empty. */
 	for (uint16_t i = 0; i < t.n_peers; i++)
 		t.peers[i].up = 0;
 	ipop_fp_table_adjacency(&t);
 	CHECK(t.n_adj == 0);
+	CHECK(t.n_orig == 0);
 }
 
 int main(void)
