@@ -206,11 +206,11 @@ static enum ipop_drop flood_check(const struct ipop_fp_table *t, const struct ip
  * itself when it is the origin, the origin's gateway location, or nothing for
  * a gateway not in the directory (not an online member: nothing to name it
  * by). */
-static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-			     struct ipop_node_id origin, uint16_t slot, uint8_t hops, bool flood)
+static uint16_t __rte_noinline learn_origin_gw(struct ipop_dp_ctx *c,
+						const struct ipop_fp_table *t,
+						struct ipop_node_id origin, uint16_t slot,
+						bool flood)
 {
-	if (hops == 0)
-		return slot;
 	int g = ipop_fp_gw_find_hinted(t, origin, &c->gw_hint_origin);
 	if (g < 0)
 		return IPOP_LOC_NONE;
@@ -219,6 +219,15 @@ static uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *
 	else if (c->routes != NULL)
 		ipop_routes_confirm(c->routes, (unsigned)g, slot, c->now_s);
 	return (uint16_t)(IPOP_LOC_GW_BASE + (unsigned)g);
+}
+
+/* The common case inline (the frame comes from its origin, a neighbour):
+ * GCC made the whole function a call per frame, ~1 % of transit at 1420 B. */
+static inline uint16_t learn_origin(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+				    struct ipop_node_id origin, uint16_t slot, uint8_t hops,
+				    bool flood)
+{
+	return hops == 0 ? slot : learn_origin_gw(c, t, origin, slot, flood);
 }
 
 /* An authenticated flood copy (m: fabric header, frame; body: m's data
@@ -392,8 +401,10 @@ static void open_flush(struct ipop_dp_ctx *c, const struct ipop_fp_table *t, str
 	b->n = 0;
 }
 
-static void wan_data(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
-		     struct open_batch *b, struct rte_mbuf *m, uint8_t *p, uint32_t plen)
+/* Inline: a call per packet cost ~0.5 % of transit at 1420 B. */
+static __rte_always_inline void wan_data(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
+					 struct open_batch *b, struct rte_mbuf *m, uint8_t *p,
+					 uint32_t plen)
 {
 	const struct ipop_data_hdr *h = (const struct ipop_data_hdr *)p;
 	struct ipop_keypair *kp = t->by_index[rte_be_to_cpu_32(h->receiver_index) & IPOP_INDEX_MASK];
