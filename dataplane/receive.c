@@ -518,7 +518,8 @@ static bool hs_init_admit(struct ipop_dp_ctx *c, const struct ipop_fp_table *t,
 	 * budget, and shedding needs no mac1 (two of the seven BLAKE2b
 	 * compressions a packet would cost; the worker is on the tunnel's
 	 * path). What goes on has its mac1 checked as always. */
-	bool proven = ipop_hsmac_check_mac2(t->cookie_secret, p, plen, src_ip, src_port) == 0;
+	bool proven = ipop_hsmac_check_mac2_cached(&c->cookies, t->cookie_secret, p, plen, src_ip,
+						   src_port) == 0;
 	uint16_t *left = NULL;
 
 	if (!proven) {
