@@ -120,7 +120,11 @@ static int setup_shared(struct ipop_node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "RCU init failed");
 		return -ENOMEM;
 	}
-	n->sh.to_ctrl = rte_ring_create("ipop_to_ctrl", RING_SIZE, sock, RING_F_SC_DEQ);
+	/* Every worker enqueues to control: relaxed tail sync, so a worker
+	 * preempted inside its enqueue does not make the others spin (as the
+	 * light-mode pools, pool_ops). */
+	n->sh.to_ctrl = rte_ring_create("ipop_to_ctrl", RING_SIZE, sock,
+					RING_F_MP_RTS_ENQ | RING_F_SC_DEQ);
 	n->sh.from_ctrl = rte_ring_create("ipop_from_ctrl", RING_SIZE, sock,
 					  RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (n->sh.to_ctrl == NULL || n->sh.from_ctrl == NULL) {
@@ -293,7 +297,22 @@ static bool pool_packed(const struct ipop_cfg *c)
 	return !c->lan_enabled || strncmp(c->lan.device, "net_af_xdp", 10) != 0;
 }
 
-/* rte_pktmbuf_pool_create, with RTE_MEMPOOL_F_NO_IOVA_CONTIG when packed. */
+/* The ring under a pool. Without per-lcore caches (light mode) every get and
+ * put of the workers and of control is an operation on the pool's ring. In the
+ * default mode (ring_mp_mc) a thread that is preempted between reserving its
+ * slots and publishing them makes every other producer or consumer spin until
+ * it runs again: on a host where the gateway's threads share CPUs with other
+ * work, control spent 62 % of its CPU there during a handshake flood and left
+ * `ipopctl ping` unanswered for 5 s (docs/benchmarks.md §18). Relaxed tail
+ * sync (ring_mt_rts, DPDK's mode for overcommitted hosts) lets the others
+ * finish without waiting for it. With caches, the default. */
+static const char *pool_ops(unsigned cache)
+{
+	return cache == 0 ? "ring_mt_rts" : rte_mbuf_best_mempool_ops();
+}
+
+/* rte_pktmbuf_pool_create, with RTE_MEMPOOL_F_NO_IOVA_CONTIG when packed, on
+ * the ring of pool_ops. */
 static struct rte_mempool *mbuf_pool(const char *name, unsigned n, unsigned cache,
 				     uint16_t data_room, int sock, bool packed)
 {
@@ -301,12 +320,13 @@ static struct rte_mempool *mbuf_pool(const char *name, unsigned n, unsigned cach
 	struct rte_mempool *mp;
 
 	if (!packed)
-		return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, sock);
+		return rte_pktmbuf_pool_create_by_ops(name, n, cache, 0, data_room, sock,
+						      pool_ops(cache));
 	mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + data_room, cache,
 				      sizeof(priv), sock, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
 		return NULL;
-	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+	if (rte_mempool_set_ops_byname(mp, pool_ops(cache), NULL) != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
 	if (rte_mempool_populate_default(mp) < 0)

@@ -203,6 +203,8 @@ static void mempool_visit(struct rte_mempool *mp, void *arg)
 	size_t obj = (size_t)mp->header_size + mp->elt_size + mp->trailer_size;
 
 	JADD(o, "name", json_object_new_string(mp->name));
+	JADD(o, "ring", json_object_new_string(rte_mempool_get_ops(mp->ops_index)->name));
+	JADD(o, "cache_size", JU64(mp->cache_size));
 	JADD(o, "size", JU64(mp->size));
 	JADD(o, "in_use", JU64(rte_mempool_in_use_count(mp)));
 	JADD(o, "object_bytes", JU64(obj));
@@ -253,6 +255,8 @@ static json_object *pool_json(const struct ipop_node *n)
 	for (unsigned w = 0; w < n->n_workers; w++)
 		held += n->workers[w].stats.reasm_held;
 	JADD(o, "size", JU64(n->pool->size));
+	JADD(o, "ring", json_object_new_string(rte_mempool_get_ops(n->pool->ops_index)->name));
+	JADD(o, "cache_size", JU64(n->pool->cache_size));
 	JADD(o, "in_use", JU64(rte_mempool_in_use_count(n->pool)));
 	JADD(o, "reasm_held", JU64(held));
 	JADD(o, "reasm_cap", JU64((uint64_t)n->sh.reasm_cap * n->n_workers));

@@ -50,6 +50,16 @@ CTL=$(ipop_bin ipopctl)
 INJECT=$(ipop_bin ipop-inject)
 B_WAN=${T_PUBLIC_IP[b]}
 
+# Light mode (no hugepages): the pools have no per-lcore caches, so worker and
+# control share each pool's ring; it must be the relaxed-tail-sync ring, on
+# which a thread preempted inside a get or put makes no other one spin (with
+# the default ring, control spent 62 % of its CPU spinning there in a flood
+# and an `ipopctl ping` went unanswered: docs/benchmarks.md §18).
+t_eq "gw-b's packet pool: relaxed-tail-sync ring, no per-lcore cache" "ring_mt_rts 0" \
+	"$(gw_get b "'%s %d' % (d['mbuf_pool']['ring'], d['mbuf_pool']['cache_size'])")"
+t_eq "gw-b's every mempool: relaxed-tail-sync ring" "ring_mt_rts" \
+	"$(gw_get b "' '.join(sorted(set(x['ring'] for x in d['memory']['mempools'] if x['name'].startswith('ipop_'))))")"
+
 # ctl_ms : how long gw-b's `ipopctl ping` takes, in ms (99999: no answer in 5 s).
 ctl_ms() {
 	local t0 t1
