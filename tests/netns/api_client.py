@@ -47,7 +47,11 @@ def trickle(path, req, seconds):
         try:
             s.send(data[sent:sent + 1])
         except (BrokenPipeError, ConnectionResetError):
-            break
+            # The server closed it between our last look and this byte:
+            # the same event as closed_now() below, seen by the send.
+            print(f"trickle: sent {sent} bytes, closed by the server after "
+                  f"{time.monotonic() - t0:.1f} s (seen by the send)", flush=True)
+            return
         sent += 1
         time.sleep(1)
         if closed_now(s):
