@@ -68,22 +68,32 @@ int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size
 	       0 : -EIO;
 }
 
+/* mac2 of msg (its field at mac2_off) against the one cookie makes: 0,
+ * -EKEYREJECTED (constant-time compare) or -EIO; the expected MAC wiped. */
+static int mac2_verify_with(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t mac2_off)
+{
+	uint8_t want[IPOP_MAC2_LEN];
+	int rc = ipop_hsmac_mac2(cookie, msg, mac2_off, want);
+
+	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
+		rc = -EKEYREJECTED;
+	sodium_memzero(want, sizeof(want));
+	return rc;
+}
+
 int ipop_hsmac_verify_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const void *msg,
 			   size_t mac2_off, uint32_t ip, uint16_t port)
 {
-	uint8_t cookie[IPOP_COOKIE_LEN], want[IPOP_MAC2_LEN];
+	uint8_t cookie[IPOP_COOKIE_LEN];
 	int rc;
 
 	if (secret == NULL || msg == NULL)
 		return -EINVAL;
 	rc = ipop_hsmac_cookie(secret, ip, port, cookie);
 	if (rc == 0)
-		rc = ipop_hsmac_mac2(cookie, msg, mac2_off, want);
-	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
-		rc = -EKEYREJECTED;
+		rc = mac2_verify_with(cookie, msg, mac2_off);
 	/* The cookie is what a sender must earn: never left on the stack. */
 	sodium_memzero(cookie, sizeof(cookie));
-	sodium_memzero(want, sizeof(want));
 	return rc;
 }
 
@@ -118,10 +128,6 @@ int ipop_hsmac_check_mac2_cached(struct ipop_cookie_cache *cc,
 				 const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uint8_t *p,
 				 size_t len, uint32_t ip, uint16_t port)
 {
-	const size_t off = offsetof(struct ipop_hs_init, mac2);
-	uint8_t want[IPOP_MAC2_LEN];
-	int rc;
-
 	if (cc == NULL || secret == NULL || p == NULL)
 		return -EINVAL;
 	if (len != sizeof(struct ipop_hs_init))
@@ -134,7 +140,7 @@ int ipop_hsmac_check_mac2_cached(struct ipop_cookie_cache *cc,
 	}
 	struct ipop_cookie_ent *e = &cc->e[cookie_slot(ip, port)];
 	if (!e->used || e->ip != ip || e->port != port) {
-		rc = ipop_hsmac_cookie(secret, ip, port, e->cookie);
+		int rc = ipop_hsmac_cookie(secret, ip, port, e->cookie);
 		if (rc != 0) {
 			sodium_memzero(e, sizeof(*e));
 			return rc;
@@ -143,11 +149,7 @@ int ipop_hsmac_check_mac2_cached(struct ipop_cookie_cache *cc,
 		e->port = port;
 		e->used = 1;
 	}
-	rc = ipop_hsmac_mac2(e->cookie, p, off, want);
-	if (rc == 0 && sodium_memcmp(want, p + off, IPOP_MAC2_LEN) != 0)
-		rc = -EKEYREJECTED;
-	sodium_memzero(want, sizeof(want));
-	return rc;
+	return mac2_verify_with(e->cookie, p, offsetof(struct ipop_hs_init, mac2));
 }
 
 uint64_t ipop_hsmac_fl_mac1_ok, ipop_hsmac_fl_mac2_ok, ipop_hsmac_fl_mac2_bad;

@@ -197,14 +197,21 @@ static json_object *ports_json(const struct ipop_node *n)
 	return arr;
 }
 
+/* The ring mode under a pool and its per-lcore cache (docs/architecture.md,
+ * "Buffers"). */
+static void pool_ring_json(json_object *o, const struct rte_mempool *mp)
+{
+	JADD(o, "ring", json_object_new_string(rte_mempool_get_ops(mp->ops_index)->name));
+	JADD(o, "cache_size", JU64(mp->cache_size));
+}
+
 static void mempool_visit(struct rte_mempool *mp, void *arg)
 {
 	json_object *o = json_object_new_object();
 	size_t obj = (size_t)mp->header_size + mp->elt_size + mp->trailer_size;
 
 	JADD(o, "name", json_object_new_string(mp->name));
-	JADD(o, "ring", json_object_new_string(rte_mempool_get_ops(mp->ops_index)->name));
-	JADD(o, "cache_size", JU64(mp->cache_size));
+	pool_ring_json(o, mp);
 	JADD(o, "size", JU64(mp->size));
 	JADD(o, "in_use", JU64(rte_mempool_in_use_count(mp)));
 	JADD(o, "object_bytes", JU64(obj));
@@ -255,8 +262,7 @@ static json_object *pool_json(const struct ipop_node *n)
 	for (unsigned w = 0; w < n->n_workers; w++)
 		held += n->workers[w].stats.reasm_held;
 	JADD(o, "size", JU64(n->pool->size));
-	JADD(o, "ring", json_object_new_string(rte_mempool_get_ops(n->pool->ops_index)->name));
-	JADD(o, "cache_size", JU64(n->pool->cache_size));
+	pool_ring_json(o, n->pool);
 	JADD(o, "in_use", JU64(rte_mempool_in_use_count(n->pool)));
 	JADD(o, "reasm_held", JU64(held));
 	JADD(o, "reasm_cap", JU64((uint64_t)n->sh.reasm_cap * n->n_workers));
