@@ -96,7 +96,15 @@ static void wake(struct ipop_fw *fw)
 {
 	if (fw->pump != NULL || !fw->started)
 		return;
+	/* At the default priority, not the idle one: GLib runs a lower-priority
+	 * source only in an iteration where no higher one is ready, and the
+	 * sources of the loop (ticks, module timers, libnice's sockets and timers)
+	 * were ready often enough for long enough to hold the tasks between
+	 * modules back: a link request received by signalling reached the link
+	 * manager 2 s late, and our candidates left as late (seen after a member
+	 * restarted, control busy for seconds with libnice's sources). */
 	fw->pump = g_idle_source_new();
+	g_source_set_priority(fw->pump, G_PRIORITY_DEFAULT);
 	g_source_set_callback(fw->pump, pump_cb, fw, NULL);
 	g_source_attach(fw->pump, fw->ctx);
 }

@@ -4,7 +4,7 @@
  *
  * A task names its origin module, its target module, an operation (an enum
  * value; control/tasks.h lists the modules' operations), JSON parameters and
- * an optional binary body. ipop_task_submit() queues it; the broker (an idle source on the
+ * an optional binary body. ipop_task_submit() queues it; the broker (a one-shot source on the
  * framework's GMainContext) delivers it to the target's handle_task(); the
  * target finishes it, at once or later, with ipop_task_complete(), and the
  * broker hands it back to the origin's task_done() with a status and a JSON

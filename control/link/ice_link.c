@@ -32,6 +32,8 @@ struct ice_link {
 	uint64_t retaken_ms;           /* the pair was last taken back from the bootstrap path */
 	uint16_t port;                 /* the agent's socket port (its host candidate's); 0: not yet */
 	unsigned relay_cands;          /* relayed local candidates gathered */
+	unsigned srflx_cands;          /* server-reflexive local candidates gathered */
+	bool reopened;                 /* REOPEN said for this agent (once) */
 	char turn_error[224];          /* why gathering ended without a relayed candidate */
 	char remote_pwd[IPOP_LINK_PWD_LEN];   /* the member's agent's, once given (STUN checks) */
 	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
@@ -111,6 +113,10 @@ static void note_candidate(struct ice_link *k, const char *cand)
 		return;
 	if (strcmp(type, "relay") == 0) {
 		k->relay_cands++;
+		return;
+	}
+	if (strcmp(type, "srflx") == 0) {
+		k->srflx_cands++;
 		return;
 	}
 	struct ice_link **s = slot_of(il, port);
@@ -418,12 +424,33 @@ static bool retake_pair(struct ipop_ice_links *il, struct ice_link *k, const str
 	return true;
 }
 
+/* The TURN server refused this agent's credentials before the agent had a
+ * server-reflexive candidate: coturn then answers no Binding request on that
+ * 5-tuple (see without_turn), so the agent stays with its host candidate and
+ * cannot link a port-restricted cone site to a symmetric one. The agents
+ * opened after the refusal go without TURN; this one is replaced at once. */
+static bool turn_refused_stuck(const struct ipop_ice_links *il, const struct ice_link *k)
+{
+	const struct ipop_turn_port *tp;
+
+	if (il->n->turn == NULL || k->port == 0 || k->have_pair || k->srflx_cands > 0 || k->reopened)
+		return false;
+	tp = ipop_turn_watch_port(il->n->turn, k->port);
+	return tp != NULL && (tp->err_code == 401 || tp->err_code == 441);
+}
+
 enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len)
 {
-	const struct ice_link *k = l->ice;
+	struct ice_link *k = l->ice;
 	const struct ipop_peer *p;
 
+	if (k != NULL && turn_refused_stuck(il, k)) {
+		k->reopened = true;
+		il->st.turn_reopened++;
+		snprintf(why, len, "TURN refused our credentials before a srflx candidate: no TURN now");
+		return IPOP_PATH_REOPEN;
+	}
 	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
 	    p->state != IPOP_PEER_UP)
 		return IPOP_PATH_OK;

@@ -46,6 +46,7 @@
 	X(relay_applied, "relayed pairs (our candidate the relay's) that became a peer's path: the TURN server as its endpoint, the tunnel's messages as ChannelData on the channel libnice bound") \
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
 	X(turn_skipped, "agents made without TURN because the server refused our credentials earlier (wrong until a restart; coturn then answers no Binding on that 5-tuple: no srflx)") \
+	X(turn_reopened, "agents replaced at once by one without TURN: the server refused our credentials on them before they had a server-reflexive candidate (see turn_skipped), so they could not find a pair") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)") \
 	X(pairs_retaken, "selected pairs taken back from the signalled endpoints (our wan.port or the member's signalled ip:port), where a handshake sent before the selection had moved the session") \
 	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (by the link's initiator; proves the pair and measures its round trip, on both sides)") \
@@ -93,7 +94,9 @@ int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, cons
  * tunnel and nothing authenticated came from the peer for restart_after_ms
  * (1.5 keepalive intervals; never when that is not below dead_after), or the
  * agent failed after selecting it. QUIET: the silence passed probe_after_ms
- * (1.25 intervals: a keepalive is overdue). */
+ * (1.25 intervals: a keepalive is overdue). REOPEN (whatever the link's
+ * state, once per agent): the TURN server refused our credentials on the
+ * agent before it had a server-reflexive candidate, so it cannot find a pair. */
 enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len);
 /* The linkmgr env's ice_resend: our candidates sent so far, sent again. */

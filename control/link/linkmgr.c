@@ -756,49 +756,6 @@ static void update_counters(struct ipop_link *l, const struct ipop_link_peer_sta
 	l->rx_bytes = st->rx_bytes;
 }
 
-static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
-{
-	struct ipop_link_peer_status st = { 0 };
-
-	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
-		fail(lm, l, "peer vanished from the node");
-		return;
-	}
-	update_counters(l, &st);
-	if (st.up) {
-		l->key_proven = true;
-		set_state(lm, l, IPOP_LINK_CONNECTED);
-		l->connected_ms = t;
-		l->attempts = 0;
-		l->connects++;
-		l->deaths_seen = st.deaths;
-		l->last_error[0] = '\0';
-		lm->st.connected++;
-		return;
-	}
-	if (!l->endpoint_set && t - l->state_ms >= lm->link_timeout_ms / 4) {
-		/* The initiator has not called: maybe it lost its state; call it. */
-		lm->env.set_endpoint(lm->env.ctx, l);
-		l->endpoint_set = true;
-	}
-	if (t >= l->deadline_ms && st.confirming && l->graces < CONFIRM_GRACES) {
-		/* We answered the member's handshake a moment ago: its side is
-		 * up. Failing now would remove the peer under a session the member
-		 * holds as connected until dead_after; wait for its first packet.
-		 * More than once: a confirmation lost on a path that is just coming
-		 * back (an underlay cut lifted) makes the member initiate again, and
-		 * failing right after answering that one left it half-open (seen in
-		 * test_ring's healing stage). Only a member that completed the
-		 * handshake with the announced key gets here, and only a few times. */
-		l->graces++;
-		l->deadline_ms = t + CONFIRM_GRACE_MS;
-		return;
-	}
-	if (t >= l->deadline_ms)
-		fail(lm, l, "handshake with the announced key did not complete "
-			    "(the member may not hold that key)");
-}
-
 /* The session over ICE's pair died: the pair is likely gone too (a NAT that
  * restarted or moved its ports). The initiator starts over with a new agent
  * and a request, which makes the member replace its own (ice_take) and answer
@@ -844,19 +801,43 @@ static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 	memcpy(l->full, full, sizeof(l->full));
 }
 
+/* Our agent cannot find a pair whatever the member does (the env's REOPEN:
+ * its TURN credentials were refused before it had a server-reflexive
+ * candidate): a new agent now, from either side, as a restart='ice' request
+ * (the sessions stay). Waiting for the session to die or the link to time
+ * out cost a restarted gateway 6-25 s before its link came back. Not a turn
+ * taking: the member's answer carries an agent we take as it is, and the env
+ * says REOPEN at most once for each agent opened before the refusal. */
+static bool ice_reopen(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_path_verdict v,
+		       const char *why)
+{
+	if (v != IPOP_PATH_REOPEN)
+		return false;
+	lm->st.ice_reopened++;
+	ice_restart(lm, l, why, true);
+	return true;
+}
+
+static enum ipop_path_verdict path_verdict(struct ipop_linkmgr *lm, struct ipop_link *l,
+					   char *why, size_t len)
+{
+	if (l->ice == NULL || lm->env.ice_path_check == NULL)
+		return IPOP_PATH_OK;
+	return lm->env.ice_path_check(lm->env.ctx, l, why, len);
+}
+
 /* The session still counts as up, but the env sees its pair carry nothing:
  * restart ICE now, keeping the sessions (a NAT that restarted or moved its
  * ports took the 5-tuple, not the keys). Only the initiator, as above. */
 static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
 {
-	char why[80];
-	enum ipop_path_verdict v;
+	char why[80] = "";
+	enum ipop_path_verdict v = path_verdict(lm, l, why, sizeof(why));
 
-	if (l->ice == NULL || lm->env.ice_path_check == NULL)
-		return false;
-	v = lm->env.ice_path_check(lm->env.ctx, l, why, sizeof(why));
 	if (v == IPOP_PATH_OK)
 		return false;
+	if (ice_reopen(lm, l, v, why))
+		return true;
 	/* Before the restart: the member's connection (or ours) may be dead
 	 * with the same NAT mapping, and the restart needs it back. */
 	if (lm->env.probe_signal != NULL)
@@ -866,6 +847,52 @@ static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
 	lm->st.ice_path_lost++;
 	ice_restart(lm, l, why, true);
 	return true;
+}
+
+static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
+{
+	struct ipop_link_peer_status st = { 0 };
+
+	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
+		fail(lm, l, "peer vanished from the node");
+		return;
+	}
+	update_counters(l, &st);
+	if (st.up) {
+		l->key_proven = true;
+		set_state(lm, l, IPOP_LINK_CONNECTED);
+		l->connected_ms = t;
+		l->attempts = 0;
+		l->connects++;
+		l->deaths_seen = st.deaths;
+		l->last_error[0] = '\0';
+		lm->st.connected++;
+		return;
+	}
+	char why[80] = "";
+	if (ice_reopen(lm, l, path_verdict(lm, l, why, sizeof(why)), why))
+		return;
+	if (!l->endpoint_set && t - l->state_ms >= lm->link_timeout_ms / 4) {
+		/* The initiator has not called: maybe it lost its state; call it. */
+		lm->env.set_endpoint(lm->env.ctx, l);
+		l->endpoint_set = true;
+	}
+	if (t >= l->deadline_ms && st.confirming && l->graces < CONFIRM_GRACES) {
+		/* We answered the member's handshake a moment ago: its side is
+		 * up. Failing now would remove the peer under a session the member
+		 * holds as connected until dead_after; wait for its first packet.
+		 * More than once: a confirmation lost on a path that is just coming
+		 * back (an underlay cut lifted) makes the member initiate again, and
+		 * failing right after answering that one left it half-open (seen in
+		 * test_ring's healing stage). Only a member that completed the
+		 * handshake with the announced key gets here, and only a few times. */
+		l->graces++;
+		l->deadline_ms = t + CONFIRM_GRACE_MS;
+		return;
+	}
+	if (t >= l->deadline_ms)
+		fail(lm, l, "handshake with the announced key did not complete "
+			    "(the member may not hold that key)");
 }
 
 static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)

@@ -110,6 +110,7 @@ enum ipop_path_verdict {
 	IPOP_PATH_OK,
 	IPOP_PATH_QUIET,   /* a keepalive is overdue: worth checking signalling */
 	IPOP_PATH_LOST,    /* the pair stopped carrying the tunnel */
+	IPOP_PATH_REOPEN,  /* the agent cannot find a pair: replace it now, either side */
 };
 
 struct ipop_link_env {
@@ -152,7 +153,8 @@ struct ipop_link_env {
 	 * tunnel (the env's evidence; why says what it saw). Asked on connected
 	 * links: QUIET or LOST probes signalling (either side); LOST on a link
 	 * of which we are the initiator restarts ICE at once (restart='ice', the
-	 * sessions stay), not waiting for dead_after. */
+	 * sessions stay), not waiting for dead_after. Asked on handshaking links
+	 * too, where only REOPEN counts: it restarts ICE at once on either side. */
 	enum ipop_path_verdict (*ice_path_check)(void *ctx, const struct ipop_link *l, char *why,
 						 size_t len);
 	/* Optional: our restart='ice' request was sent again; send the agent's
@@ -194,7 +196,8 @@ struct ipop_link_env {
 	X(ice_restarts, "ICE agents replaced on a link: the member's request announced a new agent of its own, or (initiator) the link's session died or its selected pair stopped answering and we started over with a new agent and a request") \
 	X(ice_path_lost, "ICE restarts we started on a live link because its selected pair stopped answering (restart='ice'; the sessions stay)") \
 	X(ice_restarts_resent, "restart='ice' requests sent again: no answer after 500 ms (up to 4 times, with our candidates; our own XMPP connection may have died with the NAT's mappings and come back since), or at once because the member signed in again (a new full JID)") \
-	X(ice_restarts_rx, "requests with restart='ice' taken on a live link: the member replaced its agent, we replaced ours, the sessions stayed")
+	X(ice_restarts_rx, "requests with restart='ice' taken on a live link: the member replaced its agent, we replaced ours, the sessions stayed") \
+	X(ice_reopened, "ICE agents we replaced at once (either side, restart='ice') because they could not find a pair: the TURN server refused our credentials before the agent had a server-reflexive candidate")
 
 struct ipop_linkmgr_stats {
 	IPOP_LINKMGR_COUNTERS(IPOP_COUNTER_FIELD)

@@ -90,6 +90,14 @@ static void tick(struct ipop_module *m, uint64_t now)
 	R.timer_calls++;
 }
 
+static unsigned busy_calls;
+
+static gboolean always_ready(gpointer data)
+{
+	busy_calls++;
+	return G_SOURCE_CONTINUE;
+}
+
 static void run(GMainContext *ctx, int iters)
 {
 	for (int i = 0; i < iters; i++)
@@ -228,6 +236,22 @@ int main(void)
 	CHECK(h != NULL && ipop_task_complete(&fw, h, IPOP_TASK_OK, 0, NULL) == 0);
 	CHECK(ipop_task_complete(&fw, h, IPOP_TASK_OK, 0, NULL) == -EINVAL);
 	run(ctx, 5);
+
+	/* Tasks go on while another source of the loop is ready all the time
+	 * (at GLib's idle priority, the pump never ran: a link request waited
+	 * 2 s between signalling and the link manager). */
+	GSource *busy = g_idle_source_new();
+	g_source_set_priority(busy, G_PRIORITY_DEFAULT);
+	g_source_set_callback(busy, always_ready, NULL, NULL);
+	g_source_attach(busy, ctx);
+	R.n = 0;
+	last_echo = 0;
+	ipop_task_submit(&fw, ipop_task_new("a", "b", OP_PING, param(7)));
+	run(ctx, 20);
+	CHECK(find("b:ping") == 0 && find("done:ping:ok") == 1 && last_echo == 14);
+	CHECK(busy_calls >= 20);
+	g_source_destroy(busy);
+	g_source_unref(busy);
 
 	/* Timers: module b ticks every 20 ms on this context. */
 	R.timer_calls = 0;

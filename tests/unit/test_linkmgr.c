@@ -965,6 +965,51 @@ int main(void)
 	ini->n_out = 0;
 	advance(3000, ini, NULL);
 	CHECK(ini->n_out == 0);   /* answered: no more copies */
+	/* ---- ICE: our agent cannot find a pair (the env's REOPEN: the TURN
+	 * server refused our credentials before it had a srflx candidate):
+	 * either side, here the responder, replaces it at once with
+	 * restart='ice'; the member replaces its own and keeps the sessions */
+	unsigned rx0 = ini->lm.st.ice_restarts_rx, rr0 = rsp->lm.st.ice_restarts;
+	unsigned probes0 = rsp->probes;
+	resets0 = fpeer(ini, rsp->pub, false)->resets;
+	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
+	memcpy(old_i, li->ice_ufrag, sizeof(old_i));
+	ini->n_out = rsp->n_out = 0;
+	rsp->path = IPOP_PATH_REOPEN;
+	ipop_linkmgr_tick(&rsp->lm);
+	rsp->path = IPOP_PATH_OK;
+	CHECK(rsp->lm.st.ice_reopened == 1 && rsp->lm.st.ice_restarts == rr0 + 1);
+	CHECK(rsp->probes == probes0 && rsp->lm.st.ice_path_lost == 0);
+	CHECK(rsp->n_out == 1 && rsp->out[0].op == IPOP_LINK_REQUEST && rsp->out[0].ice_restart);
+	CHECK(strcmp(lr->ice_ufrag, old_r) != 0 && lr->remote_ufrag[0] == '\0');
+	CHECK(st(rsp, ini->jid) == IPOP_LINK_CONNECTED);
+	deliver(rsp, ini);
+	CHECK(ini->lm.st.ice_restarts_rx == rx0 + 1 && strcmp(li->ice_ufrag, old_i) != 0);
+	CHECK(fpeer(ini, rsp->pub, false)->resets == resets0);   /* sessions kept */
+	CHECK(st(ini, rsp->jid) == IPOP_LINK_CONNECTED);
+	deliver(ini, rsp);
+	CHECK(strcmp(lr->remote_ufrag, li->ice_ufrag) == 0 && strcmp(li->remote_ufrag, lr->ice_ufrag) == 0);
+	/* a handshaking link (no session: a gateway that just restarted) too;
+	 * there LOST restarts nothing */
+	fpeer(rsp, ini->pub, false)->up = false;
+	ipop_linkmgr_tick(&rsp->lm);
+	CHECK(st(rsp, ini->jid) == IPOP_LINK_HANDSHAKING);
+	rsp->n_out = 0;
+	rsp->path = IPOP_PATH_LOST;
+	ipop_linkmgr_tick(&rsp->lm);
+	CHECK(rsp->n_out == 0 && rsp->lm.st.ice_reopened == 1);
+	memcpy(old_r, lr->ice_ufrag, sizeof(old_r));
+	rsp->path = IPOP_PATH_REOPEN;
+	ipop_linkmgr_tick(&rsp->lm);
+	rsp->path = IPOP_PATH_OK;
+	CHECK(rsp->lm.st.ice_reopened == 2 && rsp->n_out == 1 && rsp->out[0].ice_restart);
+	CHECK(strcmp(lr->ice_ufrag, old_r) != 0 && st(rsp, ini->jid) == IPOP_LINK_HANDSHAKING);
+	deliver(rsp, ini);
+	deliver(ini, rsp);
+	CHECK(strcmp(lr->remote_ufrag, li->ice_ufrag) == 0 && strcmp(li->remote_ufrag, lr->ice_ufrag) == 0);
+	fpeer(rsp, ini->pub, false)->up = true;
+	advance(200, ini, rsp);
+	CHECK(st(rsp, ini->jid) == IPOP_LINK_CONNECTED && st(ini, rsp->jid) == IPOP_LINK_CONNECTED);
 	/* a candidate over the member's 16 reaches the env's report hook */
 	for (unsigned i = 0; i <= IPOP_LINK_MAX_CANDS; i++) {
 		struct ipop_link_msg cm = msg_of(rsp, IPOP_LINK_CANDIDATE);
