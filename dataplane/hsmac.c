@@ -46,6 +46,9 @@ int ipop_hsmac_check(const uint8_t key[IPOP_HSMAC_KEY_LEN], const uint8_t *p, si
 	return sodium_memcmp(want, p + off, IPOP_MAC1_LEN) == 0 ? 0 : -EKEYREJECTED;
 }
 
+_Static_assert(IPOP_HSMAC_SECRET_LEN == crypto_shorthash_siphashx24_KEYBYTES, "SipHash's key");
+_Static_assert(IPOP_COOKIE_LEN == crypto_shorthash_siphashx24_BYTES, "SipHash-2-4-128's output");
+
 int ipop_hsmac_cookie(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], uint32_t ip, uint16_t port,
 		      uint8_t cookie[IPOP_COOKIE_LEN])
 {
@@ -55,8 +58,7 @@ int ipop_hsmac_cookie(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], uint32_t ip, 
 		return -EINVAL;
 	memcpy(src, &ip, 4);
 	memcpy(src + 4, &port, 2);
-	return crypto_generichash(cookie, IPOP_COOKIE_LEN, src, sizeof(src), secret,
-				  IPOP_HSMAC_SECRET_LEN) == 0 ? 0 : -EIO;
+	return crypto_shorthash_siphashx24(cookie, src, sizeof(src), secret) == 0 ? 0 : -EIO;
 }
 
 int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t len,

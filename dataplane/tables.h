@@ -24,6 +24,7 @@
 #include "dataplane/aead.h"
 #include "dataplane/bridge.h"
 #include "dataplane/flood.h"
+#include "dataplane/hsmac.h"
 #include "dataplane/replay.h"
 #include "dataplane/ring.h"
 #include "dataplane/stats.h"
@@ -167,7 +168,7 @@ struct ipop_fp_table {
 	uint64_t hs_budget_tsc;
 	uint16_t hs_budget_known, hs_budget_other;
 	uint8_t cookie_set;
-	uint8_t cookie_secret[32];
+	uint8_t cookie_secret[IPOP_HSMAC_SECRET_LEN];
 	/* The peers' endpoint addresses (network order), sorted, n_known of
 	 * them (ipop_fp_known_ip). */
 	uint16_t n_known;

@@ -9,7 +9,7 @@
  *
  * Responder side (struct ipop_cookie_checker, one per node, written by the
  * control thread only): a random secret redrawn every IPOP_COOKIE_SECRET_MS;
- *   cookie = BLAKE2b-128(key = secret, source IPv4 address || UDP source port)
+ *   cookie = SipHash-2-4-128(key = secret, source IPv4 address || UDP source port)
  * An initiation proves its address when its mac2 verifies:
  *   mac2   = BLAKE2b-128(key = cookie, every message byte before mac2)
  * A cookie reply carries the cookie encrypted with XChaCha20-Poly1305 under
@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/hsmac.h"
 #include "dataplane/wire.h"
 
 /* The responder's secret lives this long (WireGuard's 2 minutes): a cookie
@@ -50,7 +51,7 @@ struct ipop_cookie_checker {
 	bool ready;
 	unsigned nonces_left;          /* unused nonces at the end of nonce_pool */
 	uint8_t nonce_pool[IPOP_COOKIE_NONCE_POOL][IPOP_COOKIE_NONCE_LEN];
-	uint8_t secret[32];            /* secret; wiped by ipop_cookie_checker_wipe */
+	uint8_t secret[IPOP_HSMAC_SECRET_LEN];   /* secret; wiped by ipop_cookie_checker_wipe */
 	uint64_t secret_ms;            /* when it was drawn */
 	uint8_t reply_key[32];         /* BLAKE2b-256("cookie--" || our public key) */
 	uint8_t mac1_key[32];          /* BLAKE2b-256("mac1----" || our public key) */
