@@ -98,9 +98,6 @@ struct ipop_dp_ctx {
 	 * the table's hs_budget_*). */
 	uint64_t hs_budget_at;
 	uint16_t hs_left_known, hs_left_other;
-	/* The cookies of the sources this lcore checked mac2 for last (wiped
-	 * by the worker's end, lcore/worker.c). */
-	struct ipop_cookie_cache cookies;
 };
 
 /* Frames that entered on a local port: in_loc is IPOP_LOC_LAN or IPOP_LOC_HOST. */

@@ -109,51 +109,6 @@ int ipop_hsmac_check_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uin
 	return ipop_hsmac_verify_mac2(secret, p, offsetof(struct ipop_hs_init, mac2), ip, port);
 }
 
-void ipop_cookie_cache_wipe(struct ipop_cookie_cache *cc)
-{
-	sodium_memzero(cc, sizeof(*cc));
-}
-
-/* The slot of a source: the port and the address's low half mixed into 6
- * bits (a spoofing flood picks its addresses at will, so a collision is
- * only a recomputation, never a wrong answer). */
-static unsigned cookie_slot(uint32_t ip, uint16_t port)
-{
-	uint64_t k = ((uint64_t)ip << 16 | port) * UINT64_C(0x9e3779b97f4a7c15);
-
-	return (unsigned)(k >> 58);
-}
-
-_Static_assert(IPOP_COOKIE_CACHE_SLOTS == 64, "cookie_slot makes 6 bits");
-
-int ipop_hsmac_check_mac2_cached(struct ipop_cookie_cache *cc,
-				 const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const uint8_t *p,
-				 size_t len, uint32_t ip, uint16_t port)
-{
-	if (cc == NULL || secret == NULL || p == NULL)
-		return -EINVAL;
-	if (len != sizeof(struct ipop_hs_init))
-		return -EMSGSIZE;
-	/* Our own secret against our own copy: no attacker input, memcmp. */
-	if (!cc->has_secret || memcmp(cc->secret, secret, IPOP_HSMAC_SECRET_LEN) != 0) {
-		ipop_cookie_cache_wipe(cc);
-		memcpy(cc->secret, secret, IPOP_HSMAC_SECRET_LEN);
-		cc->has_secret = 1;
-	}
-	struct ipop_cookie_ent *e = &cc->e[cookie_slot(ip, port)];
-	if (!e->used || e->ip != ip || e->port != port) {
-		int rc = ipop_hsmac_cookie(secret, ip, port, e->cookie);
-		if (rc != 0) {
-			sodium_memzero(e, sizeof(*e));
-			return rc;
-		}
-		e->ip = ip;
-		e->port = port;
-		e->used = 1;
-	}
-	return mac2_verify_with(e->cookie, p, offsetof(struct ipop_hs_init, mac2));
-}
-
 uint64_t ipop_hsmac_fl_mac1_ok, ipop_hsmac_fl_mac2_ok, ipop_hsmac_fl_mac2_bad;
 
 static int flag_register(const char *name, uint64_t *fl)

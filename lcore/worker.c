@@ -190,7 +190,6 @@ int ipop_worker_init(struct ipop_worker *w, struct ipop_shared *sh, unsigned idx
 void ipop_worker_fini(struct ipop_worker *w)
 {
 	ipop_reasm_fini(&w->dp.reasm);
-	ipop_cookie_cache_wipe(&w->dp.cookies);
 	ipop_aead_mgr_free(w->dp.aead);
 	w->dp.aead = NULL;
 	/* The ports' fds in the set belong to the drivers: only ours are closed. */

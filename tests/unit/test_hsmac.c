@@ -209,114 +209,6 @@ static void test_mac2(const struct fixture *f)
 	ipop_cookie_checker_wipe(&ck);
 }
 
-/* A source whose cookie_slot (hsmac.c) is that of (ip, port): found by
- * trying ports, so the test does not depend on the slot function. */
-static uint16_t colliding_port(uint32_t ip, uint16_t port, const uint8_t secret[IPOP_HSMAC_SECRET_LEN],
-			       const struct ipop_hs_init *m)
-{
-	/* Two sources share a slot when caching one evicts the other: seen
-	 * from outside, a cache of one entry for the first and a check of the
-	 * second that rewrites exactly that entry. */
-	for (uint32_t q = 1; q < 65536; q++) {
-		uint16_t p2 = (uint16_t)(port + q);
-		struct ipop_cookie_cache cc;
-		memset(&cc, 0, sizeof(cc));
-		(void)ipop_hsmac_check_mac2_cached(&cc, secret, (const uint8_t *)m, sizeof(*m), ip, port);
-		struct ipop_cookie_cache before = cc;
-		(void)ipop_hsmac_check_mac2_cached(&cc, secret, (const uint8_t *)m, sizeof(*m), ip, p2);
-		unsigned changed = 0;
-		for (unsigned i = 0; i < IPOP_COOKIE_CACHE_SLOTS; i++)
-			changed += memcmp(&cc.e[i], &before.e[i], sizeof(cc.e[i])) != 0;
-		bool evicted = false;
-		for (unsigned i = 0; i < IPOP_COOKIE_CACHE_SLOTS; i++)
-			evicted = evicted || (before.e[i].used && before.e[i].port == port &&
-					      cc.e[i].port == p2);
-		ipop_cookie_cache_wipe(&cc);
-		ipop_cookie_cache_wipe(&before);
-		if (changed == 1 && evicted)
-			return p2;
-	}
-	return 0;
-}
-
-/* The worker's cookie cache gives ipop_hsmac_check_mac2's answers: for 300
- * sources, valid and invalid mac2, first and second look; a source in the
- * slot of another (evicting it, and never answering with its cookie); after
- * the secret changes the old cookies are gone (an initiation proven under the
- * old secret is refused, one under the new accepted); errors as the
- * uncached check's; the wipe leaves zeros. */
-static void test_mac2_cached(const struct fixture *f)
-{
-	struct ipop_cookie_checker ck;
-	struct ipop_cookie_cache cc;
-	struct ipop_hs_init m = f->init;
-	const size_t off = offsetof(struct ipop_hs_init, mac2);
-	uint8_t cookie[IPOP_COOKIE_LEN];
-	uint64_t now = 5000;
-	unsigned agree = 0, proven = 0, looks = 0;
-
-	memset(&cc, 0, sizeof(cc));
-	CHECK(ipop_cookie_checker_init(&ck, f->b.pub, now) == 0);
-	for (unsigned pass = 0; pass < 2; pass++) {
-		for (uint32_t i = 0; i < 300; i++) {
-			uint32_t ip = 0x0a630000u + i * 7919u;
-			uint16_t port = (uint16_t)(1000 + i * 13u);
-			/* Even sources: mac2 made with their cookie; odd: with the
-			 * cookie of the next source (a valid MAC, the wrong one). */
-			CHECK(ipop_hsmac_cookie(ck.secret, ip, (uint16_t)(port + (i & 1)), cookie) == 0);
-			m.sender_index = i ^ pass;   /* another message per source and pass */
-			CHECK(ipop_cookie_mac2(cookie, &m, off, m.mac2) == 0);
-			int want = ipop_hsmac_check_mac2(ck.secret, (const uint8_t *)&m, sizeof(m), ip, port);
-			int got = ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m,
-							       sizeof(m), ip, port);
-			agree += got == want && want == ((i & 1) ? -EKEYREJECTED : 0);
-			proven += got == 0;
-			looks++;
-		}
-	}
-	CHECK(agree == looks);
-	CHECK(proven == 300);
-	/* Source B in source A's slot: A's cookie never answers for B. */
-	const uint32_t ip = 0x0a5b0202u;
-	const uint16_t port = 0xa816u;
-	CHECK(ipop_hsmac_cookie(ck.secret, ip, port, cookie) == 0);
-	CHECK(ipop_cookie_mac2(cookie, &m, off, m.mac2) == 0);
-	uint16_t port_b = colliding_port(ip, port, ck.secret, &m);
-	CHECK(port_b != 0);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == 0);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port_b) ==
-	      -EKEYREJECTED);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == 0);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip + 1, port) ==
-	      -EKEYREJECTED);
-	/* The secret rotates: A's cached cookie is of the old one. */
-	CHECK(ipop_cookie_rotate(&ck, now + IPOP_COOKIE_SECRET_MS));
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) ==
-	      -EKEYREJECTED);
-	CHECK(ipop_cookie_make(&ck, ip, port, now + IPOP_COOKIE_SECRET_MS, cookie) == 0);
-	CHECK(ipop_cookie_mac2(cookie, &m, off, m.mac2) == 0);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) == 0);
-	CHECK(memcmp(cc.secret, ck.secret, sizeof(cc.secret)) == 0);
-	unsigned used = 0;
-	for (unsigned i = 0; i < IPOP_COOKIE_CACHE_SLOTS; i++)
-		used += cc.e[i].used != 0;
-	CHECK(used == 1);   /* everything of the old secret went with it */
-	/* Errors, as the uncached check's. */
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, (const uint8_t *)&m, sizeof(m) - 1, ip, port) ==
-	      -EMSGSIZE);
-	CHECK(ipop_hsmac_check_mac2_cached(NULL, ck.secret, (const uint8_t *)&m, sizeof(m), ip, port) ==
-	      -EINVAL);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, NULL, (const uint8_t *)&m, sizeof(m), ip, port) == -EINVAL);
-	CHECK(ipop_hsmac_check_mac2_cached(&cc, ck.secret, NULL, sizeof(m), ip, port) == -EINVAL);
-	ipop_cookie_cache_wipe(&cc);
-	const uint8_t *z = (const uint8_t *)&cc;
-	unsigned nonzero = 0;
-	for (size_t i = 0; i < sizeof(cc); i++)
-		nonzero += z[i] != 0;
-	CHECK(nonzero == 0);
-	ipop_cookie_checker_wipe(&ck);
-}
-
 int main(void)
 {
 	struct fixture f;
@@ -336,6 +228,5 @@ int main(void)
 	test_args(&f);
 	test_random(&f);
 	test_mac2(&f);
-	test_mac2_cached(&f);
 	return check_report("hsmac");
 }

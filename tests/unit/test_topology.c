@@ -142,16 +142,24 @@ int main(void)
 
 	/* ---- presences that never stop are planned within MAX_DEFER_MS (1 s) */
 	int64_t u0 = updates(topo);
-	uint64_t t0 = mono_ms(), planned_ms = 0;
+	uint64_t t0 = mono_ms(), planned_ms = 0, last = t0, gap = 0;
 	for (unsigned i = 21; i < 45 && planned_ms == 0; i++) {
 		online(&fw, i, 2000 + i);   /* one every 60 ms: never quiet for 100 ms */
+		uint64_t t = mono_ms();
+		gap = t - last > gap ? t - last : gap;
+		last = t;
 		g_usleep(60 * 1000);
 		tick(&fw, topo);
 		if (updates(topo) > u0)
 			planned_ms = mono_ms() - t0;
 	}
-	printf("presences every 60 ms: first plan after %llu ms\n", (unsigned long long)planned_ms);
-	CHECK(planned_ms >= 900 && planned_ms <= 1500);
+	printf("presences every 60 ms: first plan after %llu ms (longest gap %llu ms)\n",
+	       (unsigned long long)planned_ms, (unsigned long long)gap);
+	/* A loaded machine can stretch a 60 ms sleep past the 100 ms quiet
+	 * period (seen: planned after 183 ms while other tests ran): then a
+	 * quiet period did pass and an early plan is right. */
+	CHECK(planned_ms > 0 && planned_ms <= 1500);
+	CHECK(planned_ms >= 900 || gap >= 100);
 	ipop_fw_stop(&fw);
 	g_main_context_unref(ctx);
 	return check_report("topology");
