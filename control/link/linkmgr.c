@@ -849,15 +849,25 @@ static bool ice_check_path(struct ipop_linkmgr *lm, struct ipop_link *l)
 	return true;
 }
 
+/* The link's peer as the node sees it now, its byte counters taken; false
+ * (and the link failed) when the node has no such peer any more. */
+static bool peer_status(struct ipop_linkmgr *lm, struct ipop_link *l,
+			struct ipop_link_peer_status *st)
+{
+	if (lm->env.peer_status(lm->env.ctx, l, st) != 0) {
+		fail(lm, l, "peer vanished from the node");
+		return false;
+	}
+	update_counters(l, st);
+	return true;
+}
+
 static void tick_handshaking(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 {
 	struct ipop_link_peer_status st = { 0 };
 
-	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
-		fail(lm, l, "peer vanished from the node");
+	if (!peer_status(lm, l, &st))
 		return;
-	}
-	update_counters(l, &st);
 	if (st.up) {
 		l->key_proven = true;
 		set_state(lm, l, IPOP_LINK_CONNECTED);
@@ -899,11 +909,8 @@ static void tick_connected(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_
 {
 	struct ipop_link_peer_status st = { 0 };
 
-	if (lm->env.peer_status(lm->env.ctx, l, &st) != 0) {
-		fail(lm, l, "peer vanished from the node");
+	if (!peer_status(lm, l, &st))
 		return;
-	}
-	update_counters(l, &st);
 	if (st.deaths != l->deaths_seen || !st.up) {
 		/* session/timers.c reset the session (nothing received within dead_after)
 		 * and retries by itself; give it link_timeout before failing. */
