@@ -70,32 +70,22 @@ int ipop_hsmac_mac2(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size
 	       0 : -EIO;
 }
 
-/* mac2 of msg (its field at mac2_off) against the one cookie makes: 0,
- * -EKEYREJECTED (constant-time compare) or -EIO; the expected MAC wiped. */
-static int mac2_verify_with(const uint8_t cookie[IPOP_COOKIE_LEN], const void *msg, size_t mac2_off)
-{
-	uint8_t want[IPOP_MAC2_LEN];
-	int rc = ipop_hsmac_mac2(cookie, msg, mac2_off, want);
-
-	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
-		rc = -EKEYREJECTED;
-	sodium_memzero(want, sizeof(want));
-	return rc;
-}
-
 int ipop_hsmac_verify_mac2(const uint8_t secret[IPOP_HSMAC_SECRET_LEN], const void *msg,
 			   size_t mac2_off, uint32_t ip, uint16_t port)
 {
-	uint8_t cookie[IPOP_COOKIE_LEN];
+	uint8_t cookie[IPOP_COOKIE_LEN], want[IPOP_MAC2_LEN];
 	int rc;
 
 	if (secret == NULL || msg == NULL)
 		return -EINVAL;
 	rc = ipop_hsmac_cookie(secret, ip, port, cookie);
 	if (rc == 0)
-		rc = mac2_verify_with(cookie, msg, mac2_off);
+		rc = ipop_hsmac_mac2(cookie, msg, mac2_off, want);
+	if (rc == 0 && sodium_memcmp(want, (const uint8_t *)msg + mac2_off, IPOP_MAC2_LEN) != 0)
+		rc = -EKEYREJECTED;
 	/* The cookie is what a sender must earn: never left on the stack. */
 	sodium_memzero(cookie, sizeof(cookie));
+	sodium_memzero(want, sizeof(want));
 	return rc;
 }
 
