@@ -34,6 +34,7 @@ struct ice_link {
 	unsigned relay_cands;          /* relayed local candidates gathered */
 	unsigned srflx_cands;          /* server-reflexive local candidates gathered */
 	bool reopened;                 /* REOPEN said for this agent (once) */
+	bool mismatch;                 /* ... for a 437 Allocation Mismatch */
 	char turn_error[224];          /* why gathering ended without a relayed candidate */
 	char remote_pwd[IPOP_LINK_PWD_LEN];   /* the member's agent's, once given (STUN checks) */
 	uint64_t selected_wall_ms;     /* CLOCK_REALTIME at selection, for `show` */
@@ -439,6 +440,51 @@ static bool turn_refused_stuck(const struct ipop_ice_links *il, const struct ice
 	return tp != NULL && (tp->err_code == 401 || tp->err_code == 441);
 }
 
+/* The TURN server answered our Allocate with 437 Allocation Mismatch: an
+ * allocation it still holds has this agent's 5-tuple. That is an agent of
+ * ours from before a restart, behind a NAT that kept its mapping (seen in
+ * test_nat_relay.sh: gw-c restarted, its agent's port met the NAT mapping of
+ * one of its previous run's agents). The server keeps it until its lifetime
+ * ends (10 minutes by default, RFC 8656), so this agent never gets a relay.
+ * A new agent cannot take the same port: the old one's socket stays bound
+ * until libnice's close completes, after the new one has gathered. */
+static bool turn_mismatch(const struct ipop_ice_links *il, const struct ice_link *k)
+{
+	const struct ipop_turn_port *tp;
+
+	if (il->n->turn == NULL || k->port == 0 || k->have_pair || k->relay_cands > 0 || k->reopened)
+		return false;
+	tp = ipop_turn_watch_port(il->n->turn, k->port);
+	return tp != NULL && tp->err_code == 437;
+}
+
+/* REOPEN for a mismatch, unless the link's agents before this one met it
+ * IPOP_ICE_MISMATCH_REOPENS times in a row lately: the ports may be stale by
+ * the dozen (a gateway with many links restarted), and restarting ICE for
+ * ever would keep the link from the pair its agent can still find without a
+ * relay of its own. */
+static enum ipop_path_verdict mismatch_verdict(struct ipop_ice_links *il, const struct ipop_link *l,
+					       struct ice_link *k, char *why, size_t len)
+{
+	const struct ipop_turn_port *tp = ipop_turn_watch_port(il->n->turn, k->port);
+
+	k->reopened = true;
+	if (l->turn_mismatches >= IPOP_ICE_MISMATCH_REOPENS &&
+	    ipop_now_ms() - l->turn_mismatch_ms < IPOP_ICE_MISMATCH_WINDOW_MS) {
+		il->st.turn_mismatch_kept++;
+		LOG_WARN("link %s: ICE agent on port %u kept without a relay of its own: %s "
+			 "(its %u agents before met it too)", l->jid, k->port, tp->err,
+			 l->turn_mismatches);
+		return IPOP_PATH_OK;
+	}
+	k->mismatch = true;
+	il->st.turn_mismatch_reopened++;
+	LOG_INFO("link %s: ICE agent on port %u replaced: %s", l->jid, k->port, tp->err);
+	snprintf(why, len, "TURN allocation mismatch (437) on port %u: a new agent on another port",
+		 k->port);
+	return IPOP_PATH_REOPEN;
+}
+
 enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len)
 {
@@ -451,6 +497,8 @@ enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 		snprintf(why, len, "TURN refused our credentials before a srflx candidate: no TURN now");
 		return IPOP_PATH_REOPEN;
 	}
+	if (k != NULL && turn_mismatch(il, k))
+		return mismatch_verdict(il, l, k, why, len);
 	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
 	    p->state != IPOP_PEER_UP)
 		return IPOP_PATH_OK;
@@ -617,6 +665,12 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 	/* A young agent may still be in the middle of its allocation. */
 	if (ipop_now_ms() - k->opened_ms >= 3000)
 		turn_verdict(k);
+	if (k->mismatch) {
+		l->turn_mismatches++;
+		l->turn_mismatch_ms = ipop_now_ms();
+	} else if (k->have_pair || k->relay_cands > 0) {
+		l->turn_mismatches = 0;
+	}
 	struct ice_link **s = k->port != 0 ? slot_of(il, k->port) : NULL;
 	if (s != NULL && *s == k)
 		*s = NULL;
@@ -728,6 +782,8 @@ json_object *ipop_ice_link_json(const struct ipop_ice_links *il, const struct ip
 			    l->remote_ufrag[0] ? "checking" : "gathering";
 	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "ufrag", json_object_new_string(l->ice_ufrag));
+	json_object_object_add(o, "port", k->port != 0 ? json_object_new_int(k->port) : NULL);
+	json_object_object_add(o, "turn_mismatches", json_object_new_int64(l->turn_mismatches));
 	json_object_object_add(o, "stun_verified", json_object_new_int64((int64_t)l->stun_verified));
 	json_object_object_add(o, "stun_failed", json_object_new_int64((int64_t)l->stun_failed));
 	json_object_object_add(o, "local_candidates", json_object_new_int64((int64_t)st->local_candidates));

@@ -34,6 +34,10 @@
 #include "dataplane/counters.h"
 
 #define IPOP_ICE_LINK_PORTS IPOP_CFG_ICE_PORTS   /* agents' ports: wan.port + 1 .. + 64 */
+/* A link's agents in a row replaced for 437 Allocation Mismatch, and the time
+ * after which that run is forgotten (docs/signalling.md "TURN"). */
+#define IPOP_ICE_MISMATCH_REOPENS 3
+#define IPOP_ICE_MISMATCH_WINDOW_MS 60000
 
 /* `show`: ice.counters. X(name, meaning): dataplane/counters.h. */
 #define IPOP_ICE_LINK_COUNTERS(X) \
@@ -47,6 +51,8 @@
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
 	X(turn_skipped, "agents made without TURN because the server refused our credentials earlier (wrong until a restart; coturn then answers no Binding on that 5-tuple: no srflx)") \
 	X(turn_reopened, "agents replaced at once by one without TURN: the server refused our credentials on them before they had a server-reflexive candidate (see turn_skipped), so they could not find a pair") \
+	X(turn_mismatch_reopened, "agents replaced at once by one on another port: the TURN server answered 437 Allocation Mismatch (an allocation of an earlier agent, ours before a restart behind a NAT that kept its mapping, still holds the port's 5-tuple) before they had a relay or a pair") \
+	X(turn_mismatch_kept, "agents kept although they met 437 Allocation Mismatch: their link's three agents before them had, within a minute (they link without their own relay: server-reflexive or host candidates, the member's relay)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)") \
 	X(pairs_retaken, "selected pairs taken back from the signalled endpoints (our wan.port or the member's signalled ip:port), where a handshake sent before the selection had moved the session") \
 	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (by the link's initiator; proves the pair and measures its round trip, on both sides)") \
@@ -96,7 +102,10 @@ int ipop_ice_link_candidate(struct ipop_ice_links *il, struct ipop_link *l, cons
  * agent failed after selecting it. QUIET: the silence passed probe_after_ms
  * (1.25 intervals: a keepalive is overdue). REOPEN (whatever the link's
  * state, once per agent): the TURN server refused our credentials on the
- * agent before it had a server-reflexive candidate, so it cannot find a pair. */
+ * agent before it had a server-reflexive candidate, so it cannot find a pair;
+ * or it answered 437 Allocation Mismatch before the agent had a relay or a
+ * pair (at most IPOP_ICE_MISMATCH_REOPENS agents of a link in a row, within
+ * IPOP_ICE_MISMATCH_WINDOW_MS). */
 enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len);
 /* The linkmgr env's ice_resend: our candidates sent so far, sent again. */

@@ -803,11 +803,12 @@ static void ice_resend(struct ipop_linkmgr *lm, struct ipop_link *l, uint64_t t)
 
 /* Our agent cannot find a pair whatever the member does (the env's REOPEN:
  * its TURN credentials were refused before it had a server-reflexive
- * candidate): a new agent now, from either side, as a restart='ice' request
- * (the sessions stay). Waiting for the session to die or the link to time
- * out cost a restarted gateway 6-25 s before its link came back. Not a turn
- * taking: the member's answer carries an agent we take as it is, and the env
- * says REOPEN at most once for each agent opened before the refusal. */
+ * candidate, or a stale allocation holds its 5-tuple): a new agent now, from
+ * either side, as a restart='ice' request (the sessions stay). Waiting for
+ * the session to die or the link to time out cost a restarted gateway 6-25 s
+ * before its link came back. Not a turn taking: the member's answer carries
+ * an agent we take as it is, and the env bounds its REOPENs (once for each
+ * agent opened before a refusal; 3 agents of a link in a row for 437). */
 static bool ice_reopen(struct ipop_linkmgr *lm, struct ipop_link *l, enum ipop_path_verdict v,
 		       const char *why)
 {

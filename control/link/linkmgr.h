@@ -84,6 +84,12 @@ struct ipop_link {
 	char ice_ufrag[IPOP_LINK_UFRAG_LEN], ice_pwd[IPOP_LINK_PWD_LEN];
 	char remote_ufrag[IPOP_LINK_UFRAG_LEN];
 	unsigned cands_rx;
+	/* Agents of this link in a row that the env replaced because the TURN
+	 * server's stale allocation held their 5-tuple (437), the last one's
+	 * time: written by the env when it closes an agent, read for its bound
+	 * (control/link/ice_link.c). */
+	unsigned turn_mismatches;
+	uint64_t turn_mismatch_ms;
 	/* ICE restarts on this link (either side's), the last one's time and why. */
 	unsigned ice_restarts;
 	uint64_t ice_restart_ms;

@@ -7,8 +7,11 @@ test built on it can fail:
 
   stun HOST PORT [--bind IP:PORT]              STUN binding request (RFC 8489);
                                                prints "MAPPED ip:port"
-  turn-alloc HOST PORT USER PASS [--bind ..]   TURN allocate with long-term
-                                               credentials (RFC 8656), then frees it;
+  turn-alloc HOST PORT USER PASS [--bind ..] [--keep]
+                                               TURN allocate with long-term
+                                               credentials (RFC 8656), then frees it
+                                               (--keep: leaves it to its lifetime, as a
+                                               client that died does);
                                                prints "RELAYED ip:port MAPPED ip:port"
   xmpp-login HOST PORT DOMAIN USER PASS [--tls]
                                                SASL PLAIN login (RFC 6120), STARTTLS
@@ -184,6 +187,8 @@ def cmd_turn_alloc(a):
         return 1
     print("RELAYED %s MAPPED %s" % (xor_addr(attrs[A_XOR_RELAYED][0]),
                                     xor_addr(attrs[A_XOR_MAPPED][0])))
+    if a.keep:
+        return 0
     # Free the allocation so a test leaves nothing behind in the server.
     txid = os.urandom(12)
     life = stun_attr(A_LIFETIME, struct.pack("!I", 0))
@@ -415,6 +420,7 @@ def main():
     c = sub.add_parser("turn-alloc")
     c.add_argument("host"); c.add_argument("port", type=int)
     c.add_argument("user"); c.add_argument("password"); c.add_argument("--bind")
+    c.add_argument("--keep", action="store_true")
     c = sub.add_parser("xmpp-login")
     c.add_argument("host"); c.add_argument("port", type=int); c.add_argument("domain")
     c.add_argument("user"); c.add_argument("password"); c.add_argument("--tls", action="store_true")
