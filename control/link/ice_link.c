@@ -666,8 +666,11 @@ void ipop_ice_link_close(struct ipop_ice_links *il, struct ipop_link *l)
 	if (ipop_now_ms() - k->opened_ms >= 3000)
 		turn_verdict(k);
 	if (k->mismatch) {
+		uint64_t now = ipop_now_ms();
+		if (now - l->turn_mismatch_ms >= IPOP_ICE_MISMATCH_WINDOW_MS)
+			l->turn_mismatches = 0;   /* a new run */
 		l->turn_mismatches++;
-		l->turn_mismatch_ms = ipop_now_ms();
+		l->turn_mismatch_ms = now;
 	} else if (k->have_pair || k->relay_cands > 0) {
 		l->turn_mismatches = 0;
 	}
