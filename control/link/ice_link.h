@@ -51,8 +51,8 @@
 	X(turn_no_relay, "agents whose gathering ended without a relayed candidate although ice.turn is configured (why: links[].ice.turn_error, logged once per distinct reason)") \
 	X(turn_skipped, "agents made without TURN because the server refused our credentials earlier (wrong until a restart; coturn then answers no Binding on that 5-tuple: no srflx)") \
 	X(turn_reopened, "agents replaced at once by one without TURN: the server refused our credentials on them before they had a server-reflexive candidate (see turn_skipped), so they could not find a pair") \
-	X(turn_mismatch_reopened, "agents replaced at once by one on another port: the TURN server answered 437 Allocation Mismatch (an allocation of an earlier agent, ours before a restart behind a NAT that kept its mapping, still holds the port's 5-tuple) before they had a relay or a pair") \
-	X(turn_mismatch_kept, "agents kept although they met 437 Allocation Mismatch: their link's three agents before them had, within a minute (they link without their own relay: server-reflexive or host candidates, the member's relay)") \
+	X(turn_mismatch_reopened, "agents replaced at once by one on another port: the TURN server answered 437 Allocation Mismatch (a stale allocation, ours before a restart, holds the port's 5-tuple) before they had a relay or a pair") \
+	X(turn_mismatch_kept, "agents kept although they met 437 Allocation Mismatch: their link's three agents before them had, within a minute (they link without a relay of their own)") \
 	X(ice_failed, "agents that reached the failed state (no pair answered)") \
 	X(pairs_retaken, "selected pairs taken back from the signalled endpoints (our wan.port or the member's signalled ip:port), where a handshake sent before the selection had moved the session") \
 	X(pair_handshakes, "handshakes started over a newly selected pair of a live session (by the link's initiator; proves the pair and measures its round trip, on both sides)") \

@@ -3,6 +3,27 @@
 # time from both gateways' XMPP login to the first ping crossing. Sourced after
 # lib.sh, ipop.sh and nat.sh; the caller sets DOMAIN (the XMPP domain).
 
+# ice_cloud SITE... : the cloud (coturn, and Prosody with gw-SITE@DOMAIN of each
+# site as the shared roster group "testnet"), and for each site an account
+# gw-SITE with password pw-SITE and ipopd's files (gw_setup); each step a
+# t_require. The caller writes each gateway's configuration.
+ice_cloud() {
+	local gdir l
+	gdir=$(t_mkdir groups) || return 1
+	{
+		echo "[testnet]"
+		for l in "$@"; do echo "gw-$l@$DOMAIN"; done
+	} >"$gdir/groups.txt"
+	chmod 644 "$gdir/groups.txt"
+	PROSODY_EXTRA_MODULES="groups"
+	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+	t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+	for l in "$@"; do
+		t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
+		t_require "gateway $l set up" gw_setup "$l"
+	done
+}
+
 # link_get SITE MEMBER EXPR : EXPR (python, over the link x) of gw-SITE's link
 # to gw-MEMBER, or "none" when there is no such link.
 link_get() {

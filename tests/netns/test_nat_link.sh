@@ -27,15 +27,8 @@ nat_site a 1 prc
 nat_site b 2 prc
 nat_site c 3 none
 
-gdir=$(t_mkdir groups)
-printf '[testnet]\ngw-a@%s\ngw-b@%s\ngw-c@%s\n' "$DOMAIN" "$DOMAIN" "$DOMAIN" >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
-t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+ice_cloud a b c
 for l in a b c; do
-	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
-	t_require "gateway $l set up" gw_setup "$l"
 	gw_config "$l" "$(gw_signal_block "$l" "pw-$l")
 topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:3478\"; };"

@@ -41,18 +41,8 @@ for l in "${SITES[@]}"; do
 	i=$((i + 1))
 	nat_site "$l" "$i" "${KIND[$l]}"
 done
-gdir=$(t_mkdir groups)
-{
-	echo "[testnet]"
-	for l in "${SITES[@]}"; do echo "gw-$l@$DOMAIN"; done
-} >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
-t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+ice_cloud "${SITES[@]}"
 for l in "${SITES[@]}"; do
-	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
-	t_require "gateway $l set up" gw_setup "$l"
 	gw_config "$l" "$(gw_signal_block "$l" "pw-$l")
 topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$T_SRV_IP:$COTURN_PORT\";

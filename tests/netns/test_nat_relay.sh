@@ -42,17 +42,7 @@ nat_site b 2 sym
 nat_site c 3 prc
 nat_site d 4 none
 
-gdir=$(t_mkdir groups)
-printf '[testnet]\ngw-a@%s\ngw-b@%s\ngw-c@%s\ngw-d@%s\n' "$DOMAIN" "$DOMAIN" "$DOMAIN" \
-	"$DOMAIN" >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
-t_require "the cloud runs coturn and Prosody" nat_cloud prosody
-for l in a b c d; do
-	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
-	t_require "gateway $l set up" gw_setup "$l"
-done
+ice_cloud a b c d
 # conf SITE TURN PASSWORD : the site's configuration with that TURN server.
 conf() {
 	gw_config "$1" "$(gw_signal_block "$1" "pw-$1")

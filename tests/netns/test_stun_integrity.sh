@@ -37,15 +37,8 @@ GW_LINK_TIMEOUT=8
 nat_site a 1 none
 nat_site b 2 none
 
-gdir=$(t_mkdir groups)
-printf '[testnet]\ngw-a@%s\ngw-b@%s\n' "$DOMAIN" "$DOMAIN" >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
-t_require "the cloud runs coturn and Prosody" nat_cloud prosody
+ice_cloud a b
 for l in a b; do
-	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
-	t_require "gateway $l set up" gw_setup "$l"
 	gw_config "$l" "$(gw_signal_block "$l" "pw-$l")
 topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:3478\"; };"

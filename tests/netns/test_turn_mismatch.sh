@@ -30,16 +30,7 @@ GW_LINK_TIMEOUT=8
 
 nat_site x 1 none
 nat_site y 2 none
-gdir=$(t_mkdir groups)
-printf '[testnet]\ngw-x@%s\ngw-y@%s\n' "$DOMAIN" "$DOMAIN" >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
-t_require "the cloud runs coturn and Prosody" nat_cloud prosody
-for l in x y; do
-	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
-	t_require "gateway $l set up" gw_setup "$l"
-done
+ice_cloud x y
 gw_config x "$(gw_signal_block x pw-x)
 topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$T_SRV_IP:$COTURN_PORT\";

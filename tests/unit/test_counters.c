@@ -21,7 +21,7 @@
 #define MAX_HEADS 64
 
 struct row {
-	char family[64], name[64], doc[256];
+	char family[64], name[64], doc[1024];
 	int line;
 	bool seen;
 };
