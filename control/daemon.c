@@ -28,6 +28,7 @@
 #include "control/fib/neigh.h"
 #include "control/fib/publish.h"
 #include "control/fib/table.h"
+#include "control/ice/ice.h"
 #include "control/ice/nice_lib.h"
 #include "control/framework.h"
 #include "control/link/module.h"
@@ -383,11 +384,30 @@ static int start_all(struct ipop_node *n, char *err, size_t errlen)
 	return r;
 }
 
+/* How long a stopping daemon waits for its ICE agents to free their TURN
+ * allocations (a round trip to the server each; libnice retransmits for
+ * longer when the server is gone, and that wait is not worth it). */
+#define ICE_CLOSE_WAIT_MS 1000
+
+static guint api_src;   /* the API socket's source in the main loop; 0 none */
+
+/* The modules first (the link manager frees the ICE agents), then the API;
+ * the agents' closes run on the main loop while the workers still carry
+ * their traffic, then the node stops. */
 static void stop_all(struct ipop_node *n)
 {
 	stop_modules(n);
-	ipop_node_stop(n);
+	if (api_src != 0) {
+		g_source_remove(api_src);
+		api_src = 0;
+	}
 	ipop_api_close(n);
+	unsigned left = ipop_ice_drain(ICE_CLOSE_WAIT_MS);
+	if (left != 0)
+		LOG_WARN("%u ICE agent(s) did not finish closing within %u ms: their TURN "
+			 "allocations stay on the server until their lifetime ends", left,
+			 ICE_CLOSE_WAIT_MS);
+	ipop_node_stop(n);
 }
 
 static void usage(FILE *f)
@@ -506,7 +526,7 @@ int ipop_daemon_main(int argc, char **argv)
 	tick.quiet_since_ms = ipop_now_ms();
 	tick_set(&node, false);
 	g_unix_fd_add(node.sh.ctrl_evfd, G_IO_IN, on_ctrl_kick, &node);
-	g_unix_fd_add(node.api_fd, G_IO_IN, on_api, &node);
+	api_src = g_unix_fd_add(node.api_fd, G_IO_IN, on_api, &node);
 	g_unix_signal_add(SIGTERM, on_signal, &node);
 	g_unix_signal_add(SIGINT, on_signal, &node);
 	g_main_loop_run(node.loop);

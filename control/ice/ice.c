@@ -17,6 +17,7 @@
 
 struct ipop_ice {
 	NiceAgent *agent;
+	GMainContext *ctx;             /* the agent's (not owned) */
 	guint stream;
 	struct ipop_ice_events ev;
 	struct ipop_ice_stats st;
@@ -125,6 +126,14 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar
 	((struct ipop_ice *)data)->st.non_stun_rx++;
 }
 
+/* A closing agent's receiver: libnice must go on reading its socket for the
+ * answer to its TURN Refresh with lifetime 0 (without a receiver it gave up
+ * only after its retransmissions, 2 s); what is not STUN is dropped. */
+static void on_recv_closing(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
+			    gpointer data)
+{
+}
+
 static int set_servers(struct ipop_ice *a, const struct ipop_ice_servers *s)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -184,9 +193,8 @@ static int setup(struct ipop_ice *a, const struct ipop_ice_params *p)
 	g_signal_connect(a->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), a);
 	g_signal_connect(a->agent, "component-state-changed", G_CALLBACK(on_state), a);
 	g_signal_connect(a->agent, "new-selected-pair-full", G_CALLBACK(on_selected), a);
-	ipop_nice.agent_attach_recv(a->agent, a->stream, 1,
-			       p->context != NULL ? p->context : g_main_context_default(),
-			       on_recv, a);
+	a->ctx = p->context != NULL ? p->context : g_main_context_default();
+	ipop_nice.agent_attach_recv(a->agent, a->stream, 1, a->ctx, on_recv, a);
 	return 0;
 }
 
@@ -359,6 +367,39 @@ const struct ipop_ice_stats *ipop_ice_stats(const struct ipop_ice *a)
 	return &a->st;
 }
 
+/* Agents freed whose close has not completed (control thread only). */
+static unsigned closing;
+
+static void on_closed(GObject *src, GAsyncResult *res, gpointer data)
+{
+	(void)src;
+	(void)res;
+	(void)data;
+	if (closing > 0)
+		closing--;
+}
+
+static gboolean drain_expired(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+unsigned ipop_ice_drain(unsigned ms)
+{
+	bool expired = false;
+	guint t;
+
+	if (closing == 0)
+		return 0;
+	t = g_timeout_add(ms, drain_expired, &expired);
+	while (closing > 0 && !expired)
+		g_main_context_iteration(NULL, TRUE);
+	if (!expired)
+		g_source_remove(t);
+	return closing;
+}
+
 void ipop_ice_free(struct ipop_ice *a)
 {
 	if (a == NULL)
@@ -366,10 +407,12 @@ void ipop_ice_free(struct ipop_ice *a)
 	if (a->agent != NULL) {
 		g_signal_handlers_disconnect_by_data(a->agent, a);
 		if (a->stream != 0)
-			ipop_nice.agent_attach_recv(a->agent, a->stream, 1, NULL, NULL, NULL);
+			ipop_nice.agent_attach_recv(a->agent, a->stream, 1, a->ctx, on_recv_closing,
+						    NULL);
 		/* Closing frees TURN allocations (a refresh with lifetime 0) and the
 		 * sockets on the agent's context; the task holds its own reference. */
-		ipop_nice.agent_close_async(a->agent, NULL, NULL);
+		closing++;
+		ipop_nice.agent_close_async(a->agent, on_closed, NULL);
 		g_object_unref(a->agent);
 	}
 	free(a);

@@ -170,7 +170,9 @@ def cmd_turn_alloc(a):
     mtype, attrs = transact(s, (a.host, a.port), stun_msg(ALLOC_REQ, txid, [transport]),
                             txid, a.tries)
     if mtype != ALLOC_ERR or A_REALM not in attrs or A_NONCE not in attrs:
-        print("expected a 401 challenge, got type 0x%04x" % mtype, file=sys.stderr)
+        code = attrs.get(A_ERROR, [b"\0\0\0\0"])[0]
+        print("expected a 401 challenge, got type 0x%04x error %d%02d %s" %
+              (mtype, code[2] & 7, code[3], code[4:].decode(errors="replace")), file=sys.stderr)
         return 1
     realm, nonce = attrs[A_REALM][0], attrs[A_NONCE][0]
     key = hashlib.md5(b"%s:%s:%s" % (a.user.encode(), realm, a.password.encode())).digest()

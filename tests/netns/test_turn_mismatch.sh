@@ -39,15 +39,41 @@ gw_config y "$(gw_signal_block y pw-y)
 topology: { policy = \"all-to-all\"; };
 ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; };"
 
-# ---- stale allocations on every agent port of gw-x
-# The router holds gw-x's WAN address for a moment (local delivery wins over
-# its route to gw-x), so coturn's answers reach the client there.
 xip=${T_GW_WAN_IP[x]}
+# alloc PORT [--keep] : a TURN Allocate from gw-x's WAN address and PORT, made
+# from the router while it holds that address (local delivery wins over its
+# route to gw-x, so coturn's answers reach the client there); freed at once
+# unless --keep.
+alloc() {
+	nsx router python3 "$T_PROBE" turn-alloc "$T_SRV_IP" "$COTURN_PORT" "$COTURN_USER" \
+		"$COTURN_PASS" --bind "$xip:$1" ${2:+"$2"}
+}
+
+# ---- a gateway that stops frees its TURN allocations
+# gw-x's agent allocates a relay (its pair is host to host: no NAT); once gw-x
+# stopped, an Allocate from the agent's 5-tuple must succeed, not meet the
+# agent's allocation left behind (437): that is what made the case below
+# happen after a restart behind a NAT that keeps its mappings.
+t_require "ipopd x starts" gw_start x
+t_require "ipopd y starts" gw_start y
+relayed() { [[ "$(link_get x y "x['ice'].get('relay_candidates', 0) >= 1" 2>/dev/null)" == True ]]; }
+t_wait "gw-x's agent has a relayed candidate (its TURN allocation)" 30 relayed
+xport=$(link_get x y "x['ice']['port']")
+echo "gw-x's agent: port $xport, $(link_get x y "x['ice']")"
+t_require "ipopd x stops" gw_stop x
+t_check "gw-x said nothing about agents left closing" \
+	test "$(grep -c 'did not finish closing' "${GW_LOG[x]}")" -eq 0
 t_require "the router holds $xip for a moment" nsx router ip addr add "$xip/32" dev lo
+# coturn ends a freed allocation's 5-tuple within about a second (an Allocate
+# 0.7 s after the Refresh with lifetime 0 still met 437); one left behind
+# holds it for its lifetime (10 minutes).
+t_wait "an Allocate from gw-x's stopped agent's 5-tuple ($xip:$xport) succeeds: nothing left behind" \
+	5 alloc "$xport"
+
+# ---- stale allocations on every agent port of gw-x
 stale=0
 for ((p = GW_PORT + 1; p <= GW_PORT + 64; p++)); do
-	if nsx router python3 "$T_PROBE" turn-alloc "$T_SRV_IP" "$COTURN_PORT" "$COTURN_USER" \
-		"$COTURN_PASS" --bind "$xip:$p" --keep >/dev/null; then
+	if wait_until 5 alloc "$p" --keep >/dev/null; then
 		stale=$((stale + 1))
 	fi
 done
@@ -67,8 +93,7 @@ table ip ipop_block {
 	}
 }
 NFT
-t_require "ipopd x starts" gw_start x
-t_require "ipopd y starts" gw_start y
+t_require "ipopd x starts again" gw_start x
 kept() { (($(gw_get x "d['ice']['counters']['turn_mismatch_kept']") >= 1)); }
 t_wait "gw-x kept an agent that met 437 after replacing three" 30 kept
 
