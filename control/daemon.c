@@ -530,8 +530,10 @@ int ipop_daemon_main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, &node);
 	g_unix_signal_add(SIGINT, on_signal, &node);
 	g_main_loop_run(node.loop);
-	g_main_loop_unref(node.loop);
+	/* The loop outlives stop_all: a second SIGTERM during its ICE drain
+	 * quits it again (a no-op), not a freed one. */
 	stop_all(&node);
+	g_main_loop_unref(node.loop);
 	rte_eal_cleanup();
 	ipop_trust_free(node.trust);
 	ipop_cfg_free(&cfg);
