@@ -442,9 +442,10 @@ static bool turn_refused_stuck(const struct ipop_ice_links *il, const struct ice
 
 /* The TURN server answered our Allocate with 437 Allocation Mismatch: an
  * allocation it still holds has this agent's 5-tuple. That is an agent of
- * ours from before a restart, behind a NAT that kept its mapping (seen in
- * test_nat_relay.sh: gw-c restarted, its agent's port met the NAT mapping of
- * one of its previous run's agents). The server keeps it until its lifetime
+ * ours from before a restart that did not stop cleanly (killed, or its
+ * allocation's free did not get out: ipop_ice_drain), behind a NAT that kept
+ * its mapping (seen in test_nat_relay.sh, when a stopping ipopd did not free
+ * its allocations yet). The server keeps it until its lifetime
  * ends (10 minutes by default, RFC 8656), so this agent never gets a relay.
  * A new agent cannot take the same port: the old one's socket stays bound
  * until libnice's close completes, after the new one has gathered. */

@@ -35,7 +35,7 @@
 
 #define IPOP_ICE_LINK_PORTS IPOP_CFG_ICE_PORTS   /* agents' ports: wan.port + 1 .. + 64 */
 /* A link's agents in a row replaced for 437 Allocation Mismatch, and the time
- * after which that run is forgotten (docs/signalling.md "TURN"). */
+ * after which that run is forgotten (docs/configuration.md `ice`). */
 #define IPOP_ICE_MISMATCH_REOPENS 3
 #define IPOP_ICE_MISMATCH_WINDOW_MS 60000
 

@@ -340,11 +340,12 @@ t_eq "gw-c -> gw-a: c's side of the pair is not relayed" no \
 # is replaced at once (ice.counters.turn_reopened), not when the session that
 # came up on a's old relay path dies: that waited for dead_after (6 s here),
 # and then the link's handshake over the new pair (seen: 25 s in all). An
-# agent can also start on the NAT mapping of an agent of c's last run whose
-# allocation coturn still holds: its Allocate gets 437 Allocation Mismatch
-# and it is replaced at once too (turn_mismatch_reopened; before, it waited
-# for dead_after and c's session died, seen once in a full run;
-# test_turn_mismatch.sh makes that case on purpose).
+# agent could also start on the NAT mapping of an agent of c's last run whose
+# allocation coturn still held (seen once in a full run, before a stopping
+# ipopd freed its allocations): its Allocate got 437 Allocation Mismatch, it
+# waited for dead_after and c's session died. Such an agent is replaced at
+# once too now (turn_mismatch_reopened; test_turn_mismatch.sh makes that case
+# on purpose).
 echo "gw-c: ice.counters.turn_reopened $(gw_get c "d['ice']['counters']['turn_reopened']")," \
 	"turn_skipped $(gw_get c "d['ice']['counters']['turn_skipped']");" \
 	"turn_mismatch_reopened $(gw_get c "d['ice']['counters']['turn_mismatch_reopened']");" \
