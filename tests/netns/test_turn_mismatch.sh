@@ -10,7 +10,10 @@
 # client from gw-x's WAN address allocates on each of its 64 agent ports and
 # goes away without freeing them. x and y have no NAT (their host candidates
 # reach each other), y has no TURN.
-# Proves: gw-x's agent that met 437 was replaced at once
+# Proves first that a gateway that stops frees its TURN allocations (an
+# Allocate from its agent's 5-tuple succeeds afterwards; before, every
+# allocation stayed behind, which is how the case arose). Then: gw-x's agent
+# that met 437 was replaced at once
 # (ice.counters.turn_mismatch_reopened, link_counters.ice_reopened, the link's
 # last restart says why), each replacement on a port not used before
 # (the ports the 437s came on are distinct), and no more than
