@@ -402,7 +402,7 @@ static void stop_all(struct ipop_node *n)
 		api_src = 0;
 	}
 	ipop_api_close(n);
-	unsigned left = ipop_ice_drain(ICE_CLOSE_WAIT_MS);
+	unsigned left = ipop_ice_drain(NULL, ICE_CLOSE_WAIT_MS);
 	if (left != 0)
 		LOG_WARN("%u ICE agent(s) did not finish closing within %u ms: their TURN "
 			 "allocations stay on the server until their lifetime ends", left,

@@ -385,18 +385,20 @@ static gboolean drain_expired(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-unsigned ipop_ice_drain(unsigned ms)
+unsigned ipop_ice_drain(GMainContext *ctx, unsigned ms)
 {
 	bool expired = false;
-	guint t;
+	GSource *t;
 
 	if (closing == 0)
 		return 0;
-	t = g_timeout_add(ms, drain_expired, &expired);
+	t = g_timeout_source_new(ms);
+	g_source_set_callback(t, drain_expired, &expired, NULL);
+	g_source_attach(t, ctx);
 	while (closing > 0 && !expired)
-		g_main_context_iteration(NULL, TRUE);
-	if (!expired)
-		g_source_remove(t);
+		g_main_context_iteration(ctx, TRUE);
+	g_source_destroy(t);
+	g_source_unref(t);
 	return closing;
 }
 
@@ -412,7 +414,11 @@ void ipop_ice_free(struct ipop_ice *a)
 		/* Closing frees TURN allocations (a refresh with lifetime 0) and the
 		 * sockets on the agent's context; the task holds its own reference. */
 		closing++;
+		/* The callback runs on the thread-default context of this call
+		 * (a GTask): the agent's, as ipop_ice_drain iterates. */
+		g_main_context_push_thread_default(a->ctx);
 		ipop_nice.agent_close_async(a->agent, on_closed, NULL);
+		g_main_context_pop_thread_default(a->ctx);
 		g_object_unref(a->agent);
 	}
 	free(a);

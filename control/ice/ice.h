@@ -143,13 +143,14 @@ const struct ipop_ice_stats *ipop_ice_stats(const struct ipop_ice *a);
 /* Stop: no callback runs after this; libnice frees TURN allocations on its own
  * (asynchronously, on the same context). NULL is a no-op. */
 void ipop_ice_free(struct ipop_ice *a);
-/* Iterate the default GLib context until every agent freed so far has
- * finished closing (its TURN allocation freed on the server: a Refresh with
- * lifetime 0, answered or given up by libnice), or for at most ms. For the
+/* Iterate ctx (the agents' context; NULL: the default one) until every
+ * agent freed so far has finished closing (its TURN allocation freed on the
+ * server: a Refresh with lifetime 0, answered or given up by libnice), or
+ * for at most ms. For the
  * daemon's shutdown, while the workers still carry the agents' traffic: an
  * allocation left behind holds its 5-tuple on the server for its lifetime,
  * and the next run's agent on that port meets 437 Allocation Mismatch.
  * Returns the agents still closing (0: all done). */
-unsigned ipop_ice_drain(unsigned ms);
+unsigned ipop_ice_drain(GMainContext *ctx, unsigned ms);
 
 #endif
