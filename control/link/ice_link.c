@@ -425,19 +425,25 @@ static bool retake_pair(struct ipop_ice_links *il, struct ice_link *k, const str
 	return true;
 }
 
+/* The TURN watch's record of this agent's port while an early TURN error
+ * can still matter: TURN configured, no pair yet, not replaced yet. NULL
+ * otherwise. */
+static const struct ipop_turn_port *early_turn(const struct ipop_ice_links *il,
+					       const struct ice_link *k)
+{
+	if (il->n->turn == NULL || k->port == 0 || k->have_pair || k->reopened)
+		return NULL;
+	return ipop_turn_watch_port(il->n->turn, k->port);
+}
+
 /* The TURN server refused this agent's credentials before the agent had a
  * server-reflexive candidate: coturn then answers no Binding request on that
  * 5-tuple (see without_turn), so the agent stays with its host candidate and
  * cannot link a port-restricted cone site to a symmetric one. The agents
  * opened after the refusal go without TURN; this one is replaced at once. */
-static bool turn_refused_stuck(const struct ipop_ice_links *il, const struct ice_link *k)
+static bool turn_refused_stuck(const struct ice_link *k, const struct ipop_turn_port *tp)
 {
-	const struct ipop_turn_port *tp;
-
-	if (il->n->turn == NULL || k->port == 0 || k->have_pair || k->srflx_cands > 0 || k->reopened)
-		return false;
-	tp = ipop_turn_watch_port(il->n->turn, k->port);
-	return tp != NULL && (tp->err_code == 401 || tp->err_code == 441);
+	return k->srflx_cands == 0 && (tp->err_code == 401 || tp->err_code == 441);
 }
 
 /* The TURN server answered our Allocate with 437 Allocation Mismatch: an
@@ -449,14 +455,9 @@ static bool turn_refused_stuck(const struct ipop_ice_links *il, const struct ice
  * ends (10 minutes by default, RFC 8656), so this agent never gets a relay.
  * A new agent cannot take the same port: the old one's socket stays bound
  * until libnice's close completes, after the new one has gathered. */
-static bool turn_mismatch(const struct ipop_ice_links *il, const struct ice_link *k)
+static bool turn_mismatch(const struct ice_link *k, const struct ipop_turn_port *tp)
 {
-	const struct ipop_turn_port *tp;
-
-	if (il->n->turn == NULL || k->port == 0 || k->have_pair || k->relay_cands > 0 || k->reopened)
-		return false;
-	tp = ipop_turn_watch_port(il->n->turn, k->port);
-	return tp != NULL && tp->err_code == 437;
+	return k->relay_cands == 0 && tp->err_code == 437;
 }
 
 /* REOPEN for a mismatch, unless the link's agents before this one met it
@@ -465,10 +466,9 @@ static bool turn_mismatch(const struct ipop_ice_links *il, const struct ice_link
  * ever would keep the link from the pair its agent can still find without a
  * relay of its own. */
 static enum ipop_path_verdict mismatch_verdict(struct ipop_ice_links *il, const struct ipop_link *l,
-					       struct ice_link *k, char *why, size_t len)
+					       struct ice_link *k, const struct ipop_turn_port *tp,
+					       char *why, size_t len)
 {
-	const struct ipop_turn_port *tp = ipop_turn_watch_port(il->n->turn, k->port);
-
 	k->reopened = true;
 	if (l->turn_mismatches >= IPOP_ICE_MISMATCH_REOPENS &&
 	    ipop_now_ms() - l->turn_mismatch_ms < IPOP_ICE_MISMATCH_WINDOW_MS) {
@@ -490,16 +490,17 @@ enum ipop_path_verdict ipop_ice_link_path_check(struct ipop_ice_links *il,
 						const struct ipop_link *l, char *why, size_t len)
 {
 	struct ice_link *k = l->ice;
+	const struct ipop_turn_port *tp = k != NULL ? early_turn(il, k) : NULL;
 	const struct ipop_peer *p;
 
-	if (k != NULL && turn_refused_stuck(il, k)) {
+	if (tp != NULL && turn_refused_stuck(k, tp)) {
 		k->reopened = true;
 		il->st.turn_reopened++;
 		snprintf(why, len, "TURN refused our credentials before a srflx candidate: no TURN now");
 		return IPOP_PATH_REOPEN;
 	}
-	if (k != NULL && turn_mismatch(il, k))
-		return mismatch_verdict(il, l, k, why, len);
+	if (tp != NULL && turn_mismatch(k, tp))
+		return mismatch_verdict(il, l, k, tp, why, len);
 	if (k == NULL || !l->peer_added || (p = ipop_peer_find(il->n, l->key)) == NULL ||
 	    p->state != IPOP_PEER_UP)
 		return IPOP_PATH_OK;

@@ -175,8 +175,16 @@ def cmd_check(a):
         placed_ghosts = maybe if topo.get("members_on_ring") == m + len(maybe) else []
         m_est = m + len(placed_ghosts)
         if topo.get("members_on_ring") != m_est:
-            bad("members_on_ring %s, expected %d%s" % (topo.get("members_on_ring"), m,
-                " (or %d with the ghosts it does not hold)" % (m + len(maybe)) if maybe else ""))
+            # Name whom it holds off the ring and why its link to them ended:
+            # a hold lasts 30 s and more, longer than some convergence waits.
+            why = ["%s (%.0f s left; link %s: %s)" % (
+                short(e["member"]), e.get("seconds_left", 0),
+                links_of(show).get(e["member"], {}).get("state", "gone"),
+                links_of(show).get(e["member"], {}).get("last_error"))
+                for e in topo.get("held_off_ring", [])]
+            bad("members_on_ring %s, expected %d%s%s" % (topo.get("members_on_ring"), m,
+                " (or %d with the ghosts it does not hold)" % (m + len(maybe)) if maybe else "",
+                "; held off the ring: " + ", ".join(why) if why else ""))
         if topo.get("successors_wanted") != s:
             bad("successors_wanted %s, expected s=%d" % (topo.get("successors_wanted"), s))
         exp_succ = [jid[l] for l in others[:min(s, m)]]
