@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # demo.sh - the README's first command: install the Debian dependencies, build, and
 # bring up a local overlay of three sites in network namespaces that find each other
-# through XMPP, with no static peer list:
-#   host-N -- gw-N -- router -- (srv: Prosody)    for N = 1, 2, 3
+# through XMPP and cross NATs with STUN and TURN, with no static peer list:
+#   host-1 -- gw-1 ------------------ router -- srv (Prosody, coturn)
+#   host-2 -- gw-2 -- nat-2 (port-restricted cone) --/
+#   host-3 -- gw-3 -- nat-3 (symmetric) -------------/
 # Each gateway logs in to the demo's own Prosody (TLS; accounts and the overlay's
 # shared roster group written by this script), sees the other members' presence,
-# negotiates links and brings up encrypted tunnels; then every host pings every
-# other and the gateways' links are shown. Everything stays inside namespaces this
-# script creates; they and every process are removed when it exits (Ctrl-C with --keep).
+# negotiates links, gathers ICE candidates from the demo's own coturn (STUN and
+# TURN), and brings up encrypted tunnels on the pairs ICE selects: gw-2 and gw-3
+# (behind a port-restricted cone and a symmetric NAT) can only meet through the
+# TURN relay. Then every host pings every other and the gateways' links and ICE
+# pairs are shown. Everything stays inside namespaces this script creates; they and
+# every process are removed when it exits (Ctrl-C with --keep).
 #   sudo scripts/demo.sh [--keep] [--no-deps]
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,13 +40,19 @@ ninja -C "$IPOP_BUILD" >/dev/null
 
 source "$TOP/tests/netns/lib.sh"
 source "$TOP/tests/netns/ipop.sh"
+source "$TOP/tests/netns/nat.sh"
 T_NAME=demo
 TOPO_HOST_MTU=1500
 
 SITES=(1 2 3)
 DOMAIN=ipop.test
-echo "== topology: host-N -- gw-N -- router -- srv, N = ${SITES[*]} (namespaces ${T_NS_PREFIX}*)"
-topo_sites ${#SITES[@]}
+echo "== topology: host-N -- gw-N -- router -- srv, N = ${SITES[*]}; gw-2 behind a" \
+	"port-restricted cone NAT, gw-3 behind a symmetric one (namespaces ${T_NS_PREFIX}*)"
+nat_site 1 1 none
+nat_site 2 2 prc
+nat_site 3 3 sym
+echo "== coturn in srv ($T_SRV_IP:$COTURN_PORT: STUN and TURN)"
+nat_cloud
 
 echo "== Prosody in srv ($T_SRV_IP:5222, TLS), overlay 'testnet' as a shared roster group"
 gdir=$(t_mkdir groups)
@@ -59,10 +70,12 @@ done
 
 for l in "${SITES[@]}"; do
 	gw_setup "$l"
-	gw_config "$l" "$(gw_signal_block "$l" "demo-pw-$l")"   # no peers: signalling only
+	# No peers: signalling finds them; ICE gathers from the demo's coturn.
+	gw_config "$l" "$(gw_signal_block "$l" "demo-pw-$l")
+ice: { stun = \"$T_SRV_IP:$COTURN_PORT\"; turn = \"$T_SRV_IP:$COTURN_PORT\"; turn_user = \"$COTURN_USER\"; turn_password = \"$COTURN_PASS\"; };"
 done
 echo "== starting ipopd on gw-1..3 (config of gw-1: ${GW_CONF[1]})"
-grep -A1 '^signal' "${GW_CONF[1]}" | head -n 1
+grep -E '^(signal|ice)' "${GW_CONF[1]}"
 for l in "${SITES[@]}"; do gw_start "$l"; done
 links_up() {
 	local l n
@@ -72,7 +85,7 @@ links_up() {
 		((n == ${#SITES[@]} - 1)) || return 1
 	done
 }
-if ! wait_until 40 links_up; then
+if ! wait_until 60 links_up; then
 	echo "demo: the links did not come up; ipopd's logs:" >&2
 	for l in "${SITES[@]}"; do tail -n 15 "${GW_LOG[$l]}" >&2; done
 	exit 1
@@ -85,20 +98,26 @@ for a in "${SITES[@]}"; do
 		nsx "host-$a" ping -c 2 -i 0.3 -W 2 "${T_HOST_IP[$b]}" | tail -n 2 | head -n 1
 	done
 done
-echo "== what the router sees of the tunnels on gw-1's link (UDP port $GW_PORT: encrypted)"
+echo "== what the router sees of the tunnels on gw-1's link (UDP to and from its ICE ports: encrypted)"
 nsx router timeout 3 tcpdump -n -c 4 -i s1 udp 2>/dev/null &
 sleep 0.5
 nsx host-1 ping -c 2 -i 0.3 "${T_HOST_IP[2]}" >/dev/null
 wait
-echo "== ipopctl show --json (gw-1): links"
-"$(ipop_bin ipopctl)" -s "${GW_SOCK[1]}" show --json | python3 -c '
+echo "== the ICE pairs: host = the gateway's own address, srflx/prflx = its address as its NAT" \
+	"maps it (learnt from STUN / from the checks), relay = an address on the demo's coturn"
+for l in "${SITES[@]}"; do
+	echo "== ipopctl show --json (gw-$l): links and the ICE pair each tunnel uses (local/remote candidate type)"
+	"$(ipop_bin ipopctl)" -s "${GW_SOCK[$l]}" show --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 for x in d["links"]:
-    print("  %-18s %-10s %-9s age %3ss  tx %8d B  rx %8d B" % (x["member"], x["state"],
-          x.get("role", "-"), x["age_s"], x["tx_bytes"], x["rx_bytes"]))
+    ice = x.get("ice") or {}
+    pair = "%s/%s" % (ice.get("local_type", "-"), ice.get("remote_type", "-"))
+    print("  %-16s %-10s %-9s pair %-12s age %3ss  tx %8d B  rx %8d B" % (x["member"],
+          x["state"], x.get("role", "-"), pair, x["age_s"], x["tx_bytes"], x["rx_bytes"]))
 print("  signalling: %s as %s, rejected stanzas: %d" % (d["signalling"]["state"],
       d["signalling"]["jid"], d["signalling"]["counters"]["rejected"]["total"]))'
+done
 if ((KEEP)); then
 	echo
 	echo "The overlay keeps running. Try:"
