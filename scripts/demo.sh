@@ -80,7 +80,10 @@ for l in "${SITES[@]}"; do gw_start "$l"; done
 links_up() {
 	local l n
 	for l in "${SITES[@]}"; do
-		n=$(gw_get "$l" "sum(1 for x in d.get('links', []) if x['state'] == 'connected')" \
+		# Connected, on the pair ICE selected (a link may connect on the
+		# member's signalled address first and move to the pair after).
+		n=$(gw_get "$l" "sum(1 for x in d.get('links', []) if x['state'] == 'connected' and \
+			(x.get('ice') or {}).get('state') == 'selected' and (x.get('ice') or {}).get('in_use') is True)" \
 			2>/dev/null) || return 1
 		((n == ${#SITES[@]} - 1)) || return 1
 	done
@@ -90,7 +93,7 @@ if ! wait_until 60 links_up; then
 	for l in "${SITES[@]}"; do tail -n 15 "${GW_LOG[$l]}" >&2; done
 	exit 1
 fi
-echo "== every gateway found the others and has $((${#SITES[@]} - 1)) connected links"
+echo "== every gateway found the others and has $((${#SITES[@]} - 1)) connected links, each on its ICE pair"
 for a in "${SITES[@]}"; do
 	for b in "${SITES[@]}"; do
 		[[ "$a" == "$b" ]] && continue
