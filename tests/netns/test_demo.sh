@@ -58,7 +58,7 @@ t_check "the demo named its directory" test -n "$dir"
 left_procs() {
 	local f n=0
 	for f in /proc/[0-9]*/cmdline; do
-		tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$dir/" && n=$((n + 1))
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF "$dir/" && n=$((n + 1))
 	done
 	echo "$n"
 }
