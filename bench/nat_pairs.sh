@@ -67,18 +67,14 @@ GW_LINK_TIMEOUT=8
 PAIRS=("none-none 1 2 none none" "prc-prc 3 4 prc prc" "prc-sym 5 6 prc sym" "sym-sym 7 8 sym sym")
 
 {
-	gdir=$(t_mkdir groups)
-	for i in 1 3 5 7; do
-		printf '[pair%s]\ngw-s%s@%s\ngw-s%s@%s\n' "$i" "$i" "$DOMAIN" $((i + 1)) "$DOMAIN"
-	done >"$gdir/groups.txt"
-	chmod 644 "$gdir/groups.txt"
+	prosody_groups < <(for i in 1 3 5 7; do
+		roster_group "pair$i" "$DOMAIN" "gw-s$i" "gw-s$((i + 1))"
+	done)
 	for p in "${PAIRS[@]}"; do
 		read -r _ i j mi mj <<<"$p"
 		nat_site "s$i" "$i" "$mi"
 		nat_site "s$j" "$j" "$mj"
 	done
-	PROSODY_EXTRA_MODULES="groups"
-	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
 	nat_cloud prosody
 	if [[ $PIN == yes ]]; then
 		taskset -a -p -c 1 "$COTURN_PID" >/dev/null

@@ -38,16 +38,12 @@ DOMAIN=ipop.test
 GW_XMPP_TLS=false
 GW_LINK_TIMEOUT=8
 
-gdir=$(t_mkdir groups)
-printf '[pair34]\ngw-s3@%s\ngw-s4@%s\n[pair78]\ngw-s7@%s\ngw-s8@%s\n' \
-	$DOMAIN $DOMAIN $DOMAIN $DOMAIN >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
+prosody_groups < <(roster_group pair34 "$DOMAIN" gw-s3 gw-s4
+	roster_group pair78 "$DOMAIN" gw-s7 gw-s8)
 nat_site s3 3 prc
 nat_site s4 4 prc
 nat_site s7 7 sym
 nat_site s8 8 sym
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
 nat_cloud prosody
 for i in 3 4 7 8; do
 	prosody_adduser "gw-s$i" "$DOMAIN" "pw-$i"

@@ -55,14 +55,7 @@ echo "== coturn in srv ($T_SRV_IP:$COTURN_PORT: STUN and TURN)"
 nat_cloud
 
 echo "== Prosody in srv ($T_SRV_IP:5222, TLS), overlay 'testnet' as a shared roster group"
-gdir=$(t_mkdir groups)
-{
-	echo "[testnet]"
-	for l in "${SITES[@]}"; do echo "gw-$l@$DOMAIN"; done
-} >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+prosody_groups < <(roster_group testnet "$DOMAIN" "${SITES[@]/#/gw-}")
 prosody_start srv "$T_SRV_IP" 5222 "$DOMAIN" tls
 for l in "${SITES[@]}"; do
 	prosody_adduser "gw-$l" "$DOMAIN" "demo-pw-$l"

@@ -146,11 +146,10 @@ void ipop_ice_free(struct ipop_ice *a);
 /* Iterate ctx (the agents' context; NULL: the default one) until every
  * agent freed so far has finished closing (its TURN allocation freed on the
  * server: a Refresh with lifetime 0, answered or given up by libnice), or
- * for at most ms. For the
- * daemon's shutdown, while the workers still carry the agents' traffic: an
- * allocation left behind holds its 5-tuple on the server for its lifetime,
- * and the next run's agent on that port meets 437 Allocation Mismatch.
- * Returns the agents still closing (0: all done). */
+ * for at most ms. For the daemon's shutdown, while the workers still carry
+ * the agents' traffic: an allocation left behind holds its 5-tuple on the
+ * server for its lifetime, and the next run's agent on that port meets 437
+ * Allocation Mismatch. Returns the agents still closing (0: all done). */
 unsigned ipop_ice_drain(GMainContext *ctx, unsigned ms);
 
 #endif

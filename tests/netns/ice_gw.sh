@@ -8,15 +8,8 @@
 # gw-SITE with password pw-SITE and ipopd's files (gw_setup); each step a
 # t_require. The caller writes each gateway's configuration.
 ice_cloud() {
-	local gdir l
-	gdir=$(t_mkdir groups) || return 1
-	{
-		echo "[testnet]"
-		for l in "$@"; do echo "gw-$l@$DOMAIN"; done
-	} >"$gdir/groups.txt"
-	chmod 644 "$gdir/groups.txt"
-	PROSODY_EXTRA_MODULES="groups"
-	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+	local l
+	prosody_groups < <(roster_group testnet "$DOMAIN" "${@/#/gw-}") || return 1
 	t_require "the cloud runs coturn and Prosody" nat_cloud prosody
 	for l in "$@"; do
 		t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"

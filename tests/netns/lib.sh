@@ -521,12 +521,31 @@ PROSODY_CFG=""
 PROSODY_PID=""
 PROSODY_DIR=""
 
+# roster_group NAME DOMAIN USER... : one section of a mod_groups file: the
+# shared roster group NAME with USER@DOMAIN for each USER (for prosody_groups).
+roster_group() {
+	local name=$1 domain=$2 u
+	shift 2
+	echo "[$name]"
+	for u in "$@"; do echo "$u@$domain"; done
+}
+
+# prosody_groups < FILE : the shared roster groups on stdin (roster_group's
+# sections) as the groups_file of the next prosody_start, with mod_groups.
+prosody_groups() {
+	local gdir
+	gdir=$(t_mkdir groups) || return 1
+	cat >"$gdir/groups.txt" && chmod 644 "$gdir/groups.txt" || return 1
+	PROSODY_EXTRA_MODULES="groups"
+	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+}
+
 # prosody_start NS ADDR PORT DOMAIN [plain|tls] : an XMPP server for one domain, in
 # the foreground as the prosody user, ready when the c2s port accepts.
 #   plain  no TLS; SASL PLAIN allowed in clear (fast logins, tests only)
 #   tls    a self-signed certificate, STARTTLS required
 # PROSODY_EXTRA_MODULES (space-separated) and PROSODY_EXTRA_CONFIG (Lua lines, global
-# section) extend the config, e.g. "groups" with groups_file for shared rosters.
+# section) extend the config (prosody_groups sets them for shared rosters).
 # Sets PROSODY_PID, PROSODY_CFG and PROSODY_DIR.
 prosody_start() {
 	local ns=$1 addr=$2 port=$3 domain=$4 mode=${5:-plain} dir m mods="" tls_lines=""

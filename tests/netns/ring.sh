@@ -54,20 +54,11 @@ GW_LINK_TIMEOUT=${GW_LINK_TIMEOUT:-8}
 RING_DOMAIN=ipop.test
 
 ring_testbed() {
-	local n=$1 i gdir
+	local n=$1 i gws
 	RING_DOMAIN=$2
 	topo_sites "$n" || return 1
-	gdir=$(t_mkdir groups) || return 1
-	{
-		echo "[testnet]"
-		for ((i = 1; i <= n; i++)); do echo "gw-$i@$RING_DOMAIN"; done
-		echo "evil@$RING_DOMAIN"
-		echo "evil2@$RING_DOMAIN"
-		echo "evil3@$RING_DOMAIN"
-	} >"$gdir/groups.txt"
-	chmod 644 "$gdir/groups.txt"
-	PROSODY_EXTRA_MODULES="groups"
-	PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+	mapfile -t gws < <(seq -f 'gw-%g' 1 "$n")
+	prosody_groups < <(roster_group testnet "$RING_DOMAIN" "${gws[@]}" evil evil2 evil3) || return 1
 	t_require "prosody starts (mod_groups)" prosody_start srv "$T_SRV_IP" 5222 "$RING_DOMAIN" plain
 	for ((i = 1; i <= n; i++)); do
 		t_require "account gw-$i" prosody_adduser "gw-$i" "$RING_DOMAIN" "pw-$i"

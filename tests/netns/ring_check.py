@@ -177,10 +177,11 @@ def cmd_check(a):
         if topo.get("members_on_ring") != m_est:
             # Name whom it holds off the ring and why its link to them ended:
             # a hold lasts 30 s and more, longer than some convergence waits.
+            links = links_of(show)
             why = ["%s (%.0f s left; link %s: %s)" % (
                 short(e["member"]), e.get("seconds_left", 0),
-                links_of(show).get(e["member"], {}).get("state", "gone"),
-                links_of(show).get(e["member"], {}).get("last_error"))
+                links.get(e["member"], {}).get("state", "gone"),
+                links.get(e["member"], {}).get("last_error"))
                 for e in topo.get("held_off_ring", [])]
             bad("members_on_ring %s, expected %d%s%s" % (topo.get("members_on_ring"), m,
                 " (or %d with the ghosts it does not hold)" % (m + len(maybe)) if maybe else "",

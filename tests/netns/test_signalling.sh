@@ -30,17 +30,8 @@ HOSTILE="$(dirname "$0")/hostile_xmpp.py"
 topo_sites 4
 
 # ---- Prosody with the overlay as a shared roster group
-gdir=$(t_mkdir groups)
-{
-	echo "[testnet]"
-	for l in "${SITES[@]}"; do echo "gw-$l@$DOMAIN"; done
-	echo "evil@$DOMAIN"
-	echo "[others]"
-	echo "outsider@$DOMAIN"
-} >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+prosody_groups < <(roster_group testnet "$DOMAIN" "${SITES[@]/#/gw-}" evil
+	roster_group others "$DOMAIN" outsider)
 t_require "prosody starts (TLS, mod_groups)" prosody_start srv "$T_SRV_IP" 5222 "$DOMAIN" tls
 for l in "${SITES[@]}"; do
 	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"

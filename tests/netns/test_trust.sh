@@ -31,15 +31,7 @@ CTL=$(ipop_bin ipopctl)
 
 topo_sites 3
 
-gdir=$(t_mkdir groups)
-{
-	echo "[testnet]"
-	for l in "${SITES[@]}"; do echo "gw-$l@$DOMAIN"; done
-	echo "evil@$DOMAIN"
-} >"$gdir/groups.txt"
-chmod 644 "$gdir/groups.txt"
-PROSODY_EXTRA_MODULES="groups"
-PROSODY_EXTRA_CONFIG="groups_file = \"$gdir/groups.txt\""
+prosody_groups < <(roster_group testnet "$DOMAIN" "${SITES[@]/#/gw-}" evil)
 t_require "prosody starts (TLS, mod_groups)" prosody_start srv "$T_SRV_IP" 5222 "$DOMAIN" tls
 for l in "${SITES[@]}"; do
 	t_require "account gw-$l" prosody_adduser "gw-$l" "$DOMAIN" "pw-$l"
